@@ -1,0 +1,126 @@
+"""Who may do what: the one table of role -> permitted actions, and small object rules.
+
+Visibility (which rows a principal can see at all) lives in each model's ``visible_to``; this
+module answers the second question, what a principal may *do* with what it can see. A role lacking
+an action gets 403; a row it cannot see is 404 before this is ever asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from flask import abort, current_app, g
+from flask_babel import lazy_gettext as _l
+
+VENDOR = "vendor"
+PARTNER_KINDS = ("reseller", "distributor", "supplier")
+CUSTOMER = "customer"
+ORG_KINDS = (VENDOR, *PARTNER_KINDS, CUSTOMER)
+
+ORG_KIND_LABELS = {
+    VENDOR: _l("Vendor"),
+    "reseller": _l("Reseller"),
+    "distributor": _l("Distributor"),
+    "supplier": _l("Supplier"),
+    CUSTOMER: _l("Customer"),
+}
+
+
+def audience_of(org_kind: str) -> str:
+    """vendor, partner or customer: the three audiences pages and navigation are built for."""
+    if org_kind == VENDOR:
+        return "vendor"
+    if org_kind in PARTNER_KINDS:
+        return "partner"
+    return "customer"
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    label: object
+    audience: str
+    is_admin: bool
+    actions: frozenset[str]
+
+
+_EVERYONE = {"home.view", "account.manage", "notifications.view"}
+_ORG_ADMIN = {"users.view", "users.manage"}
+_VENDOR_STAFF = {"orgs.view"}
+
+ROLES: dict[str, Role] = {
+    r.name: r
+    for r in (
+        Role(
+            "vendor_admin",
+            _l("Vendor admin"),
+            "vendor",
+            True,
+            frozenset(_EVERYONE | _ORG_ADMIN | _VENDOR_STAFF | {"orgs.manage", "audit.view"}),
+        ),
+        Role("channel_manager", _l("Channel manager"), "vendor", False,
+             frozenset(_EVERYONE | _VENDOR_STAFF)),
+        Role("sales_rep", _l("Sales rep"), "vendor", False, frozenset(_EVERYONE | _VENDOR_STAFF)),
+        Role("support_agent", _l("Support agent"), "vendor", False,
+             frozenset(_EVERYONE | _VENDOR_STAFF)),
+        Role("partner_admin", _l("Partner admin"), "partner", True,
+             frozenset(_EVERYONE | _ORG_ADMIN)),
+        Role("partner_user", _l("Partner user"), "partner", False, frozenset(_EVERYONE)),
+        Role("customer_admin", _l("Customer admin"), "customer", True,
+             frozenset(_EVERYONE | _ORG_ADMIN)),
+        Role("customer_user", _l("Customer user"), "customer", False, frozenset(_EVERYONE)),
+    )
+}
+
+ALL_ACTIONS = frozenset().union(*(r.actions for r in ROLES.values()))
+
+
+def roles_for(org_kind: str) -> list[Role]:
+    """The roles a user of an organisation of this kind may hold."""
+    return [r for r in ROLES.values() if r.audience == audience_of(org_kind)]
+
+
+def admin_role_for(org_kind: str) -> Role:
+    return next(r for r in roles_for(org_kind) if r.is_admin)
+
+
+def role_allows(role: str, action: str) -> bool:
+    if action not in ALL_ACTIONS:
+        raise KeyError(f"unknown action {action!r}: add it to a role in portal/access.py")
+    return role in ROLES and action in ROLES[role].actions
+
+
+def require(action: str) -> Callable:
+    """View decorator: the signed-in principal's role must allow ``action`` (else 403).
+
+    A route that loads a record checks visibility itself (``get_or_404``); this is the coarse check
+    that does not depend on any record, so its answer says nothing about which records exist.
+    """
+    if action not in ALL_ACTIONS:
+        raise KeyError(f"unknown action {action!r}")
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            principal = g.get("principal")
+            if principal is None:
+                return current_app.login_manager.unauthorized()
+            if not principal.can(action):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_action = action
+        return wrapped
+
+    return decorator
+
+
+# Object rules: pure functions over plain values, unit-testable without HTTP.
+
+
+def may_manage_user(actor_role: str, actor_user_id: int, target_user_id: int) -> bool:
+    """An admin manages the users of the organisations it can see, but never demotes or
+    deactivates itself (so an organisation cannot lock out its last admin by accident)."""
+    return role_allows(actor_role, "users.manage") and actor_user_id != target_user_id

@@ -1,0 +1,183 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask, current_app, g, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal import config as portal_config
+from portal import jobs
+from portal.db import db, set_principal
+from portal.errors import Forbidden
+from portal.extensions import babel, bootstrap, csrf, limiter, login_manager, talisman
+from portal.tenancy import Principal
+
+# Feature packages are found, not imported by name, so portal depends on none of them.
+FEATURE_PACKAGES = ("partners", "selfservice", "feedback")
+
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "object-src": "'none'",
+}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal. ``config`` overrides what the environment gives (tests use it)."""
+    app = Flask(
+        __name__,
+        template_folder=str(portal_config.PROJECT_ROOT / "templates"),
+        instance_path=str(portal_config.PROJECT_ROOT / "instance"),
+    )
+    app.config.update(portal_config.from_environment())
+    if config:
+        if "DATABASE_URL" in config:
+            config = {**config,
+                      "DATABASE_URL": portal_config.normalise_database_url(config["DATABASE_URL"])}
+        app.config.update(config)
+    logging.basicConfig()
+    logging.getLogger("portal").setLevel(logging.INFO)
+
+    _models()  # every model registered before the engine is used
+    db.init_app(app)
+    jobs.init_app(app)
+    babel.init_app(app, timezone_selector=_user_timezone)
+    bootstrap.init_app(app)
+    csrf.init_app(app)
+    _init_login(app)
+    _init_limits(app)
+    talisman.init_app(
+        app,
+        force_https=False,  # TLS ends at the proxy; HSTS tells browsers to stay on it
+        strict_transport_security=app.config["HSTS"],
+        strict_transport_security_max_age=31536000,
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        frame_options="DENY",
+        referrer_policy="same-origin",
+    )
+
+    from portal import cli
+    from portal.dashboard import bp as dashboard_bp
+    from portal.identity import bp as identity_bp
+    from portal.notify.views import bp as notify_bp
+    from portal.views import bp as core_bp
+
+    for blueprint in (core_bp, identity_bp, notify_bp, dashboard_bp):
+        app.register_blueprint(blueprint)
+    for blueprint in _feature_blueprints():
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+
+    app.before_request(_resolve_principal)
+    app.after_request(_no_store_for_signed_in)
+    _init_errors(app)
+    app.context_processor(_template_globals)
+    return app
+
+
+def _models() -> None:
+    import portal.audit
+    import portal.identity.models
+    import portal.notify.models  # noqa: F401
+
+    for package in FEATURE_PACKAGES:
+        try:
+            importlib.import_module(f"{package}.models")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.models":
+                raise
+
+
+def _feature_blueprints():
+    for package in FEATURE_PACKAGES:
+        module = importlib.import_module(package)
+        yield from getattr(module, "BLUEPRINTS", ())
+
+
+def _init_login(app: Flask) -> None:
+    from portal.identity import services
+
+    login_manager.init_app(app)
+    login_manager.login_view = "identity.login"
+    login_manager.login_message = None
+    login_manager.session_protection = None  # the server-side session row is the protection
+
+    @login_manager.user_loader
+    def load_user(session_token: str):
+        return services.user_for_session(session_token)
+
+
+def _init_limits(app: Flask) -> None:
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+
+
+def _resolve_principal() -> None:
+    """The principal comes from the authenticated identity only, never from the request."""
+    principal = Principal.for_user(current_user) if current_user.is_authenticated else None
+    g.principal = principal
+    set_principal(db.session, principal)
+
+
+def _user_timezone():
+    return getattr(current_user, "timezone", None) if current_user else None
+
+
+def _no_store_for_signed_in(response):
+    if g.get("principal") is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _template_globals():
+    from portal import access, navigation
+    from portal.notify.services import unread_count
+
+    principal = g.get("principal")
+    return {
+        "principal": principal,
+        "access": access,
+        "navigation": navigation.items_for(principal),
+        "unread_notifications": (lambda: unread_count(principal.user_id)) if principal else None,
+        "vendor_name": current_app.config["VENDOR_NAME"],
+    }
+
+
+def _init_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_expired(error):
+        return render_template("errors/csrf.html", reason=error.description), 400
+
+    @app.errorhandler(Forbidden)
+    def forbidden(error: Forbidden):
+        db.session.rollback()
+        return render_template("errors/403.html", message=error.message), 403
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            return error
+        template = {403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html"}.get(
+            error.code, "errors/generic.html")
+        return render_template(template, error=error), error.code
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return render_template("errors/500.html",
+                               message=_("Something went wrong on our side.")), 500

@@ -1,0 +1,97 @@
+"""Command line: database, demo world, periodic work and the job worker.
+
+``flask --app wsgi demo`` is the one-command start of the embedded mode.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from portal import jobs, migrate
+from portal.db import db
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    app.cli.add_command(seed_command)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(tick_command)
+    app.cli.add_command(worker_command)
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade", help="Bring the schema to the newest migration.")
+def db_upgrade() -> None:
+    with db.engine.begin() as connection:
+        migrate.upgrade(connection)
+    click.echo("Database is up to date.")
+
+
+@db_group.command("check", help="Fail if the models and the migrations differ.")
+def db_check() -> None:
+    with db.engine.connect() as connection:
+        diff = migrate.differences(connection)
+    if diff:
+        for item in diff:
+            click.echo(f"  {item}", err=True)
+        raise click.ClickException("models and migrations differ: write a migration")
+    click.echo("Models and migrations agree.")
+
+
+@db_group.command("revision", help="Write a new migration from the model changes.")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    from alembic import command
+
+    command.revision(migrate.alembic_config(url=current_app.config["DATABASE_URL"]),
+                     message=message, autogenerate=True)
+
+
+@click.command("seed", help="Create the demo world (safe to run again).")
+def seed_command() -> None:
+    from portal.seed import seed_demo_world
+
+    created = seed_demo_world()
+    click.echo(f"Demo world ready ({created} new records).")
+
+
+@click.command("demo", help="Migrate, seed the demo world and serve it on 127.0.0.1.")
+@click.option("--port", default=5000, show_default=True)
+def demo_command(port: int) -> None:
+    from portal.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo_world
+
+    with db.engine.begin() as connection:
+        migrate.upgrade(connection)
+    seed_demo_world()
+    url = f"http://127.0.0.1:{port}/"
+    click.echo(f"\nThe portal is at {url}\nDemo sign-ins (password {DEMO_PASSWORD} for all):")
+    for email, role, org in DEMO_USERS:
+        click.echo(f"  {email:<34} {role:<16} {org}")
+    click.echo("")
+    # The flask CLI refuses app.run(); serve with Werkzeug directly (threaded, loopback only).
+    from werkzeug.serving import run_simple
+
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)
+
+
+@click.command("tick", help="Run periodic work once (expiries, retries). Safe to run twice.")
+@click.argument("names", nargs=-1)
+def tick_command(names: tuple[str, ...]) -> None:
+    for name, result in jobs.run_periodic(list(names) or None).items():
+        click.echo(f"{name}: {result}")
+
+
+@click.command("worker", help="Run background jobs from Redis (needs REDIS_URL).")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    backend = jobs.backend()
+    if not isinstance(backend, jobs.RedisBackend):
+        raise click.ClickException("REDIS_URL is not set: jobs run inline, no worker is needed")
+    from rq import Worker
+
+    Worker([backend.queue], connection=backend.connection).work(burst=burst)

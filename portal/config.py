@@ -1,0 +1,78 @@
+"""Settings from environment variables, with safe defaults for the embedded mode.
+
+The embedded mode (no environment at all) runs on a SQLite file in ``instance/``, delivers jobs
+inline and writes emails to the log. Production sets ``PORTAL_ENV=production`` and must then give
+a ``SECRET_KEY``: we refuse to start rather than sign sessions with a guessable key.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "embedded-development-key-not-for-production"  # noqa: S105
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a configuration the portal can safely run with."""
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'instance' / 'portal.sqlite3'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` spellings hosts hand out; use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ if environ is None else environ
+    mode = env.get("PORTAL_ENV", "development")
+    if mode not in {"development", "production", "testing"}:
+        raise ConfigurationError(f"PORTAL_ENV must be development, production or testing, not {mode!r}")
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if mode == "production":
+            raise ConfigurationError(
+                "SECRET_KEY is not set. Set it to a long random value, for example the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        secret_key = DEV_SECRET_KEY
+    production = mode == "production"
+    base_url = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    return {
+        "PORTAL_ENV": mode,
+        "SECRET_KEY": secret_key,
+        "DATABASE_URL": normalise_database_url(env.get("DATABASE_URL") or default_database_url()),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SMTP_URL": env.get("SMTP_URL") or None,
+        "MAIL_FROM": env.get("MAIL_FROM", "Partner Portal <portal@localhost>"),
+        "BASE_URL": base_url,
+        "VENDOR_NAME": env.get("VENDOR_NAME", "Partner Portal"),
+        # Sessions: the cookie only carries a random session id that the server can revoke.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_NAME": "__Host-portal" if production else "portal",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_HOURS", "12"))),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "WTF_CSRF_TIME_LIMIT": 3600 * 8,
+        "HSTS": production,
+        # Sign-in throttling (counted on failures only).
+        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        "PASSWORD_RESET_HOURS": int(env.get("PASSWORD_RESET_HOURS", "2")),
+        "INVITATION_DAYS": int(env.get("INVITATION_DAYS", "7")),
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "en"),
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "TESTING": mode == "testing",
+    }

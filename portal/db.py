@@ -1,0 +1,276 @@
+"""Engine, one session per request, the declarative ``Base``, and the tenant wall.
+
+The tenant wall is one mechanism for the whole application: a ``do_orm_execute`` listener adds
+``with_loader_criteria(Model, Model.visible_to(principal))`` to every ORM SELECT, UPDATE and
+DELETE for every model that declares a visibility rule, and a ``before_flush`` listener stamps
+and checks the organisation of new rows. A session with no principal sees no tenant rows at all
+(fail closed); code that must see everything says so with ``with unscoped(session):``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, abort, current_app, g, has_app_context
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    MetaData,
+    create_engine,
+    event,
+    false,
+    select,
+    true,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from portal.tenancy import Principal
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware UTC datetime on every database (SQLite has no time zones, so it stores naive UTC).
+
+    Naive datetimes are refused: a time without a zone is a bug waiting for a DST change.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use portal.clock.utcnow() or an aware value")
+        value = value.astimezone(UTC)
+        return value if dialect.name == "postgresql" else value.replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+# Tables that carry no organisation id, each with the reason. A test fails for any table that is
+# neither tenant-owned (an ``org_id`` foreign key to organizations) nor listed here.
+GLOBAL_TABLES: dict[str, str] = {}
+
+
+def global_table(reason: str):
+    """Class decorator: declare a model's table global (not owned by one organisation)."""
+
+    def mark(cls):
+        GLOBAL_TABLES[cls.__tablename__] = reason
+        return cls
+
+    return mark
+
+
+class TenantOwned:
+    """Mixin for every row that belongs to one organisation.
+
+    ``visible_to`` is the model's visibility rule; override it where a model is seen by more than
+    its owner (leads offered to partners, cases of managed customers). It must return a SQL
+    expression built from plain values: it becomes a bound-parameter criterion on every query.
+    """
+
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+
+    @classmethod
+    def visible_to(cls, principal: Principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return cls.org_id == principal.org_id
+
+    @classmethod
+    def creatable_by(cls, principal: Principal, org_id: int) -> bool:
+        """May ``principal`` create a row of this model owned by ``org_id``?"""
+        return principal.is_vendor_staff or org_id == principal.org_id
+
+
+class TenantViolation(RuntimeError):
+    """Code tried to write a row into an organisation its principal may not write to."""
+
+
+_UNSCOPED = "tenant_unscoped"
+_PRINCIPAL = "tenant_principal"
+
+
+def scoped_models() -> list[type]:
+    return [m.class_ for m in Base.registry.mappers if hasattr(m.class_, "visible_to")]
+
+
+@contextmanager
+def unscoped(session: Session | None = None) -> Iterator[Session]:
+    """Let ``session`` see and write every organisation's rows for the duration of the block.
+
+    For migrations, CLI commands, jobs and the few identity lookups that happen before anyone is
+    signed in. Every use is a place to review.
+    """
+    session = session if session is not None else db.session
+    previous = session.info.get(_UNSCOPED, False)
+    session.info[_UNSCOPED] = True
+    try:
+        yield session
+    finally:
+        session.info[_UNSCOPED] = previous
+
+
+def set_principal(session: Session, principal: Principal | None) -> None:
+    """Bind the session to one principal. A session never switches principal once it has loaded
+    rows, because its identity map would hand out objects loaded for the previous one."""
+    current = session.info.get(_PRINCIPAL)
+    if current is not None and current != principal and session.identity_map:
+        raise TenantViolation("a session cannot switch principal after loading rows")
+    session.info[_PRINCIPAL] = principal
+
+
+def session_principal(session: Session) -> Principal | None:
+    return session.info.get(_PRINCIPAL)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _apply_tenant_wall(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.session.info.get(_UNSCOPED):
+        return
+    principal = state.session.info.get(_PRINCIPAL)
+    state.statement = state.statement.options(
+        *(
+            with_loader_criteria(
+                model,
+                model.visible_to(principal) if principal is not None else false(),
+                include_aliases=True,
+            )
+            for model in scoped_models()
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, flush_context, instances) -> None:
+    unscoped_session = session.info.get(_UNSCOPED)
+    principal = session.info.get(_PRINCIPAL)
+    for obj in session.new:
+        if not isinstance(obj, TenantOwned):
+            continue
+        if obj.org_id is None and principal is not None:
+            obj.org_id = principal.org_id
+        if unscoped_session:
+            continue
+        if principal is None or not type(obj).creatable_by(principal, obj.org_id):
+            raise TenantViolation(
+                f"{type(obj).__name__} for organisation {obj.org_id} refused for {principal}"
+            )
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over
+    # (SQLAlchemy's documented recipe), and turn on foreign keys and WAL on every connection.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """The engine and session factory of one app; ``db.session`` is the current context's session."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["db"] = _AppDatabase(engine, sessionmaker(bind=engine, expire_on_commit=False))
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def state() -> _AppDatabase:
+        return current_app.extensions["db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self.state().engine
+
+    @property
+    def session(self) -> Session:
+        if "db_session" not in g:
+            g.db_session = self.state().session_factory()
+        return g.db_session
+
+    def new_session(self) -> Session:
+        """A session outside the request's, for jobs and CLI commands (close it yourself)."""
+        return self.state().session_factory()
+
+    @staticmethod
+    def _close_session(exc: BaseException | None) -> None:
+        session = g.pop("db_session", None) if has_app_context() else None
+        if session is not None:
+            session.close()
+
+
+class _AppDatabase:
+    def __init__(self, engine: Engine, session_factory: sessionmaker) -> None:
+        self.engine = engine
+        self.session_factory = session_factory
+
+
+db = Database()
+
+
+def get_or_404(model: type, object_id: int):
+    """Load one row through the tenant wall; a row that is not visible is a 404, like a missing one.
+
+    Always a SELECT (never the identity map's shortcut), so the visibility rule applies.
+    """
+    obj = db.session.scalars(select(model).where(model.id == object_id)).one_or_none()
+    if obj is None:
+        abort(404)
+    return obj

@@ -1,0 +1,251 @@
+"""Administration: an organisation's admins manage its users; vendor admins manage
+organisations (and through them, every organisation's admins) and read the audit log."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import select
+
+from portal import access, audit
+from portal.db import db, get_or_404
+from portal.errors import DomainError
+from portal.identity import bp, queries, services
+from portal.identity.forms import (
+    ConfirmForm,
+    InviteForm,
+    NewOrganizationForm,
+    OrganizationForm,
+    RoleForm,
+)
+from portal.identity.models import Invitation, Organization, User
+from portal.tenancy import Principal
+from portal.web import paginate, show_domain_error
+
+
+def _principal() -> Principal:
+    from flask import g
+
+    return g.principal
+
+
+def _role_choices(org: Organization):
+    return [(r.name, str(r.label)) for r in access.roles_for(org.kind)]
+
+
+# Users of one's own organisation.
+
+
+@bp.get("/admin/users")
+@login_required
+@access.require("users.view")
+def users():
+    org = get_or_404(Organization, _principal().org_id)
+    return render_template(
+        "identity/admin/users.html", org=org, page=paginate(queries.users_of(org.id)),
+        invitations=queries.pending_invitations_of(org.id), confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/admin/organizations/<int:org_id>/invite", methods=["GET", "POST"])
+@login_required
+@access.require("users.manage")
+def invite(org_id: int):
+    org = get_or_404(Organization, org_id)
+    services.check_may_manage_members(org, _principal())
+    form = InviteForm()
+    form.role.choices = _role_choices(org)
+    if form.validate_on_submit():
+        try:
+            services.invite_user(org, email=form.email.data, name=form.name.data,
+                                 role=form.role.data, actor=_principal())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
+            return redirect(_org_users_url(org))
+    return render_template("identity/admin/invite.html", form=form, org=org), (
+        422 if form.errors or form.form_errors else 200)
+
+
+def _org_users_url(org: Organization) -> str:
+    if org.id == _principal().org_id:
+        return url_for("identity.users")
+    return url_for("identity.organization_detail", org_id=org.id)
+
+
+@bp.get("/admin/users/<int:user_id>")
+@login_required
+@access.require("users.view")
+def user_detail(user_id: int):
+    user = get_or_404(User, user_id)
+    form = RoleForm(role=user.role)
+    form.role.choices = _role_choices(user.org)
+    return render_template("identity/admin/user_detail.html", user=user, form=form,
+                           confirm=ConfirmForm(), history=audit.history_for(user))
+
+
+@bp.post("/admin/users/<int:user_id>/role")
+@login_required
+@access.require("users.manage")
+def change_role(user_id: int):
+    user = get_or_404(User, user_id)
+    form = RoleForm()
+    form.role.choices = _role_choices(user.org)
+    if form.validate_on_submit():
+        try:
+            services.change_role(user, form.role.data, actor=_principal())
+        except DomainError as error:
+            return _refused(error, user)
+        db.session.commit()
+        flash(_("%(name)s is now %(role)s.", name=user.name, role=user.role_label), "success")
+    return redirect(url_for("identity.user_detail", user_id=user.id))
+
+
+@bp.post("/admin/users/<int:user_id>/<any(activate, deactivate):change>")
+@login_required
+@access.require("users.manage")
+def set_user_active(user_id: int, change: str):
+    user = get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.set_user_active(user, change == "activate", actor=_principal())
+        except DomainError as error:
+            return _refused(error, user)
+        db.session.commit()
+        flash(_("%(name)s is active.", name=user.name) if user.active
+              else _("%(name)s is deactivated and signed out.", name=user.name), "success")
+    return redirect(url_for("identity.user_detail", user_id=user.id))
+
+
+def _refused(error: DomainError, user: User):
+    db.session.rollback()
+    flash(error.message, "danger")
+    return redirect(url_for("identity.user_detail", user_id=user.id)), 303
+
+
+@bp.post("/admin/invitations/<int:invitation_id>/revoke")
+@login_required
+@access.require("users.manage")
+def revoke_invitation(invitation_id: int):
+    invitation = get_or_404(Invitation, invitation_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.revoke_invitation(invitation, actor=_principal())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("Invitation to %(email)s revoked.", email=invitation.email), "success")
+    return redirect(_org_users_url(invitation.org))
+
+
+# Organisations (vendor staff read; vendor admins manage).
+
+
+@bp.get("/admin/organizations")
+@login_required
+@access.require("orgs.view")
+def organizations():
+    kind = request.args.get("kind") or None
+    if kind not in (None, *access.ORG_KINDS):
+        kind = None
+    search = request.args.get("q", "").strip() or None
+    return render_template("identity/admin/organizations.html", kind=kind, q=search or "",
+                           page=paginate(queries.organizations(kind, search)))
+
+
+@bp.route("/admin/organizations/new", methods=["GET", "POST"])
+@login_required
+@access.require("orgs.manage")
+def new_organization():
+    form = NewOrganizationForm()
+    form.managed_by_id.choices = queries.partner_choices()
+    if form.validate_on_submit():
+        try:
+            org = services.create_organization(
+                name=form.name.data, kind=form.kind.data, tier=form.tier.data or None,
+                managed_by_id=form.managed_by_id.data, admin_name=form.admin_name.data,
+                admin_email=form.admin_email.data, actor=_principal())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s created; its admin is invited.", name=org.name), "success")
+            return redirect(url_for("identity.organization_detail", org_id=org.id))
+    return render_template("identity/admin/organization_form.html", form=form, org=None), (
+        422 if form.errors or form.form_errors else 200)
+
+
+@bp.get("/admin/organizations/<int:org_id>")
+@login_required
+@access.require("orgs.view")
+def organization_detail(org_id: int):
+    org = get_or_404(Organization, org_id)
+    managed = db.session.scalars(
+        select(Organization).where(Organization.managed_by_id == org.id).order_by(Organization.name)
+    ).all()
+    return render_template(
+        "identity/admin/organization_detail.html", org=org, managed=managed,
+        users=db.session.scalars(queries.users_of(org.id)).all(),
+        invitations=queries.pending_invitations_of(org.id), confirm=ConfirmForm(),
+        history=audit.history_for(org),
+    )
+
+
+@bp.route("/admin/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@login_required
+@access.require("orgs.manage")
+def edit_organization(org_id: int):
+    org = get_or_404(Organization, org_id)
+    form = OrganizationForm(obj=org)
+    form.managed_by_id.choices = queries.partner_choices()
+    if form.validate_on_submit():
+        try:
+            services.update_organization(org, name=form.name.data, tier=form.tier.data or None,
+                                         managed_by_id=form.managed_by_id.data, actor=_principal())
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("%(name)s saved.", name=org.name), "success")
+            return redirect(url_for("identity.organization_detail", org_id=org.id))
+    return render_template("identity/admin/organization_form.html", form=form, org=org), (
+        422 if form.errors or form.form_errors else 200)
+
+
+@bp.post("/admin/organizations/<int:org_id>/<any(activate, deactivate):change>")
+@login_required
+@access.require("orgs.manage")
+def set_organization_active(org_id: int, change: str):
+    org = get_or_404(Organization, org_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.set_organization_active(org, change == "activate", actor=_principal())
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is active.", name=org.name) if org.active
+                  else _("%(name)s is deactivated; its users are signed out.", name=org.name),
+                  "success")
+    return redirect(url_for("identity.organization_detail", org_id=org.id))
+
+
+@bp.get("/admin/audit")
+@login_required
+@access.require("audit.view")
+def audit_log():
+    stmt = select(audit.AuditEvent).order_by(audit.AuditEvent.id.desc())
+    action = request.args.get("action", "").strip()
+    if action:
+        stmt = stmt.where(audit.AuditEvent.action.startswith(action))
+    return render_template("identity/admin/audit.html", page=paginate(stmt, per_page=50),
+                           action=action)

@@ -1,0 +1,73 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+from portal.identity.models import TIERS
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=500)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=500)])
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)],
+                           description=_l("For example Europe/Berlin or America/New_York."))
+
+
+class InviteForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST with nothing but its CSRF token (deactivate, revoke, sign out)."""
+
+
+def tier_choices():
+    return [("", _l("No tier"))] + [(t, t.capitalize()) for t in TIERS]
+
+
+class OrganizationForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    tier = SelectField(_l("Partner tier"), choices=tier_choices, validators=[Optional()])
+    managed_by_id = SelectField(_l("Managed by partner"), coerce=lambda v: int(v) if v else None,
+                                validators=[Optional()])
+
+
+class NewOrganizationForm(OrganizationForm):
+    kind = SelectField(_l("Kind"), choices=[("reseller", _l("Reseller")),
+                                            ("distributor", _l("Distributor")),
+                                            ("supplier", _l("Supplier")),
+                                            ("customer", _l("Customer"))])
+    admin_name = StringField(_l("First admin's name"), validators=[DataRequired(), Length(max=200)])
+    admin_email = EmailField(_l("First admin's email"),
+                             validators=[DataRequired(), Email(), Length(max=254)])
+

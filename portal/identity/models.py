@@ -1,0 +1,175 @@
+"""Organisations (the tenants), users, their server-side sign-in sessions and invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, or_, text, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from portal import access
+from portal.clock import utcnow
+from portal.db import Base, TenantOwned, global_table
+
+TIERS = ("registered", "silver", "gold", "platinum")
+
+
+@global_table("the tenant itself; its visibility rule is on its own id")
+class Organization(Base):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        CheckConstraint(
+            "kind in ('vendor', 'reseller', 'distributor', 'supplier', 'customer')", name="kind"
+        ),
+        # Exactly one vendor: a partial unique index over a constant.
+        Index("uq_organizations_one_vendor", "kind", unique=True,
+              sqlite_where=text("kind = 'vendor'"), postgresql_where=text("kind = 'vendor'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str | None] = mapped_column(String(20))
+    managed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL"), index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    managed_by: Mapped[Organization | None] = relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """Vendor staff see every organisation; others see their own and the vendor; a partner
+        also sees the customers it manages."""
+        if principal.is_vendor_staff:
+            return true()
+        rule = or_(cls.id == principal.org_id, cls.kind == access.VENDOR)
+        if principal.is_partner:
+            rule = or_(rule, cls.managed_by_id == principal.org_id)
+        return rule
+
+    @property
+    def audience(self) -> str:
+        return access.audience_of(self.kind)
+
+    @property
+    def kind_label(self):
+        return access.ORG_KIND_LABELS[self.kind]
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.id} {self.kind} {self.name!r}>"
+
+
+class User(TenantOwned, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased; one account per address across the whole portal, so sign-in by email
+    # finds exactly one organisation.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    org: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    # Flask-Login protocol. The id it stores is the server-side session token, not the user id, so
+    # revoking the session row ends the sign-in even if an old cookie is replayed.
+    session_token = None  # str, set on the instance by the session loader
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active and self.org.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def org_kind(self) -> str:
+        return self.org.kind
+
+    @property
+    def role_label(self):
+        return access.ROLES[self.role].label
+
+    @property
+    def is_admin(self) -> bool:
+        return access.ROLES[self.role].is_admin
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+
+class UserSession(TenantOwned, Base):
+    """One signed-in browser. The cookie holds a random token; the row holds its hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return cls.user_id == principal.user_id
+
+
+class Invitation(TenantOwned, Base):
+    """An emailed, expiring, single-use invitation to join an organisation with a role."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    org: Mapped[Organization] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= utcnow():
+            return "expired"
+        return "pending"
+
+
+__all__ = ["TIERS", "Invitation", "Organization", "User", "UserSession"]

@@ -1,0 +1,41 @@
+"""Read side of identity: what list pages show, through the tenant wall."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+
+from portal import access
+from portal.db import db
+from portal.identity.models import Invitation, Organization, User
+
+
+def users_of(org_id: int) -> Select:
+    return select(User).where(User.org_id == org_id).order_by(User.name)
+
+
+def pending_invitations_of(org_id: int) -> list[Invitation]:
+    rows = db.session.scalars(
+        select(Invitation)
+        .where(Invitation.org_id == org_id, Invitation.accepted_at.is_(None),
+               Invitation.revoked_at.is_(None))
+        .order_by(Invitation.created_at.desc())
+    )
+    return [i for i in rows if i.status == "pending"]
+
+
+def organizations(kind: str | None = None, search: str | None = None) -> Select:
+    stmt = select(Organization).order_by(Organization.kind, Organization.name)
+    if kind:
+        stmt = stmt.where(Organization.kind == kind)
+    if search:
+        stmt = stmt.where(Organization.name.ilike(f"%{search.strip()}%"))
+    return stmt
+
+
+def partner_choices() -> list[tuple[int | str, str]]:
+    partners = db.session.scalars(
+        select(Organization)
+        .where(Organization.kind.in_(access.PARTNER_KINDS), Organization.active.is_(True))
+        .order_by(Organization.name)
+    )
+    return [("", "—")] + [(o.id, o.name) for o in partners]

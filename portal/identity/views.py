@@ -1,0 +1,174 @@
+"""Sign-in, sign-out, password reset, invitations and the user's own account page."""
+
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.db import db
+from portal.errors import DomainError
+from portal.extensions import limiter
+from portal.identity import bp, services
+from portal.identity.forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ConfirmForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    ProfileForm,
+)
+from portal.notify import KINDS
+from portal.notify import services as notify
+from portal.web import safe_next_url, show_domain_error
+
+
+def _failed(response) -> bool:
+    # Only failed attempts count towards the limits; a successful sign-in redirects.
+    return response.status_code != 302
+
+
+def _account_key() -> str:
+    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_failed, scope="login-address")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_account_key, deduct_when=_failed, scope="login-account")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            token = services.start_session(user, request.remote_addr, request.user_agent.string)
+            db.session.commit()
+            session.clear()
+            user.session_token = token
+            login_user(user)
+            session.permanent = True
+            return redirect(safe_next_url(request.args.get("next")) or url_for("dashboard.home"))
+        db.session.commit()  # a rehashed password, if any
+        form.form_errors.append(_("Email or password is not correct."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("identity/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("dashboard.home"))
+    services.end_session(current_user.session_token)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("identity.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"], scope="password-forgot")
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        flash(_("If an account has this address, we sent it a link to choose a new password."),
+              "info")
+        return redirect(url_for("identity.login"))
+    return render_template("identity/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if services.user_for_reset_token(token) is None:
+        return render_template("identity/link_invalid.html", what=_("password reset link")), 410
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.password.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed. Sign in with it."), "success")
+            return redirect(url_for("identity.login"))
+    return render_template("identity/reset_password.html", form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    invitation = services.invitation_for_token(token)
+    if invitation is None:
+        return render_template("identity/link_invalid.html", what=_("invitation")), 410
+    form = AcceptInvitationForm(name=invitation.name)
+    if form.validate_on_submit():
+        try:
+            services.accept_invitation(token, name=form.name.data, password=form.password.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Welcome! Sign in with your email and new password."), "success")
+            return redirect(url_for("identity.login"))
+    return render_template("identity/accept_invitation.html", form=form, invitation=invitation)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    profile = ProfileForm(obj=current_user)
+    password_form = ChangePasswordForm(prefix="pw")
+    if profile.validate_on_submit():
+        try:
+            services.update_profile(current_user, name=profile.name.data,
+                                    timezone=profile.timezone.data)
+        except DomainError as error:
+            show_domain_error(profile, error)
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("identity.account"))
+    return _account_page(profile, password_form)
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    password_form = ChangePasswordForm(prefix="pw")
+    if password_form.validate_on_submit():
+        try:
+            services.change_password(current_user, password_form.current_password.data,
+                                     password_form.password.data,
+                                     keep_token=current_user.session_token)
+        except DomainError as error:
+            show_domain_error(password_form, error)
+        else:
+            db.session.commit()
+            flash(_("Your password is changed. Your other sessions were signed out."), "success")
+            return redirect(url_for("identity.account"))
+    return _account_page(ProfileForm(obj=current_user, formdata=None), password_form, 422)
+
+
+@bp.post("/account/notifications")
+@login_required
+def notification_preferences():
+    if ConfirmForm().validate_on_submit():
+        notify.set_email_preferences(current_user, set(request.form.getlist("email_kinds")))
+        db.session.commit()
+        flash(_("Your email choices are saved."), "success")
+    return redirect(url_for("identity.account"))
+
+
+def _account_page(profile, password_form, status: int = 200):
+    enabled = {k for k in KINDS if notify.email_enabled(current_user, k)}
+    return render_template(
+        "identity/account.html", profile=profile, password_form=password_form,
+        kinds=[k for k in KINDS.values() if k.optional], enabled=enabled, confirm=ConfirmForm(),
+    ), status

@@ -1,0 +1,144 @@
+"""Background work behind one small interface, with two backends.
+
+- inline (default): a job runs in this process right after the transaction that queued it
+  commits, so the embedded mode needs no services;
+- Redis (``REDIS_URL`` set): the job goes to an RQ queue and ``flask worker`` runs it.
+
+Either way a job only runs if the change that queued it committed, and it runs in its own session
+that opts out of the tenant wall (jobs serve every organisation) and commits once.
+
+Periodic work (expiries, SLA checks) registers with ``@periodic`` and runs from ``flask tick``;
+every periodic task must be safe to run twice, or concurrently.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from portal.db import db, unscoped
+
+log = logging.getLogger(__name__)
+
+_PENDING = "jobs_pending"
+PERIODIC: dict[str, Callable[[Session], int | None]] = {}
+
+
+def periodic(name: str):
+    """Register ``func(session) -> count`` to run on every ``flask tick``."""
+
+    def register(func):
+        PERIODIC[name] = func
+        return func
+
+    return register
+
+
+def enqueue(func: Callable, *args, session: Session | None = None) -> None:
+    """Run ``func(session, *args)`` after ``session`` (default: the request's) commits.
+
+    ``func`` must be a module-level function; arguments must be plain values (ids, not objects).
+    Nothing runs if the transaction rolls back.
+    """
+    path = f"{func.__module__}:{func.__qualname__}"
+    session = session if session is not None else db.session
+    session.info.setdefault(_PENDING, []).append((path, args))
+
+
+def _resolve(path: str) -> Callable:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def run_job(path: str, args: tuple) -> None:
+    """Run one job in its own unscoped session and commit it. RQ workers call this too."""
+    session = db.new_session()
+    try:
+        with unscoped(session):
+            _resolve(path)(session, *args)
+            session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("job %s%r failed", path, args)
+        raise
+    finally:
+        session.close()
+
+
+class InlineBackend:
+    def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
+        for path, args in jobs:
+            try:
+                run_job(path, args)
+            except Exception:  # noqa: S112 - logged in run_job; the request that queued it committed
+                continue
+
+
+class RedisBackend:
+    def __init__(self, redis_url: str, queue_name: str = "portal") -> None:
+        from redis import Redis
+        from rq import Queue
+
+        self.connection = Redis.from_url(redis_url)
+        self.queue = Queue(queue_name, connection=self.connection)
+
+    def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
+        for path, args in jobs:
+            self.queue.enqueue("portal.jobs.run_in_worker", path, args, retry=None)
+
+
+def run_in_worker(path: str, args: tuple) -> None:
+    """Entry point of an RQ job: push an app context (the worker starts one app) and run."""
+    from portal.app import create_app
+
+    global _worker_app
+    if _worker_app is None:
+        _worker_app = create_app()
+    with _worker_app.app_context():
+        run_job(path, tuple(args))
+
+
+_worker_app: Flask | None = None
+
+
+def init_app(app: Flask) -> None:
+    redis_url = app.config.get("REDIS_URL")
+    backend = RedisBackend(redis_url) if redis_url else InlineBackend()
+    app.extensions["jobs"] = backend
+
+
+def backend() -> InlineBackend | RedisBackend:
+    return current_app.extensions["jobs"]
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        backend().dispatch(current_app._get_current_object(), pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def run_periodic(names: list[str] | None = None) -> dict[str, int | None]:
+    """Run the registered periodic tasks (all, or the named ones), each in its own transaction."""
+    results = {}
+    for name, func in PERIODIC.items():
+        if names and name not in names:
+            continue
+        session = db.new_session()
+        try:
+            with unscoped(session):
+                results[name] = func(session)
+                session.commit()
+        finally:
+            session.close()
+    return results

@@ -1,0 +1,74 @@
+"""In-app notifications, per-kind email preferences and the email outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from portal.clock import utcnow
+from portal.db import Base, TenantOwned
+
+
+class _PerUser:
+    """Rows that only their own user sees, whatever the role (vendor admins included)."""
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return cls.user_id == principal.user_id
+
+
+class Notification(_PerUser, TenantOwned, Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+class NotificationPreference(_PerUser, TenantOwned, Base):
+    """Absent row = email on (the default); a row records the user's choice for one kind."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (UniqueConstraint("user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+
+
+class OutboxMessage(TenantOwned, Base):
+    """An email written in the same transaction as the change that causes it, delivered after.
+
+    ``org_id`` is the recipient's organisation (or, for an invitation, the inviting one).
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_created", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(60))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        # Mail may hold secrets (reset links, invitation links): only the delivery job, which is
+        # unscoped, ever reads the outbox.
+        return cls.id.is_(None)

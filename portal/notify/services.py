@@ -1,0 +1,150 @@
+"""Use cases of notifications. Writers only flush; the caller commits once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from portal import jobs
+from portal.clock import utcnow
+from portal.db import db
+from portal.notify import KINDS
+from portal.notify import mail as mail_transport
+from portal.notify.models import Notification, NotificationPreference, OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+def absolute_url(path: str) -> str:
+    return current_app.config["BASE_URL"] + path
+
+
+def queue_email(*, org_id: int, to: str, subject: str, body: str, kind: str,
+                user_id: int | None = None) -> OutboxMessage:
+    """Write an email to the outbox; it is delivered after the transaction commits."""
+    if kind not in KINDS:
+        raise KeyError(f"unknown notification kind {kind!r}")
+    message = OutboxMessage(org_id=org_id, user_id=user_id, kind=kind, to_address=to,
+                            subject=subject, body_text=body)
+    db.session.add(message)
+    db.session.flush()
+    jobs.enqueue(deliver_email, message.id)
+    return message
+
+
+def email_enabled(user, kind: str) -> bool:
+    if not KINDS[kind].optional:
+        return True
+    choice = db.session.scalar(
+        select(NotificationPreference.email_enabled).where(
+            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+        )
+    )
+    return True if choice is None else choice
+
+
+def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | None = None) -> None:
+    """Tell each user: an in-app notification, and an email unless they turned this kind off.
+
+    Deactivated users get neither.
+    """
+    for user in users:
+        if not user.active:
+            continue
+        db.session.add(Notification(org_id=user.org_id, user_id=user.id, kind=kind,
+                                    title=title, body=body, link=link))
+        if email_enabled(user, kind):
+            text = body + (f"\n\n{absolute_url(link)}" if link else "")
+            queue_email(org_id=user.org_id, user_id=user.id, to=user.email, subject=title,
+                        body=text, kind=kind)
+
+
+def deliver_email(session: Session, message_id: int) -> bool:
+    """Job: send one outbox message. Claiming it with a conditional UPDATE makes two workers (or a
+    retry racing the first try) send it once."""
+    claimed = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+        .values(status="sending", attempts=OutboxMessage.attempts + 1)
+    ).rowcount
+    session.commit()
+    if claimed != 1:
+        return False
+    message = session.get(OutboxMessage, message_id)
+    config = current_app.config
+    try:
+        mail_transport.send(
+            config["SMTP_URL"],
+            mail_transport.build_message(config["MAIL_FROM"], message.to_address,
+                                         message.subject, message.body_text),
+        )
+    except Exception as exc:  # noqa: BLE001 - any transport failure is retried by tick
+        message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
+        message.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("email %s not sent (attempt %s): %s", message_id, message.attempts, exc)
+        return False
+    message.status = "sent"
+    message.sent_at = utcnow()
+    return True
+
+
+@jobs.periodic("retry_outbox")
+def retry_outbox(session: Session) -> int:
+    """Deliver mail still pending a minute after it was written (a worker died, SMTP was down).
+    Also frees messages stuck in 'sending' by a worker that died mid-send."""
+    now = utcnow()
+    session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "sending",
+               OutboxMessage.created_at < now - timedelta(minutes=10))
+        .values(status="pending")
+    )
+    ids = session.scalars(
+        select(OutboxMessage.id).where(
+            OutboxMessage.status == "pending", OutboxMessage.created_at < now - timedelta(minutes=1)
+        ).limit(500)
+    ).all()
+    return sum(deliver_email(session, message_id) for message_id in ids)
+
+
+def unread_count(user_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Notification).where(
+            Notification.user_id == user_id, Notification.read_at.is_(None)
+        )
+    )
+
+
+def mark_read(notification: Notification) -> None:
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+
+
+def mark_all_read(user_id: int) -> int:
+    return db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    ).rowcount
+
+
+def set_email_preferences(user, enabled_kinds: set[str]) -> None:
+    """Record the user's choice for every optional kind: email on for ``enabled_kinds`` only."""
+    existing = {
+        p.kind: p
+        for p in db.session.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == user.id)
+        )
+    }
+    for kind in (k for k in KINDS.values() if k.optional):
+        pref = existing.get(kind.name)
+        if pref is None:
+            pref = NotificationPreference(org_id=user.org_id, user_id=user.id, kind=kind.name)
+            db.session.add(pref)
+        pref.email_enabled = kind.name in enabled_kinds

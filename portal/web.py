@@ -1,0 +1,61 @@
+"""Small helpers every HTML view uses: domain errors onto forms, safe redirects, pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import request
+from sqlalchemy import Select, func, select
+
+from portal.db import db
+from portal.errors import DomainError
+
+
+def show_domain_error(form, error: DomainError) -> None:
+    """Attach a service's error to the field it names, or to the form as a whole."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only same-site relative paths: an open redirect after sign-in is a phishing tool."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paginate(stmt: Select, per_page: int = 25) -> Page:
+    """One page of ``stmt`` (already ordered), by the ``page`` query argument."""
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
+    return Page(items, page, per_page, total)

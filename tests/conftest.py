@@ -1,0 +1,166 @@
+"""Fixtures: ``app``, ``db`` (one transaction per test, rolled back), ``client``, ``login_as``,
+factories, and a real SMTP server on loopback.
+
+The database is SQLite (a temporary file) unless ``TEST_DATABASE_URL`` names another, such as the
+PostgreSQL that CI runs. Its schema is built by the migrations, never by ``create_all``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
+
+from portal import migrate
+from portal.app import create_app
+from portal.db import db as portal_db
+from portal.db import make_engine, unscoped
+from portal.extensions import limiter
+from tests import factories
+
+
+def database_url_for(tmp_dir: Path, name: str = "portal") -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return url or f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
+
+
+def reset_schema(url: str) -> None:
+    """Drop everything in the test database, then build it with the migrations."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as conn:
+        migrate.upgrade(conn)
+    engine.dispose()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Mailbox(list):
+    """Messages the loopback SMTP server received, oldest first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+
+    def to(self, address: str) -> list:
+        return [m for m in self if address in m["To"]]
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler protocol
+        from email import message_from_bytes, policy
+
+        with self.lock:
+            self.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def tmp_dir():
+    with tempfile.TemporaryDirectory(prefix="portal-tests-") as path:
+        yield Path(path)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_dir, smtp_server):
+    url = database_url_for(tmp_dir)
+    reset_schema(url)
+    controller, _ = smtp_server
+    app = create_app({
+        "PORTAL_ENV": "testing",
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": url,
+        "SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
+        "WTF_CSRF_ENABLED": False,
+        "BASE_URL": "http://portal.test",
+        "SERVER_NAME": None,
+        "REDIS_URL": None,
+    })
+    yield app
+    app.extensions["db"].engine.dispose()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    _, box = smtp_server
+    box.clear()
+    return box
+
+
+@pytest.fixture
+def db(app, mailbox):
+    """The arranging session of one test: sees every organisation, shares the test's transaction
+    with the app's sessions, and everything is rolled back afterwards."""
+    state = app.extensions["db"]
+    connection = state.engine.connect()
+    transaction = connection.begin()
+    original = state.session_factory
+    state.session_factory = sessionmaker(bind=connection, expire_on_commit=False,
+                                         join_transaction_mode="create_savepoint")
+    limiter.reset()
+    session = state.session_factory()
+    # No app context stays pushed here: requests must each get their own (and their own g).
+    with unscoped(session):
+        yield session
+    session.close()
+    state.session_factory = original
+    transaction.rollback()
+    connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def org_factory(db):
+    return lambda kind="reseller", **fields: factories.make_org(db, kind, **fields)
+
+
+@pytest.fixture
+def user_factory(db):
+    return lambda org, role=None, **fields: factories.make_user(db, org, role, **fields)
+
+
+@pytest.fixture
+def vendor(db):
+    return factories.vendor_org(db)
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign a user in through the real sign-in form; returns the response."""
+
+    def login(user, password: str = factories.PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return response
+
+    return login
+
+
+__all__ = ["portal_db"]
