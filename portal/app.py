@@ -173,7 +173,9 @@ def _init_errors(app: Flask) -> None:
             return error
         template = {403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html"}.get(
             error.code, "errors/generic.html")
-        return render_template(template, error=error), error.code
+        limit = getattr(error, "limit", None)  # flask-limiter's RateLimitExceeded
+        retry_minutes = -(-limit.limit.get_expiry() // 60) if limit is not None else None
+        return render_template(template, error=error, retry_minutes=retry_minutes), error.code
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

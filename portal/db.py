@@ -145,11 +145,11 @@ def unscoped(session: Session | None = None) -> Iterator[Session]:
 
 
 def set_principal(session: Session, principal: Principal | None) -> None:
-    """Bind the session to one principal. A session never switches principal once it has loaded
-    rows, because its identity map would hand out objects loaded for the previous one."""
+    """Bind the session to one principal. A session never switches from one principal to another,
+    because its identity map would hand out objects loaded for the previous one."""
     current = session.info.get(_PRINCIPAL)
-    if current is not None and current != principal and session.identity_map:
-        raise TenantViolation("a session cannot switch principal after loading rows")
+    if current is not None and current != principal:
+        raise TenantViolation("a session cannot switch principal; open a new session")
     session.info[_PRINCIPAL] = principal
 
 

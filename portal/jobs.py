@@ -17,7 +17,7 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -93,7 +93,11 @@ class RedisBackend:
 
 
 def run_in_worker(path: str, args: tuple) -> None:
-    """Entry point of an RQ job: push an app context (the worker starts one app) and run."""
+    """Entry point of an RQ job. ``flask worker`` runs inside the app's context; a bare
+    ``rq worker`` process has none, so it builds the app once from the environment."""
+    if has_app_context():
+        run_job(path, tuple(args))
+        return
     from portal.app import create_app
 
     global _worker_app

@@ -12,6 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+import email_validator
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
@@ -23,6 +24,9 @@ from portal.db import db as portal_db
 from portal.db import make_engine, unscoped
 from portal.extensions import limiter
 from tests import factories
+
+# Test addresses use the reserved .test domain, which email-validator refuses outside tests.
+email_validator.TEST_ENVIRONMENT = True
 
 
 def database_url_for(tmp_dir: Path, name: str = "portal") -> str:

@@ -85,7 +85,7 @@ def user_detail(user_id: int):
     form = RoleForm(role=user.role)
     form.role.choices = _role_choices(user.org)
     return render_template("identity/admin/user_detail.html", user=user, form=form,
-                           confirm=ConfirmForm(), history=audit.history_for(user))
+                           confirm=ConfirmForm(), events=audit.history_for(user))
 
 
 @bp.post("/admin/users/<int:user_id>/role")
@@ -194,7 +194,7 @@ def organization_detail(org_id: int):
         "identity/admin/organization_detail.html", org=org, managed=managed,
         users=db.session.scalars(queries.users_of(org.id)).all(),
         invitations=queries.pending_invitations_of(org.id), confirm=ConfirmForm(),
-        history=audit.history_for(org),
+        events=audit.history_for(org),
     )
 
 

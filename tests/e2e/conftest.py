@@ -1,0 +1,202 @@
+"""Browser fixtures: a live portal on loopback with the demo world, and Chromium driven by
+Playwright.
+
+The live server has its own database, never the rolled-back ``db`` of the other tests: a temporary
+SQLite file, or, when ``TEST_DATABASE_URL`` names a PostgreSQL server, a separate database on that
+server (created here and dropped afterwards, so the shared ``test`` database is left alone). Its
+schema is built by the migrations and the demo world is seeded into it. CSRF protection is on: the
+browser goes through the same forms and tokens as a person would.
+
+Chromium is the system one (``/usr/bin/chromium``); Playwright cannot download browsers here. When
+it is missing the browser tests *fail* rather than skip, because CI treats a skipped browser test
+as a failure anyway and a failure says why.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from portal.app import create_app
+from portal.config import normalise_database_url
+from portal.seed import seed_demo_world
+from tests.conftest import reset_schema
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOOPBACK = "127.0.0.1"
+# Every expect() waits at most this long: pages come from loopback, so a slow one is a bug.
+EXPECT_TIMEOUT_MS = 5_000
+
+
+def _e2e_database_name() -> str:
+    # One database per xdist worker, should the suite ever run in parallel.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"portal_e2e_{worker}" if worker else "portal_e2e"
+
+
+class _PostgresDatabase:
+    """A database of its own on the server ``TEST_DATABASE_URL`` points at."""
+
+    def __init__(self, server_url: str, name: str) -> None:
+        self.admin_url = make_url(normalise_database_url(server_url))
+        self.name = name
+        self.url = self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def _run(self, statement: str) -> None:
+        engine = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    def create(self) -> None:
+        self.drop()  # what a crashed earlier run may have left
+        self._run(f'CREATE DATABASE "{self.name}"')
+
+    def drop(self) -> None:
+        self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The real app, migrated and seeded, served by Werkzeug on 127.0.0.1; yields its base URL."""
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    postgres = None
+    if server_url and not server_url.startswith("sqlite"):
+        postgres = _PostgresDatabase(server_url, _e2e_database_name())
+        postgres.create()
+        url = postgres.url
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'portal-e2e.sqlite3'}"
+
+    server = thread = app = None
+    try:
+        reset_schema(url)
+        app = create_app({
+            "PORTAL_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "e2e-test-secret",
+            "DATABASE_URL": url,
+            "WTF_CSRF_ENABLED": True,
+            "SMTP_URL": None,
+            "REDIS_URL": None,
+            "SERVER_NAME": None,
+        })
+        assert app.config["WTF_CSRF_ENABLED"] is True
+        with app.app_context():
+            seed_demo_world()
+        server = make_server(LOOPBACK, 0, app, threaded=True)  # port 0: the OS picks a free one
+        thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+        thread.start()
+        yield f"http://{LOOPBACK}:{server.server_port}"
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+        if app is not None:
+            app.extensions["db"].engine.dispose()
+        if postgres is not None:
+            postgres.drop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}: the browser tests need it "
+            "(on Debian/Ubuntu: apt-get install chromium). Playwright cannot download browsers "
+            "here; do not run `playwright install`.",
+            pytrace=False,
+        )
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class BrowserLog:
+    """What a page did that a user would not see: console errors, script errors, requests that
+    left the machine, and requests that failed."""
+
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    foreign_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    checked: bool = False
+
+    def problems(self) -> list[str]:
+        return ([f"console error: {m}" for m in self.console_errors]
+                + [f"page error: {m}" for m in self.page_errors]
+                + [f"request to another host: {u}" for u in self.foreign_requests]
+                + [f"failed request: {u}" for u in self.failed_requests])
+
+    def assert_clean(self) -> None:
+        self.checked = True
+        assert not self.problems(), "\n".join(self.problems())
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in {"data", "blob", "about"}:
+        return True
+    return parts.scheme in {"http", "https"} and parts.hostname == LOOPBACK
+
+
+@pytest.fixture
+def browser_log() -> BrowserLog:
+    return BrowserLog()
+
+
+@pytest.fixture
+def page(chromium, live_server, browser_log):
+    """A fresh browser context (no cookies) per test, watched by ``browser_log``."""
+    context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 800},
+                                   locale="en-GB", service_workers="block")
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
+
+    def route(route_):
+        # Nothing may leave the machine: record the attempt and refuse it, so an offline portal
+        # fails here quickly instead of waiting for a CDN that is not there.
+        url = route_.request.url
+        if _is_local(url):
+            route_.continue_()
+        else:
+            browser_log.foreign_requests.append(url)
+            route_.abort("blockedbyclient")
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda msg: msg.type == "error" and browser_log.console_errors.append(
+        f"{msg.text} ({msg.location.get('url')})"))
+    page.on("pageerror", lambda error: browser_log.page_errors.append(str(error)))
+    page.on("request", lambda request: browser_log.requests.append(request.url))
+    page.on("requestfailed", lambda request: _is_local(request.url)
+            and browser_log.failed_requests.append(f"{request.url}: {request.failure}"))
+    yield page
+    context.close()
+    if not browser_log.checked:  # a safety net for a test that forgot to look
+        browser_log.assert_clean()

@@ -1,0 +1,138 @@
+"""In a real browser: each audience signs in through the sign-in page, lands on its own home page
+with the navigation its role allows, and signs out again; the sign-in form works from the
+keyboard; and no page logs an error or reaches for a host other than the portal's own (the portal
+must work offline, Bootstrap included)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.seed import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+ADMIN_LINKS = ("Organisations", "Audit log")
+
+
+@dataclass(frozen=True)
+class Audience:
+    email: str
+    heading: str
+    organisation: str
+    visible: tuple[str, ...]  # links the main navigation shows
+    hidden: tuple[str, ...]  # links it must not show
+
+
+ACCOUNTS = [
+    Audience("admin@northwind.example", "Vendor home", "Northwind Systems",
+             ("Home", "Organisations", "Team", "Audit log"), ()),
+    Audience("channel@northwind.example", "Vendor home", "Northwind Systems",
+             ("Home", "Organisations"), ("Team", "Audit log")),
+    Audience("admin@alpine.example", "Partner home", "Alpine IT Solutions",
+             ("Home", "Team"), ADMIN_LINKS),
+    Audience("sam@alpine.example", "Partner home", "Alpine IT Solutions",
+             ("Home",), ("Team", *ADMIN_LINKS)),
+    Audience("admin@granite.example", "Customer home", "Granite Bank",
+             ("Home", "Team"), ADMIN_LINKS),
+    Audience("lee@granite.example", "Customer home", "Granite Bank",
+             ("Home",), ("Team", *ADMIN_LINKS)),
+]
+
+LOGIN_URL = re.compile(r"/login(\?.*)?$")
+HOME_URL = re.compile(r"/home$")
+
+
+def _main_nav(page: Page):
+    return page.get_by_role("navigation", name="Main navigation")
+
+
+def _expect_sign_in_page(page: Page) -> None:
+    expect(page).to_have_url(LOGIN_URL)
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+    expect(page.get_by_label("Email", exact=True)).to_be_visible()
+
+
+@pytest.mark.parametrize("who", ACCOUNTS, ids=lambda a: a.email.split(".")[0])
+def test_each_audience_signs_in_sees_its_home_and_signs_out(page: Page, browser_log, who):
+    page.goto("/login")
+    _expect_sign_in_page(page)
+    # The form carries a real CSRF token (the server checks it: CSRF is on for this app).
+    expect(page.locator("form input[name=csrf_token]")).to_have_value(re.compile(r".{20,}"))
+    page.get_by_label("Email", exact=True).fill(who.email)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page).to_have_url(HOME_URL)
+    expect(page.get_by_test_id("home-heading")).to_have_text(who.heading)
+    expect(page.get_by_text(re.compile(rf"Signed in as .* at {who.organisation}\."))).to_be_visible()
+    nav = _main_nav(page)
+    expect(nav.get_by_role("link", name="Home", exact=True)).to_have_attribute("aria-current", "page")
+    for label in who.visible:
+        expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
+    for label in who.hidden:
+        expect(nav.get_by_role("link", name=label, exact=True)).to_have_count(0)
+
+    nav.get_by_role("button", name="Sign out").click()
+    _expect_sign_in_page(page)
+    expect(page.get_by_role("alert")).to_have_text("You are signed out.")
+    expect(nav.get_by_role("button", name="Sign out")).to_have_count(0)
+
+    # The signed-in page cannot come back: not from history, not by its address.
+    page.go_back()
+    _expect_sign_in_page(page)
+    expect(page.get_by_test_id("home-heading")).to_have_count(0)
+    page.goto("/home")
+    _expect_sign_in_page(page)
+    expect(page.get_by_test_id("home-heading")).to_have_count(0)
+
+    browser_log.assert_clean()
+
+
+def test_sign_in_form_works_from_the_keyboard(page: Page, browser_log):
+    page.goto("/login")
+    _expect_sign_in_page(page)
+    email = page.get_by_label("Email", exact=True)
+    password = page.get_by_label("Password", exact=True)
+    submit = page.get_by_role("button", name="Sign in")
+
+    # Before the form come only the skip link and the brand; the email field is reached soon.
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        if email.evaluate("el => el === document.activeElement"):
+            break
+    expect(email).to_be_focused()
+    page.keyboard.type("admin@alpine.example")
+    page.keyboard.press("Tab")
+    expect(password).to_be_focused()
+    page.keyboard.type(DEMO_PASSWORD)
+    page.keyboard.press("Tab")
+    expect(submit).to_be_focused()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(HOME_URL)
+    expect(page.get_by_test_id("home-heading")).to_have_text("Partner home")
+    browser_log.assert_clean()
+
+
+def test_pages_stay_on_the_portal_host(page: Page, browser_log, live_server):
+    """Every request a sign-in and a home page make goes to the portal itself, stylesheets and
+    scripts included (Bootstrap is served locally, never from a CDN)."""
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill("admin@northwind.example")
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("home-heading")).to_have_text("Vendor home")
+    # Bootstrap's own stylesheet and script were loaded, from the portal.
+    assert any("bootstrap" in u and u.endswith(".css") for u in browser_log.requests), \
+        browser_log.requests
+    assert any("bootstrap" in u and u.endswith(".js") for u in browser_log.requests), \
+        browser_log.requests
+    assert all(u.startswith(live_server + "/") or u.startswith("data:")
+               for u in browser_log.requests), browser_log.requests
+    # ... and applied: the navbar is styled by Bootstrap, not the browser's defaults.
+    assert _main_nav(page).evaluate("el => getComputedStyle(el).display") == "flex"
+    browser_log.assert_clean()

@@ -1,0 +1,137 @@
+"""Background jobs: the Redis backend with a real RQ worker, and ``flask tick``."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from portal import jobs
+from portal.clock import utcnow
+from portal.notify.models import OutboxMessage
+from portal.notify.services import deliver_email
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+DELIVER = f"{deliver_email.__module__}:{deliver_email.__qualname__}"
+
+
+def outbox_message(db, user, subject: str, *, age: timedelta = timedelta(0)) -> OutboxMessage:
+    message = OutboxMessage(org_id=user.org_id, user_id=user.id, kind="account.security",
+                            to_address=user.email, subject=subject, body_text="Hello",
+                            created_at=utcnow() - age)
+    db.add(message)
+    db.flush()
+    return message
+
+
+def refreshed(db, message: OutboxMessage) -> OutboxMessage:
+    db.refresh(message)
+    return message
+
+
+@pytest.fixture
+def redis_backend(app, monkeypatch):
+    """A Redis backend on a queue of this test's own, installed as the app's job backend."""
+    backend = jobs.RedisBackend(REDIS_URL, queue_name=f"portal-test-{uuid.uuid4().hex}")
+    monkeypatch.setitem(app.extensions, "jobs", backend)
+    yield backend
+    backend.queue.delete(delete_jobs=True)
+    for key in backend.connection.scan_iter(f"*{backend.queue.name}*"):
+        backend.connection.delete(key)
+    backend.connection.close()
+
+
+def work_off(app, backend: jobs.RedisBackend) -> None:
+    """Run every queued job in this process (rq's SimpleWorker), inside the app's context, the way
+    ``flask worker`` does."""
+    from rq import SimpleWorker
+
+    with app.app_context():
+        SimpleWorker([backend.queue], connection=backend.connection).work(burst=True)
+
+
+@pytest.mark.redis
+def test_dispatched_job_runs_in_an_rq_worker(app, db, mailbox, redis_backend, org_factory,
+                                             user_factory):
+    user = user_factory(org_factory())
+    message = outbox_message(db, user, "Through Redis")
+
+    redis_backend.dispatch(app, [(DELIVER, (message.id,))])
+    assert redis_backend.queue.count == 1
+    assert mailbox == []  # queued, not run
+    [rq_job] = redis_backend.queue.get_jobs()
+
+    work_off(app, redis_backend)
+
+    assert rq_job.get_status(refresh=True) == "finished"
+    assert redis_backend.queue.count == 0
+    stored = refreshed(db, message)
+    assert (stored.status, stored.attempts) == ("sent", 1)
+    assert [m["Subject"] for m in mailbox.to(user.email)] == ["Through Redis"]
+
+
+@pytest.mark.redis
+def test_a_request_queues_its_job_in_redis_only_after_commit(app, db, client, mailbox,
+                                                             redis_backend, org_factory,
+                                                             user_factory):
+    user = user_factory(org_factory())
+    response = client.post("/password/forgot", data={"email": user.email})
+    assert response.status_code == 302
+
+    [message] = db.scalars(select(OutboxMessage).where(OutboxMessage.to_address == user.email))
+    assert message.status == "pending"
+    assert redis_backend.queue.count == 1
+    assert mailbox == []
+
+    work_off(app, redis_backend)
+
+    assert refreshed(db, message).status == "sent"
+    [mail] = mailbox.to(user.email)
+    assert mail["Subject"] == "Reset your password"
+
+
+@pytest.mark.redis
+def test_nothing_reaches_redis_when_the_transaction_rolls_back(app, db, mailbox, redis_backend,
+                                                               org_factory, user_factory):
+    from portal.db import db as portal_db
+    from portal.db import unscoped
+    from portal.notify import services
+
+    user = user_factory(org_factory())
+    with app.test_request_context():
+        with unscoped(portal_db.session) as session:
+            services.notify([user], "account.security", "Never sent")
+            session.rollback()
+            session.commit()
+    assert redis_backend.queue.count == 0
+
+
+@pytest.mark.redis
+def test_a_job_delivered_twice_by_redis_sends_once(app, db, mailbox, redis_backend, org_factory,
+                                                   user_factory):
+    user = user_factory(org_factory())
+    message = outbox_message(db, user, "Once")
+    redis_backend.dispatch(app, [(DELIVER, (message.id,)), (DELIVER, (message.id,))])
+    work_off(app, redis_backend)
+    assert len(mailbox.to(user.email)) == 1
+    assert refreshed(db, message).attempts == 1
+
+
+def test_flask_tick_twice_does_not_send_twice(app, db, mailbox, org_factory, user_factory):
+    user = user_factory(org_factory())
+    stuck = outbox_message(db, user, "Stuck since a worker died", age=timedelta(minutes=5))
+    fresh = outbox_message(db, user, "Just written")  # its own first try may still be running
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["tick"])
+    assert first.exit_code == 0, first.output
+    assert "retry_outbox: 1" in first.output
+    second = runner.invoke(args=["tick", "retry_outbox"])
+    assert second.exit_code == 0, second.output
+    assert "retry_outbox: 0" in second.output
+
+    assert [m["Subject"] for m in mailbox.to(user.email)] == ["Stuck since a worker died"]
+    assert refreshed(db, stuck).status == "sent"
+    assert refreshed(db, fresh).status == "pending"
