@@ -125,10 +125,14 @@ def test_flask_tick_twice_does_not_send_twice(app, db, mailbox, org_factory, use
     fresh = outbox_message(db, user, "Just written")  # its own first try may still be running
     runner = app.test_cli_runner()
 
-    first = runner.invoke(args=["tick"])
+    # The `flask` command (FlaskGroup) pushes an app context for every command; the test runner
+    # invokes app.cli directly, and tick is a plain click command, so push it as `flask` would.
+    with app.app_context():
+        first = runner.invoke(args=["tick"])
     assert first.exit_code == 0, first.output
     assert "retry_outbox: 1" in first.output
-    second = runner.invoke(args=["tick", "retry_outbox"])
+    with app.app_context():
+        second = runner.invoke(args=["tick", "retry_outbox"])
     assert second.exit_code == 0, second.output
     assert "retry_outbox: 0" in second.output
 

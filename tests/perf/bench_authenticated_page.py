@@ -425,7 +425,8 @@ def print_load(result: LoadResult) -> None:
     server_cpu = ("     n/a" if result.server_cpu_s is None
                   else f"{per_request(result.server_cpu_s)} ms")
     print(f"  {result.name:<7} {result.rps:8.1f} req/s   p50 {result.p(50):6.2f} ms   "
-          f"p95 {result.p(95):6.2f} ms   p99 {result.p(99):6.2f} ms   max {result.latencies_ms[-1]:7.2f} ms"
+          f"p95 {result.p(95):6.2f} ms   p99 {result.p(99):6.2f} ms   "
+          f"max {result.latencies_ms[-1]:7.2f} ms"
           f"   server CPU/req {server_cpu}   client CPU/req {per_request(result.client_cpu_s)} ms"
           f"   body {result.response_bytes} B")
 
@@ -496,8 +497,9 @@ def main(argv: list[str] | None = None) -> int:
             servers.append(bare)
             wait_until_ready(portal, "/healthz")
             wait_until_ready(bare, BARE_PATH)
-            print(f"  portal wsgi:app                 on {portal.base_url} (pid {portal.process.pid})")
-            print(f"  bare   tests.perf.bare_app:app  on {bare.base_url} (pid {bare.process.pid})")
+            for server in servers:
+                print(f"  {server.name:<6} {server.app_spec:<24} on {server.base_url} "
+                      f"(gunicorn master pid {server.process.pid})")
 
             portal_sessions, sign_in_ms = [], []
             for _ in range(args.clients):
@@ -505,7 +507,7 @@ def main(argv: list[str] | None = None) -> int:
                 portal_sessions.append(signed_in_session(portal.base_url, DEMO_PASSWORD))
                 sign_in_ms.append((time.perf_counter() - started) * 1000)
             print(f"\nSigned in {args.clients} sessions as {DEMO_EMAIL} through /login, "
-                  f"GET + POST each (argon2 verify inside): "
+                  f"GET + POST each (argon2 verify inside; the first ones also warm the workers): "
                   + ", ".join(f"{ms:.0f}" for ms in sign_in_ms) + " ms")
             bare_sessions = [requests.Session() for _ in range(args.clients)]
 
