@@ -60,16 +60,32 @@ ROLES: dict[str, Role] = {
             True,
             frozenset(_EVERYONE | _ORG_ADMIN | _VENDOR_STAFF | {"orgs.manage", "audit.view"}),
         ),
-        Role("channel_manager", _l("Channel manager"), "vendor", False,
-             frozenset(_EVERYONE | _VENDOR_STAFF)),
+        Role(
+            "channel_manager",
+            _l("Channel manager"),
+            "vendor",
+            False,
+            frozenset(_EVERYONE | _VENDOR_STAFF),
+        ),
         Role("sales_rep", _l("Sales rep"), "vendor", False, frozenset(_EVERYONE | _VENDOR_STAFF)),
-        Role("support_agent", _l("Support agent"), "vendor", False,
-             frozenset(_EVERYONE | _VENDOR_STAFF)),
-        Role("partner_admin", _l("Partner admin"), "partner", True,
-             frozenset(_EVERYONE | _ORG_ADMIN)),
+        Role(
+            "support_agent",
+            _l("Support agent"),
+            "vendor",
+            False,
+            frozenset(_EVERYONE | _VENDOR_STAFF),
+        ),
+        Role(
+            "partner_admin", _l("Partner admin"), "partner", True, frozenset(_EVERYONE | _ORG_ADMIN)
+        ),
         Role("partner_user", _l("Partner user"), "partner", False, frozenset(_EVERYONE)),
-        Role("customer_admin", _l("Customer admin"), "customer", True,
-             frozenset(_EVERYONE | _ORG_ADMIN)),
+        Role(
+            "customer_admin",
+            _l("Customer admin"),
+            "customer",
+            True,
+            frozenset(_EVERYONE | _ORG_ADMIN),
+        ),
         Role("customer_user", _l("Customer user"), "customer", False, frozenset(_EVERYONE)),
     )
 }

@@ -44,8 +44,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(portal_config.from_environment())
     if config:
         if "DATABASE_URL" in config:
-            config = {**config,
-                      "DATABASE_URL": portal_config.normalise_database_url(config["DATABASE_URL"])}
+            config = {
+                **config,
+                "DATABASE_URL": portal_config.normalise_database_url(config["DATABASE_URL"]),
+            }
         app.config.update(config)
     logging.basicConfig()
     logging.getLogger("portal").setLevel(logging.INFO)
@@ -172,7 +174,8 @@ def _init_errors(app: Flask) -> None:
         if request.path.startswith("/api/"):
             return error
         template = {403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html"}.get(
-            error.code, "errors/generic.html")
+            error.code, "errors/generic.html"
+        )
         limit = getattr(error, "limit", None)  # flask-limiter's RateLimitExceeded
         retry_minutes = -(-limit.limit.get_expiry() // 60) if limit is not None else None
         return render_template(template, error=error, retry_minutes=retry_minutes), error.code
@@ -181,5 +184,6 @@ def _init_errors(app: Flask) -> None:
     def server_error(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
-        return render_template("errors/500.html",
-                               message=_("Something went wrong on our side.")), 500
+        return render_template(
+            "errors/500.html", message=_("Something went wrong on our side.")
+        ), 500

@@ -48,8 +48,11 @@ def db_check() -> None:
 def db_revision(message: str) -> None:
     from alembic import command
 
-    command.revision(migrate.alembic_config(url=current_app.config["DATABASE_URL"]),
-                     message=message, autogenerate=True)
+    command.revision(
+        migrate.alembic_config(url=current_app.config["DATABASE_URL"]),
+        message=message,
+        autogenerate=True,
+    )
 
 
 @click.command("seed", help="Create the demo world (safe to run again).")

@@ -37,7 +37,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
     env = os.environ if environ is None else environ
     mode = env.get("PORTAL_ENV", "development")
     if mode not in {"development", "production", "testing"}:
-        raise ConfigurationError(f"PORTAL_ENV must be development, production or testing, not {mode!r}")
+        raise ConfigurationError(
+            f"PORTAL_ENV must be development, production or testing, not {mode!r}"
+        )
     secret_key = env.get("SECRET_KEY")
     if not secret_key:
         if mode == "production":

@@ -224,11 +224,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 class Database:
-    """The engine and session factory of one app; ``db.session`` is the current context's session."""
+    """The engine and session factory of one app; ``db.session`` is this context's session."""
 
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
-        app.extensions["db"] = _AppDatabase(engine, sessionmaker(bind=engine, expire_on_commit=False))
+        app.extensions["db"] = _AppDatabase(
+            engine, sessionmaker(bind=engine, expire_on_commit=False)
+        )
         app.teardown_appcontext(self._close_session)
 
     @staticmethod

@@ -65,12 +65,17 @@ def seed_demo_world() -> int:
         for name, kind, tier, manager in ORGANIZATIONS:
             if name in orgs:
                 continue
-            org = Organization(name=name, kind=kind, tier=tier,
-                               managed_by_id=orgs[manager].id if manager else None)
+            org = Organization(
+                name=name, kind=kind, tier=tier, managed_by_id=orgs[manager].id if manager else None
+            )
             session.add(org)
             session.flush()
-            audit.record("organization.created", org, actor=None,
-                         after=audit.snapshot(org, ["name", "kind", "tier"]))
+            audit.record(
+                "organization.created",
+                org,
+                actor=None,
+                after=audit.snapshot(org, ["name", "kind", "tier"]),
+            )
             orgs[name] = org
             added += 1
         existing = set(session.scalars(select(User.email)))
@@ -78,8 +83,15 @@ def seed_demo_world() -> int:
         for email, role, org_name in DEMO_USERS:
             if email in existing:
                 continue
-            session.add(User(org_id=orgs[org_name].id, email=email, role=role,
-                             name=_name_from_email(email, org_name), password_hash=password_hash))
+            session.add(
+                User(
+                    org_id=orgs[org_name].id,
+                    email=email,
+                    role=role,
+                    name=_name_from_email(email, org_name),
+                    password_hash=password_hash,
+                )
+            )
             added += 1
         session.commit()
     return added

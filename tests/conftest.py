@@ -92,17 +92,19 @@ def app(tmp_dir, smtp_server):
     url = database_url_for(tmp_dir)
     reset_schema(url)
     controller, _ = smtp_server
-    app = create_app({
-        "PORTAL_ENV": "testing",
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "DATABASE_URL": url,
-        "SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
-        "WTF_CSRF_ENABLED": False,
-        "BASE_URL": "http://portal.test",
-        "SERVER_NAME": None,
-        "REDIS_URL": None,
-    })
+    app = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "DATABASE_URL": url,
+            "SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
+            "WTF_CSRF_ENABLED": False,
+            "BASE_URL": "http://portal.test",
+            "SERVER_NAME": None,
+            "REDIS_URL": None,
+        }
+    )
     yield app
     app.extensions["db"].engine.dispose()
 
@@ -122,8 +124,9 @@ def db(app, mailbox):
     connection = state.engine.connect()
     transaction = connection.begin()
     original = state.session_factory
-    state.session_factory = sessionmaker(bind=connection, expire_on_commit=False,
-                                         join_transaction_mode="create_savepoint")
+    state.session_factory = sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
     limiter.reset()
     session = state.session_factory()
     # No app context stays pushed here: requests must each get their own (and their own g).

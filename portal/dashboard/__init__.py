@@ -13,7 +13,9 @@ bp = Blueprint("dashboard", __name__)
 
 @bp.get("/")
 def index():
-    return redirect(url_for("dashboard.home" if current_user.is_authenticated else "identity.login"))
+    return redirect(
+        url_for("dashboard.home" if current_user.is_authenticated else "identity.login")
+    )
 
 
 @bp.get("/home")
@@ -29,8 +31,10 @@ def home():
         ).all()
         figures = {kind: count for kind, count in rows}
     colleagues = db.session.scalar(
-        select(func.count()).select_from(User).where(User.org_id == principal.org_id,
-                                                     User.active.is_(True))
+        select(func.count())
+        .select_from(User)
+        .where(User.org_id == principal.org_id, User.active.is_(True))
     )
-    return render_template(f"dashboard/{principal.audience}.html", org=org, figures=figures,
-                           colleagues=colleagues)
+    return render_template(
+        f"dashboard/{principal.audience}.html", org=org, figures=figures, colleagues=colleagues
+    )

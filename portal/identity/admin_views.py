@@ -43,8 +43,11 @@ def _role_choices(org: Organization):
 def users():
     org = get_or_404(Organization, _principal().org_id)
     return render_template(
-        "identity/admin/users.html", org=org, page=paginate(queries.users_of(org.id)),
-        invitations=queries.pending_invitations_of(org.id), confirm=ConfirmForm(),
+        "identity/admin/users.html",
+        org=org,
+        page=paginate(queries.users_of(org.id)),
+        invitations=queries.pending_invitations_of(org.id),
+        confirm=ConfirmForm(),
     )
 
 
@@ -58,8 +61,13 @@ def invite(org_id: int):
     form.role.choices = _role_choices(org)
     if form.validate_on_submit():
         try:
-            services.invite_user(org, email=form.email.data, name=form.name.data,
-                                 role=form.role.data, actor=_principal())
+            services.invite_user(
+                org,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                actor=_principal(),
+            )
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
@@ -68,7 +76,8 @@ def invite(org_id: int):
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
             return redirect(_org_users_url(org))
     return render_template("identity/admin/invite.html", form=form, org=org), (
-        422 if form.errors or form.form_errors else 200)
+        422 if form.errors or form.form_errors else 200
+    )
 
 
 def _org_users_url(org: Organization) -> str:
@@ -84,8 +93,13 @@ def user_detail(user_id: int):
     user = get_or_404(User, user_id)
     form = RoleForm(role=user.role)
     form.role.choices = _role_choices(user.org)
-    return render_template("identity/admin/user_detail.html", user=user, form=form,
-                           confirm=ConfirmForm(), events=audit.history_for(user))
+    return render_template(
+        "identity/admin/user_detail.html",
+        user=user,
+        form=form,
+        confirm=ConfirmForm(),
+        events=audit.history_for(user),
+    )
 
 
 @bp.post("/admin/users/<int:user_id>/role")
@@ -116,8 +130,12 @@ def set_user_active(user_id: int, change: str):
         except DomainError as error:
             return _refused(error, user)
         db.session.commit()
-        flash(_("%(name)s is active.", name=user.name) if user.active
-              else _("%(name)s is deactivated and signed out.", name=user.name), "success")
+        flash(
+            _("%(name)s is active.", name=user.name)
+            if user.active
+            else _("%(name)s is deactivated and signed out.", name=user.name),
+            "success",
+        )
     return redirect(url_for("identity.user_detail", user_id=user.id))
 
 
@@ -155,8 +173,12 @@ def organizations():
     if kind not in (None, *access.ORG_KINDS):
         kind = None
     search = request.args.get("q", "").strip() or None
-    return render_template("identity/admin/organizations.html", kind=kind, q=search or "",
-                           page=paginate(queries.organizations(kind, search)))
+    return render_template(
+        "identity/admin/organizations.html",
+        kind=kind,
+        q=search or "",
+        page=paginate(queries.organizations(kind, search)),
+    )
 
 
 @bp.route("/admin/organizations/new", methods=["GET", "POST"])
@@ -168,9 +190,14 @@ def new_organization():
     if form.validate_on_submit():
         try:
             org = services.create_organization(
-                name=form.name.data, kind=form.kind.data, tier=form.tier.data or None,
-                managed_by_id=form.managed_by_id.data, admin_name=form.admin_name.data,
-                admin_email=form.admin_email.data, actor=_principal())
+                name=form.name.data,
+                kind=form.kind.data,
+                tier=form.tier.data or None,
+                managed_by_id=form.managed_by_id.data,
+                admin_name=form.admin_name.data,
+                admin_email=form.admin_email.data,
+                actor=_principal(),
+            )
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
@@ -179,7 +206,8 @@ def new_organization():
             flash(_("%(name)s created; its admin is invited.", name=org.name), "success")
             return redirect(url_for("identity.organization_detail", org_id=org.id))
     return render_template("identity/admin/organization_form.html", form=form, org=None), (
-        422 if form.errors or form.form_errors else 200)
+        422 if form.errors or form.form_errors else 200
+    )
 
 
 @bp.get("/admin/organizations/<int:org_id>")
@@ -191,9 +219,12 @@ def organization_detail(org_id: int):
         select(Organization).where(Organization.managed_by_id == org.id).order_by(Organization.name)
     ).all()
     return render_template(
-        "identity/admin/organization_detail.html", org=org, managed=managed,
+        "identity/admin/organization_detail.html",
+        org=org,
+        managed=managed,
         users=db.session.scalars(queries.users_of(org.id)).all(),
-        invitations=queries.pending_invitations_of(org.id), confirm=ConfirmForm(),
+        invitations=queries.pending_invitations_of(org.id),
+        confirm=ConfirmForm(),
         events=audit.history_for(org),
     )
 
@@ -207,8 +238,13 @@ def edit_organization(org_id: int):
     form.managed_by_id.choices = queries.partner_choices()
     if form.validate_on_submit():
         try:
-            services.update_organization(org, name=form.name.data, tier=form.tier.data or None,
-                                         managed_by_id=form.managed_by_id.data, actor=_principal())
+            services.update_organization(
+                org,
+                name=form.name.data,
+                tier=form.tier.data or None,
+                managed_by_id=form.managed_by_id.data,
+                actor=_principal(),
+            )
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
@@ -217,7 +253,8 @@ def edit_organization(org_id: int):
             flash(_("%(name)s saved.", name=org.name), "success")
             return redirect(url_for("identity.organization_detail", org_id=org.id))
     return render_template("identity/admin/organization_form.html", form=form, org=org), (
-        422 if form.errors or form.form_errors else 200)
+        422 if form.errors or form.form_errors else 200
+    )
 
 
 @bp.post("/admin/organizations/<int:org_id>/<any(activate, deactivate):change>")
@@ -233,9 +270,12 @@ def set_organization_active(org_id: int, change: str):
             flash(error.message, "danger")
         else:
             db.session.commit()
-            flash(_("%(name)s is active.", name=org.name) if org.active
-                  else _("%(name)s is deactivated; its users are signed out.", name=org.name),
-                  "success")
+            flash(
+                _("%(name)s is active.", name=org.name)
+                if org.active
+                else _("%(name)s is deactivated; its users are signed out.", name=org.name),
+                "success",
+            )
     return redirect(url_for("identity.organization_detail", org_id=org.id))
 
 
@@ -247,5 +287,6 @@ def audit_log():
     action = request.args.get("action", "").strip()
     if action:
         stmt = stmt.where(audit.AuditEvent.action.startswith(action))
-    return render_template("identity/admin/audit.html", page=paginate(stmt, per_page=50),
-                           action=action)
+    return render_template(
+        "identity/admin/audit.html", page=paginate(stmt, per_page=50), action=action
+    )

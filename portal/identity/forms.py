@@ -33,8 +33,11 @@ class ChangePasswordForm(NewPasswordForm):
 
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)],
-                           description=_l("For example Europe/Berlin or America/New_York."))
+    timezone = StringField(
+        _l("Time zone"),
+        validators=[DataRequired(), Length(max=64)],
+        description=_l("For example Europe/Berlin or America/New_York."),
+    )
 
 
 class InviteForm(FlaskForm):
@@ -58,16 +61,22 @@ def tier_choices():
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     tier = SelectField(_l("Partner tier"), choices=tier_choices, validators=[Optional()])
-    managed_by_id = SelectField(_l("Managed by partner"), coerce=lambda v: int(v) if v else None,
-                                validators=[Optional()])
+    managed_by_id = SelectField(
+        _l("Managed by partner"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
+    )
 
 
 class NewOrganizationForm(OrganizationForm):
-    kind = SelectField(_l("Kind"), choices=[("reseller", _l("Reseller")),
-                                            ("distributor", _l("Distributor")),
-                                            ("supplier", _l("Supplier")),
-                                            ("customer", _l("Customer"))])
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            ("reseller", _l("Reseller")),
+            ("distributor", _l("Distributor")),
+            ("supplier", _l("Supplier")),
+            ("customer", _l("Customer")),
+        ],
+    )
     admin_name = StringField(_l("First admin's name"), validators=[DataRequired(), Length(max=200)])
-    admin_email = EmailField(_l("First admin's email"),
-                             validators=[DataRequired(), Email(), Length(max=254)])
-
+    admin_email = EmailField(
+        _l("First admin's email"), validators=[DataRequired(), Email(), Length(max=254)]
+    )

@@ -23,8 +23,13 @@ class Organization(Base):
             "kind in ('vendor', 'reseller', 'distributor', 'supplier', 'customer')", name="kind"
         ),
         # Exactly one vendor: a partial unique index over a constant.
-        Index("uq_organizations_one_vendor", "kind", unique=True,
-              sqlite_where=text("kind = 'vendor'"), postgresql_where=text("kind = 'vendor'")),
+        Index(
+            "uq_organizations_one_vendor",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind = 'vendor'"),
+            postgresql_where=text("kind = 'vendor'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

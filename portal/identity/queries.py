@@ -16,8 +16,11 @@ def users_of(org_id: int) -> Select:
 def pending_invitations_of(org_id: int) -> list[Invitation]:
     rows = db.session.scalars(
         select(Invitation)
-        .where(Invitation.org_id == org_id, Invitation.accepted_at.is_(None),
-               Invitation.revoked_at.is_(None))
+        .where(
+            Invitation.org_id == org_id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .order_by(Invitation.created_at.desc())
     )
     return [i for i in rows if i.status == "pending"]

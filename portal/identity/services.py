@@ -61,11 +61,16 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
     raw, digest = tokens.new_token()
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     with unscoped():
-        db.session.add(UserSession(
-            org_id=user.org_id, user_id=user.id, token_hash=digest,
-            expires_at=utcnow() + lifetime, ip_address=ip_address,
-            user_agent=(user_agent or "")[:300],
-        ))
+        db.session.add(
+            UserSession(
+                org_id=user.org_id,
+                user_id=user.id,
+                token_hash=digest,
+                expires_at=utcnow() + lifetime,
+                ip_address=ip_address,
+                user_agent=(user_agent or "")[:300],
+            )
+        )
         user.last_login_at = utcnow()
         db.session.flush()
     return raw
@@ -116,8 +121,12 @@ def change_password(user: User, current: str, new: str, *, keep_token: str | Non
     _set_password(user, new)
     end_all_sessions(user.id, keep_token=keep_token)
     audit.record("user.password_changed", user, actor=Principal.for_user(user))
-    notify.notify([user], "account.security", _("Your password was changed"),
-                  _("If you did not change it, reset it now and tell your administrator."))
+    notify.notify(
+        [user],
+        "account.security",
+        _("Your password was changed"),
+        _("If you did not change it, reset it now and tell your administrator."),
+    )
 
 
 def _set_password(user: User, new: str) -> None:
@@ -136,12 +145,18 @@ def request_password_reset(email: str) -> None:
         hours = current_app.config["PASSWORD_RESET_HOURS"]
         link = url_for("identity.reset_password", token=tokens.make_reset_token(user))
         notify.queue_email(
-            org_id=user.org_id, user_id=user.id, to=user.email, kind="account.security",
+            org_id=user.org_id,
+            user_id=user.id,
+            to=user.email,
+            kind="account.security",
             subject=_("Reset your password"),
-            body=_("Someone asked to reset the password of your account. To choose a new "
-                   "password, open this link within %(hours)d hours:\n\n%(url)s\n\n"
-                   "If it was not you, ignore this email.",
-                   hours=hours, url=notify.absolute_url(link)),
+            body=_(
+                "Someone asked to reset the password of your account. To choose a new "
+                "password, open this link within %(hours)d hours:\n\n%(url)s\n\n"
+                "If it was not you, ignore this email.",
+                hours=hours,
+                url=notify.absolute_url(link),
+            ),
         )
 
 
@@ -178,8 +193,9 @@ def check_may_manage_members(org: Organization, actor: Principal) -> None:
         raise Forbidden(_("You may not manage the members of %(org)s.", org=org.name))
 
 
-def invite_user(org: Organization, *, email: str, name: str, role: str, actor: Principal
-                ) -> Invitation:
+def invite_user(
+    org: Organization, *, email: str, name: str, role: str, actor: Principal
+) -> Invitation:
     """Invite a person to ``org`` with ``role``; emails them a link to set their password."""
     email = normalise_email(email)
     check_may_manage_members(org, actor)
@@ -194,27 +210,47 @@ def invite_user(org: Organization, *, email: str, name: str, role: str, actor: P
     now = utcnow()
     db.session.execute(  # a new invitation replaces any pending one for the same address
         update(Invitation)
-        .where(Invitation.org_id == org.id, Invitation.email == email,
-               Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .where(
+            Invitation.org_id == org.id,
+            Invitation.email == email,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(revoked_at=now)
     )
     raw, digest = tokens.new_token()
     days = current_app.config["INVITATION_DAYS"]
-    invitation = Invitation(org_id=org.id, email=email, name=name.strip(), role=role,
-                            token_hash=digest, invited_by_id=actor.user_id,
-                            expires_at=now + timedelta(days=days))
+    invitation = Invitation(
+        org_id=org.id,
+        email=email,
+        name=name.strip(),
+        role=role,
+        token_hash=digest,
+        invited_by_id=actor.user_id,
+        expires_at=now + timedelta(days=days),
+    )
     db.session.add(invitation)
     db.session.flush()
-    audit.record("invitation.created", invitation, actor=actor,
-                 after={"email": email, "role": role})
+    audit.record(
+        "invitation.created", invitation, actor=actor, after={"email": email, "role": role}
+    )
     notify.queue_email(
-        org_id=org.id, to=email, kind="account.invitation",
-        subject=_("You are invited to %(org)s on %(portal)s", org=org.name,
-                  portal=current_app.config["VENDOR_NAME"]),
-        body=_("Hello %(name)s,\n\nYou have been invited to join %(org)s. To accept, choose your "
-               "password within %(days)d days at:\n\n%(url)s",
-               name=invitation.name, org=org.name, days=days,
-               url=notify.absolute_url(url_for("identity.accept_invitation", token=raw))),
+        org_id=org.id,
+        to=email,
+        kind="account.invitation",
+        subject=_(
+            "You are invited to %(org)s on %(portal)s",
+            org=org.name,
+            portal=current_app.config["VENDOR_NAME"],
+        ),
+        body=_(
+            "Hello %(name)s,\n\nYou have been invited to join %(org)s. To accept, choose your "
+            "password within %(days)d days at:\n\n%(url)s",
+            name=invitation.name,
+            org=org.name,
+            days=days,
+            url=notify.absolute_url(url_for("identity.accept_invitation", token=raw)),
+        ),
     )
     return invitation
 
@@ -233,8 +269,12 @@ def invitation_for_token(raw: str) -> Invitation | None:
 def accept_invitation(raw: str, *, name: str, password: str) -> User:
     invitation = invitation_for_token(raw)
     if invitation is None:
-        raise InvalidInput(_("This invitation has expired or was already used. Ask your "
-                             "administrator for a new one."))
+        raise InvalidInput(
+            _(
+                "This invitation has expired or was already used. Ask your "
+                "administrator for a new one."
+            )
+        )
     with unscoped():
         check_password_rules(password, invitation.email)
         claimed = db.session.execute(  # single use, even if two tabs submit at once
@@ -245,20 +285,36 @@ def accept_invitation(raw: str, *, name: str, password: str) -> User:
         ).rowcount
         if claimed != 1:
             raise InvalidInput(_("This invitation was already used."))
-        user = User(org_id=invitation.org_id, email=invitation.email,
-                    name=name.strip() or invitation.name, role=invitation.role,
-                    password_hash=passwords.hash_password(password), password_changed_at=utcnow())
+        user = User(
+            org_id=invitation.org_id,
+            email=invitation.email,
+            name=name.strip() or invitation.name,
+            role=invitation.role,
+            password_hash=passwords.hash_password(password),
+            password_changed_at=utcnow(),
+        )
         db.session.add(user)
         db.session.flush()
-        audit.record("user.joined", user, actor=Principal.for_user(user),
-                     after=audit.snapshot(user, USER_AUDIT_FIELDS))
+        audit.record(
+            "user.joined",
+            user,
+            actor=Principal.for_user(user),
+            after=audit.snapshot(user, USER_AUDIT_FIELDS),
+        )
         admins = db.session.scalars(
-            select(User).where(User.org_id == user.org_id, User.active.is_(True), User.id != user.id,
-                               User.role.in_([r.name for r in access.ROLES.values() if r.is_admin]))
+            select(User).where(
+                User.org_id == user.org_id,
+                User.active.is_(True),
+                User.id != user.id,
+                User.role.in_([r.name for r in access.ROLES.values() if r.is_admin]),
+            )
         ).all()
-        notify.notify(admins, "admin.member_joined",
-                      _("%(name)s joined %(org)s", name=user.name, org=invitation.org.name),
-                      link=url_for("identity.user_detail", user_id=user.id))
+        notify.notify(
+            admins,
+            "admin.member_joined",
+            _("%(name)s joined %(org)s", name=user.name, org=invitation.org.name),
+            link=url_for("identity.user_detail", user_id=user.id),
+        )
     return user
 
 
@@ -280,8 +336,13 @@ def change_role(user: User, role: str, *, actor: Principal) -> None:
     before = audit.snapshot(user, USER_AUDIT_FIELDS)
     user.role = role
     end_all_sessions(user.id)  # rights changed: sign in again with the new ones
-    audit.record("user.role_changed", user, actor=actor, before=before,
-                 after=audit.snapshot(user, USER_AUDIT_FIELDS))
+    audit.record(
+        "user.role_changed",
+        user,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(user, USER_AUDIT_FIELDS),
+    )
 
 
 def set_user_active(user: User, active: bool, *, actor: Principal) -> None:
@@ -293,8 +354,13 @@ def set_user_active(user: User, active: bool, *, actor: Principal) -> None:
     user.active = active
     if not active:
         end_all_sessions(user.id)
-    audit.record("user.activated" if active else "user.deactivated", user, actor=actor,
-                 before=before, after=audit.snapshot(user, USER_AUDIT_FIELDS))
+    audit.record(
+        "user.activated" if active else "user.deactivated",
+        user,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(user, USER_AUDIT_FIELDS),
+    )
 
 
 def update_profile(user: User, *, name: str, timezone: str) -> None:
@@ -310,8 +376,9 @@ def update_profile(user: User, *, name: str, timezone: str) -> None:
 # Organisations (vendor admins).
 
 
-def _check_org_fields(*, name: str, kind: str, tier: str | None, managed_by_id: int | None,
-                      org_id: int | None = None) -> None:
+def _check_org_fields(
+    *, name: str, kind: str, tier: str | None, managed_by_id: int | None, org_id: int | None = None
+) -> None:
     if not name.strip():
         raise InvalidInput(_("Give the organisation's name."), field="name")
     if kind not in access.ORG_KINDS or kind == access.VENDOR:
@@ -321,18 +388,28 @@ def _check_org_fields(*, name: str, kind: str, tier: str | None, managed_by_id: 
     if managed_by_id is not None:
         manager = db.session.get(Organization, managed_by_id)
         if kind != access.CUSTOMER or manager is None or manager.kind not in access.PARTNER_KINDS:
-            raise InvalidInput(_("Only a customer can be managed, and only by a partner."),
-                               field="managed_by_id")
+            raise InvalidInput(
+                _("Only a customer can be managed, and only by a partner."), field="managed_by_id"
+            )
     clash = db.session.scalar(
-        select(Organization.id).where(func.lower(Organization.name) == name.strip().lower(),
-                                      Organization.id != (org_id or 0))
+        select(Organization.id).where(
+            func.lower(Organization.name) == name.strip().lower(), Organization.id != (org_id or 0)
+        )
     )
     if clash:
         raise InvalidInput(_("An organisation with this name exists."), field="name")
 
 
-def create_organization(*, name: str, kind: str, tier: str | None, managed_by_id: int | None,
-                        admin_name: str, admin_email: str, actor: Principal) -> Organization:
+def create_organization(
+    *,
+    name: str,
+    kind: str,
+    tier: str | None,
+    managed_by_id: int | None,
+    admin_name: str,
+    admin_email: str,
+    actor: Principal,
+) -> Organization:
     """Create a partner or customer organisation and invite its first admin."""
     if not actor.can("orgs.manage"):
         raise Forbidden(_("Only vendor admins create organisations."))
@@ -340,25 +417,34 @@ def create_organization(*, name: str, kind: str, tier: str | None, managed_by_id
     org = Organization(name=name.strip(), kind=kind, tier=tier or None, managed_by_id=managed_by_id)
     db.session.add(org)
     db.session.flush()
-    audit.record("organization.created", org, actor=actor,
-                 after=audit.snapshot(org, ORG_AUDIT_FIELDS))
-    invite_user(org, email=admin_email, name=admin_name,
-                role=access.admin_role_for(kind).name, actor=actor)
+    audit.record(
+        "organization.created", org, actor=actor, after=audit.snapshot(org, ORG_AUDIT_FIELDS)
+    )
+    invite_user(
+        org, email=admin_email, name=admin_name, role=access.admin_role_for(kind).name, actor=actor
+    )
     return org
 
 
-def update_organization(org: Organization, *, name: str, tier: str | None,
-                        managed_by_id: int | None, actor: Principal) -> None:
+def update_organization(
+    org: Organization, *, name: str, tier: str | None, managed_by_id: int | None, actor: Principal
+) -> None:
     if not actor.can("orgs.manage"):
         raise Forbidden(_("Only vendor admins change organisations."))
     if org.kind == access.VENDOR:
         raise Forbidden(_("The vendor organisation is not edited here."))
-    _check_org_fields(name=name, kind=org.kind, tier=tier, managed_by_id=managed_by_id,
-                      org_id=org.id)
+    _check_org_fields(
+        name=name, kind=org.kind, tier=tier, managed_by_id=managed_by_id, org_id=org.id
+    )
     before = audit.snapshot(org, ORG_AUDIT_FIELDS)
     org.name, org.tier, org.managed_by_id = name.strip(), tier or None, managed_by_id
-    audit.record("organization.updated", org, actor=actor, before=before,
-                 after=audit.snapshot(org, ORG_AUDIT_FIELDS))
+    audit.record(
+        "organization.updated",
+        org,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(org, ORG_AUDIT_FIELDS),
+    )
 
 
 def set_organization_active(org: Organization, active: bool, *, actor: Principal) -> None:
@@ -372,9 +458,14 @@ def set_organization_active(org: Organization, active: bool, *, actor: Principal
     if not active:
         with unscoped():
             db.session.execute(
-                update(UserSession).where(UserSession.org_id == org.id,
-                                          UserSession.revoked_at.is_(None))
+                update(UserSession)
+                .where(UserSession.org_id == org.id, UserSession.revoked_at.is_(None))
                 .values(revoked_at=utcnow())
             )
-    audit.record("organization.activated" if active else "organization.deactivated", org,
-                 actor=actor, before=before, after=audit.snapshot(org, ORG_AUDIT_FIELDS))
+    audit.record(
+        "organization.activated" if active else "organization.deactivated",
+        org,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(org, ORG_AUDIT_FIELDS),
+    )

@@ -34,10 +34,19 @@ def _account_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed, scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed, scope="login-account")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_failed,
+    scope="login-account",
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
@@ -78,8 +87,9 @@ def forgot_password():
     if form.validate_on_submit():
         services.request_password_reset(form.email.data)
         db.session.commit()
-        flash(_("If an account has this address, we sent it a link to choose a new password."),
-              "info")
+        flash(
+            _("If an account has this address, we sent it a link to choose a new password."), "info"
+        )
         return redirect(url_for("identity.login"))
     return render_template("identity/forgot_password.html", form=form)
 
@@ -127,8 +137,9 @@ def account():
     password_form = ChangePasswordForm(prefix="pw")
     if profile.validate_on_submit():
         try:
-            services.update_profile(current_user, name=profile.name.data,
-                                    timezone=profile.timezone.data)
+            services.update_profile(
+                current_user, name=profile.name.data, timezone=profile.timezone.data
+            )
         except DomainError as error:
             show_domain_error(profile, error)
         else:
@@ -144,9 +155,12 @@ def change_password():
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
         try:
-            services.change_password(current_user, password_form.current_password.data,
-                                     password_form.password.data,
-                                     keep_token=current_user.session_token)
+            services.change_password(
+                current_user,
+                password_form.current_password.data,
+                password_form.password.data,
+                keep_token=current_user.session_token,
+            )
         except DomainError as error:
             show_domain_error(password_form, error)
         else:
@@ -169,6 +183,10 @@ def notification_preferences():
 def _account_page(profile, password_form, status: int = 200):
     enabled = {k for k in KINDS if notify.email_enabled(current_user, k)}
     return render_template(
-        "identity/account.html", profile=profile, password_form=password_form,
-        kinds=[k for k in KINDS.values() if k.optional], enabled=enabled, confirm=ConfirmForm(),
+        "identity/account.html",
+        profile=profile,
+        password_form=password_form,
+        kinds=[k for k in KINDS.values() if k.optional],
+        enabled=enabled,
+        confirm=ConfirmForm(),
     ), status

@@ -34,8 +34,9 @@ def send(smtp_url: str | None, msg: EmailMessage, timeout: float = 15.0) -> None
         raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {url.scheme}://")
     host = url.hostname or "127.0.0.1"
     if url.scheme == "smtps":
-        client = smtplib.SMTP_SSL(host, url.port or 465, timeout=timeout,
-                                  context=ssl.create_default_context())
+        client = smtplib.SMTP_SSL(
+            host, url.port or 465, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(host, url.port or 25, timeout=timeout)
     with client:

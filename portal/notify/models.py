@@ -61,7 +61,9 @@ class OutboxMessage(TenantOwned, Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|sending|sent|failed
+    status: Mapped[str] = mapped_column(
+        String(10), default="pending"
+    )  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,13 +25,15 @@ def absolute_url(path: str) -> str:
     return current_app.config["BASE_URL"] + path
 
 
-def queue_email(*, org_id: int, to: str, subject: str, body: str, kind: str,
-                user_id: int | None = None) -> OutboxMessage:
+def queue_email(
+    *, org_id: int, to: str, subject: str, body: str, kind: str, user_id: int | None = None
+) -> OutboxMessage:
     """Write an email to the outbox; it is delivered after the transaction commits."""
     if kind not in KINDS:
         raise KeyError(f"unknown notification kind {kind!r}")
-    message = OutboxMessage(org_id=org_id, user_id=user_id, kind=kind, to_address=to,
-                            subject=subject, body_text=body)
+    message = OutboxMessage(
+        org_id=org_id, user_id=user_id, kind=kind, to_address=to, subject=subject, body_text=body
+    )
     db.session.add(message)
     db.session.flush()
     jobs.enqueue(deliver_email, message.id)
@@ -57,12 +59,21 @@ def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | N
     for user in users:
         if not user.active:
             continue
-        db.session.add(Notification(org_id=user.org_id, user_id=user.id, kind=kind,
-                                    title=title, body=body, link=link))
+        db.session.add(
+            Notification(
+                org_id=user.org_id, user_id=user.id, kind=kind, title=title, body=body, link=link
+            )
+        )
         if email_enabled(user, kind):
             text = body + (f"\n\n{absolute_url(link)}" if link else "")
-            queue_email(org_id=user.org_id, user_id=user.id, to=user.email, subject=title,
-                        body=text, kind=kind)
+            queue_email(
+                org_id=user.org_id,
+                user_id=user.id,
+                to=user.email,
+                subject=title,
+                body=text,
+                kind=kind,
+            )
 
 
 def deliver_email(session: Session, message_id: int) -> bool:
@@ -81,8 +92,9 @@ def deliver_email(session: Session, message_id: int) -> bool:
     try:
         mail_transport.send(
             config["SMTP_URL"],
-            mail_transport.build_message(config["MAIL_FROM"], message.to_address,
-                                         message.subject, message.body_text),
+            mail_transport.build_message(
+                config["MAIL_FROM"], message.to_address, message.subject, message.body_text
+            ),
         )
     except Exception as exc:  # noqa: BLE001 - any transport failure is retried by tick
         message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
@@ -101,23 +113,27 @@ def retry_outbox(session: Session) -> int:
     now = utcnow()
     session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == "sending",
-               OutboxMessage.created_at < now - timedelta(minutes=10))
+        .where(
+            OutboxMessage.status == "sending",
+            OutboxMessage.created_at < now - timedelta(minutes=10),
+        )
         .values(status="pending")
     )
     ids = session.scalars(
-        select(OutboxMessage.id).where(
+        select(OutboxMessage.id)
+        .where(
             OutboxMessage.status == "pending", OutboxMessage.created_at < now - timedelta(minutes=1)
-        ).limit(500)
+        )
+        .limit(500)
     ).all()
     return sum(deliver_email(session, message_id) for message_id in ids)
 
 
 def unread_count(user_id: int) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(Notification).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
-        )
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
 
 

@@ -7,14 +7,22 @@ from portal.audit import AppendOnly, AuditEvent
 from portal.identity.models import Invitation, Organization, User
 
 
-def test_vendor_admin_creates_a_customer_managed_by_a_partner(client, login_as, vendor,
-                                                              user_factory, org_factory, db,
-                                                              mailbox):
+def test_vendor_admin_creates_a_customer_managed_by_a_partner(
+    client, login_as, vendor, user_factory, org_factory, db, mailbox
+):
     partner = org_factory("reseller", tier="gold")
     login_as(user_factory(vendor, "vendor_admin"))
-    response = client.post("/admin/organizations/new", data={
-        "name": "Acme Widgets", "kind": "customer", "tier": "", "managed_by_id": str(partner.id),
-        "admin_name": "Ada Admin", "admin_email": "ada@acme.test"})
+    response = client.post(
+        "/admin/organizations/new",
+        data={
+            "name": "Acme Widgets",
+            "kind": "customer",
+            "tier": "",
+            "managed_by_id": str(partner.id),
+            "admin_name": "Ada Admin",
+            "admin_email": "ada@acme.test",
+        },
+    )
     assert response.status_code == 302
     org = db.scalar(select(Organization).where(Organization.name == "Acme Widgets"))
     assert org.managed_by_id == partner.id
@@ -26,7 +34,8 @@ def test_vendor_admin_creates_a_customer_managed_by_a_partner(client, login_as, 
 
 
 def test_bad_organisation_input_gets_clear_messages_and_writes_nothing(
-        client, login_as, vendor, user_factory, org_factory, db):
+    client, login_as, vendor, user_factory, org_factory, db
+):
     existing = org_factory("reseller", name="Taken Name")
     customer = org_factory("customer")
     login_as(user_factory(vendor, "vendor_admin"))
@@ -34,16 +43,27 @@ def test_bad_organisation_input_gets_clear_messages_and_writes_nothing(
     cases = [
         ({"name": "taken name", "kind": "reseller"}, "An organisation with this name exists."),
         ({"name": "New Co", "kind": "customer", "tier": "gold"}, "Only partners have a tier."),
-        ({"name": "New Co", "kind": "reseller", "managed_by_id": str(existing.id)},
-         "Only a customer can be managed"),
-        ({"name": "New Co", "kind": "customer", "managed_by_id": str(customer.id)},
-         "Not a valid choice"),  # only partners are offered as managers
-        ({"name": "New Co", "kind": "reseller", "admin_email": "not-an-email"},
-         "Invalid email address."),
+        (
+            {"name": "New Co", "kind": "reseller", "managed_by_id": str(existing.id)},
+            "Only a customer can be managed",
+        ),
+        (
+            {"name": "New Co", "kind": "customer", "managed_by_id": str(customer.id)},
+            "Not a valid choice",
+        ),  # only partners are offered as managers
+        (
+            {"name": "New Co", "kind": "reseller", "admin_email": "not-an-email"},
+            "Invalid email address.",
+        ),
     ]
     for fields, message in cases:
-        data = {"admin_name": "A", "admin_email": "a@new.test", "tier": "", "managed_by_id": "",
-                **fields}
+        data = {
+            "admin_name": "A",
+            "admin_email": "a@new.test",
+            "tier": "",
+            "managed_by_id": "",
+            **fields,
+        }
         response = client.post("/admin/organizations/new", data=data)
         assert response.status_code == 422, fields
         assert message in response.get_data(as_text=True), fields
@@ -74,20 +94,27 @@ def test_admin_cannot_demote_or_deactivate_itself(client, login_as, org_factory,
     assert db.get(User, admin.id).active
 
 
-def test_deactivation_ends_the_users_sessions_at_once(app, client, login_as, org_factory,
-                                                     user_factory, db):
+def test_deactivation_ends_the_users_sessions_at_once(
+    app, client, login_as, org_factory, user_factory, db
+):
     org = org_factory("reseller")
     admin, user = user_factory(org, "partner_admin"), user_factory(org, "partner_user")
     victim_client = app.test_client()
-    assert victim_client.post("/login", data={"email": user.email,
-                                              "password": "correct-horse-battery"}
-                              ).status_code == 302
+    assert (
+        victim_client.post(
+            "/login", data={"email": user.email, "password": "correct-horse-battery"}
+        ).status_code
+        == 302
+    )
     assert victim_client.get("/home").status_code == 200
     login_as(admin)
     assert client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
     assert victim_client.get("/home").status_code == 302  # signed out
-    events = db.scalars(select(AuditEvent.action).where(AuditEvent.object_id == user.id,
-                                                        AuditEvent.object_type == "User")).all()
+    events = db.scalars(
+        select(AuditEvent.action).where(
+            AuditEvent.object_id == user.id, AuditEvent.object_type == "User"
+        )
+    ).all()
     assert "user.deactivated" in events
 
 
@@ -95,8 +122,10 @@ def test_role_change_is_audited_and_takes_effect(client, login_as, org_factory, 
     org = org_factory("reseller")
     admin, user = user_factory(org, "partner_admin"), user_factory(org, "partner_user")
     login_as(admin)
-    assert client.post(f"/admin/users/{user.id}/role", data={"role": "partner_admin"}
-                       ).status_code == 302
+    assert (
+        client.post(f"/admin/users/{user.id}/role", data={"role": "partner_admin"}).status_code
+        == 302
+    )
     db.expire_all()
     assert db.get(User, user.id).role == "partner_admin"
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.role_changed"))
@@ -109,8 +138,9 @@ def test_role_change_is_audited_and_takes_effect(client, login_as, org_factory, 
     assert db.get(User, user.id).role == "partner_admin"
 
 
-def test_deactivating_an_organisation_signs_its_users_out(app, client, login_as, vendor,
-                                                         org_factory, user_factory):
+def test_deactivating_an_organisation_signs_its_users_out(
+    app, client, login_as, vendor, org_factory, user_factory
+):
     org = org_factory("supplier")
     member = user_factory(org, "partner_user")
     member_client = app.test_client()
@@ -119,9 +149,12 @@ def test_deactivating_an_organisation_signs_its_users_out(app, client, login_as,
     login_as(user_factory(vendor, "vendor_admin"))
     assert client.post(f"/admin/organizations/{org.id}/deactivate").status_code == 302
     assert member_client.get("/home").status_code == 302
-    assert member_client.post("/login", data={"email": member.email,
-                                              "password": "correct-horse-battery"}
-                              ).status_code == 422
+    assert (
+        member_client.post(
+            "/login", data={"email": member.email, "password": "correct-horse-battery"}
+        ).status_code
+        == 422
+    )
 
 
 def test_audit_log_page_is_for_vendor_admins(client, login_as, vendor, org_factory, user_factory):
@@ -147,11 +180,13 @@ def test_audit_events_are_append_only(db, org_factory):
         raise AssertionError("an audit event was changed")
 
 
-def test_channel_manager_sees_organisations_but_cannot_change_them(client, login_as, vendor,
-                                                                  org_factory, user_factory):
+def test_channel_manager_sees_organisations_but_cannot_change_them(
+    client, login_as, vendor, org_factory, user_factory
+):
     org = org_factory("distributor", name="Visible Distribution")
     login_as(user_factory(vendor, "channel_manager"))
-    assert "Visible Distribution" in client.get("/admin/organizations?kind=distributor"
-                                                ).get_data(as_text=True)
+    assert "Visible Distribution" in client.get("/admin/organizations?kind=distributor").get_data(
+        as_text=True
+    )
     assert client.get(f"/admin/organizations/{org.id}/edit").status_code == 403
     assert client.post(f"/admin/organizations/{org.id}/deactivate").status_code == 403

@@ -100,11 +100,10 @@ def test_nothing_reaches_redis_when_the_transaction_rolls_back(app, db, mailbox,
     from portal.notify import services
 
     user = user_factory(org_factory())
-    with app.test_request_context():
-        with unscoped(portal_db.session) as session:
-            services.notify([user], "account.security", "Never sent")
-            session.rollback()
-            session.commit()
+    with app.test_request_context(), unscoped(portal_db.session) as session:
+        services.notify([user], "account.security", "Never sent")
+        session.rollback()
+        session.commit()
     assert redis_backend.queue.count == 0
 
 

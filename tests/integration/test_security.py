@@ -18,9 +18,15 @@ def test_security_headers_on_every_page(client):
 
 
 def test_production_sends_hsts_and_secure_cookies(tmp_dir):
-    app = create_app({"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40, "HSTS": True,
-                      "SESSION_COOKIE_SECURE": True,
-                      "DATABASE_URL": f"sqlite:///{tmp_dir / 'prod.sqlite3'}"})
+    app = create_app(
+        {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "k" * 40,
+            "HSTS": True,
+            "SESSION_COOKIE_SECURE": True,
+            "DATABASE_URL": f"sqlite:///{tmp_dir / 'prod.sqlite3'}",
+        }
+    )
     response = app.test_client().get("/login", base_url="https://portal.test")
     assert "max-age=31536000" in response.headers["Strict-Transport-Security"]
     assert "Secure" in response.headers["Set-Cookie"]
@@ -58,16 +64,21 @@ def test_csrf_is_enforced_and_expiry_gets_a_clear_page(app, db, org_factory, use
 def test_sign_in_is_throttled_per_account(client, org_factory, user_factory):
     user = user_factory(org_factory())
     for _ in range(5):
-        assert client.post("/login", data={"email": user.email, "password": "wrong-password"}
-                           ).status_code == 422
+        assert (
+            client.post(
+                "/login", data={"email": user.email, "password": "wrong-password"}
+            ).status_code
+            == 422
+        )
     response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
     assert int(response.headers["Retry-After"]) > 0
     # Another account from the same address is still allowed (the address limit is higher).
     other = user_factory(org_factory())
-    assert client.post("/login", data={"email": other.email, "password": PASSWORD}
-                       ).status_code == 302
+    assert (
+        client.post("/login", data={"email": other.email, "password": PASSWORD}).status_code == 302
+    )
 
 
 def test_sign_in_is_throttled_per_address(app, client, org_factory, user_factory):
@@ -76,8 +87,10 @@ def test_sign_in_is_throttled_per_address(app, client, org_factory, user_factory
         for n in range(3):
             client.post("/login", data={"email": f"x{n}@nowhere.test", "password": "wrong-one!"})
         user = user_factory(org_factory())
-        assert client.post("/login", data={"email": user.email, "password": PASSWORD}
-                           ).status_code == 429
+        assert (
+            client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+            == 429
+        )
     finally:
         app.config["LOGIN_LIMIT_PER_ADDRESS"] = from_environment({})["LOGIN_LIMIT_PER_ADDRESS"]
 
@@ -85,8 +98,10 @@ def test_sign_in_is_throttled_per_address(app, client, org_factory, user_factory
 def test_successful_sign_ins_do_not_count_towards_the_limit(client, org_factory, user_factory):
     user = user_factory(org_factory())
     for _ in range(8):
-        assert client.post("/login", data={"email": user.email, "password": PASSWORD}
-                           ).status_code == 302
+        assert (
+            client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code
+            == 302
+        )
         client.post("/logout")
 
 

@@ -16,8 +16,9 @@ def test_sign_in_lands_on_home_page_of_the_audience(client, org_factory, user_fa
     assert user.name in page
 
 
-def test_wrong_password_and_unknown_email_get_the_same_clear_message(client, org_factory,
-                                                                      user_factory):
+def test_wrong_password_and_unknown_email_get_the_same_clear_message(
+    client, org_factory, user_factory
+):
     user = user_factory(org_factory())
     wrong = client.post("/login", data={"email": user.email, "password": "not-it-at-all"})
     unknown = client.post("/login", data={"email": "nobody@nowhere.test", "password": "x" * 12})
@@ -32,8 +33,9 @@ def test_empty_form_says_what_is_missing(client):
     assert "This field is required." in response.get_data(as_text=True)
 
 
-def test_sign_out_ends_the_session_even_for_a_replayed_cookie(client, login_as, org_factory,
-                                                             user_factory, db):
+def test_sign_out_ends_the_session_even_for_a_replayed_cookie(
+    client, login_as, org_factory, user_factory, db
+):
     user = user_factory(org_factory())
     login_as(user)
     cookie = client.get_cookie("portal")
@@ -64,8 +66,9 @@ def test_session_expires_after_its_lifetime(app, client, login_as, org_factory, 
 def test_open_redirect_after_sign_in_is_refused(client, org_factory, user_factory):
     user = user_factory(org_factory())
     for target in ("https://evil.test/", "//evil.test/", "/\\evil.test"):
-        response = client.post(f"/login?next={target}",
-                               data={"email": user.email, "password": PASSWORD})
+        response = client.post(
+            f"/login?next={target}", data={"email": user.email, "password": PASSWORD}
+        )
         assert response.headers["Location"] == "/home"
         client.post("/logout")
 

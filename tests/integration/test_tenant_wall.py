@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.orm import aliased
 
-from portal.db import Base, GLOBAL_TABLES, TenantOwned, TenantViolation, set_principal, unscoped
+from portal.db import GLOBAL_TABLES, Base, TenantOwned, TenantViolation, set_principal, unscoped
 from portal.identity.models import Organization, User
 from portal.tenancy import Principal
 
@@ -61,8 +61,9 @@ def test_partner_sees_the_customers_it_manages(two_partners, scoped_session, org
 def test_orm_update_and_delete_are_scoped(two_partners, scoped_session, db):
     a, b, ua, ub = two_partners
     s = scoped_session(principal_of(ua))
-    changed = s.execute(update(User).values(name="Renamed").execution_options(
-        synchronize_session=False)).rowcount
+    changed = s.execute(
+        update(User).values(name="Renamed").execution_options(synchronize_session=False)
+    ).rowcount
     assert changed == 1
     assert s.execute(delete(User).where(User.id == ub.id)).rowcount == 0
     s.commit()

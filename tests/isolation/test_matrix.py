@@ -55,9 +55,14 @@ def _invitation(db, org: Organization, email: str) -> Invitation:
 
     from portal.clock import utcnow
 
-    inv = Invitation(org_id=org.id, email=email, name="Invited Person", role="partner_user"
-                     if org.kind != "customer" else "customer_user",
-                     token_hash=email.ljust(64, "x")[:64], expires_at=utcnow() + timedelta(days=3))
+    inv = Invitation(
+        org_id=org.id,
+        email=email,
+        name="Invited Person",
+        role="partner_user" if org.kind != "customer" else "customer_user",
+        token_hash=email.ljust(64, "x")[:64],
+        expires_at=utcnow() + timedelta(days=3),
+    )
     db.add(inv)
     db.flush()
     return inv
@@ -74,21 +79,29 @@ def _notification(db, user: User, title: str) -> Notification:
 def world(db) -> World:
     vendor = factories.vendor_org(db)
     reseller = factories.make_org(db, "reseller", name="Home Reseller Ltd")
-    customer = factories.make_org(db, "customer", name="Home Customer plc", managed_by_id=reseller.id)
+    customer = factories.make_org(
+        db, "customer", name="Home Customer plc", managed_by_id=reseller.id
+    )
     foreign_reseller = factories.make_org(db, "reseller", name="Foreign Reseller ZZQX")
-    foreign_customer = factories.make_org(db, "customer", name="Foreign Customer ZZQY",
-                                          managed_by_id=foreign_reseller.id)
-    w = World(vendor=vendor, home={"vendor": vendor, "partner": reseller, "customer": customer},
-              foreign=[foreign_reseller, foreign_customer])
+    foreign_customer = factories.make_org(
+        db, "customer", name="Foreign Customer ZZQY", managed_by_id=foreign_reseller.id
+    )
+    w = World(
+        vendor=vendor,
+        home={"vendor": vendor, "partner": reseller, "customer": customer},
+        foreign=[foreign_reseller, foreign_customer],
+    )
     for role in access.ROLES.values():
         w.users[role.name] = factories.make_user(db, w.home[role.audience], role.name)
     for audience, org in w.home.items():
-        w.colleague[audience] = factories.make_user(db, org, access.roles_for(org.kind)[-1].name,
-                                                    name=f"Colleague at {org.name}")
+        w.colleague[audience] = factories.make_user(
+            db, org, access.roles_for(org.kind)[-1].name, name=f"Colleague at {org.name}"
+        )
         _invitation(db, org, f"pending-{audience}@home.test")
     for org in w.foreign:
-        u = factories.make_user(db, org, email=f"secret-person@{org.kind}-zzq.test",
-                                name=f"Secret Person of {org.name}")
+        u = factories.make_user(
+            db, org, email=f"secret-person@{org.kind}-zzq.test", name=f"Secret Person of {org.name}"
+        )
         w.foreign_users.append(u)
         _invitation(db, org, f"invited-zzq@{org.kind}.test")
         _notification(db, u, f"Private note for {org.name}")
@@ -103,8 +116,7 @@ def _foreign_ids(db, w: World, param: str, role: access.Role) -> list[int]:
     """Records of this kind that a user of ``role`` must not see."""
     vendor_staff = role.audience == "vendor"
     if param == "notification_id":  # per-user: foreign even inside one's own organisation
-        return [n.id for n in db.query(Notification).all()
-                if n.user_id != w.users[role.name].id]
+        return [n.id for n in db.query(Notification).all() if n.user_id != w.users[role.name].id]
     if vendor_staff:
         return []  # vendor staff see every organisation's records by design
     if param == "org_id":
@@ -112,8 +124,10 @@ def _foreign_ids(db, w: World, param: str, role: access.Role) -> list[int]:
     if param == "user_id":
         return [u.id for u in w.foreign_users]
     if param == "invitation_id":
-        return [i.id for i in db.query(Invitation).filter(
-            Invitation.org_id.in_([o.id for o in w.foreign]))]
+        return [
+            i.id
+            for i in db.query(Invitation).filter(Invitation.org_id.in_([o.id for o in w.foreign]))
+        ]
     raise AssertionError(f"the matrix does not know the route parameter {param!r}")
 
 
@@ -159,8 +173,11 @@ def get_writes(app):
     writes: list[str] = []
 
     def check(session, flush_context, instances):
-        if has_request_context() and request.method == "GET" and (
-                session.new or session.dirty or session.deleted):
+        if (
+            has_request_context()
+            and request.method == "GET"
+            and (session.new or session.dirty or session.deleted)
+        ):
             writes.append(f"{request.path}: {list(session.new) + list(session.dirty)}")
 
     event.listen(Session, "before_flush", check)
@@ -172,8 +189,9 @@ def get_writes(app):
 def test_isolation_matrix(app, db, world, role_name, get_writes):
     role = access.ROLES[role_name]
     client = app.test_client()
-    response = client.post("/login", data={"email": world.users[role_name].email,
-                                           "password": factories.PASSWORD})
+    response = client.post(
+        "/login", data={"email": world.users[role_name].email, "password": factories.PASSWORD}
+    )
     assert response.status_code == 302
     adapter = app.url_map.bind("localhost")
     checked = 0
@@ -193,11 +211,13 @@ def test_isolation_matrix(app, db, world, role_name, get_writes):
         for foreign_id in _foreign_ids(db, world, param, role):
             url = adapter.build(rule.endpoint, {**params, param: foreign_id})
             status = client.open(url, method=method).status_code
-            missing = client.open(adapter.build(rule.endpoint, {**params, param: MISSING_ID}),
-                                  method=method).status_code
+            missing = client.open(
+                adapter.build(rule.endpoint, {**params, param: MISSING_ID}), method=method
+            ).status_code
             assert status == missing, f"{role_name} {method} {url}: {status}, missing id {missing}"
             assert status == 404 or (status == 403 and role_lacks_action), (
-                f"{role_name} {method} {url} answered {status} for a foreign record")
+                f"{role_name} {method} {url} answered {status} for a foreign record"
+            )
             checked += 1
         if method == "GET":  # the visible record's page renders (or is refused) without error
             url = adapter.build(rule.endpoint, {**params, param: _own_id(db, world, param, role)})

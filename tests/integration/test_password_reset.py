@@ -1,0 +1,178 @@
+"""Password reset, the whole journey: ask, read the email, follow its link, choose, sign in."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from portal.audit import AuditEvent
+from portal.identity.models import UserSession
+from tests.factories import PASSWORD
+
+NEW_PASSWORD = "a-much-better-secret"
+SAME_ANSWER = "If an account has this address, we sent it a link to choose a new password."
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+# Every reset that succeeds fails today: see the reason. Strict, so the fix makes these fail
+# until the marker is removed.
+RESET_FAILS = pytest.mark.xfail(
+    strict=True,
+    reason="BUG: identity.services.reset_password adds its audit event inside `with unscoped()` "
+           "but the row is only flushed by the view's commit, outside the block and with no "
+           "principal (nobody is signed in), so before_flush raises TenantViolation -> 500",
+)
+
+
+def reset_link(app, mail) -> str:
+    """The path of the reset link in an email (the app's BASE_URL stripped)."""
+    base = re.escape(app.config["BASE_URL"])
+    found = re.search(base + r"(/password/reset/[^\s]+)", mail.get_content())
+    assert found, mail.get_content()
+    return found.group(1)
+
+
+def ask_for_reset(client, email: str):
+    response = client.post("/password/forgot", data={"email": email})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    return client.get("/login").get_data(as_text=True)
+
+
+def choose(client, link: str, password: str = NEW_PASSWORD, confirm: str | None = None):
+    return client.post(link, data={"password": password, "confirm": confirm or password})
+
+
+def sign_in(client, user, password: str):
+    return client.post("/login", data={"email": user.email, "password": password})
+
+
+@pytest.fixture
+def user(org_factory, user_factory):
+    return user_factory(org_factory("reseller"), "partner_user")
+
+
+@RESET_FAILS
+def test_the_whole_journey(app, client, db, mailbox, user):
+    page = client.get("/password/forgot")
+    assert page.status_code == 200
+
+    assert SAME_ANSWER in ask_for_reset(client, user.email.upper())  # any case of the address
+    [mail] = mailbox.to(user.email)
+    assert mail["Subject"] == "Reset your password"
+    assert f"within {app.config['PASSWORD_RESET_HOURS']} hours" in mail.get_content()
+    link = reset_link(app, mail)
+
+    form = client.get(link)
+    assert form.status_code == 200
+    assert "Choose a new password" in form.get_data(as_text=True)
+
+    response = choose(client, link)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login"
+    assert "Your password is changed. Sign in with it." in client.get("/login").get_data(
+        as_text=True)
+
+    assert sign_in(client, user, PASSWORD).status_code == 422  # the old one no longer works
+    response = sign_in(client, user, NEW_PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/home").status_code == 200
+
+    db.refresh(user)
+    assert user.password_changed_at is not None
+    assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "user.password_reset",
+                                                 AuditEvent.object_id == user.id))
+
+
+def test_unknown_address_gets_the_same_answer_and_no_mail(client, mailbox):
+    assert SAME_ANSWER in ask_for_reset(client, "nobody@nowhere.test")
+    assert mailbox == []
+
+
+def test_deactivated_account_gets_the_same_answer_and_no_mail(client, mailbox, org_factory,
+                                                              user_factory):
+    user = user_factory(org_factory(), active=False)
+    assert SAME_ANSWER in ask_for_reset(client, user.email)
+    assert mailbox == []
+
+
+@RESET_FAILS
+def test_the_new_password_must_follow_the_rules(app, client, mailbox, user):
+    ask_for_reset(client, user.email)
+    link = reset_link(app, mailbox.to(user.email)[0])
+
+    too_short = choose(client, link, "short")
+    assert too_short.status_code == 200
+    assert "Use at least" in too_short.get_data(as_text=True)
+    differing = choose(client, link, NEW_PASSWORD, "something-else-entirely")
+    assert "The passwords differ." in differing.get_data(as_text=True)
+
+    # Failed attempts do not use the link up.
+    assert choose(client, link).status_code == 302
+    assert sign_in(client, user, NEW_PASSWORD).status_code == 302
+
+
+@RESET_FAILS
+def test_the_link_works_once(app, client, mailbox, user):
+    ask_for_reset(client, user.email)
+    link = reset_link(app, mailbox.to(user.email)[0])
+    assert choose(client, link).status_code == 302
+
+    for response in (client.get(link), choose(client, link, "yet-another-password")):
+        assert response.status_code == 410
+        assert "no longer valid" in response.get_data(as_text=True)
+    assert sign_in(client, user, "yet-another-password").status_code == 422
+    assert sign_in(client, user, NEW_PASSWORD).status_code == 302
+
+
+def test_a_forged_or_mangled_link_is_not_valid(app, client, mailbox, user):
+    ask_for_reset(client, user.email)
+    link = reset_link(app, mailbox.to(user.email)[0])
+    for bad in (link[:-2] + ("AA" if not link.endswith("AA") else "BB"), "/password/reset/xyz"):
+        response = client.get(bad)
+        assert response.status_code == 410
+        assert "no longer valid" in response.get_data(as_text=True)
+
+
+def test_the_link_expires(app, client, mailbox, user):
+    hours = app.config["PASSWORD_RESET_HOURS"]
+    with time_machine.travel(START, tick=False) as traveller:
+        ask_for_reset(client, user.email)
+        link = reset_link(app, mailbox.to(user.email)[0])
+        traveller.shift(timedelta(hours=hours) - timedelta(minutes=1))
+        assert client.get(link).status_code == 200
+        traveller.shift(timedelta(minutes=2))
+        response = client.get(link)
+        assert response.status_code == 410
+        assert "no longer valid" in response.get_data(as_text=True)
+        assert choose(client, link).status_code == 410
+    assert sign_in(client, user, NEW_PASSWORD).status_code == 422
+
+
+@RESET_FAILS
+def test_a_newer_link_does_not_revive_an_older_one_after_use(app, client, mailbox, user):
+    ask_for_reset(client, user.email)
+    ask_for_reset(client, user.email)
+    first, second = (reset_link(app, m) for m in mailbox.to(user.email))
+    assert choose(client, second).status_code == 302
+    assert client.get(first).status_code == 410  # the password changed: every older link is dead
+
+
+@RESET_FAILS
+def test_a_reset_ends_every_session_of_the_account(app, client, db, login_as, mailbox, user):
+    login_as(user)  # the user's browser (or an attacker's) is signed in
+    assert client.get("/home").status_code == 200
+
+    other = app.test_client()  # the reset happens in another browser
+    ask_for_reset(other, user.email)
+    assert choose(other, reset_link(app, mailbox.to(user.email)[0])).status_code == 302
+
+    response = client.get("/home")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+    sessions = db.scalars(select(UserSession).where(UserSession.user_id == user.id)
+                          .execution_options(populate_existing=True)).all()
+    assert sessions and all(s.revoked_at is not None for s in sessions)
