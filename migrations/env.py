@@ -28,6 +28,9 @@ def run_migrations(connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Migrations see every organisation's rows (row-level security, revision 0002).
+            connection.exec_driver_sql("SELECT set_config('app.scope', 'all', true)")
         context.run_migrations()
 
 

@@ -54,6 +54,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret_key,
         "DATABASE_URL": normalise_database_url(env.get("DATABASE_URL") or default_database_url()),
+        # PostgreSQL: a role to SET after connecting (ordinary, so row-level security binds it).
+        "DATABASE_ROLE": env.get("DATABASE_ROLE") or None,
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
         "MAIL_FROM": env.get("MAIL_FROM", "Partner Portal <portal@localhost>"),

@@ -23,6 +23,7 @@ from sqlalchemy import (
     event,
     false,
     select,
+    text,
     true,
 )
 from sqlalchemy.engine import Engine
@@ -124,8 +125,17 @@ _UNSCOPED = "tenant_unscoped"
 _PRINCIPAL = "tenant_principal"
 
 
+_scoped_models_cache: tuple[int, list[type]] = (0, [])
+
+
 def scoped_models() -> list[type]:
-    return [m.class_ for m in Base.registry.mappers if hasattr(m.class_, "visible_to")]
+    """Every mapped class that declares a visibility rule (cached: this runs on every query)."""
+    global _scoped_models_cache
+    mappers = Base.registry.mappers
+    if _scoped_models_cache[0] != len(mappers):
+        models = [m.class_ for m in mappers if hasattr(m.class_, "visible_to")]
+        _scoped_models_cache = (len(mappers), models)
+    return _scoped_models_cache[1]
 
 
 @contextmanager
@@ -133,13 +143,15 @@ def unscoped(session: Session | None = None) -> Iterator[Session]:
     """Let ``session`` see and write every organisation's rows for the duration of the block.
 
     For migrations, CLI commands, jobs and the few identity lookups that happen before anyone is
-    signed in. Every use is a place to review.
+    signed in. Every use is a place to review. What the block added is flushed before it ends.
     """
     session = session if session is not None else db.session
     previous = session.info.get(_UNSCOPED, False)
     session.info[_UNSCOPED] = True
     try:
         yield session
+        # Rows added inside the block are written inside it: after it, the wall would refuse them.
+        session.flush()
     finally:
         session.info[_UNSCOPED] = previous
 
@@ -157,8 +169,43 @@ def session_principal(session: Session) -> Principal | None:
     return session.info.get(_PRINCIPAL)
 
 
+# PostgreSQL row-level security, the second wall: the policies (migration 0002) read two
+# transaction-local settings that follow the session's scope. ``all`` is an unscoped session or
+# vendor staff, ``org`` one organisation, ``none`` nobody (an anonymous session).
+
+
+def _database_scope(session: Session) -> tuple[str, str]:
+    if session.info.get(_UNSCOPED):
+        return ("all", "")
+    principal = session.info.get(_PRINCIPAL)
+    if principal is None:
+        return ("none", "")
+    return ("all" if principal.is_vendor_staff else "org", str(principal.org_id))
+
+
+def _sync_database_scope(session: Session, connection=None) -> None:
+    connection = connection if connection is not None else session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    wanted = _database_scope(session)
+    if connection.info.get("tenant_scope") == wanted:
+        return
+    connection.execute(
+        text("SELECT set_config('app.scope', :scope, true), set_config('app.org_id', :org, true)"),
+        {"scope": wanted[0], "org": wanted[1]},
+    )
+    connection.info["tenant_scope"] = wanted
+
+
+@event.listens_for(Session, "after_begin")
+def _scope_new_transaction(session: Session, transaction, connection) -> None:
+    connection.info.pop("tenant_scope", None)  # set_config(..., true) ended with the last one
+    _sync_database_scope(session, connection)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _apply_tenant_wall(state) -> None:
+    _sync_database_scope(state.session)
     if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.session.info.get(_UNSCOPED):
@@ -178,6 +225,7 @@ def _apply_tenant_wall(state) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _stamp_new_rows(session: Session, flush_context, instances) -> None:
+    _sync_database_scope(session)
     unscoped_session = session.info.get(_UNSCOPED)
     principal = session.info.get(_PRINCIPAL)
     for obj in session.new:
@@ -210,7 +258,9 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url``. On PostgreSQL, ``role`` is a role every connection switches to, so
+    the app can run as an ordinary role that row-level security binds."""
     if url.startswith("sqlite"):
         from pathlib import Path
 
@@ -220,14 +270,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if role:
+        if not role.replace("_", "").isalnum():
+            raise ValueError(f"DATABASE_ROLE must be a plain role name, not {role!r}")
+
+        @event.listens_for(engine, "connect")
+        def _set_role(dbapi_connection, connection_record):
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SET ROLE {role}")
+            dbapi_connection.commit()
+
+    return engine
 
 
 class Database:
     """The engine and session factory of one app; ``db.session`` is this context's session."""
 
     def init_app(self, app: Flask) -> None:
-        engine = make_engine(app.config["DATABASE_URL"])
+        engine = make_engine(app.config["DATABASE_URL"], role=app.config.get("DATABASE_ROLE"))
         app.extensions["db"] = _AppDatabase(
             engine, sessionmaker(bind=engine, expire_on_commit=False)
         )

@@ -21,6 +21,11 @@ def show_domain_error(form, error: DomainError) -> None:
         form.form_errors.append(error.message)
 
 
+def form_status(form) -> int:
+    """422 for a form sent back with errors, so clients and tests can tell it from a first view."""
+    return 422 if form.errors or form.form_errors else 200
+
+
 def safe_next_url(target: str | None) -> str | None:
     """Only same-site relative paths: an open redirect after sign-in is a phishing tool."""
     if not target:

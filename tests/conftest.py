@@ -34,8 +34,14 @@ def database_url_for(tmp_dir: Path, name: str = "portal") -> str:
     return url or f"sqlite:///{tmp_dir / (name + '.sqlite3')}"
 
 
-def reset_schema(url: str) -> None:
-    """Drop everything in the test database, then build it with the migrations."""
+# On PostgreSQL the app's connections run as this ordinary role, so row-level security binds
+# every query of the test suite (the test user is a superuser, which policies never bind).
+APP_ROLE = "portal_app_test"
+
+
+def reset_schema(url: str) -> str | None:
+    """Drop everything in the test database and build it with the migrations. On PostgreSQL,
+    returns the ordinary role the app should run as."""
     engine = make_engine(url)
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -43,7 +49,19 @@ def reset_schema(url: str) -> None:
             conn.execute(text("CREATE SCHEMA public"))
     with engine.begin() as conn:
         migrate.upgrade(conn)
+    role = None
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            role = APP_ROLE
+            conn.execute(text(
+                f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; "
+                f"EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+            conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
+                              f"public TO {role}"))
+            conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     engine.dispose()
+    return role
 
 
 def free_port() -> int:
@@ -90,7 +108,7 @@ def tmp_dir():
 @pytest.fixture(scope="session")
 def app(tmp_dir, smtp_server):
     url = database_url_for(tmp_dir)
-    reset_schema(url)
+    role = reset_schema(url)
     controller, _ = smtp_server
     app = create_app(
         {
@@ -98,6 +116,7 @@ def app(tmp_dir, smtp_server):
             "TESTING": True,
             "SECRET_KEY": "test-secret",
             "DATABASE_URL": url,
+            "DATABASE_ROLE": role,
             "SMTP_URL": f"smtp://127.0.0.1:{controller.port}",
             "WTF_CSRF_ENABLED": False,
             "BASE_URL": "http://portal.test",

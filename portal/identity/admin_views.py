@@ -21,7 +21,7 @@ from portal.identity.forms import (
 )
 from portal.identity.models import Invitation, Organization, User
 from portal.tenancy import Principal
-from portal.web import paginate, show_domain_error
+from portal.web import form_status, paginate, show_domain_error
 
 
 def _principal() -> Principal:
@@ -75,9 +75,7 @@ def invite(org_id: int):
             db.session.commit()
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
             return redirect(_org_users_url(org))
-    return render_template("identity/admin/invite.html", form=form, org=org), (
-        422 if form.errors or form.form_errors else 200
-    )
+    return render_template("identity/admin/invite.html", form=form, org=org), form_status(form)
 
 
 def _org_users_url(org: Organization) -> str:
@@ -205,9 +203,9 @@ def new_organization():
             db.session.commit()
             flash(_("%(name)s created; its admin is invited.", name=org.name), "success")
             return redirect(url_for("identity.organization_detail", org_id=org.id))
-    return render_template("identity/admin/organization_form.html", form=form, org=None), (
-        422 if form.errors or form.form_errors else 200
-    )
+    return render_template(
+        "identity/admin/organization_form.html", form=form, org=None
+    ), form_status(form)
 
 
 @bp.get("/admin/organizations/<int:org_id>")
@@ -252,9 +250,9 @@ def edit_organization(org_id: int):
             db.session.commit()
             flash(_("%(name)s saved.", name=org.name), "success")
             return redirect(url_for("identity.organization_detail", org_id=org.id))
-    return render_template("identity/admin/organization_form.html", form=form, org=org), (
-        422 if form.errors or form.form_errors else 200
-    )
+    return render_template(
+        "identity/admin/organization_form.html", form=form, org=org
+    ), form_status(form)
 
 
 @bp.post("/admin/organizations/<int:org_id>/<any(activate, deactivate):change>")

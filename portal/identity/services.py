@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from portal import access, audit
 from portal.clock import utcnow
@@ -257,9 +258,11 @@ def invite_user(
 
 def invitation_for_token(raw: str) -> Invitation | None:
     """A pending invitation for this token, or None (unknown, used, revoked or expired)."""
-    with unscoped():
+    with unscoped():  # the invitee is not signed in: the token is the capability
         invitation = db.session.scalar(
-            select(Invitation).where(Invitation.token_hash == tokens.hash_token(raw))
+            select(Invitation)
+            .options(joinedload(Invitation.org))  # its page names the organisation
+            .where(Invitation.token_hash == tokens.hash_token(raw))
         )
     if invitation is None or invitation.status != "pending":
         return None
@@ -277,6 +280,13 @@ def accept_invitation(raw: str, *, name: str, password: str) -> User:
         )
     with unscoped():
         check_password_rules(password, invitation.email)
+        if db.session.scalar(select(User.id).where(User.email == invitation.email)):
+            raise InvalidInput(
+                _(
+                    "%(email)s already has an account. Sign in, or reset its password.",
+                    email=invitation.email,
+                )
+            )
         claimed = db.session.execute(  # single use, even if two tabs submit at once
             update(Invitation)
             .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))

@@ -21,7 +21,7 @@ from portal.identity.forms import (
 )
 from portal.notify import KINDS
 from portal.notify import services as notify
-from portal.web import safe_next_url, show_domain_error
+from portal.web import form_status, safe_next_url, show_domain_error
 
 
 def _failed(response) -> bool:
@@ -91,7 +91,7 @@ def forgot_password():
             _("If an account has this address, we sent it a link to choose a new password."), "info"
         )
         return redirect(url_for("identity.login"))
-    return render_template("identity/forgot_password.html", form=form)
+    return render_template("identity/forgot_password.html", form=form), form_status(form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -108,7 +108,7 @@ def reset_password(token: str):
             db.session.commit()
             flash(_("Your password is changed. Sign in with it."), "success")
             return redirect(url_for("identity.login"))
-    return render_template("identity/reset_password.html", form=form)
+    return render_template("identity/reset_password.html", form=form), form_status(form)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -123,11 +123,16 @@ def accept_invitation(token: str):
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
+            invitation = services.invitation_for_token(token)  # the rollback expired it
+            if invitation is None:
+                return render_template("identity/link_invalid.html", what=_("invitation")), 410
         else:
             db.session.commit()
             flash(_("Welcome! Sign in with your email and new password."), "success")
             return redirect(url_for("identity.login"))
-    return render_template("identity/accept_invitation.html", form=form, invitation=invitation)
+    return render_template(
+        "identity/accept_invitation.html", form=form, invitation=invitation
+    ), form_status(form)
 
 
 @bp.route("/account", methods=["GET", "POST"])

@@ -21,6 +21,9 @@ class _PerUser:
 
 
 class Notification(_PerUser, TenantOwned, Base):
+    """``org_id`` is the recipient's organisation. Anyone may notify anyone (a partner's action
+    tells vendor staff); only the recipient reads it."""
+
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
 
@@ -32,6 +35,10 @@ class Notification(_PerUser, TenantOwned, Base):
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return True
 
 
 class NotificationPreference(_PerUser, TenantOwned, Base):
@@ -68,6 +75,10 @@ class OutboxMessage(TenantOwned, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return True
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal import jobs
 from portal.clock import utcnow
-from portal.db import db
+from portal.db import db, unscoped
 from portal.notify import KINDS
 from portal.notify import mail as mail_transport
 from portal.notify.models import Notification, NotificationPreference, OutboxMessage
@@ -43,11 +43,14 @@ def queue_email(
 def email_enabled(user, kind: str) -> bool:
     if not KINDS[kind].optional:
         return True
-    choice = db.session.scalar(
-        select(NotificationPreference.email_enabled).where(
-            NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+    # The recipient's own choice, whoever causes the notification (preferences are otherwise
+    # visible to their user only).
+    with unscoped():
+        choice = db.session.scalar(
+            select(NotificationPreference.email_enabled).where(
+                NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+            )
         )
-    )
     return True if choice is None else choice
 
 

@@ -1,0 +1,106 @@
+"""PostgreSQL row-level security, the second wall: raw SQL run as an ordinary (non-superuser)
+role sees only what the transaction's tenant scope allows."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
+
+from portal.db import GLOBAL_TABLES, Base, set_principal
+from portal.tenancy import Principal
+from tests.conftest import APP_ROLE
+
+
+@pytest.fixture
+def pg(db):
+    conn = db.connection()
+    if conn.dialect.name != "postgresql":
+        pytest.skip("row-level security is PostgreSQL's")
+    return conn
+
+
+@pytest.fixture
+def as_ordinary_role(pg):
+    """Run the arranging connection as the suite's ordinary role (the test user is a superuser,
+    which policies never bind), with the given tenant scope."""
+
+    def scope(kind: str, org_id: int | None = None) -> None:
+        pg.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
+        pg.execute(
+            text("SELECT set_config('app.scope', :s, true), set_config('app.org_id', :o, true)"),
+            {"s": kind, "o": str(org_id or "")},
+        )
+
+    yield scope
+    pg.execute(text("RESET ROLE"))
+
+
+def test_every_tenant_table_has_forced_row_level_security(pg):
+    tables = {m.local_table.name for m in Base.registry.mappers}
+    rows = pg.execute(
+        text(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relname = ANY(:names)"
+        ),
+        {"names": list(tables)},
+    ).all()
+    missing = [
+        name
+        for name, enabled, forced in rows
+        if name not in GLOBAL_TABLES and not (enabled and forced)
+    ]
+    assert not missing, f"tables without forced row-level security: {missing}"
+
+
+def test_raw_sql_sees_only_the_scoped_organisation(pg, as_ordinary_role, org_factory, user_factory):
+    a, b = org_factory("reseller"), org_factory("customer")
+    user_factory(a), user_factory(b)
+    as_ordinary_role("org", a.id)
+    assert set(pg.scalars(text("SELECT org_id FROM users"))) == {a.id}
+    names = set(pg.scalars(text("SELECT name FROM organizations")))
+    assert a.name in names and b.name not in names
+    as_ordinary_role("none")
+    assert pg.scalars(text("SELECT id FROM users")).all() == []
+    as_ordinary_role("all")
+    assert {a.id, b.id} <= set(pg.scalars(text("SELECT org_id FROM users")))
+
+
+def test_raw_sql_cannot_write_into_another_organisation(pg, as_ordinary_role, org_factory):
+    a, b = org_factory("reseller"), org_factory("reseller")
+    as_ordinary_role("org", a.id)
+    savepoint = pg.begin_nested()
+    with pytest.raises(ProgrammingError, match="row-level security"):
+        pg.execute(
+            text(
+                "INSERT INTO users (email, name, role, org_id, active, timezone, "
+                "created_at, version) VALUES ('x@b.test', 'X', 'partner_user', :org, "
+                "true, 'UTC', now(), 1)"
+            ),
+            {"org": b.id},
+        )
+    savepoint.rollback()
+
+
+def test_audit_events_cannot_be_changed_even_with_raw_sql(pg, as_ordinary_role, org_factory):
+    org = org_factory()
+    pg.execute(
+        text(
+            "INSERT INTO audit_events (org_id, action, object_type, created_at) "
+            "VALUES (:o, 'x', 'Organization', now())"
+        ),
+        {"o": org.id},
+    )
+    as_ordinary_role("all")
+    assert pg.execute(text("UPDATE audit_events SET action = 'rewritten'")).rowcount == 0
+    assert pg.execute(text("DELETE FROM audit_events")).rowcount == 0
+
+
+def test_the_app_session_sets_the_scope_of_its_principal(app, pg, org_factory, user_factory):
+    org = org_factory()
+    user = user_factory(org, "partner_user")
+    session = app.extensions["db"].session_factory()
+    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
+    scope = session.execute(
+        text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
+    ).one()
+    assert tuple(scope) == ("org", str(org.id))
+    session.close()
