@@ -28,6 +28,32 @@ ORG_KIND_LABELS = {
 }
 
 
+# OAuth scopes of the API: ``<area>:read`` and ``<area>:write``. A token's rights are its scopes
+# intersected with its principal's role (``Principal.can``).
+SCOPE_AREAS = (
+    "organizations",
+    "users",
+    "leads",
+    "deals",
+    "quotes",
+    "cases",
+    "articles",
+    "feedback",
+)
+SCOPES = tuple(f"{area}:{verb}" for area in SCOPE_AREAS for verb in ("read", "write"))
+# Action areas whose scope area is named differently.
+_ACTION_AREA_SCOPES = {"orgs": "organizations"}
+
+
+def scope_for(action: str) -> str | None:
+    """The scope a token needs for ``action`` (None: no token may do it, e.g. account pages)."""
+    area, _, verb = action.partition(".")
+    area = _ACTION_AREA_SCOPES.get(area, area)
+    if area not in SCOPE_AREAS:
+        return None
+    return f"{area}:{'read' if verb in {'view', 'read'} else 'write'}"
+
+
 def audience_of(org_kind: str) -> str:
     """vendor, partner or customer: the three audiences pages and navigation are built for."""
     if org_kind == VENDOR:
@@ -47,7 +73,7 @@ class Role:
 
 
 _EVERYONE = {"home.view", "account.manage", "notifications.view"}
-_ORG_ADMIN = {"users.view", "users.manage"}
+_ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage"}
 _VENDOR_STAFF = {"orgs.view"}
 
 ROLES: dict[str, Role] = {

@@ -72,12 +72,30 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     from portal import cli
+    from portal.api import bp as api_bp
     from portal.dashboard import bp as dashboard_bp
+    from portal.identity import admin_views, views  # noqa: F401  (routes register on bp)
     from portal.identity import bp as identity_bp
     from portal.notify.views import bp as notify_bp
+    from portal.oauth import server as oauth_server
+    from portal.oauth.endpoints import bp as oauth_bp
+    from portal.oauth.sso import oauth as sso_clients
+    from portal.oauth.sso_views import bp as sso_bp
+    from portal.oauth.views import bp as api_clients_bp
     from portal.views import bp as core_bp
 
-    for blueprint in (core_bp, identity_bp, notify_bp, dashboard_bp):
+    oauth_server.init_app(app)
+    sso_clients.init_app(app)
+    for blueprint in (
+        core_bp,
+        identity_bp,
+        notify_bp,
+        dashboard_bp,
+        oauth_bp,
+        sso_bp,
+        api_clients_bp,
+        api_bp,
+    ):
         app.register_blueprint(blueprint)
     for blueprint in _feature_blueprints():
         app.register_blueprint(blueprint)
@@ -93,7 +111,8 @@ def create_app(config: dict | None = None) -> Flask:
 def _models() -> None:
     import portal.audit
     import portal.identity.models
-    import portal.notify.models  # noqa: F401
+    import portal.notify.models
+    import portal.oauth.models  # noqa: F401
 
     for package in FEATURE_PACKAGES:
         try:
@@ -129,7 +148,11 @@ def _init_limits(app: Flask) -> None:
 
 
 def _resolve_principal() -> None:
-    """The principal comes from the authenticated identity only, never from the request."""
+    """The principal comes from the authenticated identity only, never from the request. The API
+    resolves its own, from the bearer token alone (a cookie there counts for nothing)."""
+    if request.blueprint == "api":
+        g.principal = None
+        return
     principal = Principal.for_user(current_user) if current_user.is_authenticated else None
     g.principal = principal
     set_principal(db.session, principal)
@@ -172,7 +195,9 @@ def _init_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if request.path.startswith("/api/"):
-            return error
+            from portal.api.errors import from_http_exception
+
+            return from_http_exception(error)
         template = {403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html"}.get(
             error.code, "errors/generic.html"
         )
@@ -184,6 +209,10 @@ def _init_errors(app: Flask) -> None:
     def server_error(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
+        if request.path.startswith("/api/"):
+            from portal.api.errors import problem_response
+
+            return problem_response(500, "Internal Server Error", "Something went wrong.")
         return render_template(
             "errors/500.html", message=_("Something went wrong on our side.")
         ), 500

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from portal import jobs, migrate
 from portal.db import db
@@ -26,6 +27,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade", help="Bring the schema to the newest migration.")
+@with_appcontext
 def db_upgrade() -> None:
     with db.engine.begin() as connection:
         migrate.upgrade(connection)
@@ -33,6 +35,7 @@ def db_upgrade() -> None:
 
 
 @db_group.command("check", help="Fail if the models and the migrations differ.")
+@with_appcontext
 def db_check() -> None:
     with db.engine.connect() as connection:
         diff = migrate.differences(connection)
@@ -45,6 +48,7 @@ def db_check() -> None:
 
 @db_group.command("revision", help="Write a new migration from the model changes.")
 @click.option("-m", "--message", required=True)
+@with_appcontext
 def db_revision(message: str) -> None:
     from alembic import command
 
@@ -56,6 +60,7 @@ def db_revision(message: str) -> None:
 
 
 @click.command("seed", help="Create the demo world (safe to run again).")
+@with_appcontext
 def seed_command() -> None:
     from portal.seed import seed_demo_world
 
@@ -65,6 +70,7 @@ def seed_command() -> None:
 
 @click.command("demo", help="Migrate, seed the demo world and serve it on 127.0.0.1.")
 @click.option("--port", default=5000, show_default=True)
+@with_appcontext
 def demo_command(port: int) -> None:
     from portal.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo_world
 
@@ -84,6 +90,7 @@ def demo_command(port: int) -> None:
 
 @click.command("tick", help="Run periodic work once (expiries, retries). Safe to run twice.")
 @click.argument("names", nargs=-1)
+@with_appcontext
 def tick_command(names: tuple[str, ...]) -> None:
     for name, result in jobs.run_periodic(list(names) or None).items():
         click.echo(f"{name}: {result}")
@@ -91,6 +98,7 @@ def tick_command(names: tuple[str, ...]) -> None:
 
 @click.command("worker", help="Run background jobs from Redis (needs REDIS_URL).")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
 def worker_command(burst: bool) -> None:
     backend = jobs.backend()
     if not isinstance(backend, jobs.RedisBackend):

@@ -67,6 +67,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_NAME": "__Host-portal" if production else "portal",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_HOURS", "12"))),
+        # The server-side session row expires at a fixed time; re-signing the cookie on every
+        # response would only cost time and header bytes.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "HSTS": production,
@@ -75,6 +78,9 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
         "PASSWORD_RESET_HOURS": int(env.get("PASSWORD_RESET_HOURS", "2")),
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS", "7")),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        # Sign-in providers must be https and public; tests run theirs on loopback over http.
+        "SSO_ALLOW_INSECURE_LOOPBACK": mode == "testing",
         "BOOTSTRAP_SERVE_LOCAL": True,
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",

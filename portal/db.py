@@ -146,6 +146,9 @@ def unscoped(session: Session | None = None) -> Iterator[Session]:
     signed in. Every use is a place to review. What the block added is flushed before it ends.
     """
     session = session if session is not None else db.session
+    # What the caller added before the block is checked by the wall now, not waved through by an
+    # autoflush inside the block.
+    session.flush()
     previous = session.info.get(_UNSCOPED, False)
     session.info[_UNSCOPED] = True
     try:

@@ -21,6 +21,8 @@ NAVIGATION: list[NavItem] = [
     NavItem("identity.organizations", _l("Organisations"), "orgs.view", ("vendor",), order=80),
     NavItem("identity.users", _l("Team"), "users.view", order=90),
     NavItem("identity.audit_log", _l("Audit log"), "audit.view", ("vendor",), order=95),
+    NavItem("api_clients.index", _l("API clients"), "api_clients.manage", order=96),
+    NavItem("sso.configure", _l("Sign-in"), "sso.manage", order=97),
 ]
 
 

@@ -43,9 +43,8 @@ class Principal:
             return False
         if self.scopes is None:
             return True
-        area, _, verb = action.partition(".")
-        needed = f"{area}:{'read' if verb in {'view', 'read'} else 'write'}"
-        return needed in self.scopes
+        needed = access.scope_for(action)
+        return needed is not None and needed in self.scopes
 
     @classmethod
     def for_user(cls, user) -> Principal:

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from portal import access
 from portal.db import db
+from portal.identity import queries
 from portal.identity.models import Organization, User
 
 bp = Blueprint("dashboard", __name__)
@@ -36,5 +37,9 @@ def home():
         .where(User.org_id == principal.org_id, User.active.is_(True))
     )
     return render_template(
-        f"dashboard/{principal.audience}.html", org=org, figures=figures, colleagues=colleagues
+        f"dashboard/{principal.audience}.html",
+        org=org,
+        figures=figures,
+        colleagues=colleagues,
+        serving_partner=queries.serving_partner_name(org),
     )

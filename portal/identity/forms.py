@@ -8,7 +8,8 @@ from portal.identity.models import TIERS
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=500)])
+    # Optional: people of an organisation with its own identity provider leave it empty.
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=500)])
 
 
 class ForgotPasswordForm(FlaskForm):

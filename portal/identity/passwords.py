@@ -1,14 +1,20 @@
 """Password hashing with argon2id (argon2-cffi's defaults follow RFC 9106's recommendation)."""
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 MIN_LENGTH = 10
 
-# Verified against when the account does not exist, so a wrong email costs as long as a wrong
-# password and response times do not tell which addresses have accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-at-all")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the account does not exist, so a wrong email costs as long as a
+    wrong password and response times do not tell which addresses have accounts. Made on first
+    use: hashing at import would cost every worker and CLI call a full argon2 round."""
+    return _hasher.hash("not-a-real-password-at-all")
 
 
 def hash_password(password: str) -> str:
@@ -17,7 +23,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

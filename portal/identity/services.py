@@ -81,7 +81,9 @@ def user_for_session(raw_token: str) -> User | None:
     """The active user of a live session token, or None (revoked, expired, deactivated)."""
     with unscoped():
         row = db.session.scalar(
-            select(UserSession).where(
+            select(UserSession)
+            .options(joinedload(UserSession.user))
+            .where(
                 UserSession.token_hash == tokens.hash_token(raw_token),
                 UserSession.revoked_at.is_(None),
                 UserSession.expires_at > utcnow(),

@@ -21,6 +21,7 @@ from portal.identity.forms import (
 )
 from portal.notify import KINDS
 from portal.notify import services as notify
+from portal.oauth import sso
 from portal.web import form_status, safe_next_url, show_domain_error
 
 
@@ -52,19 +53,40 @@ def login():
         return redirect(url_for("dashboard.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            token = services.start_session(user, request.remote_addr, request.user_agent.string)
-            db.session.commit()
-            session.clear()
-            user.session_token = token
-            login_user(user)
-            session.permanent = True
-            return redirect(safe_next_url(request.args.get("next")) or url_for("dashboard.home"))
-        db.session.commit()  # a rehashed password, if any
-        form.form_errors.append(_("Email or password is not correct."))
+        email, password = form.email.data, form.password.data or ""
+        provider = sso.provider_for_email(email)
+        if provider is not None and (not password or not provider.password_login_allowed):
+            return sso.start_sign_in(provider, safe_next_url(request.args.get("next")))
+        if not password:
+            form.password.errors = [_("Enter your password.")]
+        else:
+            user = services.authenticate(email, password)
+            db.session.commit()  # a rehashed password, if any
+            if user is not None and not sso.password_login_allowed(user.org_id):
+                form.form_errors.append(
+                    _(
+                        "Your organisation signs in through its identity "
+                        "provider: leave the password empty."
+                    )
+                )
+            elif user is not None:
+                return complete_sign_in(user, request.args.get("next"))
+            else:
+                form.form_errors.append(_("Email or password is not correct."))
     status = 422 if request.method == "POST" else 200
     return render_template("identity/login.html", form=form), status
+
+
+def complete_sign_in(user, next_url: str | None):
+    """Open the server-side session of a user whose identity was just proven (password or
+    identity provider) and go on to where they were heading."""
+    token = services.start_session(user, request.remote_addr, request.user_agent.string)
+    db.session.commit()
+    session.clear()  # a new session after sign-in: nothing planted before it survives
+    user.session_token = token
+    login_user(user)
+    session.permanent = True
+    return redirect(safe_next_url(next_url) or url_for("dashboard.home"))
 
 
 @bp.post("/logout")

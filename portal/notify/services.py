@@ -34,8 +34,10 @@ def queue_email(
     message = OutboxMessage(
         org_id=org_id, user_id=user_id, kind=kind, to_address=to, subject=subject, body_text=body
     )
-    db.session.add(message)
-    db.session.flush()
+    # The recipient's row, whoever writes it: under the caller's scope PostgreSQL would refuse
+    # the INSERT's RETURNING row (the read policy) when the recipient is in another organisation.
+    with unscoped():
+        db.session.add(message)
     jobs.enqueue(deliver_email, message.id)
     return message
 
@@ -62,11 +64,17 @@ def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | N
     for user in users:
         if not user.active:
             continue
-        db.session.add(
-            Notification(
-                org_id=user.org_id, user_id=user.id, kind=kind, title=title, body=body, link=link
+        with unscoped():  # the recipient's row (see queue_email)
+            db.session.add(
+                Notification(
+                    org_id=user.org_id,
+                    user_id=user.id,
+                    kind=kind,
+                    title=title,
+                    body=body,
+                    link=link,
+                )
             )
-        )
         if email_enabled(user, kind):
             text = body + (f"\n\n{absolute_url(link)}" if link else "")
             queue_email(

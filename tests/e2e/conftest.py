@@ -4,7 +4,8 @@ Playwright.
 The live server has its own database, never the rolled-back ``db`` of the other tests: a temporary
 SQLite file, or, when ``TEST_DATABASE_URL`` names a PostgreSQL server, a separate database on that
 server (created here and dropped afterwards, so the shared ``test`` database is left alone). Its
-schema is built by the migrations and the demo world is seeded into it. CSRF protection is on: the
+schema is built by the migrations and the demo world is seeded into it; on PostgreSQL the app
+connects as the suite's ordinary role, so row-level security applies. CSRF protection is on: the
 browser goes through the same forms and tokens as a person would.
 
 Chromium is the system one (``/usr/bin/chromium``); Playwright cannot download browsers here. When
@@ -74,7 +75,7 @@ class _PostgresDatabase:
         self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The real app, migrated and seeded, served by Werkzeug on 127.0.0.1; yields its base URL."""
     server_url = os.environ.get("TEST_DATABASE_URL")
@@ -88,17 +89,22 @@ def live_server(tmp_path_factory):
 
     server = thread = app = None
     try:
-        reset_schema(url)
-        app = create_app({
-            "PORTAL_ENV": "testing",
-            "TESTING": True,
-            "SECRET_KEY": "e2e-test-secret",
-            "DATABASE_URL": url,
-            "WTF_CSRF_ENABLED": True,
-            "SMTP_URL": None,
-            "REDIS_URL": None,
-            "SERVER_NAME": None,
-        })
+        # On PostgreSQL the app runs as the ordinary role reset_schema grants, as the rest of the
+        # suite does, so row-level security binds the live server's queries too.
+        role = reset_schema(url)
+        app = create_app(
+            {
+                "PORTAL_ENV": "testing",
+                "TESTING": True,
+                "SECRET_KEY": "e2e-test-secret",
+                "DATABASE_URL": url,
+                "DATABASE_ROLE": role,
+                "WTF_CSRF_ENABLED": True,
+                "SMTP_URL": None,
+                "REDIS_URL": None,
+                "SERVER_NAME": None,
+            }
+        )
         assert app.config["WTF_CSRF_ENABLED"] is True
         with app.app_context():
             seed_demo_world()
@@ -118,7 +124,7 @@ def live_server(tmp_path_factory):
             postgres.drop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     if not Path(CHROMIUM).is_file() or not os.access(CHROMIUM, os.X_OK):
         pytest.fail(
@@ -149,10 +155,12 @@ class BrowserLog:
     checked: bool = False
 
     def problems(self) -> list[str]:
-        return ([f"console error: {m}" for m in self.console_errors]
-                + [f"page error: {m}" for m in self.page_errors]
-                + [f"request to another host: {u}" for u in self.foreign_requests]
-                + [f"failed request: {u}" for u in self.failed_requests])
+        return (
+            [f"console error: {m}" for m in self.console_errors]
+            + [f"page error: {m}" for m in self.page_errors]
+            + [f"request to another host: {u}" for u in self.foreign_requests]
+            + [f"failed request: {u}" for u in self.failed_requests]
+        )
 
     def assert_clean(self) -> None:
         self.checked = True
@@ -174,8 +182,12 @@ def browser_log() -> BrowserLog:
 @pytest.fixture
 def page(chromium, live_server, browser_log):
     """A fresh browser context (no cookies) per test, watched by ``browser_log``."""
-    context = chromium.new_context(base_url=live_server, viewport={"width": 1280, "height": 800},
-                                   locale="en-GB", service_workers="block")
+    context = chromium.new_context(
+        base_url=live_server,
+        viewport={"width": 1280, "height": 800},
+        locale="en-GB",
+        service_workers="block",
+    )
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
 
     def route(route_):
@@ -190,12 +202,22 @@ def page(chromium, live_server, browser_log):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda msg: msg.type == "error" and browser_log.console_errors.append(
-        f"{msg.text} ({msg.location.get('url')})"))
+    page.on(
+        "console",
+        lambda msg: (
+            msg.type == "error"
+            and browser_log.console_errors.append(f"{msg.text} ({msg.location.get('url')})")
+        ),
+    )
     page.on("pageerror", lambda error: browser_log.page_errors.append(str(error)))
     page.on("request", lambda request: browser_log.requests.append(request.url))
-    page.on("requestfailed", lambda request: _is_local(request.url)
-            and browser_log.failed_requests.append(f"{request.url}: {request.failure}"))
+    page.on(
+        "requestfailed",
+        lambda request: (
+            _is_local(request.url)
+            and browser_log.failed_requests.append(f"{request.url}: {request.failure}")
+        ),
+    )
     yield page
     context.close()
     if not browser_log.checked:  # a safety net for a test that forgot to look

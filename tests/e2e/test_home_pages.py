@@ -28,18 +28,36 @@ class Audience:
 
 
 ACCOUNTS = [
-    Audience("admin@northwind.example", "Vendor home", "Northwind Systems",
-             ("Home", "Organisations", "Team", "Audit log"), ()),
-    Audience("channel@northwind.example", "Vendor home", "Northwind Systems",
-             ("Home", "Organisations"), ("Team", "Audit log")),
-    Audience("admin@alpine.example", "Partner home", "Alpine IT Solutions",
-             ("Home", "Team"), ADMIN_LINKS),
-    Audience("sam@alpine.example", "Partner home", "Alpine IT Solutions",
-             ("Home",), ("Team", *ADMIN_LINKS)),
-    Audience("admin@granite.example", "Customer home", "Granite Bank",
-             ("Home", "Team"), ADMIN_LINKS),
-    Audience("lee@granite.example", "Customer home", "Granite Bank",
-             ("Home",), ("Team", *ADMIN_LINKS)),
+    Audience(
+        "admin@northwind.example",
+        "Vendor home",
+        "Northwind Systems",
+        ("Home", "Organisations", "Team", "Audit log"),
+        (),
+    ),
+    Audience(
+        "channel@northwind.example",
+        "Vendor home",
+        "Northwind Systems",
+        ("Home", "Organisations"),
+        ("Team", "Audit log"),
+    ),
+    Audience(
+        "admin@alpine.example", "Partner home", "Alpine IT Solutions", ("Home", "Team"), ADMIN_LINKS
+    ),
+    Audience(
+        "sam@alpine.example",
+        "Partner home",
+        "Alpine IT Solutions",
+        ("Home",),
+        ("Team", *ADMIN_LINKS),
+    ),
+    Audience(
+        "admin@granite.example", "Customer home", "Granite Bank", ("Home", "Team"), ADMIN_LINKS
+    ),
+    Audience(
+        "lee@granite.example", "Customer home", "Granite Bank", ("Home",), ("Team", *ADMIN_LINKS)
+    ),
 ]
 
 LOGIN_URL = re.compile(r"/login(\?.*)?$")
@@ -48,6 +66,14 @@ HOME_URL = re.compile(r"/home$")
 
 def _main_nav(page: Page):
     return page.get_by_role("navigation", name="Main navigation")
+
+
+def _sign_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(HOME_URL)
 
 
 def _expect_sign_in_page(page: Page) -> None:
@@ -68,9 +94,12 @@ def test_each_audience_signs_in_sees_its_home_and_signs_out(page: Page, browser_
 
     expect(page).to_have_url(HOME_URL)
     expect(page.get_by_test_id("home-heading")).to_have_text(who.heading)
-    expect(page.get_by_text(re.compile(rf"Signed in as .* at {who.organisation}\."))).to_be_visible()
+    signed_in_as = re.compile(rf"Signed in as .* at {re.escape(who.organisation)}\.")
+    expect(page.get_by_text(signed_in_as)).to_be_visible()
     nav = _main_nav(page)
-    expect(nav.get_by_role("link", name="Home", exact=True)).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_role("link", name="Home", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
     for label in who.visible:
         expect(nav.get_by_role("link", name=label, exact=True)).to_be_visible()
     for label in who.hidden:
@@ -121,18 +150,25 @@ def test_sign_in_form_works_from_the_keyboard(page: Page, browser_log):
 def test_pages_stay_on_the_portal_host(page: Page, browser_log, live_server):
     """Every request a sign-in and a home page make goes to the portal itself, stylesheets and
     scripts included (Bootstrap is served locally, never from a CDN)."""
-    page.goto("/login")
-    page.get_by_label("Email", exact=True).fill("admin@northwind.example")
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    _sign_in(page, "admin@northwind.example")
     expect(page.get_by_test_id("home-heading")).to_have_text("Vendor home")
     # Bootstrap's own stylesheet and script were loaded, from the portal.
-    assert any("bootstrap" in u and u.endswith(".css") for u in browser_log.requests), \
+    assert any("bootstrap" in u and u.endswith(".css") for u in browser_log.requests), (
         browser_log.requests
-    assert any("bootstrap" in u and u.endswith(".js") for u in browser_log.requests), \
+    )
+    assert any("bootstrap" in u and u.endswith(".js") for u in browser_log.requests), (
         browser_log.requests
-    assert all(u.startswith(live_server + "/") or u.startswith("data:")
-               for u in browser_log.requests), browser_log.requests
+    )
+    assert all(
+        u.startswith(live_server + "/") or u.startswith("data:") for u in browser_log.requests
+    ), browser_log.requests
     # ... and applied: the navbar is styled by Bootstrap, not the browser's defaults.
     assert _main_nav(page).evaluate("el => getComputedStyle(el).display") == "flex"
     browser_log.assert_clean()
+
+
+def test_home_of_a_managed_customer_names_the_partner_that_serves_it(page: Page, browser_log):
+    _sign_in(page, "admin@granite.example")  # Granite Bank is managed by Alpine IT Solutions
+    expect(page.get_by_test_id("home-heading")).to_have_text("Customer home")
+    browser_log.assert_clean()
+    expect(page.get_by_text("Served by Alpine IT Solutions.")).to_be_visible(timeout=1_000)

@@ -26,8 +26,9 @@ def invitation_link(app, mail) -> str:
 
 
 def invite(client, org, email: str, name: str = "Ina Invitee", role: str = "partner_user"):
-    return client.post(f"/admin/organizations/{org.id}/invite",
-                       data={"name": name, "email": email, "role": role})
+    return client.post(
+        f"/admin/organizations/{org.id}/invite", data={"name": name, "email": email, "role": role}
+    )
 
 
 def accept(client, link: str, name: str = "Ina I. Invitee", password: str = PASSWORD):
@@ -35,8 +36,12 @@ def accept(client, link: str, name: str = "Ina I. Invitee", password: str = PASS
 
 
 def invitations_to(db, email: str) -> list[Invitation]:
-    return db.scalars(select(Invitation).where(Invitation.email == email).order_by(Invitation.id)
-                      .execution_options(populate_existing=True)).all()
+    return db.scalars(
+        select(Invitation)
+        .where(Invitation.email == email)
+        .order_by(Invitation.id)
+        .execution_options(populate_existing=True)
+    ).all()
 
 
 def users_with(db, email: str) -> int:
@@ -65,9 +70,13 @@ def test_the_whole_journey(app, client, db, login_as, mailbox, partner, admin):
 
     [invitation] = invitations_to(db, "ina@example.test")
     assert (invitation.org_id, invitation.role, invitation.invited_by_id) == (
-        partner.id, "partner_user", admin.id)
+        partner.id,
+        "partner_user",
+        admin.id,
+    )
     assert invitation.token_hash and invitation.token_hash not in str(
-        mailbox[0].get_content())  # the stored hash is not the token
+        mailbox[0].get_content()
+    )  # the stored hash is not the token
 
     [mail] = mailbox.to("ina@example.test")
     assert mail["Subject"] == f"You are invited to {partner.name} on {app.config['VENDOR_NAME']}"
@@ -81,17 +90,16 @@ def test_the_whole_journey(app, client, db, login_as, mailbox, partner, admin):
     for _ in range(2):  # opening the link (even twice) changes nothing
         page = invitee.get(link)
         assert page.status_code == 200
-        text = page.get_data(as_text=True)
-        assert f"Join {partner.name}" in text
-        assert "ina@example.test" in text
+        assert "You will sign in as ina@example.test." in page.get_data(as_text=True)
     assert invitations_to(db, "ina@example.test")[0].accepted_at is None
     assert users_with(db, "ina@example.test") == 0
 
     response = accept(invitee, link)
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
-    assert "Welcome! Sign in with your email and new password." in invitee.get(
-        "/login").get_data(as_text=True)
+    assert "Welcome! Sign in with your email and new password." in invitee.get("/login").get_data(
+        as_text=True
+    )
 
     user = db.scalar(select(User).where(User.email == "ina@example.test"))
     assert (user.org_id, user.role, user.name) == (partner.id, "partner_user", "Ina I. Invitee")
@@ -105,7 +113,19 @@ def test_the_whole_journey(app, client, db, login_as, mailbox, partner, admin):
     # The organisation's admin hears about it, in the app and by email.
     notes = db.scalars(select(Notification).where(Notification.user_id == admin.id)).all()
     assert [n.kind for n in notes] == ["admin.member_joined"]
-    assert f"Ina I. Invitee joined {partner.name}" in [m["Subject"] for m in mailbox.to(admin.email)]
+    assert f"Ina I. Invitee joined {partner.name}" in [
+        m["Subject"] for m in mailbox.to(admin.email)
+    ]
+
+
+def test_the_invitation_page_names_the_organisation(app, client, login_as, mailbox, partner, admin):
+    login_as(admin)
+    invite(client, partner, "ina@example.test")
+    link = invitation_link(app, mailbox.to("ina@example.test")[0])
+    client.post("/logout")
+    page = app.test_client().get(link).get_data(as_text=True)
+    assert f"<title>Join {partner.name} · " in page
+    assert f"Join {partner.name}</h1>" in page
 
 
 def test_the_password_must_follow_the_rules(app, client, db, login_as, mailbox, partner, admin):
@@ -114,7 +134,7 @@ def test_the_password_must_follow_the_rules(app, client, db, login_as, mailbox, 
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
     invitee = app.test_client()
     response = accept(invitee, link, password="short")
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Use at least" in response.get_data(as_text=True)
     assert users_with(db, "ina@example.test") == 0
     assert accept(invitee, link).status_code == 302  # a failed try does not use the link up
@@ -131,8 +151,12 @@ def test_the_link_works_once(app, client, db, login_as, mailbox, partner, admin)
         assert response.status_code == 410
         assert "no longer valid" in response.get_data(as_text=True)
     assert users_with(db, "ina@example.test") == 1
-    assert invitee.post("/login", data={"email": "ina@example.test",
-                                        "password": "another-password-1"}).status_code == 422
+    assert (
+        invitee.post(
+            "/login", data={"email": "ina@example.test", "password": "another-password-1"}
+        ).status_code
+        == 422
+    )
 
 
 def test_the_link_expires(app, client, db, login_as, mailbox, partner, admin):
@@ -158,8 +182,9 @@ def test_a_forged_link_is_not_valid(client):
     assert "no longer valid" in response.get_data(as_text=True)
 
 
-def test_a_new_invitation_replaces_the_pending_one(app, client, db, login_as, mailbox, partner,
-                                                   admin):
+def test_a_new_invitation_replaces_the_pending_one(
+    app, client, db, login_as, mailbox, partner, admin
+):
     login_as(admin)
     invite(client, partner, "ina@example.test")
     invite(client, partner, "ina@example.test", role="partner_admin")
@@ -170,9 +195,9 @@ def test_a_new_invitation_replaces_the_pending_one(app, client, db, login_as, ma
     assert db.scalar(select(User.role).where(User.email == "ina@example.test")) == "partner_admin"
 
 
-def test_inviting_an_address_that_has_an_account_is_a_clear_error(client, db, login_as, mailbox,
-                                                                  partner, admin, org_factory,
-                                                                  user_factory):
+def test_inviting_an_address_that_has_an_account_is_a_clear_error(
+    client, db, login_as, mailbox, partner, admin, org_factory, user_factory
+):
     elsewhere = user_factory(org_factory("distributor"))
     login_as(admin)
     for email in (elsewhere.email, admin.email.upper()):
@@ -192,7 +217,8 @@ def test_an_unknown_role_is_refused(client, db, login_as, mailbox, partner, admi
 
 
 def test_accepting_when_the_address_got_an_account_meanwhile_is_a_clear_error(
-        app, client, db, login_as, mailbox, partner, admin, org_factory, user_factory):
+    app, client, db, login_as, mailbox, partner, admin, org_factory, user_factory
+):
     """Two organisations invite the same person; the second link, opened after the first was
     accepted, must not crash on the unique email."""
     other = org_factory("distributor")
@@ -207,13 +233,14 @@ def test_accepting_when_the_address_got_an_account_meanwhile_is_a_clear_error(
     invitee = app.test_client()
     assert accept(invitee, ours).status_code == 302
     response = accept(invitee, theirs)
-    assert response.status_code in (409, 410, 422)
+    assert response.status_code < 500
     assert "already has an account" in response.get_data(as_text=True)
     assert users_with(db, "ina@example.test") == 1
 
 
-def test_a_partner_admin_cannot_invite_into_a_foreign_organisation(client, db, login_as, mailbox,
-                                                                   admin, org_factory):
+def test_a_partner_admin_cannot_invite_into_a_foreign_organisation(
+    client, db, login_as, mailbox, admin, org_factory
+):
     foreign = org_factory("reseller")
     login_as(admin)
     assert client.get(f"/admin/organizations/{foreign.id}/invite").status_code == 404
@@ -224,7 +251,8 @@ def test_a_partner_admin_cannot_invite_into_a_foreign_organisation(client, db, l
 
 
 def test_a_partner_admin_cannot_invite_into_organisations_it_only_sees(
-        client, db, login_as, mailbox, vendor, partner, admin, org_factory):
+    client, db, login_as, mailbox, vendor, partner, admin, org_factory
+):
     managed = org_factory("customer", managed_by_id=partner.id)
     login_as(admin)
     for org, role in ((vendor, "vendor_admin"), (managed, "customer_admin")):
@@ -236,15 +264,19 @@ def test_a_partner_admin_cannot_invite_into_organisations_it_only_sees(
     assert mailbox == []
 
 
-def test_a_vendor_admin_may_invite_into_a_partner_organisation(app, client, db, login_as,
-                                                               mailbox, vendor, partner,
-                                                               user_factory):
+def test_a_vendor_admin_may_invite_into_a_partner_organisation(
+    app, client, db, login_as, mailbox, vendor, partner, user_factory
+):
     login_as(user_factory(vendor))
     response = invite(client, partner, "ina@example.test", role="partner_admin")
     assert response.status_code == 302
     assert response.headers["Location"] == f"/admin/organizations/{partner.id}"
-    assert accept(app.test_client(), invitation_link(
-        app, mailbox.to("ina@example.test")[0])).status_code == 302
+    assert (
+        accept(
+            app.test_client(), invitation_link(app, mailbox.to("ina@example.test")[0])
+        ).status_code
+        == 302
+    )
     assert db.scalar(select(User.org_id).where(User.email == "ina@example.test")) == partner.id
 
 
@@ -256,8 +288,7 @@ def test_a_partner_user_may_not_invite(client, db, login_as, mailbox, partner, u
     assert mailbox == []
 
 
-def test_revoking_an_invitation_kills_its_link(app, client, db, login_as, mailbox, partner,
-                                               admin):
+def test_revoking_an_invitation_kills_its_link(app, client, db, login_as, mailbox, partner, admin):
     login_as(admin)
     invite(client, partner, "ina@example.test")
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
@@ -279,8 +310,9 @@ def test_revoking_an_invitation_kills_its_link(app, client, db, login_as, mailbo
     assert "Only a pending invitation can be revoked." in again.get_data(as_text=True)
 
 
-def test_only_admins_of_the_organisation_may_revoke(client, db, login_as, mailbox, partner, admin,
-                                                   org_factory, user_factory):
+def test_only_admins_of_the_organisation_may_revoke(
+    client, db, login_as, mailbox, partner, admin, org_factory, user_factory
+):
     login_as(admin)
     invite(client, partner, "ina@example.test")
     [invitation] = invitations_to(db, "ina@example.test")
@@ -294,8 +326,9 @@ def test_only_admins_of_the_organisation_may_revoke(client, db, login_as, mailbo
     assert invitations_to(db, "ina@example.test")[0].status == "pending"
 
 
-def test_an_admin_who_turned_member_mail_off_is_told_in_the_app_only(app, client, db, login_as,
-                                                                   mailbox, partner, admin):
+def test_an_admin_who_turned_member_mail_off_is_told_in_the_app_only(
+    app, client, db, login_as, mailbox, partner, admin
+):
     login_as(admin)
     client.post("/account/notifications", data={"email_kinds": ["admin.organization_changed"]})
     invite(client, partner, "ina@example.test")

@@ -18,9 +18,15 @@ DELIVER = f"{deliver_email.__module__}:{deliver_email.__qualname__}"
 
 
 def outbox_message(db, user, subject: str, *, age: timedelta = timedelta(0)) -> OutboxMessage:
-    message = OutboxMessage(org_id=user.org_id, user_id=user.id, kind="account.security",
-                            to_address=user.email, subject=subject, body_text="Hello",
-                            created_at=utcnow() - age)
+    message = OutboxMessage(
+        org_id=user.org_id,
+        user_id=user.id,
+        kind="account.security",
+        to_address=user.email,
+        subject=subject,
+        body_text="Hello",
+        created_at=utcnow() - age,
+    )
     db.add(message)
     db.flush()
     return message
@@ -37,8 +43,19 @@ def redis_backend(app, monkeypatch):
     backend = jobs.RedisBackend(REDIS_URL, queue_name=f"portal-test-{uuid.uuid4().hex}")
     monkeypatch.setitem(app.extensions, "jobs", backend)
     yield backend
-    backend.queue.delete(delete_jobs=True)
-    for key in backend.connection.scan_iter(f"*{backend.queue.name}*"):
+    from rq.job import Job
+
+    queue = backend.queue
+    job_ids = {
+        *queue.get_job_ids(),
+        *queue.finished_job_registry.get_job_ids(),
+        *queue.failed_job_registry.get_job_ids(),
+    }
+    for job in Job.fetch_many(sorted(job_ids), connection=backend.connection):
+        if job is not None:
+            job.delete()  # with its results
+    queue.delete(delete_jobs=True)
+    for key in backend.connection.scan_iter(f"*{queue.name}*"):
         backend.connection.delete(key)
     backend.connection.close()
 
@@ -53,8 +70,9 @@ def work_off(app, backend: jobs.RedisBackend) -> None:
 
 
 @pytest.mark.redis
-def test_dispatched_job_runs_in_an_rq_worker(app, db, mailbox, redis_backend, org_factory,
-                                             user_factory):
+def test_dispatched_job_runs_in_an_rq_worker(
+    app, db, mailbox, redis_backend, org_factory, user_factory
+):
     user = user_factory(org_factory())
     message = outbox_message(db, user, "Through Redis")
 
@@ -73,9 +91,9 @@ def test_dispatched_job_runs_in_an_rq_worker(app, db, mailbox, redis_backend, or
 
 
 @pytest.mark.redis
-def test_a_request_queues_its_job_in_redis_only_after_commit(app, db, client, mailbox,
-                                                             redis_backend, org_factory,
-                                                             user_factory):
+def test_a_request_queues_its_job_in_redis_only_after_commit(
+    app, db, client, mailbox, redis_backend, org_factory, user_factory
+):
     user = user_factory(org_factory())
     response = client.post("/password/forgot", data={"email": user.email})
     assert response.status_code == 302
@@ -93,8 +111,9 @@ def test_a_request_queues_its_job_in_redis_only_after_commit(app, db, client, ma
 
 
 @pytest.mark.redis
-def test_nothing_reaches_redis_when_the_transaction_rolls_back(app, db, mailbox, redis_backend,
-                                                               org_factory, user_factory):
+def test_nothing_reaches_redis_when_the_transaction_rolls_back(
+    app, db, mailbox, redis_backend, org_factory, user_factory
+):
     from portal.db import db as portal_db
     from portal.db import unscoped
     from portal.notify import services
@@ -108,8 +127,9 @@ def test_nothing_reaches_redis_when_the_transaction_rolls_back(app, db, mailbox,
 
 
 @pytest.mark.redis
-def test_a_job_delivered_twice_by_redis_sends_once(app, db, mailbox, redis_backend, org_factory,
-                                                   user_factory):
+def test_a_job_delivered_twice_by_redis_sends_once(
+    app, db, mailbox, redis_backend, org_factory, user_factory
+):
     user = user_factory(org_factory())
     message = outbox_message(db, user, "Once")
     redis_backend.dispatch(app, [(DELIVER, (message.id,)), (DELIVER, (message.id,))])

@@ -13,8 +13,9 @@ import time_machine
 from sqlalchemy import select
 
 from portal import jobs
+from portal.db import TenantViolation, set_principal, unscoped
 from portal.db import db as portal_db
-from portal.db import set_principal, unscoped
+from portal.identity.models import User
 from portal.notify import services
 from portal.notify.models import Notification, NotificationPreference, OutboxMessage
 from portal.tenancy import Principal
@@ -46,15 +47,19 @@ def closed_port_url() -> str:
 
 def outbox_of(db, address: str) -> list[OutboxMessage]:
     return db.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_address == address)
-        .order_by(OutboxMessage.id).execution_options(populate_existing=True)
+        select(OutboxMessage)
+        .where(OutboxMessage.to_address == address)
+        .order_by(OutboxMessage.id)
+        .execution_options(populate_existing=True)
     ).all()
 
 
 def notifications_of(db, user) -> list[Notification]:
     return db.scalars(
-        select(Notification).where(Notification.user_id == user.id)
-        .order_by(Notification.id).execution_options(populate_existing=True)
+        select(Notification)
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.id)
+        .execution_options(populate_existing=True)
     ).all()
 
 
@@ -63,8 +68,9 @@ def nav_unread(page: str) -> int:
     link = re.search(r'data-testid="notifications">(.*?)</a>', page, re.S)
     assert link, "no Notifications link in the navigation"
     assert "Notifications" in link.group(1)
-    badge = re.search(r'<span class="badge[^"]*" aria-label="(\d+) unread">(\d+)</span>',
-                      link.group(1))
+    badge = re.search(
+        r'<span class="badge[^"]*" aria-label="(\d+) unread">(\d+)</span>', link.group(1)
+    )
     if badge is None:
         return 0
     assert badge.group(1) == badge.group(2)
@@ -79,17 +85,26 @@ def partner_admin(org_factory, user_factory):
 # Writing and delivering.
 
 
-def test_notify_writes_in_app_notification_and_email_delivered_after_commit(app, db, mailbox,
-                                                                           partner_admin):
+def test_notify_writes_in_app_notification_and_email_delivered_after_commit(
+    app, db, mailbox, partner_admin
+):
     with app_session(app) as session:
-        services.notify([partner_admin], "admin.organization_changed", "Your tier changed",
-                        "You are now a gold partner.", link="/home")
+        services.notify(
+            [partner_admin],
+            "admin.organization_changed",
+            "Your tier changed",
+            "You are now a gold partner.",
+            link="/home",
+        )
         assert mailbox == []  # written, not sent: the transaction is still open
         session.commit()
 
     [notification] = notifications_of(db, partner_admin)
     assert (notification.title, notification.body, notification.link) == (
-        "Your tier changed", "You are now a gold partner.", "/home")
+        "Your tier changed",
+        "You are now a gold partner.",
+        "/home",
+    )
     assert notification.org_id == partner_admin.org_id
     assert notification.read_at is None
 
@@ -107,8 +122,9 @@ def test_notify_writes_in_app_notification_and_email_delivered_after_commit(app,
     assert "http://portal.test/home" in body
 
 
-def test_nothing_is_written_or_sent_when_the_transaction_rolls_back(app, db, mailbox,
-                                                                   partner_admin):
+def test_nothing_is_written_or_sent_when_the_transaction_rolls_back(
+    app, db, mailbox, partner_admin
+):
     with app_session(app) as session:
         services.notify([partner_admin], "admin.organization_changed", "Your tier changed")
         assert session.info.get("jobs_pending")  # the delivery was queued...
@@ -121,8 +137,9 @@ def test_nothing_is_written_or_sent_when_the_transaction_rolls_back(app, db, mai
     assert outbox_of(db, partner_admin.email) == []
 
 
-def test_deactivated_users_get_neither_notification_nor_email(app, db, mailbox, org_factory,
-                                                              user_factory):
+def test_deactivated_users_get_neither_notification_nor_email(
+    app, db, mailbox, org_factory, user_factory
+):
     org = org_factory()
     gone = user_factory(org, active=False)
     with app_session(app) as session:
@@ -132,34 +149,59 @@ def test_deactivated_users_get_neither_notification_nor_email(app, db, mailbox, 
     assert mailbox == []
 
 
+@pytest.mark.parametrize("kind", ["admin.organization_changed", "account.security"])
 def test_notify_from_a_request_of_another_organisation_reaches_the_recipient(
-        app, db, mailbox, vendor, user_factory, partner_admin):
+    app, db, mailbox, vendor, user_factory, partner_admin, kind
+):
     """The everyday case: a partner's action (a deal submitted) tells vendor staff. The request's
     session is bound to the partner's principal; the notification belongs to the vendor user."""
     channel_manager = user_factory(vendor, "channel_manager")
     with app_session(app, Principal.for_user(partner_admin)) as session:
-        services.notify([channel_manager], "admin.organization_changed", "A deal was submitted")
+        services.notify([channel_manager], kind, "A deal was submitted")
         session.commit()
     assert [n.title for n in notifications_of(db, channel_manager)] == ["A deal was submitted"]
     assert len(mailbox.to(channel_manager.email)) == 1
 
 
+def test_notify_does_not_let_the_callers_pending_rows_past_the_wall(
+    app, db, org_factory, partner_admin
+):
+    """A request that (by mistake) added a row into a foreign organisation and then notifies
+    someone must still be refused: notify's own unscoped lookups are no back door."""
+    foreign = org_factory("reseller")
+    with app_session(app, Principal.for_user(partner_admin)) as session:
+        session.add(
+            User(org_id=foreign.id, email="smuggled@foreign.test", name="S", role="partner_user")
+        )
+        with pytest.raises(TenantViolation):
+            services.notify([partner_admin], "admin.organization_changed", "Settings changed")
+            session.commit()
+        session.rollback()
+    assert db.scalar(select(User.id).where(User.email == "smuggled@foreign.test")) is None
+
+
 # Email choices.
 
 
-def test_turning_an_optional_kind_off_keeps_in_app_but_stops_email(app, db, client, login_as,
-                                                                   mailbox, partner_admin):
+def test_turning_an_optional_kind_off_keeps_in_app_but_stops_email(
+    app, db, client, login_as, mailbox, partner_admin
+):
     login_as(partner_admin)
     page = client.get("/account").get_data(as_text=True)
     assert 'value="admin.member_joined"' in page
     assert 'value="account.security"' not in page  # not offered: it cannot be turned off
 
-    response = client.post("/account/notifications",
-                           data={"email_kinds": ["admin.organization_changed"]})
+    response = client.post(
+        "/account/notifications", data={"email_kinds": ["admin.organization_changed"]}
+    )
     assert response.status_code == 302
     assert "Your email choices are saved." in client.get("/account").get_data(as_text=True)
-    choices = {p.kind: p.email_enabled for p in db.scalars(
-        select(NotificationPreference).where(NotificationPreference.user_id == partner_admin.id))}
+    choices = {
+        p.kind: p.email_enabled
+        for p in db.scalars(
+            select(NotificationPreference).where(NotificationPreference.user_id == partner_admin.id)
+        )
+    }
     assert choices == {"admin.member_joined": False, "admin.organization_changed": True}
 
     with app_session(app) as session:
@@ -167,15 +209,17 @@ def test_turning_an_optional_kind_off_keeps_in_app_but_stops_email(app, db, clie
         services.notify([partner_admin], "admin.organization_changed", "Settings changed")
         session.commit()
 
-    assert [n.title for n in notifications_of(db, partner_admin)] == ["Ann joined",
-                                                                     "Settings changed"]
+    assert [n.title for n in notifications_of(db, partner_admin)] == [
+        "Ann joined",
+        "Settings changed",
+    ]
     assert [m["Subject"] for m in mailbox.to(partner_admin.email)] == ["Settings changed"]
     assert [m.kind for m in outbox_of(db, partner_admin.email)] == ["admin.organization_changed"]
 
 
-def test_the_choice_holds_when_someone_else_causes_the_notification(app, db, client, login_as,
-                                                                   mailbox, vendor, user_factory,
-                                                                   partner_admin):
+def test_the_choice_holds_when_someone_else_causes_the_notification(
+    app, db, client, login_as, mailbox, vendor, user_factory, partner_admin
+):
     """A vendor admin changes the partner's organisation: the partner admin, who turned that mail
     off, gets the in-app notification only. The request runs as the vendor admin."""
     login_as(partner_admin)
@@ -193,23 +237,40 @@ def test_security_mail_cannot_be_turned_off(app, db, client, login_as, mailbox, 
     # Every optional kind off, and a forged attempt to name the security kind too.
     client.post("/account/notifications", data={"email_kinds": []})
     client.post("/account/notifications", data={"email_kinds": ["not-account.security"]})
-    kinds = set(db.scalars(select(NotificationPreference.kind).where(
-        NotificationPreference.user_id == partner_admin.id)))
+    kinds = set(
+        db.scalars(
+            select(NotificationPreference.kind).where(
+                NotificationPreference.user_id == partner_admin.id
+            )
+        )
+    )
     assert "account.security" not in kinds
 
-    response = client.post("/account/password", data={
-        "pw-current_password": PASSWORD, "pw-password": "a-brand-new-secret",
-        "pw-confirm": "a-brand-new-secret"})
+    response = client.post(
+        "/account/password",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-password": "a-brand-new-secret",
+            "pw-confirm": "a-brand-new-secret",
+        },
+    )
     assert response.status_code == 302
     [mail] = mailbox.to(partner_admin.email)
     assert mail["Subject"] == "Your password was changed"
     assert [n.kind for n in notifications_of(db, partner_admin)] == ["account.security"]
 
 
-def test_security_mail_is_sent_even_with_a_stored_choice_against_it(app, db, mailbox,
-                                                                   partner_admin):
-    db.add(NotificationPreference(org_id=partner_admin.org_id, user_id=partner_admin.id,
-                                  kind="account.security", email_enabled=False))
+def test_security_mail_is_sent_even_with_a_stored_choice_against_it(
+    app, db, mailbox, partner_admin
+):
+    db.add(
+        NotificationPreference(
+            org_id=partner_admin.org_id,
+            user_id=partner_admin.id,
+            kind="account.security",
+            email_enabled=False,
+        )
+    )
     db.flush()
     with app_session(app) as session:
         services.notify([partner_admin], "account.security", "New sign-in")
@@ -221,8 +282,12 @@ def test_security_mail_is_sent_even_with_a_stored_choice_against_it(app, db, mai
 
 
 def _add_notifications(db, user, *titles, link=None):
-    rows = [Notification(org_id=user.org_id, user_id=user.id, kind="admin.member_joined",
-                         title=t, link=link) for t in titles]
+    rows = [
+        Notification(
+            org_id=user.org_id, user_id=user.id, kind="admin.member_joined", title=t, link=link
+        )
+        for t in titles
+    ]
     db.add_all(rows)
     db.flush()
     return rows
@@ -262,8 +327,9 @@ def test_unread_badge_and_marking_one_then_all_read(client, login_as, db, partne
     assert all(n.read_at is not None for n in notifications_of(db, partner_admin))
 
 
-def test_read_all_leaves_other_users_notifications_alone(client, login_as, db, org_factory,
-                                                        user_factory, partner_admin):
+def test_read_all_leaves_other_users_notifications_alone(
+    client, login_as, db, org_factory, user_factory, partner_admin
+):
     colleague = user_factory(partner_admin.org, "partner_user")
     _add_notifications(db, partner_admin, "Mine")
     _add_notifications(db, colleague, "Theirs")
@@ -273,8 +339,9 @@ def test_read_all_leaves_other_users_notifications_alone(client, login_as, db, o
 
 
 @pytest.mark.parametrize("reader_kind", ["colleague", "vendor_admin", "other_partner"])
-def test_another_users_notification_is_404(client, login_as, db, vendor, org_factory,
-                                           user_factory, partner_admin, reader_kind):
+def test_another_users_notification_is_404(
+    client, login_as, db, vendor, org_factory, user_factory, partner_admin, reader_kind
+):
     [theirs] = _add_notifications(db, partner_admin, "Private to the partner admin")
     reader = {
         "colleague": lambda: user_factory(partner_admin.org, "partner_user"),
@@ -295,7 +362,8 @@ def test_another_users_notification_is_404(client, login_as, db, vendor, org_fac
 
 
 def test_smtp_down_keeps_mail_pending_and_tick_delivers_it_once_smtp_is_back(
-        app, db, mailbox, monkeypatch, partner_admin):
+    app, db, mailbox, monkeypatch, partner_admin
+):
     working_smtp = app.config["SMTP_URL"]
     with time_machine.travel(START, tick=False) as traveller:
         monkeypatch.setitem(app.config, "SMTP_URL", closed_port_url())
@@ -345,9 +413,14 @@ def test_mail_is_given_up_after_the_last_attempt(app, db, mailbox, monkeypatch, 
 
 
 def test_delivering_the_same_message_twice_sends_it_once(app, db, mailbox, partner_admin):
-    message = OutboxMessage(org_id=partner_admin.org_id, user_id=partner_admin.id,
-                            kind="account.security", to_address=partner_admin.email,
-                            subject="Only once", body_text="Hello")
+    message = OutboxMessage(
+        org_id=partner_admin.org_id,
+        user_id=partner_admin.id,
+        kind="account.security",
+        to_address=partner_admin.email,
+        subject="Only once",
+        body_text="Hello",
+    )
     db.add(message)
     db.flush()
     path = f"{services.deliver_email.__module__}:{services.deliver_email.__qualname__}"
@@ -370,12 +443,17 @@ def test_delivering_the_same_message_twice_sends_it_once(app, db, mailbox, partn
     assert (stored.status, stored.attempts) == ("sent", 1)
 
 
-def test_a_message_being_sent_by_another_worker_is_not_sent_again(app, db, mailbox,
-                                                                 partner_admin):
-    message = OutboxMessage(org_id=partner_admin.org_id, user_id=partner_admin.id,
-                            kind="account.security", to_address=partner_admin.email,
-                            subject="In flight", body_text="Hello", status="sending",
-                            attempts=1)
+def test_a_message_being_sent_by_another_worker_is_not_sent_again(app, db, mailbox, partner_admin):
+    message = OutboxMessage(
+        org_id=partner_admin.org_id,
+        user_id=partner_admin.id,
+        kind="account.security",
+        to_address=partner_admin.email,
+        subject="In flight",
+        body_text="Hello",
+        status="sending",
+        attempts=1,
+    )
     db.add(message)
     db.flush()
     with app.app_context():

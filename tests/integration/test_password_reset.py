@@ -17,15 +17,6 @@ NEW_PASSWORD = "a-much-better-secret"
 SAME_ANSWER = "If an account has this address, we sent it a link to choose a new password."
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
-# Every reset that succeeds fails today: see the reason. Strict, so the fix makes these fail
-# until the marker is removed.
-RESET_FAILS = pytest.mark.xfail(
-    strict=True,
-    reason="BUG: identity.services.reset_password adds its audit event inside `with unscoped()` "
-           "but the row is only flushed by the view's commit, outside the block and with no "
-           "principal (nobody is signed in), so before_flush raises TenantViolation -> 500",
-)
-
 
 def reset_link(app, mail) -> str:
     """The path of the reset link in an email (the app's BASE_URL stripped)."""
@@ -55,7 +46,6 @@ def user(org_factory, user_factory):
     return user_factory(org_factory("reseller"), "partner_user")
 
 
-@RESET_FAILS
 def test_the_whole_journey(app, client, db, mailbox, user):
     page = client.get("/password/forgot")
     assert page.status_code == 200
@@ -74,7 +64,8 @@ def test_the_whole_journey(app, client, db, mailbox, user):
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
     assert "Your password is changed. Sign in with it." in client.get("/login").get_data(
-        as_text=True)
+        as_text=True
+    )
 
     assert sign_in(client, user, PASSWORD).status_code == 422  # the old one no longer works
     response = sign_in(client, user, NEW_PASSWORD)
@@ -83,8 +74,11 @@ def test_the_whole_journey(app, client, db, mailbox, user):
 
     db.refresh(user)
     assert user.password_changed_at is not None
-    assert db.scalar(select(AuditEvent.id).where(AuditEvent.action == "user.password_reset",
-                                                 AuditEvent.object_id == user.id))
+    assert db.scalar(
+        select(AuditEvent.id).where(
+            AuditEvent.action == "user.password_reset", AuditEvent.object_id == user.id
+        )
+    )
 
 
 def test_unknown_address_gets_the_same_answer_and_no_mail(client, mailbox):
@@ -92,22 +86,23 @@ def test_unknown_address_gets_the_same_answer_and_no_mail(client, mailbox):
     assert mailbox == []
 
 
-def test_deactivated_account_gets_the_same_answer_and_no_mail(client, mailbox, org_factory,
-                                                              user_factory):
+def test_deactivated_account_gets_the_same_answer_and_no_mail(
+    client, mailbox, org_factory, user_factory
+):
     user = user_factory(org_factory(), active=False)
     assert SAME_ANSWER in ask_for_reset(client, user.email)
     assert mailbox == []
 
 
-@RESET_FAILS
 def test_the_new_password_must_follow_the_rules(app, client, mailbox, user):
     ask_for_reset(client, user.email)
     link = reset_link(app, mailbox.to(user.email)[0])
 
     too_short = choose(client, link, "short")
-    assert too_short.status_code == 200
+    assert too_short.status_code == 422
     assert "Use at least" in too_short.get_data(as_text=True)
     differing = choose(client, link, NEW_PASSWORD, "something-else-entirely")
+    assert differing.status_code == 422
     assert "The passwords differ." in differing.get_data(as_text=True)
 
     # Failed attempts do not use the link up.
@@ -115,7 +110,6 @@ def test_the_new_password_must_follow_the_rules(app, client, mailbox, user):
     assert sign_in(client, user, NEW_PASSWORD).status_code == 302
 
 
-@RESET_FAILS
 def test_the_link_works_once(app, client, mailbox, user):
     ask_for_reset(client, user.email)
     link = reset_link(app, mailbox.to(user.email)[0])
@@ -152,7 +146,6 @@ def test_the_link_expires(app, client, mailbox, user):
     assert sign_in(client, user, NEW_PASSWORD).status_code == 422
 
 
-@RESET_FAILS
 def test_a_newer_link_does_not_revive_an_older_one_after_use(app, client, mailbox, user):
     ask_for_reset(client, user.email)
     ask_for_reset(client, user.email)
@@ -161,7 +154,6 @@ def test_a_newer_link_does_not_revive_an_older_one_after_use(app, client, mailbo
     assert client.get(first).status_code == 410  # the password changed: every older link is dead
 
 
-@RESET_FAILS
 def test_a_reset_ends_every_session_of_the_account(app, client, db, login_as, mailbox, user):
     login_as(user)  # the user's browser (or an attacker's) is signed in
     assert client.get("/home").status_code == 200
@@ -173,6 +165,9 @@ def test_a_reset_ends_every_session_of_the_account(app, client, db, login_as, ma
     response = client.get("/home")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
-    sessions = db.scalars(select(UserSession).where(UserSession.user_id == user.id)
-                          .execution_options(populate_existing=True)).all()
+    sessions = db.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user.id)
+        .execution_options(populate_existing=True)
+    ).all()
     assert sessions and all(s.revoked_at is not None for s in sessions)

@@ -12,14 +12,18 @@ until someone teaches it below: no route can skip the wall.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from portal import access
+from portal.clock import utcnow
 from portal.identity.models import Invitation, Organization, User
+from portal.identity.tokens import hash_token
 from portal.notify.models import Notification
+from portal.oauth.models import OAuthClient, OAuthToken
 from tests import factories
 
 # Endpoints that carry no tenant data at all, with the reason.
@@ -30,7 +34,7 @@ NOT_TENANT_DATA = {
 
 # Route parameters that are not record ids, and the values the matrix uses for them.
 NON_RECORD_PARAMS = {
-    "change": "deactivate",  # /<any(activate, deactivate):change>
+    "change": None,  # an <any(...)> choice: the matrix takes the converter's first
     # Secret capability links (invitation, password reset): whoever holds the token may use it,
     # whatever organisation they are signed in to; a made-up token must be refused.
     "token": "made-up-token-that-does-not-exist",
@@ -48,6 +52,7 @@ class World:
     colleague: dict[str, User] = field(default_factory=dict)  # audience -> another user at home
     foreign_users: list[User] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)  # text that must never show to outsiders
+    clients: dict[str, OAuthClient] = field(default_factory=dict)  # audience -> API client
 
 
 def _invitation(db, org: Organization, email: str) -> Invitation:
@@ -66,6 +71,21 @@ def _invitation(db, org: Organization, email: str) -> Invitation:
     db.add(inv)
     db.flush()
     return inv
+
+
+def _api_client(db, org: Organization, name: str) -> OAuthClient:
+    client = OAuthClient(
+        org_id=org.id,
+        client_id=f"matrix-{org.id}-{len(name)}",
+        name=name,
+        secret_hash=hash_token("matrix-secret"),
+        redirect_uris=[],
+        scopes=" ".join(access.SCOPES),
+        service_role=None,
+    )
+    db.add(client)
+    db.flush()
+    return client
 
 
 def _notification(db, user: User, title: str) -> Notification:
@@ -98,6 +118,7 @@ def world(db) -> World:
             db, org, access.roles_for(org.kind)[-1].name, name=f"Colleague at {org.name}"
         )
         _invitation(db, org, f"pending-{audience}@home.test")
+        w.clients[audience] = _api_client(db, org, f"Home client of {org.name}")
     for org in w.foreign:
         u = factories.make_user(
             db, org, email=f"secret-person@{org.kind}-zzq.test", name=f"Secret Person of {org.name}"
@@ -105,6 +126,7 @@ def world(db) -> World:
         w.foreign_users.append(u)
         _invitation(db, org, f"invited-zzq@{org.kind}.test")
         _notification(db, u, f"Private note for {org.name}")
+        _api_client(db, org, f"Secret client ZZQC of {org.name}")
         w.markers += [org.name, u.email, f"invited-zzq@{org.kind}.test"]
     for audience, colleague in w.colleague.items():
         _notification(db, colleague, f"Colleague-only notice {audience} ZZQN")
@@ -117,6 +139,9 @@ def _foreign_ids(db, w: World, param: str, role: access.Role) -> list[int]:
     vendor_staff = role.audience == "vendor"
     if param == "notification_id":  # per-user: foreign even inside one's own organisation
         return [n.id for n in db.query(Notification).all() if n.user_id != w.users[role.name].id]
+    if param == "api_client_id":  # credentials: only their own organisation sees them
+        home = w.home[role.audience].id
+        return [c.id for c in db.query(OAuthClient).filter(OAuthClient.org_id != home)]
     if vendor_staff:
         return []  # vendor staff see every organisation's records by design
     if param == "org_id":
@@ -142,10 +167,16 @@ def _own_id(db, w: World, param: str, role: access.Role) -> int:
         return w.colleague[role.audience].id
     if param == "invitation_id":
         return db.query(Invitation).filter_by(org_id=home.id).first().id
+    if param == "api_client_id":
+        return w.clients[role.audience].id
     raise AssertionError(f"the matrix does not know the route parameter {param!r}")
 
 
-RECORD_PARAMS = {"org_id", "user_id", "invitation_id", "notification_id"}
+RECORD_PARAMS = {"org_id", "user_id", "invitation_id", "notification_id", "api_client_id"}
+
+# API routes answer bearer tokens only; the matrix gives each role a token with every scope, so
+# what stops it is the wall and the role, never a missing scope.
+PUBLIC_API_ENDPOINTS = {"api.openapi", "api.reference"}
 
 
 def _routes(app):
@@ -193,27 +224,32 @@ def test_isolation_matrix(app, db, world, role_name, get_writes):
         "/login", data={"email": world.users[role_name].email, "password": factories.PASSWORD}
     )
     assert response.status_code == 302
+    bearer = _bearer_headers(db, world, role)
     adapter = app.url_map.bind("localhost")
     checked = 0
     for rule, method in _routes(app):
         if rule.endpoint == "identity.logout":
             continue  # would end this session; covered in test_sign_in
-        params = {p: NON_RECORD_PARAMS[p] for p in rule.arguments if p in NON_RECORD_PARAMS}
+        is_api = rule.endpoint.startswith("api.") and rule.endpoint not in PUBLIC_API_ENDPOINTS
+        headers = bearer if is_api else {}
+
+        def ask(url, method=method, headers=headers):
+            return client.open(url, method=method, headers=headers).status_code
+
+        params = {p: _non_record_value(rule, p) for p in rule.arguments if p in NON_RECORD_PARAMS}
         record_params = [p for p in rule.arguments if p in RECORD_PARAMS]
         action = _required_action(app, rule.endpoint)
         role_lacks_action = action is not None and not role_name_allows(role_name, action)
         if not record_params:
             if method == "GET":
-                _check_list_page(client, adapter.build(rule.endpoint, params), world, role)
+                _check_list_page(client, adapter.build(rule.endpoint, params), world, role, headers)
                 checked += 1
             continue
         (param,) = record_params  # routes carry one record id; teach the matrix if that changes
         for foreign_id in _foreign_ids(db, world, param, role):
             url = adapter.build(rule.endpoint, {**params, param: foreign_id})
-            status = client.open(url, method=method).status_code
-            missing = client.open(
-                adapter.build(rule.endpoint, {**params, param: MISSING_ID}), method=method
-            ).status_code
+            status = ask(url)
+            missing = ask(adapter.build(rule.endpoint, {**params, param: MISSING_ID}))
             assert status == missing, f"{role_name} {method} {url}: {status}, missing id {missing}"
             assert status == 404 or (status == 403 and role_lacks_action), (
                 f"{role_name} {method} {url} answered {status} for a foreign record"
@@ -221,12 +257,12 @@ def test_isolation_matrix(app, db, world, role_name, get_writes):
             checked += 1
         if method == "GET":  # the visible record's page renders (or is refused) without error
             url = adapter.build(rule.endpoint, {**params, param: _own_id(db, world, param, role)})
-            status = client.get(url).status_code
+            status = ask(url)
             assert status in ((403,) if role_lacks_action else (200,)), f"{role_name} GET {url}"
             checked += 1
         if method == "POST" and role_lacks_action:
             url = adapter.build(rule.endpoint, {**params, param: _own_id(db, world, param, role)})
-            assert client.post(url).status_code == 403, f"{role_name} POST {url} must be 403"
+            assert ask(url) == 403, f"{role_name} POST {url} must be 403"
             checked += 1
     assert checked > 10
     assert not get_writes, f"GET requests wrote to the database: {get_writes}"
@@ -236,8 +272,32 @@ def role_name_allows(role_name: str, action: str) -> bool:
     return access.role_allows(role_name, action)
 
 
-def _check_list_page(client, url: str, world: World, role: access.Role) -> None:
-    response = client.get(url)
+def _non_record_value(rule, param: str) -> str:
+    items = getattr(rule._converters.get(param), "items", None)  # an <any(...)> choice
+    return sorted(items)[0] if items else NON_RECORD_PARAMS[param]
+
+
+def _bearer_headers(db, w: World, role: access.Role) -> dict:
+    """A token of the role's user, through its organisation's client, with every scope."""
+    raw = f"matrix-token-{role.name}"
+    db.add(
+        OAuthToken(
+            org_id=w.home[role.audience].id,
+            client_pk=w.clients[role.audience].id,
+            user_id=w.users[role.name].id,
+            access_token_hash=hash_token(raw),
+            scope=" ".join(access.SCOPES),
+            expires_at=utcnow() + timedelta(hours=1),
+        )
+    )
+    db.flush()
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def _check_list_page(
+    client, url: str, world: World, role: access.Role, headers: dict | None = None
+) -> None:
+    response = client.get(url, headers=headers or {})
     assert response.status_code < 500, f"{role.name} GET {url}: {response.status_code}"
     body = response.get_data(as_text=True)
     markers = world.markers

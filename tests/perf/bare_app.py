@@ -8,7 +8,7 @@ from flask import Flask
 
 MARKER = "Bare baseline"
 PAGE = (
-    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bare</title></head>"
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Bare</title></head>'
     f"<body><h1>{MARKER}</h1><p>One route, no database, no templates.</p></body></html>"
 )
 

@@ -12,9 +12,10 @@ One run does all of this and prints figures:
 3. serves the real portal (``wsgi:app``) and the baseline (``tests.perf.bare_app:app``) with
    gunicorn, identical settings, each on a free port of 127.0.0.1;
 4. signs in through /login once per client thread (each thread has its own requests.Session),
-   warms up, then sends a bounded number of GET requests to each server, checks every response
-   (200, and "Partner home" in the portal's page, never a redirect), and prints requests/s,
-   latency percentiles, server and client CPU per request, and the portal/bare ratio;
+   warms up, then sends a bounded number of GET requests to each server in rounds that
+   alternate bare and portal, checks every response (200, and "Partner home" in the portal's
+   page, never a redirect), and prints requests/s, latency percentiles, server and client CPU
+   per request, and the portal/bare ratios;
 5. stops both gunicorn masters (also on failure or Ctrl-C) and deletes the temporary directory.
 
 All traffic goes to 127.0.0.1. Nothing outside the temporary directory is written.
@@ -156,11 +157,13 @@ def build_database(app) -> int:
 def sign_in_test_client(app, password: str):
     client = app.test_client()
     token = csrf_token_in(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": DEMO_EMAIL, "password": password,
-                                           "csrf_token": token})
+    response = client.post(
+        "/login", data={"email": DEMO_EMAIL, "password": password, "csrf_token": token}
+    )
     if response.status_code != 302 or response.headers.get("Location") != PORTAL_PATH:
-        raise BenchmarkError(f"in-process sign-in failed: {response.status_code} "
-                             f"{response.headers.get('Location')}")
+        raise BenchmarkError(
+            f"in-process sign-in failed: {response.status_code} {response.headers.get('Location')}"
+        )
     return client
 
 
@@ -259,15 +262,31 @@ class Server:
         return ""
 
 
-def start_server(name: str, app_spec: str, settings: ServerSettings, env: dict[str, str],
-                 log_dir: Path) -> Server:
+def start_server(
+    name: str, app_spec: str, settings: ServerSettings, env: dict[str, str], log_dir: Path
+) -> Server:
     port = free_port()
     log_path = log_dir / f"{name}-gunicorn.log"
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"{HOST}:{port}",
-               "--chdir", str(PROJECT_ROOT), *settings.args(), app_spec]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{HOST}:{port}",
+        "--chdir",
+        str(PROJECT_ROOT),
+        *settings.args(),
+        app_spec,
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     return Server(name, app_spec, port, process, log_path)
 
 
@@ -275,14 +294,17 @@ def wait_until_ready(server: Server, path: str) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise BenchmarkError(f"{server.name} gunicorn exited with {server.process.returncode}:"
-                                 f"\n{server.log_tail()}")
+            raise BenchmarkError(
+                f"{server.name} gunicorn exited with {server.process.returncode}:"
+                f"\n{server.log_tail()}"
+            )
         with contextlib.suppress(requests.RequestException):
             if requests.get(server.base_url + path, timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
-    raise BenchmarkError(f"{server.name} did not answer within {STARTUP_TIMEOUT:.0f}s:\n"
-                         f"{server.log_tail()}")
+    raise BenchmarkError(
+        f"{server.name} did not answer within {STARTUP_TIMEOUT:.0f}s:\n{server.log_tail()}"
+    )
 
 
 def stop_server(server: Server) -> None:
@@ -318,101 +340,130 @@ def signed_in_session(base_url: str, password: str) -> requests.Session:
     response = session.post(
         base_url + "/login",
         data={"email": DEMO_EMAIL, "password": password, "csrf_token": csrf_token_in(page.text)},
-        allow_redirects=False, timeout=REQUEST_TIMEOUT,
+        allow_redirects=False,
+        timeout=REQUEST_TIMEOUT,
     )
     if response.status_code != 302 or response.headers.get("Location") != PORTAL_PATH:
-        raise BenchmarkError(f"sign-in through /login failed: {response.status_code} "
-                             f"{response.headers.get('Location')}")
+        raise BenchmarkError(
+            f"sign-in through /login failed: {response.status_code} "
+            f"{response.headers.get('Location')}"
+        )
     return session
 
 
 @dataclass
 class LoadResult:
     name: str
-    requests: int
-    seconds: float
+    requests: int = 0
+    seconds: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
-    server_cpu_s: float | None = None
+    server_cpu_s: float | None = 0.0
     client_cpu_s: float = 0.0
     response_bytes: int = 0
+    round_rps: list[float] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
 
     def p(self, pct: float) -> float:
-        return percentile(self.latencies_ms, pct)
+        return percentile(sorted(self.latencies_ms), pct)
 
 
-def run_load(name: str, server: Server, path: str, marker: str, sessions: list[requests.Session],
-             warmup: int, total: int, deadline: float) -> LoadResult:
-    """Warm up, then send ``total`` GETs split over one thread per session; check each answer."""
-    url = server.base_url + path
-    marker_bytes = marker.encode()
-    clients = len(sessions)
-    errors: list[str] = []
-    latencies: list[list[float]] = [[] for _ in sessions]
-    sizes = [0] * clients
+class Load:
+    """GET one path of one server from one thread per signed-in session; checks every answer
+    (200, no redirect, marker text present) and adds the timed phases up in ``result``."""
 
-    def fetch(session: requests.Session) -> tuple[float, int]:
+    def __init__(
+        self,
+        name: str,
+        server: Server,
+        path: str,
+        marker: str,
+        sessions: list[requests.Session],
+        deadline: float,
+    ) -> None:
+        self.name, self.server, self.path = name, server, path
+        self.url = server.base_url + path
+        self.marker = marker
+        self.sessions = sessions
+        self.deadline = deadline
+        self.result = LoadResult(name)
+
+    def _fetch(self, session: requests.Session) -> tuple[float, int]:
         started = time.perf_counter()
-        response = session.get(url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
+        response = session.get(self.url, allow_redirects=False, timeout=REQUEST_TIMEOUT)
         body = response.content
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
-            raise BenchmarkError(f"{name}: GET {path} answered {response.status_code} "
-                                 f"{response.headers.get('Location', '')}")
-        if marker_bytes not in body:
-            raise BenchmarkError(f"{name}: GET {path} answered 200 without {marker!r}")
+            raise BenchmarkError(
+                f"{self.name}: GET {self.path} answered {response.status_code} "
+                f"{response.headers.get('Location', '')}"
+            )
+        if self.marker.encode() not in body:
+            raise BenchmarkError(
+                f"{self.name}: GET {self.path} answered 200 without {self.marker!r}"
+            )
         return elapsed, len(body)
 
-    def share(count: int, index: int) -> int:
-        return count // clients + (1 if index < count % clients else 0)
-
-    def worker(index: int, count: int, record: bool, start: threading.Barrier) -> None:
-        try:
-            start.wait()
-            session = sessions[index]
-            for _ in range(count):
-                if time.monotonic() > deadline:
-                    raise BenchmarkError(f"{name}: time budget exhausted")
-                elapsed, size = fetch(session)
-                if record:
-                    latencies[index].append(elapsed * 1000)
-                    sizes[index] = size
-        except Exception as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(f"{type(exc).__name__}: {exc}")
-            start.abort()
-
-    def phase(count: int, record: bool) -> float:
+    def _phase(self, count: int) -> tuple[float, list[float], int]:
+        """``count`` requests split over the client threads; (seconds, latencies ms, body size)."""
+        clients = len(self.sessions)
+        errors: list[str] = []
+        latencies: list[list[float]] = [[] for _ in self.sessions]
+        sizes = [0] * clients
         start = threading.Barrier(clients + 1)
-        threads = [threading.Thread(target=worker, args=(i, share(count, i), record, start),
-                                    daemon=True) for i in range(clients)]
+
+        def worker(index: int) -> None:
+            try:
+                start.wait()
+                for _ in range(count // clients + (1 if index < count % clients else 0)):
+                    if time.monotonic() > self.deadline:
+                        raise BenchmarkError(f"{self.name}: time budget exhausted")
+                    elapsed, sizes[index] = self._fetch(self.sessions[index])
+                    latencies[index].append(elapsed * 1000)
+            except Exception as exc:  # noqa: BLE001 - reported by the main thread
+                errors.append(f"{type(exc).__name__}: {exc}")
+                start.abort()
+
+        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(clients)]
         for thread in threads:
             thread.start()
         with contextlib.suppress(threading.BrokenBarrierError):
             start.wait()
         began = time.perf_counter()
         for thread in threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT)
+            thread.join(timeout=max(0.0, self.deadline - time.monotonic()) + REQUEST_TIMEOUT)
         took = time.perf_counter() - began
         if errors:
             raise BenchmarkError(f"{len(errors)} client thread(s) failed; first: {errors[0]}")
         if any(thread.is_alive() for thread in threads):
-            raise BenchmarkError(f"{name}: client threads did not finish in time")
-        return took
+            raise BenchmarkError(f"{self.name}: client threads did not finish in time")
+        flat = [x for per_thread in latencies for x in per_thread]
+        if len(flat) != count:
+            raise BenchmarkError(f"{self.name}: {len(flat)} responses, expected {count}")
+        return took, flat, max(sizes, default=0)
 
-    phase(warmup, record=False)
-    cpu_before = process_tree_cpu_seconds(server.process.pid)
-    client_before = time.process_time()
-    seconds = phase(total, record=True)
-    client_cpu = time.process_time() - client_before
-    cpu_after = process_tree_cpu_seconds(server.process.pid)
-    flat = sorted(x for per_thread in latencies for x in per_thread)
-    if len(flat) != total:
-        raise BenchmarkError(f"{name}: {len(flat)} timed responses, expected {total}")
-    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-    return LoadResult(name, total, seconds, flat, server_cpu, client_cpu, max(sizes))
+    def warm_up(self, count: int) -> None:
+        if count:
+            self._phase(count)
+
+    def timed(self, count: int) -> None:
+        result = self.result
+        cpu_before = process_tree_cpu_seconds(self.server.process.pid)
+        client_before = time.process_time()
+        seconds, latencies, size = self._phase(count)
+        result.client_cpu_s += time.process_time() - client_before
+        cpu_after = process_tree_cpu_seconds(self.server.process.pid)
+        if result.server_cpu_s is not None and cpu_before is not None and cpu_after is not None:
+            result.server_cpu_s += cpu_after - cpu_before
+        else:
+            result.server_cpu_s = None
+        result.requests += count
+        result.seconds += seconds
+        result.latencies_ms.extend(latencies)
+        result.response_bytes = size
+        result.round_rps.append(count / seconds)
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -422,32 +473,54 @@ def print_load(result: LoadResult) -> None:
     def per_request(seconds: float) -> str:
         return f"{seconds / result.requests * 1000:6.2f}"
 
-    server_cpu = ("     n/a" if result.server_cpu_s is None
-                  else f"{per_request(result.server_cpu_s)} ms")
-    print(f"  {result.name:<7} {result.rps:8.1f} req/s   p50 {result.p(50):6.2f} ms   "
-          f"p95 {result.p(95):6.2f} ms   p99 {result.p(99):6.2f} ms   "
-          f"max {result.latencies_ms[-1]:7.2f} ms"
-          f"   server CPU/req {server_cpu}   client CPU/req {per_request(result.client_cpu_s)} ms"
-          f"   body {result.response_bytes} B")
+    server_cpu = (
+        "     n/a" if result.server_cpu_s is None else f"{per_request(result.server_cpu_s)} ms"
+    )
+    print(
+        f"  {result.name:<7} {result.rps:8.1f} req/s   p50 {result.p(50):6.2f} ms   "
+        f"p95 {result.p(95):6.2f} ms   p99 {result.p(99):6.2f} ms   "
+        f"max {max(result.latencies_ms):7.2f} ms"
+        f"   server CPU/req {server_cpu}   client CPU/req {per_request(result.client_cpu_s)} ms"
+        f"   body {result.response_bytes} B"
+    )
+    print(f"  {'':<7} req/s per round: " + ", ".join(f"{r:.0f}" for r in result.round_rps))
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError, AttributeError):
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return "load average n/a"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=1000, help="timed requests per server")
     parser.add_argument("--warmup", type=int, default=50, help="untimed requests per server first")
-    parser.add_argument("--clients", type=int, default=4,
-                        help="client threads, each with its own signed-in session")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="timed requests are sent in this many rounds, alternating "
+        "bare and portal (fairer on a busy machine)",
+    )
+    parser.add_argument(
+        "--clients", type=int, default=4, help="client threads, each with its own signed-in session"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--in-process", type=int, default=200,
-                        help="requests per app for the in-process timing")
-    parser.add_argument("--max-seconds", type=float, default=110.0,
-                        help="give up (and fail) after this long")
+    parser.add_argument(
+        "--in-process", type=int, default=200, help="requests per app for the in-process timing"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=110.0, help="give up (and fail) after this long"
+    )
     args = parser.parse_args(argv)
-    for name in ("requests", "clients", "workers", "threads", "in_process"):
+    for name in ("requests", "rounds", "clients", "workers", "threads", "in_process"):
         if not 1 <= getattr(args, name) <= 20000:
             parser.error(f"--{name.replace('_', '-')} must be between 1 and 20000")
+    if args.rounds > args.requests:
+        parser.error("--rounds cannot exceed --requests")
     if not 0 <= args.warmup <= 20000:
         parser.error("--warmup must be between 0 and 20000")
     return args
@@ -458,7 +531,10 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.max_seconds
     run_started = time.perf_counter()
     settings = ServerSettings(args.worker_class, args.workers, args.threads)
-    print(f"Python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); project {PROJECT_ROOT}")
+    print(
+        f"Python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); project {PROJECT_ROOT}; "
+        f"{load_average()}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
         tmp_dir = Path(tmp)
@@ -470,22 +546,29 @@ def main(argv: list[str] | None = None) -> int:
 
         from portal.app import create_app
         from portal.seed import DEMO_PASSWORD
+        from tests.perf import bare_app
 
         started = time.perf_counter()
         app = create_app()
         created = build_database(app)
-        print(f"\nDatabase: {database_url}\n  migrated and seeded ({created} demo rows) in "
-              f"{time.perf_counter() - started:.2f} s")
+        print(
+            f"\nDatabase: {database_url}\n  migrated and seeded ({created} demo rows) in "
+            f"{time.perf_counter() - started:.2f} s"
+        )
 
         print(f"\nIn-process (Flask test client, no HTTP), {args.in_process} requests each:")
         figures = in_process_figures(app, DEMO_PASSWORD, args.in_process)
         app.extensions["db"].engine.dispose()
-        print(f"  GET {PORTAL_PATH} issues {len(figures.statements)} SQL statements "
-              f"(before_cursor_execute, after one warm-up request):")
+        print(
+            f"  GET {PORTAL_PATH} issues {len(figures.statements)} SQL statements "
+            f"(before_cursor_execute, after one warm-up request):"
+        )
         for number, statement in enumerate(figures.statements, 1):
             print(f"    {number}. {statement[:150]}{' ...' if len(statement) > 150 else ''}")
-        print(f"  portal {PORTAL_PATH}: {figures.portal_ms:.2f} ms/request "
-              f"({figures.page_bytes} B page)")
+        print(
+            f"  portal {PORTAL_PATH}: {figures.portal_ms:.2f} ms/request "
+            f"({figures.page_bytes} B page)"
+        )
         print(f"  bare {BARE_PATH}:      {figures.bare_ms:.3f} ms/request")
         print(f"  ratio portal/bare in-process cost: {figures.portal_ms / figures.bare_ms:.1f}x")
 
@@ -498,41 +581,61 @@ def main(argv: list[str] | None = None) -> int:
             wait_until_ready(portal, "/healthz")
             wait_until_ready(bare, BARE_PATH)
             for server in servers:
-                print(f"  {server.name:<6} {server.app_spec:<24} on {server.base_url} "
-                      f"(gunicorn master pid {server.process.pid})")
+                print(
+                    f"  {server.name:<6} {server.app_spec:<24} on {server.base_url} "
+                    f"(gunicorn master pid {server.process.pid})"
+                )
 
             portal_sessions, sign_in_ms = [], []
             for _ in range(args.clients):
                 started = time.perf_counter()
                 portal_sessions.append(signed_in_session(portal.base_url, DEMO_PASSWORD))
                 sign_in_ms.append((time.perf_counter() - started) * 1000)
-            print(f"\nSigned in {args.clients} sessions as {DEMO_EMAIL} through /login, "
-                  f"GET + POST each (argon2 verify inside; the first ones also warm the workers): "
-                  + ", ".join(f"{ms:.0f}" for ms in sign_in_ms) + " ms")
+            print(
+                f"\nSigned in {args.clients} sessions as {DEMO_EMAIL} through /login, "
+                f"GET + POST each (argon2 verify inside; the first ones also warm the workers): "
+                + ", ".join(f"{ms:.0f}" for ms in sign_in_ms)
+                + " ms"
+            )
             bare_sessions = [requests.Session() for _ in range(args.clients)]
 
-            print(f"\nLoad: warm-up {args.warmup}, then {args.requests} timed GETs per server over "
-                  f"{args.clients} client threads (requests.Session each); every response "
-                  f"checked: 200, no redirect, marker text present")
-            results = [
-                run_load("bare", bare, BARE_PATH, "Bare baseline", bare_sessions,
-                         args.warmup, args.requests, deadline),
-                run_load("portal", portal, PORTAL_PATH, PORTAL_MARKER, portal_sessions,
-                         args.warmup, args.requests, deadline),
+            print(
+                f"\nLoad: warm-up {args.warmup} GETs per server, then {args.requests} timed "
+                f"GETs per server in {args.rounds} rounds alternating bare/portal, over "
+                f"{args.clients} client threads (a requests.Session each); every response "
+                f"checked: 200, no redirect, marker text present"
+            )
+            loads = [
+                Load("bare", bare, BARE_PATH, bare_app.MARKER, bare_sessions, deadline),
+                Load("portal", portal, PORTAL_PATH, PORTAL_MARKER, portal_sessions, deadline),
             ]
+            for load in loads:
+                load.warm_up(args.warmup)
+            for round_number in range(args.rounds):
+                count = args.requests // args.rounds + (
+                    1 if round_number < args.requests % args.rounds else 0
+                )
+                for load in loads:
+                    load.timed(count)
             for session in portal_sessions + bare_sessions:
                 session.close()
-        for result in results:
+        bare_result, portal_result = (load.result for load in loads)
+        for result in (bare_result, portal_result):
             print_load(result)
-        bare_result, portal_result = results
-        print(f"\n  throughput ratio portal/bare: {portal_result.rps / bare_result.rps:.3f} "
-              f"({bare_result.rps / portal_result.rps:.1f}x fewer requests/s)")
+        print(
+            f"\n  throughput ratio portal/bare: {portal_result.rps / bare_result.rps:.3f} "
+            f"({bare_result.rps / portal_result.rps:.1f}x fewer requests/s)"
+        )
         print(f"  p50 latency ratio portal/bare: {portal_result.p(50) / bare_result.p(50):.1f}x")
         if portal_result.server_cpu_s and bare_result.server_cpu_s:
-            print(f"  server CPU per request ratio portal/bare: "
-                  f"{portal_result.server_cpu_s / bare_result.server_cpu_s:.1f}x")
-        print("  (client and servers share this machine's CPUs: the client's own cost caps "
-              "the bare figure)")
+            print(
+                f"  server CPU per request ratio portal/bare: "
+                f"{portal_result.server_cpu_s / bare_result.server_cpu_s:.1f}x"
+            )
+        print(
+            "  (client and servers share this machine's CPUs: the client's own cost caps "
+            f"the bare figure; {load_average()})"
+        )
         for server in servers:
             if server.process.returncode not in (0, None):
                 print(f"  note: {server.name} gunicorn exited with {server.process.returncode}")

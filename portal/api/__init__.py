@@ -1,0 +1,124 @@
+"""The REST API under ``/api/v1``: OAuth bearer tokens, JSON, an OpenAPI 3.1 document generated
+from the code (spectree and pydantic), problem+json errors, cursor pagination, idempotent POSTs
+and rate limits per client. Feature packages add their resources with ``api.validate`` on
+blueprints of their own under the same prefix."""
+
+from __future__ import annotations
+
+import copy
+
+from flask import Blueprint, current_app, g, render_template, request
+from spectree import SecurityScheme, SpecTree
+from spectree.models import SecuritySchemeData
+from spectree.plugins.flask_plugin import FlaskPlugin
+
+from portal import access
+from portal.api import auth
+from portal.api.errors import ApiError, Problem, problem_response, problemize
+from portal.extensions import csrf, limiter
+
+PREFIX = "/api/v1"
+BEARER = "oauth2"
+
+
+class _Plugin(FlaskPlugin):
+    """spectree's Flask plugin, without its own document routes: ``/api/v1/openapi.json`` below
+    serves the one document (with problem+json errors), and the reference page is ours."""
+
+    def register_route(self, app):
+        app.record(lambda state: setattr(self, "blueprint_state", state))
+
+
+def _problem_on_invalid_input(req, resp, err, instance, adapter):
+    if err is not None:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+            for e in adapter.validation_errors(err)
+        ]
+        problem = Problem(
+            title="Unprocessable Content",
+            status=422,
+            detail="The request does not match the API's schema.",
+            errors=errors,
+        )
+        resp.set_data(problem.model_dump_json(exclude_none=True))
+        resp.mimetype = "application/problem+json"
+
+
+api = SpecTree(
+    "flask",
+    backend=_Plugin,
+    mode="strict",
+    title="Partner Portal API",
+    version="1",
+    description="Every request carries an OAuth 2 bearer token (see "
+    "/.well-known/oauth-authorization-server). Errors are application/problem+json.",
+    before=_problem_on_invalid_input,
+    validation_error_model=Problem,
+    security_schemes=[
+        SecurityScheme(
+            name=BEARER,
+            data=SecuritySchemeData(
+                type="oauth2",
+                flows={
+                    "clientCredentials": {
+                        "tokenUrl": "/oauth/token",
+                        "scopes": {s: s for s in access.SCOPES},
+                    },
+                    "authorizationCode": {
+                        "authorizationUrl": "/oauth/authorize",
+                        "tokenUrl": "/oauth/token",
+                        "refreshUrl": "/oauth/token",
+                        "scopes": {s: s for s in access.SCOPES},
+                    },
+                },
+            ),
+        )
+    ],
+    security={BEARER: []},
+)
+
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
+csrf.exempt(bp)  # bearer tokens, never cookies: there is no ambient credential to forge
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=auth.client_key)(bp)
+
+PUBLIC_ENDPOINTS = {"api.openapi", "api.reference"}
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
+        return problem_response(415, "Unsupported Media Type", "Send application/json.")
+    auth.authenticate()
+    return None
+
+
+@bp.after_request
+def _no_store(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError):
+    from portal.api.errors import from_api_error
+
+    return from_api_error(error)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    document = problemize(copy.deepcopy(api.spec))
+    document["servers"] = [{"url": current_app.config["BASE_URL"]}]
+    return document
+
+
+@bp.get("/docs")
+def reference():
+    """A browsable reference, rendered here from the same document (no CDN, works offline)."""
+    return render_template("api/reference.html", document=openapi(), principal=g.get("principal"))
+
+
+from portal.api import resources  # noqa: E402,F401  (routes register on bp)
