@@ -51,6 +51,36 @@ DEMO_USERS = [
 ]
 
 
+# client_id, secret, organisation, service role, scopes (the README lists these)
+DEMO_API_CLIENTS = [
+    (
+        "alpine-erp",
+        "alpine-demo-secret-2026",
+        "Alpine IT Solutions",
+        "partner_admin",
+        [
+            "organizations:read",
+            "users:read",
+            "users:write",
+            "leads:read",
+            "leads:write",
+            "deals:read",
+            "deals:write",
+            "quotes:read",
+            "cases:read",
+            "cases:write",
+        ],
+    ),
+    (
+        "brightline-crm",
+        "brightline-demo-secret-2026",
+        "Brightline Resellers",
+        "partner_user",
+        ["organizations:read", "leads:read", "deals:read", "deals:write", "quotes:read"],
+    ),
+]
+
+
 def _name_from_email(email: str, org: str) -> str:
     local = email.split("@")[0]
     return f"{org.split()[0]} {'Admin' if local == 'admin' else local.capitalize()}"
@@ -93,5 +123,36 @@ def seed_demo_world() -> int:
                 )
             )
             added += 1
+        session.flush()
+        added += _seed_api_clients(session, orgs)
         session.commit()
+    return added
+
+
+def _seed_api_clients(session, orgs: dict) -> int:
+    from portal.oauth.models import OAuthClient
+    from portal.oauth.services import register_client
+    from portal.tenancy import Principal
+
+    existing = set(session.scalars(select(OAuthClient.client_id)))
+    added = 0
+    for client_id, secret, org_name, role, scopes in DEMO_API_CLIENTS:
+        if client_id in existing:
+            continue
+        org = orgs[org_name]
+        admin = session.scalar(
+            select(User).where(User.org_id == org.id, User.role == "partner_admin")
+        )
+        register_client(
+            org,
+            name=f"{org_name} integration",
+            redirect_uris=[],
+            scopes=scopes,
+            confidential=True,
+            service_role=role,
+            actor=Principal.for_user(admin),
+            client_id=client_id,
+            secret=secret,
+        )
+        added += 1
     return added

@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 
 from flask import request
 from sqlalchemy import Select, func, select
+from wtforms.fields.choices import SelectChoice
 
+from portal import access
 from portal.db import db
 from portal.errors import DomainError
 
@@ -19,6 +21,17 @@ def show_domain_error(form, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Options of a select field from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def role_choices(org_kind: str, blank: bool = False) -> list[SelectChoice]:
+    """The roles a user of an organisation of this kind may hold, as select options."""
+    pairs = [(r.name, r.label) for r in access.roles_for(org_kind)]
+    return choices([("", "—")] * blank + pairs)
 
 
 def form_status(form) -> int:

@@ -21,17 +21,13 @@ from portal.identity.forms import (
 )
 from portal.identity.models import Invitation, Organization, User
 from portal.tenancy import Principal
-from portal.web import form_status, paginate, show_domain_error
+from portal.web import form_status, paginate, role_choices, show_domain_error
 
 
 def _principal() -> Principal:
     from flask import g
 
     return g.principal
-
-
-def _role_choices(org: Organization):
-    return [(r.name, str(r.label)) for r in access.roles_for(org.kind)]
 
 
 # Users of one's own organisation.
@@ -58,7 +54,7 @@ def invite(org_id: int):
     org = get_or_404(Organization, org_id)
     services.check_may_manage_members(org, _principal())
     form = InviteForm()
-    form.role.choices = _role_choices(org)
+    form.role.choices = role_choices(org.kind)
     if form.validate_on_submit():
         try:
             services.invite_user(
@@ -90,7 +86,7 @@ def _org_users_url(org: Organization) -> str:
 def user_detail(user_id: int):
     user = get_or_404(User, user_id)
     form = RoleForm(role=user.role)
-    form.role.choices = _role_choices(user.org)
+    form.role.choices = role_choices(user.org_kind)
     return render_template(
         "identity/admin/user_detail.html",
         user=user,
@@ -106,7 +102,7 @@ def user_detail(user_id: int):
 def change_role(user_id: int):
     user = get_or_404(User, user_id)
     form = RoleForm()
-    form.role.choices = _role_choices(user.org)
+    form.role.choices = role_choices(user.org_kind)
     if form.validate_on_submit():
         try:
             services.change_role(user, form.role.data, actor=_principal())

@@ -3,13 +3,19 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from portal import access
 from portal.identity.models import TIERS
+from portal.web import choices
 
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     # Optional: people of an organisation with its own identity provider leave it empty.
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=500)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[Optional(), Length(max=500)],
+        description=_l("Leave it empty if your organisation signs in with its own provider."),
+    )
 
 
 class ForgotPasswordForm(FlaskForm):
@@ -56,7 +62,7 @@ class ConfirmForm(FlaskForm):
 
 
 def tier_choices():
-    return [("", _l("No tier"))] + [(t, t.capitalize()) for t in TIERS]
+    return choices([("", _l("No tier"))] + [(t, t.capitalize()) for t in TIERS])
 
 
 class OrganizationForm(FlaskForm):
@@ -70,12 +76,9 @@ class OrganizationForm(FlaskForm):
 class NewOrganizationForm(OrganizationForm):
     kind = SelectField(
         _l("Kind"),
-        choices=[
-            ("reseller", _l("Reseller")),
-            ("distributor", _l("Distributor")),
-            ("supplier", _l("Supplier")),
-            ("customer", _l("Customer")),
-        ],
+        choices=choices(
+            (kind, label) for kind, label in access.ORG_KIND_LABELS.items() if kind != access.VENDOR
+        ),
     )
     admin_name = StringField(_l("First admin's name"), validators=[DataRequired(), Length(max=200)])
     admin_email = EmailField(

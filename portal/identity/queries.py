@@ -7,6 +7,7 @@ from sqlalchemy import Select, select
 from portal import access
 from portal.db import db, unscoped
 from portal.identity.models import Invitation, Organization, User
+from portal.web import choices
 
 
 def users_of(org_id: int) -> Select:
@@ -35,13 +36,13 @@ def organizations(kind: str | None = None, search: str | None = None) -> Select:
     return stmt
 
 
-def partner_choices() -> list[tuple[int | str, str]]:
+def partner_choices() -> list:
     partners = db.session.scalars(
         select(Organization)
         .where(Organization.kind.in_(access.PARTNER_KINDS), Organization.active.is_(True))
         .order_by(Organization.name)
     )
-    return [("", "—")] + [(o.id, o.name) for o in partners]
+    return choices([("", "—")] + [(str(o.id), o.name) for o in partners])
 
 
 def serving_partner_name(org: Organization) -> str | None:

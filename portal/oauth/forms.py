@@ -5,6 +5,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal import access
+from portal.web import choices
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -22,7 +23,7 @@ class ApiClientForm(FlaskForm):
         _l("Redirect URIs, one per line (to act for users, with their consent)"),
         validators=[Optional(), Length(max=2000)],
     )
-    scopes = MultiCheckboxField(_l("Scopes"), choices=[(s, s) for s in access.SCOPES])
+    scopes = MultiCheckboxField(_l("Scopes"), choices=choices((s, s) for s in access.SCOPES))
 
     def redirect_uri_list(self) -> list[str]:
         return [

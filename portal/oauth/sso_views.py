@@ -18,7 +18,7 @@ from portal.identity.models import Organization
 from portal.identity.views import complete_sign_in
 from portal.oauth import sso
 from portal.oauth.models import IdentityProvider
-from portal.web import form_status, show_domain_error
+from portal.web import form_status, role_choices, show_domain_error
 
 bp = Blueprint("sso", __name__)
 
@@ -61,7 +61,7 @@ def configure():
     form = ProviderForm(obj=provider)
     if request.method == "GET" and provider is not None:
         form.allowed_domains.data = "\n".join(provider.allowed_domains)
-    form.default_role.choices = [(r.name, str(r.label)) for r in access.roles_for(org.kind)]
+    form.default_role.choices = role_choices(org.kind)
     if form.validate_on_submit():
         try:
             sso.configure_provider(

@@ -15,7 +15,7 @@ from portal.identity.models import Organization
 from portal.oauth import services
 from portal.oauth.forms import ApiClientForm
 from portal.oauth.models import OAuthClient
-from portal.web import form_status, show_domain_error
+from portal.web import form_status, role_choices, show_domain_error
 
 bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
 
@@ -38,9 +38,7 @@ def index():
 def new():
     org = get_or_404(Organization, g.principal.org_id)
     form = ApiClientForm()
-    form.service_role.choices = [("", "—")] + [
-        (r.name, str(r.label)) for r in access.roles_for(org.kind)
-    ]
+    form.service_role.choices = role_choices(org.kind, blank=True)
     if form.validate_on_submit():
         try:
             client, secret = services.register_client(
