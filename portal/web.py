@@ -5,13 +5,43 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import flash, request
 from sqlalchemy import Select, func, select
 from wtforms.fields.choices import SelectChoice
 
 from portal import access
 from portal.db import db
-from portal.errors import DomainError
+from portal.errors import DomainError, Forbidden
+
+
+class attempt:  # noqa: N801 - used as a statement: ``with attempt(form) as done:``
+    """Run one use case of a request: commit once if it succeeds; if it raises a DomainError,
+    roll back (nothing half-written) and show the message on ``form`` (or flash it). The
+    context value is true afterwards only if the use case succeeded."""
+
+    def __init__(self, form=None) -> None:
+        self.form = form
+        self.succeeded = False
+
+    def __bool__(self) -> bool:
+        return self.succeeded
+
+    def __enter__(self) -> attempt:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is None:
+            db.session.commit()
+            self.succeeded = True
+            return False
+        if not isinstance(error, DomainError) or isinstance(error, Forbidden):
+            return False  # a bug or a refusal: let the error handlers answer
+        db.session.rollback()
+        if self.form is not None:
+            show_domain_error(self.form, error)
+        else:
+            flash(error.message, "danger")
+        return True
 
 
 def show_domain_error(form, error: DomainError) -> None:

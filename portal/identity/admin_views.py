@@ -3,14 +3,13 @@ organisations (and through them, every organisation's admins) and read the audit
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
 from portal import access, audit
 from portal.db import db, get_or_404
-from portal.errors import DomainError
 from portal.identity import bp, queries, services
 from portal.identity.forms import (
     ConfirmForm,
@@ -21,12 +20,10 @@ from portal.identity.forms import (
 )
 from portal.identity.models import Invitation, Organization, User
 from portal.tenancy import Principal
-from portal.web import form_status, paginate, role_choices, show_domain_error
+from portal.web import attempt, form_status, paginate, role_choices
 
 
 def _principal() -> Principal:
-    from flask import g
-
     return g.principal
 
 
@@ -56,7 +53,7 @@ def invite(org_id: int):
     form = InviteForm()
     form.role.choices = role_choices(org.kind)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.invite_user(
                 org,
                 email=form.email.data,
@@ -64,11 +61,7 @@ def invite(org_id: int):
                 role=form.role.data,
                 actor=_principal(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("Invitation sent to %(email)s.", email=form.email.data), "success")
             return redirect(_org_users_url(org))
     return render_template("identity/admin/invite.html", form=form, org=org), form_status(form)
@@ -104,12 +97,10 @@ def change_role(user_id: int):
     form = RoleForm()
     form.role.choices = role_choices(user.org_kind)
     if form.validate_on_submit():
-        try:
+        with attempt() as done:
             services.change_role(user, form.role.data, actor=_principal())
-        except DomainError as error:
-            return _refused(error, user)
-        db.session.commit()
-        flash(_("%(name)s is now %(role)s.", name=user.name, role=user.role_label), "success")
+        if done:
+            flash(_("%(name)s is now %(role)s.", name=user.name, role=user.role_label), "success")
     return redirect(url_for("identity.user_detail", user_id=user.id))
 
 
@@ -119,24 +110,16 @@ def change_role(user_id: int):
 def set_user_active(user_id: int, change: str):
     user = get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.set_user_active(user, change == "activate", actor=_principal())
-        except DomainError as error:
-            return _refused(error, user)
-        db.session.commit()
-        flash(
-            _("%(name)s is active.", name=user.name)
-            if user.active
-            else _("%(name)s is deactivated and signed out.", name=user.name),
-            "success",
-        )
+        if done:
+            flash(
+                _("%(name)s is active.", name=user.name)
+                if user.active
+                else _("%(name)s is deactivated and signed out.", name=user.name),
+                "success",
+            )
     return redirect(url_for("identity.user_detail", user_id=user.id))
-
-
-def _refused(error: DomainError, user: User):
-    db.session.rollback()
-    flash(error.message, "danger")
-    return redirect(url_for("identity.user_detail", user_id=user.id)), 303
 
 
 @bp.post("/admin/invitations/<int:invitation_id>/revoke")
@@ -145,13 +128,9 @@ def _refused(error: DomainError, user: User):
 def revoke_invitation(invitation_id: int):
     invitation = get_or_404(Invitation, invitation_id)
     if ConfirmForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.revoke_invitation(invitation, actor=_principal())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if done:
             flash(_("Invitation to %(email)s revoked.", email=invitation.email), "success")
     return redirect(_org_users_url(invitation.org))
 
@@ -182,7 +161,7 @@ def new_organization():
     form = NewOrganizationForm()
     form.managed_by_id.choices = queries.partner_choices()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             org = services.create_organization(
                 name=form.name.data,
                 kind=form.kind.data,
@@ -192,11 +171,7 @@ def new_organization():
                 admin_email=form.admin_email.data,
                 actor=_principal(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("%(name)s created; its admin is invited.", name=org.name), "success")
             return redirect(url_for("identity.organization_detail", org_id=org.id))
     return render_template(
@@ -231,7 +206,7 @@ def edit_organization(org_id: int):
     form = OrganizationForm(obj=org)
     form.managed_by_id.choices = queries.partner_choices()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.update_organization(
                 org,
                 name=form.name.data,
@@ -239,11 +214,7 @@ def edit_organization(org_id: int):
                 managed_by_id=form.managed_by_id.data,
                 actor=_principal(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("%(name)s saved.", name=org.name), "success")
             return redirect(url_for("identity.organization_detail", org_id=org.id))
     return render_template(
@@ -257,13 +228,9 @@ def edit_organization(org_id: int):
 def set_organization_active(org_id: int, change: str):
     org = get_or_404(Organization, org_id)
     if ConfirmForm().validate_on_submit():
-        try:
+        with attempt() as done:
             services.set_organization_active(org, change == "activate", actor=_principal())
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if done:
             flash(
                 _("%(name)s is active.", name=org.name)
                 if org.active

@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.db import db
-from portal.errors import DomainError
 from portal.extensions import limiter
 from portal.identity import bp, services
 from portal.identity.forms import (
@@ -22,7 +21,7 @@ from portal.identity.forms import (
 from portal.notify import KINDS
 from portal.notify import services as notify
 from portal.oauth import sso
-from portal.web import form_status, safe_next_url, show_domain_error
+from portal.web import attempt, form_status, safe_next_url
 
 
 def _failed(response) -> bool:
@@ -122,12 +121,9 @@ def reset_password(token: str):
         return render_template("identity/link_invalid.html", what=_("password reset link")), 410
     form = NewPasswordForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.reset_password(token, form.password.data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("Your password is changed. Sign in with it."), "success")
             return redirect(url_for("identity.login"))
     return render_template("identity/reset_password.html", form=form), form_status(form)
@@ -140,18 +136,14 @@ def accept_invitation(token: str):
         return render_template("identity/link_invalid.html", what=_("invitation")), 410
     form = AcceptInvitationForm(name=invitation.name)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             services.accept_invitation(token, name=form.name.data, password=form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            invitation = services.invitation_for_token(token)  # the rollback expired it
-            if invitation is None:
-                return render_template("identity/link_invalid.html", what=_("invitation")), 410
-        else:
-            db.session.commit()
+        if done:
             flash(_("Welcome! Sign in with your email and new password."), "success")
             return redirect(url_for("identity.login"))
+        invitation = services.invitation_for_token(token)  # the rollback expired it
+        if invitation is None:
+            return render_template("identity/link_invalid.html", what=_("invitation")), 410
     return render_template(
         "identity/accept_invitation.html", form=form, invitation=invitation
     ), form_status(form)
@@ -163,14 +155,11 @@ def account():
     profile = ProfileForm(obj=current_user)
     password_form = ChangePasswordForm(prefix="pw")
     if profile.validate_on_submit():
-        try:
+        with attempt(profile) as done:
             services.update_profile(
                 current_user, name=profile.name.data, timezone=profile.timezone.data
             )
-        except DomainError as error:
-            show_domain_error(profile, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("identity.account"))
     return _account_page(profile, password_form)
@@ -181,17 +170,14 @@ def account():
 def change_password():
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
-        try:
+        with attempt(password_form) as done:
             services.change_password(
                 current_user,
                 password_form.current_password.data,
                 password_form.password.data,
                 keep_token=current_user.session_token,
             )
-        except DomainError as error:
-            show_domain_error(password_form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("Your password is changed. Your other sessions were signed out."), "success")
             return redirect(url_for("identity.account"))
     return _account_page(ProfileForm(obj=current_user, formdata=None), password_form, 422)

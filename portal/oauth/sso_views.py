@@ -18,7 +18,7 @@ from portal.identity.models import Organization
 from portal.identity.views import complete_sign_in
 from portal.oauth import sso
 from portal.oauth.models import IdentityProvider
-from portal.web import form_status, role_choices, show_domain_error
+from portal.web import attempt, form_status, role_choices
 
 bp = Blueprint("sso", __name__)
 
@@ -63,7 +63,7 @@ def configure():
         form.allowed_domains.data = "\n".join(provider.allowed_domains)
     form.default_role.choices = role_choices(org.kind)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             sso.configure_provider(
                 org,
                 issuer=form.issuer.data,
@@ -74,11 +74,7 @@ def configure():
                 password_login_allowed=form.password_login_allowed.data,
                 actor=g.principal,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(
                 _("Sign-in through %(issuer)s is saved and in use.", issuer=form.issuer.data),
                 "success",

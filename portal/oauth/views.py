@@ -9,13 +9,12 @@ from sqlalchemy import select
 
 from portal import access, audit
 from portal.db import db, get_or_404
-from portal.errors import DomainError
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.oauth import services
 from portal.oauth.forms import ApiClientForm
 from portal.oauth.models import OAuthClient
-from portal.web import form_status, role_choices, show_domain_error
+from portal.web import attempt, form_status, role_choices
 
 bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
 
@@ -40,7 +39,7 @@ def new():
     form = ApiClientForm()
     form.service_role.choices = role_choices(org.kind, blank=True)
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             client, secret = services.register_client(
                 org,
                 name=form.name.data,
@@ -50,11 +49,7 @@ def new():
                 service_role=form.service_role.data or None,
                 actor=g.principal,
             )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        if done:
             flash(_("%(name)s is registered.", name=client.name), "success")
             return _detail(client, secret)  # the secret is shown this once, never again
     return render_template("oauth/clients/new.html", form=form), form_status(form)
@@ -84,13 +79,10 @@ def rotate_secret(api_client_id: int):
     client = get_or_404(OAuthClient, api_client_id)
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("api_clients.detail", api_client_id=client.id))
-    try:
+    with attempt() as done:
         secret = services.rotate_secret(client, actor=g.principal)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
+    if not done:
         return redirect(url_for("api_clients.detail", api_client_id=client.id))
-    db.session.commit()
     flash(_("A new secret is made; the old one no longer works."), "success")
     return _detail(client, secret)
 
