@@ -125,6 +125,7 @@ def list_organizations(query: PageQuery):
     resp=Response(HTTP_200=OrganizationOut, HTTP_404=Problem, **ERRORS), tags=["organizations"]
 )
 def get_organization(org_id: int):
+    """One organisation the caller may see (404 for any other, as for one that does not exist)."""
     require_scope("organizations:read")
     return OrganizationOut(**_org(_visible(Organization, org_id)))
 
@@ -145,6 +146,7 @@ def list_users(query: PageQuery):
 @action("users.view")
 @api.validate(resp=Response(HTTP_200=UserOut, HTTP_404=Problem, **ERRORS), tags=["users"])
 def get_user(user_id: int):
+    """One user of the caller's organisation (404 for anyone else's)."""
     user = _visible(User, user_id)  # foreign: 404 before anything else is said
     require_action("users.view")
     return UserOut(**_user(user))
