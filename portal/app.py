@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 from flask import Flask, current_app, g, render_template, request
 from flask_babel import gettext as _
@@ -41,14 +42,14 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(portal_config.PROJECT_ROOT / "templates"),
         instance_path=str(portal_config.PROJECT_ROOT / "instance"),
     )
-    app.config.update(portal_config.from_environment())
-    if config:
-        if "DATABASE_URL" in config:
-            config = {
-                **config,
-                "DATABASE_URL": portal_config.normalise_database_url(config["DATABASE_URL"]),
-            }
-        app.config.update(config)
+    config = dict(config or {})
+    # Settings that decide others (PORTAL_ENV decides HSTS, secure cookies...) are read as if
+    # they came from the environment, then the rest override.
+    environ = {**os.environ, **{k: v for k, v in config.items()
+                                if k in portal_config.ENVIRONMENT_KEYS and isinstance(v, str)}}
+    app.config.update(portal_config.from_environment(environ))
+    config.pop("DATABASE_URL", None)
+    app.config.update(config)
     logging.basicConfig()
     logging.getLogger("portal").setLevel(logging.INFO)
 

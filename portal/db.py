@@ -274,6 +274,14 @@ def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     engine = create_engine(url, pool_pre_ping=True, **kwargs)
+
+    # set_config(..., true) ends with its transaction or savepoint: forget what we set.
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    @event.listens_for(engine, "rollback_savepoint")
+    def _forget_scope(conn, *args):
+        conn.info.pop("tenant_scope", None)
+
     if role:
         if not role.replace("_", "").isalnum():
             raise ValueError(f"DATABASE_ROLE must be a plain role name, not {role!r}")

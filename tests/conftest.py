@@ -122,6 +122,8 @@ def app(tmp_dir, smtp_server):
             "BASE_URL": "http://portal.test",
             "SERVER_NAME": None,
             "REDIS_URL": None,
+            # The loopback OpenID Connect providers of the tests are http on 127.0.0.1.
+            "SSO_ALLOW_INSECURE_LOOPBACK": True,
         }
     )
     yield app

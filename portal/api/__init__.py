@@ -80,7 +80,10 @@ api = SpecTree(
 
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 csrf.exempt(bp)  # bearer tokens, never cookies: there is no ambient credential to forge
-limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=auth.client_key)(bp)
+# One budget per client across the whole API, not one per route.
+limiter.shared_limit(
+    lambda: current_app.config["API_RATE_LIMIT"], scope="api", key_func=auth.client_key
+)(bp)
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.reference"}
 

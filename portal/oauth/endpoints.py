@@ -68,7 +68,7 @@ def authorize():
         )
         db.session.commit()
         return response
-    scopes = (grant.request.payload.scope or "").split()
+    scopes = client.get_allowed_scope(grant.request.payload.scope).split()  # what it would get
     return render_template("oauth/authorize.html", client=client, scopes=scopes, form=form)
 
 

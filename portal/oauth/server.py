@@ -130,17 +130,14 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 def _find_token(token_string: str, hint: str | None) -> OAuthToken | None:
+    """The token, access or refresh, whatever the hint says (RFC 7009 and 7662: a wrong hint
+    must not hide it)."""
     digest = hash_token(token_string)
-    column = {
-        "access_token": OAuthToken.access_token_hash,
-        "refresh_token": OAuthToken.refresh_token_hash,
-    }.get(hint or "")
-    condition = (
-        (column == digest)
-        if column is not None
-        else or_(OAuthToken.access_token_hash == digest, OAuthToken.refresh_token_hash == digest)
+    return db.session.scalar(
+        select(OAuthToken).where(
+            or_(OAuthToken.access_token_hash == digest, OAuthToken.refresh_token_hash == digest)
+        )
     )
-    return db.session.scalar(select(OAuthToken).where(condition))
 
 
 class Revocation(RevocationEndpoint):
@@ -157,7 +154,13 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return _find_token(token_string, token_type_hint)
+        # Agree with the API: a token whose user or organisation can no longer act is inactive.
+        token = _find_token(token_string, token_type_hint)
+        if token is None or not token.client.org.active:
+            return None
+        if token.user is not None and not token.user.is_active:
+            return None
+        return token
 
     def check_permission(self, token: OAuthToken, client: OAuthClient, request) -> bool:
         return token.check_client(client)  # anyone else's token is simply "active": false

@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
+from sqlalchemy import update
 
 from portal import access, audit
 from portal.clock import utcnow
@@ -13,7 +14,7 @@ from portal.db import db
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization
 from portal.identity.tokens import hash_token
-from portal.oauth.models import OAuthClient
+from portal.oauth.models import OAuthClient, OAuthToken
 from portal.tenancy import Principal
 
 CLIENT_AUDIT_FIELDS = ["name", "redirect_uris", "scopes", "confidential", "service_role", "active"]
@@ -127,6 +128,12 @@ def set_client_active(client: OAuthClient, active: bool, *, actor: Principal) ->
         return
     before = audit.snapshot(client, CLIENT_AUDIT_FIELDS)
     client.active = active
+    if not active:  # what it holds stays dead, even if it is enabled again
+        db.session.execute(
+            update(OAuthToken)
+            .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
     audit.record(
         "api_client.enabled" if active else "api_client.disabled",
         client,

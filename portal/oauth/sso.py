@@ -298,6 +298,8 @@ def finish_sign_in() -> tuple[User, str | None]:
     provider = provider_of_org(pending["org_id"])
     if provider is None or provider.config_version != pending["version"]:
         raise SignInRefused(_("The sign-in settings changed meanwhile. Sign in again."))
+    if not provider.org.active:
+        raise SignInRefused(_("This organisation cannot sign in."))
     try:
         token = _client(provider).authorize_access_token(
             claims_options={
@@ -339,9 +341,19 @@ def _user_for_claims(provider: IdentityProvider, claims: dict) -> User:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None and (user.org_id != provider.org_id or not user.is_active):
             raise SignInRefused(_("This email address belongs to an account elsewhere."))
+        if user is not None and db.session.scalar(
+            select(ExternalIdentity.id).where(
+                ExternalIdentity.user_id == user.id, ExternalIdentity.issuer == issuer
+            )
+        ):
+            # The address was handed on to someone else at the provider: the account stays
+            # with the identity it was linked to.
+            raise SignInRefused(
+                _("This email address belongs to an account linked to another identity.")
+            )
         if user is None:
             user = User(
-                org_id=provider.org_id,
+                org=provider.org,
                 email=email,
                 role=provider.default_role,
                 name=str(claims.get("name") or email.partition("@")[0])[:200],
