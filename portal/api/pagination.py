@@ -13,6 +13,9 @@ from portal.api.errors import ApiError
 from portal.db import db
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a forged larger cursor is a 422, not a 500
+
+
 class PageQuery(BaseModel):
     limit: int = Field(50, ge=1, le=100, description="How many items, 1 to 100.")
     cursor: str | None = Field(
@@ -28,9 +31,10 @@ def decode_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = raw.partition(":")
-        if kind != "id":
-            raise ValueError(kind)
-        return int(value)
+        last_id = int(value)
+        if kind != "id" or not 0 <= last_id <= MAX_ID:
+            raise ValueError(raw)
+        return last_id
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise ApiError(
             422, "Unprocessable Content", "The cursor is not one this API gave."

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -55,7 +64,12 @@ def login():
         email, password = form.email.data, form.password.data or ""
         provider = sso.provider_for_email(email)
         if provider is not None and (not password or not provider.password_login_allowed):
-            return sso.start_sign_in(provider, safe_next_url(request.args.get("next")))
+            # A page that moves on by itself, not a redirect: the browser applies this form's
+            # CSP form-action 'self' to redirects, and the provider is another origin.
+            url = sso.start_sign_in(provider, safe_next_url(request.args.get("next")))
+            response = make_response(render_template("oauth/sso_redirect.html", url=url))
+            response.headers["Cache-Control"] = "no-store"
+            return response
         if not password:
             form.password.errors = [_("Enter your password.")]
         else:

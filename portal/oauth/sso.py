@@ -10,9 +10,9 @@ organisation only: an identity from provider X can never enter organisation Y.
 from __future__ import annotations
 
 import base64
-import hashlib
 import ipaddress
 import re
+import secrets
 import socket
 from urllib.parse import urlsplit
 
@@ -273,21 +273,19 @@ def _client(provider: IdentityProvider):
     return oauth.create_client(name)
 
 
-def start_sign_in(provider: IdentityProvider, next_url: str | None):
-    """Redirect to the provider; what the callback needs is bound to this browser's session."""
-    nonce = (
-        base64.urlsafe_b64encode(hashlib.sha256(Fernet.generate_key()).digest())
-        .decode()
-        .rstrip("=")
-    )
+def start_sign_in(provider: IdentityProvider, next_url: str | None) -> str:
+    """The provider's authorization URL for this browser (PKCE S256, state and nonce, kept in
+    the browser's session together with the organisation and configuration version)."""
     session[PENDING] = {
         "org_id": provider.org_id,
         "version": provider.config_version,
         "next": next_url,
     }
-    return _client(provider).authorize_redirect(
-        url_for("sso.callback", _external=True), nonce=nonce
-    )
+    client = _client(provider)
+    redirect_uri = url_for("sso.callback", _external=True)
+    request = client.create_authorization_url(redirect_uri, nonce=secrets.token_urlsafe(32))
+    client.save_authorize_data(redirect_uri=redirect_uri, **request)
+    return request["url"]
 
 
 def finish_sign_in() -> tuple[User, str | None]:
