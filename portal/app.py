@@ -45,8 +45,14 @@ def create_app(config: dict | None = None) -> Flask:
     config = dict(config or {})
     # Settings that decide others (PORTAL_ENV decides HSTS, secure cookies...) are read as if
     # they came from the environment, then the rest override.
-    environ = {**os.environ, **{k: v for k, v in config.items()
-                                if k in portal_config.ENVIRONMENT_KEYS and isinstance(v, str)}}
+    environ = {
+        **os.environ,
+        **{
+            k: v
+            for k, v in config.items()
+            if k in portal_config.ENVIRONMENT_KEYS and isinstance(v, str)
+        },
+    }
     app.config.update(portal_config.from_environment(environ))
     config.pop("DATABASE_URL", None)
     app.config.update(config)

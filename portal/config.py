@@ -16,12 +16,26 @@ DEV_SECRET_KEY = "embedded-development-key-not-for-production"  # noqa: S105
 
 
 # The variables ``from_environment`` reads; ``create_app(config)`` treats these keys the same way.
-ENVIRONMENT_KEYS = frozenset({
-    "PORTAL_ENV", "SECRET_KEY", "DATABASE_URL", "DATABASE_ROLE", "REDIS_URL", "SMTP_URL",
-    "MAIL_FROM", "BASE_URL", "VENDOR_NAME", "SESSION_HOURS", "LOGIN_LIMIT_PER_ACCOUNT",
-    "LOGIN_LIMIT_PER_ADDRESS", "PASSWORD_RESET_HOURS", "INVITATION_DAYS", "API_RATE_LIMIT",
-    "DEFAULT_LOCALE",
-})
+ENVIRONMENT_KEYS = frozenset(
+    {
+        "PORTAL_ENV",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "DATABASE_ROLE",
+        "REDIS_URL",
+        "SMTP_URL",
+        "MAIL_FROM",
+        "BASE_URL",
+        "VENDOR_NAME",
+        "SESSION_HOURS",
+        "LOGIN_LIMIT_PER_ACCOUNT",
+        "LOGIN_LIMIT_PER_ADDRESS",
+        "PASSWORD_RESET_HOURS",
+        "INVITATION_DAYS",
+        "API_RATE_LIMIT",
+        "DEFAULT_LOCALE",
+    }
+)
 
 
 class ConfigurationError(RuntimeError):

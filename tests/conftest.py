@@ -53,12 +53,18 @@ def reset_schema(url: str) -> str | None:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             role = APP_ROLE
-            conn.execute(text(
-                f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; "
-                f"EXCEPTION WHEN duplicate_object THEN NULL; END $$"))
+            conn.execute(
+                text(
+                    f"DO $$ BEGIN CREATE ROLE {role} NOLOGIN; "
+                    f"EXCEPTION WHEN duplicate_object THEN NULL; END $$"
+                )
+            )
             conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
-            conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "
-                              f"public TO {role}"))
+            conn.execute(
+                text(
+                    f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+                )
+            )
             conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     engine.dispose()
     return role

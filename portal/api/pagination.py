@@ -12,7 +12,6 @@ from sqlalchemy import Select
 from portal.api.errors import ApiError
 from portal.db import db
 
-
 MAX_ID = 2**31 - 1  # ids are 32-bit on PostgreSQL: a forged larger cursor is a 422, not a 500
 
 
