@@ -1,0 +1,110 @@
+"""Deal registrations by partners, the vendor's direct deals, and the conflicts between them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.clock import utcnow
+from portal.db import Base, TenantOwned
+from portal.identity.models import Organization, User
+
+DEAL_STATUSES = (
+    "draft", "submitted", "info_requested", "approved", "rejected", "won", "lost", "expired",
+)
+OPEN_DEAL_STATUSES = ("submitted", "info_requested", "approved")
+
+
+class DealRegistration(TenantOwned, Base):
+    """A partner's claim on a deal with an end customer (``org_id``: the partner). Approved, it
+    is protected until ``expires_at``."""
+
+    __tablename__ = "deal_registrations"
+    __table_args__ = (
+        Index("ix_deal_registrations_status_submitted", "status", "submitted_at"),
+        Index("ix_deal_registrations_domain", "customer_domain"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_name_key: Mapped[str] = mapped_column(String(200), index=True)  # legal suffix off
+    customer_domain: Mapped[str] = mapped_column(String(253))
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    products: Mapped[list] = mapped_column(JSON, default=list)
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    expected_close: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    registered_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    expires_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    partner: Mapped[Organization] = relationship(foreign_keys="DealRegistration.org_id")
+    registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class DirectDeal(TenantOwned, Base):
+    """A deal the vendor works itself (``org_id``: the vendor); registrations must not collide
+    with it unnoticed."""
+
+    __tablename__ = "direct_deals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    customer_name_key: Mapped[str] = mapped_column(String(200), index=True)
+    customer_domain: Mapped[str] = mapped_column(String(253), index=True)
+    value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | won | lost
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User | None] = relationship()
+
+
+class DealConflict(TenantOwned, Base):
+    """A possible clash found when a registration was submitted (``org_id``: the vendor, so no
+    partner ever sees who else registered). Flagged for the channel manager, never acted on
+    silently."""
+
+    __tablename__ = "deal_conflicts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("deal_registrations.id", ondelete="CASCADE"), index=True
+    )
+    other_registration_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deal_registrations.id", ondelete="CASCADE")
+    )
+    direct_deal_id: Mapped[int | None] = mapped_column(
+        ForeignKey("direct_deals.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # domain | name
+    score: Mapped[int] = mapped_column(default=100)
+    found_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    registration: Mapped[DealRegistration] = relationship(foreign_keys=[registration_id])
+    other_registration: Mapped[DealRegistration | None] = relationship(
+        foreign_keys=[other_registration_id]
+    )
+    direct_deal: Mapped[DirectDeal | None] = relationship()
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return True  # written by the partner's submit, into the vendor's review queue
