@@ -1,6 +1,12 @@
-"""The channel: programs and tiers, leads, deal registration, quotes and the catalogue.
+"""The channel: the partner programme, leads and lead sharing, deal registration.
 
-Its blueprints arrive with the channel issue; ``create_app`` registers what ``BLUEPRINTS`` lists.
+Each part is a sub-package with the same files (models, services, queries, forms, views, api);
+``BLUEPRINTS`` is what the app factory registers. Importing a part's ``views`` adds its entries
+to the navigation, and its ``api`` its resources to the API.
 """
 
-BLUEPRINTS: tuple = ()
+from partners.deals.views import bp as deals_bp
+from partners.leads.views import bp as leads_bp
+from partners.program.views import bp as program_bp
+
+BLUEPRINTS = (program_bp, leads_bp, deals_bp)

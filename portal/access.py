@@ -74,7 +74,17 @@ class Role:
 
 _EVERYONE = {"home.view", "account.manage", "notifications.view"}
 _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage"}
-_VENDOR_STAFF = {"orgs.view"}
+_VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view"}
+# The channel: vendor staff who run it, and what every partner does in it.
+_CHANNEL = {"leads.manage", "leads.review", "deals.review", "deals.close", "direct_deals.manage"}
+_PARTNER = {
+    "leads.view",
+    "leads.respond",
+    "leads.share",
+    "deals.view",
+    "deals.register",
+    "deals.close",
+}
 
 ROLES: dict[str, Role] = {
     r.name: r
@@ -84,16 +94,30 @@ ROLES: dict[str, Role] = {
             _l("Vendor admin"),
             "vendor",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN | _VENDOR_STAFF | {"orgs.manage", "audit.view"}),
+            frozenset(
+                _EVERYONE
+                | _ORG_ADMIN
+                | _VENDOR_STAFF
+                | _CHANNEL
+                | {"orgs.manage", "audit.view", "program.manage"}
+            ),
         ),
         Role(
             "channel_manager",
             _l("Channel manager"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL),
         ),
-        Role("sales_rep", _l("Sales rep"), "vendor", False, frozenset(_EVERYONE | _VENDOR_STAFF)),
+        Role(
+            "sales_rep",
+            _l("Sales rep"),
+            "vendor",
+            False,
+            frozenset(
+                _EVERYONE | _VENDOR_STAFF | {"leads.manage", "deals.close", "direct_deals.manage"}
+            ),
+        ),
         Role(
             "support_agent",
             _l("Support agent"),
@@ -102,9 +126,13 @@ ROLES: dict[str, Role] = {
             frozenset(_EVERYONE | _VENDOR_STAFF),
         ),
         Role(
-            "partner_admin", _l("Partner admin"), "partner", True, frozenset(_EVERYONE | _ORG_ADMIN)
+            "partner_admin",
+            _l("Partner admin"),
+            "partner",
+            True,
+            frozenset(_EVERYONE | _ORG_ADMIN | _PARTNER),
         ),
-        Role("partner_user", _l("Partner user"), "partner", False, frozenset(_EVERYONE)),
+        Role("partner_user", _l("Partner user"), "partner", False, frozenset(_EVERYONE | _PARTNER)),
         Role(
             "customer_admin",
             _l("Customer admin"),

@@ -93,18 +93,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     oauth_server.init_app(app)
     sso_clients.init_app(app)
-    for blueprint in (
-        core_bp,
-        identity_bp,
-        notify_bp,
-        dashboard_bp,
-        oauth_bp,
-        sso_bp,
-        api_clients_bp,
-        api_bp,
-    ):
-        app.register_blueprint(blueprint)
-    for blueprint in _feature_blueprints():
+    # Feature packages first: importing them adds their API routes to the shared API blueprint,
+    # which must happen before that blueprint is registered.
+    features = list(_feature_blueprints())
+    for blueprint in (core_bp, identity_bp, notify_bp, dashboard_bp, oauth_bp, sso_bp,
+                      api_clients_bp, api_bp, *features):
         app.register_blueprint(blueprint)
     cli.init_app(app)
 

@@ -1,7 +1,7 @@
 """The REST API under ``/api/v1``: OAuth bearer tokens, JSON, an OpenAPI 3.1 document generated
 from the code (spectree and pydantic), problem+json errors, cursor pagination, idempotent POSTs
-and rate limits per client. Feature packages add their resources with ``api.validate`` on
-blueprints of their own under the same prefix."""
+and rate limits per client. Feature packages add their resources to this blueprint (``bp``,
+with ``api.validate``) in their ``api`` modules, which the app factory imports first."""
 
 from __future__ import annotations
 
