@@ -81,6 +81,17 @@ DEMO_API_CLIENTS = [
 ]
 
 
+# Feature packages add their part of the demo world: ``func(session, orgs)`` returning how many
+# rows it added, run after the organisations and users exist, in order of registration. Each
+# must be safe to run again (add only what is missing).
+SEEDERS: list = []
+
+
+def register_seeder(func):
+    SEEDERS.append(func)
+    return func
+
+
 def _name_from_email(email: str, org: str) -> str:
     local = email.split("@")[0]
     return f"{org.split()[0]} {'Admin' if local == 'admin' else local.capitalize()}"
@@ -125,6 +136,9 @@ def seed_demo_world() -> int:
             added += 1
         session.flush()
         added += _seed_api_clients(session, orgs)
+        for seeder in SEEDERS:
+            session.flush()
+            added += seeder(session, orgs)
         session.commit()
     return added
 

@@ -6,12 +6,13 @@ not exist (a 403 is accepted only where the role lacks the route's action altoge
 is the same for every id and tells nothing). It also asks for a visible record the role may not
 change and expects 403. For a list page it checks that no foreign organisation's rows appear.
 GET requests must not write. A route whose parameters the matrix does not know fails the test
-until someone teaches it below: no route can skip the wall.
+until someone teaches it (tests/isolation/world.py): no route can skip the wall.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+import pkgutil
 from datetime import timedelta
 
 import pytest
@@ -20,11 +21,14 @@ from sqlalchemy.orm import Session
 
 from portal import access
 from portal.clock import utcnow
-from portal.identity.models import Invitation, Organization, User
 from portal.identity.tokens import hash_token
-from portal.notify.models import Notification
-from portal.oauth.models import OAuthClient, OAuthToken
-from tests import factories
+from portal.oauth.models import OAuthToken
+from tests import factories, isolation
+from tests.isolation.world import RECORD_KINDS, World, build_world
+
+for _module in pkgutil.iter_modules(isolation.__path__):  # features' record kinds
+    if _module.name.startswith("kinds_"):
+        importlib.import_module(f"tests.isolation.{_module.name}")
 
 # Endpoints that carry no tenant data at all, with the reason.
 NOT_TENANT_DATA = {
@@ -43,136 +47,10 @@ NON_RECORD_PARAMS = {
 MISSING_ID = 987_654_321
 
 
-@dataclass
-class World:
-    vendor: Organization
-    home: dict[str, Organization]  # audience -> the signed-in user's organisation
-    foreign: list[Organization]  # organisations unrelated to any home organisation
-    users: dict[str, User] = field(default_factory=dict)  # role -> signed-in user
-    colleague: dict[str, User] = field(default_factory=dict)  # audience -> another user at home
-    foreign_users: list[User] = field(default_factory=list)
-    markers: list[str] = field(default_factory=list)  # text that must never show to outsiders
-    clients: dict[str, OAuthClient] = field(default_factory=dict)  # audience -> API client
-
-
-def _invitation(db, org: Organization, email: str) -> Invitation:
-    from datetime import timedelta
-
-    from portal.clock import utcnow
-
-    inv = Invitation(
-        org_id=org.id,
-        email=email,
-        name="Invited Person",
-        role="partner_user" if org.kind != "customer" else "customer_user",
-        token_hash=email.ljust(64, "x")[:64],
-        expires_at=utcnow() + timedelta(days=3),
-    )
-    db.add(inv)
-    db.flush()
-    return inv
-
-
-def _api_client(db, org: Organization, name: str) -> OAuthClient:
-    client = OAuthClient(
-        org_id=org.id,
-        client_id=f"matrix-{org.id}-{len(name)}",
-        name=name,
-        secret_hash=hash_token("matrix-secret"),
-        redirect_uris=[],
-        scopes=" ".join(access.SCOPES),
-        service_role=None,
-    )
-    db.add(client)
-    db.flush()
-    return client
-
-
-def _notification(db, user: User, title: str) -> Notification:
-    n = Notification(org_id=user.org_id, user_id=user.id, kind="admin.member_joined", title=title)
-    db.add(n)
-    db.flush()
-    return n
-
-
 @pytest.fixture
 def world(db) -> World:
-    vendor = factories.vendor_org(db)
-    reseller = factories.make_org(db, "reseller", name="Home Reseller Ltd")
-    customer = factories.make_org(
-        db, "customer", name="Home Customer plc", managed_by_id=reseller.id
-    )
-    foreign_reseller = factories.make_org(db, "reseller", name="Foreign Reseller ZZQX")
-    foreign_customer = factories.make_org(
-        db, "customer", name="Foreign Customer ZZQY", managed_by_id=foreign_reseller.id
-    )
-    w = World(
-        vendor=vendor,
-        home={"vendor": vendor, "partner": reseller, "customer": customer},
-        foreign=[foreign_reseller, foreign_customer],
-    )
-    for role in access.ROLES.values():
-        w.users[role.name] = factories.make_user(db, w.home[role.audience], role.name)
-    for audience, org in w.home.items():
-        w.colleague[audience] = factories.make_user(
-            db, org, access.roles_for(org.kind)[-1].name, name=f"Colleague at {org.name}"
-        )
-        _invitation(db, org, f"pending-{audience}@home.test")
-        w.clients[audience] = _api_client(db, org, f"Home client of {org.name}")
-    for org in w.foreign:
-        u = factories.make_user(
-            db, org, email=f"secret-person@{org.kind}-zzq.test", name=f"Secret Person of {org.name}"
-        )
-        w.foreign_users.append(u)
-        _invitation(db, org, f"invited-zzq@{org.kind}.test")
-        _notification(db, u, f"Private note for {org.name}")
-        _api_client(db, org, f"Secret client ZZQC of {org.name}")
-        w.markers += [org.name, u.email, f"invited-zzq@{org.kind}.test"]
-    for audience, colleague in w.colleague.items():
-        _notification(db, colleague, f"Colleague-only notice {audience} ZZQN")
-        w.markers.append(f"Colleague-only notice {audience} ZZQN")
-    return w
+    return build_world(db)
 
-
-def _foreign_ids(db, w: World, param: str, role: access.Role) -> list[int]:
-    """Records of this kind that a user of ``role`` must not see."""
-    vendor_staff = role.audience == "vendor"
-    if param == "notification_id":  # per-user: foreign even inside one's own organisation
-        return [n.id for n in db.query(Notification).all() if n.user_id != w.users[role.name].id]
-    if param == "api_client_id":  # credentials: only their own organisation sees them
-        home = w.home[role.audience].id
-        return [c.id for c in db.query(OAuthClient).filter(OAuthClient.org_id != home)]
-    if vendor_staff:
-        return []  # vendor staff see every organisation's records by design
-    if param == "org_id":
-        return [o.id for o in w.foreign]
-    if param == "user_id":
-        return [u.id for u in w.foreign_users]
-    if param == "invitation_id":
-        return [
-            i.id
-            for i in db.query(Invitation).filter(Invitation.org_id.in_([o.id for o in w.foreign]))
-        ]
-    raise AssertionError(f"the matrix does not know the route parameter {param!r}")
-
-
-def _own_id(db, w: World, param: str, role: access.Role) -> int:
-    """A record of this kind that a user of ``role`` can see (to check 403 on writes)."""
-    home = w.home[role.audience]
-    if param == "notification_id":
-        return _notification(db, w.users[role.name], "Own notice").id
-    if param == "org_id":
-        return home.id
-    if param == "user_id":
-        return w.colleague[role.audience].id
-    if param == "invitation_id":
-        return db.query(Invitation).filter_by(org_id=home.id).first().id
-    if param == "api_client_id":
-        return w.clients[role.audience].id
-    raise AssertionError(f"the matrix does not know the route parameter {param!r}")
-
-
-RECORD_PARAMS = {"org_id", "user_id", "invitation_id", "notification_id", "api_client_id"}
 
 # API routes answer bearer tokens only; the matrix gives each role a token with every scope, so
 # what stops it is the wall and the role, never a missing scope.
@@ -183,10 +61,10 @@ def _routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in NOT_TENANT_DATA:
             continue
-        unknown = set(rule.arguments) - RECORD_PARAMS - set(NON_RECORD_PARAMS)
+        unknown = set(rule.arguments) - set(RECORD_KINDS) - set(NON_RECORD_PARAMS)
         assert not unknown, (
             f"{rule.rule}: the isolation matrix does not know the parameter(s) {sorted(unknown)}."
-            " Teach it in tests/isolation/test_matrix.py how to build a foreign record."
+            " Teach it with record_kind() in a tests/isolation/kinds_*.py module."
         )
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield rule, method
@@ -237,7 +115,7 @@ def test_isolation_matrix(app, db, world, role_name, get_writes):
             return client.open(url, method=method, headers=headers).status_code
 
         params = {p: _non_record_value(rule, p) for p in rule.arguments if p in NON_RECORD_PARAMS}
-        record_params = [p for p in rule.arguments if p in RECORD_PARAMS]
+        record_params = [p for p in rule.arguments if p in RECORD_KINDS]
         action = _required_action(app, rule.endpoint)
         role_lacks_action = action is not None and not role_name_allows(role_name, action)
         if not record_params:
@@ -246,7 +124,7 @@ def test_isolation_matrix(app, db, world, role_name, get_writes):
                 checked += 1
             continue
         (param,) = record_params  # routes carry one record id; teach the matrix if that changes
-        for foreign_id in _foreign_ids(db, world, param, role):
+        for foreign_id in RECORD_KINDS[param].foreign(db, world, role):
             url = adapter.build(rule.endpoint, {**params, param: foreign_id})
             status = ask(url)
             missing = ask(adapter.build(rule.endpoint, {**params, param: MISSING_ID}))
@@ -256,12 +134,16 @@ def test_isolation_matrix(app, db, world, role_name, get_writes):
             )
             checked += 1
         if method == "GET":  # the visible record's page renders (or is refused) without error
-            url = adapter.build(rule.endpoint, {**params, param: _own_id(db, world, param, role)})
+            url = adapter.build(
+                rule.endpoint, {**params, param: RECORD_KINDS[param].own(db, world, role)}
+            )
             status = ask(url)
             assert status in ((403,) if role_lacks_action else (200,)), f"{role_name} GET {url}"
             checked += 1
         if method == "POST" and role_lacks_action:
-            url = adapter.build(rule.endpoint, {**params, param: _own_id(db, world, param, role)})
+            url = adapter.build(
+                rule.endpoint, {**params, param: RECORD_KINDS[param].own(db, world, role)}
+            )
             assert ask(url) == 403, f"{role_name} POST {url} must be 403"
             checked += 1
     assert checked > 10
@@ -300,9 +182,9 @@ def _check_list_page(
     response = client.get(url, headers=headers or {})
     assert response.status_code < 500, f"{role.name} GET {url}: {response.status_code}"
     body = response.get_data(as_text=True)
-    markers = world.markers
-    if role.audience == "vendor":  # vendor staff see all organisations, never others' notices
-        markers = [m for m in markers if "ZZQN" in m]
+    markers = world.private_markers
+    if role.audience != "vendor":  # vendor staff see every organisation's records by design
+        markers = markers + world.markers
     for marker in markers:
         assert marker not in body, f"{role.name} GET {url} shows foreign data {marker!r}"
 
