@@ -5,6 +5,7 @@ Each part is a sub-package with the same files (models, services, queries, forms
 to the navigation, and its ``api`` its resources to the API.
 """
 
+from partners.deals import api as deals_api  # noqa: F401  (adds its API resources)
 from partners.deals.views import bp as deals_bp
 from partners.leads.views import bp as leads_bp
 from partners.program.views import bp as program_bp

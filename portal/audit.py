@@ -87,13 +87,14 @@ def record(
     org_id: int | None = None,
     before: dict | None = None,
     after: dict | None = None,
+    session: Session | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current session (committed with the change it describes).
 
     ``actor`` is a ``Principal`` or None for the system (jobs, tick). ``org_id`` defaults to the
-    record's own organisation.
+    record's own organisation. ``session`` defaults to the request's (jobs pass their own).
     """
-    session = db.session
+    session = session if session is not None else db.session
     if obj.id is None:
         session.flush()
     owner = org_id if org_id is not None else getattr(obj, "org_id", None) or obj.id

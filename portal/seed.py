@@ -4,6 +4,7 @@ adds what is missing."""
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal import audit
@@ -136,9 +137,11 @@ def seed_demo_world() -> int:
             added += 1
         session.flush()
         added += _seed_api_clients(session, orgs)
-        for seeder in SEEDERS:
-            session.flush()
-            added += seeder(session, orgs)
+        # Features seed through their services, which build links: give them a request.
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            for seeder in SEEDERS:
+                session.flush()
+                added += seeder(session, orgs)
         session.commit()
     return added
 

@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from wtforms.fields.choices import SelectChoice
 
 from portal import access
+from portal.concurrency import EditConflict
 from portal.db import db
 from portal.errors import DomainError, Forbidden
 
@@ -22,6 +23,7 @@ class attempt:  # noqa: N801 - used as a statement: ``with attempt(form) as done
     def __init__(self, form=None) -> None:
         self.form = form
         self.succeeded = False
+        self.error: DomainError | None = None  # what stopped it, for pages that show more
 
     def __bool__(self) -> bool:
         return self.succeeded
@@ -37,7 +39,10 @@ class attempt:  # noqa: N801 - used as a statement: ``with attempt(form) as done
         if not isinstance(error, DomainError) or isinstance(error, Forbidden):
             return False  # a bug or a refusal: let the error handlers answer
         db.session.rollback()
-        if self.form is not None:
+        self.error = error
+        if isinstance(error, EditConflict):
+            pass  # the page shows what changed (templates/_macros/conflict.html)
+        elif self.form is not None:
             show_domain_error(self.form, error)
         else:
             flash(error.message, "danger")

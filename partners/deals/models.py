@@ -13,7 +13,14 @@ from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
 
 DEAL_STATUSES = (
-    "draft", "submitted", "info_requested", "approved", "rejected", "won", "lost", "expired",
+    "draft",
+    "submitted",
+    "info_requested",
+    "approved",
+    "rejected",
+    "won",
+    "lost",
+    "expired",
 )
 OPEN_DEAL_STATUSES = ("submitted", "info_requested", "approved")
 

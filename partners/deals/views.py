@@ -1,5 +1,233 @@
-"""Pages of the channel's deals (being built)."""
+"""Pages of deal registration: the partner's list, registration and detail; the channel
+manager's review queue with conflicts side by side; the vendor's direct deals."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from partners.deals import queries, seed, services  # noqa: F401  (seed registers)
+from partners.deals.forms import (
+    ApproveForm,
+    CloseForm,
+    DealForm,
+    DirectDealForm,
+    ExtendForm,
+    RejectForm,
+    RequestInfoForm,
+)
+from partners.deals.models import DEAL_STATUSES, DealRegistration
+from portal import access, audit, navigation
+from portal.concurrency import EditConflict, snapshot
+from portal.db import db, get_or_404
+from portal.identity.forms import ConfirmForm
+from portal.identity.models import Organization
+from portal.navigation import NavItem
+from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
+navigation.add(
+    NavItem("deals.index", _l("Deal registrations"), "deals.view", ("vendor", "partner"), 20)
+)
+
+DECISION_FORMS = {
+    "approve": ApproveForm,
+    "reject": RejectForm,
+    "request-info": RequestInfoForm,
+    "extend": ExtendForm,
+    "close": CloseForm,
+}
+
+
+@bp.get("/")
+@login_required
+@access.require("deals.view")
+def index():
+    status = request.args.get("status") or None
+    search = request.args.get("q", "").strip() or None
+    return render_template(
+        "partners/deals/index.html",
+        page=paginate(queries.registrations(status, search)),
+        status=status,
+        q=search or "",
+        statuses=DEAL_STATUSES,
+    )
+
+
+@bp.get("/review")
+@login_required
+@access.require("deals.review")
+def review():
+    rows = db.session.execute(queries.review_queue().limit(200)).unique().all()
+    return render_template("partners/deals/review.html", rows=rows)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@access.require("deals.register")
+def new():
+    partner = get_or_404(Organization, g.principal.org_id)
+    form = DealForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            deal = services.register_deal(
+                partner,
+                form.fields_dict(),
+                submit=request.form.get("action") == "submit",
+                actor=g.principal,
+            )
+        if done:
+            flash(
+                _("Deal %(number)s is submitted and under review.", number=deal.number)
+                if deal.status == "submitted"
+                else _("Deal %(number)s is saved as a draft.", number=deal.number),
+                "success",
+            )
+            return redirect(url_for("deals.detail", deal_id=deal.id))
+    return render_template("partners/deals/form.html", form=form, deal=None), form_status(form)
+
+
+@bp.get("/<int:deal_id>")
+@login_required
+@access.require("deals.view")
+def detail(deal_id: int):
+    return _detail(get_or_404(DealRegistration, deal_id))
+
+
+def _detail(deal: DealRegistration, forms: dict | None = None, status: int = 200):
+    forms = {
+        **{name: form(formdata=None) for name, form in DECISION_FORMS.items()},
+        **(forms or {}),
+    }
+    conflicts = queries.conflicts_of(deal) if g.principal.is_vendor_staff else []
+    return render_template(
+        "partners/deals/detail.html",
+        deal=deal,
+        forms=forms,
+        conflicts=conflicts,
+        confirm=ConfirmForm(),
+        events=audit.history_for(deal),
+    ), status
+
+
+@bp.route("/<int:deal_id>/edit", methods=["GET", "POST"])
+@login_required
+@access.require("deals.register")
+def edit(deal_id: int):
+    deal = get_or_404(DealRegistration, deal_id)
+    form = DealForm(obj=deal)
+    conflict = None
+    if request.method == "GET":
+        form.products.data = "\n".join(deal.products)
+        form.snapshot.data = snapshot(deal, services.EDITABLE_FIELDS)
+    elif form.validate_on_submit():
+        with attempt(form) as done:
+            services.update_deal(
+                deal, form.fields_dict(), seen=form.snapshot.data, actor=g.principal
+            )
+        if done:
+            flash(_("Deal %(number)s is saved.", number=deal.number), "success")
+            return redirect(url_for("deals.detail", deal_id=deal.id))
+        if isinstance(done.error, EditConflict):  # nothing saved: show what changed, keep input
+            conflict = done.error
+            form.snapshot.data = snapshot(deal, services.EDITABLE_FIELDS)
+    status = 409 if conflict else form_status(form)
+    return render_template(
+        "partners/deals/form.html", form=form, deal=deal, conflict=conflict
+    ), status
+
+
+@bp.post("/<int:deal_id>/submit")
+@login_required
+@access.require("deals.register")
+def submit(deal_id: int):
+    deal = get_or_404(DealRegistration, deal_id)
+    if ConfirmForm().validate_on_submit():
+        with attempt() as done:
+            services.submit_deal(deal, actor=g.principal)
+        if done:
+            flash(
+                _("Deal %(number)s is submitted and under review.", number=deal.number), "success"
+            )
+    return redirect(url_for("deals.detail", deal_id=deal.id))
+
+
+@bp.post("/<int:deal_id>/<any(approve, reject, 'request-info', extend):decision>")
+@login_required
+@access.require("deals.review")
+def decide(deal_id: int, decision: str):
+    deal = get_or_404(DealRegistration, deal_id)
+    form = DECISION_FORMS[decision]()
+    if not form.validate_on_submit():
+        return _detail(deal, {decision: form}, 422)
+    with attempt(form) as done:
+        if decision == "approve":
+            services.approve_deal(
+                deal, protection_days=form.protection_days.data, actor=g.principal
+            )
+        elif decision == "reject":
+            services.reject_deal(deal, reason=form.reason.data, actor=g.principal)
+        elif decision == "request-info":
+            services.request_information(deal, message=form.message.data, actor=g.principal)
+        else:
+            services.extend_protection(deal, days=form.days.data, actor=g.principal)
+    if not done:
+        return _detail(deal, {decision: form}, 422)
+    flash(_("Deal %(number)s: %(state)s.", number=deal.number, state=_(deal.status)), "success")
+    return redirect(
+        url_for("deals.review")
+        if decision != "extend"
+        else url_for("deals.detail", deal_id=deal.id)
+    )
+
+
+@bp.post("/<int:deal_id>/close")
+@login_required
+@access.require("deals.close")
+def close(deal_id: int):
+    deal = get_or_404(DealRegistration, deal_id)
+    form = CloseForm()
+    if not form.validate_on_submit():
+        return _detail(deal, {"close": form}, 422)
+    with attempt(form) as done:
+        services.close_deal(deal, outcome=form.outcome.data, actor=g.principal)
+    if not done:
+        return _detail(deal, {"close": form}, 422)
+    flash(
+        _("Deal %(number)s is recorded as %(state)s.", number=deal.number, state=_(deal.status)),
+        "success",
+    )
+    return redirect(url_for("deals.detail", deal_id=deal.id))
+
+
+@bp.get("/direct")
+@login_required
+@access.require("direct_deals.manage")
+def direct():
+    return render_template("partners/deals/direct.html", page=paginate(queries.direct_deals()))
+
+
+@bp.route("/direct/new", methods=["GET", "POST"])
+@login_required
+@access.require("direct_deals.manage")
+def new_direct():
+    form = DirectDealForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            services.create_direct_deal(
+                {
+                    "customer_name": form.customer_name.data,
+                    "customer_domain": form.customer_domain.data,
+                    "value": form.value.data,
+                    "currency": form.currency.data,
+                },
+                actor=g.principal,
+            )
+        if done:
+            flash(
+                _("The direct deal is recorded; registrations are checked against it."), "success"
+            )
+            return redirect(url_for("deals.direct"))
+    return render_template("partners/deals/direct_form.html", form=form), form_status(form)

@@ -28,7 +28,8 @@ from tests import factories
 class RecordKind:
     param: str
     foreign: Callable[[Session, World, access.Role], list[int]]
-    own: Callable[[Session, World, access.Role], int]
+    # A record the role can see, or None if it sees none of this kind.
+    own: Callable[[Session, World, access.Role], int | None]
     seed: Callable[[Session, World], None] | None = None
 
 

@@ -1,0 +1,397 @@
+"""Use cases of deal registration. Writers only flush; the caller commits once.
+
+States: draft -> submitted -> approved (protected until expires_at) | rejected | info_requested;
+info_requested -> submitted; approved -> won | lost | expired. Conflict detection runs on every
+submit and flags, never drops.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from partners.deals import matching
+from partners.deals.models import (
+    OPEN_DEAL_STATUSES,
+    DealConflict,
+    DealRegistration,
+    DirectDeal,
+)
+from partners.program.models import Tier
+from portal import access, audit, jobs
+from portal.clock import utcnow
+from portal.concurrency import check_unchanged
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.identity.models import Organization, User
+from portal.notify import register_kind
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+register_kind("deals.decided", _l("Decisions on my deal registrations"))
+register_kind("deals.submitted", _l("Deal registrations to review"))
+
+EDITABLE_FIELDS = [
+    "customer_name",
+    "customer_domain",
+    "contact_name",
+    "contact_email",
+    "products",
+    "value",
+    "currency",
+    "expected_close",
+    "notes",
+]
+AUDIT_FIELDS = ["status", *EDITABLE_FIELDS, "expires_at", "decision_reason"]
+CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CAD", "AUD", "JPY")
+REGISTERING_KINDS = ("reseller", "distributor")
+DEFAULT_PROTECTION_DAYS = 90
+
+# state -> the states it may move to
+TRANSITIONS = {
+    "draft": {"submitted"},
+    "submitted": {"approved", "rejected", "info_requested"},
+    "info_requested": {"submitted", "rejected"},
+    "approved": {"won", "lost", "expired"},
+}
+
+
+def _move(deal: DealRegistration, to: str) -> None:
+    if to not in TRANSITIONS.get(deal.status, set()):
+        raise InvalidTransition(
+            _(
+                "A registration that is %(state)s cannot become %(to)s.",
+                state=_(deal.status),
+                to=_(to),
+            )
+        )
+    deal.status = to
+
+
+def _clean(fields: dict) -> dict:
+    """Validate and normalise what a partner enters; raises InvalidInput naming the field."""
+    name = (fields.get("customer_name") or "").strip()
+    if not name:
+        raise InvalidInput(_("Give the end customer's company name."), field="customer_name")
+    domain = matching.normalise_domain(fields.get("customer_domain") or "")
+    if domain is None:
+        raise InvalidInput(
+            _("Give the customer's web domain, such as acme.com."), field="customer_domain"
+        )
+    try:
+        value = Decimal(str(fields.get("value"))).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(_("Give the estimated value as a number."), field="value") from None
+    if value <= 0 or value >= Decimal("1e12"):
+        raise InvalidInput(_("The estimated value must be above zero."), field="value")
+    currency = (fields.get("currency") or "").upper()
+    if currency not in CURRENCIES:
+        raise InvalidInput(_("Choose a currency from the list."), field="currency")
+    close = fields.get("expected_close")
+    if not isinstance(close, date) or close < utcnow().date():
+        raise InvalidInput(
+            _("The expected close date must be today or later."), field="expected_close"
+        )
+    products = [p.strip() for p in fields.get("products") or [] if p and p.strip()]
+    if not products:
+        raise InvalidInput(_("Name at least one product of interest."), field="products")
+    return {
+        "customer_name": name[:200],
+        "customer_name_key": matching.name_key(name)[:200],
+        "customer_domain": domain,
+        "contact_name": (fields.get("contact_name") or "")[:200],
+        "contact_email": (fields.get("contact_email") or "").strip()[:254],
+        "products": products[:20],
+        "value": value,
+        "currency": currency,
+        "expected_close": close,
+        "notes": (fields.get("notes") or "")[:5000],
+    }
+
+
+def register_deal(
+    partner: Organization, fields: dict, *, submit: bool, actor: Principal
+) -> DealRegistration:
+    """A partner registers a deal, as a draft or submitted at once."""
+    if not actor.can("deals.register") or partner.id != actor.org_id:
+        raise Forbidden(_("Only a partner registers its own deals."))
+    if partner.kind not in REGISTERING_KINDS:
+        raise Forbidden(_("Only resellers and distributors register deals."))
+    deal = DealRegistration(
+        org_id=partner.id,
+        number="pending",
+        status="draft",
+        registered_by_id=actor.user_id,
+        **_clean(fields),
+    )
+    db.session.add(deal)
+    db.session.flush()
+    deal.number = f"DR-{deal.created_at.year}-{deal.id:05d}"  # from the id: never reused
+    audit.record("deal.registered", deal, actor=actor, after=audit.snapshot(deal, AUDIT_FIELDS))
+    if submit:
+        submit_deal(deal, actor=actor)
+    return deal
+
+
+def update_deal(
+    deal: DealRegistration, fields: dict, *, seen: str | None, actor: Principal
+) -> None:
+    """The partner edits a draft, or a registration the vendor asked more information about."""
+    if deal.org_id != actor.org_id or not actor.can("deals.register"):
+        raise Forbidden(_("Only the registering partner edits a registration."))
+    if deal.status not in ("draft", "info_requested"):
+        raise InvalidTransition(
+            _("Only a draft or a registration awaiting information can be edited.")
+        )
+    check_unchanged(deal, seen)
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    for key, value in _clean(fields).items():
+        setattr(deal, key, value)
+    audit.record(
+        "deal.edited", deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS)
+    )
+
+
+def submit_deal(deal: DealRegistration, *, actor: Principal) -> list[DealConflict]:
+    """Submit for review; conflicts with open registrations and direct deals are recorded for
+    the channel manager. Returns them (the partner is told only 'under review')."""
+    if deal.org_id != actor.org_id:
+        raise Forbidden(_("Only the registering partner submits a registration."))
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    _move(deal, "submitted")
+    deal.submitted_at = utcnow()
+    conflicts = _record_conflicts(deal)
+    audit.record(
+        "deal.submitted",
+        deal,
+        actor=actor,
+        before=before,
+        after={**audit.snapshot(deal, AUDIT_FIELDS), "conflicts": len(conflicts)},
+    )
+    with unscoped():  # the reviewers are vendor staff, outside the partner's wall (reviewed)
+        reviewers = db.session.scalars(
+            select(User)
+            .join(Organization)
+            .where(
+                Organization.kind == access.VENDOR,
+                User.active.is_(True),
+                User.role.in_(["channel_manager", "vendor_admin"]),
+            )
+        ).all()
+        notify.notify(
+            reviewers,
+            "deals.submitted",
+            _(
+                "%(partner)s registered a deal with %(customer)s",
+                partner=deal.partner.name,
+                customer=deal.customer_name,
+            ),
+            body=_("%(n)d possible conflicts.", n=len(conflicts)) if conflicts else "",
+            link=url_for("deals.detail", deal_id=deal.id),
+        )
+    return conflicts
+
+
+def _record_conflicts(deal: DealRegistration) -> list[DealConflict]:
+    # Every partner's open registrations and the vendor's open direct deals: seen unscoped, and
+    # written into the vendor's review data, which no partner can read (reviewed).
+    with unscoped():
+        registrations = db.session.execute(
+            select(
+                DealRegistration.id,
+                DealRegistration.customer_name_key,
+                DealRegistration.customer_domain,
+            ).where(DealRegistration.status.in_(OPEN_DEAL_STATUSES), DealRegistration.id != deal.id)
+        ).all()
+        directs = db.session.execute(
+            select(DirectDeal.id, DirectDeal.customer_name_key, DirectDeal.customer_domain).where(
+                DirectDeal.status == "open"
+            )
+        ).all()
+        candidates = [matching.Candidate("registration", *row) for row in registrations] + [
+            matching.Candidate("direct", *row) for row in directs
+        ]
+        vendor_id = db.session.scalar(
+            select(Organization.id).where(Organization.kind == access.VENDOR)
+        )
+        conflicts = []
+        for match in matching.find_matches(deal.customer_name, deal.customer_domain, candidates):
+            registration = match.candidate.kind == "registration"
+            conflicts.append(
+                DealConflict(
+                    org_id=vendor_id,
+                    registration_id=deal.id,
+                    kind=match.reason,
+                    score=match.score,
+                    other_registration_id=match.candidate.id if registration else None,
+                    direct_deal_id=None if registration else match.candidate.id,
+                )
+            )
+        db.session.add_all(conflicts)
+    return conflicts
+
+
+def _decide(deal: DealRegistration, to: str, *, reason: str, actor: Principal, action: str) -> None:
+    if not actor.can("deals.review"):
+        raise Forbidden(_("Only channel managers decide on registrations."))
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    _move(deal, to)
+    deal.decided_at, deal.decided_by_id, deal.decision_reason = utcnow(), actor.user_id, reason
+    audit.record(action, deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS))
+
+
+def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: Principal) -> None:
+    """Approve: protected for the given days, or the partner's tier's protection days."""
+    days = protection_days or _tier_protection_days(deal.partner)
+    if not 1 <= days <= 730:
+        raise InvalidInput(_("Protection lasts 1 to 730 days."), field="protection_days")
+    _decide(deal, "approved", reason="", actor=actor, action="deal.approved")
+    deal.expires_at = deal.decided_at + timedelta(days=days)
+    _tell_partner(
+        deal,
+        _(
+            "Deal %(number)s with %(customer)s is approved, protected until %(until)s.",
+            number=deal.number,
+            customer=deal.customer_name,
+            until=deal.expires_at.date().isoformat(),
+        ),
+    )
+
+
+def reject_deal(deal: DealRegistration, *, reason: str, actor: Principal) -> None:
+    if not reason.strip():
+        raise InvalidInput(_("Say why the registration is rejected."), field="reason")
+    _decide(deal, "rejected", reason=reason.strip(), actor=actor, action="deal.rejected")
+    _tell_partner(
+        deal,
+        _(
+            "Deal %(number)s with %(customer)s is rejected: %(reason)s",
+            number=deal.number,
+            customer=deal.customer_name,
+            reason=reason.strip(),
+        ),
+    )
+
+
+def request_information(deal: DealRegistration, *, message: str, actor: Principal) -> None:
+    if not message.strip():
+        raise InvalidInput(_("Say what information is needed."), field="message")
+    _decide(
+        deal, "info_requested", reason=message.strip(), actor=actor, action="deal.info_requested"
+    )
+    _tell_partner(
+        deal,
+        _(
+            "Deal %(number)s needs more information: %(message)s",
+            number=deal.number,
+            message=message.strip(),
+        ),
+    )
+
+
+def extend_protection(deal: DealRegistration, *, days: int, actor: Principal) -> None:
+    if not actor.can("deals.review"):
+        raise Forbidden(_("Only channel managers extend protection."))
+    if deal.status != "approved":
+        raise InvalidTransition(_("Only an approved registration can be extended."))
+    if not 1 <= days <= 365:
+        raise InvalidInput(_("Extend by 1 to 365 days."), field="days")
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    deal.expires_at = max(deal.expires_at, utcnow()) + timedelta(days=days)
+    audit.record(
+        "deal.extended", deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS)
+    )
+    _tell_partner(
+        deal,
+        _(
+            "Protection of deal %(number)s is extended to %(until)s.",
+            number=deal.number,
+            until=deal.expires_at.date().isoformat(),
+        ),
+    )
+
+
+def close_deal(deal: DealRegistration, *, outcome: str, actor: Principal) -> None:
+    """Won or lost, recorded by the partner or vendor staff."""
+    if outcome not in ("won", "lost"):
+        raise InvalidInput(_("Choose won or lost."), field="outcome")
+    if not actor.can("deals.close") or not (actor.is_vendor_staff or deal.org_id == actor.org_id):
+        raise Forbidden(_("You may not close this registration."))
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    _move(deal, outcome)
+    deal.closed_at = utcnow()
+    audit.record(
+        f"deal.{outcome}",
+        deal,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(deal, AUDIT_FIELDS),
+    )
+
+
+def _tier_protection_days(partner: Organization) -> int:
+    days = db.session.scalar(select(Tier.protection_days).where(Tier.code == partner.tier))
+    return days or DEFAULT_PROTECTION_DAYS
+
+
+def _tell_partner(deal: DealRegistration, title: str) -> None:
+    with unscoped():  # the partner's people, from a vendor's request (reviewed)
+        people = db.session.scalars(
+            select(User).where(
+                User.org_id == deal.org_id,
+                User.active.is_(True),
+                (User.id == deal.registered_by_id) | (User.role == "partner_admin"),
+            )
+        ).all()
+        notify.notify(people, "deals.decided", title, link=url_for("deals.detail", deal_id=deal.id))
+
+
+def create_direct_deal(fields: dict, *, actor: Principal) -> DirectDeal:
+    """The vendor records a deal it works itself, so registrations are checked against it."""
+    if not actor.can("direct_deals.manage"):
+        raise Forbidden(_("Only vendor sales staff record direct deals."))
+    cleaned = _clean(
+        {
+            **fields,
+            "products": ["direct"],
+            "expected_close": fields.get("expected_close") or utcnow().date(),
+        }
+    )
+    deal = DirectDeal(
+        customer_name=cleaned["customer_name"],
+        customer_name_key=cleaned["customer_name_key"],
+        customer_domain=cleaned["customer_domain"],
+        value=cleaned["value"],
+        currency=cleaned["currency"],
+        owner_id=actor.user_id,
+    )
+    db.session.add(deal)
+    db.session.flush()
+    audit.record(
+        "direct_deal.created",
+        deal,
+        actor=actor,
+        after={"customer_name": deal.customer_name, "domain": deal.customer_domain},
+    )
+    return deal
+
+
+@jobs.periodic("expire_deal_protection")
+def expire_protection(session) -> int:
+    """Approved registrations past their protection end expire (safe to run twice: a second run
+    finds none left to expire)."""
+    now = utcnow()
+    expired = session.scalars(
+        select(DealRegistration).where(
+            DealRegistration.status == "approved", DealRegistration.expires_at <= now
+        )
+    ).all()
+    for deal in expired:
+        deal.status, deal.closed_at = "expired", now
+        audit.record("deal.expired", deal, actor=None, after={"status": "expired"}, session=session)
+    return len(expired)

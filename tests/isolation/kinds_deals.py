@@ -1,0 +1,51 @@
+"""Deal registrations in the isolation matrix."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from partners.deals.models import DealRegistration
+from tests.isolation.world import World, record_kind
+
+
+def make_deal(db, org, customer: str, status: str = "submitted") -> DealRegistration:
+    deal = DealRegistration(
+        org_id=org.id,
+        number=f"DR-T-{org.id}-{len(customer)}-{status}",
+        customer_name=customer,
+        customer_name_key=customer.lower(),
+        customer_domain=f"{customer.split()[0].lower()}.test",
+        products=["switches"],
+        value=Decimal("1000.00"),
+        currency="EUR",
+        expected_close=date.today() + timedelta(days=30),
+        status=status,
+    )
+    db.add(deal)
+    db.flush()
+    return deal
+
+
+def _seed(db, w: World) -> None:
+    for org in w.foreign:
+        if org.kind == "reseller":
+            make_deal(db, org, f"Foreign deal customer ZZQD {org.id}")
+            w.markers.append(f"Foreign deal customer ZZQD {org.id}")
+    make_deal(db, w.home["partner"], "Home deal customer")
+
+
+def _foreign(db, w: World, role) -> list[int]:
+    if role.audience == "vendor":
+        return []  # vendor staff see every partner's registrations
+    home = w.home[role.audience].id
+    return [d.id for d in db.query(DealRegistration).filter(DealRegistration.org_id != home)]
+
+
+def _own(db, w: World, role) -> int | None:
+    if role.audience == "customer":
+        return None  # customers see no registrations
+    return db.query(DealRegistration).filter_by(org_id=w.home["partner"].id).first().id
+
+
+record_kind("deal_id", foreign=_foreign, own=_own, seed=_seed)
