@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from partners.deals import services
+from partners.deals import matching, services
 from partners.deals.models import DealRegistration, DirectDeal
 from portal.clock import utcnow
 from portal.identity.models import User
@@ -103,7 +103,7 @@ def seed_deals(session, orgs: dict) -> int:
         DirectDeal(
             org_id=vendor.id,
             customer_name="Meridian Foods",
-            customer_name_key="meridian foods",
+            customer_name_key=matching.name_key("Meridian Foods"),
             customer_domain="meridian-foods.de",
             value="150000.00",
             currency="EUR",
