@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from partners.deals.models import DEAL_STATUSES, DealConflict, DealRegistration, DirectDeal
@@ -20,10 +20,16 @@ def registrations(status: str | None = None, search: str | None = None) -> Selec
 
 
 def review_queue() -> Select:
-    """Submitted registrations, oldest first, each with its number of possible conflicts."""
+    """Submitted registrations, oldest first, each with its number of possible conflicts (found
+    when it was submitted, or when a later one was)."""
     conflicts = (
         select(func.count(DealConflict.id))
-        .where(DealConflict.registration_id == DealRegistration.id)
+        .where(
+            or_(
+                DealConflict.registration_id == DealRegistration.id,
+                DealConflict.other_registration_id == DealRegistration.id,
+            )
+        )
         .correlate(DealRegistration)
         .scalar_subquery()
     )
@@ -35,20 +41,28 @@ def review_queue() -> Select:
     )
 
 
-def conflicts_of(deal: DealRegistration) -> list[DealConflict]:
-    """Possible conflicts of a registration (vendor staff only: the wall hides them otherwise),
-    with the other side loaded to show side by side."""
-    return list(
-        db.session.scalars(
-            select(DealConflict)
-            .options(
-                joinedload(DealConflict.other_registration).joinedload(DealRegistration.partner),
-                joinedload(DealConflict.direct_deal),
+def conflicts_of(deal: DealRegistration) -> list[tuple[DealConflict, DealRegistration | None]]:
+    """Possible conflicts of a registration, found when it or the other was submitted, each with
+    the other side (a registration, or None for a direct deal) to show side by side. Vendor staff
+    only: the wall hides conflicts from partners."""
+    rows = db.session.scalars(
+        select(DealConflict)
+        .options(
+            joinedload(DealConflict.other_registration).joinedload(DealRegistration.partner),
+            joinedload(DealConflict.registration).joinedload(DealRegistration.partner),
+            joinedload(DealConflict.direct_deal),
+        )
+        .where(
+            or_(
+                DealConflict.registration_id == deal.id,
+                DealConflict.other_registration_id == deal.id,
             )
-            .where(DealConflict.registration_id == deal.id)
-            .order_by(DealConflict.score.desc(), DealConflict.id)
-        ).unique()
-    )
+        )
+        .order_by(DealConflict.score.desc(), DealConflict.id)
+    ).unique()
+    return [
+        (c, c.other_registration if c.registration_id == deal.id else c.registration) for c in rows
+    ]
 
 
 def direct_deals() -> Select:

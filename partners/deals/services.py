@@ -167,12 +167,16 @@ def submit_deal(deal: DealRegistration, *, actor: Principal) -> list[DealConflic
     deal.submitted_at = utcnow()
     conflicts = _record_conflicts(deal)
     audit.record(
-        "deal.submitted",
-        deal,
-        actor=actor,
-        before=before,
-        after={**audit.snapshot(deal, AUDIT_FIELDS), "conflicts": len(conflicts)},
+        "deal.submitted", deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS)
     )
+    if conflicts:  # the vendor's to know: an event in the vendor's history, by no partner user
+        audit.record(
+            "deal.conflicts_flagged",
+            deal,
+            actor=None,
+            org_id=conflicts[0].org_id,
+            after={"conflicts": len(conflicts)},
+        )
     with unscoped():  # the reviewers are vendor staff, outside the partner's wall (reviewed)
         reviewers = db.session.scalars(
             select(User)
