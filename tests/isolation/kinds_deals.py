@@ -12,7 +12,7 @@ from tests.isolation.world import World, record_kind
 def make_deal(db, org, customer: str, status: str = "submitted") -> DealRegistration:
     deal = DealRegistration(
         org_id=org.id,
-        number=f"DR-T-{org.id}-{len(customer)}-{status}",
+        number=f"DR-T{org.id}-{len(customer)}-{status[:3]}",
         customer_name=customer,
         customer_name_key=customer.lower(),
         customer_domain=f"{customer.split()[0].lower()}.test",
