@@ -6,7 +6,8 @@ import importlib
 import logging
 import os
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, abort, current_app, g, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -35,6 +36,24 @@ CONTENT_SECURITY_POLICY = {
 }
 
 
+class PortalJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, less NUL characters in incoming strings: no database column can hold them
+    (PostgreSQL refuses them outright) and no person types them."""
+
+    def loads(self, s, **kwargs):
+        return _without_nul(super().loads(s, **kwargs))
+
+
+def _without_nul(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the portal. ``config`` overrides what the environment gives (tests use it)."""
     app = Flask(
@@ -42,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(portal_config.PROJECT_ROOT / "templates"),
         instance_path=str(portal_config.PROJECT_ROOT / "instance"),
     )
+    app.json = PortalJSONProvider(app)
     config = dict(config or {})
     # Settings that decide others (PORTAL_ENV decides HSTS, secure cookies...) are read as if
     # they came from the environment, then the rest override.
@@ -101,6 +121,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     cli.init_app(app)
 
+    app.before_request(_refuse_nul_in_forms)
     app.before_request(_resolve_principal)
     app.after_request(_no_store_for_signed_in)
     _init_errors(app)
@@ -145,6 +166,13 @@ def _init_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
+
+
+def _refuse_nul_in_forms() -> None:
+    """A form value with a NUL character is a crafted request (no browser sends one), and no
+    column could store it: refuse it plainly instead of failing at the database."""
+    if request.method == "POST" and any("\x00" in v for v in request.form.values()):
+        abort(400, description="The form contains characters that cannot be stored.")
 
 
 def _resolve_principal() -> None:
