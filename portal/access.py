@@ -84,6 +84,7 @@ _PARTNER = {
     "deals.view",
     "deals.register",
     "deals.close",
+    "program.own",  # the partner's own programme page: its tier, territories, specialisations
 }
 
 ROLES: dict[str, Role] = {

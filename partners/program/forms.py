@@ -1,0 +1,138 @@
+"""Forms of the partner programme. They check what a browser can get wrong; the services check
+everything again (the API will call them without a form)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
+
+from partners.program import queries
+from partners.program.models import PRODUCT_LINES
+from partners.program.services import DISCOUNT_MAX, TIER_LIMITS, TIER_NAME_MAX
+from portal.web import choices
+
+PRODUCT_LINE_LABELS = {
+    "networking": _l("Networking"),
+    "security": _l("Security"),
+    "cloud": _l("Cloud"),
+    "collaboration": _l("Collaboration"),
+    "storage": _l("Storage"),
+    "services": _l("Services"),
+}
+
+
+def product_line_label(line: str):
+    return PRODUCT_LINE_LABELS.get(line, line)
+
+
+def product_line_choices():
+    return choices((line, product_line_label(line)) for line in PRODUCT_LINES)
+
+
+def _a_number(form, field) -> None:
+    """Stop at a value that is no finite number, with one message (not a second one about the
+    range), and before the range check, which cannot compare a signalling NaN."""
+    if field.data is None:
+        raise StopValidation()  # the field's own "Not a valid ... value." says why
+    if isinstance(field.data, Decimal) and not field.data.is_finite():
+        raise StopValidation(_l("Give a number."))
+
+
+def _whole_number(field: str, label, description="") -> IntegerField:
+    low, high = TIER_LIMITS[field]
+    return IntegerField(
+        label,
+        validators=[InputRequired(), _a_number, NumberRange(min=low, max=high)],
+        description=description,
+    )
+
+
+class TierForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=TIER_NAME_MAX)])
+    discount_percent = DecimalField(
+        _l("Discount on quotes (%)"),
+        places=2,
+        validators=[InputRequired(), _a_number, NumberRange(min=0, max=DISCOUNT_MAX)],
+    )
+    protection_days = _whole_number("protection_days", _l("Deal protection (days)"))
+    distribution_weight = _whole_number(
+        "distribution_weight",
+        _l("Lead-distribution weight"),
+        _l("Relative chance of being picked when a lead is offered by rule; 0 means never."),
+    )
+    max_open_leads = _whole_number(
+        "max_open_leads",
+        _l("Maximum open leads"),
+        _l("A partner with this many leads offered or accepted gets no more by rule."),
+    )
+    # The tier as the form showed it (portal.concurrency), to detect someone else's save.
+    snapshot = HiddenField()
+
+
+class PartnerTierForm(FlaskForm):
+    tier = SelectField(_l("Tier"), validators=[Optional()])  # choices: tier_choices()
+    seen_tier = HiddenField()  # the tier the page showed
+
+
+def tier_choices(tiers) -> list:
+    return choices([("", _l("No tier"))] + [(t.code, t.name) for t in tiers])
+
+
+_SEPARATORS = re.compile(r"[,;\n]+")
+
+
+class CoverageForm(FlaskForm):
+    countries = StringField(
+        _l("Territories"),
+        validators=[Length(max=2000)],
+        description=_l(
+            "Countries by ISO code or English name, separated by commas: CH, DE, Austria."
+        ),
+    )
+    product_lines = SelectMultipleField(_l("Specialisations"), choices=product_line_choices)
+    # The coverage as the form showed it, to detect someone else's save.
+    seen_countries = HiddenField()
+    seen_product_lines = HiddenField()
+
+    def country_list(self) -> list[str]:
+        """What was typed, one entry per country. "CH DE AT" is read as three codes, since
+        that is what someone means by it."""
+        entries = []
+        for part in _SEPARATORS.split(self.countries.data or ""):
+            words = part.split()
+            if (
+                len(words) > 1
+                and queries.country_code(part) is None
+                and all(len(w) == 2 and queries.country_code(w) for w in words)
+            ):
+                entries += words
+            else:
+                entries.append(part.strip())
+        return [e for e in entries if e]
+
+    @staticmethod
+    def joined(values) -> str:
+        return ",".join(values)
+
+    @staticmethod
+    def split(value: str | None) -> list[str]:
+        return [v for v in (value or "").split(",") if v]

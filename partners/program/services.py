@@ -1,0 +1,321 @@
+"""Use cases of the partner programme: the terms of each tier, which tier a partner is in, and
+its territories and specialisations.
+
+Services take plain values and a ``Principal`` as ``actor``, write an audit event for every
+change, and only flush: the view or command that called them commits once. Errors are
+``DomainError``s whose message is safe to show; ``EditConflict`` says that someone else changed
+the record since the person opened its form, and what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from partners.program import queries
+from partners.program.models import PRODUCT_LINES, Specialisation, Territory, Tier
+from portal import access, audit, concurrency
+from portal.concurrency import EditConflict
+from portal.db import db
+from portal.errors import Forbidden, InvalidInput
+from portal.identity.models import Organization, User
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+# What a tier's form shows and its snapshot and audit events hold.
+TIER_FIELDS = [
+    "name",
+    "discount_percent",
+    "protection_days",
+    "distribution_weight",
+    "max_open_leads",
+]
+TIER_NAME_MAX = 60
+DISCOUNT_MAX = Decimal("100")
+# (lowest, highest) of the whole-number terms of a tier.
+TIER_LIMITS = {
+    "protection_days": (1, 730),
+    "distribution_weight": (0, 1000),
+    "max_open_leads": (0, 10_000),
+}
+
+_NOT_CHECKED: Any = object()  # no "as seen" value given: do not check for a concurrent change
+
+
+def _check_manager(actor: Principal) -> None:
+    if not actor.can("program.manage"):
+        raise Forbidden(_("Only vendor admins change the partner programme."))
+
+
+def _check_partner(org: Organization) -> None:
+    if org.kind not in access.PARTNER_KINDS:
+        raise InvalidInput(_("Only resellers, distributors and suppliers are partners."))
+
+
+def _flush_or_conflict() -> None:
+    """Write now, so that a save that raced past the snapshot check (the version column or a
+    unique constraint caught it) is an edit conflict, not a server error."""
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError):
+        raise EditConflict([]) from None
+
+
+# Tiers.
+
+
+def check_tier_terms(
+    *,
+    name: str,
+    discount_percent: Decimal | int | str,
+    protection_days: int,
+    distribution_weight: int,
+    max_open_leads: int,
+    tier_id: int | None = None,
+) -> tuple[str, Decimal]:
+    """Validate a tier's terms; returns the clean name and discount. Raises ``InvalidInput``
+    naming the first wrong field."""
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("Give the tier a name."), field="name")
+    if len(name) > TIER_NAME_MAX:
+        raise InvalidInput(_("Use at most %(n)d characters.", n=TIER_NAME_MAX), field="name")
+    clash = db.session.scalar(
+        select(Tier.id).where(func.lower(Tier.name) == name.lower(), Tier.id != (tier_id or 0))
+    )
+    if clash:
+        raise InvalidInput(_("Another tier has this name."), field="name")
+    try:
+        discount = Decimal(str(discount_percent))
+    except (InvalidOperation, ValueError):
+        discount = Decimal("NaN")
+    if not discount.is_finite() or not Decimal(0) <= discount <= DISCOUNT_MAX:
+        raise InvalidInput(
+            _("The discount is a percentage from 0 to 100."), field="discount_percent"
+        )
+    if discount != discount.quantize(Decimal("0.01")):
+        raise InvalidInput(
+            _("The discount has at most two decimal places."), field="discount_percent"
+        )
+    for field, value in (
+        ("protection_days", protection_days),
+        ("distribution_weight", distribution_weight),
+        ("max_open_leads", max_open_leads),
+    ):
+        low, high = TIER_LIMITS[field]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(
+                _("Give a whole number from %(low)d to %(high)d.", low=low, high=high),
+                field=field,
+            )
+    return name, discount.quantize(Decimal("0.01"))
+
+
+def update_tier(
+    tier: Tier,
+    *,
+    snapshot: str | None,
+    name: str,
+    discount_percent: Decimal | int | str,
+    protection_days: int,
+    distribution_weight: int,
+    max_open_leads: int,
+    actor: Principal,
+) -> bool:
+    """Change the terms of a tier. ``snapshot`` is the one its form carried
+    (``portal.concurrency.snapshot(tier, TIER_FIELDS)``). Returns whether anything changed.
+
+    Raises ``Forbidden`` (not a vendor admin), ``InvalidInput`` (a wrong term, with its field)
+    and ``EditConflict`` (someone saved the tier since the snapshot; nothing is written).
+    """
+    _check_manager(actor)
+    name, discount = check_tier_terms(
+        name=name,
+        discount_percent=discount_percent,
+        protection_days=protection_days,
+        distribution_weight=distribution_weight,
+        max_open_leads=max_open_leads,
+        tier_id=tier.id,
+    )
+    concurrency.check_unchanged(tier, snapshot)
+    before = audit.snapshot(tier, TIER_FIELDS)
+    tier.name, tier.discount_percent = name, discount
+    tier.protection_days, tier.distribution_weight = protection_days, distribution_weight
+    tier.max_open_leads = max_open_leads
+    after = audit.snapshot(tier, TIER_FIELDS)
+    if after == before:
+        return False
+    _flush_or_conflict()
+    # Tiers belong to no organisation: the event is the vendor's, whose admins keep the programme.
+    audit.record("tier.updated", tier, actor=actor, org_id=actor.org_id, before=before, after=after)
+    return True
+
+
+# A partner's tier.
+
+
+def change_partner_tier(
+    org: Organization,
+    *,
+    tier_code: str | None,
+    seen_tier: str | None = _NOT_CHECKED,
+    actor: Principal,
+) -> bool:
+    """Move a partner to the tier ``tier_code`` (None: no tier) and tell its admins. Returns
+    whether it moved.
+
+    ``seen_tier`` is the tier the person saw on the page; if the partner has moved since,
+    ``EditConflict`` is raised and nothing is written. Raises ``Forbidden`` and ``InvalidInput``
+    (not a partner, no such tier) too.
+    """
+    _check_manager(actor)
+    _check_partner(org)
+    tier_code = tier_code or None
+    tier = queries.tier_by_code(tier_code)
+    if tier_code is not None and tier is None:
+        raise InvalidInput(_("There is no such tier."), field="tier")
+    if seen_tier is not _NOT_CHECKED and (seen_tier or None) != org.tier:
+        raise EditConflict([("tier", seen_tier or None, org.tier)])
+    if tier_code == org.tier:
+        return False
+    before = {"tier": org.tier}
+    org.tier = tier_code
+    _flush_or_conflict()
+    audit.record(
+        "partner.tier_changed",
+        org,
+        actor=actor,
+        org_id=org.id,
+        before=before,
+        after={"tier": tier_code},
+    )
+    notify.notify(
+        _admins_of(org),
+        "admin.organization_changed",
+        _("%(org)s is now in the %(tier)s tier", org=org.name, tier=tier.name)
+        if tier is not None
+        else _("%(org)s no longer has a partner tier", org=org.name),
+        link=url_for("program.mine"),
+    )
+    return True
+
+
+def _admins_of(org: Organization) -> list[User]:
+    admin_roles = [r.name for r in access.ROLES.values() if r.is_admin]
+    return list(
+        db.session.scalars(
+            select(User).where(
+                User.org_id == org.id, User.active.is_(True), User.role.in_(admin_roles)
+            )
+        )
+    )
+
+
+# A partner's territories and specialisations.
+
+
+def clean_countries(values: Iterable[str]) -> list[str]:
+    """Country codes (sorted, without repeats) for codes or names; ``InvalidInput`` lists the
+    ones that are not countries."""
+    codes, unknown = set(), []
+    for value in values:
+        value = (value or "").strip()
+        if not value:
+            continue
+        code = queries.country_code(value)
+        if code is None:
+            unknown.append(value)
+        else:
+            codes.add(code)
+    if unknown:
+        raise InvalidInput(
+            _(
+                "Not a country: %(values)s. Use ISO codes (CH, DE) or English names.",
+                values=", ".join(unknown),
+            ),
+            field="countries",
+        )
+    return sorted(codes)
+
+
+def clean_product_lines(values: Iterable[str]) -> list[str]:
+    lines = {(v or "").strip() for v in values} - {""}
+    unknown = sorted(lines - set(PRODUCT_LINES))
+    if unknown:
+        raise InvalidInput(
+            _("Not a product line: %(values)s.", values=", ".join(unknown)),
+            field="product_lines",
+        )
+    return [line for line in PRODUCT_LINES if line in lines]
+
+
+def update_partner_coverage(
+    org: Organization,
+    *,
+    countries: Iterable[str],
+    product_lines: Iterable[str],
+    seen_countries: Iterable[str] | None = None,
+    seen_product_lines: Iterable[str] | None = None,
+    actor: Principal,
+) -> bool:
+    """Set the countries a partner sells in and the product lines it is qualified for (the
+    whole sets). Returns whether anything changed.
+
+    ``seen_*`` are the sets the person saw when opening the form; if either changed since,
+    ``EditConflict`` lists both as they were and as they are, and nothing is written. Raises
+    ``Forbidden`` and ``InvalidInput`` (not a partner, unknown countries or product lines).
+    """
+    _check_manager(actor)
+    _check_partner(org)
+    codes = clean_countries(countries)
+    lines = clean_product_lines(product_lines)
+    now = queries.coverage_of([org.id])[org.id]
+    changes = []
+    if seen_countries is not None and sorted(set(seen_countries)) != now.countries:
+        changes.append(
+            ("countries", ", ".join(sorted(set(seen_countries))), ", ".join(now.countries))
+        )
+    if seen_product_lines is not None and set(seen_product_lines) != set(now.product_lines):
+        seen = [line for line in PRODUCT_LINES if line in set(seen_product_lines)]
+        changes.append(("product_lines", ", ".join(seen), ", ".join(now.product_lines)))
+    if changes:
+        raise EditConflict(changes)
+    if codes == now.countries and lines == now.product_lines:
+        return False
+    gone_countries = set(now.countries) - set(codes)
+    gone_lines = set(now.product_lines) - set(lines)
+    if gone_countries:
+        db.session.execute(
+            delete(Territory).where(
+                Territory.org_id == org.id, Territory.country.in_(gone_countries)
+            )
+        )
+    if gone_lines:
+        db.session.execute(
+            delete(Specialisation).where(
+                Specialisation.org_id == org.id, Specialisation.product_line.in_(gone_lines)
+            )
+        )
+    db.session.add_all(Territory(org_id=org.id, country=c) for c in codes if c not in now.countries)
+    db.session.add_all(
+        Specialisation(org_id=org.id, product_line=line)
+        for line in lines
+        if line not in now.product_lines
+    )
+    _flush_or_conflict()
+    audit.record(
+        "partner.coverage_changed",
+        org,
+        actor=actor,
+        org_id=org.id,
+        before={"territories": now.countries, "specialisations": now.product_lines},
+        after={"territories": codes, "specialisations": lines},
+    )
+    return True
