@@ -34,6 +34,11 @@ ENVIRONMENT_KEYS = frozenset(
         "INVITATION_DAYS",
         "API_RATE_LIMIT",
         "DEFAULT_LOCALE",
+        "BUSINESS_TIMEZONE",
+        "BUSINESS_HOURS",
+        "BUSINESS_HOLIDAYS",
+        "LEAD_RESPONSE_HOURS",
+        "LEAD_REMINDER_HOURS",
     }
 )
 
@@ -72,6 +77,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
             )
         secret_key = DEV_SECRET_KEY
     production = mode == "production"
+    calendar = _business_calendar(env)
     base_url = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     return {
         "PORTAL_ENV": mode,
@@ -108,4 +114,35 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "TESTING": mode == "testing",
+        # The vendor's business hours (portal.business_hours): deadlines such as a lead offer's
+        # respond_by count only these hours. Holidays: an ISO country code with an optional
+        # region (DE, DE-BY, US-CA) whose public holidays are days off; empty for none.
+        **calendar,
+        "LEAD_RESPONSE_HOURS": _positive_number(env, "LEAD_RESPONSE_HOURS", "16"),
+        "LEAD_REMINDER_HOURS": _positive_number(env, "LEAD_REMINDER_HOURS", "4"),
     }
+
+
+def _business_calendar(env) -> dict:
+    from portal.business_hours import parse_calendar
+
+    settings = {
+        "BUSINESS_TIMEZONE": env.get("BUSINESS_TIMEZONE", "UTC"),
+        "BUSINESS_HOURS": env.get("BUSINESS_HOURS", "09:00-17:00"),
+        "BUSINESS_HOLIDAYS": env.get("BUSINESS_HOLIDAYS", ""),
+    }
+    try:
+        parse_calendar(*settings.values())
+    except ValueError as exc:
+        raise ConfigurationError(f"business hours: {exc}") from None
+    return settings
+
+
+def _positive_number(env, name: str, default: str) -> float:
+    try:
+        value = float(env.get(name, default))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 10_000:
+        raise ConfigurationError(f"{name} must be a number of hours above 0")
+    return value

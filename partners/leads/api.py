@@ -1,0 +1,459 @@
+"""Leads and shared leads in the API (``leads:read``, ``leads:write``): thin routes over the same
+services and queries as the pages, so the same rules hold.
+
+A route with a record id checks, before anything else, the action (403 for a role or token that
+may not do it, whatever the id) and then that the record is visible (404 for one that is not, as
+for one that does not exist); only then are the body and its content type looked at. The check
+runs as a URL value preprocessor, which Flask calls before the API's own before-request hooks.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from flask import g
+from flask_babel import gettext as _
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from spectree import Response
+from sqlalchemy import select
+
+from partners.leads import queries, services
+from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES, Lead, LeadOffer, SharedLead
+from partners.program.models import PRODUCT_LINES
+from portal.api import api, auth, bp
+from portal.api.errors import ApiError, Problem
+from portal.api.idempotency import run_once
+from portal.api.pagination import PageQuery, page_of
+from portal.api.resources import ERRORS, ID, action
+from portal.db import db
+from portal.errors import Conflict, DomainError
+from portal.identity.models import Organization
+
+Country = Literal[tuple(code for code, _ in services.country_choices())]  # ISO 3166 alpha-2
+ProductLine = Literal[tuple(PRODUCT_LINES)]
+# Text with at least one visible character: the services strip blanks and line breaks, and the
+# API's JSON parser drops NUL characters (portal.app), so nothing else may be required.
+REQUIRED_TEXT = r"[^\x00-\x20]"
+TAGS = ["leads"]
+WRITE_ERRORS = {"HTTP_404": Problem, "HTTP_409": Problem, "HTTP_415": Problem, "HTTP_422": Problem}
+
+
+class OfferOut(BaseModel):
+    id: int
+    partner_id: int
+    status: str
+    offered_at: str
+    respond_by: str
+    responded_at: str | None
+    decline_reason: str
+
+
+class LeadOut(BaseModel):
+    id: int
+    company: str
+    contact_name: str
+    contact_email: str
+    phone: str
+    country: str
+    product_line: str
+    source: str
+    status: str
+    notes: str
+    created_at: str
+    credited_to_org_id: int | None
+    offer: OfferOut | None = Field(
+        None, description="The open offer (for a partner: its own, with its deadline)."
+    )
+
+
+class LeadPage(BaseModel):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+class LeadQuery(PageQuery):
+    status: Literal[LEAD_STATUSES] | None = None
+    country: Country | None = None
+    product_line: ProductLine | None = None
+    q: str | None = Field(None, max_length=100, description="Text search.")
+
+
+class LeadIn(BaseModel):
+    company: str = Field(min_length=1, max_length=200, pattern=REQUIRED_TEXT)
+    contact_name: str = Field("", max_length=200)
+    contact_email: EmailStr | None = None
+    phone: str = Field("", max_length=50)
+    country: Country
+    product_line: ProductLine
+    notes: str = Field("", max_length=5000)
+    offer_by_rule: bool = Field(False, description="Offer it to a partner by rule at once.")
+
+
+class OfferIn(BaseModel):
+    partner_id: int | None = Field(
+        None, ge=1, le=2147483647, description="The partner; leave it out to offer by rule."
+    )
+    note: str = Field("", max_length=services.MAX_REASON)
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=services.MAX_REASON, pattern=REQUIRED_TEXT)
+
+
+class NoteIn(BaseModel):
+    note: str = Field("", max_length=services.MAX_REASON)
+
+
+class SharedLeadIn(BaseModel):
+    company: str = Field(min_length=1, max_length=200, pattern=REQUIRED_TEXT)
+    contact_name: str = Field("", max_length=200)
+    contact_email: EmailStr | None = None
+    country: Country
+    product_line: ProductLine
+    notes: str = Field("", max_length=5000)
+
+
+class SharedLeadOut(BaseModel):
+    id: int
+    partner_id: int
+    company: str
+    contact_name: str
+    contact_email: str
+    country: str
+    product_line: str
+    notes: str
+    status: str
+    submitted_at: str
+    decided_at: str | None
+    decision_reason: str
+    lead_id: int | None
+
+
+class SharedLeadPage(BaseModel):
+    items: list[SharedLeadOut]
+    next_cursor: str | None
+
+
+class SharedQuery(PageQuery):
+    status: Literal[SHARED_LEAD_STATUSES] | None = None
+
+
+# Load, then check, before the body: see the module's docstring.
+
+_GUARDED: dict[str, tuple[type, str, str]] = {}
+
+
+def guarded(model: type, param: str, needed: str):
+    def mark(view):
+        _GUARDED[f"{bp.name}.{view.__name__}"] = (model, param, needed)
+        return action(needed)(view)
+
+    return mark
+
+
+@bp.url_value_preprocessor
+def _check_record_first(endpoint: str | None, values: dict | None) -> None:
+    spec = _GUARDED.get(endpoint or "")
+    if spec is None or not values:
+        return
+    model, param, needed = spec
+    auth.authenticate()
+    auth.require_action(needed)
+    g.api_record = _visible(model, values[param])
+
+
+def _visible(model: type, object_id: int):
+    row = db.session.scalars(select(model).where(model.id == object_id)).one_or_none()
+    if row is None:
+        raise ApiError(
+            404, "Not Found", f"No {model.__tablename__[:-1].replace('_', ' ')} {object_id} here."
+        )
+    return row
+
+
+def _refused(error: DomainError) -> ApiError:
+    title = {403: "Forbidden", 409: "Conflict"}.get(error.status_code, "Unprocessable Content")
+    return ApiError(error.status_code, title, error.message)
+
+
+def _time(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _offer(offer: LeadOffer | None) -> dict | None:
+    if offer is None:
+        return None
+    return OfferOut(
+        id=offer.id,
+        partner_id=offer.org_id,
+        status=offer.status,
+        offered_at=_time(offer.offered_at),
+        respond_by=_time(offer.respond_by),
+        responded_at=_time(offer.responded_at),
+        decline_reason=offer.decline_reason,
+    ).model_dump()
+
+
+def _lead(lead: Lead, offer: LeadOffer | None) -> dict:
+    return LeadOut(
+        id=lead.id,
+        company=lead.company,
+        contact_name=lead.contact_name,
+        contact_email=lead.email,
+        phone=lead.phone,
+        country=lead.country,
+        product_line=lead.product_line,
+        source=lead.source,
+        status=lead.status,
+        notes=lead.notes,
+        created_at=_time(lead.created_at),
+        credited_to_org_id=lead.credited_to_org_id,
+        offer=_offer(offer),
+    ).model_dump()
+
+
+def _shared(shared: SharedLead) -> dict:
+    return SharedLeadOut(
+        id=shared.id,
+        partner_id=shared.org_id,
+        company=shared.company,
+        contact_name=shared.contact_name,
+        contact_email=shared.email,
+        country=shared.country,
+        product_line=shared.product_line,
+        notes=shared.notes,
+        status=shared.status,
+        submitted_at=_time(shared.submitted_at),
+        decided_at=_time(shared.decided_at),
+        decision_reason=shared.decision_reason,
+        lead_id=shared.lead_id,
+    ).model_dump()
+
+
+def _lead_values(body: LeadIn | SharedLeadIn) -> dict:
+    values = body.model_dump(exclude={"offer_by_rule", "contact_email"})
+    values["email"] = body.contact_email or ""
+    return values
+
+
+def _write(handler, status: int = 200):
+    """Run a use case once per Idempotency-Key, turn its domain error into a problem, commit."""
+
+    def run():
+        try:
+            return handler(), status
+        except DomainError as error:
+            raise _refused(error) from None
+
+    response = run_once(run)
+    db.session.commit()
+    return response
+
+
+def _own_offer(lead: Lead) -> LeadOffer:
+    offer = queries.open_offer(lead.id)  # through the wall: a partner's own only
+    if offer is None:
+        raise ApiError(404, "Not Found", f"No lead {lead.id} offered to you.")
+    return offer
+
+
+# Leads.
+
+
+@bp.get("/leads")
+@action("leads.view")
+@api.validate(
+    query=LeadQuery, resp=Response(HTTP_200=LeadPage, HTTP_422=Problem, **ERRORS), tags=TAGS
+)
+def list_leads(query: LeadQuery):
+    """Leads the caller may see, by ascending id: vendor staff every lead; a partner the leads
+    offered to it or accepted by it (with its offer). Filters: status, country, product line,
+    text."""
+    auth.require_action("leads.view")
+    filters = queries.LeadFilters(
+        status=query.status, country=query.country, product_line=query.product_line, q=query.q
+    )
+    stmt = select(Lead)
+    if not g.principal.is_vendor_staff:
+        stmt = queries.partner_leads(stmt)
+    rows, cursor = page_of(queries.filter_leads(stmt, filters), Lead, query)
+    offers = queries.open_offers_of([lead.id for lead in rows])
+    return LeadPage(items=[_lead(lead, offers.get(lead.id)) for lead in rows], next_cursor=cursor)
+
+
+@bp.get(f"/leads/<{ID}:lead_id>")
+@guarded(Lead, "lead_id", "leads.view")
+@api.validate(resp=Response(HTTP_200=LeadOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
+def get_lead(lead_id: int):
+    """One lead the caller may see (404 for any other, and for a partner after a recall)."""
+    lead = g.api_record
+    return LeadOut(**_lead(lead, queries.open_offer(lead.id)))
+
+
+@bp.post("/leads")
+@action("leads.manage")
+@api.validate(
+    json=LeadIn,
+    resp=Response(HTTP_201=LeadOut, HTTP_409=Problem, HTTP_415=Problem, HTTP_422=Problem, **ERRORS),
+    tags=TAGS,
+)
+def create_lead(json: LeadIn):
+    """Vendor staff add a lead to the pipeline, and may offer it by rule at once. Send an
+    ``Idempotency-Key`` header to retry safely."""
+    auth.require_action("leads.manage")
+
+    def create():
+        lead = services.create_lead(_lead_values(json), actor=g.principal, source="api")
+        offer = services.offer_by_rule(lead, actor=g.principal) if json.offer_by_rule else None
+        return _lead(lead, offer)
+
+    return _write(create, 201)
+
+
+@bp.post(f"/leads/<{ID}:lead_id>/offer")
+@guarded(Lead, "lead_id", "leads.manage")
+@api.validate(json=OfferIn, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def offer_lead(lead_id: int, json: OfferIn):
+    """Offer a new lead to a partner (``partner_id``), or by rule (no ``partner_id``): the rule
+    picks among partners whose territory and specialisation fit, weighted by tier. 409 if the
+    lead is not new, or no partner is eligible."""
+    lead = g.api_record
+
+    def offer():
+        if json.partner_id is None:
+            made = services.offer_by_rule(lead, actor=g.principal)
+            if made is None:
+                raise Conflict(_("No partner is eligible for this lead now; it stays new."))
+        else:
+            partner = db.session.get(Organization, json.partner_id)
+            if partner is None:
+                raise ApiError(404, "Not Found", f"No partner {json.partner_id} here.")
+            made = services.offer_lead(lead, partner, actor=g.principal, note=json.note)
+        return _lead(lead, made)
+
+    return _write(offer)
+
+
+@bp.post(f"/leads/<{ID}:lead_id>/recall")
+@guarded(Lead, "lead_id", "leads.manage")
+@api.validate(json=Empty, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def recall_lead(lead_id: int, json: Empty):
+    """Take a lead back from the partner holding it (it loses access at once)."""
+    lead = g.api_record
+
+    def recall():
+        services.recall_offer(lead, actor=g.principal)
+        return _lead(lead, None)
+
+    return _write(recall)
+
+
+@bp.post(f"/leads/<{ID}:lead_id>/accept")
+@guarded(Lead, "lead_id", "leads.respond")
+@api.validate(json=Empty, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def accept_lead(lead_id: int, json: Empty):
+    """The partner accepts the lead offered to it, before its ``respond_by``."""
+    lead = g.api_record
+    offer = _own_offer(lead)
+
+    def accept():
+        services.accept_offer(offer, actor=g.principal)
+        return _lead(lead, offer)
+
+    return _write(accept)
+
+
+@bp.post(f"/leads/<{ID}:lead_id>/decline")
+@guarded(Lead, "lead_id", "leads.respond")
+@api.validate(json=ReasonIn, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def decline_lead(lead_id: int, json: ReasonIn):
+    """The partner declines the lead offered to it, saying why; it goes to the next partner and
+    this one loses access to it."""
+    lead = g.api_record
+    offer = _own_offer(lead)
+
+    def decline():
+        services.decline_offer(offer, json.reason, actor=g.principal)
+        return _lead(lead, offer)
+
+    return _write(decline)
+
+
+# Shared leads.
+
+
+@bp.get("/shared-leads")
+@action("leads.view")
+@api.validate(
+    query=SharedQuery,
+    resp=Response(HTTP_200=SharedLeadPage, HTTP_422=Problem, **ERRORS),
+    tags=TAGS,
+)
+def list_shared_leads(query: SharedQuery):
+    """Leads partners shared: a partner's own submissions; vendor staff all of them."""
+    auth.require_action("leads.view")
+    stmt = select(SharedLead)
+    if query.status:
+        stmt = stmt.where(SharedLead.status == query.status)
+    rows, cursor = page_of(stmt, SharedLead, query)
+    return SharedLeadPage(items=[_shared(s) for s in rows], next_cursor=cursor)
+
+
+@bp.get(f"/shared-leads/<{ID}:shared_id>")
+@guarded(SharedLead, "shared_id", "leads.view")
+@api.validate(resp=Response(HTTP_200=SharedLeadOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
+def get_shared_lead(shared_id: int):
+    """One shared lead the caller may see, with the vendor's decision and reason."""
+    return SharedLeadOut(**_shared(g.api_record))
+
+
+@bp.post("/shared-leads")
+@action("leads.share")
+@api.validate(
+    json=SharedLeadIn,
+    resp=Response(HTTP_201=SharedLeadOut, HTTP_415=Problem, HTTP_422=Problem, **ERRORS),
+    tags=TAGS,
+)
+def share_lead(json: SharedLeadIn):
+    """A partner shares a lead it found with the vendor, for review. Send an
+    ``Idempotency-Key`` header to retry safely."""
+    auth.require_action("leads.share")
+    return _write(
+        lambda: _shared(services.submit_shared_lead(_lead_values(json), actor=g.principal)), 201
+    )
+
+
+@bp.post(f"/shared-leads/<{ID}:shared_id>/approve")
+@guarded(SharedLead, "shared_id", "leads.review")
+@api.validate(
+    json=NoteIn, resp=Response(HTTP_200=SharedLeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
+)
+def approve_shared_lead(shared_id: int, json: NoteIn):
+    """Vendor staff take a shared lead into the pipeline, credited to the partner."""
+    shared = g.api_record
+
+    def approve():
+        services.approve_shared_lead(shared, actor=g.principal, note=json.note)
+        return _shared(shared)
+
+    return _write(approve)
+
+
+@bp.post(f"/shared-leads/<{ID}:shared_id>/reject")
+@guarded(SharedLead, "shared_id", "leads.review")
+@api.validate(
+    json=ReasonIn, resp=Response(HTTP_200=SharedLeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
+)
+def reject_shared_lead(shared_id: int, json: ReasonIn):
+    """Vendor staff reject a shared lead, saying why (the partner reads the reason)."""
+    shared = g.api_record
+
+    def reject():
+        services.reject_shared_lead(shared, json.reason, actor=g.principal)
+        return _shared(shared)
+
+    return _write(reject)

@@ -1,0 +1,183 @@
+"""Forms of the lead pages. They check what a browser can get wrong; the services check the rest
+(and the same for the API and CSV rows)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES
+from partners.leads.services import MAX_REASON, country_choices
+from partners.program.models import PRODUCT_LINES
+from portal.web import choices
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+STATUS_LABELS = {
+    "new": _l("New"),
+    "offered": _l("Offered"),
+    "accepted": _l("Accepted"),
+    "won": _l("Won"),
+    "lost": _l("Lost"),
+    "declined": _l("Declined"),
+    "expired": _l("Expired"),
+    "recalled": _l("Recalled"),
+    "submitted": _l("Submitted"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+}
+SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "company": _l("Company")}
+
+
+def _countries(blank):
+    return choices([("", blank)] + country_choices())
+
+
+def _product_lines(blank):
+    return choices([("", blank)] + [(p, p.capitalize()) for p in PRODUCT_LINES])
+
+
+class _LeadFields(FlaskForm):
+    company = StringField(
+        _l("Company"), filters=[_strip], validators=[DataRequired(), Length(max=200)]
+    )
+    contact_name = StringField(_l("Contact"), filters=[_strip], validators=[Length(max=200)])
+    email = EmailField(
+        _l("Email"), filters=[_strip], validators=[Optional(), Email(), Length(max=254)]
+    )
+    country = SelectField(
+        _l("Country"), choices=lambda: _countries(_l("Choose…")), validators=[DataRequired()]
+    )
+    product_line = SelectField(
+        _l("Product line"),
+        choices=lambda: _product_lines(_l("Choose…")),
+        validators=[DataRequired()],
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+
+    field_names: tuple[str, ...] = (
+        "company",
+        "contact_name",
+        "email",
+        "country",
+        "product_line",
+        "notes",
+    )
+
+    def values(self) -> dict:
+        return {name: getattr(self, name).data for name in self.field_names}
+
+
+class LeadForm(_LeadFields):
+    phone = StringField(_l("Phone"), filters=[_strip], validators=[Length(max=50)])
+    offer_now = BooleanField(_l("Offer it to a partner by rule at once"))
+    snapshot = HiddenField()  # optimistic locking (portal.concurrency), when editing
+
+    field_names = (*_LeadFields.field_names, "phone")
+
+
+class SharedLeadForm(_LeadFields):
+    pass
+
+
+class LeadFilterForm(FlaskForm):
+    """The list's filters (GET: no CSRF token, nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), filters=[_strip], validators=[Optional(), Length(max=100)])
+    status = SelectField(
+        _l("Status"),
+        choices=lambda: choices(
+            [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in LEAD_STATUSES]
+        ),
+        validators=[Optional()],
+    )
+    country = SelectField(
+        _l("Country"), choices=lambda: _countries(_l("Any country")), validators=[Optional()]
+    )
+    product_line = SelectField(
+        _l("Product line"),
+        choices=lambda: _product_lines(_l("Any product line")),
+        validators=[Optional()],
+    )
+    sort = SelectField(
+        _l("Order"),
+        choices=lambda: choices(SORT_LABELS.items()),
+        default="newest",
+        validators=[Optional()],
+    )
+
+
+class SharedFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=lambda: choices(
+            [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in SHARED_LEAD_STATUSES]
+        ),
+        validators=[Optional()],
+    )
+
+
+class OfferForm(FlaskForm):
+    partner_id = SelectField(_l("Partner"), coerce=int, validators=[DataRequired()])
+    note = StringField(
+        _l("Note for the record (optional)"), filters=[_strip], validators=[Length(max=MAX_REASON)]
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (required: the other side reads it)"),
+        filters=[_strip],
+        validators=[DataRequired(), Length(max=MAX_REASON)],
+    )
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(
+        _l("Note to the partner (optional)"),
+        filters=[_strip],
+        validators=[Length(max=MAX_REASON)],
+    )
+
+
+class CloseForm(FlaskForm):
+    outcome = SelectField(
+        _l("Outcome"),
+        choices=lambda: choices([("won", _l("Won")), ("lost", _l("Lost"))]),
+        validators=[DataRequired()],
+    )
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired()],
+        description=_l(
+            "A header row, then one lead per row. Columns: company, country and product_line "
+            "(required); contact_name, email, phone, notes. Comma, semicolon or tab separated, "
+            "UTF-8."
+        ),
+    )
+    source = StringField(
+        _l("Source"),
+        default="import",
+        filters=[_strip],
+        validators=[Optional(), Length(max=60)],
+        description=_l("Where these leads come from, for example a trade fair."),
+    )
+
+
+class ImportConfirmForm(FlaskForm):
+    """The preview's confirmation; the file travels in ``payload`` fields (csv_import.seal)."""
