@@ -337,7 +337,7 @@ def open_lead_counts(org_ids: list[int]) -> dict[int, int]:
         )
         .group_by(LeadOffer.org_id)
     )
-    return dict(rows.tuples().all())
+    return {org_id: count for org_id, count in rows}
 
 
 def offer_counts_since(org_ids: list[int], since: datetime) -> dict[int, int]:
@@ -349,7 +349,7 @@ def offer_counts_since(org_ids: list[int], since: datetime) -> dict[int, int]:
         .where(LeadOffer.org_id.in_(org_ids), LeadOffer.offered_at >= since)
         .group_by(LeadOffer.org_id)
     )
-    return dict(rows.tuples().all())
+    return {org_id: count for org_id, count in rows}
 
 
 def offer_history(lead_id: int) -> dict[int, set[str]]:
