@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
+
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
@@ -59,12 +62,25 @@ def db_revision(message: str) -> None:
     )
 
 
+@contextmanager
+def _quiet_mail():
+    """The demo world's own notifications would print ~70 emails before the sign-ins."""
+    logger = logging.getLogger("portal.mail")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 @click.command("seed", help="Create the demo world (safe to run again).")
 @with_appcontext
 def seed_command() -> None:
     from portal.seed import seed_demo_world
 
-    created = seed_demo_world()
+    with _quiet_mail():
+        created = seed_demo_world()
     click.echo(f"Demo world ready ({created} new records).")
 
 
@@ -76,7 +92,8 @@ def demo_command(port: int) -> None:
 
     with db.engine.begin() as connection:
         migrate.upgrade(connection)
-    seed_demo_world()
+    with _quiet_mail():
+        seed_demo_world()
     url = f"http://127.0.0.1:{port}/"
     click.echo(f"\nThe portal is at {url}\nDemo sign-ins (password {DEMO_PASSWORD} for all):")
     for email, role, org in DEMO_USERS:
