@@ -652,33 +652,50 @@ def _set_lead_status_for_partner(lead: Lead, status: str) -> None:
         lead.status = status
 
 
-def accept_offer(offer: LeadOffer, *, actor: Principal, now: datetime | None = None) -> None:
-    """The partner takes the lead. Raises InvalidTransition (not offered any more, or too
-    late), Forbidden, Conflict."""
-    now = now or utcnow()
-    _check_answerable(offer, actor, now)
+def _answer(
+    offer: LeadOffer,
+    status: str,
+    lead_status: str,
+    *,
+    actor: Principal,
+    now: datetime,
+    title: str,
+    body: str,
+    reason: str = "",
+) -> None:
+    """What accepting and declining share: the offer's answer, the lead's status, the audit
+    event and the notice to the vendor people concerned."""
     before = audit.snapshot(offer, OFFER_AUDIT_FIELDS)
-    offer.status = "accepted"
-    offer.responded_at = now
-    lead = offer.lead
-    _set_lead_status_for_partner(lead, "accepted")
+    offer.status, offer.responded_at = status, now
+    if reason:
+        offer.decline_reason = reason
+    _set_lead_status_for_partner(offer.lead, lead_status)
     audit.record(
-        "lead_offer.accepted",
+        f"lead_offer.{status}",
         offer,
         actor=actor,
         before=before,
         after=audit.snapshot(offer, OFFER_AUDIT_FIELDS),
     )
     notify.notify(
-        _offer_concerns(offer),
-        "leads.response",
-        _("%(partner)s accepted %(company)s", partner=offer.partner.name, company=lead.company),
-        _(
-            "%(partner)s accepted the lead %(company)s.",
-            partner=offer.partner.name,
-            company=lead.company,
-        ),
-        link=lead_path(lead.id),
+        _offer_concerns(offer), "leads.response", title, body, link=lead_path(offer.lead.id)
+    )
+
+
+def accept_offer(offer: LeadOffer, *, actor: Principal, now: datetime | None = None) -> None:
+    """The partner takes the lead. Raises InvalidTransition (not offered any more, or too
+    late), Forbidden, Conflict."""
+    now = now or utcnow()
+    _check_answerable(offer, actor, now)
+    name, company = offer.partner.name, offer.lead.company
+    _answer(
+        offer,
+        "accepted",
+        "accepted",
+        actor=actor,
+        now=now,
+        title=_("%(partner)s accepted %(company)s", partner=name, company=company),
+        body=_("%(partner)s accepted the lead %(company)s.", partner=name, company=company),
     )
 
 
@@ -690,34 +707,25 @@ def decline_offer(
     now = now or utcnow()
     reason = _reason(reason)
     _check_answerable(offer, actor, now)
-    before = audit.snapshot(offer, OFFER_AUDIT_FIELDS)
-    offer.status = "declined"
-    offer.responded_at = now
-    offer.decline_reason = reason
-    lead = offer.lead
-    _set_lead_status_for_partner(lead, "new")
-    audit.record(
-        "lead_offer.declined",
+    name, company = offer.partner.name, offer.lead.company
+    _answer(
         offer,
+        "declined",
+        "new",
         actor=actor,
-        before=before,
-        after=audit.snapshot(offer, OFFER_AUDIT_FIELDS),
-    )
-    notify.notify(
-        _offer_concerns(offer),
-        "leads.response",
-        _("%(partner)s declined %(company)s", partner=offer.partner.name, company=lead.company),
-        _(
+        now=now,
+        title=_("%(partner)s declined %(company)s", partner=name, company=company),
+        body=_(
             "%(partner)s declined the lead %(company)s: %(reason)s",
-            partner=offer.partner.name,
-            company=lead.company,
+            partner=name,
+            company=company,
             reason=reason,
         ),
-        link=lead_path(lead.id),
+        reason=reason,
     )
     # The next partner is chosen by the system, which may read every partner: not in this
     # partner's transaction.
-    jobs.enqueue(reoffer_lead, lead.id)
+    jobs.enqueue(reoffer_lead, offer.lead_id)
 
 
 # The system: jobs and the periodic tick. They run in their own unscoped session; the services
