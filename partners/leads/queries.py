@@ -8,13 +8,10 @@ with a COUNT over the table, so a page costs the same at row 100 and at row 100,
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadOffer, SharedLead
@@ -22,20 +19,12 @@ from partners.program.models import Specialisation, Territory, Tier
 from portal.audit import AuditEvent
 from portal.db import db
 from portal.identity.models import Organization
+from portal.keyset import PER_PAGE, KeysetPage, keyset_page
 
 # Leads are offered to these kinds of partner only (suppliers share leads but are not offered).
 OFFER_KINDS = ("reseller", "distributor")
 # A lead counts against a partner's cap while it is offered to it or accepted and not closed.
 OPEN_LEAD_STATUSES = ("offered", "accepted")
-MAX_ID = 2**31 - 1
-PER_PAGE = 25
-
-
-class InvalidCursor(ValueError):
-    """A page cursor this portal did not give (or one for another sort order)."""
-
-
-# Keyset pagination.
 
 # sort name -> the columns of the order, all in one direction, the last one unique.
 LEAD_SORTS: dict[str, tuple[tuple, bool]] = {
@@ -47,92 +36,6 @@ SHARED_SORTS: dict[str, tuple[tuple, bool]] = {
     "oldest": ((SharedLead.id,), False),
     "newest": ((SharedLead.id,), True),
 }
-
-
-def encode_cursor(sort: str, values: list) -> str:
-    raw = json.dumps([sort, *values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token: str, sort: str, columns: tuple) -> list:
-    """The key values a cursor names, checked against the sort's columns (else InvalidCursor)."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor(token) from None
-    if not isinstance(data, list) or len(data) != len(columns) + 1 or data[0] != sort:
-        raise InvalidCursor(token)
-    values = data[1:]
-    for column, value in zip(columns, values, strict=True):
-        if column.key == "id":
-            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
-                raise InvalidCursor(token)
-        elif not isinstance(value, str) or len(value) > 200:
-            raise InvalidCursor(token)
-    return values
-
-
-@dataclass
-class KeysetPage:
-    items: list
-    sort: str
-    next_cursor: str | None
-    prev_cursor: str | None
-
-    @property
-    def has_next(self) -> bool:
-        return self.next_cursor is not None
-
-    @property
-    def has_prev(self) -> bool:
-        return self.prev_cursor is not None
-
-
-def keyset_page(
-    stmt: Select,
-    sorts: dict,
-    sort: str,
-    *,
-    after: str | None = None,
-    before: str | None = None,
-    per_page: int = PER_PAGE,
-    key=lambda row: row,
-) -> KeysetPage:
-    """One page of ``stmt`` in the order ``sort`` names: the rows after the cursor ``after``, or
-    the rows before ``before`` (the previous page). ``key`` gives the model row of a result row.
-    One query, ``per_page + 1`` rows: the extra row only says whether there is more."""
-    columns, descending = sorts[sort]
-    backwards = before is not None and after is None
-    cursor = before if backwards else after
-    if cursor:
-        values = decode_cursor(cursor, sort, columns)
-        # Forwards on a descending order, or backwards on an ascending one: smaller keys.
-        smaller = descending != backwards
-        keys, given = tuple_(*columns), tuple_(*values)
-        stmt = stmt.where(keys < given if smaller else keys > given)
-    reverse = descending != backwards
-    stmt = stmt.order_by(*(c.desc() if reverse else c.asc() for c in columns))
-    rows = list(db.session.execute(stmt.limit(per_page + 1)).unique().all())
-    more = len(rows) > per_page
-    rows = [r[0] if len(r) == 1 else r for r in rows[:per_page]]
-    if backwards:
-        rows.reverse()
-
-    def cursor_of(row) -> str:
-        model = key(row)
-        return encode_cursor(sort, [getattr(model, c.key) for c in columns])
-
-    if not rows:
-        return KeysetPage([], sort, None, None)
-    has_next = more if not backwards else True
-    has_prev = more if backwards else bool(cursor)
-    return KeysetPage(
-        rows,
-        sort,
-        cursor_of(rows[-1]) if has_next else None,
-        cursor_of(rows[0]) if has_prev else None,
-    )
 
 
 # The lead list.

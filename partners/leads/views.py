@@ -35,6 +35,7 @@ from portal.db import db, get_or_404
 from portal.errors import InvalidInput
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import User
+from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
 from portal.tenancy import Principal
 from portal.web import attempt, choices, form_status
@@ -84,7 +85,7 @@ def index():
         page = queries.lead_page(
             filters, partner_view=not principal.is_vendor_staff, **_cursor_args()
         )
-    except queries.InvalidCursor:
+    except InvalidCursor:
         abort(422)
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     return render_template("partners/leads/list.html", form=form, page=page, args=args)
@@ -393,7 +394,7 @@ def shared_index():
     sort = "oldest" if principal.is_vendor_staff else "newest"
     try:
         page = queries.shared_page(status, sort, **_cursor_args())
-    except queries.InvalidCursor:
+    except InvalidCursor:
         abort(422)
     return render_template(
         "partners/leads/shared_list.html",

@@ -281,8 +281,8 @@ def page_figures(app, password: str, repeat: int) -> list[PageFigure]:
     from sqlalchemy import event, func, select
 
     from partners.leads.models import Lead
-    from partners.leads.queries import encode_cursor
     from portal.db import db, unscoped
+    from portal.keyset import encode_cursor
     from tests.perf.bench_authenticated_page import BenchmarkError
 
     staff = _client(app, STAFF_EMAIL, password)
