@@ -79,6 +79,21 @@ class ExtendForm(FlaskForm):
     )
 
 
+class ExtensionRequestForm(FlaskForm):
+    days = IntegerField(
+        _l("More days of protection"), validators=[DataRequired(), NumberRange(min=1, max=365)]
+    )
+    reason = TextAreaField(
+        _l("Why the deal needs longer"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
+class DeclineExtensionForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason (the partner sees it)"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
 class CloseForm(FlaskForm):
     outcome = RadioField(
         _l("Outcome"),

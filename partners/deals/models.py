@@ -31,7 +31,9 @@ class DealRegistration(TenantOwned, Base):
 
     __tablename__ = "deal_registrations"
     __table_args__ = (
-        Index("ix_deal_registrations_status_submitted", "status", "submitted_at"),
+        # the review queue (oldest first) and the list filtered by state, both paged by key
+        Index("ix_deal_registrations_status_submitted_id", "status", "submitted_at", "id"),
+        Index("ix_deal_registrations_status_id", "status", "id"),
         Index("ix_deal_registrations_domain", "customer_domain"),
     )
 
@@ -58,12 +60,25 @@ class DealRegistration(TenantOwned, Base):
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     expires_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The partner's one request for longer protection; outcome "" while it waits for a decision.
+    extension_requested_at: Mapped[datetime | None]
+    extension_requested_days: Mapped[int | None]
+    extension_requested_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    extension_request_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    extension_outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    extension_response: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     partner: Mapped[Organization] = relationship(foreign_keys="DealRegistration.org_id")
     registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def extension_pending(self) -> bool:
+        return self.extension_requested_at is not None and not self.extension_outcome
 
 
 class DirectDeal(TenantOwned, Base):
@@ -97,7 +112,7 @@ class DealConflict(TenantOwned, Base):
         ForeignKey("deal_registrations.id", ondelete="CASCADE"), index=True
     )
     other_registration_id: Mapped[int | None] = mapped_column(
-        ForeignKey("deal_registrations.id", ondelete="CASCADE")
+        ForeignKey("deal_registrations.id", ondelete="CASCADE"), index=True
     )
     direct_deal_id: Mapped[int | None] = mapped_column(
         ForeignKey("direct_deals.id", ondelete="CASCADE")

@@ -47,7 +47,16 @@ EDITABLE_FIELDS = [
     "expected_close",
     "notes",
 ]
-AUDIT_FIELDS = ["status", *EDITABLE_FIELDS, "expires_at", "decision_reason"]
+AUDIT_FIELDS = [
+    "status",
+    *EDITABLE_FIELDS,
+    "expires_at",
+    "decision_reason",
+    "extension_requested_days",
+    "extension_request_reason",
+    "extension_outcome",
+    "extension_response",
+]
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CAD", "AUD", "JPY")
 REGISTERING_KINDS = ("reseller", "distributor")
 DEFAULT_PROTECTION_DAYS = 90
@@ -177,27 +186,16 @@ def submit_deal(deal: DealRegistration, *, actor: Principal) -> list[DealConflic
             org_id=conflicts[0].org_id,
             after={"conflicts": len(conflicts)},
         )
-    with unscoped():  # the reviewers are vendor staff, outside the partner's wall (reviewed)
-        reviewers = db.session.scalars(
-            select(User)
-            .join(Organization)
-            .where(
-                Organization.kind == access.VENDOR,
-                User.active.is_(True),
-                User.role.in_(["channel_manager", "vendor_admin"]),
-            )
-        ).all()
-        notify.notify(
-            reviewers,
-            "deals.submitted",
-            _(
-                "%(partner)s registered a deal with %(customer)s",
-                partner=deal.partner.name,
-                customer=deal.customer_name,
-            ),
-            body=_("%(n)d possible conflicts.", n=len(conflicts)) if conflicts else "",
-            link=url_for("deals.detail", deal_id=deal.id),
-        )
+    _tell_reviewers(
+        deal,
+        "deals.submitted",
+        _(
+            "%(partner)s registered a deal with %(customer)s",
+            partner=deal.partner.name,
+            customer=deal.customer_name,
+        ),
+        body=_("%(n)d possible conflicts.", n=len(conflicts)) if conflicts else "",
+    )
     return conflicts
 
 
@@ -298,7 +296,73 @@ def request_information(deal: DealRegistration, *, message: str, actor: Principa
     )
 
 
+def request_extension(deal: DealRegistration, *, days: int, reason: str, actor: Principal) -> None:
+    """The registering partner asks, once, for longer protection of an approved registration,
+    saying why; the channel managers are told and grant (``extend_protection``) or decline."""
+    if not actor.can("deals.register") or deal.org_id != actor.org_id:
+        raise Forbidden(_("Only the registering partner asks for an extension."))
+    if deal.status != "approved":
+        raise InvalidTransition(_("Only an approved registration can be extended."))
+    if deal.extension_requested_at is not None:
+        raise InvalidTransition(_("This registration has had its one extension request already."))
+    if not 1 <= days <= 365:
+        raise InvalidInput(_("Ask for 1 to 365 more days."), field="days")
+    if not reason.strip():
+        raise InvalidInput(_("Say why the deal needs longer protection."), field="reason")
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    deal.extension_requested_at = utcnow()
+    deal.extension_requested_days = days
+    deal.extension_requested_by_id = actor.user_id
+    deal.extension_request_reason = reason.strip()[:2000]
+    audit.record(
+        "deal.extension_requested",
+        deal,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(deal, AUDIT_FIELDS),
+    )
+    _tell_reviewers(
+        deal,
+        "deals.submitted",
+        _(
+            "%(partner)s asks to extend deal %(number)s by %(days)d days",
+            partner=deal.partner.name,
+            number=deal.number,
+            days=days,
+        ),
+        body=deal.extension_request_reason,
+    )
+
+
+def decline_extension(deal: DealRegistration, *, reason: str, actor: Principal) -> None:
+    """A channel manager declines the partner's pending extension request, saying why."""
+    if not actor.can("deals.review"):
+        raise Forbidden(_("Only channel managers decide on extension requests."))
+    if not deal.extension_pending:
+        raise InvalidTransition(_("There is no extension request waiting on this registration."))
+    if not reason.strip():
+        raise InvalidInput(_("Say why the extension is declined."), field="reason")
+    before = audit.snapshot(deal, AUDIT_FIELDS)
+    deal.extension_outcome, deal.extension_response = "declined", reason.strip()[:2000]
+    audit.record(
+        "deal.extension_declined",
+        deal,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(deal, AUDIT_FIELDS),
+    )
+    _tell_partner(
+        deal,
+        _(
+            "The extension of deal %(number)s is declined: %(reason)s",
+            number=deal.number,
+            reason=deal.extension_response,
+        ),
+    )
+
+
 def extend_protection(deal: DealRegistration, *, days: int, actor: Principal) -> None:
+    """A channel manager extends protection, granting the partner's request if one waits."""
     if not actor.can("deals.review"):
         raise Forbidden(_("Only channel managers extend protection."))
     if deal.status != "approved":
@@ -307,6 +371,8 @@ def extend_protection(deal: DealRegistration, *, days: int, actor: Principal) ->
         raise InvalidInput(_("Extend by 1 to 365 days."), field="days")
     before = audit.snapshot(deal, AUDIT_FIELDS)
     deal.expires_at = max(deal.expires_at, utcnow()) + timedelta(days=days)
+    if deal.extension_pending:
+        deal.extension_outcome = "granted"
     audit.record(
         "deal.extended", deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS)
     )
@@ -343,13 +409,30 @@ def _tier_protection_days(partner: Organization) -> int:
     return days or DEFAULT_PROTECTION_DAYS
 
 
+def _tell_reviewers(deal: DealRegistration, kind: str, title: str, body: str = "") -> None:
+    with unscoped():  # the reviewers are vendor staff, outside the partner's wall (reviewed)
+        reviewers = db.session.scalars(
+            select(User)
+            .join(Organization)
+            .where(
+                Organization.kind == access.VENDOR,
+                User.active.is_(True),
+                User.role.in_(["channel_manager", "vendor_admin"]),
+            )
+        ).all()
+        notify.notify(
+            reviewers, kind, title, body=body, link=url_for("deals.detail", deal_id=deal.id)
+        )
+
+
 def _tell_partner(deal: DealRegistration, title: str) -> None:
     with unscoped():  # the partner's people, from a vendor's request (reviewed)
         people = db.session.scalars(
             select(User).where(
                 User.org_id == deal.org_id,
                 User.active.is_(True),
-                (User.id == deal.registered_by_id) | (User.role == "partner_admin"),
+                User.id.in_([deal.registered_by_id, deal.extension_requested_by_id])
+                | (User.role == "partner_admin"),
             )
         ).all()
         notify.notify(people, "deals.decided", title, link=url_for("deals.detail", deal_id=deal.id))

@@ -3,7 +3,7 @@ manager's review queue with conflicts side by side; the vendor's direct deals.""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -13,17 +13,20 @@ from partners.deals.forms import (
     ApproveForm,
     CloseForm,
     DealForm,
+    DeclineExtensionForm,
     DirectDealForm,
     ExtendForm,
+    ExtensionRequestForm,
     RejectForm,
     RequestInfoForm,
 )
 from partners.deals.models import DEAL_STATUSES, DealRegistration
 from portal import access, audit, navigation
 from portal.concurrency import EditConflict, snapshot
-from portal.db import db, get_or_404
+from portal.db import get_or_404
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
+from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
 
@@ -37,8 +40,14 @@ DECISION_FORMS = {
     "reject": RejectForm,
     "request-info": RequestInfoForm,
     "extend": ExtendForm,
+    "decline-extension": DeclineExtensionForm,
     "close": CloseForm,
+    "extension-request": ExtensionRequestForm,
 }
+
+
+def _cursor_args() -> dict:
+    return {"after": request.args.get("after"), "before": request.args.get("before")}
 
 
 @bp.get("/")
@@ -47,9 +56,15 @@ DECISION_FORMS = {
 def index():
     status = request.args.get("status") or None
     search = request.args.get("q", "").strip() or None
+    try:
+        page = queries.registration_page(status, search, **_cursor_args())
+    except InvalidCursor:
+        abort(422)
+    args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     return render_template(
         "partners/deals/index.html",
-        page=paginate(queries.registrations(status, search)),
+        page=page,
+        args=args,
         status=status,
         q=search or "",
         statuses=DEAL_STATUSES,
@@ -60,8 +75,15 @@ def index():
 @login_required
 @access.require("deals.review")
 def review():
-    rows = db.session.execute(queries.review_queue().limit(200)).unique().all()
-    return render_template("partners/deals/review.html", rows=rows)
+    try:
+        page = queries.review_page(**_cursor_args())
+    except InvalidCursor:
+        abort(422)
+    return render_template(
+        "partners/deals/review.html",
+        page=page,
+        extension_requests=queries.extension_requests() if not page.has_prev else [],
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -97,10 +119,10 @@ def detail(deal_id: int):
 
 
 def _detail(deal: DealRegistration, forms: dict | None = None, status: int = 200):
-    forms = {
-        **{name: form(formdata=None) for name, form in DECISION_FORMS.items()},
-        **(forms or {}),
-    }
+    blank = {name: form(formdata=None) for name, form in DECISION_FORMS.items()}
+    if deal.extension_pending:  # granting offers what the partner asked for
+        blank["extend"] = ExtendForm(formdata=None, days=deal.extension_requested_days)
+    forms = {**blank, **(forms or {})}
     conflicts = queries.conflicts_of(deal) if g.principal.is_vendor_staff else []
     return render_template(
         "partners/deals/detail.html",
@@ -154,7 +176,9 @@ def submit(deal_id: int):
     return redirect(url_for("deals.detail", deal_id=deal.id))
 
 
-@bp.post("/<int:deal_id>/<any(approve, reject, 'request-info', extend):decision>")
+@bp.post(
+    "/<int:deal_id>/<any(approve, reject, 'request-info', extend, 'decline-extension'):decision>"
+)
 @login_required
 @access.require("deals.review")
 def decide(deal_id: int, decision: str):
@@ -171,6 +195,8 @@ def decide(deal_id: int, decision: str):
             services.reject_deal(deal, reason=form.reason.data, actor=g.principal)
         elif decision == "request-info":
             services.request_information(deal, message=form.message.data, actor=g.principal)
+        elif decision == "decline-extension":
+            services.decline_extension(deal, reason=form.reason.data, actor=g.principal)
         else:
             services.extend_protection(deal, days=form.days.data, actor=g.principal)
     if not done:
@@ -178,9 +204,27 @@ def decide(deal_id: int, decision: str):
     flash(_("Deal %(number)s: %(state)s.", number=deal.number, state=_(deal.status)), "success")
     return redirect(
         url_for("deals.review")
-        if decision != "extend"
+        if decision not in ("extend", "decline-extension")
         else url_for("deals.detail", deal_id=deal.id)
     )
+
+
+@bp.post("/<int:deal_id>/extension-request")
+@login_required
+@access.require("deals.register")
+def request_extension(deal_id: int):
+    deal = get_or_404(DealRegistration, deal_id)
+    form = ExtensionRequestForm()
+    if not form.validate_on_submit():
+        return _detail(deal, {"extension-request": form}, 422)
+    with attempt(form) as done:
+        services.request_extension(
+            deal, days=form.days.data, reason=form.reason.data, actor=g.principal
+        )
+    if not done:
+        return _detail(deal, {"extension-request": form}, 422)
+    flash(_("Your extension request is sent to the channel team."), "success")
+    return redirect(url_for("deals.detail", deal_id=deal.id))
 
 
 @bp.post("/<int:deal_id>/close")

@@ -26,6 +26,7 @@ class Lead(TenantOwned, Base):
     __table_args__ = (
         Index("ix_leads_status_id", "status", "id"),
         Index("ix_leads_country_id", "country", "id"),
+        Index("ix_leads_company_id", "company", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,9 +115,7 @@ class SharedLead(TenantOwned, Base):
     product_line: Mapped[str] = mapped_column(String(60))
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="submitted")
-    submitted_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]

@@ -420,8 +420,8 @@ def test_extension_and_expiry_by_tick_with_a_frozen_clock(app, client, login_as,
     assert load(db, deal_id).status == "expired"
 
 
-def test_won_or_lost_is_recorded_by_the_partner(app, client, login_as, channel, db):
-    deal_id = register(app, channel)
+def approved(app, channel, who="gold_admin", **fields) -> int:
+    deal_id = register(app, channel, who, **fields)
     with acting(app, channel["manager"]) as session:
         services.approve_deal(
             session.get(DealRegistration, deal_id),
@@ -429,6 +429,141 @@ def test_won_or_lost_is_recorded_by_the_partner(app, client, login_as, channel, 
             actor=principal(channel["manager"]),
         )
         session.commit()
+    return deal_id
+
+
+def titles_of(db, user) -> list[str]:
+    return db.scalars(select(Notification.title).where(Notification.user_id == user.id)).all()
+
+
+def test_the_partner_asks_once_for_an_extension_and_the_manager_grants_it(
+    app, client, login_as, channel, db
+):
+    deal_id = approved(app, channel)
+    until = load(db, deal_id).expires_at
+    login_as(channel["gold_user"])
+    page = client.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert 'data-testid="extension-request-form"' in page
+    bad = client.post(f"/deals/{deal_id}/extension-request", data={"days": "20", "reason": " "})
+    assert bad.status_code == 422 and load(db, deal_id).extension_requested_at is None
+    response = client.post(
+        f"/deals/{deal_id}/extension-request",
+        data={"days": "20", "reason": "The board meets in two months."},
+    )
+    assert response.status_code == 302
+    again = client.post(
+        f"/deals/{deal_id}/extension-request", data={"days": "5", "reason": "Once more."}
+    )
+    assert again.status_code == 422
+    assert "one extension request already" in again.get_data(as_text=True)
+    deal = load(db, deal_id)
+    assert (deal.extension_requested_days, deal.extension_request_reason) == (
+        20,
+        "The board meets in two months.",
+    )
+    assert any("asks to extend deal" in t for t in titles_of(db, channel["manager"]))
+    client.post("/logout")
+
+    login_as(channel["manager"])
+    queue = client.get("/deals/review").get_data(as_text=True)
+    assert 'data-testid="extension-requests"' in queue and deal.number in queue
+    detail = client.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert "The board meets in two months." in detail and 'value="20"' in detail
+    assert client.post(f"/deals/{deal_id}/extend", data={"days": "20"}).status_code == 302
+    deal = load(db, deal_id)
+    assert deal.extension_outcome == "granted" and not deal.extension_pending
+    assert deal.expires_at.date() == (until + timedelta(days=20)).date()
+    assert "Extension requests" not in client.get("/deals/review").get_data(as_text=True)
+    assert any("is extended to" in t for t in titles_of(db, channel["gold_user"]))
+
+
+def test_a_declined_extension_tells_the_partner_why(app, client, login_as, channel, db):
+    deal_id = approved(app, channel)
+    until = load(db, deal_id).expires_at
+    with acting(app, channel["gold_admin"]) as session:
+        services.request_extension(
+            session.get(DealRegistration, deal_id),
+            days=30,
+            reason="Budget slipped.",
+            actor=principal(channel["gold_admin"]),
+        )
+        session.commit()
+    login_as(channel["manager"])
+    empty = client.post(f"/deals/{deal_id}/decline-extension", data={"reason": ""})
+    assert empty.status_code == 422 and load(db, deal_id).extension_pending
+    client.post(f"/deals/{deal_id}/decline-extension", data={"reason": "Ninety days is enough."})
+    deal = load(db, deal_id)
+    assert deal.extension_outcome == "declined" and deal.expires_at == until
+    again = client.post(f"/deals/{deal_id}/decline-extension", data={"reason": "Again."})
+    assert again.status_code == 422
+    client.post("/logout")
+    login_as(channel["gold_admin"])
+    page = client.get(f"/deals/{deal_id}").get_data(as_text=True)
+    assert "Declined: Ninety days is enough." in page
+    assert 'data-testid="extension-request-form"' not in page  # one request, and it is spent
+
+
+def test_extension_requests_are_refused_when_they_make_no_sense(app, channel, db):
+    submitted = register(app, channel)
+    deal_id = approved(app, channel, customer_name="Other Co", customer_domain="otherco.com")
+    with acting(app, channel["gold_admin"]) as session:
+        ask = dict(days=10, reason="Why not.", actor=principal(channel["gold_admin"]))
+        with pytest.raises(InvalidTransition):  # not approved
+            services.request_extension(session.get(DealRegistration, submitted), **ask)
+        with pytest.raises(InvalidInput):
+            services.request_extension(
+                session.get(DealRegistration, deal_id), **{**ask, "days": 400}
+            )
+        session.rollback()
+    with acting(app, channel["silver_admin"]) as session:
+        from portal.db import unscoped
+
+        with unscoped():
+            foreign = session.get(DealRegistration, deal_id)
+        with pytest.raises(Forbidden):  # another partner's registration
+            services.request_extension(
+                foreign, days=10, reason="Mine now.", actor=principal(channel["silver_admin"])
+            )
+        session.rollback()
+    with acting(app, channel["manager"]) as session:
+        with pytest.raises(Forbidden):  # vendor staff extend; they do not ask
+            services.request_extension(
+                session.get(DealRegistration, deal_id),
+                days=10,
+                reason="For them.",
+                actor=principal(channel["manager"]),
+            )
+        with pytest.raises(InvalidTransition):  # nothing to decline
+            services.decline_extension(
+                session.get(DealRegistration, deal_id),
+                reason="No.",
+                actor=principal(channel["manager"]),
+            )
+        session.rollback()
+
+
+def test_lists_page_by_key_and_a_forged_cursor_is_refused(app, client, login_as, channel, db):
+    ids = [
+        register(app, channel, customer_name=f"Paged Co {n}", customer_domain=f"paged{n}.com")
+        for n in range(30)
+    ]
+    login_as(channel["manager"])
+    first = client.get("/deals/").get_data(as_text=True)
+    assert load(db, ids[-1]).number in first and load(db, ids[0]).number not in first
+    after = first.split('rel="next" href="/deals/?after=')[1].split('"')[0]
+    second = client.get(f"/deals/?after={after}").get_data(as_text=True)
+    assert load(db, ids[0]).number in second and load(db, ids[-1]).number not in second
+    queue = client.get("/deals/review").get_data(as_text=True)
+    assert load(db, ids[0]).number in queue and load(db, ids[-1]).number not in queue  # oldest
+    after = queue.split('rel="next" href="/deals/review?after=')[1].split('"')[0]
+    rest = client.get(f"/deals/review?after={after}").get_data(as_text=True)
+    assert load(db, ids[-1]).number in rest and load(db, ids[0]).number not in rest
+    assert client.get("/deals/review?after=bm9wZQ").status_code == 422
+    assert client.get("/deals/?after=WyJuZXdlc3QiLCJ4Il0").status_code == 422
+
+
+def test_won_or_lost_is_recorded_by_the_partner(app, client, login_as, channel, db):
+    deal_id = approved(app, channel)
     login_as(channel["gold_user"])
     assert client.post(f"/deals/{deal_id}/close", data={"outcome": "won"}).status_code == 302
     assert load(db, deal_id).status == "won"
