@@ -41,3 +41,4 @@ lint: install-test
 
 bench: install-test
 	$(PY) -m tests.perf.bench_authenticated_page
+	$(PY) -m tests.perf.bench_leads

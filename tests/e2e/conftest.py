@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -75,17 +77,19 @@ class _PostgresDatabase:
         self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """The real app, migrated and seeded, served by Werkzeug on 127.0.0.1; yields its base URL."""
+@contextmanager
+def serve_portal(tmp_path_factory, name: str, **config) -> Iterator[str]:
+    """The real app, migrated and seeded, served by Werkzeug on 127.0.0.1; yields its base URL
+    (also set as the app's ``BASE_URL``). ``name`` keeps each module's database its own (a file,
+    or a database of that name on the PostgreSQL server); ``config`` adds to the test settings."""
     server_url = os.environ.get("TEST_DATABASE_URL")
     postgres = None
     if server_url and not server_url.startswith("sqlite"):
-        postgres = _PostgresDatabase(server_url, _e2e_database_name())
+        postgres = _PostgresDatabase(server_url, f"{_e2e_database_name()}{name}")
         postgres.create()
         url = postgres.url
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'portal-e2e.sqlite3'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('e2e' + name) / 'portal-e2e.sqlite3'}"
 
     server = thread = app = None
     try:
@@ -96,22 +100,25 @@ def live_server(tmp_path_factory):
             {
                 "PORTAL_ENV": "testing",
                 "TESTING": True,
-                "SECRET_KEY": "e2e-test-secret",
+                "SECRET_KEY": f"e2e-test-secret{name}",
                 "DATABASE_URL": url,
                 "DATABASE_ROLE": role,
                 "WTF_CSRF_ENABLED": True,
                 "SMTP_URL": None,
                 "REDIS_URL": None,
                 "SERVER_NAME": None,
+                **config,
             }
         )
         assert app.config["WTF_CSRF_ENABLED"] is True
         with app.app_context():
             seed_demo_world()
         server = make_server(LOOPBACK, 0, app, threaded=True)  # port 0: the OS picks a free one
-        thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+        base_url = f"http://{LOOPBACK}:{server.server_port}"
+        app.config["BASE_URL"] = base_url  # read per request; the port is known only now
+        thread = threading.Thread(target=server.serve_forever, name=f"e2e{name}", daemon=True)
         thread.start()
-        yield f"http://{LOOPBACK}:{server.server_port}"
+        yield base_url
     finally:
         if server is not None:
             server.shutdown()
@@ -122,6 +129,13 @@ def live_server(tmp_path_factory):
             app.extensions["db"].engine.dispose()
         if postgres is not None:
             postgres.drop()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The portal every browser test module uses unless it serves one of its own."""
+    with serve_portal(tmp_path_factory, "") as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,15 @@ PostgreSQL database of its own name (``portal_e2e_deals``), so it never meets an
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from babel.dates import format_date
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
-from portal.app import create_app
-from portal.seed import DEMO_PASSWORD, seed_demo_world
-from tests.conftest import reset_schema
-from tests.e2e.conftest import LOOPBACK, _e2e_database_name, _PostgresDatabase
+from portal.seed import DEMO_PASSWORD
+from tests.e2e.conftest import serve_portal
 
 pytestmark = pytest.mark.browser
 
@@ -70,50 +65,9 @@ NUMBER = re.compile(r"DR-\d{4}-\d{5}")
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The real app, migrated and seeded, on 127.0.0.1; yields its address. Overrides conftest's
-    ``live_server`` for this module (a database of its own name on PostgreSQL)."""
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    postgres = None
-    if server_url and not server_url.startswith("sqlite"):
-        postgres = _PostgresDatabase(server_url, f"{_e2e_database_name()}_deals")
-        postgres.create()
-        url = postgres.url
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e-deals') / 'portal-e2e-deals.sqlite3'}"
-
-    server = thread = app = None
-    try:
-        role = reset_schema(url)  # on PostgreSQL: the ordinary role, bound by row-level security
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": "e2e-deals-test-secret",
-                "DATABASE_URL": url,
-                "DATABASE_ROLE": role,
-                "WTF_CSRF_ENABLED": True,
-                "SMTP_URL": None,
-                "REDIS_URL": None,
-                "SERVER_NAME": None,
-            }
-        )
-        assert app.config["WTF_CSRF_ENABLED"] is True
-        with app.app_context():
-            seed_demo_world()
-        server = make_server(LOOPBACK, 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="e2e-deals-server", daemon=True)
-        thread.start()
-        yield f"http://{LOOPBACK}:{server.server_port}"
-    finally:
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=10)
-        if app is not None:
-            app.extensions["db"].engine.dispose()
-        if postgres is not None:
-            postgres.drop()
+    """The portal for this module alone (the journey changes the demo world)."""
+    with serve_portal(tmp_path_factory, "_deals") as base_url:
+        yield base_url
 
 
 def _click(target) -> None:

@@ -12,24 +12,15 @@ another run's ``portal_e2e``.
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from werkzeug.serving import make_server
 
-from portal.app import create_app
-from portal.seed import DEMO_PASSWORD, seed_demo_world
-from tests.conftest import reset_schema
-from tests.e2e.conftest import (
-    LOOPBACK,
-    _e2e_database_name,
-    _PostgresDatabase,
-)
+from portal.seed import DEMO_PASSWORD
+from tests.e2e.conftest import serve_portal
 from tests.oidc_provider import TestProvider
 
 pytestmark = pytest.mark.browser
@@ -52,54 +43,10 @@ SIGN_IN_SETTINGS_URL = re.compile(r"/admin/sign-in$")
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
-    """The real app, migrated and seeded, on 127.0.0.1, with ``BASE_URL`` = its own address and
-    ``PORTAL_ENV=testing`` (so the loopback provider over http is allowed); yields the address.
-    Overrides conftest's ``live_server`` for this module, so ``page`` browses this one."""
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    postgres = None
-    if server_url and not server_url.startswith("sqlite"):
-        postgres = _PostgresDatabase(server_url, f"{_e2e_database_name()}_sso")
-        postgres.create()
-        url = postgres.url
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e-sso') / 'portal-e2e-sso.sqlite3'}"
-
-    server = thread = app = None
-    try:
-        role = reset_schema(url)
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": "e2e-sso-test-secret",
-                "DATABASE_URL": url,
-                "DATABASE_ROLE": role,
-                "WTF_CSRF_ENABLED": True,
-                "SMTP_URL": None,
-                "REDIS_URL": None,
-                "SERVER_NAME": None,
-                # What PORTAL_ENV=testing implies, said outright: this module needs it.
-                "SSO_ALLOW_INSECURE_LOOPBACK": True,
-            }
-        )
-        with app.app_context():
-            seed_demo_world()
-        server = make_server(LOOPBACK, 0, app, threaded=True)
-        base_url = f"http://{LOOPBACK}:{server.server_port}"
-        app.config["BASE_URL"] = base_url  # read per request; the port is known only now
-        thread = threading.Thread(target=server.serve_forever, name="e2e-sso-server", daemon=True)
-        thread.start()
+    """The portal for this module, allowing a provider on loopback over http (what
+    ``PORTAL_ENV=testing`` implies, said outright: this module needs it)."""
+    with serve_portal(tmp_path_factory, "_sso", SSO_ALLOW_INSECURE_LOOPBACK=True) as base_url:
         yield base_url
-    finally:
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=10)
-        if app is not None:
-            app.extensions["db"].engine.dispose()
-        if postgres is not None:
-            postgres.drop()
 
 
 @pytest.fixture(scope="module")

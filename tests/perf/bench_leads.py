@@ -1,25 +1,28 @@
-"""Benchmark: the lead list at 1,000 and at 100,000 leads, and its throughput against a bare
-Flask list page.
+"""Benchmark: the channel's long lists — the lead list at 1,000 and at 100,000 leads, the deal
+registration list and the channel manager's review queue at 100 and at 10,000 registrations — and
+their throughput against a bare Flask list page.
 
 Run from the project root (not collected by pytest)::
 
-    /work/venv/bin/python -m tests.perf.bench_leads [--leads 100000] [--small 1000]
-        [--requests 600] [--clients 4] [--postgres-scratch-url postgresql+psycopg://.../test_x]
+    .venv/bin/python -m tests.perf.bench_leads [--leads 100000] [--small 1000]
+        [--registrations 10000] [--requests 600] [--clients 4] [--postgres-scratch-url postgresql+psycopg://.../test_x]
 
 One run:
 
 1. builds a fresh SQLite database in a temporary directory (migrations + the demo world) and
-   adds ``--small`` generated leads (some offered to the demo partners);
+   adds ``--small`` generated leads (some offered to the demo partners) and a tenth as many
+   deal registrations (a third waiting for review, one in 25 flagged as a possible conflict);
 2. in-process (Flask test client), for a set of list pages (first page, next page, a page deep
    in the list, filters, a text search, the company order, a partner's list, the API), counts the
    SQL statements each issues and times it;
-3. grows the table to ``--leads`` leads and does the same again: the statement counts must be
-   equal (else the run fails) and no statement on ``leads`` may count rows or skip by OFFSET;
+3. grows the tables to ``--leads`` leads and ``--registrations`` registrations and does the same
+   again: the statement counts must be equal (else the run fails) and no statement on ``leads``
+   or ``deal_registrations`` may count rows or skip by OFFSET;
 4. serves the portal (``wsgi:app``) and a bare Flask list page (this module's ``bare_list_app``:
    the 25 newest leads read with ``sqlite3`` and written out as an HTML table, no templates, no
    ORM, no sign-in) with gunicorn under identical settings, signs in as the demo channel manager,
-   and sends ``--requests`` GETs to each, in rounds that alternate; prints requests/s, latency
-   percentiles and the portal/bare ratios;
+   and sends ``--requests`` GETs to each of the bare page, the lead list and the review queue, in
+   rounds that alternate; prints requests/s, latency percentiles and the portal/bare ratios;
 5. with ``--postgres-scratch-url`` (a database whose name starts with ``test``: its schema is
    dropped and rebuilt), repeats steps 1–3 on PostgreSQL, running as an ordinary role under
    row-level security like the test suite.
@@ -48,6 +51,7 @@ BARE_DB_ENV = "BENCH_LEADS_SQLITE"
 STAFF_EMAIL = "channel@northwind.example"
 PARTNER_EMAIL = "admin@alpine.example"
 PORTAL_PATH = "/leads/"
+REVIEW_PATH = "/deals/review"
 PORTAL_MARKER = 'rel="next"'
 BARE_MARKER = "Bare lead list"
 COUNTRIES = (
@@ -200,6 +204,92 @@ def add_leads(app, total: int, seed: int = 7) -> int:
     return total
 
 
+def add_registrations(app, total: int, seed: int = 11) -> int:
+    """Grow the deal registrations to ``total`` generated ones (plus the demo's), spread over the
+    demo resellers: a third submitted (the review queue), the rest in the other states; one in 25
+    submitted is flagged as a possible conflict with the one before it. Core statements (set-up)."""
+    from decimal import Decimal
+
+    from sqlalchemy import func, insert, select
+
+    from partners.deals.models import DealConflict, DealRegistration
+    from portal.db import db
+    from portal.identity.models import Organization
+
+    rng = random.Random(seed)
+    with app.app_context(), db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT set_config('app.scope', 'all', true)")
+        have = conn.scalar(
+            select(func.count())
+            .select_from(DealRegistration)
+            .where(DealRegistration.number.like("BR-%"))
+        )
+        vendor_id = conn.scalar(select(Organization.id).where(Organization.kind == "vendor"))
+        partners = conn.scalars(
+            select(Organization.id).where(Organization.kind.in_(("reseller", "distributor")))
+        ).all()
+        now = datetime.now(UTC)
+        rows = []
+        for n in range(have, total):
+            status = (
+                "submitted"
+                if n % 3 == 0
+                else rng.choice(
+                    ("draft", "approved", "rejected", "won", "lost", "expired", "info_requested")
+                )
+            )
+            company = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIXES)} {n}"
+            submitted = now - timedelta(minutes=total - n)
+            rows.append(
+                {
+                    "org_id": rng.choice(partners),
+                    "number": f"BR-{n:07d}",
+                    "customer_name": company,
+                    "customer_name_key": company.lower(),
+                    "customer_domain": f"{company.split()[0].lower()}{n}.com",
+                    "products": ["networking"],
+                    "value": Decimal(rng.randrange(1_000, 500_000)),
+                    "currency": "EUR",
+                    "expected_close": (now + timedelta(days=60)).date(),
+                    "status": status,
+                    "created_at": submitted,
+                    "submitted_at": None if status == "draft" else submitted,
+                    "expires_at": now + timedelta(days=90) if status == "approved" else None,
+                    "version": 1,
+                }
+            )
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            ids = conn.scalars(
+                insert(DealRegistration).returning(
+                    DealRegistration.id, sort_by_parameter_order=True
+                ),
+                chunk,
+            ).all()
+            flagged = [
+                {
+                    "org_id": vendor_id,
+                    "registration_id": b,
+                    "other_registration_id": a,
+                    "kind": "name",
+                    "score": 91,
+                    "found_at": now,
+                }
+                for (a, _), (b, row) in zip(
+                    zip(ids, chunk, strict=True),
+                    zip(ids[1:], chunk[1:], strict=True),
+                    strict=False,
+                )
+                if row["status"] == "submitted" and b % 25 == 0
+            ]
+            if flagged:
+                conn.execute(insert(DealConflict), flagged)
+        total = conn.scalar(select(func.count()).select_from(DealRegistration))
+    analyze(app)
+    return total
+
+
 def analyze(app) -> None:
     """Planner statistics after a bulk load, as autovacuum (or a DBA) would gather them. On
     PostgreSQL as the tables' owner: the app's ordinary role may not ANALYZE them."""
@@ -290,8 +380,12 @@ def page_figures(app, password: str, repeat: int) -> list[PageFigure]:
     api_headers = _api_headers(app, PARTNER_EMAIL)
     with app.app_context(), unscoped():
         low, high = db.session.execute(select(func.min(Lead.id), func.max(Lead.id))).one()
-    first = staff.get(PORTAL_PATH).get_data(as_text=True)
-    next_path = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+
+    def next_of(path: str) -> str:
+        page = staff.get(path).get_data(as_text=True)
+        return page.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+
+    next_path = next_of(PORTAL_PATH)
     deep = encode_cursor("newest", [low + (high - low) // 50])  # 98 % of the way down
     pages = [
         ("vendor, first page", staff, PORTAL_PATH, {}),
@@ -304,6 +398,12 @@ def page_figures(app, password: str, repeat: int) -> list[PageFigure]:
         ("vendor, search (rare)", staff, f"{PORTAL_PATH}?q=contact123%40", {}),
         ("partner, its leads", partner, PORTAL_PATH, {}),
         ("partner, API list", app.test_client(), "/api/v1/leads?limit=25", api_headers),
+        ("vendor, registrations", staff, "/deals/", {}),
+        ("vendor, registrations p2", staff, next_of("/deals/"), {}),
+        ("vendor, registrations won", staff, "/deals/?status=won", {}),
+        ("vendor, review queue", staff, REVIEW_PATH, {}),
+        ("vendor, review queue p2", staff, next_of(REVIEW_PATH), {}),
+        ("partner, its deals", partner, "/deals/", {}),
     ]
     engine = app.extensions["db"].engine
     seen: list[str] = []
@@ -325,9 +425,19 @@ def page_figures(app, password: str, repeat: int) -> list[PageFigure]:
             event.remove(engine, "before_cursor_execute", count)
         for statement in statements:
             upper = statement.upper()
-            if "FROM LEADS" in upper and ("COUNT(" in upper or "OFFSET %" in upper):
-                raise BenchmarkError(f"{name}: a statement counts or skips leads: {statement}")
-        rows = body.count("/leads/") if not path.startswith("/api/") else body.count('"company"')
+            big = "FROM LEADS" in upper or "FROM DEAL_REGISTRATIONS" in upper
+            # "OFFSET %": an offset given (PostgreSQL's placeholder); SQLite always says "OFFSET ?"
+            # A page may count a row's conflicts, never the rows of a whole list.
+            counts_list = upper.lstrip().startswith("SELECT COUNT(")
+            if big and (counts_list or "OFFSET %" in upper):
+                raise BenchmarkError(f"{name}: a statement counts or skips rows: {statement}")
+        rows = (
+            body.count('"company"')
+            if path.startswith("/api/")
+            else body.count("/deals/")
+            if path.startswith("/deals")
+            else body.count("/leads/")
+        )
         started = time.perf_counter()
         for _ in range(repeat):
             client.get(path, headers=headers)
@@ -336,11 +446,13 @@ def page_figures(app, password: str, repeat: int) -> list[PageFigure]:
     return figures
 
 
-def compare(small: list[PageFigure], large: list[PageFigure], small_n: int, large_n: int) -> None:
+def compare(small: list[PageFigure], large: list[PageFigure], small_n: str, large_n: str) -> None:
     from tests.perf.bench_authenticated_page import BenchmarkError
 
     print(f"\n  {'page':<26} {'statements':>17}   {'ms/request':>21}")
-    print(f"  {'':<26} {small_n:>8,} {large_n:>8,}   {small_n:>10,} {large_n:>10,}")
+    print(
+        f"  {'(leads/registrations)':<26} {small_n:>8} {large_n:>8}   {small_n:>10} {large_n:>10}"
+    )
     differ = []
     for a, b in zip(small, large, strict=True):
         print(f"  {a.name:<26} {a.statements:>8} {b.statements:>8}   {a.ms:>10.2f} {b.ms:>10.2f}")
@@ -352,16 +464,21 @@ def compare(small: list[PageFigure], large: list[PageFigure], small_n: int, larg
 
 
 def run_sizes(app, args, password: str) -> list[PageFigure]:
-    started = time.perf_counter()
-    total = add_leads(app, args.small)
-    print(f"  {total:,} leads (added in {time.perf_counter() - started:.1f} s)")
+    def grow(leads: int, registrations: int) -> str:
+        started = time.perf_counter()
+        leads = add_leads(app, leads)
+        registrations = add_registrations(app, registrations)
+        print(
+            f"  {leads:,} leads, {registrations:,} registrations "
+            f"(written in {time.perf_counter() - started:.1f} s)"
+        )
+        return f"{leads / 1000:.0f}k/{registrations / 1000:.1f}k"
+
+    small_n = grow(args.small, max(10, args.small // 10))
     small = page_figures(app, password, args.in_process)
-    small_n = total
-    started = time.perf_counter()
-    total = add_leads(app, args.leads)
-    print(f"  {total:,} leads (grown in {time.perf_counter() - started:.1f} s)")
+    large_n = grow(args.leads, args.registrations)
     large = page_figures(app, password, args.in_process)
-    compare(small, large, small_n, total)
+    compare(small, large, small_n, large_n)
     return large
 
 
@@ -379,6 +496,9 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--leads", type=int, default=100_000, help="leads in the large run")
     parser.add_argument("--small", type=int, default=1_000, help="leads in the small run")
+    parser.add_argument(
+        "--registrations", type=int, default=10_000, help="deal registrations in the large run"
+    )
     parser.add_argument("--requests", type=int, default=600, help="timed HTTP GETs per server")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=40)
@@ -442,7 +562,8 @@ def main(argv: list[str] | None = None) -> int:
             bare_sessions = [requests.Session() for _ in range(args.clients)]
             loads = [
                 base.Load("bare", bare, "/", BARE_MARKER, bare_sessions, deadline),
-                base.Load("portal", portal, PORTAL_PATH, PORTAL_MARKER, sessions, deadline),
+                base.Load("lead list", portal, PORTAL_PATH, PORTAL_MARKER, sessions, deadline),
+                base.Load("review queue", portal, REVIEW_PATH, PORTAL_MARKER, sessions, deadline),
             ]
             for load in loads:
                 load.warm_up(args.warmup)
@@ -454,24 +575,26 @@ def main(argv: list[str] | None = None) -> int:
                     load.timed(count)
             for session in sessions + bare_sessions:
                 session.close()
-        bare_result, portal_result = (load.result for load in loads)
+        bare_result = loads[0].result
         print(
-            f"  GET {PORTAL_PATH} as {STAFF_EMAIL} (portal) and GET / (bare list), "
+            f"  GET / (bare list), {PORTAL_PATH} and {REVIEW_PATH} as {STAFF_EMAIL}, "
             f"{args.requests} each over {args.clients} client threads:"
         )
-        for result in (bare_result, portal_result):
-            base.print_load(result)
-        print(
-            f"\n  throughput ratio portal/bare list page: "
-            f"{portal_result.rps / bare_result.rps:.3f} "
-            f"({bare_result.rps / portal_result.rps:.1f}x fewer requests/s)"
-        )
-        print(f"  p50 latency ratio portal/bare: {portal_result.p(50) / bare_result.p(50):.1f}x")
-        if portal_result.server_cpu_s and bare_result.server_cpu_s:
+        for load in loads:
+            base.print_load(load.result)
+        for load in loads[1:]:
+            result = load.result
             print(
-                "  server CPU per request ratio portal/bare: "
-                f"{portal_result.server_cpu_s / bare_result.server_cpu_s:.1f}x"
+                f"\n  {load.name}: throughput ratio portal/bare list page "
+                f"{result.rps / bare_result.rps:.3f} "
+                f"({bare_result.rps / result.rps:.1f}x fewer requests/s); "
+                f"p50 latency {result.p(50) / bare_result.p(50):.1f}x"
             )
+            if result.server_cpu_s and bare_result.server_cpu_s:
+                print(
+                    "  server CPU per request ratio portal/bare: "
+                    f"{result.server_cpu_s / bare_result.server_cpu_s:.1f}x"
+                )
 
     if args.postgres_scratch_url:
         run_postgres(args, args.postgres_scratch_url)
