@@ -1,10 +1,6 @@
 """Leads and shared leads in the API (``leads:read``, ``leads:write``): thin routes over the same
-services and queries as the pages, so the same rules hold.
-
-A route with a record id checks, before anything else, the action (403 for a role or token that
-may not do it, whatever the id) and then that the record is visible (404 for one that is not, as
-for one that does not exist); only then are the body and its content type looked at. The check
-runs as a URL value preprocessor, which Flask calls before the API's own before-request hooks.
+services and queries as the pages, so the same rules hold. Routes with a record id are
+``guarded``: action, then visibility, then the body (portal.api.guard).
 """
 
 from __future__ import annotations
@@ -22,6 +18,7 @@ from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES, Lead, Lea
 from partners.program.models import PRODUCT_LINES
 from portal.api import api, auth, bp
 from portal.api.errors import ApiError, Problem
+from portal.api.guard import guarded
 from portal.api.idempotency import run_once
 from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, action
@@ -140,39 +137,6 @@ class SharedLeadPage(BaseModel):
 
 class SharedQuery(PageQuery):
     status: Literal[SHARED_LEAD_STATUSES] | None = None
-
-
-# Load, then check, before the body: see the module's docstring.
-
-_GUARDED: dict[str, tuple[type, str, str]] = {}
-
-
-def guarded(model: type, param: str, needed: str):
-    def mark(view):
-        _GUARDED[f"{bp.name}.{view.__name__}"] = (model, param, needed)
-        return action(needed)(view)
-
-    return mark
-
-
-@bp.url_value_preprocessor
-def _check_record_first(endpoint: str | None, values: dict | None) -> None:
-    spec = _GUARDED.get(endpoint or "")
-    if spec is None or not values:
-        return
-    model, param, needed = spec
-    auth.authenticate()
-    auth.require_action(needed)
-    g.api_record = _visible(model, values[param])
-
-
-def _visible(model: type, object_id: int):
-    row = db.session.scalars(select(model).where(model.id == object_id)).one_or_none()
-    if row is None:
-        raise ApiError(
-            404, "Not Found", f"No {model.__tablename__[:-1].replace('_', ' ')} {object_id} here."
-        )
-    return row
 
 
 def _refused(error: DomainError) -> ApiError:

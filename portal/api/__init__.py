@@ -13,7 +13,7 @@ from spectree.models import SecuritySchemeData
 from spectree.plugins.flask_plugin import FlaskPlugin
 
 from portal import access
-from portal.api import auth
+from portal.api import auth, guard
 from portal.api.errors import ApiError, Problem, problem_response, problemize
 from portal.extensions import csrf, limiter
 
@@ -92,9 +92,11 @@ PUBLIC_ENDPOINTS = {"api.openapi", "api.reference"}
 def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    # Who, may they, and is the record theirs to see — before the body (portal.api.guard).
+    auth.authenticate()
+    guard.check_record_first(request.endpoint, request.view_args)
     if request.method in {"POST", "PUT", "PATCH"} and not request.is_json:
         return problem_response(415, "Unsupported Media Type", "Send application/json.")
-    auth.authenticate()
     return None
 
 
