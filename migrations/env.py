@@ -6,7 +6,6 @@ from sqlalchemy import pool
 from portal.app import _models
 from portal.config import from_environment
 from portal.db import Base, UTCDateTime, make_engine
-from portal.migrate import include_object
 
 _models()
 target_metadata = Base.metadata
@@ -27,7 +26,6 @@ def run_migrations(connection) -> None:
         render_item=render_item,
         render_as_batch=True,  # SQLite can only change a table by copying it
         compare_type=True,
-        include_object=include_object,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

@@ -25,16 +25,6 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
-# Indexes that exist on one database only and so are not modelled: trigram (GIN) indexes for
-# "contains" searches on PostgreSQL. Their names end like this; the comparison leaves them out.
-DATABASE_ONLY_INDEX_SUFFIXES = ("_trgm",)
-
-
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Alembic's filter for comparing models with the schema (``db check`` and autogenerate)."""
-    return not (type_ == "index" and reflected and name.endswith(DATABASE_ONLY_INDEX_SUFFIXES))
-
-
 def differences(connection: Connection) -> list:
     """What the models have that the migrated schema lacks, or the reverse (empty = in step)."""
     from portal.app import _models
@@ -42,7 +32,6 @@ def differences(connection: Connection) -> list:
 
     _models()
     context = MigrationContext.configure(
-        connection,
-        opts={"compare_type": True, "render_as_batch": True, "include_object": include_object},
+        connection, opts={"compare_type": True, "render_as_batch": True}
     )
     return compare_metadata(context, Base.metadata)

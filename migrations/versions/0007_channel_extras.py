@@ -1,5 +1,8 @@
 """channel extras: a partner's request to extend deal protection; indexes for the lists at scale
 
+No trigram index for the "contains" searches: under forced row-level security PostgreSQL may not
+use one (ILIKE is not leakproof, so it runs after the policy, row by row).
+
 Revision ID: 0007_channel_extras
 Revises: 0004_channel
 Create Date: 2026-11-23 19:00:00
@@ -12,15 +15,6 @@ revision = "0007_channel_extras"
 down_revision = "0004_channel"
 branch_labels = None
 depends_on = None
-
-# Text searches ("contains") on PostgreSQL use trigram indexes; they exist only there, so they are
-# not modelled (portal.migrate leaves names ending in _trgm out of the models/schema comparison).
-TRIGRAM_INDEXES = {
-    "ix_leads_company_trgm": ("leads", "company"),
-    "ix_leads_contact_name_trgm": ("leads", "contact_name"),
-    "ix_leads_email_trgm": ("leads", "email"),
-    "ix_deal_registrations_customer_name_trgm": ("deal_registrations", "customer_name"),
-}
 
 
 def upgrade() -> None:
@@ -55,16 +49,9 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("leads") as batch_op:
         batch_op.create_index("ix_leads_company_id", ["company", "id"])
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        for name, (table, column) in TRIGRAM_INDEXES.items():
-            op.execute(f"CREATE INDEX {name} ON {table} USING gin ({column} gin_trgm_ops)")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        for name in TRIGRAM_INDEXES:
-            op.execute(f"DROP INDEX IF EXISTS {name}")
     with op.batch_alter_table("leads") as batch_op:
         batch_op.drop_index("ix_leads_company_id")
     with op.batch_alter_table("deal_conflicts") as batch_op:
