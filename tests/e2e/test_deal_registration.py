@@ -23,8 +23,8 @@ import pytest
 from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
-from portal.seed import DEMO_PASSWORD
 from tests.e2e.conftest import serve_portal
+from tests.e2e.steps import HOME_URL, click, goto, nav, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -54,8 +54,6 @@ CUSTOMER_A = {
 PRODUCTS_A = ["Firewalls", "Security gateway", "Managed SD-WAN"]
 REJECTION = "Another partner registered this customer first; its registration is approved."
 
-LOGIN_URL = re.compile(r"/login(\?.*)?$")
-HOME_URL = re.compile(r"/home$")
 DETAIL_URL = re.compile(r"/deals/(\d+)$")
 LIST_URL = re.compile(r"/deals/$")
 NOTIFICATIONS_URL = re.compile(r"/notifications/?$")
@@ -68,38 +66,6 @@ def live_server(tmp_path_factory):
     """The portal for this module alone (the journey changes the demo world)."""
     with serve_portal(tmp_path_factory, "_deals") as base_url:
         yield base_url
-
-
-def _click(target) -> None:
-    """Click what leads to another page, once the current one has loaded: leaving a page whose
-    scripts are still in flight aborts them, which the browser guard counts as failed requests."""
-    target.wait_for()  # on the page now expected, not the one being left
-    target.page.wait_for_load_state("load")
-    target.click()
-
-
-def _goto(page: Page, path: str) -> None:
-    """Open an address, once the current page has loaded (as ``_click``)."""
-    page.wait_for_load_state("load")
-    page.goto(path)
-
-
-def _nav(page: Page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
-def _sign_in(page: Page, email: str) -> None:
-    _goto(page, "/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    _click(page.get_by_role("button", name="Sign in"))
-    expect(page).to_have_url(HOME_URL)
-
-
-def _sign_out(page: Page) -> None:
-    _click(_nav(page).get_by_role("button", name="Sign out"))
-    expect(page).to_have_url(LOGIN_URL)
-    expect(page.get_by_role("alert")).to_have_text("You are signed out.")
 
 
 def _status(page: Page):
@@ -120,7 +86,7 @@ def _register(page: Page, fields: dict[str, str], products: list[str]) -> tuple[
     close = page.get_by_label("Expected close", exact=True)
     expect(close).to_have_attribute("type", "date")
     close.fill((datetime.now(UTC).date() + timedelta(days=45)).isoformat())
-    _click(page.get_by_role("button", name="Submit for review"))
+    click(page.get_by_role("button", name="Submit for review"))
 
     expect(page).to_have_url(DETAIL_URL)
     deal_id = int(DETAIL_URL.search(page.url).group(1))
@@ -157,29 +123,29 @@ def _protection_dates(before: datetime, after: datetime) -> set[str]:
 
 
 def _open_own_registration(page: Page, number: str) -> None:
-    _click(_nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
     expect(page).to_have_url(LIST_URL)
     expect(page.get_by_role("heading", name="Deal registrations")).to_be_visible()
-    _click(page.get_by_role("link", name=number, exact=True))
+    click(page.get_by_role("link", name=number, exact=True))
     expect(page).to_have_url(DETAIL_URL)
     expect(page.get_by_role("heading", level=1)).to_contain_text(number)
 
 
 def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser_log, live_server):
     # Reseller B registers first, from its list of registrations.
-    _sign_in(page, PARTNER_B[0])
-    _click(_nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    sign_in(page, PARTNER_B[0])
+    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
     expect(page).to_have_url(LIST_URL)
-    _click(page.get_by_role("link", name="Register a deal"))
+    click(page.get_by_role("link", name="Register a deal"))
     expect(page).to_have_url(re.compile(r"/deals/new$"))
     b_id, b_number = _register(page, CUSTOMER_B, PRODUCTS_B)
     expect(page.get_by_text("Under review.", exact=True)).to_be_visible()
-    _sign_out(page)
+    sign_out(page)
 
     # Reseller A registers the same customer: it is told only "under review".
     secrets_of_b = [PARTNER_B[1], CUSTOMER_B["End customer (company)"], b_number, "Priya Hale"]
-    _sign_in(page, PARTNER_A[0])
-    _goto(page, "/deals/new")
+    sign_in(page, PARTNER_A[0])
+    goto(page, "/deals/new")
     a_id, a_number = _register(page, CUSTOMER_A, PRODUCTS_A)
     assert a_id != b_id and a_number != b_number
     expect(page.get_by_text("Under review.", exact=True)).to_be_visible()
@@ -190,7 +156,7 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     expect(page.get_by_text("Quillfeather Analytics Inc. · quillfeather.io")).to_be_visible()
     _expect_none_of(page, secrets_of_b, "A's registration")
 
-    _click(_nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
     expect(page).to_have_url(LIST_URL)
     own_rows = page.get_by_role("row").filter(has_text="Quillfeather")
     expect(own_rows).to_have_count(1)
@@ -198,14 +164,14 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     expect(own_rows.get_by_test_id("deal-status")).to_have_text("Under review")
     _expect_none_of(page, secrets_of_b, "A's list")
     page.get_by_placeholder("Customer name contains…").fill("Quillfeather")
-    _click(page.get_by_role("button", name="Filter"))
+    click(page.get_by_role("button", name="Filter"))
     expect(page).to_have_url(re.compile(r"/deals/\?q=Quillfeather(&|$)"))
     expect(page.get_by_role("row").filter(has_text="Quillfeather")).to_have_count(1)
     _expect_none_of(page, secrets_of_b, "A's search")
-    _click(_nav(page).get_by_role("link", name="Home", exact=True))
+    click(nav(page).get_by_role("link", name="Home", exact=True))
     expect(page).to_have_url(HOME_URL)
     _expect_none_of(page, secrets_of_b, "A's home")
-    _click(_nav(page).get_by_test_id("notifications"))
+    click(nav(page).get_by_test_id("notifications"))
     expect(page).to_have_url(NOTIFICATIONS_URL)
     _expect_none_of(page, secrets_of_b, "A's notifications")
     # B's registration by its address: not found, as if it did not exist (no browser navigation,
@@ -213,13 +179,13 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     response = page.request.get(f"/deals/{b_id}")
     assert response.status == 404
     assert not any(s in response.text() for s in secrets_of_b)
-    _sign_out(page)
+    sign_out(page)
 
     # The channel manager: the review queue flags A's registration, oldest first.
-    _sign_in(page, CHANNEL_MANAGER)
-    _click(_nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    sign_in(page, CHANNEL_MANAGER)
+    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
     expect(page).to_have_url(LIST_URL)
-    _click(page.get_by_role("link", name="Review queue"))
+    click(page.get_by_role("link", name="Review queue"))
     expect(page).to_have_url(REVIEW_URL)
     expect(page.get_by_role("heading", name="Registrations to review")).to_be_visible()
     row_a = page.get_by_role("row").filter(has=page.get_by_role("link", name=a_number))
@@ -234,7 +200,7 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     assert numbers.index(b_number) < numbers.index(a_number), numbers  # oldest first
 
     # A's registration, with B's beside it: who registered first, and when.
-    _click(row_a.get_by_role("link", name=a_number))
+    click(row_a.get_by_role("link", name=a_number))
     expect(page).to_have_url(re.compile(rf"/deals/{a_id}$"))
     expect(_status(page)).to_have_text("Under review")
     this = page.locator(".row > div").filter(
@@ -272,12 +238,12 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
         expect(page.get_by_role("button", name=button, exact=True)).to_be_visible()
 
     # Approve B's, the earlier one (from the conflict's link), with the tier's protection.
-    _click(conflicts.get_by_role("link", name=b_number))
+    click(conflicts.get_by_role("link", name=b_number))
     expect(page).to_have_url(re.compile(rf"/deals/{b_id}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(b_number)
     expect(page.get_by_label("Protect for days (empty: the partner's tier)")).to_have_value("")
     before_approval = datetime.now(UTC)
-    _click(page.get_by_role("button", name="Approve", exact=True))
+    click(page.get_by_role("button", name="Approve", exact=True))
     expect(page).to_have_url(REVIEW_URL)
     expect(page.get_by_role("alert").filter(has_text=b_number)).to_have_text(
         f"Deal {b_number}: approved."
@@ -286,19 +252,19 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     expect(page.get_by_role("link", name=b_number, exact=True)).to_have_count(0)
 
     # Reject A's with a reason.
-    _click(page.get_by_role("link", name=a_number, exact=True))
+    click(page.get_by_role("link", name=a_number, exact=True))
     expect(page).to_have_url(re.compile(rf"/deals/{a_id}$"))
     page.get_by_label("Reason (the partner sees it)", exact=True).fill(REJECTION)
-    _click(page.get_by_role("button", name="Reject", exact=True))
+    click(page.get_by_role("button", name="Reject", exact=True))
     expect(page).to_have_url(REVIEW_URL)
     expect(page.get_by_role("alert").filter(has_text=a_number)).to_have_text(
         f"Deal {a_number}: rejected."
     )
     expect(page.get_by_role("link", name=a_number, exact=True)).to_have_count(0)
-    _sign_out(page)
+    sign_out(page)
 
     # B: approved, protected until the end of its tier's protection period.
-    _sign_in(page, PARTNER_B[0])
+    sign_in(page, PARTNER_B[0])
     _open_own_registration(page, b_number)
     expect(_status(page)).to_have_text("Approved")
     protection = page.get_by_test_id("protection")
@@ -310,20 +276,20 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     }
     assert shown in expected, (shown, expected)
     expect(page.get_by_test_id("rejection")).to_have_count(0)
-    _sign_out(page)
+    sign_out(page)
 
     # A: rejected, with the reason, and still nothing of B.
-    _sign_in(page, PARTNER_A[0])
+    sign_in(page, PARTNER_A[0])
     _open_own_registration(page, a_number)
     expect(_status(page)).to_have_text("Rejected")
     expect(page.get_by_test_id("rejection")).to_have_text(f"Rejected: {REJECTION}")
     expect(page.get_by_test_id("protection")).to_have_count(0)
     _expect_none_of(page, secrets_of_b, "A's rejected registration")
-    _click(_nav(page).get_by_test_id("notifications"))
+    click(nav(page).get_by_test_id("notifications"))
     expect(page).to_have_url(NOTIFICATIONS_URL)
     expect(page.get_by_text(re.compile(rf"Deal {a_number} .* is rejected"))).to_be_visible()
     _expect_none_of(page, secrets_of_b, "A's notifications after the decision")
-    _sign_out(page)
+    sign_out(page)
 
     page.wait_for_load_state("load")
     assert all(
@@ -335,8 +301,8 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
 def test_a_partner_is_not_told_its_registration_conflicts(page: Page, browser_log):
     # Delta registers a customer that Alpine (approved) and Cobalt (under review) registered
     # in the demo world: two conflicts for the channel manager, none of them Delta's to know.
-    _sign_in(page, "admin@delta.example")
-    _goto(page, "/deals/new")
+    sign_in(page, "admin@delta.example")
+    goto(page, "/deals/new")
     _register(
         page,
         {

@@ -1,0 +1,44 @@
+"""Steps every browser journey takes the same way: click, open, sign in and out."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from portal.seed import DEMO_PASSWORD
+
+LOGIN_URL = re.compile(r"/login(\?.*)?$")
+HOME_URL = re.compile(r"/home$")
+
+
+def click(target) -> None:
+    """Click what leads to another page, once the current one has loaded: leaving a page whose
+    scripts are still in flight aborts them, which the browser guard counts as failed requests."""
+    target.wait_for()  # on the page now expected, not the one being left
+    target.page.wait_for_load_state("load")
+    target.click()
+
+
+def goto(page: Page, path: str) -> None:
+    """Open an address, once the current page has loaded (as ``click``)."""
+    page.wait_for_load_state("load")
+    page.goto(path)
+
+
+def nav(page: Page):
+    return page.get_by_role("navigation", name="Main navigation")
+
+
+def sign_in(page: Page, email: str) -> None:
+    goto(page, "/login")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    click(page.get_by_role("button", name="Sign in"))
+    expect(page).to_have_url(HOME_URL)
+
+
+def sign_out(page: Page) -> None:
+    click(nav(page).get_by_role("button", name="Sign out"))
+    expect(page).to_have_url(LOGIN_URL)
+    expect(page.get_by_role("alert")).to_have_text("You are signed out.")
