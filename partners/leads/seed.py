@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from partners.leads import services
+from partners.leads import queries, services
 from partners.leads.models import Lead
 from partners.program.models import PRODUCT_LINES, Specialisation, Territory
 from portal.clock import utcnow
@@ -168,7 +168,7 @@ def _coverage(session, orgs: dict[str, Organization]) -> int:
 
 def _partner_of(session, lead: Lead) -> Principal | None:
     """The admin of the partner the lead is offered to."""
-    offer = services.queries.open_offer(lead.id)
+    offer = queries.open_offer(lead.id)
     if offer is None:
         return None
     admin = session.scalar(
@@ -186,20 +186,20 @@ def _play(session, lead: Lead, story: str, vendor: Principal, orgs: dict) -> Non
         return
     partner = _partner_of(session, lead)
     if story in ("accepted", "won", "lost") and partner is not None:
-        offer = services.queries.open_offer(lead.id)
+        offer = queries.open_offer(lead.id)
         services.accept_offer(offer, actor=partner)
         if story != "accepted":
             services.close_lead(lead, story, actor=partner)
     elif story == "declined" and partner is not None:
         services.decline_offer(
-            services.queries.open_offer(lead.id),
+            queries.open_offer(lead.id),
             "Outside our current capacity this quarter.",
             actor=partner,
         )
     elif story.startswith("expired"):
         # As if it was offered three days ago and nobody answered: the system expires it and
         # passes the lead on by rule, exactly as the tick does (here nobody else fits).
-        offer = services.queries.open_offer(lead.id)
+        offer = queries.open_offer(lead.id)
         offer.offered_at = utcnow() - timedelta(days=3)
         offer.respond_by = utcnow() - timedelta(hours=1)
         session.flush()
