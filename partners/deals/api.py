@@ -1,5 +1,6 @@
 """Deal registrations in the API (``deals:read``, ``deals:write``), through the same services
-as the pages."""
+as the pages: register, submit, the channel manager's decisions, the partner's one extension
+request, and the outcome. Routes with a registration id are ``guarded`` (portal.api.guard)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date
 from typing import Literal
 
 from flask import g
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy import select
 
@@ -16,12 +17,18 @@ from partners.deals.models import DealRegistration
 from partners.deals.services import CURRENCIES
 from portal.api import api, bp
 from portal.api.auth import require_action
-from portal.api.errors import ApiError, Problem
+from portal.api.errors import Problem
+from portal.api.guard import guarded
+from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, action
-from portal.db import db, get_or_404
-from portal.errors import DomainError
+from portal.db import get_or_404
 from portal.identity.models import Organization
+
+TAGS = ["deals"]
+# Text with at least one visible character (the services strip blanks).
+REQUIRED_TEXT = r"[^\x00-\x20]"
+WRITE_ERRORS = {"HTTP_404": Problem, "HTTP_409": Problem, "HTTP_415": Problem, "HTTP_422": Problem}
 
 
 class DealIn(BaseModel):
@@ -37,6 +44,46 @@ class DealIn(BaseModel):
     submit: bool = Field(True, description="Submit for review at once (else a draft).")
 
 
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    protection_days: int | None = Field(
+        None, ge=1, le=730, description="Empty: the partner's tier's protection days."
+    )
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, pattern=REQUIRED_TEXT)
+
+
+class MessageIn(BaseModel):
+    message: str = Field(min_length=1, max_length=2000, pattern=REQUIRED_TEXT)
+
+
+class ExtendIn(BaseModel):
+    days: int = Field(ge=1, le=365)
+
+
+class ExtensionRequestIn(BaseModel):
+    days: int = Field(ge=1, le=365)
+    reason: str = Field(min_length=1, max_length=2000, pattern=REQUIRED_TEXT)
+
+
+class CloseIn(BaseModel):
+    outcome: Literal["won", "lost"]
+
+
+class ExtensionOut(BaseModel):
+    requested_at: str
+    days: int
+    reason: str
+    outcome: Literal["pending", "granted", "declined"]
+    response: str
+
+
 class DealOut(BaseModel):
     id: int
     number: str
@@ -49,6 +96,7 @@ class DealOut(BaseModel):
     expected_close: date
     expires_at: str | None
     decision_reason: str
+    extension: ExtensionOut | None
 
 
 class DealPage(BaseModel):
@@ -69,22 +117,26 @@ def _out(deal: DealRegistration) -> dict:
         expected_close=deal.expected_close,
         expires_at=deal.expires_at.isoformat() if deal.expires_at else None,
         decision_reason=deal.decision_reason,
+        extension=_extension(deal),
     ).model_dump(mode="json")
 
 
-def _visible(deal_id: int) -> DealRegistration:
-    deal = db.session.scalars(
-        select(DealRegistration).where(DealRegistration.id == deal_id)
-    ).one_or_none()
-    if deal is None:
-        raise ApiError(404, "Not Found", f"No deal registration {deal_id} here.")
-    return deal
+def _extension(deal: DealRegistration) -> ExtensionOut | None:
+    if deal.extension_requested_at is None:
+        return None
+    return ExtensionOut(
+        requested_at=deal.extension_requested_at.isoformat(),
+        days=deal.extension_requested_days,
+        reason=deal.extension_request_reason,
+        outcome=deal.extension_outcome or "pending",
+        response=deal.extension_response,
+    )
 
 
 @bp.get("/deals")
 @action("deals.view")
 @api.validate(
-    query=PageQuery, resp=Response(HTTP_200=DealPage, HTTP_422=Problem, **ERRORS), tags=["deals"]
+    query=PageQuery, resp=Response(HTTP_200=DealPage, HTTP_422=Problem, **ERRORS), tags=TAGS
 )
 def list_deals(query: PageQuery):
     """Deal registrations the caller may see: a partner's own; vendor staff all."""
@@ -94,12 +146,10 @@ def list_deals(query: PageQuery):
 
 
 @bp.get(f"/deals/<{ID}:deal_id>")
-@action("deals.view")
-@api.validate(resp=Response(HTTP_200=DealOut, HTTP_404=Problem, **ERRORS), tags=["deals"])
+@guarded(DealRegistration, "deal_id", "deals.view")
+@api.validate(resp=Response(HTTP_200=DealOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
 def get_deal(deal_id: int):
-    deal = _visible(deal_id)
-    require_action("deals.view")
-    return DealOut(**_out(deal))
+    return DealOut(**_out(g.api_record))
 
 
 @bp.post("/deals")
@@ -107,29 +157,126 @@ def get_deal(deal_id: int):
 @api.validate(
     json=DealIn,
     resp=Response(HTTP_201=DealOut, HTTP_415=Problem, HTTP_422=Problem, **ERRORS),
-    tags=["deals"],
+    tags=TAGS,
 )
 def register_deal(json: DealIn):
     """Register a deal for the caller's organisation (a reseller or distributor); conflicts
     are checked on submit. Send an ``Idempotency-Key`` header to retry safely."""
-    from portal.api.idempotency import run_once
-
     require_action("deals.register")
     partner = get_or_404(Organization, g.principal.org_id)
 
     def register():
-        try:
-            deal = services.register_deal(
-                partner, json.model_dump(exclude={"submit"}), submit=json.submit, actor=g.principal
-            )
-        except DomainError as error:
-            raise ApiError(
-                error.status_code,
-                "Unprocessable Content" if error.status_code == 422 else "Refused",
-                error.message,
-            ) from None
-        return _out(deal), 201
+        deal = services.register_deal(
+            partner, json.model_dump(exclude={"submit"}), submit=json.submit, actor=g.principal
+        )
+        return _out(deal)
 
-    response = run_once(register)
-    db.session.commit()
-    return response
+    return write_once(register, 201)
+
+
+def _transition(use_case) -> dict:
+    use_case(g.api_record)
+    return _out(g.api_record)
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/submit")
+@guarded(DealRegistration, "deal_id", "deals.register")
+@api.validate(json=Empty, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def submit_deal(deal_id: int, json: Empty):
+    """The registering partner submits a draft (or an edited one the channel team asked about)
+    for review; conflict detection runs. Its answer says only "submitted"."""
+    return write_once(
+        lambda: _transition(lambda deal: services.submit_deal(deal, actor=g.principal))
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/approve")
+@guarded(DealRegistration, "deal_id", "deals.review")
+@api.validate(json=ApproveIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def approve_deal(deal_id: int, json: ApproveIn):
+    """Approve a submitted registration: protected for ``protection_days`` or the partner's
+    tier's days. 409 for a registration that is not submitted."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.approve_deal(
+                deal, protection_days=json.protection_days, actor=g.principal
+            )
+        )
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/reject")
+@guarded(DealRegistration, "deal_id", "deals.review")
+@api.validate(json=ReasonIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def reject_deal(deal_id: int, json: ReasonIn):
+    """Reject a submitted registration, saying why (the partner reads it)."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.reject_deal(deal, reason=json.reason, actor=g.principal)
+        )
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/request-info")
+@guarded(DealRegistration, "deal_id", "deals.review")
+@api.validate(json=MessageIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def request_information(deal_id: int, json: MessageIn):
+    """Ask the partner for more information; it edits and submits again."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.request_information(deal, message=json.message, actor=g.principal)
+        )
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/extension-request")
+@guarded(DealRegistration, "deal_id", "deals.register")
+@api.validate(
+    json=ExtensionRequestIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
+)
+def request_extension(deal_id: int, json: ExtensionRequestIn):
+    """The registering partner asks, once, for longer protection of an approved registration."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.request_extension(
+                deal, days=json.days, reason=json.reason, actor=g.principal
+            )
+        )
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/extend")
+@guarded(DealRegistration, "deal_id", "deals.review")
+@api.validate(json=ExtendIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def extend_protection(deal_id: int, json: ExtendIn):
+    """Extend an approved registration's protection (granting the partner's request, if one
+    waits)."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.extend_protection(deal, days=json.days, actor=g.principal)
+        )
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/decline-extension")
+@guarded(DealRegistration, "deal_id", "deals.review")
+@api.validate(json=ReasonIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def decline_extension(deal_id: int, json: ReasonIn):
+    """Decline the partner's pending extension request, saying why."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.decline_extension(deal, reason=json.reason, actor=g.principal)
+        )
+    )
+
+
+@bp.post(f"/deals/<{ID}:deal_id>/close")
+@guarded(DealRegistration, "deal_id", "deals.close")
+@api.validate(json=CloseIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def close_deal(deal_id: int, json: CloseIn):
+    """Record an approved registration as won or lost (the partner or vendor staff)."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.close_deal(deal, outcome=json.outcome, actor=g.principal)
+        )
+    )

@@ -19,11 +19,11 @@ from partners.program.models import PRODUCT_LINES
 from portal.api import api, auth, bp
 from portal.api.errors import ApiError, Problem
 from portal.api.guard import guarded
-from portal.api.idempotency import run_once
+from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, action
 from portal.db import db
-from portal.errors import Conflict, DomainError
+from portal.errors import Conflict
 from portal.identity.models import Organization
 
 Country = Literal[tuple(code for code, _ in services.country_choices())]  # ISO 3166 alpha-2
@@ -139,11 +139,6 @@ class SharedQuery(PageQuery):
     status: Literal[SHARED_LEAD_STATUSES] | None = None
 
 
-def _refused(error: DomainError) -> ApiError:
-    title = {403: "Forbidden", 409: "Conflict"}.get(error.status_code, "Unprocessable Content")
-    return ApiError(error.status_code, title, error.message)
-
-
 def _time(value) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -204,20 +199,6 @@ def _lead_values(body: LeadIn | SharedLeadIn) -> dict:
     return values
 
 
-def _write(handler, status: int = 200):
-    """Run a use case once per Idempotency-Key, turn its domain error into a problem, commit."""
-
-    def run():
-        try:
-            return handler(), status
-        except DomainError as error:
-            raise _refused(error) from None
-
-    response = run_once(run)
-    db.session.commit()
-    return response
-
-
 def _own_offer(lead: Lead) -> LeadOffer:
     offer = queries.open_offer(lead.id)  # through the wall: a partner's own only
     if offer is None:
@@ -275,7 +256,7 @@ def create_lead(json: LeadIn):
         offer = services.offer_by_rule(lead, actor=g.principal) if json.offer_by_rule else None
         return _lead(lead, offer)
 
-    return _write(create, 201)
+    return write_once(create, 201)
 
 
 @bp.post(f"/leads/<{ID}:lead_id>/offer")
@@ -299,7 +280,7 @@ def offer_lead(lead_id: int, json: OfferIn):
             made = services.offer_lead(lead, partner, actor=g.principal, note=json.note)
         return _lead(lead, made)
 
-    return _write(offer)
+    return write_once(offer)
 
 
 @bp.post(f"/leads/<{ID}:lead_id>/recall")
@@ -313,7 +294,7 @@ def recall_lead(lead_id: int, json: Empty):
         services.recall_offer(lead, actor=g.principal)
         return _lead(lead, None)
 
-    return _write(recall)
+    return write_once(recall)
 
 
 @bp.post(f"/leads/<{ID}:lead_id>/accept")
@@ -328,7 +309,7 @@ def accept_lead(lead_id: int, json: Empty):
         services.accept_offer(offer, actor=g.principal)
         return _lead(lead, offer)
 
-    return _write(accept)
+    return write_once(accept)
 
 
 @bp.post(f"/leads/<{ID}:lead_id>/decline")
@@ -344,7 +325,7 @@ def decline_lead(lead_id: int, json: ReasonIn):
         services.decline_offer(offer, json.reason, actor=g.principal)
         return _lead(lead, offer)
 
-    return _write(decline)
+    return write_once(decline)
 
 
 # Shared leads.
@@ -386,7 +367,7 @@ def share_lead(json: SharedLeadIn):
     """A partner shares a lead it found with the vendor, for review. Send an
     ``Idempotency-Key`` header to retry safely."""
     auth.require_action("leads.share")
-    return _write(
+    return write_once(
         lambda: _shared(services.submit_shared_lead(_lead_values(json), actor=g.principal)), 201
     )
 
@@ -404,7 +385,7 @@ def approve_shared_lead(shared_id: int, json: NoteIn):
         services.approve_shared_lead(shared, actor=g.principal, note=json.note)
         return _shared(shared)
 
-    return _write(approve)
+    return write_once(approve)
 
 
 @bp.post(f"/shared-leads/<{ID}:shared_id>/reject")
@@ -420,4 +401,4 @@ def reject_shared_lead(shared_id: int, json: ReasonIn):
         services.reject_shared_lead(shared, json.reason, actor=g.principal)
         return _shared(shared)
 
-    return _write(reject)
+    return write_once(reject)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from portal.api.errors import ApiError
 from portal.db import db
+from portal.errors import DomainError
 from portal.oauth.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -60,6 +61,24 @@ def run_once(handler: Callable[[], tuple[dict, int]]) -> Response:
         )
     )
     return _json(body, status)
+
+
+def write_once(handler: Callable[[], dict], status: int = 200) -> Response:
+    """A write endpoint's whole tail: run the use case ``handler`` (returning a JSON-ready body)
+    once per ``Idempotency-Key``, turn a domain error into its problem, commit."""
+
+    def run():
+        try:
+            return handler(), status
+        except DomainError as error:
+            title = {403: "Forbidden", 409: "Conflict"}.get(
+                error.status_code, "Unprocessable Content"
+            )
+            raise ApiError(error.status_code, title, error.message) from None
+
+    response = run_once(run)
+    db.session.commit()
+    return response
 
 
 def _json(body: dict, status: int) -> Response:

@@ -598,3 +598,67 @@ def test_the_api_registers_and_lists_through_the_same_rules(app, channel, db):
     assert api.get(f"/api/v1/deals/{foreign}", headers=headers).status_code == 404
     bad = api.post("/api/v1/deals", json={**body, "customer_domain": "nope"}, headers=headers)
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+
+
+def api_as(app, db, org, role: str, scopes: str = "deals:read deals:write"):
+    """A test client and headers acting through a client-credentials token of ``org``."""
+    from tests.integration.oauth_support import cc_token, make_api_client
+
+    api_client = make_api_client(db, org, service_role=role, scopes=scopes)
+    token = cc_token(app.test_client(), api_client, scopes)["access_token"]
+    return app.test_client(), {"Authorization": f"Bearer {token}"}
+
+
+def test_every_step_of_a_registration_goes_through_the_api(app, channel, db, vendor):
+    partner, partner_headers = api_as(app, db, channel["gold"], "partner_admin")
+    manager, manager_headers = api_as(app, db, vendor, "channel_manager")
+    body = {
+        "customer_name": "Api Journey AG",
+        "customer_domain": "api-journey.ch",
+        "products": ["Firewalls"],
+        "value": "9000",
+        "currency": "CHF",
+        "expected_close": FUTURE,
+        "submit": False,
+    }
+    draft = partner.post("/api/v1/deals", json=body, headers=partner_headers).json
+    assert draft["status"] == "draft" and draft["extension"] is None
+    path = f"/api/v1/deals/{draft['id']}"
+
+    def post(client, headers, action, json=None, status=200):
+        response = client.post(f"{path}/{action}", json=json or {}, headers=headers)
+        assert response.status_code == status, (action, response.get_data(as_text=True))
+        return response.json
+
+    # The manager may not approve a draft (409), nor the partner approve at all (403).
+    assert post(manager, manager_headers, "approve", status=409)["status"] == 409
+    post(partner, partner_headers, "approve", status=403)
+    assert post(partner, partner_headers, "submit")["status"] == "submitted"
+    post(manager, manager_headers, "request-info", {"message": " "}, status=422)
+    assert post(manager, manager_headers, "request-info", {"message": "Which site?"})["status"] == (
+        "info_requested"
+    )
+    assert post(partner, partner_headers, "submit")["status"] == "submitted"
+    approved = post(manager, manager_headers, "approve", {"protection_days": 30})
+    assert approved["status"] == "approved" and approved["expires_at"]
+    asked = post(partner, partner_headers, "extension-request", {"days": 15, "reason": "Board."})
+    assert asked["extension"]["outcome"] == "pending" and asked["extension"]["days"] == 15
+    post(partner, partner_headers, "extension-request", {"days": 5, "reason": "Again."}, 409)
+    granted = post(manager, manager_headers, "extend", {"days": 15})
+    assert granted["extension"]["outcome"] == "granted"
+    assert granted["expires_at"] > approved["expires_at"]
+    post(manager, manager_headers, "decline-extension", {"reason": "No."}, status=409)
+    post(partner, partner_headers, "close", {"outcome": "maybe"}, status=422)
+    assert post(partner, partner_headers, "close", {"outcome": "won"})["status"] == "won"
+    post(manager, manager_headers, "reject", {"reason": "Too late."}, status=409)
+    # Another partner's token: the registration does not exist for it, whatever the action.
+    other, other_headers = api_as(app, db, channel["silver"], "partner_admin")
+    for action in ("submit", "extension-request", "close"):
+        response = other.post(f"{path}/{action}", json={}, headers=other_headers)
+        assert response.status_code == 404, action
+    assert other.get(path, headers=other_headers).status_code == 404
+    # A read-only token may read but not act.
+    reader, reader_headers = api_as(app, db, channel["gold"], "partner_admin", "deals:read")
+    assert reader.get(path, headers=reader_headers).status_code == 200
+    post(reader, reader_headers, "close", {"outcome": "lost"}, status=403)
+    assert load(db, draft["id"]).status == "won"
