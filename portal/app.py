@@ -13,8 +13,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal import audit, jobs
 from portal import config as portal_config
-from portal import jobs
 from portal.db import db, set_principal
 from portal.errors import Forbidden
 from portal.extensions import babel, bootstrap, csrf, limiter, login_manager, talisman
@@ -135,6 +135,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.after_request(_no_store_for_signed_in)
     _init_errors(app)
     app.context_processor(_template_globals)
+    app.add_template_filter(audit.shown, "shown")
     return app
 
 

@@ -3,11 +3,13 @@ values before and after."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import has_request_context, request
+from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, String, event, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -66,12 +68,36 @@ def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
             raise AppendOnly("audit events are append-only")
 
 
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
     return value
+
+
+def shown(value: Any) -> str:
+    """A recorded value as a person reads it in a history: times in their time zone, lists and
+    mappings as words, nothing as a dash (the stored JSON stays exact)."""
+    from flask_babel import format_datetime
+
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, str) and _ISO_MOMENT.match(value):
+        try:
+            return format_datetime(datetime.fromisoformat(value), "short")
+        except ValueError:
+            return value
+    if isinstance(value, list):
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {shown(v)}" for k, v in value.items() if v not in (None, ""))
+    return str(value)
 
 
 def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
