@@ -1,0 +1,1 @@
+"""Products with rules and quotes in several states for the demo world."""
