@@ -11,6 +11,7 @@ from partners.deals import api as deals_api  # noqa: F401  (adds its API resourc
 from partners.deals.views import bp as deals_bp
 from partners.leads.views import bp as leads_bp
 from partners.program.views import bp as program_bp
+from partners.quotes import api as quotes_api  # noqa: F401  (adds its API resources)
 from partners.quotes.views import bp as quotes_bp
 
 BLUEPRINTS = (program_bp, leads_bp, deals_bp, catalogue_bp, quotes_bp)
