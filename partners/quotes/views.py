@@ -3,6 +3,7 @@ the acceptance certificate, and the queue of partners' quote requests."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import (
@@ -33,6 +34,7 @@ from partners.quotes.forms import (
 )
 from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest
 from portal import access, audit, navigation
+from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.identity.forms import ConfirmForm
@@ -92,6 +94,8 @@ def _recipient_choices() -> list[tuple[int, str]]:
 def new():
     form = NewQuoteForm()
     form.recipient.choices = _recipient_choices()
+    if request.method == "GET":
+        form.valid_until.data = utcnow().date() + timedelta(days=30)
     quote_request = None
     request_id = request.args.get("request", type=int) or (
         int(form.request_id.data) if (form.request_id.data or "").isdigit() else None
