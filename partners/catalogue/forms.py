@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -75,3 +76,16 @@ class RuleForm(FlaskForm):
 
 class RemoveRuleForm(FlaskForm):
     rule_id = IntegerField(validators=[InputRequired()])
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("CSV file"),
+        validators=[FileRequired()],
+        description=_l(
+            "Columns: sku, name, list_price, currency (required); description, unit, "
+            "tax_rate_percent, product_line, min_quantity, max_quantity, active, requires and "
+            "excludes (SKUs separated by ;), breaks (as 10:900; 50:800). An existing SKU is "
+            "updated."
+        ),
+    )

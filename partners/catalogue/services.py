@@ -226,3 +226,175 @@ def rule_products(product_ids) -> dict[int, RuleProduct]:
     for p in db.session.scalars(select(Product).where(Product.id.in_(named))):
         found[p.id] = RuleProduct(id=p.id, sku=p.sku, active=p.active)
     return found
+
+
+# CSV import.
+
+CSV_COLUMNS = [
+    "sku",
+    "name",
+    "description",
+    "unit",
+    "list_price",
+    "currency",
+    "tax_rate_percent",
+    "product_line",
+    "min_quantity",
+    "max_quantity",
+    "active",
+    "requires",
+    "excludes",
+    "breaks",
+]
+MAX_IMPORT_ROWS = 5000
+
+
+class ImportRefused(InvalidInput):
+    """The file has errors: ``errors`` lists (line number, message); nothing was imported."""
+
+    def __init__(self, errors: list[tuple[int, str]]) -> None:
+        super().__init__(_("Nothing was imported: %(n)d lines have errors.", n=len(errors)))
+        self.errors = errors
+
+
+def _int_or_none(value: str, field: str):
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidInput(_("%(field)s is a whole number.", field=field), field=field)
+    return int(value)
+
+
+def _breaks(value: str) -> list[tuple[int, Decimal]]:
+    """``10:900; 50:800`` -> [(10, 900), (50, 800)]."""
+    found = []
+    for part in filter(None, (p.strip() for p in (value or "").split(";"))):
+        quantity, _sep, price = part.partition(":")
+        if not quantity.strip().isdigit() or int(quantity) < 2:
+            raise InvalidInput(_("A break is 'quantity:price' from 2 units, as 10:900."))
+        found.append(
+            (
+                int(quantity),
+                decimal_in(
+                    price,
+                    "breaks",
+                    low=Decimal("0"),
+                    high=Decimal("1e9"),
+                    message=_("A break is 'quantity:price' from 2 units, as 10:900."),
+                ),
+            )
+        )
+    return found
+
+
+def import_products(text: str, *, actor: Principal) -> tuple[int, int]:
+    """Create or update products from CSV (header row with the ``CSV_COLUMNS`` it uses; ``sku``,
+    ``name``, ``list_price`` and ``currency`` required; ``requires`` and ``excludes`` list SKUs
+    separated by ``;``, in the file or the catalogue; ``breaks`` as ``10:900; 50:800``). Every
+    line is checked first: with any error, ImportRefused lists them all and nothing is written.
+    Returns (created, updated)."""
+    import csv
+    import io
+
+    _check(actor)
+    reader = csv.DictReader(io.StringIO(text))
+    headers = [(h or "").strip().lower() for h in reader.fieldnames or []]
+    unknown = sorted(set(headers) - set(CSV_COLUMNS))
+    missing = sorted({"sku", "name", "list_price", "currency"} - set(headers))
+    if unknown or missing:
+        raise ImportRefused(
+            [(1, _("Unknown columns: %(c)s.", c=", ".join(unknown)))] * bool(unknown)
+            + [(1, _("Missing columns: %(c)s.", c=", ".join(missing)))] * bool(missing)
+        )
+    reader.fieldnames = headers
+    errors: list[tuple[int, str]] = []
+    rows = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(reader, start=2):
+        if number > MAX_IMPORT_ROWS + 1:
+            errors.append((number, _("At most %(n)d products per file.", n=MAX_IMPORT_ROWS)))
+            break
+        raw = {k: (v or "").strip() for k, v in raw.items() if k}
+        try:
+            cleaned = _clean(
+                {
+                    **raw,
+                    "active": raw.get("active", "yes").lower() not in ("no", "false", "0", "n"),
+                    "min_quantity": _int_or_none(raw.get("min_quantity"), "min_quantity"),
+                    "max_quantity": _int_or_none(raw.get("max_quantity"), "max_quantity"),
+                }
+            )
+            breaks = _breaks(raw.get("breaks", ""))
+        except InvalidInput as error:
+            errors.append((number, error.message))
+            continue
+        if cleaned["sku"] in seen:
+            errors.append(
+                (
+                    number,
+                    _(
+                        "SKU %(sku)s is on line %(n)d too.",
+                        sku=cleaned["sku"],
+                        n=seen[cleaned["sku"]],
+                    ),
+                )
+            )
+            continue
+        seen[cleaned["sku"]] = number
+        rules = [
+            (kind, sku.strip().upper())
+            for kind in ("requires", "excludes")
+            for sku in raw.get(kind, "").split(";")
+            if sku.strip()
+        ]
+        rows.append((number, cleaned, breaks, rules))
+    existing = {p.sku: p for p in db.session.scalars(select(Product))}
+    known = set(existing) | set(seen)
+    for number, cleaned, _b, rules in rows:
+        for kind, sku in rules:
+            if sku not in known:
+                errors.append((number, _("%(kind)s %(sku)s: no such product.", kind=kind, sku=sku)))
+            elif sku == cleaned["sku"]:
+                errors.append((number, _("A product cannot have a rule about itself.")))
+    if errors:
+        raise ImportRefused(sorted(errors))
+    created = updated = 0
+    products: dict[str, Product] = dict(existing)
+    for _n, cleaned, breaks, _r in rows:
+        product = products.get(cleaned["sku"])
+        if product is None:
+            product = products[cleaned["sku"]] = Product(**cleaned)
+            db.session.add(product)
+            created += 1
+        else:
+            for key, value in cleaned.items():
+                setattr(product, key, value)
+            updated += 1
+        if breaks:  # the file's breaks replace the product's (same quantity: new price)
+            wanted = dict(breaks)
+            for old in list(product.breaks):
+                if old.min_quantity in wanted:
+                    old.unit_price = wanted.pop(old.min_quantity)
+                else:
+                    product.breaks.remove(old)
+            product.breaks += [PriceBreak(min_quantity=q, unit_price=p) for q, p in wanted.items()]
+    db.session.flush()
+    for _n, cleaned, _b, rules in rows:
+        product = products[cleaned["sku"]]
+        have = {(r.kind, r.other_product_id) for r in product.rules}
+        for kind, sku in rules:
+            if (kind, products[sku].id) not in have:
+                product.rules.append(ProductRule(kind=kind, other_product_id=products[sku].id))
+                have.add((kind, products[sku].id))
+    db.session.flush()
+    for number, cleaned, _b, _r in rows:
+        product = products[cleaned["sku"]]
+        audit.record(
+            "product.imported",
+            product,
+            actor=actor,
+            org_id=actor.org_id,
+            after={**audit.snapshot(product, PRODUCT_FIELDS), "line": number},
+        )
+    return created, updated

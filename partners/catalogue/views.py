@@ -9,7 +9,13 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from partners.catalogue import services
-from partners.catalogue.forms import BreakForm, ProductForm, RemoveRuleForm, RuleForm
+from partners.catalogue.forms import (
+    BreakForm,
+    ImportForm,
+    ProductForm,
+    RemoveRuleForm,
+    RuleForm,
+)
 from partners.catalogue.models import Product
 from portal import access, audit
 from portal.concurrency import EditConflict, snapshot
@@ -17,6 +23,7 @@ from portal.db import get_or_404
 from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
 
 
 @bp.get("/")
@@ -41,6 +48,37 @@ def new():
             flash(_("%(sku)s is in the catalogue.", sku=product.sku), "success")
             return redirect(url_for("catalogue.edit", product_id=product.id))
     return render_template("partners/catalogue/form.html", form=form, product=None), form_status(
+        form
+    )
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@login_required
+@access.require("catalogue.manage")
+def import_file():
+    """Create or update products from a CSV file: every line checked first, all or nothing."""
+    form = ImportForm()
+    errors: list[tuple[int, str]] = []
+    if form.validate_on_submit():
+        data = form.file.data.stream.read(MAX_IMPORT_BYTES + 1)
+        if len(data) > MAX_IMPORT_BYTES:
+            form.file.errors = [_("The file is larger than 2 MB.")]
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                form.file.errors = [_("Save the file as UTF-8 CSV.")]
+            else:
+                with attempt(form) as done:
+                    created, updated = services.import_products(text, actor=g.principal)
+                if done:
+                    flash(
+                        _("%(c)d products added, %(u)d updated.", c=created, u=updated), "success"
+                    )
+                    return redirect(url_for("catalogue.index"))
+                if isinstance(done.error, services.ImportRefused):
+                    errors = done.error.errors
+    return render_template("partners/catalogue/import.html", form=form, errors=errors), form_status(
         form
     )
 

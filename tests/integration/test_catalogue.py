@@ -133,3 +133,80 @@ def test_two_people_editing_one_product_the_second_is_told(app, db, staff):
     )
     db.expire_all()
     assert db.get(Product, fw).list_price == Decimal("1500")
+
+
+def upload(client, text: str):
+    from io import BytesIO
+
+    return client.post(
+        "/catalogue/import",
+        data={"file": (BytesIO(text.encode()), "products.csv")},
+        content_type="multipart/form-data",
+    )
+
+
+GOOD_CSV = (
+    "sku,name,list_price,currency,tax_rate_percent,min_quantity,max_quantity,requires,excludes,"
+    "breaks\n"
+    """SW-1,Switch,1000,EUR,20,,40,PSU-1,,10:900; 50:800
+PSU-1,Power supply,99.99,EUR,20,,,,,
+LIC-A,Licence A,250,EUR,0,,,,LIC-B,
+LIC-B,Licence B,400,EUR,0,,,,,
+"""
+)
+
+
+def test_a_csv_import_adds_products_with_rules_and_breaks(app, db, staff):
+    manager = client_for(app, staff["manager"])
+    response = upload(manager, GOOD_CSV)
+    assert response.status_code == 302
+    db.expire_all()
+    products = {p.sku: p for p in db.scalars(select(Product))}
+    assert set(products) == {"SW-1", "PSU-1", "LIC-A", "LIC-B"}
+    switch = products["SW-1"]
+    assert switch.max_quantity == 40 and switch.list_price == Decimal("1000")
+    assert [(b.min_quantity, b.unit_price) for b in switch.breaks] == [
+        (10, Decimal("900")),
+        (50, Decimal("800")),
+    ]
+    assert [(r.kind, r.other.sku) for r in switch.rules] == [("requires", "PSU-1")]
+    assert [(r.kind, r.other.sku) for r in products["LIC-A"].rules] == [("excludes", "LIC-B")]
+    # Again, with a new price: updated, not duplicated.
+    changed = GOOD_CSV.replace("Switch,1000", "Switch,1100").replace("50:800", "60:750")
+    assert upload(manager, changed).status_code == 302
+    db.expire_all()
+    switch = db.scalar(select(Product).where(Product.sku == "SW-1"))
+    assert switch.list_price == Decimal("1100")
+    assert [(b.min_quantity, b.unit_price) for b in switch.breaks] == [
+        (10, Decimal("900")),
+        (60, Decimal("750")),
+    ]
+    assert len(db.scalars(select(Product)).all()) == 4
+
+
+def test_a_csv_with_errors_imports_nothing_and_lists_every_error(app, db, staff):
+    bad = """sku,name,list_price,currency,requires
+OK-1,Fine,10,EUR,
+BAD-1,Bad price,ten,EUR,
+BAD-2,Bad currency,10,XXX,
+OK-1,Twice,10,EUR,
+BAD-3,Needs a ghost,10,EUR,GHOST-9
+"""
+    manager = client_for(app, staff["manager"])
+    response = upload(manager, bad)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Nothing was imported: 4 lines have errors." in page
+    for line, message in [
+        (3, "The list price is a number from 0."),
+        (4, "Choose a currency from the list."),
+        (5, "SKU OK-1 is on line 2 too."),
+        (6, "requires GHOST-9: no such product."),
+    ]:
+        assert f"Line {line}: {message}" in page
+    assert db.scalars(select(Product)).all() == []
+    unknown = upload(manager, "sku,name,price\nX,Y,1\n")
+    assert unknown.status_code == 422
+    assert "Unknown columns: price." in unknown.get_data(as_text=True)
+    assert "Missing columns: currency, list_price." in unknown.get_data(as_text=True)
+    assert upload(client_for(app, staff["sales"]), GOOD_CSV).status_code == 403
