@@ -21,6 +21,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    exists,
+    select,
     true,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
@@ -134,6 +136,16 @@ class QuoteLine(TenantOwned, Base):
     tax_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
 
     quote: Mapped[Quote] = relationship(back_populates="lines")
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """As its quote: vendor staff all; a recipient the lines of its quotes once sent."""
+        if principal.is_vendor_staff:
+            return true()
+        sent = (
+            select(Quote.id).where(Quote.id == cls.quote_id, Quote.status != "draft").correlate(cls)
+        )
+        return and_(cls.org_id == principal.org_id, exists(sent))
 
     @property
     def needs_approval(self) -> bool:

@@ -15,6 +15,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from partners.catalogue.models import Product
 from partners.catalogue.services import decimal_in, rule_products
@@ -55,6 +56,17 @@ TRANSITIONS = {
     "declined": {"superseded"},
     "expired": {"superseded"},
 }
+
+
+def _flush() -> None:
+    """Write now: a change that raced another person's on the same quote (its version column
+    caught it) is a clear conflict, not a server error, and nothing of it is kept."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(
+            _("Someone else changed this quote meanwhile: reload it and try again.")
+        ) from None
 
 
 def _move(quote: Quote, to: str) -> None:
@@ -137,7 +149,7 @@ def create_quote(
         **_clean(fields),
     )
     db.session.add(quote)
-    db.session.flush()
+    _flush()
     quote.number = f"Q-{quote.created_at.year}-{quote.id:05d}"  # from the id: never reused
     if request is not None:
         request.status, request.quote_id = "quoted", quote.id
@@ -158,7 +170,7 @@ def update_quote(quote: Quote, fields: dict, *, seen: str | None, actor: Princip
     before = audit.snapshot(quote, EDITABLE_FIELDS)
     for key, value in _clean(fields).items():
         setattr(quote, key, value)
-    db.session.flush()
+    _flush()
     audit.record(
         "quote.edited",
         quote,
@@ -282,7 +294,7 @@ def reprice(quote: Quote) -> None:
         line.net_amount, line.tax_amount = price.net_amount, price.tax_amount
     sums = pricing.totals(quote.lines, quote.currency)
     quote.subtotal, quote.tax_total, quote.total = sums.subtotal, sums.tax_total, sums.total
-    db.session.flush()
+    _flush()
 
 
 def rule_violations(quote: Quote) -> list[pricing.Violation]:
@@ -310,7 +322,7 @@ def approve_discounts(quote: Quote, *, actor: Principal) -> int:
                 "limit_percent": str(line.discount_limit_percent),
             },
         )
-    db.session.flush()
+    _flush()
     return len(pending)
 
 
@@ -350,7 +362,7 @@ def send_quote(quote: Quote, *, actor: Principal) -> None:
     quote.sent_at = utcnow()
     quote.pdf = documents.quote_pdf(quote, draft=False)
     quote.pdf_sha256 = documents.sha256(quote.pdf)
-    db.session.flush()
+    _flush()
     audit.record(
         "quote.sent",
         quote,
@@ -384,7 +396,7 @@ def stored_pdf(quote: Quote) -> bytes:
     if quote.pdf is None:  # sent versions always have one; this is a repair, not a path
         quote.pdf = documents.quote_pdf(quote, draft=False)
         quote.pdf_sha256 = documents.sha256(quote.pdf)
-        db.session.flush()
+        _flush()
     return quote.pdf
 
 
@@ -461,7 +473,7 @@ def accept_quote(
     _move(quote, "accepted")
     _record_answer(quote, ip=ip, user_agent=user_agent, actor=actor)
     quote.signer_name, quote.consent = name[:200], True
-    db.session.flush()
+    _flush()
     audit.record(
         "quote.accepted",
         quote,
@@ -494,7 +506,7 @@ def decline_quote(
     _move(quote, "declined")
     _record_answer(quote, ip=ip, user_agent=user_agent, actor=actor)
     quote.decline_reason = reason[:5000]
-    db.session.flush()
+    _flush()
     audit.record(
         "quote.declined",
         quote,
@@ -578,7 +590,7 @@ def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
     before = audit.snapshot(quote, AUDIT_FIELDS)
     _move(quote, "superseded")
     quote.superseded_by_id = new.id
-    db.session.flush()
+    _flush()
     audit.record(
         "quote.superseded",
         quote,
@@ -615,7 +627,7 @@ def request_quote(deal: DealRegistration, *, message: str, actor: Principal) -> 
         requested_by_id=actor.user_id,
     )
     db.session.add(request)
-    db.session.flush()
+    _flush()
     audit.record("quote.requested", request, actor=actor, after={"deal": deal.number})
     with unscoped():  # vendor sales staff, from a partner's request (reviewed)
         staff = db.session.scalars(

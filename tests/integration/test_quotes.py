@@ -686,3 +686,21 @@ def test_services_refuse_the_wrong_actor(app, db, world):
         with pytest.raises(Forbidden):
             services.revise_quote(quote, actor=principal(world["support"]))
         session.rollback()
+
+
+def test_a_change_racing_another_on_the_same_quote_is_a_conflict_not_an_error(app, db, world):
+    from sqlalchemy import update
+
+    from portal.errors import Conflict
+
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    with acting(app, world["sales"]) as session:
+        quote = session.get(Quote, quote_id)
+        quote.lines  # loaded as this person saw it  # noqa: B018
+        # Meanwhile someone else saves the same quote (its version moves on).
+        db.execute(update(Quote).where(Quote.id == quote_id).values(version=Quote.version + 1))
+        with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
+            services.add_line(quote, sku="PSU-1", quantity=1, actor=principal(world["sales"]))
+        session.rollback()
+    assert load(db, quote_id).lines == []
