@@ -72,9 +72,12 @@ class Role:
     actions: frozenset[str]
 
 
-_EVERYONE = {"home.view", "account.manage", "notifications.view"}
+_EVERYONE = {"home.view", "account.manage", "notifications.view", "quotes.view"}
 _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage"}
-_VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view"}
+_VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view", "catalogue.view"}
+# Quotes: vendor sales staff build and send them; recipients (partners, customers) answer them.
+_QUOTING = {"quotes.manage", "catalogue.manage"}
+_RECIPIENT = {"quotes.accept"}
 # The channel: vendor staff who run it, and what every partner does in it.
 _CHANNEL = {"leads.manage", "leads.review", "deals.review", "deals.close", "direct_deals.manage"}
 _PARTNER = {
@@ -85,6 +88,8 @@ _PARTNER = {
     "deals.register",
     "deals.close",
     "program.own",  # the partner's own programme page: its tier, territories, specialisations
+    "quotes.request",
+    *_RECIPIENT,
 }
 
 ROLES: dict[str, Role] = {
@@ -100,7 +105,8 @@ ROLES: dict[str, Role] = {
                 | _ORG_ADMIN
                 | _VENDOR_STAFF
                 | _CHANNEL
-                | {"orgs.manage", "audit.view", "program.manage"}
+                | _QUOTING
+                | {"orgs.manage", "audit.view", "program.manage", "quotes.approve_discount"}
             ),
         ),
         Role(
@@ -108,7 +114,7 @@ ROLES: dict[str, Role] = {
             _l("Channel manager"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL | _QUOTING),
         ),
         Role(
             "sales_rep",
@@ -116,7 +122,9 @@ ROLES: dict[str, Role] = {
             "vendor",
             False,
             frozenset(
-                _EVERYONE | _VENDOR_STAFF | {"leads.manage", "deals.close", "direct_deals.manage"}
+                _EVERYONE
+                | _VENDOR_STAFF
+                | {"leads.manage", "deals.close", "direct_deals.manage", "quotes.manage"}
             ),
         ),
         Role(
@@ -139,9 +147,15 @@ ROLES: dict[str, Role] = {
             _l("Customer admin"),
             "customer",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN),
+            frozenset(_EVERYONE | _ORG_ADMIN | _RECIPIENT),
         ),
-        Role("customer_user", _l("Customer user"), "customer", False, frozenset(_EVERYONE)),
+        Role(
+            "customer_user",
+            _l("Customer user"),
+            "customer",
+            False,
+            frozenset(_EVERYONE | _RECIPIENT),
+        ),
     )
 }
 

@@ -482,3 +482,24 @@ def expire_protection(session) -> int:
         deal.status, deal.closed_at = "expired", now
         audit.record("deal.expired", deal, actor=None, after={"status": "expired"}, session=session)
     return len(expired)
+
+
+def win_deal_by_quote(deal_id: int, *, quote_label: str, actor: Principal) -> bool:
+    """A quote on an approved registration was accepted: the deal is won. The acceptor may be
+    the partner's customer, who cannot see the registration, so this reads it unscoped
+    (reviewed: it moves only that one approved deal forward). Returns whether it moved."""
+    with unscoped():
+        deal = db.session.get(DealRegistration, deal_id)
+        if deal is None or deal.status != "approved":
+            return False
+        before = audit.snapshot(deal, AUDIT_FIELDS)
+        _move(deal, "won")
+        deal.closed_at = utcnow()
+        audit.record(
+            "deal.won",
+            deal,
+            actor=actor,
+            before=before,
+            after={**audit.snapshot(deal, AUDIT_FIELDS), "quote": quote_label},
+        )
+    return True

@@ -319,3 +319,12 @@ def update_partner_coverage(
         after={"territories": codes, "specialisations": lines},
     )
     return True
+
+
+def tier_discount_percent(org: Organization) -> tuple[str | None, Decimal]:
+    """The tier of a partner and the discount it gives on quotes, in percent; a customer (or a
+    partner without a tier) gets none."""
+    if org.kind not in access.PARTNER_KINDS or not org.tier:
+        return None, Decimal("0")
+    discount = db.session.scalar(select(Tier.discount_percent).where(Tier.code == org.tier))
+    return org.tier, discount if discount is not None else Decimal("0")

@@ -1,0 +1,67 @@
+"""The quote as a document: sanitised markdown of the proposal sections, and the PDF.
+
+The PDF is rendered by WeasyPrint from ``templates/partners/quotes/pdf.html`` with the fonts
+shipped in ``partners/quotes/fonts`` (DejaVu, Bitstream Vera licence). Nothing is fetched from
+the network: the URL fetcher serves only files under that folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import render_template
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+FONTS = Path(__file__).parent / "fonts"
+
+# CommonMark with raw HTML off: tags a writer types are shown as text, never interpreted, and
+# markdown-it's link validation refuses javascript:, vbscript:, file: and data: (but images) URLs.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+
+
+def markdown(text: str) -> Markup:
+    """Proposal text (markdown) as safe HTML."""
+    return Markup(_markdown.render(text or ""))  # noqa: S704 - html off: the output is escaped
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fonts_only():
+    from weasyprint.urls import URLFetcher
+
+    class FontsOnly(URLFetcher):
+        def fetch(self, url, headers=None):
+            if not url.startswith(FONTS.as_uri() + "/"):
+                raise ValueError(f"the quote PDF fetches nothing outside its fonts: {url}")
+            return super().fetch(url, headers)
+
+    return FontsOnly(allowed_protocols=("file",), allow_redirects=False)
+
+
+def html_of(quote, *, draft: bool) -> str:
+    from partners.quotes import queries
+
+    return render_template(
+        "partners/quotes/pdf.html",
+        quote=quote,
+        lines=quote.lines,
+        vendor=queries.vendor(),
+        draft=draft,
+        fonts=FONTS.as_uri(),
+        markdown=markdown,
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=FONTS.as_uri() + "/", url_fetcher=_fonts_only()).write_pdf()
+
+
+def quote_pdf(quote, *, draft: bool) -> bytes:
+    """Render the quote (a DRAFT preview when ``draft``)."""
+    return render_pdf(html_of(quote, draft=draft))

@@ -1,0 +1,706 @@
+"""Quotes on the real database: the builder with pricing and rules, discount approval, sending
+with its stored PDF and emails, viewing, acceptance records, declines, versions, expiry by tick,
+concurrent edits, requests from deal registrations, and tenant isolation."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from partners.catalogue.models import PriceBreak, Product, ProductRule
+from partners.deals.models import DealRegistration
+from partners.quotes import services
+from partners.quotes.models import Quote, QuoteRequest
+from portal import jobs
+from portal.audit import AuditEvent
+from portal.errors import Forbidden, InvalidTransition
+from portal.notify.models import Notification
+from portal.tenancy import Principal
+from tests import factories
+
+D = Decimal
+IN_30_DAYS = (date.today() + timedelta(days=30)).isoformat()
+
+
+@pytest.fixture
+def world(db, vendor, org_factory, user_factory):
+    """A gold reseller (15% tier discount) with a managed customer, another reseller, vendor
+    staff, and a catalogue: a switch that needs a power supply, two licences that exclude each
+    other, a service sold from 5 to 20 days, a switch with quantity breaks."""
+    gold = org_factory("reseller", name="Gold Reseller QT", tier="gold")
+    customer = org_factory("customer", name="Customer QT plc", managed_by_id=gold.id)
+    other = org_factory("reseller", name="Other Reseller QT", tier="silver")
+    products = {}
+    for sku, name, price, tax, low, high in [
+        ("SW-48", "48-port switch", "1000.00", "20", None, None),
+        ("PSU-1", "Power supply", "99.99", "20", None, None),
+        ("LIC-STD", "Standard licence", "250.00", "0", None, None),
+        ("LIC-ADV", "Advanced licence", "400.00", "0", None, None),
+        ("SVC-DAY", "Engineer day", "800.00", "10", 5, 20),
+    ]:
+        products[sku] = Product(
+            sku=sku,
+            name=name,
+            list_price=D(price),
+            currency="EUR",
+            tax_rate_percent=D(tax),
+            min_quantity=low,
+            max_quantity=high,
+        )
+        db.add(products[sku])
+    db.flush()
+    db.add_all(
+        [
+            ProductRule(
+                product_id=products["SW-48"].id,
+                kind="requires",
+                other_product_id=products["PSU-1"].id,
+            ),
+            ProductRule(
+                product_id=products["LIC-STD"].id,
+                kind="excludes",
+                other_product_id=products["LIC-ADV"].id,
+            ),
+            PriceBreak(product_id=products["SW-48"].id, min_quantity=10, unit_price=D("900")),
+            PriceBreak(product_id=products["SW-48"].id, min_quantity=50, unit_price=D("800")),
+        ]
+    )
+    db.flush()
+    return {
+        "gold": gold,
+        "customer": customer,
+        "other": other,
+        "products": products,
+        "gold_admin": user_factory(gold, "partner_admin", name="Gina Gold"),
+        "gold_user": user_factory(gold, "partner_user"),
+        "customer_user": user_factory(customer, "customer_user", name="Carl Customer"),
+        "other_admin": user_factory(other, "partner_admin"),
+        "admin": user_factory(vendor, "vendor_admin"),
+        "manager": user_factory(vendor, "channel_manager"),
+        "sales": user_factory(vendor, "sales_rep"),
+        "support": user_factory(vendor, "support_agent"),
+    }
+
+
+def client_for(app, user):
+    client = app.test_client()
+    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def principal(user) -> Principal:
+    return Principal.for_user(user)
+
+
+@contextmanager
+def acting(app, user):
+    with app.test_request_context():
+        from portal.db import db as portal_db
+        from portal.db import set_principal
+
+        set_principal(portal_db.session, principal(user))
+        yield portal_db.session
+
+
+def load(db, quote_id) -> Quote:
+    db.expire_all()
+    return db.get(Quote, quote_id)
+
+
+def new_quote(client, recipient, **fields) -> int:
+    response = client.post(
+        "/quotes/new",
+        data={
+            "recipient": recipient.id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "title": "Branch refresh",
+            "terms": "Net 30.",
+            **fields,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def add(client, quote_id, sku, quantity, discount="", tax=""):
+    return client.post(
+        f"/quotes/{quote_id}/lines",
+        data={
+            "sku": sku,
+            "quantity": quantity,
+            "discount_percent": discount,
+            "tax_rate_percent": tax,
+        },
+    )
+
+
+def sent_quote(app, world, recipient=None, lines=(("PSU-1", 3),), who="manager") -> int:
+    vendor = client_for(app, world[who])
+    quote_id = new_quote(vendor, recipient or world["gold"])
+    for sku, qty in lines:
+        assert add(vendor, quote_id, sku, qty).status_code == 302
+    assert vendor.post(f"/quotes/{quote_id}/send").status_code == 302
+    return quote_id
+
+
+# Building and pricing.
+
+
+def test_the_builder_prices_lines_with_break_tier_discount_and_tax(app, db, world):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    quote = load(db, quote_id)
+    assert re.fullmatch(r"Q-\d{4}-\d{5}", quote.number) and quote.revision == 1
+    assert quote.status == "draft" and quote.tier_code == "gold"
+    assert add(vendor, quote_id, "sw-48", 10, discount="5").status_code == 302
+    assert add(vendor, quote_id, "PSU-1", 10).status_code == 302
+    quote = load(db, quote_id)
+    switch, psu = quote.lines
+    # 900 (break at 10) * 0.85 (gold) * 0.95 (line) = 726.75 a unit
+    assert switch.unit_price == D("900") and switch.net_amount == D("7267.50")
+    assert switch.tax_amount == D("1453.50")
+    # 99.99 * 0.85 * 10 = 849.915 -> 849.92; tax 20% = 169.984 -> 169.98
+    assert psu.net_amount == D("849.92") and psu.tax_amount == D("169.98")
+    assert quote.subtotal == D("8117.42") and quote.tax_total == D("1623.48")
+    assert quote.total == D("9740.90")
+    page = vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    assert "9,740.90" in page and "SW-48" in page
+
+
+def test_a_customer_gets_no_tier_discount(app, db, world):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["customer"])
+    add(vendor, quote_id, "PSU-1", 1, tax="0")
+    quote = load(db, quote_id)
+    assert quote.tier_code is None and quote.total == D("99.99")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"sku": "NOPE-1", "quantity": 1}, "No product has the SKU"),
+        ({"sku": "PSU-1", "quantity": 0}, "Number must be between"),
+        ({"sku": "PSU-1", "quantity": 1, "discount_percent": "120"}, "Number must be between"),
+    ],
+)
+def test_bad_lines_get_a_clear_message_and_nothing_is_written(app, db, world, data, message):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    response = vendor.post(f"/quotes/{quote_id}/lines", data=data)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+    assert load(db, quote_id).lines == []
+
+
+def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, world, mailbox):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    add(vendor, quote_id, "SW-48", 2)
+    add(vendor, quote_id, "LIC-STD", 1)
+    add(vendor, quote_id, "LIC-ADV", 1)
+    add(vendor, quote_id, "SVC-DAY", 2)
+    page = vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    assert "Line 1: SW-48 requires PSU-1 on the same quote." in page
+    assert "Line 2, 3: LIC-STD cannot be combined with LIC-ADV." in page
+    assert "Line 4: SVC-DAY is sold from 5 units (the quote has 2)." in page
+    response = vendor.post(f"/quotes/{quote_id}/send", follow_redirects=True)
+    assert "SW-48 requires PSU-1" in response.get_data(as_text=True)
+    assert load(db, quote_id).status == "draft" and not mailbox
+    # Fix it: add the power supply, drop the advanced licence, more engineer days.
+    quote = load(db, quote_id)
+    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": quote.lines[2].id})
+    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": quote.lines[3].id})
+    add(vendor, quote_id, "SVC-DAY", 25)
+    assert "sold up to 20 units" in vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    last = load(db, quote_id).lines[-1]
+    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": last.id})
+    add(vendor, quote_id, "SVC-DAY", 5)
+    add(vendor, quote_id, "PSU-1", 2)
+    assert 'data-testid="rule-violations"' not in vendor.get(f"/quotes/{quote_id}").get_data(
+        as_text=True
+    )
+    vendor.post(f"/quotes/{quote_id}/send")
+    assert load(db, quote_id).status == "sent"
+
+
+def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(app, db, world):
+    sales = client_for(app, world["sales"])
+    quote_id = new_quote(sales, world["gold"])
+    add(sales, quote_id, "PSU-1", 1, discount="10")  # at the sales rep's limit
+    add(sales, quote_id, "PSU-1", 1, discount="15")  # above it
+    quote = load(db, quote_id)
+    assert [ln.needs_approval for ln in quote.lines] == [False, True]
+    response = sales.post(f"/quotes/{quote_id}/send", follow_redirects=True)
+    assert "Line 2: the discount is above the limit" in response.get_data(as_text=True)
+    assert sales.post(f"/quotes/{quote_id}/approve-discounts").status_code == 403
+    admin = client_for(app, world["admin"])
+    admin.post(f"/quotes/{quote_id}/approve-discounts")
+    line = load(db, quote_id).lines[1]
+    assert line.discount_approved_by_id == world["admin"].id and line.discount_approved_at
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.discount_approved"))
+    assert event.after["limit_percent"] == "10.00" and event.after["discount_percent"] == "15.00"
+    sales.post(f"/quotes/{quote_id}/send")
+    assert load(db, quote_id).status == "sent"
+
+
+def test_a_vendor_admins_own_discount_is_approved_as_given(app, db, world):
+    admin = client_for(app, world["admin"])
+    quote_id = new_quote(admin, world["gold"])
+    add(admin, quote_id, "PSU-1", 1, discount="40")
+    assert not load(db, quote_id).lines[0].needs_approval
+
+
+# Sending, viewing, the PDF.
+
+
+def test_sending_stores_the_pdf_once_with_its_hash_and_emails_the_recipients(
+    app, db, world, mailbox
+):
+    quote_id = sent_quote(app, world, lines=[("SW-48", 12), ("PSU-1", 12), ("SVC-DAY", 5)])
+    quote = load(db, quote_id)
+    assert quote.status == "sent" and quote.sent_at
+    assert quote.pdf.startswith(b"%PDF")
+    assert quote.pdf_sha256 == hashlib.sha256(quote.pdf).hexdigest()
+    to = {m["To"] for m in mailbox}
+    assert {world["gold_admin"].email, world["gold_user"].email} <= to
+    assert world["other_admin"].email not in to and world["customer_user"].email not in to
+    body = mailbox.to(world["gold_user"].email)[0].get_content()
+    assert f"http://portal.test/quotes/{quote_id}" in body and quote.number in mailbox[0]["Subject"]
+    # Downloads are served from storage: the same bytes, whatever the catalogue does later.
+    partner = client_for(app, world["gold_user"])
+    db.get(Product, world["products"]["SW-48"].id).name = "Renamed switch"
+    db.flush()
+    first = partner.get(f"/quotes/{quote_id}/pdf")
+    second = partner.get(f"/quotes/{quote_id}/pdf")
+    assert first.data == second.data == quote.pdf
+    assert first.headers["X-Content-SHA256"] == quote.pdf_sha256
+
+
+def test_the_pdf_text_has_the_number_every_line_and_the_right_totals(app, db, world):
+    quote_id = sent_quote(app, world, lines=[("SW-48", 12), ("PSU-1", 12), ("SVC-DAY", 5)])
+    quote = load(db, quote_id)
+    pages = PdfReader(io.BytesIO(quote.pdf)).pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())  # wraps undone
+    assert quote.number in text and "Version 1" in text and "Gold Reseller QT" in text
+    for line in quote.lines:
+        assert f"{line.position} {line.sku} {line.name} {line.quantity} unit" in text
+        assert f"{line.net_amount:,.2f} {line.tax_amount:,.2f}" in text
+    # 12 x 900 x 0.85 = 9180.00 (+1836.00); 12 x 99.99 x 0.85 = 1019.90 (+203.98);
+    # 5 x 800 x 0.85 = 3400.00 (+340.00)
+    assert quote.subtotal == D("13599.90") and quote.total == D("15979.88")
+    assert "13,599.90" in text and "2,379.98" in text and "15,979.88" in text
+    assert "DRAFT" not in text
+    assert re.search(r"Page 1 of \d", text)
+
+
+def test_a_draft_renders_a_preview_marked_draft_and_stores_nothing(app, db, world):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    add(vendor, quote_id, "PSU-1", 2)
+    response = vendor.get(f"/quotes/{quote_id}/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
+    assert "DRAFT" in text and load(db, quote_id).number in text
+    assert load(db, quote_id).pdf is None
+
+
+def test_the_first_opening_by_the_recipient_marks_it_viewed(app, db, world):
+    quote_id = sent_quote(app, world)
+    client_for(app, world["manager"]).get(f"/quotes/{quote_id}")
+    assert load(db, quote_id).status == "sent"  # vendor staff opening it is not the recipient
+    partner = client_for(app, world["gold_user"])
+    assert partner.get(f"/quotes/{quote_id}").status_code == 200
+    quote = load(db, quote_id)
+    assert quote.status == "viewed" and quote.viewed_at
+    seen = quote.viewed_at
+    partner.get(f"/quotes/{quote_id}")
+    assert load(db, quote_id).viewed_at == seen
+
+
+def test_proposal_sections_are_markdown_with_html_shown_as_text(app, db, world):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(
+        vendor,
+        world["gold"],
+        cover_letter="Dear **partner**,\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))",
+    )
+    page = vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    assert "<strong>partner</strong>" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert 'href="javascript:' not in page
+
+
+# Answering.
+
+
+def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db, world, mailbox):
+    deal = DealRegistration(
+        org_id=world["gold"].id,
+        number="DR-QT-1",
+        customer_name="Acme",
+        customer_name_key="acme",
+        customer_domain="acme.test",
+        products=["x"],
+        value=D("1000"),
+        currency="EUR",
+        expected_close=date.today() + timedelta(days=30),
+        status="approved",
+    )
+    db.add(deal)
+    db.flush()
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"], deal_number="DR-QT-1")
+    add(vendor, quote_id, "PSU-1", 1)
+    vendor.post(f"/quotes/{quote_id}/send")
+    mailbox.clear()
+    partner = client_for(app, world["gold_user"])
+    page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    quote = load(db, quote_id)
+    assert quote.pdf_sha256 in page
+    response = partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "  Pat   Partner ", "consent": "y", "pdf_sha256": quote.pdf_sha256},
+        headers={"User-Agent": "QuoteTest/1.0"},
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+    )
+    assert response.status_code == 302 and response.headers["Location"].endswith("/certificate")
+    quote = load(db, quote_id)
+    assert quote.status == "accepted" and quote.signer_name == "Pat Partner" and quote.consent
+    assert quote.decided_by_id == world["gold_user"].id and quote.decided_at
+    assert quote.decided_ip == "203.0.113.7" and quote.decided_user_agent == "QuoteTest/1.0"
+    assert quote.decided_pdf_sha256 == hashlib.sha256(quote.pdf).hexdigest()
+    certificate = partner.get(f"/quotes/{quote_id}/certificate").get_data(as_text=True)
+    assert quote.decided_pdf_sha256 in certificate and "Pat Partner" in certificate
+    assert "203.0.113.7" in certificate and "version 1" in certificate
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.accepted"))
+    assert event.after["pdf_sha256"] == quote.pdf_sha256 and event.actor_user_id
+    assert db.get(DealRegistration, deal.id).status == "won"  # the deal moves forward
+    assert [m["To"] for m in mailbox] == [world["manager"].email]  # the vendor owner
+    assert db.scalar(
+        select(Notification).where(
+            Notification.user_id == world["manager"].id, Notification.kind == "quotes.answered"
+        )
+    )
+    again = partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "Pat Partner", "consent": "y", "pdf_sha256": quote.pdf_sha256},
+    )
+    assert again.status_code == 422 and "cannot be answered again" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"full_name": "", "consent": "y"}, "This field is required"),
+        ({"full_name": "Pat Partner"}, "Tick the box"),
+        (
+            {"full_name": "Pat Partner", "consent": "y", "pdf_sha256": "0" * 64},
+            "The document changed since you opened it",
+        ),
+    ],
+)
+def test_acceptance_needs_a_name_consent_and_the_document_shown(app, db, world, data, message):
+    quote_id = sent_quote(app, world)
+    partner = client_for(app, world["gold_user"])
+    data = {"pdf_sha256": load(db, quote_id).pdf_sha256, **data}
+    response = partner.post(f"/quotes/{quote_id}/accept", data=data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert load(db, quote_id).status == "sent"
+
+
+def test_a_decline_needs_a_reason_and_is_recorded(app, db, world):
+    quote_id = sent_quote(app, world)
+    customer_like = client_for(app, world["gold_admin"])
+    assert customer_like.post(f"/quotes/{quote_id}/decline", data={"reason": ""}).status_code == 422
+    customer_like.post(f"/quotes/{quote_id}/decline", data={"reason": "Too expensive"})
+    quote = load(db, quote_id)
+    assert quote.status == "declined" and quote.decline_reason == "Too expensive"
+    assert quote.decided_by_id == world["gold_admin"].id and quote.decided_pdf_sha256
+
+
+def test_vendor_staff_cannot_answer_a_quote(app, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    assert vendor.post(f"/quotes/{quote_id}/accept", data={}).status_code == 403
+
+
+# Versions.
+
+
+def test_revising_makes_version_two_and_supersedes_version_one(app, db, world, mailbox):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    response = vendor.post(f"/quotes/{quote_id}/revise")
+    v2_id = int(response.headers["Location"].split("/")[-1])
+    v1, v2 = load(db, quote_id), load(db, v2_id)
+    assert (v1.status, v2.status) == ("superseded", "draft")
+    assert v1.number == v2.number and (v1.revision, v2.revision) == (1, 2)
+    assert v1.superseded_by_id == v2.id and [ln.sku for ln in v2.lines] == ["PSU-1"]
+    assert v1.pdf is not None and v2.pdf is None
+    # A second revision of version 1 is refused: revise the newest.
+    again = vendor.post(f"/quotes/{quote_id}/revise", follow_redirects=True)
+    assert "Only a sent, viewed, declined or expired version can be revised" in again.get_data(
+        as_text=True
+    )
+    partner = client_for(app, world["gold_user"])
+    assert partner.get(f"/quotes/{v2_id}").status_code == 404  # a draft: the vendor's only
+    refused = partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "Pat", "consent": "y", "pdf_sha256": v1.pdf_sha256},
+    )
+    assert refused.status_code == 422
+    assert "Version 1 was superseded by a revised version" in refused.get_data(as_text=True)
+    add(vendor, v2_id, "PSU-1", 4)
+    vendor.post(f"/quotes/{v2_id}/send")
+    v2 = load(db, v2_id)
+    assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
+    old = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    assert "Open the current version (2)" in old  # every version readable; which is current
+    assert partner.get(f"/quotes/{quote_id}/pdf").data == v1.pdf
+    numbers = db.scalars(select(Quote.number).where(Quote.number == v1.number)).all()
+    assert len(numbers) == 2
+
+
+def test_quote_numbers_are_never_reused(app, db, world):
+    vendor = client_for(app, world["manager"])
+    first = load(db, new_quote(vendor, world["gold"])).number
+    second = load(db, new_quote(vendor, world["gold"])).number
+    assert first != second and int(second[-5:]) > int(first[-5:])
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        ("draft", "revise"),
+        ("sent", "send"),
+        ("accepted", "revise"),
+        ("accepted", "decline"),
+        ("declined", "accept"),
+        ("expired", "accept"),
+        ("superseded", "revise"),
+        ("superseded", "decline"),
+    ],
+)
+def test_transitions_not_in_the_state_machine_are_refused(app, db, world, status, action):
+    quote_id = sent_quote(app, world)
+    db.get(Quote, quote_id).status = status
+    db.flush()
+    who = world["manager"] if action in ("revise", "send") else world["gold_admin"]
+    with acting(app, who) as session:
+        quote = session.get(Quote, quote_id)
+        call = {
+            "revise": lambda: services.revise_quote(quote, actor=principal(who)),
+            "send": lambda: services.send_quote(quote, actor=principal(who)),
+            "accept": lambda: services.accept_quote(
+                quote,
+                full_name="Pat",
+                consent=True,
+                pdf_sha256=quote.pdf_sha256,
+                ip=None,
+                user_agent="",
+                actor=principal(who),
+            ),
+            "decline": lambda: services.decline_quote(
+                quote, reason="no", ip=None, user_agent="", actor=principal(who)
+            ),
+        }[action]
+        with pytest.raises(InvalidTransition):
+            call()
+        session.rollback()
+
+
+def test_a_draft_cannot_be_edited_once_sent(app, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    response = add(vendor, quote_id, "PSU-1", 1)
+    assert response.status_code == 422 and "revise it to change it" in response.get_data(
+        as_text=True
+    )
+
+
+# Expiry.
+
+
+def test_expiry_by_tick_with_a_frozen_clock_and_acceptance_refused(app, db, world):
+    with time_machine.travel("2031-03-01 09:00 +0000", tick=False) as clock:
+        vendor = client_for(app, world["manager"])
+        quote_id = new_quote(vendor, world["gold"], valid_until="2031-03-10")
+        add(vendor, quote_id, "PSU-1", 1)
+        vendor.post(f"/quotes/{quote_id}/send")
+        partner = client_for(app, world["gold_user"])
+        clock.move_to("2031-03-10 23:00 +0000")
+        with app.app_context():
+            assert jobs.run_periodic(["expire_quotes"]) == {"expire_quotes": 0}
+        clock.move_to("2031-03-11 00:01 +0000")
+        partner = client_for(app, world["gold_user"])  # a new day, a new sign-in
+        # Past its date, not yet ticked: acceptance is refused all the same.
+        refused = partner.post(
+            f"/quotes/{quote_id}/accept",
+            data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
+        )
+        assert "This quote expired on 2031-03-10" in refused.get_data(as_text=True)
+        with app.app_context():
+            assert jobs.run_periodic(["expire_quotes"]) == {"expire_quotes": 1}
+            assert jobs.run_periodic(["expire_quotes"]) == {"expire_quotes": 0}
+        assert load(db, quote_id).status == "expired"
+        refused = partner.post(
+            f"/quotes/{quote_id}/accept",
+            data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
+        )
+        assert refused.status_code == 422 and "expired on 2031-03-10" in refused.get_data(
+            as_text=True
+        )
+
+
+# Concurrent edits.
+
+
+def test_two_people_editing_one_draft_the_second_is_told_what_changed(app, db, world):
+    first, second = client_for(app, world["manager"]), client_for(app, world["sales"])
+    quote_id = new_quote(first, world["gold"])
+
+    def snapshot_of(client):
+        page = client.get(f"/quotes/{quote_id}/edit").get_data(as_text=True)
+        return re.search(r'name="snapshot" type="hidden" value="([^"]+)"', page).group(1)
+
+    seen_first, seen_second = snapshot_of(first), snapshot_of(second)
+    data = {"valid_until": IN_30_DAYS, "title": "Branch refresh", "terms": "Net 30."}
+    assert (
+        first.post(
+            f"/quotes/{quote_id}/edit", data={**data, "terms": "Net 45.", "snapshot": seen_first}
+        ).status_code
+        == 302
+    )
+    response = second.post(
+        f"/quotes/{quote_id}/edit", data={**data, "terms": "Net 60.", "snapshot": seen_second}
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Someone else changed this" in page and "Net 45." in page and "Net 60." in page
+    assert load(db, quote_id).terms == "Net 45."
+
+
+# Requests from deal registrations.
+
+
+def test_a_partner_requests_a_quote_on_an_approved_registration(app, db, world):
+    deal = DealRegistration(
+        org_id=world["gold"].id,
+        number="DR-QT-2",
+        customer_name="Beta Corp",
+        customer_name_key="beta",
+        customer_domain="beta.test",
+        products=["x"],
+        value=D("5"),
+        currency="EUR",
+        expected_close=date.today() + timedelta(days=30),
+        status="submitted",
+    )
+    db.add(deal)
+    db.flush()
+    partner = client_for(app, world["gold_user"])
+    response = partner.post(
+        f"/quotes/request/{deal.id}", data={"message": "50 switches"}, follow_redirects=True
+    )
+    assert "once the registration is approved" in response.get_data(as_text=True)
+    deal.status = "approved"
+    db.flush()
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "50 switches"})
+    request = db.scalar(select(QuoteRequest))
+    assert request.status == "open" and request.org_id == world["gold"].id
+    assert (
+        client_for(app, world["other_admin"])
+        .post(f"/quotes/request/{deal.id}", data={})
+        .status_code
+        == 404
+    )
+    vendor = client_for(app, world["sales"])
+    queue = vendor.get("/quotes/requests").get_data(as_text=True)
+    assert "DR-QT-2" in queue and "50 switches" in queue
+    form = vendor.get(f"/quotes/new?request={request.id}").get_data(as_text=True)
+    assert 'value="DR-QT-2"' in form
+    quote_id = new_quote(vendor, world["gold"], deal_number="DR-QT-2", request_id=request.id)
+    db.expire_all()
+    assert request.status == "quoted" and request.quote_id == quote_id
+    assert load(db, quote_id).deal_id == deal.id
+    # A quote on a registration goes to its partner only.
+    wrong = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["other"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "deal_number": "DR-QT-2",
+        },
+    )
+    assert wrong.status_code == 422 and "goes to the partner that registered it" in wrong.get_data(
+        as_text=True
+    )
+
+
+# Who sees what.
+
+
+def test_recipients_see_only_their_own_sent_quotes(app, db, world):
+    to_gold = sent_quote(app, world)
+    to_customer = sent_quote(app, world, recipient=world["customer"])
+    vendor = client_for(app, world["manager"])
+    draft = new_quote(vendor, world["gold"])
+    gold = client_for(app, world["gold_user"])
+    assert gold.get(f"/quotes/{to_gold}").status_code == 200
+    # The customer the partner manages is another organisation: its quote is not the partner's.
+    for quote_id in (to_customer, draft):
+        for path in ("", "/pdf", "/certificate"):
+            assert gold.get(f"/quotes/{quote_id}{path}").status_code == 404
+    other = client_for(app, world["other_admin"])
+    assert other.get(f"/quotes/{to_gold}").status_code == 404
+    assert other.post(f"/quotes/{to_gold}/accept", data={}).status_code == 404
+    customer = client_for(app, world["customer_user"])
+    assert customer.get(f"/quotes/{to_customer}").status_code == 200
+    assert customer.get(f"/quotes/{to_gold}").status_code == 404
+    listing = customer.get("/quotes/").get_data(as_text=True)
+    assert load(db, to_customer).number in listing and load(db, to_gold).number not in listing
+    support = client_for(app, world["support"])
+    assert support.get(f"/quotes/{draft}").status_code == 200  # vendor staff read every quote
+    assert support.post(f"/quotes/{draft}/send").status_code == 403
+
+
+def test_services_refuse_the_wrong_actor(app, db, world):
+    quote_id = sent_quote(app, world)
+    with acting(app, world["other_admin"]) as session:
+        quote = session.get(Quote, quote_id)
+        assert quote is None  # the wall: not even loaded
+    with acting(app, world["support"]) as session:
+        quote = session.get(Quote, quote_id)
+        with pytest.raises(Forbidden):
+            services.revise_quote(quote, actor=principal(world["support"]))
+        session.rollback()
+
+
+def test_a_change_racing_another_on_the_same_quote_is_a_conflict_not_an_error(app, db, world):
+    from sqlalchemy import update
+
+    from portal.errors import Conflict
+
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    with acting(app, world["sales"]) as session:
+        quote = session.get(Quote, quote_id)
+        quote.lines  # loaded as this person saw it  # noqa: B018
+        # Meanwhile someone else saves the same quote (its version moves on).
+        db.execute(update(Quote).where(Quote.id == quote_id).values(version=Quote.version + 1))
+        with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
+            services.add_line(quote, sku="PSU-1", quantity=1, actor=principal(world["sales"]))
+        session.rollback()
+    assert load(db, quote_id).lines == []

@@ -1,0 +1,85 @@
+"""Quotes and the catalogue in the isolation matrix.
+
+A quote belongs to its recipient: a partner or customer sees its own sent quotes, never another
+organisation's (not even those of a customer the partner manages), and never a draft, even one
+addressed to it. The catalogue is the vendor's (global): its pages are for vendor staff."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from partners.catalogue.models import Product
+from partners.quotes.models import Quote, QuoteLine
+from tests.isolation.world import World, record_kind
+
+PDF = b"%PDF-1.4 matrix placeholder"
+
+
+def make_quote(db, org, title: str, status: str = "viewed") -> Quote:
+    quote = Quote(
+        org_id=org.id,
+        number=f"Q-T{org.id}-{len(title)}{status[:2]}",
+        status=status,
+        title=title,
+        currency="EUR",
+        valid_until=date.today() + timedelta(days=30),
+        total=Decimal("100.00"),
+        pdf=None if status == "draft" else PDF,
+        pdf_sha256=None if status == "draft" else "0" * 64,
+    )
+    db.add(quote)
+    db.flush()
+    db.add(
+        QuoteLine(
+            org_id=org.id,
+            quote_id=quote.id,
+            sku="MX-1",
+            name=f"Line of {title}",
+            quantity=1,
+            list_price=Decimal("100"),
+            unit_price=Decimal("100"),
+            net_amount=Decimal("100.00"),
+        )
+    )
+    db.flush()
+    return quote
+
+
+def _seed(db, w: World) -> None:
+    for org in w.foreign:
+        make_quote(db, org, f"Foreign quote ZZQQ {org.id}")
+        w.markers += [f"Foreign quote ZZQQ {org.id}", f"Line of Foreign quote ZZQQ {org.id}"]
+    for audience in ("partner", "customer"):
+        make_quote(db, w.home[audience], f"Home {audience} quote")
+        make_quote(db, w.home[audience], f"Unsent draft ZZQR {audience}", status="draft")
+        w.markers.append(f"Unsent draft ZZQR {audience}")  # recipients never see drafts
+    db.add(Product(sku="MX-1", name="Matrix product", list_price=Decimal("1"), currency="EUR"))
+    db.flush()
+
+
+def _foreign(db, w: World, role) -> list[int]:
+    if role.audience == "vendor":
+        return []  # vendor staff see every quote
+    home = w.home[role.audience].id
+    return [
+        q.id for q in db.query(Quote).filter((Quote.org_id != home) | (Quote.status == "draft"))
+    ]
+
+
+def _own(db, w: World, role) -> int | None:
+    audience = "partner" if role.audience == "vendor" else role.audience
+    return (
+        db.query(Quote)
+        .filter(Quote.org_id == w.home[audience].id, Quote.status == "viewed")
+        .first()
+        .id
+    )
+
+
+record_kind("quote_id", foreign=_foreign, own=_own, seed=_seed)
+record_kind(
+    "product_id",  # the vendor's catalogue: no organisation's, so nothing foreign
+    foreign=lambda db, w, role: [],
+    own=lambda db, w, role: db.query(Product).filter_by(sku="MX-1").first().id,
+)
