@@ -5,6 +5,13 @@ from partners.leads.models import Lead, LeadOffer, SharedLead
 from partners.program.models import Specialisation, Territory, Tier
 
 __all__ = [
-    "DealConflict", "DealRegistration", "DirectDeal", "Lead", "LeadOffer", "SharedLead",
-    "Specialisation", "Territory", "Tier",
+    "DealConflict",
+    "DealRegistration",
+    "DirectDeal",
+    "Lead",
+    "LeadOffer",
+    "SharedLead",
+    "Specialisation",
+    "Territory",
+    "Tier",
 ]

@@ -116,8 +116,17 @@ def create_app(config: dict | None = None) -> Flask:
     # Feature packages first: importing them adds their API routes to the shared API blueprint,
     # which must happen before that blueprint is registered.
     features = list(_feature_blueprints())
-    for blueprint in (core_bp, identity_bp, notify_bp, dashboard_bp, oauth_bp, sso_bp,
-                      api_clients_bp, api_bp, *features):
+    for blueprint in (
+        core_bp,
+        identity_bp,
+        notify_bp,
+        dashboard_bp,
+        oauth_bp,
+        sso_bp,
+        api_clients_bp,
+        api_bp,
+        *features,
+    ):
         app.register_blueprint(blueprint)
     cli.init_app(app)
 

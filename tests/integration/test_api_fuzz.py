@@ -272,9 +272,7 @@ def test_api_conforms_to_its_document_and_never_shows_another_tenant(case, app, 
     case.call_and_validate(headers=tenants.headers, app=app)
 
 
-DOCUMENT_OPERATIONS = [
-    (path, method) for path, ops in DOCUMENT["paths"].items() for method in ops
-]
+DOCUMENT_OPERATIONS = [(path, method) for path, ops in DOCUMENT["paths"].items() for method in ops]
 
 
 def test_the_fuzzer_covers_every_operation_and_runs_the_tenant_check(app, tenants):

@@ -1,0 +1,10 @@
+"""Every model of self-service, so ``create_app`` registers them before the engine is used."""
+
+from selfservice.cases.models import (  # noqa: F401
+    Case,
+    CaseComment,
+    CaseSettings,
+    CaseStatusChange,
+    CaseWatcher,
+    SlaPolicy,
+)
