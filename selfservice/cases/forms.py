@@ -1,0 +1,79 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal.web import choices
+from selfservice.cases.models import PRIORITIES
+from selfservice.cases.services import STATUS_LABELS
+
+PRIORITY_LABELS = {
+    "low": _l("Low"),
+    "normal": _l("Normal"),
+    "high": _l("High"),
+    "urgent": _l("Urgent"),
+}
+
+
+class CaseForm(FlaskForm):
+    subject = StringField(
+        _l("Subject"),
+        validators=[DataRequired(), Length(min=3, max=200)],
+        render_kw={"autocomplete": "off", "data-suggest": "1"},
+    )
+    description = TextAreaField(
+        _l("Describe the problem (markdown)"), validators=[DataRequired(), Length(max=20000)]
+    )
+    priority = SelectField(
+        _l("Priority"), choices=choices(PRIORITY_LABELS.items()), default="normal"
+    )
+    product = StringField(_l("Product"), validators=[Length(max=100)])
+    # Vendor staff open cases on someone's behalf: the organisation (and, optionally, who asked).
+    org_id = SelectField(_l("Organisation"), coerce=int, validators=[Optional()], choices=[])
+    requester_email = StringField(_l("Requester's email (optional)"), validators=[Length(max=254)])
+    read_article = HiddenField()  # the suggested article the person read before opening
+
+
+class ReplyForm(FlaskForm):
+    body = TextAreaField(_l("Reply"), validators=[DataRequired(), Length(max=20000)])
+    internal = BooleanField(_l("Internal note (never shown to the customer)"))
+    status = SelectField(
+        _l("Then set the status to"),
+        choices=choices([("", "—"), *[(k, v) for k, v in STATUS_LABELS.items() if k != "new"]]),
+        validators=[Optional()],
+    )
+
+
+class StatusForm(FlaskForm):
+    status = SelectField(
+        _l("Status"),
+        choices=choices([(k, v) for k, v in STATUS_LABELS.items() if k != "new"]),
+        validators=[DataRequired()],
+    )
+
+
+class EditCaseForm(FlaskForm):
+    priority = SelectField(_l("Priority"), choices=choices(PRIORITY_LABELS.items()))
+    product = StringField(_l("Product"), validators=[Length(max=100)])
+    category = StringField(_l("Category"), validators=[Length(max=100)])
+    assignee_id = SelectField(_l("Assignee"), coerce=int, validators=[Optional()], choices=[])
+    snapshot = HiddenField()  # optimistic locking (portal.concurrency)
+
+
+class MergeForm(FlaskForm):
+    into = StringField(_l("Merge into case number"), validators=[DataRequired(), Length(max=20)])
+
+
+class WatcherForm(FlaskForm):
+    email = StringField(_l("Add a watcher (email)"), validators=[DataRequired(), Length(max=254)])
+
+
+class SharingForm(FlaskForm):
+    shared = BooleanField(_l("Everyone in our organisation sees all our cases"))
+
+
+class SolveForm(FlaskForm):
+    pass
+
+
+__all__ = ["IntegerField", "PRIORITIES"]

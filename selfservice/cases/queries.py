@@ -1,0 +1,67 @@
+"""Read side of cases, through the tenant wall."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, case, nulls_last, or_, select
+from sqlalchemy.orm import joinedload
+
+from portal.db import db
+from selfservice.cases.models import STATUSES, Case, CaseComment, CaseWatcher
+
+OPEN_QUEUE = ("new", "open", "pending", "on_hold")
+
+
+def cases(status: str | None = None, search: str | None = None) -> Select:
+    """Cases the principal may see, most recently changed first."""
+    stmt = select(Case).options(joinedload(Case.org), joinedload(Case.requester))
+    if status in STATUSES:
+        stmt = stmt.where(Case.status == status)
+    if search:
+        term = f"%{search.strip()}%"
+        stmt = stmt.where(or_(Case.subject.ilike(term), Case.number.ilike(term)))
+    return stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+
+
+def queue(view: str = "all", user_id: int | None = None) -> Select:
+    """The agents' queue: unresolved cases, the soonest SLA deadline first (breached first)."""
+    stmt = (
+        select(Case)
+        .options(joinedload(Case.org), joinedload(Case.assignee))
+        .where(Case.status.in_(OPEN_QUEUE))
+    )
+    if view == "mine":
+        stmt = stmt.where(Case.assignee_id == user_id)
+    elif view == "unassigned":
+        stmt = stmt.where(Case.assignee_id.is_(None))
+    elif view == "breached":
+        stmt = stmt.where(or_(Case.first_response_breached, Case.resolution_breached))
+    breached = case((or_(Case.first_response_breached, Case.resolution_breached), 0), else_=1)
+    due = case(
+        (Case.first_responded_at.is_(None), Case.first_response_due_at),
+        else_=Case.resolution_due_at,
+    )
+    return stmt.order_by(breached, nulls_last(due.asc()), Case.id)
+
+
+def comments_of(case_obj: Case) -> list[CaseComment]:
+    """Replies (and, for vendor staff, internal notes) oldest first: the wall drops internal
+    notes for everyone else."""
+    return list(
+        db.session.scalars(
+            select(CaseComment)
+            .options(joinedload(CaseComment.author))
+            .where(CaseComment.case_id == case_obj.id)
+            .order_by(CaseComment.id)
+        )
+    )
+
+
+def watchers_of(case_obj: Case) -> list[CaseWatcher]:
+    return list(
+        db.session.scalars(
+            select(CaseWatcher)
+            .options(joinedload(CaseWatcher.user))
+            .where(CaseWatcher.case_id == case_obj.id)
+            .order_by(CaseWatcher.id)
+        )
+    )

@@ -1,0 +1,80 @@
+"""Cases in the isolation matrix.
+
+The home customer has two cases: one raised by its customer user, one by a colleague (which the
+customer user must not see: the organisation does not share cases; its admin sees both). The
+home partner manages the home customer, so it follows both read only. The foreign customer's
+case, and an internal note on a home case, are markers: never on a partner's or customer's page.
+"""
+
+from __future__ import annotations
+
+from portal.clock import utcnow
+from selfservice.cases.models import Case, CaseComment, CaseStatusChange
+from tests.isolation.world import World, record_kind
+
+
+def make_case(db, org, requester, subject: str, status: str = "open", **fields) -> Case:
+    now = utcnow()
+    case = Case(
+        org_id=org.id,
+        number=f"CS-T-{org.id}-{len(subject)}-{subject[:4]}",
+        subject=subject,
+        description=fields.pop("description", f"About {subject}"),
+        requester_id=requester.id if requester else None,
+        status=status,
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+        **fields,
+    )
+    db.add(case)
+    db.flush()
+    db.add(CaseStatusChange(org_id=org.id, case_id=case.id, status=status, at=now))
+    db.flush()
+    return case
+
+
+def add_note(db, case: Case, body: str, internal: bool, author=None) -> CaseComment:
+    comment = CaseComment(
+        org_id=case.org_id,
+        case_id=case.id,
+        body=body,
+        internal=internal,
+        by_agent=internal,
+        author_id=author.id if author else None,
+    )
+    db.add(comment)
+    db.flush()
+    return comment
+
+
+def _seed(db, w: World) -> None:
+    customer = w.home["customer"]
+    own = make_case(db, customer, w.users["customer_user"], "Home case of the customer user")
+    add_note(db, own, "Internal note ZZQI never for customers", internal=True)
+    add_note(db, own, "Public reply visible to the customer", internal=False)
+    w.markers.append("Internal note ZZQI never for customers")
+    make_case(db, customer, w.users["customer_admin"], "Admin case ZZQA of the customer admin")
+    for org, user in zip(w.foreign, w.foreign_users, strict=True):
+        make_case(db, org, user, f"Foreign case ZZQS {org.id}")
+        w.markers.append(f"Foreign case ZZQS {org.id}")
+
+
+def _home_cases(db, w: World) -> list[Case]:
+    return list(db.query(Case).filter(Case.org_id == w.home["customer"].id).order_by(Case.id))
+
+
+def _foreign(db, w: World, role) -> list[int]:
+    if role.audience == "vendor":
+        return []  # vendor staff see every case (their role decides what they may do)
+    foreign = [c.id for c in db.query(Case).filter(Case.org_id != w.home["customer"].id)]
+    if role.name == "customer_user":  # a colleague's case in an organisation that does not share
+        foreign.append(_home_cases(db, w)[1].id)
+    return foreign
+
+
+def _own(db, w: World, role) -> int | None:
+    return _home_cases(db, w)[0].id  # the customer user's own: everyone at home may see it
+
+
+record_kind("case_id", foreign=_foreign, own=_own, seed=_seed)
