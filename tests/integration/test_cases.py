@@ -1,0 +1,304 @@
+"""Cases on the real database, through the pages: opening, SLA policies and clocks with a frozen
+clock, replies and internal notes, reopening, the tick (warnings, breaches, auto-close),
+assignment, merging and concurrent edits. The vendor's calendar here is the default: Monday to
+Friday, 09:00-17:00 UTC; the default policies give normal priority 8 h first response and 40 h
+resolution, urgent 1 h and 8 h; pending stops resolution only, on hold both."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from portal import jobs
+from portal.notify.models import Notification
+from selfservice.cases.models import Case, CaseComment, CaseWatcher
+from tests.isolation.kinds_leads import signed_in
+
+MONDAY_10 = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MONDAY_10, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def people(db, vendor, org_factory, user_factory):
+    return make_people(vendor, org_factory, user_factory)
+
+
+def make_people(vendor, org_factory, user_factory):
+    """A customer managed by a reseller, its users, two support agents, a channel manager."""
+
+    class People:
+        partner = org_factory("reseller", name="Managing Reseller", tier="gold")
+        customer = org_factory("customer", name="Acme Customer", managed_by_id=partner.id)
+        agent = user_factory(vendor, "support_agent", email="agent@vendor.test")
+        agent2 = user_factory(vendor, "support_agent", email="agent2@vendor.test")
+        manager = user_factory(vendor, "channel_manager")
+
+    People.customer_user = user_factory(People.customer, "customer_user", email="cu@acme.test")
+    People.colleague = user_factory(People.customer, "customer_user", email="col@acme.test")
+    People.customer_admin = user_factory(People.customer, "customer_admin", email="ca@acme.test")
+    People.partner_user = user_factory(People.partner, "partner_user", email="pu@reseller.test")
+    return People
+
+
+def open_case(app, user, subject="Printer queue stalls", priority="normal", **extra) -> Case:
+    client = signed_in(app, user)
+    response = client.post(
+        "/cases/new",
+        data={
+            "subject": subject,
+            "description": "It **stalls** every morning.",
+            "priority": priority,
+            "product": "",
+            **extra,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    return case_id
+
+
+def load(db, case_id) -> Case:
+    db.expire_all()
+    return db.get(Case, case_id)
+
+
+def tick(app, *names):
+    with app.app_context():
+        return jobs.run_periodic(list(names) or ["case_sla", "close_solved_cases"])
+
+
+def test_opening_a_case_chooses_the_policy_and_sets_due_times(app, db, people, clock, mailbox):
+    case_id = open_case(app, people.customer_user, priority="urgent")
+    case = load(db, case_id)
+    assert re.fullmatch(r"CS-2027-\d{6}", case.number)
+    assert case.status == "new" and case.requester_id == people.customer_user.id
+    assert case.sla_policy.name == "Urgent"
+    assert case.first_response_due_at == at(2027, 3, 1, 11)
+    assert case.resolution_due_at == at(2027, 3, 2, 10)  # 7 h Monday, 1 h Tuesday
+    assert mailbox.to("agent@vendor.test") and mailbox.to("agent2@vendor.test")
+
+
+def test_bad_input_keeps_what_was_typed(app, db, people, clock):
+    client = signed_in(app, people.customer_user)
+    response = client.post("/cases/new", data={"subject": "ab", "description": "Some words"})
+    assert response.status_code == 422
+    assert "Some words" in response.get_data(as_text=True)
+    assert db.scalar(select(Case).where(Case.org_id == people.customer.id)) is None
+
+
+def test_agent_reply_meets_first_response_and_internal_note_never_reaches_the_customer(
+    app, db, people, clock, mailbox
+):
+    case_id = open_case(app, people.customer_user)
+    mailbox.clear()
+    clock.shift(timedelta(hours=2))
+    agent = signed_in(app, people.agent)
+    assert (
+        agent.post(
+            f"/cases/{case_id}/reply", data={"body": "Try restarting the spooler."}
+        ).status_code
+        == 302
+    )
+    assert (
+        agent.post(
+            f"/cases/{case_id}/reply",
+            data={"body": "Secret ZZQ-NOTE: known bug 4711", "internal": "y"},
+        ).status_code
+        == 302
+    )
+    case = load(db, case_id)
+    assert case.first_responded_at == MONDAY_10 + timedelta(hours=2)
+    assert case.status == "open"
+    assert not case.first_response_breached
+    # The customer's email has the reply, no email carries the note to the customer side.
+    to_customer = mailbox.to("cu@acme.test")
+    assert len(to_customer) == 1 and "restarting the spooler" in to_customer[0].get_content()
+    assert all("ZZQ-NOTE" not in m.get_content() for m in mailbox if "acme.test" in m["To"])
+    assert any("ZZQ-NOTE" in m.get_content() for m in mailbox.to("agent2@vendor.test"))
+    # Pages: the customer, the managing partner and the customer admin see the reply, not the note.
+    for user in (people.customer_user, people.partner_user, people.customer_admin):
+        page = signed_in(app, user).get(f"/cases/{case_id}").get_data(as_text=True)
+        assert "restarting the spooler" in page
+        assert "ZZQ-NOTE" not in page
+    agent_page = agent.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "ZZQ-NOTE" in agent_page
+    # Nor does the customer's in-app notification list mention it.
+    titles = db.scalars(
+        select(Notification.body).where(Notification.user_id == people.customer_user.id)
+    ).all()
+    assert all("ZZQ-NOTE" not in (t or "") for t in titles)
+
+
+def test_customers_cannot_write_internal_notes(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    client = signed_in(app, people.customer_user)
+    client.post(f"/cases/{case_id}/reply", data={"body": "sneaky", "internal": "y"})
+    assert db.scalar(select(CaseComment).where(CaseComment.internal.is_(True))) is None
+
+
+def test_customer_reply_reopens_pending_and_solved_but_not_closed(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    agent = signed_in(app, people.agent)
+    customer = signed_in(app, people.customer_user)
+    agent.post(f"/cases/{case_id}/reply", data={"body": "Which version?", "status": "pending"})
+    assert load(db, case_id).status == "pending"
+    customer.post(f"/cases/{case_id}/reply", data={"body": "Version 5."})
+    assert load(db, case_id).status == "open"
+    agent.post(f"/cases/{case_id}/status", data={"status": "solved"})
+    assert load(db, case_id).status == "solved"
+    customer.post(f"/cases/{case_id}/reply", data={"body": "It is back."})
+    case = load(db, case_id)
+    assert case.status == "open" and case.solved_at is None
+    agent.post(f"/cases/{case_id}/status", data={"status": "solved"})
+    agent.post(f"/cases/{case_id}/status", data={"status": "closed"})
+    response = customer.post(f"/cases/{case_id}/reply", data={"body": "Once more"})
+    assert response.status_code == 422
+    assert "closed" in response.get_data(as_text=True)
+    assert load(db, case_id).status == "closed"
+
+
+def test_the_partner_follows_read_only(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    partner = signed_in(app, people.partner_user)
+    page = partner.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and 'data-testid="read-only"' in page.get_data(as_text=True)
+    assert partner.post(f"/cases/{case_id}/reply", data={"body": "hello"}).status_code == 403
+    assert partner.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 403
+    assert load(db, case_id).status == "new"
+
+
+def test_pending_stops_resolution_but_not_first_response(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)  # normal: 8 h / 40 h
+    agent = signed_in(app, people.agent)
+    agent.post(f"/cases/{case_id}/status", data={"status": "pending"})
+    clock.shift(timedelta(hours=3))
+    case = load(db, case_id)
+    from selfservice.cases import services
+
+    with app.app_context():
+        states = services.clocks(case, session=db)
+    assert states["first_response"].elapsed == timedelta(hours=3)
+    assert states["first_response"].state == "running"
+    assert states["resolution"].elapsed == timedelta(0)
+    assert states["resolution"].state == "paused"
+    assert case.resolution_due_at is None  # stored when the status changed
+
+
+def test_tick_warns_once_then_marks_the_breach_which_stays(app, db, people, clock, mailbox):
+    case_id = open_case(app, people.customer_user, priority="urgent")  # first response 1 h
+    clock.shift(timedelta(minutes=5))
+    mailbox.clear()
+    assert tick(app, "case_sla") == {"case_sla": 1}  # due within the hour: a warning
+    assert tick(app, "case_sla") == {"case_sla": 0}
+    assert load(db, case_id).first_response_warned
+    clock.shift(timedelta(hours=1))
+    assert tick(app, "case_sla") == {"case_sla": 1}  # now breached
+    assert tick(app, "case_sla") == {"case_sla": 0}
+    assert load(db, case_id).first_response_breached
+    subjects = [m["Subject"] for m in mailbox.to("agent@vendor.test")]
+    assert any("due soon" in s for s in subjects) and any("breached" in s for s in subjects)
+    # A reply afterwards meets nothing: breached stays breached.
+    signed_in(app, people.agent).post(f"/cases/{case_id}/reply", data={"body": "Sorry, late."})
+    case = load(db, case_id)
+    assert case.first_response_breached
+    page = signed_in(app, people.agent).get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'data-testid="sla-breached"' in page
+
+
+def test_breach_while_the_clock_ran_is_kept_when_the_case_is_paused(app, db, people, clock):
+    case_id = open_case(app, people.customer_user, priority="urgent")
+    clock.shift(timedelta(hours=2))  # no tick ran
+    signed_in(app, people.agent).post(
+        f"/cases/{case_id}/reply", data={"body": "Any logs?", "status": "pending"}
+    )
+    case = load(db, case_id)
+    assert case.first_response_breached and not case.resolution_breached
+
+
+def test_solved_cases_close_after_the_configured_days(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    signed_in(app, people.agent).post(f"/cases/{case_id}/status", data={"status": "solved"})
+    clock.shift(timedelta(days=3))
+    assert tick(app, "close_solved_cases") == {"close_solved_cases": 0}
+    clock.shift(timedelta(days=1, minutes=1))
+    assert tick(app, "close_solved_cases") == {"close_solved_cases": 1}
+    assert tick(app, "close_solved_cases") == {"close_solved_cases": 0}
+    assert load(db, case_id).status == "closed"
+
+
+def test_a_customer_marks_its_case_solved(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    customer = signed_in(app, people.customer_user)
+    assert customer.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 302
+    assert load(db, case_id).status == "solved"
+    assert customer.post(f"/cases/{case_id}/status", data={"status": "open"}).status_code == 403
+
+
+def test_round_robin_takes_turns_and_hand_assignment_checks_the_agent(app, db, people, clock):
+    first = open_case(app, people.customer_user, subject="First case")
+    clock.shift(timedelta(minutes=1))
+    second = open_case(app, people.customer_user, subject="Second case")
+    agent = signed_in(app, people.agent)
+    agent.post(f"/cases/{first}/assign-next")
+    clock.shift(timedelta(minutes=1))
+    agent.post(f"/cases/{second}/assign-next")
+    assignees = {load(db, first).assignee_id, load(db, second).assignee_id}
+    assert assignees == {people.agent.id, people.agent2.id}
+    case = load(db, first)
+    page = agent.get(f"/cases/{first}").get_data(as_text=True)
+    snapshot = re.search(r'name="snapshot" type="hidden" value="([^"]+)"', page).group(1)
+    response = agent.post(
+        f"/cases/{first}/edit",
+        data={"priority": "high", "product": "", "category": "", "assignee_id": people.manager.id,
+              "snapshot": snapshot},
+    )  # fmt: skip
+    assert response.status_code == 422  # a channel manager is no support agent
+    assert load(db, first).assignee_id == case.assignee_id
+
+
+def test_concurrent_edits_say_what_changed(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    one, two = signed_in(app, people.agent), signed_in(app, people.agent2)
+    snap = re.compile(r'name="snapshot" type="hidden" value="([^"]+)"')
+    s1 = snap.search(one.get(f"/cases/{case_id}").get_data(as_text=True)).group(1)
+    s2 = snap.search(two.get(f"/cases/{case_id}").get_data(as_text=True)).group(1)
+    data = {"product": "", "category": "", "assignee_id": 0}
+    assert (
+        one.post(
+            f"/cases/{case_id}/edit", data={**data, "priority": "urgent", "snapshot": s1}
+        ).status_code
+        == 302
+    )
+    response = two.post(f"/cases/{case_id}/edit", data={**data, "priority": "low", "snapshot": s2})
+    assert response.status_code == 409
+    assert 'data-testid="edit-conflict"' in response.get_data(as_text=True)
+    case = load(db, case_id)
+    assert case.priority == "urgent" and case.sla_policy.name == "Urgent"
+
+
+def test_merging_a_duplicate_keeps_its_requester_in(app, db, people, clock):
+    original = open_case(app, people.customer_admin, subject="VPN drops")
+    duplicate = open_case(app, people.customer_user, subject="VPN keeps dropping")
+    agent = signed_in(app, people.agent)
+    number = load(db, original).number
+    response = agent.post(f"/cases/{duplicate}/merge", data={"into": number})
+    assert response.status_code == 302
+    dup = load(db, duplicate)
+    assert dup.status == "closed" and dup.merged_into_id == original
+    watcher = db.scalar(select(CaseWatcher).where(CaseWatcher.case_id == original))
+    assert watcher.user_id == people.customer_user.id
+    page = signed_in(app, people.customer_user).get(f"/cases/{original}")
+    assert page.status_code == 200 and "VPN drops" in page.get_data(as_text=True)
