@@ -8,3 +8,4 @@ from selfservice.cases.models import (  # noqa: F401
     CaseWatcher,
     SlaPolicy,
 )
+from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, ArticleVote  # noqa: F401

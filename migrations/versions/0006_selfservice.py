@@ -1,4 +1,5 @@
-"""self-service: SLA policies, cases, replies and notes, status history, watchers
+"""self-service: SLA policies, cases, replies and notes, status history, watchers; the
+knowledge base (categories, articles with a full-text index, votes, events)
 
 Revision ID: 0006_selfservice
 Revises: 0004_channel
@@ -53,6 +54,37 @@ def _row_level_security() -> None:
         op.execute(
             f"CREATE POLICY tenant_write ON {table} FOR ALL USING {OWN_ORG} WITH CHECK {OWN_ORG}"
         )
+
+
+# The knowledge base's full-text index (no model describes it: portal.db.UNMODELLED_OBJECTS).
+# SQLite: an FTS5 table over title and body, kept in step with articles by triggers.
+# PostgreSQL: a GIN index over the weighted tsvector that selfservice.kb.search queries.
+SQLITE_FTS = [
+    "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='articles', "
+    "content_rowid='id', tokenize='porter unicode61')",
+    "CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN "
+    "INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+    "CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN "
+    "INSERT INTO articles_fts(articles_fts, rowid, title, body) "
+    "VALUES ('delete', old.id, old.title, old.body); END",
+    "CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, body ON articles BEGIN "
+    "INSERT INTO articles_fts(articles_fts, rowid, title, body) "
+    "VALUES ('delete', old.id, old.title, old.body); "
+    "INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
+]
+PG_SEARCH_INDEX = (
+    "CREATE INDEX ix_articles_search ON articles USING gin ("
+    "(setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, body), 'B')))"
+)
+
+
+def _search_index() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(PG_SEARCH_INDEX)
+    else:
+        for statement in SQLITE_FTS:
+            op.execute(statement)
 
 
 def upgrade() -> None:
@@ -293,10 +325,117 @@ def upgrade() -> None:
             for name, position, priority, first, resolution in DEFAULT_POLICIES
         ],
     )
+    op.create_table(
+        "kb_categories",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_categories")),
+        sa.UniqueConstraint("name", name=op.f("uq_kb_categories_name")),
+    )
+    op.create_table(
+        "articles",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("category_id", sa.Integer(), nullable=True),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("audience", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), server_default="1", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["users.id"],
+            name=op.f("fk_articles_author_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["category_id"],
+            ["kb_categories.id"],
+            name=op.f("fk_articles_category_id_kb_categories"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
+    )
+    with op.batch_alter_table("articles", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_articles_category_id"), ["category_id"], unique=False)
+        batch_op.create_index("ix_articles_status_audience", ["status", "audience"], unique=False)
+
+    op.create_table(
+        "article_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("voter", sa.String(length=80), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_article_events_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_article_events_case_id_cases"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_article_events")),
+    )
+    with op.batch_alter_table("article_events", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_article_events_article_kind", ["article_id", "kind"], unique=False
+        )
+
+    op.create_table(
+        "article_votes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("voter", sa.String(length=80), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("helpful", sa.Boolean(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_article_votes_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_article_votes_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_article_votes")),
+        sa.UniqueConstraint("article_id", "voter", name=op.f("uq_article_votes_article_id_voter")),
+    )
+    _search_index()
     _row_level_security()
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_articles_search")
+    else:
+        op.execute("DROP TABLE IF EXISTS articles_fts")
+    op.drop_table("article_votes")
+    with op.batch_alter_table("article_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_article_events_article_kind")
+
+    op.drop_table("article_events")
+    with op.batch_alter_table("articles", schema=None) as batch_op:
+        batch_op.drop_index("ix_articles_status_audience")
+        batch_op.drop_index(batch_op.f("ix_articles_category_id"))
+
+    op.drop_table("articles")
+    op.drop_table("kb_categories")
     with op.batch_alter_table("case_watchers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_watchers_user_id"))
         batch_op.drop_index(batch_op.f("ix_case_watchers_org_id"))
