@@ -6,5 +6,6 @@ to the navigation, and its ``api`` its resources to the API.
 """
 
 from selfservice.cases.views import bp as cases_bp
+from selfservice.kb.views import bp as kb_bp
 
-BLUEPRINTS = (cases_bp,)
+BLUEPRINTS = (cases_bp, kb_bp)

@@ -28,6 +28,7 @@ from selfservice.cases.forms import (
     WatcherForm,
 )
 from selfservice.cases.models import STATUSES, Case
+from selfservice.kb import services as kb_services
 from selfservice.text import render_markdown
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -95,8 +96,9 @@ def _case_form() -> CaseForm:
 @access.require("cases.open")
 def new():
     form = _case_form()
-    if request.method == "GET" and request.args.get("subject"):
-        form.subject.data = request.args["subject"][:200]
+    if request.method == "GET":
+        form.subject.data = request.args.get("subject", "")[:200] or None
+        form.read_article.data = request.args.get("read_article", "")[:12]
     if form.validate_on_submit():
         org_id = form.org_id.data if g.principal.is_vendor_staff else g.principal.org_id
         org = get_or_404(Organization, org_id or 0)
@@ -129,15 +131,13 @@ def new():
                     _("Case %(number)s is open. We will reply here.", number=case.number), "success"
                 )
                 return redirect(url_for("cases.detail", case_id=case.id))
-    return render_template("selfservice/cases/new.html", form=form), form_status(form)
+    return render_template(
+        "selfservice/cases/new.html", form=form, suggest_url=url_for("kb.suggest")
+    ), form_status(form)
 
 
 def _note_article_read(article_id: str | None, case: Case) -> None:
     """A case raised after reading a suggested article counts against that article."""
-    try:
-        from selfservice.kb import services as kb_services
-    except ImportError:  # pragma: no cover - the knowledge base is part of this package
-        return
     if article_id and article_id.isdigit():
         kb_services.record_case_raised(int(article_id), case, actor=g.principal)
 

@@ -1,0 +1,1 @@
+"""Demo help centre (filled in below)."""
