@@ -2,6 +2,7 @@
 
 from selfservice.cases.models import (  # noqa: F401
     Case,
+    CaseAttachment,
     CaseComment,
     CaseSettings,
     CaseStatusChange,

@@ -20,7 +20,13 @@ depends_on = None
 SCOPE_ALL = "(current_setting('app.scope', true) = 'all')"
 ORG = "NULLIF(current_setting('app.org_id', true), '')::integer"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
-CASE_TABLES = ("cases", "case_comments", "case_status_changes", "case_watchers")
+CASE_TABLES = (
+    "cases",
+    "case_comments",
+    "case_status_changes",
+    "case_watchers",
+    "case_attachments",
+)
 TENANT_TABLES = ("case_settings",)
 
 
@@ -298,6 +304,53 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_watchers_org_id"), ["org_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_case_watchers_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "case_attachments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("comment_id", sa.Integer(), nullable=True),
+        sa.Column("filename", sa.String(length=120), nullable=False),
+        sa.Column("content_type", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("internal", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("uploaded_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_case_attachments_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["case_comments.id"],
+            name=op.f("fk_case_attachments_comment_id_case_comments"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organizations.id"],
+            name=op.f("fk_case_attachments_org_id_organizations"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["uploaded_by_id"],
+            ["users.id"],
+            name=op.f("fk_case_attachments_uploaded_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_attachments")),
+    )
+    with op.batch_alter_table("case_attachments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_case_attachments_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_case_attachments_comment_id"), ["comment_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_case_attachments_org_id"), ["org_id"], unique=False)
+
     policies = sa.table(
         "sla_policies",
         sa.column("name"),
@@ -425,6 +478,12 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_articles_search")
     else:
         op.execute("DROP TABLE IF EXISTS articles_fts")
+    with op.batch_alter_table("case_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_case_attachments_org_id"))
+        batch_op.drop_index(batch_op.f("ix_case_attachments_comment_id"))
+        batch_op.drop_index(batch_op.f("ix_case_attachments_case_id"))
+
+    op.drop_table("case_attachments")
     op.drop_table("article_votes")
     with op.batch_alter_table("article_events", schema=None) as batch_op:
         batch_op.drop_index("ix_article_events_article_kind")

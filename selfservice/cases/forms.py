@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -42,6 +43,7 @@ class ReplyForm(FlaskForm):
         choices=choices([("", "—"), *[(k, v) for k, v in STATUS_LABELS.items() if k != "new"]]),
         validators=[Optional()],
     )
+    files = MultipleFileField(_l("Attach files (PDF, images, text, logs, zip; up to 10 MB each)"))
 
 
 class StatusForm(FlaskForm):

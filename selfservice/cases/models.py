@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Index,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -28,7 +29,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal import access
@@ -258,3 +259,31 @@ class CaseWatcher(_CasePart, Base):
         if principal.is_vendor_staff:
             return true()
         return or_(cls.user_id == principal.user_id, cls.org_id == principal.org_id)
+
+
+class CaseAttachment(_CasePart, Base):
+    """A file sent with a reply or note. Kept in the database (outside any web root, inside the
+    transaction and both tenant walls); served only as a download with safe headers. An
+    attachment of an internal note is as internal as the note."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_comments.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(120))  # sanitised
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return and_(cls.internal.is_(False), super().visible_to(principal))

@@ -6,7 +6,7 @@ from sqlalchemy import Select, case, nulls_last, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.db import db
-from selfservice.cases.models import STATUSES, Case, CaseComment, CaseWatcher
+from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseComment, CaseWatcher
 
 OPEN_QUEUE = ("new", "open", "pending", "on_hold")
 
@@ -65,3 +65,15 @@ def watchers_of(case_obj: Case) -> list[CaseWatcher]:
             .order_by(CaseWatcher.id)
         )
     )
+
+
+def attachments_by_comment(case_obj: Case) -> dict[int, list[CaseAttachment]]:
+    """The files of each reply (internal notes' files only for vendor staff: the wall)."""
+    found: dict[int, list[CaseAttachment]] = {}
+    for att in db.session.scalars(
+        select(CaseAttachment)
+        .where(CaseAttachment.case_id == case_obj.id)
+        .order_by(CaseAttachment.id)
+    ):
+        found.setdefault(att.comment_id or 0, []).append(att)
+    return found

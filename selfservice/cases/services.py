@@ -29,12 +29,14 @@ from portal.notify import register_kind
 from portal.notify import services as notify
 from portal.tenancy import Principal
 from selfservice.cases import sla
+from selfservice.cases.attachments import check_files
 from selfservice.cases.models import (
     PRIORITIES,
     RESOLVED_STATUSES,
     STATUSES,
     TARGETS,
     Case,
+    CaseAttachment,
     CaseComment,
     CaseSettings,
     CaseStatusChange,
@@ -301,11 +303,18 @@ def open_case(
 
 
 def add_comment(
-    case: Case, body: str, *, internal: bool = False, actor: Principal, status: str | None = None
+    case: Case,
+    body: str,
+    *,
+    internal: bool = False,
+    actor: Principal,
+    status: str | None = None,
+    files: list[tuple[str, bytes]] | None = None,
 ) -> CaseComment:
-    """A public reply, or an internal note (agents only). An agent's first public reply meets
-    the first-response target; a customer's reply reopens a pending or solved case. An agent may
-    set the status with the reply. Raises InvalidInput, InvalidTransition, Forbidden."""
+    """A public reply, or an internal note (agents only), with files (name, content) checked
+    before anything is written. An agent's first public reply meets the first-response target;
+    a customer's reply reopens a pending or solved case. An agent may set the status with the
+    reply. Raises InvalidInput, InvalidTransition, Forbidden."""
     require_participant(case, actor)
     agent = is_agent(actor)
     if internal and not agent:
@@ -319,6 +328,7 @@ def add_comment(
         )
     if case.merged_into_id:
         raise InvalidTransition(_("This case was merged into another; reply there."))
+    checked = check_files(files or [])
     now = utcnow()
     comment = CaseComment(
         org_id=case.org_id,
@@ -331,6 +341,24 @@ def add_comment(
     )
     db.session.add(comment)
     case.updated_at = now
+    if checked:
+        db.session.flush()
+        for f in checked:
+            db.session.add(
+                CaseAttachment(
+                    org_id=case.org_id,
+                    case_id=case.id,
+                    comment_id=comment.id,
+                    filename=f.filename,
+                    content_type=f.content_type,
+                    size=len(f.content),
+                    sha256=f.sha256,
+                    internal=internal,
+                    uploaded_by_id=actor.user_id,
+                    created_at=now,
+                    content=f.content,
+                )
+            )
     if internal:
         db.session.flush()
         colleagues = [u for u in _agents_to_tell(case) if u.id != actor.user_id]

@@ -4,7 +4,9 @@ choice."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+import io
+
+from flask import Blueprint, flash, g, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -16,7 +18,7 @@ from portal.db import db, get_or_404, unscoped
 from portal.identity.models import Organization, User
 from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
-from selfservice.cases import queries, seed, services  # noqa: F401  (seed registers)
+from selfservice.cases import attachments, queries, seed, services  # noqa: F401  (seed registers)
 from selfservice.cases.forms import (
     CaseForm,
     EditCaseForm,
@@ -27,7 +29,7 @@ from selfservice.cases.forms import (
     StatusForm,
     WatcherForm,
 )
-from selfservice.cases.models import STATUSES, Case
+from selfservice.cases.models import STATUSES, Case, CaseAttachment
 from selfservice.kb import services as kb_services
 from selfservice.text import render_markdown
 
@@ -172,6 +174,7 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
         "selfservice/cases/detail.html",
         case=case,
         comments=queries.comments_of(case),
+        attachments=queries.attachments_by_comment(case),
         watchers=queries.watchers_of(case),
         clocks=services.clocks(case) if case.sla_policy_id else {},
         forms=forms,
@@ -199,11 +202,41 @@ def reply(case_id: int):
             internal=bool(form.internal.data),
             status=form.status.data or None,
             actor=g.principal,
+            files=_uploads(),
         )
     if not done:
         return _detail(case, {"reply": form}, 422)
     flash(_("Your note is saved.") if form.internal.data else _("Your reply is sent."), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _uploads() -> list[tuple[str, bytes]]:
+    """The files sent with the form, each read up to one byte past the limit (enough to say it
+    is too large without holding more)."""
+    limit = attachments.max_bytes()
+    return [
+        (f.filename or "", f.stream.read(limit + 1))
+        for f in request.files.getlist("files")
+        if f and (f.filename or "")
+    ][: attachments.MAX_FILES + 1]
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+@access.require("cases.view")
+def attachment(attachment_id: int):
+    """A download, never shown inline: the browser must not render what a person uploaded."""
+    att = get_or_404(CaseAttachment, attachment_id)
+    response = send_file(
+        io.BytesIO(att.content),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=att.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @bp.post("/<int:case_id>/status")

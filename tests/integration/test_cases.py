@@ -302,3 +302,82 @@ def test_merging_a_duplicate_keeps_its_requester_in(app, db, people, clock):
     assert watcher.user_id == people.customer_user.id
     page = signed_in(app, people.customer_user).get(f"/cases/{original}")
     assert page.status_code == 200 and "VPN drops" in page.get_data(as_text=True)
+
+
+# Attachments.
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_files_go_with_a_reply_and_download_safely(app, db, people, clock):
+    import io
+
+    case_id = open_case(app, people.customer_user)
+    customer = signed_in(app, people.customer_user)
+    response = customer.post(
+        f"/cases/{case_id}/reply",
+        data={
+            "body": "Screenshot attached",
+            "files": [(io.BytesIO(PNG), "../../etc/scr een?.png")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    from selfservice.cases.models import CaseAttachment
+
+    att = db.scalar(select(CaseAttachment).where(CaseAttachment.case_id == case_id))
+    assert att.filename == "scr_een.png" and att.size == len(PNG)
+    download = signed_in(app, people.agent).get(f"/cases/attachments/{att.id}")
+    assert download.status_code == 200 and download.data == PNG
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert signed_in(app, people.colleague).get(f"/cases/attachments/{att.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("tool.exe", b"MZ....", "not accepted"),
+        ("fake.png", b"<html>not a png</html>", "not the kind of file"),
+        ("big.txt", b"x" * (10 * 1024 * 1024 + 1), "larger than 10 MB"),
+        ("bin.txt", b"abc\x00def", "not a text file"),
+    ],
+)
+def test_a_rejected_upload_says_why_and_keeps_the_reply(
+    app, db, people, clock, name, content, message
+):
+    import io
+
+    case_id = open_case(app, people.customer_user)
+    response = signed_in(app, people.customer_user).post(
+        f"/cases/{case_id}/reply",
+        data={"body": "My long careful explanation QXR", "files": [(io.BytesIO(content), name)]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html and "My long careful explanation QXR" in html
+    assert db.scalar(select(CaseComment).where(CaseComment.case_id == case_id)) is None
+
+
+def test_files_of_internal_notes_stay_internal(app, db, people, clock):
+    import io
+
+    case_id = open_case(app, people.customer_user)
+    signed_in(app, people.agent).post(
+        f"/cases/{case_id}/reply",
+        data={
+            "body": "trace",
+            "internal": "y",
+            "files": [(io.BytesIO(b"secret trace"), "trace.log")],
+        },
+        content_type="multipart/form-data",
+    )
+    from selfservice.cases.models import CaseAttachment
+
+    att = db.scalar(select(CaseAttachment).where(CaseAttachment.case_id == case_id))
+    assert att.internal
+    customer = signed_in(app, people.customer_user)
+    assert customer.get(f"/cases/attachments/{att.id}").status_code == 404
+    assert "trace.log" not in customer.get(f"/cases/{case_id}").get_data(as_text=True)

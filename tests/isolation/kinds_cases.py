@@ -9,7 +9,7 @@ case, and an internal note on a home case, are markers: never on a partner's or 
 from __future__ import annotations
 
 from portal.clock import utcnow
-from selfservice.cases.models import Case, CaseComment, CaseStatusChange
+from selfservice.cases.models import Case, CaseAttachment, CaseComment, CaseStatusChange
 from tests.isolation.world import World, record_kind
 
 
@@ -48,15 +48,36 @@ def add_note(db, case: Case, body: str, internal: bool, author=None) -> CaseComm
     return comment
 
 
+def add_file(db, case: Case, comment: CaseComment, name: str) -> CaseAttachment:
+    att = CaseAttachment(
+        org_id=case.org_id,
+        case_id=case.id,
+        comment_id=comment.id,
+        filename=name,
+        content_type="text/plain",
+        size=5,
+        sha256="0" * 64,
+        internal=comment.internal,
+        content=b"hello",
+    )
+    db.add(att)
+    db.flush()
+    return att
+
+
 def _seed(db, w: World) -> None:
     customer = w.home["customer"]
     own = make_case(db, customer, w.users["customer_user"], "Home case of the customer user")
-    add_note(db, own, "Internal note ZZQI never for customers", internal=True)
-    add_note(db, own, "Public reply visible to the customer", internal=False)
+    note = add_note(db, own, "Internal note ZZQI never for customers", internal=True)
+    add_file(db, own, note, "internal-zzqf.txt")
+    reply = add_note(db, own, "Public reply visible to the customer", internal=False)
+    add_file(db, own, reply, "public.txt")
     w.markers.append("Internal note ZZQI never for customers")
     make_case(db, customer, w.users["customer_admin"], "Admin case ZZQA of the customer admin")
+    w.markers.append("internal-zzqf.txt")
     for org, user in zip(w.foreign, w.foreign_users, strict=True):
-        make_case(db, org, user, f"Foreign case ZZQS {org.id}")
+        foreign = make_case(db, org, user, f"Foreign case ZZQS {org.id}")
+        add_file(db, foreign, add_note(db, foreign, "Foreign reply", internal=False), "f.txt")
         w.markers.append(f"Foreign case ZZQS {org.id}")
 
 
@@ -78,3 +99,21 @@ def _own(db, w: World, role) -> int | None:
 
 
 record_kind("case_id", foreign=_foreign, own=_own, seed=_seed)
+
+
+def _foreign_files(db, w: World, role) -> list[int]:
+    if role.audience == "vendor":
+        return []
+    cases = set(_foreign(db, w, role))
+    return [
+        a.id
+        for a in db.query(CaseAttachment)
+        if a.case_id in cases or (a.internal and a.org_id == w.home["customer"].id)
+    ]
+
+
+def _own_file(db, w: World, role) -> int | None:
+    return db.query(CaseAttachment).filter_by(filename="public.txt").one().id
+
+
+record_kind("attachment_id", foreign=_foreign_files, own=_own_file)
