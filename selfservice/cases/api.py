@@ -53,7 +53,9 @@ class CommentOut(BaseModel):
 class TargetOut(BaseModel):
     state: Literal["running", "paused", "met", "breached"]
     due_at: str | None
-    business_hours_left: float
+    business_hours_left: float | None = Field(
+        None, description="In a case's detail only (lists show the stored state)."
+    )
 
 
 class CaseOut(BaseModel):
@@ -79,7 +81,34 @@ class CasePage(BaseModel):
     next_cursor: str | None
 
 
-def _out(case: Case) -> dict:
+def _stored_sla(case: Case) -> dict:
+    """The SLA state as stored on the case (no history query: lists stay one query)."""
+    if case.sla_policy_id is None:
+        return {}
+    stops = {"first_response": case.first_responded_at, "resolution": case.solved_at}
+    out = {}
+    for target, stopped in stops.items():
+        due = getattr(case, f"{target}_due_at")
+        if getattr(case, f"{target}_breached"):
+            state = "breached"
+        elif stopped is not None:
+            state = "met"
+        elif (
+            due is not None
+            and case.status in ("new", "open")
+            or (target == "first_response" and due is not None and case.status == "pending")
+        ):
+            state = "running"
+        else:
+            state = "paused"
+        out[target] = {
+            "state": state,
+            "due_at": due.isoformat() if due and state == "running" else None,
+        }
+    return out
+
+
+def _out(case: Case, detailed: bool = False) -> dict:
     return {
         "id": case.id,
         "number": case.number,
@@ -91,7 +120,9 @@ def _out(case: Case) -> dict:
         "product": case.product,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
-        "sla": {
+        "sla": _stored_sla(case)
+        if not detailed
+        else {
             target: {
                 "state": clk.state,
                 "due_at": clk.due_at.isoformat() if clk.due_at else None,
@@ -144,7 +175,9 @@ def get_case(case_id: int):
     """One case with its conversation (internal notes only for support agents)."""
     case = _visible(case_id)
     require_action("cases.view")
-    return CaseDetail(**_out(case), comments=[_comment(c) for c in queries.comments_of(case)])
+    return CaseDetail(
+        **_out(case, detailed=True), comments=[_comment(c) for c in queries.comments_of(case)]
+    )
 
 
 @bp.post("/cases")
