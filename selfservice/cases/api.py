@@ -93,11 +93,7 @@ def _stored_sla(case: Case) -> dict:
             state = "breached"
         elif stopped is not None:
             state = "met"
-        elif (
-            due is not None
-            and case.status in ("new", "open")
-            or (target == "first_response" and due is not None and case.status == "pending")
-        ):
+        elif due is not None:  # refresh_sla stores no due time while a clock is paused
             state = "running"
         else:
             state = "paused"
