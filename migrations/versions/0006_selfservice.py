@@ -159,6 +159,7 @@ def upgrade() -> None:
         sa.Column("resolution_breached", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("first_response_warned", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("resolution_warned", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("queue_rank", sa.BigInteger(), server_default="20000000000", nullable=False),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -207,6 +208,8 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_cases_org_id"), ["org_id"], unique=False)
         batch_op.create_index("ix_cases_org_id_requester", ["org_id", "requester_id"], unique=False)
+        batch_op.create_index("ix_cases_queue_rank_id", ["queue_rank", "id"], unique=False)
+        batch_op.create_index("ix_cases_updated_at_id", ["updated_at", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_cases_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_cases_resolution_due_at"), ["resolution_due_at"], unique=False
@@ -513,6 +516,8 @@ def downgrade() -> None:
     op.drop_table("case_comments")
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_status_id")
+        batch_op.drop_index("ix_cases_queue_rank_id")
+        batch_op.drop_index("ix_cases_updated_at_id")
         batch_op.drop_index(batch_op.f("ix_cases_resolution_due_at"))
         batch_op.drop_index(batch_op.f("ix_cases_requester_id"))
         batch_op.drop_index("ix_cases_org_id_requester")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy import select
 
-from portal.api import api, bp
+from portal.api import api, auth, bp
 from portal.api.auth import require_action
 from portal.api.errors import ApiError, Problem
 from portal.api.idempotency import run_once
@@ -151,6 +151,21 @@ def _refused(error: DomainError) -> ApiError:
     return ApiError(error.status_code, title, error.message)
 
 
+# Record routes that take a JSON body: the record is found (404) and the role checked (403)
+# before the body is looked at, so a foreign id answers like a missing one whatever is sent.
+_CHECK_CASE_FIRST = {"api.add_comment": "cases.view"}
+
+
+@bp.url_value_preprocessor
+def _check_case_first(endpoint: str | None, values: dict | None) -> None:
+    needed = _CHECK_CASE_FIRST.get(endpoint or "")
+    if needed is None or not values:
+        return
+    auth.authenticate()
+    require_action(needed)
+    g.api_case = _visible(values["case_id"])
+
+
 @bp.get("/cases")
 @action("cases.view")
 @api.validate(
@@ -217,8 +232,7 @@ def open_case(json: CaseIn):
 def add_comment(case_id: int, json: CommentIn):
     """Reply on a case (a customer's reply reopens a pending or solved case); support agents may
     write internal notes. A partner follows its customers' cases read only (403)."""
-    case = _visible(case_id)
-    require_action("cases.view")
+    case = g.api_case  # found and checked by _check_case_first
 
     def reply():
         try:

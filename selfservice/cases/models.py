@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -52,6 +53,8 @@ STATUSES = tuple(STATUS_CATEGORIES)
 PAUSED_STATUSES = ("pending", "on_hold")
 RESOLVED_STATUSES = ("solved", "closed")
 TARGETS = ("first_response", "resolution")
+QUEUE_BUCKET = 10**10  # rank = bucket * QUEUE_BUCKET + the next deadline's epoch seconds
+QUEUE_RANK_NONE = 2 * QUEUE_BUCKET
 
 
 @global_table("the vendor's support configuration: SLA targets and calendars, no customer data")
@@ -105,6 +108,8 @@ class Case(TenantOwned, Base):
         Index("ix_cases_status_id", "status", "id"),
         Index("ix_cases_org_id_requester", "org_id", "requester_id"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
+        Index("ix_cases_queue_rank_id", "queue_rank", "id"),
+        Index("ix_cases_updated_at_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +150,11 @@ class Case(TenantOwned, Base):
         Boolean, default=False, server_default=false()
     )
     resolution_warned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The agents' queue order as one indexed number (selfservice.cases.services.queue_rank):
+    # breached first, then by the next deadline, then paused, resolved last.
+    queue_rank: Mapped[int] = mapped_column(
+        BigInteger, default=QUEUE_RANK_NONE, server_default=str(QUEUE_RANK_NONE)
+    )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     org: Mapped[Organization] = relationship(foreign_keys="Case.org_id")
@@ -168,10 +178,9 @@ class Case(TenantOwned, Base):
         if they are its admin or it shares cases; a partner also its managed customers' cases."""
         if principal.is_vendor_staff:
             return true()
-        watched = exists(
-            select(CaseWatcher.id).where(
-                CaseWatcher.case_id == cls.id, CaseWatcher.user_id == principal.user_id
-            )
+        # Uncorrelated subqueries (computed once, not per row), so each branch can use an index.
+        watched = cls.id.in_(
+            select(CaseWatcher.case_id).where(CaseWatcher.user_id == principal.user_id)
         )
         own_org = cls.org_id == principal.org_id
         if principal.role in access.ROLES and access.ROLES[principal.role].is_admin:

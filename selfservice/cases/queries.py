@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, case, nulls_last, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal.db import db
@@ -35,12 +35,7 @@ def queue(view: str = "all", user_id: int | None = None) -> Select:
         stmt = stmt.where(Case.assignee_id.is_(None))
     elif view == "breached":
         stmt = stmt.where(or_(Case.first_response_breached, Case.resolution_breached))
-    breached = case((or_(Case.first_response_breached, Case.resolution_breached), 0), else_=1)
-    due = case(
-        (Case.first_responded_at.is_(None), Case.first_response_due_at),
-        else_=Case.resolution_due_at,
-    )
-    return stmt.order_by(breached, nulls_last(due.asc()), Case.id)
+    return stmt.order_by(Case.queue_rank, Case.id)  # services.queue_rank, indexed
 
 
 def comments_of(case_obj: Case) -> list[CaseComment]:

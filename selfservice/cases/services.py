@@ -32,6 +32,8 @@ from selfservice.cases import sla
 from selfservice.cases.attachments import check_files
 from selfservice.cases.models import (
     PRIORITIES,
+    QUEUE_BUCKET,
+    QUEUE_RANK_NONE,
     RESOLVED_STATUSES,
     STATUSES,
     TARGETS,
@@ -166,7 +168,24 @@ def refresh_sla(case: Case, now: datetime | None = None, session: Session | None
             newly.append(target)
         if not state.breached:
             setattr(case, f"{target}_due_at", state.due_at)
+    case.queue_rank = queue_rank(case)
     return newly
+
+
+def queue_rank(case: Case) -> int:
+    """One sortable number for the agents' queue: breached cases first, then running clocks by
+    their next deadline, then paused ones; resolved cases last."""
+    if case.status in RESOLVED_STATUSES:
+        return 3 * QUEUE_BUCKET
+    running = [
+        getattr(case, f"{t}_due_at")
+        for t in TARGETS
+        if getattr(case, f"{t}_due_at") is not None and not getattr(case, f"{t}_breached")
+    ]
+    due = int(min(running).timestamp()) if running else 0
+    if case.first_response_breached or case.resolution_breached:
+        return due
+    return (QUEUE_BUCKET + due) if running else QUEUE_RANK_NONE
 
 
 def _set_status(case: Case, status: str, now: datetime) -> None:

@@ -140,6 +140,9 @@ def add_cases(app, total: int, seed: int = 11) -> int:
             )[0]
             created = now - timedelta(minutes=rng.randint(10, 60 * 24 * 700))
             resolved = status in ("solved", "closed")
+            breached = not resolved and rng.random() < 0.2
+            due = created + timedelta(hours=8)
+            rank = 3 * 10**10 if resolved else int(due.timestamp()) + (0 if breached else 10**10)
             batch.append(
                 {
                     "id": case_id,
@@ -157,9 +160,10 @@ def add_cases(app, total: int, seed: int = 11) -> int:
                     "updated_at": created,
                     "status_changed_at": created,
                     "solved_at": created if resolved else None,
-                    "first_response_due_at": None if resolved else created + timedelta(hours=8),
+                    "first_response_due_at": None if resolved else due,
                     "resolution_due_at": None if resolved else created + timedelta(hours=40),
-                    "first_response_breached": not resolved and rng.random() < 0.2,
+                    "first_response_breached": breached,
+                    "queue_rank": rank,
                     "resolution_breached": False,
                     "first_response_warned": False,
                     "resolution_warned": False,
