@@ -49,6 +49,7 @@ from selfservice.cases.models import (
 log = logging.getLogger(__name__)
 
 register_kind("cases.new", _l("New cases for support"))
+register_kind("cases.opened", _l("Confirmation of the cases I raise"))
 register_kind("cases.reply", _l("Replies on my cases"))
 register_kind("cases.status", _l("Status changes of my cases"))
 register_kind("cases.assigned", _l("Cases assigned to me"))
@@ -318,6 +319,14 @@ def open_case(
         body=_("From %(org)s, priority %(priority)s.", org=org.name, priority=_(priority)),
         link=case_path(case.id),
     )
+    if requester is not None:
+        notify.notify(
+            [requester],
+            "cases.opened",
+            _("We received your case %(number)s: %(subject)s", number=case.number, subject=subject),
+            body=_("Support replies on the case's page and by email."),
+            link=case_path(case.id),
+        )
     return case
 
 

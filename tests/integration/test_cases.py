@@ -89,6 +89,8 @@ def test_opening_a_case_chooses_the_policy_and_sets_due_times(app, db, people, c
     assert case.first_response_due_at == at(2027, 3, 1, 11)
     assert case.resolution_due_at == at(2027, 3, 2, 10)  # 7 h Monday, 1 h Tuesday
     assert mailbox.to("agent@vendor.test") and mailbox.to("agent2@vendor.test")
+    (confirmation,) = mailbox.to("cu@acme.test")
+    assert case.number in confirmation["Subject"]
 
 
 def test_bad_input_keeps_what_was_typed(app, db, people, clock):
@@ -381,3 +383,18 @@ def test_files_of_internal_notes_stay_internal(app, db, people, clock):
     customer = signed_in(app, people.customer_user)
     assert customer.get(f"/cases/attachments/{att.id}").status_code == 404
     assert "trace.log" not in customer.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def test_the_queue_puts_breached_cases_first_then_the_nearest_deadline(app, db, people, clock):
+    low = open_case(app, people.customer_user, subject="Low priority QL1", priority="low")
+    urgent = open_case(app, people.customer_user, subject="Urgent one QU1", priority="urgent")
+    clock.shift(timedelta(hours=2))  # the urgent case's first response (1 h) is now overdue
+    late = open_case(app, people.customer_user, subject="Fresh normal QN1")
+    tick(app, "case_sla")
+    signed_in(app, people.agent).post(f"/cases/{low}/status", data={"status": "on_hold"})
+    html = signed_in(app, people.agent).get("/cases/queue").get_data(as_text=True)
+    order = [html.index(s) for s in ("Urgent one QU1", "Fresh normal QN1", "Low priority QL1")]
+    assert order == sorted(order)  # breached, then running by deadline, then paused
+    assert load(db, urgent).first_response_breached and load(db, late).queue_rank > 0
+    breached = signed_in(app, people.agent).get("/cases/queue?view=breached").get_data(as_text=True)
+    assert "Urgent one QU1" in breached and "Fresh normal QN1" not in breached
