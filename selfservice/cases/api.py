@@ -175,7 +175,7 @@ def list_cases(query: PageQuery):
     """Cases the caller may see: its own (or its organisation's when shared, or all of them for
     an admin), its managed customers' for a partner, all for support agents."""
     require_action("cases.view")
-    rows, cursor = page_of(queries.cases().order_by(None), Case, query)
+    rows, cursor = page_of(queries.cases(), Case, query)
     return CasePage(items=[_out(c) for c in rows], next_cursor=cursor)
 
 

@@ -7,8 +7,18 @@ from sqlalchemy.orm import joinedload
 
 from portal.db import db
 from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseComment, CaseWatcher
+from selfservice.cases.seek import SeekPage, seek_page
 
 OPEN_QUEUE = ("new", "open", "pending", "on_hold")
+# (columns, descending): the lists' orders, each ending in the unique id, each with its index.
+LIST_ORDER = ((Case.updated_at, Case.id), True)
+QUEUE_ORDER = ((Case.queue_rank, Case.id), False)
+
+
+def page(stmt: Select, order: tuple, after: str | None, per_page: int = 25) -> SeekPage:
+    """One page after the cursor ``after`` (keyset: no count, no OFFSET)."""
+    columns, descending = order
+    return seek_page(stmt, columns, descending=descending, after=after, per_page=per_page)
 
 
 def cases(status: str | None = None, search: str | None = None) -> Select:
@@ -19,7 +29,7 @@ def cases(status: str | None = None, search: str | None = None) -> Select:
     if search:
         term = f"%{search.strip()}%"
         stmt = stmt.where(or_(Case.subject.ilike(term), Case.number.ilike(term)))
-    return stmt.order_by(Case.updated_at.desc(), Case.id.desc())
+    return stmt  # ordered by page(): LIST_ORDER
 
 
 def queue(view: str = "all", user_id: int | None = None) -> Select:
@@ -35,7 +45,7 @@ def queue(view: str = "all", user_id: int | None = None) -> Select:
         stmt = stmt.where(Case.assignee_id.is_(None))
     elif view == "breached":
         stmt = stmt.where(or_(Case.first_response_breached, Case.resolution_breached))
-    return stmt.order_by(Case.queue_rank, Case.id)  # services.queue_rank, indexed
+    return stmt  # ordered by page(): QUEUE_ORDER (services.queue_rank, indexed)
 
 
 def comments_of(case_obj: Case) -> list[CaseComment]:

@@ -17,7 +17,7 @@ from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404, unscoped
 from portal.identity.models import Organization, User
 from portal.navigation import NavItem
-from portal.web import attempt, form_status, paginate
+from portal.web import attempt, form_status
 from selfservice.cases import attachments, queries, seed, services  # noqa: F401  (seed registers)
 from selfservice.cases.forms import (
     CaseForm,
@@ -50,6 +50,10 @@ def _markdown(text: str):
     return render_markdown(text)
 
 
+def _after() -> str | None:
+    return (request.args.get("after") or "")[:300] or None
+
+
 @bp.get("/")
 @login_required
 @access.require("cases.view")
@@ -58,7 +62,7 @@ def index():
     search = request.args.get("q", "").strip() or None
     return render_template(
         "selfservice/cases/index.html",
-        page=paginate(queries.cases(status, search)),
+        page=queries.page(queries.cases(status, search), queries.LIST_ORDER, _after()),
         status=status,
         q=search or "",
         statuses=STATUSES,
@@ -74,7 +78,7 @@ def queue():
     view = view if view in QUEUE_VIEWS else "all"
     return render_template(
         "selfservice/cases/queue.html",
-        page=paginate(queries.queue(view, g.principal.user_id)),
+        page=queries.page(queries.queue(view, g.principal.user_id), queries.QUEUE_ORDER, _after()),
         view=view,
         views=QUEUE_VIEWS,
         labels=services.STATUS_LABELS,

@@ -398,3 +398,29 @@ def test_the_queue_puts_breached_cases_first_then_the_nearest_deadline(app, db, 
     assert load(db, urgent).first_response_breached and load(db, late).queue_rank > 0
     breached = signed_in(app, people.agent).get("/cases/queue?view=breached").get_data(as_text=True)
     assert "Urgent one QU1" in breached and "Fresh normal QN1" not in breached
+
+
+def test_lists_page_by_keyset_without_skipping_or_repeating(app, db, people, clock):
+    from tests.isolation.kinds_cases import make_case
+
+    for n in range(30):
+        make_case(db, people.customer, people.customer_user, f"Paged case QP{n:02d}")
+    client = signed_in(app, people.customer_user)
+    seen = []
+    html = client.get("/cases/").get_data(as_text=True)
+    pages = 0
+    while True:
+        pages += 1
+        seen += re.findall(r"Paged case QP\d\d", html)
+        following = re.search(r'rel="next" href="([^"]+)"', html)
+        if following is None:
+            break
+        html = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        if pages > 3:
+            break
+    assert pages == 2 and sorted(seen) == [f"Paged case QP{n:02d}" for n in range(30)]
+    # A cursor this portal did not give is the first page, never an error.
+    assert client.get("/cases/?after=not-a-cursor").status_code == 200
+    assert client.get("/cases/queue?after=WzEsMl0").status_code == 403  # customers have no queue
+    agent = signed_in(app, people.agent)
+    assert agent.get("/cases/queue?after=WyJ4Il0").status_code == 200

@@ -8,16 +8,20 @@ case, and an internal note on a home case, are markers: never on a partner's or 
 
 from __future__ import annotations
 
+import itertools
+
 from portal.clock import utcnow
 from selfservice.cases.models import Case, CaseAttachment, CaseComment, CaseStatusChange
 from tests.isolation.world import World, record_kind
+
+_numbers = itertools.count(1)
 
 
 def make_case(db, org, requester, subject: str, status: str = "open", **fields) -> Case:
     now = utcnow()
     case = Case(
         org_id=org.id,
-        number=f"CS-T-{org.id}-{len(subject)}-{subject[:4]}",
+        number=f"CS-T-{next(_numbers):07d}",
         subject=subject,
         description=fields.pop("description", f"About {subject}"),
         requester_id=requester.id if requester else None,

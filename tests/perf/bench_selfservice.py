@@ -314,11 +314,18 @@ def measure(app, client, path: str, repeat: int, headers=None) -> tuple[int, flo
     return statements, (time.perf_counter() - started) * 1000 / repeat
 
 
+def _next_page(client, path: str) -> str:
+    import re
+
+    found = re.search(r'rel="next" href="([^"]+)"', client.get(path).get_data(as_text=True))
+    return html.unescape(found.group(1)) if found else path
+
+
 def page_figures(app, password: str, repeat: int) -> list[PageFigure]:
     agent = _client(app, AGENT, password)
     pages = [
         ("agent queue", agent, "/cases/queue", None),
-        ("agent queue, page 2", agent, "/cases/queue?page=2", None),
+        ("agent queue, page 2", agent, _next_page(agent, "/cases/queue"), None),
         ("agent queue, unassigned", agent, "/cases/queue?view=unassigned", None),
         ("agent queue, breached", agent, "/cases/queue?view=breached", None),
         ("agent, all cases list", agent, "/cases/", None),
