@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from flask import current_app, g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import access, audit, jobs
 from portal.clock import utcnow
@@ -684,26 +685,42 @@ def check_sla(session: Session) -> int:
     window = now + _warning_window()
     done = 0
     with system_session(session):
-        due = or_(Case.first_response_due_at <= window, Case.resolution_due_at <= window)
+        # Clocks not yet breached whose deadline falls within the window (a breached case is
+        # not looked at again: its breach is recorded once).
+        due = or_(
+            and_(Case.first_response_due_at <= window, Case.first_response_breached.is_(False)),
+            and_(Case.resolution_due_at <= window, Case.resolution_breached.is_(False)),
+        )
+
         cases = session.scalars(
             select(Case).where(due, Case.status.not_in(RESOLVED_STATUSES)).order_by(Case.id)
         ).all()
         for case in cases:
-            states = clocks(case, now, session)
-            newly = refresh_sla(case, now, session)
-            for target in newly:
-                audit.record(
-                    "case.sla_breached", case, actor=None, after={"target": target}, session=session
-                )
-                _tell_sla(case, target, breached=True)
-                done += 1
-            for target, state in states.items():
-                flag = f"{target}_warned"
-                if state.state == "running" and not getattr(case, flag) and state.due_at <= window:
-                    setattr(case, flag, True)
-                    _tell_sla(case, target, breached=False, due_at=state.due_at)
-                    done += 1
+            try:
+                with session.begin_nested():  # one case at a time: a concurrent tick wins it
+                    done += _check_case_sla(case, now, window, session)
+            except StaleDataError:
+                log.info("case %s changed meanwhile; left to whoever changed it", case.id)
         session.flush()
+    return done
+
+
+def _check_case_sla(case: Case, now: datetime, window: datetime, session: Session) -> int:
+    done = 0
+    states = clocks(case, now, session)
+    for target in refresh_sla(case, now, session):
+        audit.record(
+            "case.sla_breached", case, actor=None, after={"target": target}, session=session
+        )
+        _tell_sla(case, target, breached=True)
+        done += 1
+    for target, state in states.items():
+        flag = f"{target}_warned"
+        if state.state == "running" and not getattr(case, flag) and state.due_at <= window:
+            setattr(case, flag, True)
+            _tell_sla(case, target, breached=False, due_at=state.due_at)
+            done += 1
+    session.flush()
     return done
 
 
@@ -734,9 +751,13 @@ def close_solved_cases(session: Session) -> int:
             .order_by(Case.id)
         ).all()
         for case in cases:
-            _set_status(case, "closed", now)
-            audit.record(
-                "case.closed", case, actor=None, after={"status": "closed"}, session=session
-            )
-            done += 1
+            try:
+                with session.begin_nested():
+                    _set_status(case, "closed", now)
+                    audit.record(
+                        "case.closed", case, actor=None, after={"status": "closed"}, session=session
+                    )
+                done += 1
+            except StaleDataError:
+                log.info("case %s changed meanwhile; not closed now", case.id)
     return done
