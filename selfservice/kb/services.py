@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 
 from portal import audit
@@ -10,6 +11,9 @@ from portal.clock import utcnow
 from portal.concurrency import check_unchanged
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput
+from portal.identity.models import User
+from portal.notify import register_kind
+from portal.notify import services as notify
 from portal.tenancy import Principal
 from selfservice.kb.models import (
     ARTICLE_STATUSES,
@@ -19,6 +23,8 @@ from selfservice.kb.models import (
     ArticleEvent,
     ArticleVote,
 )
+
+register_kind("articles.feedback", _l("Readers' comments on articles I wrote"))
 
 EDITABLE_FIELDS = ["title", "body", "audience", "status", "category_id"]
 MAX_BODY = 100_000
@@ -108,6 +114,16 @@ def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: 
             )
             db.session.add(existing)
         existing.helpful, existing.comment, existing.created_at = helpful, comment, utcnow()
+        author = db.session.get(User, article.author_id) if article.author_id else None
+    if comment and author is not None:  # the comment goes to the author, not to other readers
+        notify.notify(
+            [author],
+            "articles.feedback",
+            _("A reader on “%(title)s”: %(verdict)s", title=article.title,
+              verdict=_("helpful") if helpful else _("not helpful")),
+            body=comment,
+            link=f"/help/articles/{article.id}",
+        )  # fmt: skip
     return existing
 
 

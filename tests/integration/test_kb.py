@@ -112,8 +112,10 @@ def test_suggestions_while_typing(app, db, readers, library):
     assert client.get('/help/suggest?q=" OR * NEAR(').status_code == 200
 
 
-def test_one_vote_per_person_and_per_visitor(app, db, readers, library):
+def test_one_vote_per_person_and_per_visitor(app, db, readers, library, mailbox):
     art = library["title"]
+    art.author_id = readers.agent.id
+    db.flush()
     client = signed_in(app, readers.customer_user)
     client.post(f"/help/articles/{art.id}/vote", data={"helpful": "yes"})
     client.post(f"/help/articles/{art.id}/vote", data={"helpful": "no", "comment": "Still broken"})
@@ -127,6 +129,8 @@ def test_one_vote_per_person_and_per_visitor(app, db, readers, library):
     # The author reads the comment; the customer does not see other people's votes.
     page = signed_in(app, readers.agent).get(f"/help/articles/{art.id}").get_data(as_text=True)
     assert "Still broken" in page
+    (to_author,) = mailbox.to(readers.agent.email)
+    assert "Still broken" in to_author.get_content()
 
 
 def test_case_avoided_and_raised_after_reading_show_in_the_report(app, db, readers, library):
