@@ -652,6 +652,19 @@ def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
     return watcher
 
 
+def remove_watcher(watcher: CaseWatcher, *, actor: Principal) -> None:
+    """A watcher stops watching: themselves, or removed by an agent or by the case's
+    organisation."""
+    with unscoped():  # the watched case (the watcher row was visible to the actor)
+        case = db.session.get(Case, watcher.case_id)
+    if watcher.user_id != actor.user_id:
+        require_participant(case, actor)
+    audit.record("case.watcher_removed", case, actor=actor, after={"user_id": watcher.user_id})
+    with unscoped():
+        db.session.delete(watcher)
+    db.session.flush()
+
+
 def set_sharing(org: Organization, shared: bool, *, actor: Principal) -> CaseSettings:
     """An organisation's admin chooses: everyone sees all its cases, or each their own."""
     if not actor.can("cases.settings") or org.id != actor.org_id:

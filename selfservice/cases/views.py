@@ -29,7 +29,7 @@ from selfservice.cases.forms import (
     StatusForm,
     WatcherForm,
 )
-from selfservice.cases.models import STATUSES, Case, CaseAttachment
+from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseWatcher
 from selfservice.kb import services as kb_services
 from selfservice.text import render_markdown
 
@@ -357,6 +357,20 @@ def add_watcher(case_id: int):
         return _detail(case, {"watcher": form}, 422)
     flash(_("%(name)s watches this case.", name=user.name), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/watchers/<int:watcher_id>/remove")
+@login_required
+@access.require("cases.view")
+def remove_watcher(watcher_id: int):
+    watcher = get_or_404(CaseWatcher, watcher_id)
+    case_id = watcher.case_id
+    if SolveForm().validate_on_submit():
+        with attempt() as done:
+            services.remove_watcher(watcher, actor=g.principal)
+        if done:
+            flash(_("The watcher is removed."), "success")
+    return redirect(url_for("cases.detail", case_id=case_id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

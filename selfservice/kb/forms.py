@@ -35,3 +35,8 @@ class VoteForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     subject = HiddenField()
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(min=2, max=120)])
+    description = StringField(_l("Description"), validators=[Length(max=300)])

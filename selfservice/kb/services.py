@@ -62,6 +62,24 @@ def _require_editor(actor: Principal) -> None:
         raise Forbidden(_("Only support staff write articles."))
 
 
+def create_category(name: str, description: str, *, actor: Principal) -> ArticleCategory:
+    _require_editor(actor)
+    name = (name or "").replace("\x00", "").strip()[:120]
+    if len(name) < 2:
+        raise InvalidInput(_("Name the category."), field="name")
+    if db.session.scalar(select(ArticleCategory.id).where(ArticleCategory.name == name)):
+        raise InvalidInput(_("There is a category of this name."), field="name")
+    position = (db.session.scalar(select(func.max(ArticleCategory.position))) or 0) + 10
+    category = ArticleCategory(
+        name=name, description=(description or "").strip()[:300], position=position
+    )
+    db.session.add(category)
+    db.session.flush()
+    audit.record("kb_category.created", category, actor=actor, org_id=actor.org_id,
+                 after={"name": name})  # fmt: skip
+    return category
+
+
 def create_article(fields: dict, *, actor: Principal) -> Article:
     _require_editor(actor)
     now = utcnow()

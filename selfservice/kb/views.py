@@ -18,7 +18,13 @@ from portal.extensions import limiter
 from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
 from selfservice.kb import search, seed, services  # noqa: F401  (seed registers)
-from selfservice.kb.forms import AUDIENCE_LABELS, ArticleForm, ConfirmForm, VoteForm
+from selfservice.kb.forms import (
+    AUDIENCE_LABELS,
+    ArticleForm,
+    CategoryForm,
+    ConfirmForm,
+    VoteForm,
+)
 from selfservice.kb.models import Article, ArticleCategory
 
 bp = Blueprint("kb", __name__, url_prefix="/help")
@@ -192,6 +198,21 @@ def edit(article_id: int):
     return render_template(
         "selfservice/kb/form.html", form=form, article=art, conflict=conflict
     ), status
+
+
+@bp.route("/manage/categories", methods=["GET", "POST"])
+@access.require("articles.manage")
+def categories():
+    form = CategoryForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            services.create_category(form.name.data, form.description.data, actor=g.principal)
+        if done:
+            flash(_("The category is added."), "success")
+            return redirect(url_for("kb.categories"))
+    return render_template(
+        "selfservice/kb/categories.html", form=form, categories=_categories()
+    ), form_status(form)
 
 
 @bp.get("/report")

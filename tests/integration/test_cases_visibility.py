@@ -107,3 +107,22 @@ def test_a_case_opened_on_behalf_of_a_customer(app, db, people):
     )  # fmt: skip
     assert sees(app, people.customer_user, case_id)
     assert not sees(app, people.colleague, case_id)
+
+
+def test_a_watcher_leaves_or_is_removed(app, db, people):
+    from sqlalchemy import select
+
+    from selfservice.cases.models import CaseWatcher
+
+    case = make_case(db, people.customer, people.customer_user, "Watched case QXR")
+    owner = signed_in(app, people.customer_user)
+    owner.post(f"/cases/{case.id}/watchers", data={"email": "pu@reseller.test"})
+    owner.post(f"/cases/{case.id}/watchers", data={"email": "col@acme.test"})
+    rows = {w.user_id: w.id for w in db.scalars(select(CaseWatcher))}
+    # The partner (read only otherwise) may stop watching; it may not remove anyone else.
+    partner = signed_in(app, people.partner_user)
+    assert partner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove").status_code == 404
+    assert partner.post(f"/cases/watchers/{rows[people.partner_user.id]}/remove").status_code == 302
+    owner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove")
+    assert not sees(app, people.colleague, case.id)
+    assert db.scalars(select(CaseWatcher)).all() == []

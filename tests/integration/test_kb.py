@@ -178,3 +178,12 @@ def test_support_writes_and_publishes_articles(app, db, readers):
     # The same stale snapshot again: someone changed it meanwhile.
     assert agent.post(f"/help/manage/{art.id}/edit", data=data).status_code == 409
     assert customer.post("/help/manage/new", data={"title": "x"}).status_code == 403
+
+
+def test_support_adds_categories(app, db, readers):
+    agent = signed_in(app, readers.agent)
+    assert agent.post("/help/manage/categories", data={"name": "Storage"}).status_code == 302
+    assert agent.post("/help/manage/categories", data={"name": "Storage"}).status_code == 422
+    assert "Storage" in agent.get("/help/").get_data(as_text=True)
+    customer = signed_in(app, readers.customer_user)
+    assert customer.post("/help/manage/categories", data={"name": "Mine"}).status_code == 403

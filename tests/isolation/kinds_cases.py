@@ -11,7 +11,13 @@ from __future__ import annotations
 import itertools
 
 from portal.clock import utcnow
-from selfservice.cases.models import Case, CaseAttachment, CaseComment, CaseStatusChange
+from selfservice.cases.models import (
+    Case,
+    CaseAttachment,
+    CaseComment,
+    CaseStatusChange,
+    CaseWatcher,
+)
 from tests.isolation.world import World, record_kind
 
 _numbers = itertools.count(1)
@@ -79,8 +85,10 @@ def _seed(db, w: World) -> None:
     w.markers.append("Internal note ZZQI never for customers")
     make_case(db, customer, w.users["customer_admin"], "Admin case ZZQA of the customer admin")
     w.markers.append("internal-zzqf.txt")
+    db.add(CaseWatcher(org_id=customer.id, case_id=own.id, user_id=w.users["customer_admin"].id))
     for org, user in zip(w.foreign, w.foreign_users, strict=True):
         foreign = make_case(db, org, user, f"Foreign case ZZQS {org.id}")
+        db.add(CaseWatcher(org_id=org.id, case_id=foreign.id, user_id=user.id))
         add_file(db, foreign, add_note(db, foreign, "Foreign reply", internal=False), "f.txt")
         w.markers.append(f"Foreign case ZZQS {org.id}")
 
@@ -121,3 +129,23 @@ def _own_file(db, w: World, role) -> int | None:
 
 
 record_kind("attachment_id", foreign=_foreign_files, own=_own_file)
+
+
+def _foreign_watchers(db, w: World, role) -> list[int]:
+    if role.audience == "vendor":
+        return []
+    home = w.home[role.audience].id
+    return [
+        x.id
+        for x in db.query(CaseWatcher)
+        if x.org_id != home and x.user_id != w.users[role.name].id
+    ]
+
+
+def _own_watcher(db, w: World, role) -> int | None:
+    if role.audience == "partner":
+        return None  # a partner sees only its own watcher rows, and has none here
+    return db.query(CaseWatcher).filter_by(org_id=w.home["customer"].id).one().id
+
+
+record_kind("watcher_id", foreign=_foreign_watchers, own=_own_watcher)
