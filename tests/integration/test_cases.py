@@ -424,3 +424,45 @@ def test_lists_page_by_keyset_without_skipping_or_repeating(app, db, people, clo
     assert client.get("/cases/queue?after=WzEsMl0").status_code == 403  # customers have no queue
     agent = signed_in(app, people.agent)
     assert agent.get("/cases/queue?after=WyJ4Il0").status_code == 200
+
+
+def test_an_internal_note_is_no_response(app, db, people, clock):
+    case_id = open_case(app, people.customer_user, priority="urgent")
+    signed_in(app, people.agent).post(
+        f"/cases/{case_id}/reply", data={"body": "Looking into it", "internal": "y"}
+    )
+    case = load(db, case_id)
+    assert case.first_responded_at is None and case.status == "new"
+    clock.shift(timedelta(hours=1, minutes=1))
+    tick(app, "case_sla")
+    assert load(db, case_id).first_response_breached
+
+
+def test_policies_by_conditions_first_match_wins(app, db, people, clock):
+    from selfservice.cases.models import SlaPolicy
+
+    db.add_all(
+        [
+            SlaPolicy(name="Gold partners' customers", position=1, tier="gold",
+                      first_response_hours=2, resolution_hours=10,
+                      first_response_pauses=[], resolution_pauses=["pending"]),
+            SlaPolicy(name="Firewalls", position=2, product="NW-FW200",
+                      first_response_hours=3, resolution_hours=12,
+                      first_response_pauses=[], resolution_pauses=["pending"],
+                      timezone="Europe/Berlin", business_hours="08:00-18:00", holidays="DE"),
+        ]
+    )  # fmt: skip
+    db.flush()
+    # The customer's managing partner is gold: the first policy matches before any other.
+    first = load(db, open_case(app, people.customer_user, product="NW-FW200"))
+    assert first.sla_policy.name == "Gold partners' customers"
+    assert first.first_response_due_at == at(2027, 3, 1, 12)
+    # A customer without a gold partner, with the product: the product's policy and calendar.
+    direct = db.get(type(people.customer), people.customer.id)
+    direct.managed_by_id = None
+    db.flush()
+    second = load(db, open_case(app, people.customer_user, subject="Firewall", product="nw-fw200"))
+    assert second.sla_policy.name == "Firewalls"
+    assert second.first_response_due_at == at(2027, 3, 1, 13)  # 10:00 UTC + 3 h (Berlin 08-18)
+    third = load(db, open_case(app, people.customer_user, subject="Other thing"))
+    assert third.sla_policy.name == "Normal"
