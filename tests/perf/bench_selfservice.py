@@ -433,6 +433,7 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--postgres-scratch-url")
+    parser.add_argument("--skip-sqlite", action="store_true", help="only the PostgreSQL run")
     return parser.parse_args(argv)
 
 
@@ -442,21 +443,22 @@ def main(argv: list[str] | None = None) -> int:
     from tests.perf.bench_leads import quiet
 
     print(f"Python {sys.version.split()[0]}; {base.load_average()}")
-    with tempfile.TemporaryDirectory(prefix="portal-bench-selfservice-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'portal.sqlite3'}"
-        import os
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory(prefix="portal-bench-selfservice-") as tmp:
+            url = f"sqlite:///{Path(tmp) / 'portal.sqlite3'}"
+            import os
 
-        os.environ.update(base.prepare_environment(url))
-        from portal.app import create_app
-        from portal.seed import DEMO_PASSWORD
+            os.environ.update(base.prepare_environment(url))
+            from portal.app import create_app
+            from portal.seed import DEMO_PASSWORD
 
-        app = create_app()
-        quiet()
-        print(f"\nSQLite: migrated and seeded ({base.build_database(app)} demo rows)")
-        bare = _bare_app(url)
-        run(app, args, DEMO_PASSWORD, bare)
-        bare.engine.dispose()
-        app.extensions["db"].engine.dispose()
+            app = create_app()
+            quiet()
+            print(f"\nSQLite: migrated and seeded ({base.build_database(app)} demo rows)")
+            bare = _bare_app(url)
+            run(app, args, DEMO_PASSWORD, bare)
+            bare.engine.dispose()
+            app.extensions["db"].engine.dispose()
     if args.postgres_scratch_url:
         from sqlalchemy.engine import make_url
 
