@@ -64,7 +64,7 @@ def _row_level_security() -> None:
 
 # The knowledge base's full-text index (no model describes it: portal.db.UNMODELLED_OBJECTS).
 # SQLite: an FTS5 table over title and body, kept in step with articles by triggers.
-# PostgreSQL: a GIN index over the weighted tsvector that selfservice.kb.search queries.
+# PostgreSQL: a stored generated column of the weighted tsvector, with a GIN index.
 SQLITE_FTS = [
     "CREATE VIRTUAL TABLE articles_fts USING fts5(title, body, content='articles', "
     "content_rowid='id', tokenize='porter unicode61')",
@@ -78,16 +78,19 @@ SQLITE_FTS = [
     "VALUES ('delete', old.id, old.title, old.body); "
     "INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
 ]
-PG_SEARCH_INDEX = (
-    "CREATE INDEX ix_articles_search ON articles USING gin ("
-    "(setweight(to_tsvector('english'::regconfig, title), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, body), 'B')))"
-)
+PG_SEARCH = [
+    # Stored, so ranking reads the vector instead of parsing every matching article again.
+    "ALTER TABLE articles ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('english'::regconfig, title), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, body), 'B')) STORED",
+    "CREATE INDEX ix_articles_search ON articles USING gin (search_vector)",
+]
 
 
 def _search_index() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(PG_SEARCH_INDEX)
+        for statement in PG_SEARCH:
+            op.execute(statement)
     else:
         for statement in SQLITE_FTS:
             op.execute(statement)

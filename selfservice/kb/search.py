@@ -58,11 +58,8 @@ def _sqlite(words: list[str], category_id: int | None):
 
 
 def document():
-    """The weighted tsvector of migration 0006's index (the same expression, so it is used)."""
-    english = literal_column("'english'::regconfig")
-    return func.setweight(func.to_tsvector(english, Article.title), literal_column("'A'")).op("||")(
-        func.setweight(func.to_tsvector(english, Article.body), literal_column("'B'"))
-    )
+    """The weighted tsvector, stored by migration 0006 (PostgreSQL only, no model column)."""
+    return literal_column("articles.search_vector")
 
 
 def _postgresql(words: list[str], category_id: int | None):
