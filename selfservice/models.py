@@ -8,5 +8,7 @@ from selfservice.cases.models import (  # noqa: F401
     CaseStatusChange,
     CaseWatcher,
     SlaPolicy,
+    SupportTeam,
+    SupportTeamMember,
 )
 from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, ArticleVote  # noqa: F401

@@ -98,6 +98,42 @@ def _search_index() -> None:
 
 def upgrade() -> None:
     op.create_table(
+        "support_teams",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_teams")),
+        sa.UniqueConstraint("name", name=op.f("uq_support_teams_name")),
+    )
+    op.create_table(
+        "support_team_members",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["support_teams.id"],
+            name=op.f("fk_support_team_members_team_id_support_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_support_team_members_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_support_team_members")),
+        sa.UniqueConstraint(
+            "team_id", "user_id", name=op.f("uq_support_team_members_team_id_user_id")
+        ),
+    )
+    with op.batch_alter_table("support_team_members", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_support_team_members_team_id"), ["team_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_support_team_members_user_id"), ["user_id"], unique=False
+        )
+    op.create_table(
         "sla_policies",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
@@ -142,6 +178,7 @@ def upgrade() -> None:
         sa.Column("requester_id", sa.Integer(), nullable=True),
         sa.Column("opened_by_id", sa.Integer(), nullable=True),
         sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("team_id", sa.Integer(), nullable=True),
         sa.Column("product", sa.String(length=100), nullable=False),
         sa.Column("category", sa.String(length=100), nullable=False),
         sa.Column("priority", sa.String(length=10), nullable=False),
@@ -165,6 +202,12 @@ def upgrade() -> None:
         sa.Column("queue_rank", sa.BigInteger(), server_default="20000000000", nullable=False),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["support_teams.id"],
+            name=op.f("fk_cases_team_id_support_teams"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["assignee_id"],
             ["users.id"],
@@ -534,3 +577,8 @@ def downgrade() -> None:
 
     op.drop_table("case_settings")
     op.drop_table("sla_policies")
+    with op.batch_alter_table("support_team_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_support_team_members_user_id"))
+        batch_op.drop_index(batch_op.f("ix_support_team_members_team_id"))
+    op.drop_table("support_team_members")
+    op.drop_table("support_teams")

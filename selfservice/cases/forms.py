@@ -1,7 +1,15 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.web import choices
@@ -59,6 +67,7 @@ class EditCaseForm(FlaskForm):
     product = StringField(_l("Product"), validators=[Length(max=100)])
     category = StringField(_l("Category"), validators=[Length(max=100)])
     assignee_id = SelectField(_l("Assignee"), coerce=int, validators=[Optional()], choices=[])
+    team_id = SelectField(_l("Team"), coerce=int, validators=[Optional()], choices=[])
     snapshot = HiddenField()  # optimistic locking (portal.concurrency)
 
 
@@ -68,6 +77,11 @@ class MergeForm(FlaskForm):
 
 class WatcherForm(FlaskForm):
     email = StringField(_l("Add a watcher (email)"), validators=[DataRequired(), Length(max=254)])
+
+
+class TeamForm(FlaskForm):
+    name = StringField(_l("Team"), validators=[DataRequired(), Length(min=2, max=120)])
+    members = SelectMultipleField(_l("Members"), coerce=int, choices=[])
 
 
 class SharingForm(FlaskForm):

@@ -88,6 +88,34 @@ class SlaPolicy(Base):
         return getattr(self, f"{target}_hours")
 
 
+@global_table("the vendor's support teams (for round-robin assignment), no customer data")
+class SupportTeam(Base):
+    __tablename__ = "support_teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+
+@global_table("who is in which support team: vendor staff only")
+class SupportTeamMember(Base):
+    __tablename__ = "support_team_members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("support_teams.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+
 class CaseSettings(TenantOwned, Base):
     """An organisation's choice about its cases: shared (everyone in it sees all of them) or
     not (each person sees their own, admins all)."""
@@ -121,6 +149,7 @@ class Case(TenantOwned, Base):
     )
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("support_teams.id", ondelete="SET NULL"))
     product: Mapped[str] = mapped_column(String(100), default="")
     category: Mapped[str] = mapped_column(String(100), default="")
     priority: Mapped[str] = mapped_column(String(10), default="normal")

@@ -11,7 +11,15 @@ from portal.clock import utcnow
 from portal.identity.models import User
 from portal.seed import register_seeder
 from selfservice.cases import services
-from selfservice.cases.models import Case, CaseComment, CaseSettings, CaseStatusChange, CaseWatcher
+from selfservice.cases.models import (
+    Case,
+    CaseComment,
+    CaseSettings,
+    CaseStatusChange,
+    CaseWatcher,
+    SupportTeam,
+    SupportTeamMember,
+)
 
 # requester, subject, priority, product, history [(status, hours ago)], replies
 # [(by agent, internal, hours ago, text)]
@@ -49,6 +57,16 @@ def seed_cases(session, orgs) -> int:
         return 0
     users = {u.email: u for u in session.scalars(select(User))}
     agent = users["support@northwind.example"]
+    teams = {}
+    for name, emails in (
+        ("Networking", ["support@northwind.example"]),
+        ("Licensing and billing", ["support@northwind.example", "admin@northwind.example"]),
+    ):
+        teams[name] = SupportTeam(name=name)
+        session.add(teams[name])
+        session.flush()
+        for email in emails:
+            session.add(SupportTeamMember(team_id=teams[name].id, user_id=users[email].id))
     now = utcnow()
     added = 0
     for email, subject, priority, product, history, replies in DEMO_CASES:
@@ -71,6 +89,9 @@ def seed_cases(session, orgs) -> int:
             status_changed_at=now - timedelta(hours=history[-1][1]),
             sla_policy_id=policy.id if policy else None,
             assignee_id=agent.id if len(history) > 1 else None,
+            team_id=teams[
+                "Licensing and billing" if product in ("Licences", "Billing") else "Networking"
+            ].id,
         )
         session.add(case)
         session.flush()

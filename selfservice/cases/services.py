@@ -45,6 +45,8 @@ from selfservice.cases.models import (
     CaseStatusChange,
     CaseWatcher,
     SlaPolicy,
+    SupportTeam,
+    SupportTeamMember,
 )
 
 log = logging.getLogger(__name__)
@@ -56,8 +58,10 @@ register_kind("cases.status", _l("Status changes of my cases"))
 register_kind("cases.assigned", _l("Cases assigned to me"))
 register_kind("cases.sla", _l("SLA warnings and breaches"))
 
-EDITABLE_FIELDS = ["priority", "product", "category", "assignee_id"]
-AUDIT_FIELDS = ["status", "priority", "product", "category", "assignee_id", "sla_policy_id"]
+EDITABLE_FIELDS = ["priority", "product", "category", "assignee_id", "team_id"]
+AUDIT_FIELDS = [
+    "status", "priority", "product", "category", "assignee_id", "team_id", "sla_policy_id",
+]  # fmt: skip
 AGENT_ROLES = ("support_agent", "vendor_admin")
 STATUS_LABELS = {
     "new": _l("New"),
@@ -225,20 +229,58 @@ def require_participant(case: Case, actor: Principal) -> None:
         raise Forbidden(_("You can follow this case, but not change it."))
 
 
-def agents() -> list[User]:
-    with unscoped():  # support agents are vendor staff, outside a customer's wall (reviewed)
-        return list(
-            db.session.scalars(
-                select(User)
-                .join(Organization, User.org_id == Organization.id)
-                .where(
-                    Organization.kind == access.VENDOR,
-                    User.active.is_(True),
-                    User.role.in_(AGENT_ROLES),
-                )
-                .order_by(User.id)
-            )
+def agents(team_id: int | None = None) -> list[User]:
+    """Active support agents (of one team, if given)."""
+    stmt = (
+        select(User)
+        .join(Organization, User.org_id == Organization.id)
+        .where(
+            Organization.kind == access.VENDOR,
+            User.active.is_(True),
+            User.role.in_(AGENT_ROLES),
         )
+        .order_by(User.id)
+    )
+    if team_id:
+        stmt = stmt.join(SupportTeamMember, SupportTeamMember.user_id == User.id).where(
+            SupportTeamMember.team_id == team_id
+        )
+    with unscoped():  # support agents are vendor staff, outside a customer's wall (reviewed)
+        return list(db.session.scalars(stmt))
+
+
+def teams() -> list[SupportTeam]:
+    return list(db.session.scalars(select(SupportTeam).order_by(SupportTeam.name)))
+
+
+def save_team(name: str, member_ids: list[int], *, actor: Principal) -> SupportTeam:
+    """A vendor admin creates a support team or sets its members (active agents)."""
+    if not (actor.is_vendor_staff and actor.can("support.teams")):
+        raise Forbidden(_("Only vendor admins arrange support teams."))
+    name = clean_text(name, 120)
+    if len(name) < 2:
+        raise InvalidInput(_("Name the team."), field="name")
+    known = {u.id for u in agents()}
+    if not set(member_ids) <= known:
+        raise InvalidInput(_("Members must be active support agents."), field="members")
+    team = db.session.scalar(select(SupportTeam).where(SupportTeam.name == name))
+    if team is None:
+        team = SupportTeam(name=name)
+        db.session.add(team)
+        db.session.flush()
+    for member in db.session.scalars(
+        select(SupportTeamMember).where(SupportTeamMember.team_id == team.id)
+    ):
+        db.session.delete(member)
+    db.session.flush()
+    for user_id in sorted(set(member_ids)):
+        db.session.add(SupportTeamMember(team_id=team.id, user_id=user_id))
+    db.session.flush()
+    audit.record(
+        "support_team.saved", team, actor=actor, org_id=actor.org_id,
+        after={"name": name, "members": sorted(set(member_ids))},
+    )  # fmt: skip
+    return team
 
 
 def _customer_side(case: Case) -> list[User]:
@@ -499,6 +541,10 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     assignee_id = fields.get("assignee_id") or None
     if assignee_id and assignee_id != case.assignee_id:
         _check_assignee(assignee_id)
+    team_id = fields.get("team_id", case.team_id) or None
+    if team_id and db.session.get(SupportTeam, team_id) is None:
+        raise InvalidInput(_("Choose a team from the list."), field="team_id")
+    case.team_id = team_id
     reprice = priority != case.priority or product != case.product
     case.priority, case.product = priority, product
     case.category = clean_text(fields.get("category", case.category), 100)
@@ -563,11 +609,12 @@ def assign_case(case: Case, assignee_id: int | None, *, actor: Principal) -> Non
 
 
 def assign_round_robin(case: Case, *, actor: Principal) -> User:
-    """The next agent in turn: the active agent whose last assignment is oldest (never assigned
-    first, then by id), so work goes round evenly whoever assigned before."""
+    """The next agent in turn among the case's team (all agents for a case without a team):
+    the active agent whose last assignment is oldest (never assigned first, then by id), so
+    work goes round evenly whoever assigned before."""
     if not is_agent(actor):
         raise Forbidden(_("Only support agents assign cases."))
-    team = agents()
+    team = agents(case.team_id) if case.team_id else agents()
     if not team:
         raise InvalidInput(_("There is no active support agent to assign to."))
     with unscoped():  # every case's assignment counts for the turn (reviewed)

@@ -27,6 +27,7 @@ from selfservice.cases.forms import (
     SharingForm,
     SolveForm,
     StatusForm,
+    TeamForm,
     WatcherForm,
 )
 from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseWatcher
@@ -159,8 +160,9 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
     agent = services.is_agent(g.principal)
     edit = EditCaseForm(formdata=None, obj=case)
     if agent:
-        edit.assignee_id.choices = [(0, "—")] + [(u.id, u.name) for u in services.agents()]
+        _edit_choices(edit)
         edit.assignee_id.data = case.assignee_id or 0
+        edit.team_id.data = case.team_id or 0
         edit.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
     forms = {
         "reply": ReplyForm(formdata=None),
@@ -272,7 +274,7 @@ def change_status(case_id: int):
 def edit(case_id: int):
     case = get_or_404(Case, case_id)
     form = EditCaseForm()
-    form.assignee_id.choices = [(0, "—")] + [(u.id, u.name) for u in services.agents()]
+    _edit_choices(form)
     if not form.validate_on_submit():
         return _detail(case, {"edit": form}, 422)
     with attempt(form) as done:
@@ -283,6 +285,7 @@ def edit(case_id: int):
                 "product": form.product.data,
                 "category": form.category.data,
                 "assignee_id": form.assignee_id.data or None,
+                "team_id": form.team_id.data or None,
             },
             seen=form.snapshot.data,
             actor=g.principal,
@@ -294,6 +297,30 @@ def edit(case_id: int):
         form.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
         return _detail(case, {"edit": form}, 409, conflict=done.error)
     return _detail(case, {"edit": form}, 422)
+
+
+def _edit_choices(form: EditCaseForm) -> None:
+    form.assignee_id.choices = [(0, "—")] + [(u.id, u.name) for u in services.agents()]
+    form.team_id.choices = [(0, "—")] + [(t.id, t.name) for t in services.teams()]
+
+
+@bp.route("/teams", methods=["GET", "POST"])
+@login_required
+@access.require("support.teams")
+def teams():
+    """Support teams: round robin assigns a case among its team's agents."""
+    form = TeamForm()
+    form.members.choices = [(u.id, u.name) for u in services.agents()]
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            services.save_team(form.name.data, form.members.data or [], actor=g.principal)
+        if done:
+            flash(_("The team is saved."), "success")
+            return redirect(url_for("cases.teams"))
+    members = {t.id: [u.name for u in services.agents(t.id)] for t in services.teams()}
+    return render_template(
+        "selfservice/cases/teams.html", form=form, teams=services.teams(), members=members
+    ), form_status(form)
 
 
 @bp.post("/<int:case_id>/assign-next")

@@ -466,3 +466,31 @@ def test_policies_by_conditions_first_match_wins(app, db, people, clock):
     assert second.first_response_due_at == at(2027, 3, 1, 13)  # 10:00 UTC + 3 h (Berlin 08-18)
     third = load(db, open_case(app, people.customer_user, subject="Other thing"))
     assert third.sla_policy.name == "Normal"
+
+
+def test_round_robin_stays_within_the_case_team(app, db, people, clock, user_factory, vendor):
+    third = user_factory(vendor, "support_agent", email="agent3@vendor.test")
+    admin = user_factory(vendor, "vendor_admin")
+    boss = signed_in(app, admin)
+    assert signed_in(app, people.agent).get("/cases/teams").status_code == 403
+    response = boss.post(
+        "/cases/teams", data={"name": "Licensing", "members": [people.agent2.id, third.id]}
+    )
+    assert response.status_code == 302
+    assert (
+        boss.post("/cases/teams", data={"name": "Bad", "members": [people.manager.id]}).status_code
+        == 422
+    )
+    from selfservice.cases.models import SupportTeam
+
+    team = db.scalar(select(SupportTeam).where(SupportTeam.name == "Licensing"))
+    chosen = set()
+    for n in range(4):
+        case_id = open_case(app, people.customer_user, subject=f"Licence question {n}")
+        case = load(db, case_id)
+        case.team_id = team.id
+        db.flush()
+        signed_in(app, people.agent).post(f"/cases/{case_id}/assign-next")
+        chosen.add(load(db, case_id).assignee_id)
+        clock.shift(timedelta(minutes=1))
+    assert chosen == {people.agent2.id, third.id}  # never agent 1 or the admin: not in the team
