@@ -108,7 +108,7 @@ ROLES: dict[str, Role] = {
                 | _CHANNEL
                 | _SELF_SERVICE
                 | _SUPPORT
-                | {"orgs.manage", "audit.view", "program.manage", "support.teams"}
+                | {"orgs.manage", "audit.view", "program.manage", "support.manage"}
             ),
         ),
         Role(

@@ -84,6 +84,33 @@ class TeamForm(FlaskForm):
     members = SelectMultipleField(_l("Members"), coerce=int, choices=[])
 
 
+PAUSE_CHOICES = [("pending", _l("Pending")), ("on_hold", _l("On hold"))]
+
+
+class PolicyForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(min=2, max=120)])
+    position = IntegerField(_l("Position (lower is tried first)"), default=100)
+    active = BooleanField(_l("Active"), default=True)
+    priority = SelectField(
+        _l("Priority"), choices=choices([("", _l("Any")), *PRIORITY_LABELS.items()])
+    )
+    tier = SelectField(_l("Customer's or partner's tier"), choices=[])
+    product = StringField(_l("Product (empty: any)"), validators=[Length(max=100)])
+    first_response_hours = StringField(_l("First response, business hours"))
+    first_response_pauses = SelectMultipleField(
+        _l("Statuses that stop the first-response clock"), choices=choices(PAUSE_CHOICES)
+    )
+    resolution_hours = StringField(_l("Resolution, business hours"))
+    resolution_pauses = SelectMultipleField(
+        _l("Statuses that stop the resolution clock"), choices=choices(PAUSE_CHOICES)
+    )
+    timezone = StringField(_l("Time zone (empty: the vendor's)"), validators=[Length(max=64)])
+    business_hours = StringField(
+        _l("Business hours, e.g. 08:00-18:00"), validators=[Length(max=20)]
+    )
+    holidays = StringField(_l("Public holidays, e.g. DE-BY"), validators=[Length(max=10)])
+
+
 class SharingForm(FlaskForm):
     shared = BooleanField(_l("Everyone in our organisation sees all our cases"))
 

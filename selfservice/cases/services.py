@@ -255,7 +255,7 @@ def teams() -> list[SupportTeam]:
 
 def save_team(name: str, member_ids: list[int], *, actor: Principal) -> SupportTeam:
     """A vendor admin creates a support team or sets its members (active agents)."""
-    if not (actor.is_vendor_staff and actor.can("support.teams")):
+    if not (actor.is_vendor_staff and actor.can("support.manage")):
         raise Forbidden(_("Only vendor admins arrange support teams."))
     name = clean_text(name, 120)
     if len(name) < 2:

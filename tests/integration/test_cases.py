@@ -494,3 +494,36 @@ def test_round_robin_stays_within_the_case_team(app, db, people, clock, user_fac
         chosen.add(load(db, case_id).assignee_id)
         clock.shift(timedelta(minutes=1))
     assert chosen == {people.agent2.id, third.id}  # never agent 1 or the admin: not in the team
+
+
+def test_vendor_admins_keep_sla_policies(app, db, people, clock, user_factory, vendor):
+    admin = signed_in(app, user_factory(vendor, "vendor_admin"))
+    assert signed_in(app, people.agent).get("/cases/sla").status_code == 403
+    data = {
+        "name": "Platinum firewall", "position": 1, "active": "y", "priority": "", "tier": "",
+        "product": "NW-FW200", "first_response_hours": "0.5", "resolution_hours": "4",
+        "first_response_pauses": [], "resolution_pauses": ["pending", "on_hold"],
+        "timezone": "Mars/Olympus", "business_hours": "", "holidays": "",
+    }  # fmt: skip
+    refused = admin.post("/cases/sla", data=data)
+    assert refused.status_code == 422 and "unknown time zone" in refused.get_data(as_text=True)
+    assert admin.post("/cases/sla", data={**data, "timezone": "UTC"}).status_code == 302
+    case = load(db, open_case(app, people.customer_user, subject="FW issue", product="NW-FW200"))
+    assert case.sla_policy.name == "Platinum firewall"
+    assert case.first_response_due_at == MONDAY_10 + timedelta(minutes=30)
+    # Changed later: the open case's clock follows the new target; its record says who changed it.
+    page = admin.get(f"/cases/sla/{case.sla_policy_id}")
+    assert page.status_code == 200 and "Platinum firewall" in page.get_data(as_text=True)
+    assert (
+        admin.post(
+            f"/cases/sla/{case.sla_policy_id}",
+            data={**data, "timezone": "", "first_response_hours": "2"},
+        ).status_code
+        == 302
+    )
+    from selfservice.cases import services
+
+    with app.app_context():
+        assert services.clocks(load(db, case.id), session=db)["first_response"].limit == timedelta(
+            hours=2
+        )

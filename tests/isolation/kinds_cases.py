@@ -17,6 +17,7 @@ from selfservice.cases.models import (
     CaseComment,
     CaseStatusChange,
     CaseWatcher,
+    SlaPolicy,
 )
 from tests.isolation.world import World, record_kind
 
@@ -149,3 +150,12 @@ def _own_watcher(db, w: World, role) -> int | None:
 
 
 record_kind("watcher_id", foreign=_foreign_watchers, own=_own_watcher)
+
+
+# SLA policies are the vendor's configuration (a global table): nobody's foreign record; every
+# role but a vendor admin is refused the pages outright (403 whatever the id).
+record_kind(
+    "policy_id",
+    foreign=lambda db, w, role: [],
+    own=lambda db, w, role: db.query(SlaPolicy).order_by(SlaPolicy.id).first().id,
+)
