@@ -15,23 +15,21 @@ from sqlalchemy import func, select
 from portal import access, audit, navigation
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404, unscoped
-from portal.identity.models import TIERS, Organization, User
+from portal.identity.models import Organization, User
 from portal.navigation import NavItem
 from portal.web import attempt, form_status
-from selfservice.cases import attachments, policies, queries, seed, services  # noqa: F401  (seed registers)
+from selfservice.cases import attachments, queries, seed, services  # noqa: F401  (seed registers)
 from selfservice.cases.forms import (
     CaseForm,
     EditCaseForm,
     MergeForm,
-    PolicyForm,
     ReplyForm,
     SharingForm,
     SolveForm,
     StatusForm,
-    TeamForm,
     WatcherForm,
 )
-from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseWatcher, SlaPolicy
+from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseWatcher
 from selfservice.kb import services as kb_services
 from selfservice.text import render_markdown
 
@@ -305,71 +303,6 @@ def _edit_choices(form: EditCaseForm) -> None:
     form.team_id.choices = [(0, "—")] + [(t.id, t.name) for t in services.teams()]
 
 
-@bp.route("/teams", methods=["GET", "POST"])
-@login_required
-@access.require("support.manage")
-def teams():
-    """Support teams: round robin assigns a case among its team's agents."""
-    form = TeamForm()
-    form.members.choices = [(u.id, u.name) for u in services.agents()]
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            services.save_team(form.name.data, form.members.data or [], actor=g.principal)
-        if done:
-            flash(_("The team is saved."), "success")
-            return redirect(url_for("cases.teams"))
-    members = {t.id: [u.name for u in services.agents(t.id)] for t in services.teams()}
-    return render_template(
-        "selfservice/cases/teams.html", form=form, teams=services.teams(), members=members
-    ), form_status(form)
-
-
-def _policy_form(obj=None) -> PolicyForm:
-    form = PolicyForm(obj=obj)
-    form.tier.choices = [("", _("Any"))] + [(t, t.capitalize()) for t in TIERS]
-    return form
-
-
-def _policy_fields(form: PolicyForm) -> dict:
-    return {name: getattr(form, name).data for name in policies.FIELDS}
-
-
-@bp.route("/sla", methods=["GET", "POST"])
-@login_required
-@access.require("support.manage")
-def sla_policies():
-    """The SLA policies in the order they are tried, and a new one."""
-    form = _policy_form()
-    if form.validate_on_submit():
-        with attempt(form) as done:
-            policies.save_policy(None, _policy_fields(form), actor=g.principal)
-        if done:
-            flash(_("The policy is saved."), "success")
-            return redirect(url_for("cases.sla_policies"))
-    return render_template(
-        "selfservice/cases/sla.html", form=form, policies=policies.policies(), policy=None
-    ), form_status(form)
-
-
-@bp.route("/sla/<int:policy_id>", methods=["GET", "POST"])
-@login_required
-@access.require("support.manage")
-def sla_policy(policy_id: int):
-    policy = get_or_404(SlaPolicy, policy_id)
-    form = _policy_form(obj=policy)
-    if request.method == "GET":
-        form.priority.data, form.tier.data = policy.priority or "", policy.tier or ""
-    elif form.validate_on_submit():
-        with attempt(form) as done:
-            policies.save_policy(policy, _policy_fields(form), actor=g.principal)
-        if done:
-            flash(_("The policy is saved."), "success")
-            return redirect(url_for("cases.sla_policies"))
-    return render_template(
-        "selfservice/cases/sla.html", form=form, policies=policies.policies(), policy=policy
-    ), form_status(form)
-
-
 @bp.post("/<int:case_id>/assign-next")
 @login_required
 @access.require("cases.work")
@@ -462,3 +395,6 @@ def settings():
             flash(_("Saved."), "success")
             return redirect(url_for("cases.settings"))
     return render_template("selfservice/cases/settings.html", form=form), form_status(form)
+
+
+from selfservice.cases import admin_views  # noqa: E402,F401  (its routes register on bp)
