@@ -5,7 +5,7 @@ from sqlalchemy import pool
 
 from portal.app import _models
 from portal.config import from_environment
-from portal.db import Base, UTCDateTime, make_engine
+from portal.db import UNMODELLED_OBJECTS, Base, UTCDateTime, make_engine
 
 _models()
 target_metadata = Base.metadata
@@ -26,6 +26,7 @@ def run_migrations(connection) -> None:
         render_item=render_item,
         render_as_batch=True,  # SQLite can only change a table by copying it
         compare_type=True,
+        include_name=lambda name, type_, parents: name not in UNMODELLED_OBJECTS,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":

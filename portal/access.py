@@ -92,6 +92,12 @@ _PARTNER = {
     *_RECIPIENT,
 }
 
+# Self-service: everyone reads the help centre and raises and follows cases (which cases is each
+# model's visibility rule); support agents work them and write the articles.
+_SELF_SERVICE = {"cases.view", "cases.open"}
+_SUPPORT = {"cases.view", "cases.work", "articles.manage"}
+_CASE_SETTINGS = {"cases.settings"}  # an organisation's admin: share cases org-wide or not
+
 ROLES: dict[str, Role] = {
     r.name: r
     for r in (
@@ -106,7 +112,15 @@ ROLES: dict[str, Role] = {
                 | _VENDOR_STAFF
                 | _CHANNEL
                 | _QUOTING
-                | {"orgs.manage", "audit.view", "program.manage", "quotes.approve_discount"}
+                | _SELF_SERVICE
+                | _SUPPORT
+                | {
+                    "orgs.manage",
+                    "audit.view",
+                    "program.manage",
+                    "quotes.approve_discount",
+                    "support.manage",
+                }
             ),
         ),
         Role(
@@ -132,29 +146,35 @@ ROLES: dict[str, Role] = {
             _l("Support agent"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _SELF_SERVICE | _SUPPORT),
         ),
         Role(
             "partner_admin",
             _l("Partner admin"),
             "partner",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN | _PARTNER),
+            frozenset(_EVERYONE | _ORG_ADMIN | _PARTNER | _SELF_SERVICE | _CASE_SETTINGS),
         ),
-        Role("partner_user", _l("Partner user"), "partner", False, frozenset(_EVERYONE | _PARTNER)),
+        Role(
+            "partner_user",
+            _l("Partner user"),
+            "partner",
+            False,
+            frozenset(_EVERYONE | _PARTNER | _SELF_SERVICE),
+        ),
         Role(
             "customer_admin",
             _l("Customer admin"),
             "customer",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN | _RECIPIENT),
+            frozenset(_EVERYONE | _ORG_ADMIN | _RECIPIENT | _SELF_SERVICE | _CASE_SETTINGS),
         ),
         Role(
             "customer_user",
             _l("Customer user"),
             "customer",
             False,
-            frozenset(_EVERYONE | _RECIPIENT),
+            frozenset(_EVERYONE | _RECIPIENT | _SELF_SERVICE),
         ),
     )
 }

@@ -39,6 +39,8 @@ ENVIRONMENT_KEYS = frozenset(
         "BUSINESS_HOLIDAYS",
         "LEAD_RESPONSE_HOURS",
         "LEAD_REMINDER_HOURS",
+        "CASES_AUTO_CLOSE_DAYS",
+        "CASES_SLA_WARNING_MINUTES",
     }
 )
 
@@ -120,6 +122,10 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         **calendar,
         "LEAD_RESPONSE_HOURS": _positive_number(env, "LEAD_RESPONSE_HOURS", "16"),
         "LEAD_REMINDER_HOURS": _positive_number(env, "LEAD_REMINDER_HOURS", "4"),
+        # Self-service: solved cases close after these days; agents are warned this many minutes
+        # before an SLA target runs out.
+        "CASES_AUTO_CLOSE_DAYS": _positive_number(env, "CASES_AUTO_CLOSE_DAYS", "4"),
+        "CASES_SLA_WARNING_MINUTES": _positive_number(env, "CASES_SLA_WARNING_MINUTES", "60"),
     }
 
 

@@ -82,6 +82,10 @@ class Base(DeclarativeBase):
 # neither tenant-owned (an ``org_id`` foreign key to organizations) nor listed here.
 GLOBAL_TABLES: dict[str, str] = {}
 
+# Database objects that migrations create and no model describes (a full-text index: SQLite FTS5
+# tables with their shadow tables, a PostgreSQL expression index). ``db check`` leaves them out.
+UNMODELLED_OBJECTS: set[str] = set()
+
 
 def global_table(reason: str):
     """Class decorator: declare a model's table global (not owned by one organisation)."""
@@ -218,12 +222,19 @@ def _apply_tenant_wall(state) -> None:
         *(
             with_loader_criteria(
                 model,
-                model.visible_to(principal) if principal is not None else false(),
+                model.visible_to(principal) if principal is not None else _anonymous_rule(model),
                 include_aliases=True,
             )
             for model in scoped_models()
         )
     )
+
+
+def _anonymous_rule(model: type) -> ColumnElement[bool]:
+    """Nothing, unless a model says what a visitor who is not signed in may see (published
+    public help-centre articles): ``visible_to_anonymous()``."""
+    rule = getattr(model, "visible_to_anonymous", None)
+    return rule() if rule is not None else false()
 
 
 @event.listens_for(Session, "before_flush")

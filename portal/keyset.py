@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, literal, tuple_
+from sqlalchemy import Integer, Select, literal, tuple_
 
 from portal.db import UTCDateTime, db
 
-MAX_ID = 2**31 - 1
+MAX_INT = 2**63 - 1
 PER_PAGE = 25
 MAX_TEXT_KEY = 200
 
@@ -39,8 +39,8 @@ def encode_cursor(sort: str, values: list) -> str:
 
 def _checked(column, value):
     """The cursor's value for ``column`` in Python form, or InvalidCursor."""
-    if column.key == "id":
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
+    if isinstance(column.type, Integer):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT:
             return value
     elif _is_time(column):
         if isinstance(value, str) and len(value) <= 40:

@@ -4,7 +4,7 @@ No trigram index for the "contains" searches: under forced row-level security Po
 use one (ILIKE is not leakproof, so it runs after the policy, row by row).
 
 Revision ID: 0007_channel_extras
-Revises: 0005_quotes
+Revises: 0006_selfservice
 Create Date: 2026-11-23 19:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_channel_extras"
-down_revision = "0005_quotes"
+down_revision = "0006_selfservice"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,97 @@
+"""Files sent with replies: size, count and type limits, names made safe, content checked
+against its claimed type (a file's first bytes, not its name or the browser's word)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.utils import secure_filename
+
+from portal.errors import InvalidInput
+
+# extension -> (content type, the first bytes it must start with; None: text)
+TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
+    "pdf": ("application/pdf", (b"%PDF-",)),
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    "zip": ("application/zip", (b"PK\x03\x04", b"PK\x05\x06")),
+    "txt": ("text/plain", None),
+    "log": ("text/plain", None),
+    "csv": ("text/csv", None),
+}
+MAX_FILES = 5
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    filename: str
+    content_type: str
+    content: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("CASES_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def safe_name(name: str) -> str:
+    """A name safe on any disk and in any header: no paths, no control characters, short."""
+    cleaned = secure_filename(os.path.basename((name or "").replace("\\", "/")))
+    stem, dot, ext = cleaned.rpartition(".")
+    if not dot:
+        stem, ext = cleaned, ""
+    stem = stem[:100] or "attachment"
+    return f"{stem}.{ext[:10]}" if ext else stem
+
+
+def check_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
+    """Raise InvalidInput (field ``files``) naming the first file that breaks a rule."""
+    files = [(name, data) for name, data in files if name or data]
+    if len(files) > MAX_FILES:
+        raise InvalidInput(_("Attach at most %(n)d files.", n=MAX_FILES), field="files")
+    limit = max_bytes()
+    checked = []
+    for name, data in files:
+        filename = safe_name(name)
+        ext = filename.rpartition(".")[2].lower() if "." in filename else ""
+        if ext not in TYPES:
+            raise InvalidInput(
+                _(
+                    "%(name)s: this type of file is not accepted (use %(types)s).",
+                    name=filename,
+                    types=", ".join(sorted(TYPES)),
+                ),
+                field="files",
+            )
+        if not data:
+            raise InvalidInput(_("%(name)s is empty.", name=filename), field="files")
+        if len(data) > limit:
+            raise InvalidInput(
+                _(
+                    "%(name)s is larger than %(mb).0f MB.",
+                    name=filename,
+                    mb=limit / 1024 / 1024,
+                ),
+                field="files",
+            )
+        content_type, magic = TYPES[ext]
+        if magic is None:
+            if b"\x00" in data[:8192]:
+                raise InvalidInput(_("%(name)s is not a text file.", name=filename), field="files")
+        elif not data.startswith(magic):
+            raise InvalidInput(
+                _("%(name)s is not the kind of file its name says.", name=filename),
+                field="files",
+            )
+        checked.append(CheckedFile(filename, content_type, data))
+    return checked

@@ -1,0 +1,327 @@
+"""Cases (support tickets) with SLA clocks, their replies and internal notes, status history,
+watchers, and the SLA policies that set their targets.
+
+A case belongs to the organisation it was raised for (``org_id``: a customer, or a partner for
+itself). Who sees it is ``Case.visible_to``: the requester and watchers; everyone in the
+organisation if its admin chose to share cases, else its admins; the partner that manages the
+customer (read only); vendor staff.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    exists,
+    false,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from portal import access
+from portal.clock import utcnow
+from portal.db import Base, TenantOwned, global_table
+from portal.identity.models import Organization, User
+
+PRIORITIES = ("low", "normal", "high", "urgent")
+# status -> category. Open statuses run every clock; paused ones stop the clocks their target's
+# pause rule names; resolved ones stop them all.
+STATUS_CATEGORIES = {
+    "new": "open",
+    "open": "open",
+    "pending": "paused",  # waiting on the customer
+    "on_hold": "paused",  # waiting on a third party
+    "solved": "resolved",
+    "closed": "resolved",
+}
+STATUSES = tuple(STATUS_CATEGORIES)
+PAUSED_STATUSES = ("pending", "on_hold")
+RESOLVED_STATUSES = ("solved", "closed")
+TARGETS = ("first_response", "resolution")
+QUEUE_BUCKET = 10**10  # rank = bucket * QUEUE_BUCKET + the next deadline's epoch seconds
+QUEUE_RANK_NONE = 2 * QUEUE_BUCKET
+
+
+@global_table("the vendor's support configuration: SLA targets and calendars, no customer data")
+class SlaPolicy(Base):
+    """Targets for cases that match its conditions; the first match by ``position`` wins. A
+    condition left empty matches anything. Each target has its own pause rule: the paused
+    statuses that stop its clock."""
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(default=100)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    priority: Mapped[str | None] = mapped_column(String(10))
+    tier: Mapped[str | None] = mapped_column(String(20))  # the customer's or its partner's tier
+    product: Mapped[str | None] = mapped_column(String(100))
+    first_response_hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    resolution_hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    first_response_pauses: Mapped[list] = mapped_column(JSON, default=list)
+    resolution_pauses: Mapped[list] = mapped_column(JSON, default=list)
+    # The calendar: empty means the vendor's (BUSINESS_TIMEZONE, _HOURS, _HOLIDAYS settings).
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    business_hours: Mapped[str | None] = mapped_column(String(20))  # 09:00-17:00
+    holidays: Mapped[str | None] = mapped_column(String(10))  # DE-BY
+
+    def pauses(self, target: str) -> frozenset[str]:
+        return frozenset(getattr(self, f"{target}_pauses") or ())
+
+    def hours(self, target: str) -> Decimal:
+        return getattr(self, f"{target}_hours")
+
+
+@global_table("the vendor's support teams (for round-robin assignment), no customer data")
+class SupportTeam(Base):
+    __tablename__ = "support_teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+
+@global_table("who is in which support team: vendor staff only")
+class SupportTeamMember(Base):
+    __tablename__ = "support_team_members"
+    __table_args__ = (UniqueConstraint("team_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("support_teams.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+
+class CaseSettings(TenantOwned, Base):
+    """An organisation's choice about its cases: shared (everyone in it sees all of them) or
+    not (each person sees their own, admins all)."""
+
+    __tablename__ = "case_settings"
+    __table_args__ = (UniqueConstraint("org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Case(TenantOwned, Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_id", "status", "id"),
+        Index("ix_cases_org_id_requester", "org_id", "requester_id"),
+        Index("ix_cases_assignee_status", "assignee_id", "status"),
+        Index("ix_cases_queue_rank_id", "queue_rank", "id"),
+        Index("ix_cases_updated_at_id", "updated_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    requester_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("support_teams.id", ondelete="SET NULL"))
+    product: Mapped[str] = mapped_column(String(100), default="")
+    category: Mapped[str] = mapped_column(String(100), default="")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(10), default="new")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_responded_at: Mapped[datetime | None]
+    solved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # SLA: the policy chosen when the case was opened (or its priority changed), and per target
+    # when its clock runs out (None while paused or stopped), whether it breached (never undone)
+    # and whether agents were warned.
+    sla_policy_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
+    first_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    first_response_breached: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    resolution_breached: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    first_response_warned: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    resolution_warned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The agents' queue order as one indexed number (selfservice.cases.services.queue_rank):
+    # breached first, then by the next deadline, then paused, resolved last.
+    queue_rank: Mapped[int] = mapped_column(
+        BigInteger, default=QUEUE_RANK_NONE, server_default=str(QUEUE_RANK_NONE)
+    )
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    org: Mapped[Organization] = relationship(foreign_keys="Case.org_id")
+    requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    sla_policy: Mapped[SlaPolicy | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def category_of_status(self) -> str:
+        return STATUS_CATEGORIES[self.status]
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.status in RESOLVED_STATUSES
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """Vendor staff: all. Others: cases they requested or watch; their organisation's cases
+        if they are its admin or it shares cases; a partner also its managed customers' cases."""
+        if principal.is_vendor_staff:
+            return true()
+        # Uncorrelated subqueries (computed once, not per row), so each branch can use an index.
+        watched = cls.id.in_(
+            select(CaseWatcher.case_id).where(CaseWatcher.user_id == principal.user_id)
+        )
+        own_org = cls.org_id == principal.org_id
+        if principal.role in access.ROLES and access.ROLES[principal.role].is_admin:
+            in_org = own_org
+        else:
+            shared = exists(
+                select(CaseSettings.id).where(
+                    CaseSettings.org_id == principal.org_id, CaseSettings.shared.is_(True)
+                )
+            )
+            in_org = and_(own_org, or_(cls.requester_id == principal.user_id, shared))
+        rule = or_(in_org, watched)
+        if principal.is_partner:
+            managed = select(Organization.id).where(Organization.managed_by_id == principal.org_id)
+            rule = or_(rule, cls.org_id.in_(managed))
+        return rule
+
+
+class _CasePart(TenantOwned):
+    """A row that belongs to a case (``org_id``: the case's organisation): seen by whoever sees
+    the case."""
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return cls.case_id.in_(select(Case.id).where(Case.visible_to(principal)))
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        # A watcher added to a managed customer's case, a comment by an agent: the service
+        # checked the case; the row carries the case's organisation.
+        return True
+
+
+class CaseComment(_CasePart, Base):
+    """A public reply (the customer sees it) or an internal note (vendor staff only, never in
+    a customer's or partner's page, email or API)."""
+
+    __tablename__ = "case_comments"
+    __table_args__ = (Index("ix_case_comments_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    by_agent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return and_(cls.internal.is_(False), super().visible_to(principal))
+
+
+class CaseStatusChange(_CasePart, Base):
+    """Each status a case took and when: the SLA clocks are computed from this history."""
+
+    __tablename__ = "case_status_changes"
+    __table_args__ = (Index("ix_case_status_changes_case_id_at", "case_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseWatcher(_CasePart, Base):
+    __tablename__ = "case_watchers"
+    __table_args__ = (UniqueConstraint("case_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        # Not through Case.visible_to: that rule asks this table, and must not loop.
+        if principal.is_vendor_staff:
+            return true()
+        return or_(cls.user_id == principal.user_id, cls.org_id == principal.org_id)
+
+
+class CaseAttachment(_CasePart, Base):
+    """A file sent with a reply or note. Kept in the database (outside any web root, inside the
+    transaction and both tenant walls); served only as a download with safe headers. An
+    attachment of an internal note is as internal as the note."""
+
+    __tablename__ = "case_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_comments.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(120))  # sanitised
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return and_(cls.internal.is_(False), super().visible_to(principal))

@@ -1,0 +1,87 @@
+"""Read side of cases, through the tenant wall."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
+
+from portal.db import db
+from portal.keyset import KeysetPage, keyset_page
+from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseComment, CaseWatcher
+
+OPEN_QUEUE = ("new", "open", "pending", "on_hold")
+# sort name -> (columns, descending): each ends in the unique id and has its index.
+SORTS = {
+    "recent": ((Case.updated_at, Case.id), True),
+    "queue": ((Case.queue_rank, Case.id), False),
+}
+
+
+def page(
+    stmt: Select, sort: str, *, after: str | None = None, before: str | None = None
+) -> KeysetPage:
+    """One page of a case list (keyset: no count, no OFFSET). Raises InvalidCursor."""
+    return keyset_page(stmt, SORTS, sort, after=after, before=before)
+
+
+def cases(status: str | None = None, search: str | None = None) -> Select:
+    """Cases the principal may see, most recently changed first."""
+    stmt = select(Case).options(joinedload(Case.org), joinedload(Case.requester))
+    if status in STATUSES:
+        stmt = stmt.where(Case.status == status)
+    if search:
+        term = f"%{search.strip()}%"
+        stmt = stmt.where(or_(Case.subject.ilike(term), Case.number.ilike(term)))
+    return stmt  # ordered by page(): SORTS["recent"]
+
+
+def queue(view: str = "all", user_id: int | None = None) -> Select:
+    """The agents' queue: unresolved cases, the soonest SLA deadline first (breached first)."""
+    stmt = (
+        select(Case)
+        .options(joinedload(Case.org), joinedload(Case.assignee))
+        .where(Case.status.in_(OPEN_QUEUE))
+    )
+    if view == "mine":
+        stmt = stmt.where(Case.assignee_id == user_id)
+    elif view == "unassigned":
+        stmt = stmt.where(Case.assignee_id.is_(None))
+    elif view == "breached":
+        stmt = stmt.where(or_(Case.first_response_breached, Case.resolution_breached))
+    return stmt  # ordered by page(): SORTS["queue"] (services.queue_rank, indexed)
+
+
+def comments_of(case_obj: Case) -> list[CaseComment]:
+    """Replies (and, for vendor staff, internal notes) oldest first: the wall drops internal
+    notes for everyone else."""
+    return list(
+        db.session.scalars(
+            select(CaseComment)
+            .options(joinedload(CaseComment.author))
+            .where(CaseComment.case_id == case_obj.id)
+            .order_by(CaseComment.id)
+        )
+    )
+
+
+def watchers_of(case_obj: Case) -> list[CaseWatcher]:
+    return list(
+        db.session.scalars(
+            select(CaseWatcher)
+            .options(joinedload(CaseWatcher.user))
+            .where(CaseWatcher.case_id == case_obj.id)
+            .order_by(CaseWatcher.id)
+        )
+    )
+
+
+def attachments_by_comment(case_obj: Case) -> dict[int, list[CaseAttachment]]:
+    """The files of each reply (internal notes' files only for vendor staff: the wall)."""
+    found: dict[int, list[CaseAttachment]] = {}
+    for att in db.session.scalars(
+        select(CaseAttachment)
+        .where(CaseAttachment.case_id == case_obj.id)
+        .order_by(CaseAttachment.id)
+    ):
+        found.setdefault(att.comment_id or 0, []).append(att)
+    return found

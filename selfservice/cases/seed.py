@@ -1,0 +1,136 @@
+"""Demo cases: every status, a few SLAs breached, replies and internal notes, a customer
+managed by a partner (Granite Bank, managed by Alpine) and one that shares its cases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from portal.clock import utcnow
+from portal.identity.models import User
+from portal.seed import register_seeder
+from selfservice.cases import services
+from selfservice.cases.models import (
+    Case,
+    CaseComment,
+    CaseSettings,
+    CaseStatusChange,
+    CaseWatcher,
+    SupportTeam,
+    SupportTeamMember,
+)
+
+# requester, subject, priority, product, history [(status, hours ago)], replies
+# [(by agent, internal, hours ago, text)]
+DEMO_CASES = [
+    ("lee@granite.example", "Branch VPN tunnel drops every few hours", "high", "NW-FW200",
+     [("new", 30)], []),
+    ("admin@granite.example", "Core switch ports amber after firmware 5.2", "urgent", "NW-SW48",
+     [("new", 50), ("open", 48)],
+     [(True, False, 48, "Thanks, we are looking at the logs now."),
+      (True, True, 47, "Matches known issue with portfast on 5.2; engineering ticket ENG-2211.")]),
+    ("lee@granite.example", "Scanner to email fails with authentication error", "normal", "",
+     [("new", 20), ("pending", 18)],
+     [(True, False, 18, "Could you send us the scanner's SMTP settings (without the password)?")]),
+    ("admin@harbor.example", "Licence activation refused on new server", "normal", "Licences",
+     [("new", 40), ("open", 39), ("on_hold", 30)],
+     [(True, False, 39, "We have asked the licensing team to reset your activations."),
+      (True, True, 30, "Waiting on licensing (LIC-884).")]),
+    ("admin@iris.example", "Printer offline after driver update", "low", "",
+     [("new", 100), ("open", 99), ("solved", 20)],
+     [(True, False, 99, "Please remove the duplicate port and restart the spooler."),
+      (False, False, 21, "That fixed it, thank you!")]),
+    ("admin@juniper.example", "Invoice shows prorated seats twice", "normal", "Billing",
+     [("new", 300), ("open", 299), ("solved", 200), ("closed", 100)],
+     [(True, False, 299, "Corrected invoice attached; sorry for the trouble.")]),
+    ("admin@kestrel.example", "Production line dashboards do not load", "urgent", "",
+     [("new", 12)], []),
+    ("admin@harbor.example", "Wi-Fi clients cannot get an address in warehouse 3", "high", "",
+     [("new", 6)], []),
+]  # fmt: skip
+
+
+@register_seeder
+def seed_cases(session, orgs) -> int:
+    if session.scalar(select(Case.id).limit(1)) is not None:
+        return 0
+    users = {u.email: u for u in session.scalars(select(User))}
+    agent = users["support@northwind.example"]
+    teams = {}
+    for name, emails in (
+        ("Networking", ["support@northwind.example"]),
+        ("Licensing and billing", ["support@northwind.example", "admin@northwind.example"]),
+    ):
+        teams[name] = SupportTeam(name=name)
+        session.add(teams[name])
+        session.flush()
+        for email in emails:
+            session.add(SupportTeamMember(team_id=teams[name].id, user_id=users[email].id))
+    now = utcnow()
+    added = 0
+    for email, subject, priority, product, history, replies in DEMO_CASES:
+        requester = users[email]
+        org = requester.org
+        opened = now - timedelta(hours=history[0][1])
+        policy = services.choose_policy(org, priority, product)
+        case = Case(
+            org_id=org.id,
+            number="pending",
+            subject=subject,
+            description=f"{subject}.\n\nReported by {requester.name}.",
+            requester_id=requester.id,
+            opened_by_id=requester.id,
+            product=product,
+            priority=priority,
+            status=history[-1][0],
+            created_at=opened,
+            updated_at=now - timedelta(hours=history[-1][1]),
+            status_changed_at=now - timedelta(hours=history[-1][1]),
+            sla_policy_id=policy.id if policy else None,
+            assignee_id=agent.id if len(history) > 1 else None,
+            team_id=teams[
+                "Licensing and billing" if product in ("Licences", "Billing") else "Networking"
+            ].id,
+        )
+        session.add(case)
+        session.flush()
+        case.number = f"CS-{opened.year}-{case.id:06d}"
+        for status, hours in history:
+            at = now - timedelta(hours=hours)
+            session.add(CaseStatusChange(org_id=org.id, case_id=case.id, status=status, at=at))
+            if status == "solved":
+                case.solved_at = at
+            if status == "closed":
+                case.closed_at = at
+        for by_agent, internal, hours, text in replies:
+            at = now - timedelta(hours=hours)
+            session.add(
+                CaseComment(
+                    org_id=org.id,
+                    case_id=case.id,
+                    author_id=agent.id if by_agent else requester.id,
+                    body=text,
+                    internal=internal,
+                    by_agent=by_agent,
+                    created_at=at,
+                )
+            )
+            if by_agent and not internal and case.first_responded_at is None:
+                case.first_responded_at = at
+        session.flush()
+        session.refresh(case, ["sla_policy"])
+        services.refresh_sla(case, now, session)  # the old urgent ones breach
+        added += 1
+    alpine_admin = users.get("admin@alpine.example")
+    granite_case = session.scalar(select(Case).where(Case.subject.like("Branch VPN%")))
+    if alpine_admin is not None and granite_case is not None:
+        session.add(
+            CaseWatcher(
+                org_id=granite_case.org_id, case_id=granite_case.id, user_id=alpine_admin.id
+            )
+        )
+    harbor = orgs.get("Harbor Logistics")
+    if harbor is not None:
+        session.add(CaseSettings(org_id=harbor.id, shared=True))
+    return added

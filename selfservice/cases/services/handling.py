@@ -1,0 +1,241 @@
+"""What agents do with a case: edit it (optimistic locking), assign it by hand or in turn,
+merge a duplicate; watchers; an organisation's choice to share its cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from portal import access, audit
+from portal.clock import utcnow
+from portal.concurrency import check_unchanged
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.identity.models import Organization, User
+from portal.notify import services as notify
+from portal.tenancy import Principal
+from selfservice.cases.models import (
+    PRIORITIES,
+    Case,
+    CaseComment,
+    CaseSettings,
+    CaseWatcher,
+    SupportTeam,
+)
+from selfservice.cases.services.common import (
+    AUDIT_FIELDS,
+    _set_status,
+    agents,
+    case_path,
+    choose_policy,
+    clean_text,
+    is_agent,
+    refresh_sla,
+    require_participant,
+)
+
+
+def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal) -> None:
+    """An agent edits priority, product, category and assignee. ``seen`` is the form's snapshot:
+    if someone else saved meanwhile, EditConflict says what changed and nothing is overwritten.
+    A new priority or product chooses the SLA policy again."""
+    if not is_agent(actor):
+        raise Forbidden(_("Only support agents edit cases."))
+    check_unchanged(case, seen)
+    before = audit.snapshot(case, AUDIT_FIELDS)
+    priority = fields.get("priority") or case.priority
+    if priority not in PRIORITIES:
+        raise InvalidInput(_("Choose a priority from the list."), field="priority")
+    product = clean_text(fields.get("product", case.product), 100)
+    assignee_id = fields.get("assignee_id") or None
+    if assignee_id and assignee_id != case.assignee_id:
+        _check_assignee(assignee_id)
+    team_id = fields.get("team_id", case.team_id) or None
+    if team_id and db.session.get(SupportTeam, team_id) is None:
+        raise InvalidInput(_("Choose a team from the list."), field="team_id")
+    case.team_id = team_id
+    reprice = priority != case.priority or product != case.product
+    case.priority, case.product = priority, product
+    case.category = clean_text(fields.get("category", case.category), 100)
+    newly_assigned = assignee_id and assignee_id != case.assignee_id
+    case.assignee_id = assignee_id
+    now = utcnow()
+    if reprice:
+        refresh_sla(case, now)
+        with unscoped():
+            org = db.session.get(Organization, case.org_id)
+        policy = choose_policy(org, priority, product)
+        case.sla_policy_id = policy.id if policy else None
+        db.session.flush()
+        db.session.refresh(case, ["sla_policy"])
+        refresh_sla(case, now)
+    case.updated_at = now
+    audit.record(
+        "case.edited", case, actor=actor, before=before, after=audit.snapshot(case, AUDIT_FIELDS)
+    )
+    if newly_assigned:
+        _tell_assignee(case, actor)
+
+
+def _check_assignee(user_id: int) -> User:
+    agent = next((u for u in agents() if u.id == user_id), None)
+    if agent is None:
+        raise InvalidInput(_("Assign the case to an active support agent."), field="assignee_id")
+    return agent
+
+
+def _tell_assignee(case: Case, actor: Principal | None) -> None:
+    with unscoped():
+        assignee = db.session.get(User, case.assignee_id)
+    if assignee is not None and (actor is None or assignee.id != actor.user_id):
+        notify.notify(
+            [assignee],
+            "cases.assigned",
+            _(
+                "%(number)s is assigned to you: %(subject)s",
+                number=case.number,
+                subject=case.subject,
+            ),
+            link=case_path(case.id),
+        )
+
+
+def assign_case(case: Case, assignee_id: int | None, *, actor: Principal) -> None:
+    """By hand: an agent assigns the case to an agent (or to nobody)."""
+    if not is_agent(actor):
+        raise Forbidden(_("Only support agents assign cases."))
+    before = audit.snapshot(case, AUDIT_FIELDS)
+    if assignee_id:
+        _check_assignee(assignee_id)
+    case.assignee_id = assignee_id
+    case.updated_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "case.assigned", case, actor=actor, before=before, after=audit.snapshot(case, AUDIT_FIELDS)
+    )
+    if assignee_id:
+        _tell_assignee(case, actor)
+
+
+def assign_round_robin(case: Case, *, actor: Principal) -> User:
+    """The next agent in turn among the case's team (all agents for a case without a team):
+    the active agent whose last assignment is oldest (never assigned first, then by id), so
+    work goes round evenly whoever assigned before."""
+    if not is_agent(actor):
+        raise Forbidden(_("Only support agents assign cases."))
+    team = agents(case.team_id) if case.team_id else agents()
+    if not team:
+        raise InvalidInput(_("There is no active support agent to assign to."))
+    with unscoped():  # every case's assignment counts for the turn (reviewed)
+        last = dict(
+            db.session.execute(
+                select(Case.assignee_id, func.max(Case.updated_at))
+                .where(Case.assignee_id.in_([u.id for u in team]))
+                .group_by(Case.assignee_id)
+            ).all()
+        )
+    epoch = datetime.min.replace(tzinfo=utcnow().tzinfo)
+    chosen = min(team, key=lambda u: (last.get(u.id) or epoch, u.id))
+    assign_case(case, chosen.id, actor=actor)
+    return chosen
+
+
+def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
+    """Merge a duplicate into another case of the same organisation: the duplicate is closed
+    with a note, and its requester and watchers watch the surviving case."""
+    if not is_agent(actor):
+        raise Forbidden(_("Only support agents merge cases."))
+    if duplicate.id == into.id:
+        raise InvalidInput(_("A case cannot be merged into itself."), field="into")
+    if duplicate.org_id != into.org_id:
+        raise InvalidInput(_("Merge only cases of the same organisation."), field="into")
+    if into.status == "closed" or into.merged_into_id:
+        raise InvalidTransition(_("Merge into an open case."))
+    if duplicate.merged_into_id:
+        raise InvalidTransition(_("This case is already merged."))
+    people = {duplicate.requester_id} | set(
+        db.session.scalars(select(CaseWatcher.user_id).where(CaseWatcher.case_id == duplicate.id))
+    )
+    existing = set(
+        db.session.scalars(select(CaseWatcher.user_id).where(CaseWatcher.case_id == into.id))
+    ) | {into.requester_id}
+    for user_id in people - existing - {None}:
+        db.session.add(CaseWatcher(org_id=into.org_id, case_id=into.id, user_id=user_id))
+    now = utcnow()
+    db.session.add(
+        CaseComment(
+            org_id=into.org_id,
+            case_id=into.id,
+            author_id=actor.user_id,
+            body=_("Case %(number)s was merged into this one.", number=duplicate.number)
+            + "\n\n"
+            + duplicate.description,
+            by_agent=True,
+            created_at=now,
+        )
+    )
+    duplicate.merged_into_id = into.id
+    if duplicate.status != "solved":
+        _set_status(duplicate, "solved", now)
+    _set_status(duplicate, "closed", now)
+    audit.record("case.merged", duplicate, actor=actor, after={"merged_into": into.number})
+
+
+def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
+    """Someone of the case's organisation, of the partner that manages it, or an agent, watches
+    the case (gets its public replies and status changes). Added by an agent or by the case's
+    organisation."""
+    require_participant(case, actor)
+    with unscoped():
+        org = db.session.get(Organization, case.org_id)
+    allowed = {case.org_id, org.managed_by_id} - {None}
+    if user.org_id not in allowed and user.org_kind != access.VENDOR:
+        raise InvalidInput(
+            _("Watchers come from the case's organisation or the partner that manages it."),
+            field="user",
+        )
+    with unscoped():
+        found = db.session.scalar(
+            select(CaseWatcher).where(
+                CaseWatcher.case_id == case.id, CaseWatcher.user_id == user.id
+            )
+        )
+        if found is not None:
+            return found
+        watcher = CaseWatcher(org_id=case.org_id, case_id=case.id, user_id=user.id)
+        db.session.add(watcher)
+    audit.record("case.watcher_added", case, actor=actor, after={"user_id": user.id})
+    return watcher
+
+
+def remove_watcher(watcher: CaseWatcher, *, actor: Principal) -> None:
+    """A watcher stops watching: themselves, or removed by an agent or by the case's
+    organisation."""
+    with unscoped():  # the watched case (the watcher row was visible to the actor)
+        case = db.session.get(Case, watcher.case_id)
+    if watcher.user_id != actor.user_id:
+        require_participant(case, actor)
+    audit.record("case.watcher_removed", case, actor=actor, after={"user_id": watcher.user_id})
+    with unscoped():
+        db.session.delete(watcher)
+    db.session.flush()
+
+
+def set_sharing(org: Organization, shared: bool, *, actor: Principal) -> CaseSettings:
+    """An organisation's admin chooses: everyone sees all its cases, or each their own."""
+    if not actor.can("cases.settings") or org.id != actor.org_id:
+        raise Forbidden(_("Only your organisation's admin decides this."))
+    settings = db.session.scalar(select(CaseSettings).where(CaseSettings.org_id == org.id))
+    if settings is None:
+        settings = CaseSettings(org_id=org.id, shared=shared)
+        db.session.add(settings)
+    settings.shared = shared
+    db.session.flush()
+    audit.record("case_settings.changed", settings, actor=actor, after={"shared": shared})
+    return settings
+
+
+def is_shared(org_id: int) -> bool:
+    return bool(db.session.scalar(select(CaseSettings.shared).where(CaseSettings.org_id == org_id)))

@@ -1,0 +1,423 @@
+"""Pages of cases: the list everyone sees (by the visibility rule), the agents' queue, opening
+a case, its page with replies (and, for agents, internal notes), and the organisation's sharing
+choice."""
+
+from __future__ import annotations
+
+import io
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from portal import access, audit, navigation
+from portal.concurrency import EditConflict, snapshot
+from portal.db import db, get_or_404, unscoped
+from portal.identity.models import Organization, User
+from portal.keyset import InvalidCursor
+from portal.navigation import NavItem
+from portal.web import attempt, form_status
+from selfservice.cases import attachments, queries, seed, services  # noqa: F401  (seed registers)
+from selfservice.cases.forms import (
+    CaseForm,
+    EditCaseForm,
+    MergeForm,
+    ReplyForm,
+    SharingForm,
+    SolveForm,
+    StatusForm,
+    WatcherForm,
+)
+from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseWatcher
+from selfservice.kb import services as kb_services
+from selfservice.text import render_markdown
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+navigation.add(NavItem("cases.index", _l("Cases"), "cases.view", order=30))
+navigation.add(NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), order=31))
+
+QUEUE_VIEWS = {
+    "all": _l("All open"),
+    "mine": _l("Mine"),
+    "unassigned": _l("Unassigned"),
+    "breached": _l("Breached"),
+}
+
+
+@bp.app_template_filter("markdown")
+def _markdown(text: str):
+    return render_markdown(text)
+
+
+def _page(stmt, sort: str):
+    try:
+        return queries.page(
+            stmt, sort, after=request.args.get("after"), before=request.args.get("before")
+        )
+    except InvalidCursor:
+        abort(422)
+
+
+def _list_args() -> dict:
+    """The list's filters, kept in its page links."""
+    return {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
+
+
+@bp.get("/")
+@login_required
+@access.require("cases.view")
+def index():
+    status = request.args.get("status") or None
+    search = request.args.get("q", "").strip() or None
+    return render_template(
+        "selfservice/cases/index.html",
+        page=_page(queries.cases(status, search), "recent"),
+        args=_list_args(),
+        status=status,
+        q=search or "",
+        statuses=STATUSES,
+        labels=services.STATUS_LABELS,
+    )
+
+
+@bp.get("/queue")
+@login_required
+@access.require("cases.work")
+def queue():
+    view = request.args.get("view", "all")
+    view = view if view in QUEUE_VIEWS else "all"
+    return render_template(
+        "selfservice/cases/queue.html",
+        page=_page(queries.queue(view, g.principal.user_id), "queue"),
+        args=_list_args(),
+        view=view,
+        views=QUEUE_VIEWS,
+        labels=services.STATUS_LABELS,
+    )
+
+
+def _case_form() -> CaseForm:
+    form = CaseForm()
+    if g.principal.is_vendor_staff:
+        orgs = db.session.execute(
+            select(Organization.id, Organization.name)
+            .where(Organization.kind != access.VENDOR, Organization.active.is_(True))
+            .order_by(Organization.name)
+        ).all()
+        form.org_id.choices = [(o.id, o.name) for o in orgs]
+    return form
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@access.require("cases.open")
+def new():
+    form = _case_form()
+    if request.method == "GET":
+        form.subject.data = request.args.get("subject", "")[:200] or None
+        form.read_article.data = request.args.get("read_article", "")[:12]
+    if form.validate_on_submit():
+        org_id = form.org_id.data if g.principal.is_vendor_staff else g.principal.org_id
+        org = get_or_404(Organization, org_id or 0)
+        requester = None
+        if g.principal.is_vendor_staff and (form.requester_email.data or "").strip():
+            requester = db.session.scalar(
+                select(User).where(
+                    func.lower(User.email) == form.requester_email.data.strip().lower(),
+                    User.org_id == org.id,
+                )
+            )
+            if requester is None:
+                form.requester_email.errors = [_("No one of that organisation has this email.")]
+        if not form.requester_email.errors:
+            with attempt(form) as done:
+                case = services.open_case(
+                    org,
+                    {
+                        "subject": form.subject.data,
+                        "description": form.description.data,
+                        "priority": form.priority.data,
+                        "product": form.product.data,
+                    },
+                    requester=requester,
+                    actor=g.principal,
+                )
+                _note_article_read(form.read_article.data, case)
+            if done:
+                flash(
+                    _("Case %(number)s is open. We will reply here.", number=case.number), "success"
+                )
+                return redirect(url_for("cases.detail", case_id=case.id))
+    return render_template(
+        "selfservice/cases/new.html", form=form, suggest_url=url_for("kb.suggest")
+    ), form_status(form)
+
+
+def _note_article_read(article_id: str | None, case: Case) -> None:
+    """A case raised after reading a suggested article counts against that article."""
+    if article_id and article_id.isdigit():
+        kb_services.record_case_raised(int(article_id), case, actor=g.principal)
+
+
+@bp.get("/<int:case_id>")
+@login_required
+@access.require("cases.view")
+def detail(case_id: int):
+    return _detail(get_or_404(Case, case_id))
+
+
+def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=None):
+    agent = services.is_agent(g.principal)
+    edit = EditCaseForm(formdata=None, obj=case)
+    if agent:
+        _edit_choices(edit)
+        edit.assignee_id.data = case.assignee_id or 0
+        edit.team_id.data = case.team_id or 0
+        edit.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
+    forms = {
+        "reply": ReplyForm(formdata=None),
+        "status": StatusForm(formdata=None, status=case.status),
+        "edit": edit,
+        "merge": MergeForm(formdata=None),
+        "watcher": WatcherForm(formdata=None),
+        "solve": SolveForm(formdata=None),
+        **(forms or {}),
+    }
+    participant = agent or (g.principal.can("cases.open") and case.org_id == g.principal.org_id)
+    with unscoped():  # the merged-into case's number (a case the person may not see: number only)
+        merged_into = db.session.get(Case, case.merged_into_id) if case.merged_into_id else None
+    return render_template(
+        "selfservice/cases/detail.html",
+        case=case,
+        comments=queries.comments_of(case),
+        attachments=queries.attachments_by_comment(case),
+        watchers=queries.watchers_of(case),
+        clocks=services.clocks(case) if case.sla_policy_id else {},
+        forms=forms,
+        agent=agent,
+        participant=participant,
+        merged_into=merged_into,
+        labels=services.STATUS_LABELS,
+        conflict=conflict,
+        events=audit.history_for(case) if agent else [],
+    ), status
+
+
+@bp.post("/<int:case_id>/reply")
+@login_required
+@access.require("cases.view")
+def reply(case_id: int):
+    case = get_or_404(Case, case_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _detail(case, {"reply": form}, 422)
+    with attempt(form) as done:
+        services.add_comment(
+            case,
+            form.body.data,
+            internal=bool(form.internal.data),
+            status=form.status.data or None,
+            actor=g.principal,
+            files=_uploads(),
+        )
+    if not done:
+        return _detail(case, {"reply": form}, 422)
+    flash(_("Your note is saved.") if form.internal.data else _("Your reply is sent."), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _uploads() -> list[tuple[str, bytes]]:
+    """The files sent with the form, each read up to one byte past the limit (enough to say it
+    is too large without holding more)."""
+    limit = attachments.max_bytes()
+    return [
+        (f.filename or "", f.stream.read(limit + 1))
+        for f in request.files.getlist("files")
+        if f and (f.filename or "")
+    ][: attachments.MAX_FILES + 1]
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+@access.require("cases.view")
+def attachment(attachment_id: int):
+    """A download, never shown inline: the browser must not render what a person uploaded."""
+    att = get_or_404(CaseAttachment, attachment_id)
+    response = send_file(
+        io.BytesIO(att.content),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=att.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@bp.post("/<int:case_id>/status")
+@login_required
+@access.require("cases.view")
+def change_status(case_id: int):
+    case = get_or_404(Case, case_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        return _detail(case, {"status": form}, 422)
+    with attempt(form) as done:
+        services.change_status(case, form.status.data, actor=g.principal)
+    if not done:
+        return _detail(case, {"status": form}, 422)
+    flash(
+        _(
+            "%(number)s is %(status)s.",
+            number=case.number,
+            status=services.STATUS_LABELS[case.status],
+        ),
+        "success",
+    )
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/edit")
+@login_required
+@access.require("cases.work")
+def edit(case_id: int):
+    case = get_or_404(Case, case_id)
+    form = EditCaseForm()
+    _edit_choices(form)
+    if not form.validate_on_submit():
+        return _detail(case, {"edit": form}, 422)
+    with attempt(form) as done:
+        services.update_case(
+            case,
+            {
+                "priority": form.priority.data,
+                "product": form.product.data,
+                "category": form.category.data,
+                "assignee_id": form.assignee_id.data or None,
+                "team_id": form.team_id.data or None,
+            },
+            seen=form.snapshot.data,
+            actor=g.principal,
+        )
+    if done:
+        flash(_("%(number)s is saved.", number=case.number), "success")
+        return redirect(url_for("cases.detail", case_id=case.id))
+    if isinstance(done.error, EditConflict):  # nothing saved: show what changed, keep the input
+        form.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
+        return _detail(case, {"edit": form}, 409, conflict=done.error)
+    return _detail(case, {"edit": form}, 422)
+
+
+def _edit_choices(form: EditCaseForm) -> None:
+    form.assignee_id.choices = [(0, "—")] + [(u.id, u.name) for u in services.agents()]
+    form.team_id.choices = [(0, "—")] + [(t.id, t.name) for t in services.teams()]
+
+
+@bp.post("/<int:case_id>/assign-next")
+@login_required
+@access.require("cases.work")
+def assign_next(case_id: int):
+    case = get_or_404(Case, case_id)
+    if SolveForm().validate_on_submit():
+        with attempt() as done:
+            agent = services.assign_round_robin(case, actor=g.principal)
+        if done:
+            flash(
+                _("%(number)s is assigned to %(name)s.", number=case.number, name=agent.name),
+                "success",
+            )
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/<int:case_id>/merge")
+@login_required
+@access.require("cases.work")
+def merge(case_id: int):
+    case = get_or_404(Case, case_id)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        return _detail(case, {"merge": form}, 422)
+    into = db.session.scalar(select(Case).where(Case.number == form.into.data.strip().upper()))
+    if into is None:
+        form.into.errors = [_("There is no case with this number.")]
+        return _detail(case, {"merge": form}, 422)
+    with attempt(form) as done:
+        services.merge_case(case, into, actor=g.principal)
+    if not done:
+        return _detail(case, {"merge": form}, 422)
+    flash(_("%(a)s is merged into %(b)s.", a=case.number, b=into.number), "success")
+    return redirect(url_for("cases.detail", case_id=into.id))
+
+
+@bp.post("/<int:case_id>/watchers")
+@login_required
+@access.require("cases.view")
+def add_watcher(case_id: int):
+    case = get_or_404(Case, case_id)
+    form = WatcherForm()
+    if not form.validate_on_submit():
+        return _detail(case, {"watcher": form}, 422)
+    services.require_participant(case, g.principal)
+    with (
+        unscoped()
+    ):  # a person of the case's or its partner's organisation (checked by the service)
+        user = db.session.scalar(
+            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
+        )
+    if user is None:
+        form.email.errors = [_("Nobody with this email can watch this case.")]
+        return _detail(case, {"watcher": form}, 422)
+    with attempt(form) as done:
+        services.add_watcher(case, user, actor=g.principal)
+    if not done:
+        form.email.errors = [_("Nobody with this email can watch this case.")]
+        return _detail(case, {"watcher": form}, 422)
+    flash(_("%(name)s watches this case.", name=user.name), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@bp.post("/watchers/<int:watcher_id>/remove")
+@login_required
+@access.require("cases.view")
+def remove_watcher(watcher_id: int):
+    watcher = get_or_404(CaseWatcher, watcher_id)
+    case_id = watcher.case_id
+    if SolveForm().validate_on_submit():
+        with attempt() as done:
+            services.remove_watcher(watcher, actor=g.principal)
+        if done:
+            flash(_("The watcher is removed."), "success")
+    return redirect(url_for("cases.detail", case_id=case_id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+@access.require("cases.settings")
+def settings():
+    org = get_or_404(Organization, g.principal.org_id)
+    form = SharingForm()
+    if request.method == "GET":
+        form.shared.data = services.is_shared(org.id)
+    elif form.validate_on_submit():
+        with attempt(form) as done:
+            services.set_sharing(org, bool(form.shared.data), actor=g.principal)
+        if done:
+            flash(_("Saved."), "success")
+            return redirect(url_for("cases.settings"))
+    return render_template("selfservice/cases/settings.html", form=form), form_status(form)
+
+
+from selfservice.cases import admin_views  # noqa: E402,F401  (its routes register on bp)

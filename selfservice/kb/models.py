@@ -1,0 +1,141 @@
+"""The knowledge base: categories, articles (markdown, sanitised when shown), helpful votes and
+the events that measure whether self-service avoided a case.
+
+Articles belong to the vendor's help centre, not to one organisation, so their tables are
+global; who reads an article is its audience and status (``Article.visible_to``), applied by the
+tenant wall to every query, visitors who are not signed in included.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from portal.clock import utcnow
+from portal.db import UNMODELLED_OBJECTS, Base, global_table
+from portal.identity.models import User
+
+AUDIENCES = ("public", "customers", "partners", "internal")
+ARTICLE_STATUSES = ("draft", "published")
+EVENT_KINDS = ("view", "case_avoided", "case_raised")
+
+# The full-text index lives outside the models (migration 0006): on SQLite an FTS5 table kept in
+# step by triggers, on PostgreSQL a stored generated tsvector column with a GIN index.
+UNMODELLED_OBJECTS.update(
+    {
+        "articles_fts",
+        "articles_fts_data",
+        "articles_fts_idx",
+        "articles_fts_docsize",
+        "articles_fts_config",
+        "articles_fts_content",
+        "ix_articles_search",
+        "search_vector",
+    }
+)
+
+
+def audiences_for(principal) -> tuple[str, ...]:
+    """Which audiences' articles a reader sees (None: a visitor who is not signed in)."""
+    if principal is None:
+        return ("public",)
+    if principal.is_vendor_staff:
+        return AUDIENCES
+    if principal.is_partner:
+        return ("public", "partners")
+    return ("public", "customers")
+
+
+@global_table("the vendor's help centre: categories are for every audience")
+class ArticleCategory(Base):
+    __tablename__ = "kb_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(default=100)
+
+
+@global_table("the vendor's help centre: who reads an article is its audience, not its owner")
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (Index("ix_articles_status_audience", "status", "audience"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kb_categories.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    audience: Mapped[str] = mapped_column(String(20), default="public")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    category: Mapped[ArticleCategory | None] = relationship()
+    author: Mapped[User | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """Vendor staff: every article, drafts too. Others: published ones for their audience."""
+        if principal.is_vendor_staff:
+            return true()
+        return and_(cls.status == "published", cls.audience.in_(audiences_for(principal)))
+
+    @classmethod
+    def visible_to_anonymous(cls) -> ColumnElement[bool]:
+        return and_(cls.status == "published", cls.audience == "public")
+
+
+class _VendorOnly:
+    """Rows only vendor staff read (who voted, who read what); written by anyone's action."""
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+
+@global_table("help-centre feedback: one vote per person or anonymous visitor, read by the vendor")
+class ArticleVote(_VendorOnly, Base):
+    __tablename__ = "article_votes"
+    __table_args__ = (UniqueConstraint("article_id", "voter"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    # "user:<id>" for a signed-in person, "visitor:<random>" for an anonymous session.
+    voter: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@global_table("help-centre analytics (views, cases avoided or raised after reading), vendor only")
+class ArticleEvent(_VendorOnly, Base):
+    __tablename__ = "article_events"
+    __table_args__ = (Index("ix_article_events_article_kind", "article_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    voter: Mapped[str] = mapped_column(String(80), default="")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,207 @@
+"""Use cases of the knowledge base. Writers only flush; the caller commits once."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, select
+
+from portal import audit
+from portal.clock import utcnow
+from portal.concurrency import check_unchanged
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput
+from portal.identity.models import User
+from portal.notify import register_kind
+from portal.notify import services as notify
+from portal.tenancy import Principal
+from selfservice.kb.models import (
+    ARTICLE_STATUSES,
+    AUDIENCES,
+    Article,
+    ArticleCategory,
+    ArticleEvent,
+    ArticleVote,
+)
+
+register_kind("articles.feedback", _l("Readers' comments on articles I wrote"))
+
+EDITABLE_FIELDS = ["title", "body", "audience", "status", "category_id"]
+MAX_BODY = 100_000
+
+
+def _clean(fields: dict) -> dict:
+    title = (fields.get("title") or "").replace("\x00", "").strip()
+    if len(title) < 3:
+        raise InvalidInput(_("Give the article a title."), field="title")
+    body = (fields.get("body") or "").replace("\x00", "").strip()
+    if not body:
+        raise InvalidInput(_("Write the article."), field="body")
+    if len(body) > MAX_BODY:
+        raise InvalidInput(_("The article is too long."), field="body")
+    audience = fields.get("audience") or "public"
+    if audience not in AUDIENCES:
+        raise InvalidInput(_("Choose an audience from the list."), field="audience")
+    status = fields.get("status") or "draft"
+    if status not in ARTICLE_STATUSES:
+        raise InvalidInput(_("Choose draft or published."), field="status")
+    category_id = fields.get("category_id") or None
+    if category_id and db.session.get(ArticleCategory, category_id) is None:
+        raise InvalidInput(_("Choose a category from the list."), field="category_id")
+    return {
+        "title": title[:200],
+        "body": body,
+        "audience": audience,
+        "status": status,
+        "category_id": category_id,
+    }
+
+
+def _require_editor(actor: Principal) -> None:
+    if not (actor.is_vendor_staff and actor.can("articles.manage")):
+        raise Forbidden(_("Only support staff write articles."))
+
+
+def create_category(name: str, description: str, *, actor: Principal) -> ArticleCategory:
+    _require_editor(actor)
+    name = (name or "").replace("\x00", "").strip()[:120]
+    if len(name) < 2:
+        raise InvalidInput(_("Name the category."), field="name")
+    if db.session.scalar(select(ArticleCategory.id).where(ArticleCategory.name == name)):
+        raise InvalidInput(_("There is a category of this name."), field="name")
+    position = (db.session.scalar(select(func.max(ArticleCategory.position))) or 0) + 10
+    category = ArticleCategory(
+        name=name, description=(description or "").strip()[:300], position=position
+    )
+    db.session.add(category)
+    db.session.flush()
+    audit.record("kb_category.created", category, actor=actor, org_id=actor.org_id,
+                 after={"name": name})  # fmt: skip
+    return category
+
+
+def create_article(fields: dict, *, actor: Principal) -> Article:
+    _require_editor(actor)
+    now = utcnow()
+    cleaned = _clean(fields)
+    article = Article(
+        **cleaned,
+        author_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        published_at=now if cleaned["status"] == "published" else None,
+    )
+    db.session.add(article)
+    db.session.flush()
+    audit.record(
+        "article.created", article, actor=actor, org_id=actor.org_id,
+        after=audit.snapshot(article, EDITABLE_FIELDS[:1] + EDITABLE_FIELDS[2:]),
+    )  # fmt: skip
+    return article
+
+
+def update_article(article: Article, fields: dict, *, seen: str | None, actor: Principal) -> None:
+    """Edit; if someone saved meanwhile, EditConflict says what changed, nothing is lost."""
+    _require_editor(actor)
+    check_unchanged(article, seen)
+    cleaned = _clean(fields)
+    if cleaned["status"] == "published" and article.published_at is None:
+        article.published_at = utcnow()
+    for key, value in cleaned.items():
+        setattr(article, key, value)
+    article.updated_at = utcnow()
+    db.session.flush()
+    audit.record(
+        "article.edited", article, actor=actor, org_id=actor.org_id,
+        after=audit.snapshot(article, ["title", "audience", "status"]),
+    )  # fmt: skip
+
+
+def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: int | None):
+    """One vote per person (or anonymous visitor): voting again replaces the earlier vote."""
+    comment = (comment or "").replace("\x00", "").strip()[:2000]
+    with unscoped():  # voters do not read votes; this is their own, found by its key (reviewed)
+        existing = db.session.scalar(
+            select(ArticleVote).where(
+                ArticleVote.article_id == article.id, ArticleVote.voter == voter
+            )
+        )
+        if existing is None:
+            existing = ArticleVote(
+                article_id=article.id, voter=voter, user_id=user_id, helpful=helpful
+            )
+            db.session.add(existing)
+        existing.helpful, existing.comment, existing.created_at = helpful, comment, utcnow()
+        author = db.session.get(User, article.author_id) if article.author_id else None
+    if comment and author is not None:  # the comment goes to the author, not to other readers
+        notify.notify(
+            [author],
+            "articles.feedback",
+            _("A reader on “%(title)s”: %(verdict)s", title=article.title,
+              verdict=_("helpful") if helpful else _("not helpful")),
+            body=comment,
+            link=f"/help/articles/{article.id}",
+        )  # fmt: skip
+    return existing
+
+
+def record_event(article_id: int, kind: str, *, voter: str = "", case_id: int | None = None):
+    event = ArticleEvent(article_id=article_id, kind=kind, voter=voter, case_id=case_id)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def record_case_raised(article_id: int, case, *, actor: Principal) -> None:
+    """A case opened after reading a suggested article (if the reader may see that article)."""
+    article = db.session.scalar(select(Article.id).where(Article.id == article_id))
+    if article is not None:
+        record_event(article, "case_raised", voter=f"user:{actor.user_id}", case_id=case.id)
+
+
+def report():
+    """Per article: views, helpful and unhelpful votes, cases avoided, cases raised after
+    reading; most viewed first."""
+    events = (
+        select(
+            ArticleEvent.article_id.label("article_id"),
+            func.sum(case((ArticleEvent.kind == "view", 1), else_=0)).label("views"),
+            func.sum(case((ArticleEvent.kind == "case_avoided", 1), else_=0)).label("avoided"),
+            func.sum(case((ArticleEvent.kind == "case_raised", 1), else_=0)).label("raised"),
+        )
+        .group_by(ArticleEvent.article_id)
+        .subquery()
+    )
+    votes = (
+        select(
+            ArticleVote.article_id.label("article_id"),
+            func.sum(case((ArticleVote.helpful.is_(True), 1), else_=0)).label("helpful"),
+            func.sum(case((ArticleVote.helpful.is_(False), 1), else_=0)).label("unhelpful"),
+        )
+        .group_by(ArticleVote.article_id)
+        .subquery()
+    )
+    return db.session.execute(
+        select(
+            Article,
+            func.coalesce(events.c.views, 0).label("views"),
+            func.coalesce(votes.c.helpful, 0).label("helpful"),
+            func.coalesce(votes.c.unhelpful, 0).label("unhelpful"),
+            func.coalesce(events.c.avoided, 0).label("avoided"),
+            func.coalesce(events.c.raised, 0).label("raised"),
+        )
+        .outerjoin(events, events.c.article_id == Article.id)
+        .outerjoin(votes, votes.c.article_id == Article.id)
+        .order_by(func.coalesce(events.c.views, 0).desc(), Article.id)
+    ).all()
+
+
+def comments_for_author(article: Article) -> list[ArticleVote]:
+    return list(
+        db.session.scalars(
+            select(ArticleVote)
+            .where(ArticleVote.article_id == article.id, ArticleVote.comment != "")
+            .order_by(ArticleVote.id.desc())
+            .limit(50)
+        )
+    )

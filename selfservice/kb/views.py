@@ -1,0 +1,221 @@
+"""The help centre: browse and search articles (visitors who are not signed in see public ones),
+read one, vote, say it solved the problem; suggestions while a case's subject is typed; support
+staff write articles and read the per-article report."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal import access, navigation
+from portal.concurrency import EditConflict, snapshot
+from portal.db import db, get_or_404
+from portal.extensions import limiter
+from portal.navigation import NavItem
+from portal.web import attempt, form_status, paginate
+from selfservice.kb import search, seed, services  # noqa: F401  (seed registers)
+from selfservice.kb.forms import (
+    AUDIENCE_LABELS,
+    ArticleForm,
+    CategoryForm,
+    ConfirmForm,
+    VoteForm,
+)
+from selfservice.kb.models import Article, ArticleCategory
+
+bp = Blueprint("kb", __name__, url_prefix="/help")
+navigation.add(NavItem("kb.index", _l("Help centre"), "home.view", order=29))
+
+
+def voter_key() -> str:
+    """Who votes: the signed-in person, or this browser's anonymous visitor id."""
+    principal = g.get("principal")
+    if principal is not None and principal.user_id:
+        return f"user:{principal.user_id}"
+    if "kb_visitor" not in session:
+        session["kb_visitor"] = secrets.token_urlsafe(16)
+    return f"visitor:{session['kb_visitor']}"
+
+
+def _categories() -> list[ArticleCategory]:
+    return list(db.session.scalars(select(ArticleCategory).order_by(ArticleCategory.position)))
+
+
+@bp.get("/")
+def index():
+    q = request.args.get("q", "").strip()[:200]
+    category_id = request.args.get("category", type=int)
+    hits = search.search(q, limit=25, category_id=category_id) if q else []
+    page = None
+    if not q:
+        stmt = select(Article).order_by(Article.title)
+        if category_id:
+            stmt = stmt.where(Article.category_id == category_id)
+        page = paginate(stmt, per_page=30)
+    return render_template(
+        "selfservice/kb/index.html",
+        q=q,
+        hits=hits,
+        page=page,
+        categories=_categories(),
+        category_id=category_id,
+    )
+
+
+@bp.get("/suggest")
+@limiter.limit("120 per minute")
+def suggest():
+    """An HTML fragment of the best matching articles, for the new-case form's script."""
+    q = request.args.get("q", "").strip()[:200]
+    hits = search.search(q, limit=5) if len(q) >= 3 else []
+    return render_template("selfservice/kb/_suggestions.html", hits=hits, q=q)
+
+
+@bp.get("/articles/<int:article_id>")
+def article(article_id: int):
+    art = get_or_404(Article, article_id)
+    return render_template(
+        "selfservice/kb/article.html",
+        article=art,
+        vote_form=VoteForm(formdata=None),
+        confirm=ConfirmForm(subject=request.args.get("subject", "")[:200]),
+        from_case=request.args.get("from") == "case",
+        subject=request.args.get("subject", "")[:200],
+        comments=services.comments_for_author(art)
+        if g.get("principal") and g.principal.is_vendor_staff
+        else [],
+    )
+
+
+@bp.post("/articles/<int:article_id>/viewed")
+@limiter.limit("60 per minute")
+def viewed(article_id: int):
+    """A read, counted by the article page's script (GET pages never write)."""
+    art = get_or_404(Article, article_id)
+    if ConfirmForm().validate_on_submit():
+        services.record_event(art.id, "view", voter=voter_key())
+        db.session.commit()
+    return "", 204
+
+
+@bp.post("/articles/<int:article_id>/vote")
+@limiter.limit("30 per minute")
+def vote(article_id: int):
+    art = get_or_404(Article, article_id)
+    form = VoteForm()
+    if form.validate_on_submit():
+        principal = g.get("principal")
+        services.vote(
+            art,
+            helpful=form.helpful.data == "yes",
+            comment=form.comment.data,
+            voter=voter_key(),
+            user_id=principal.user_id if principal else None,
+        )
+        db.session.commit()
+        flash(_("Thank you for your feedback."), "success")
+    else:
+        flash(_("Say whether the article helped."), "warning")
+    return redirect(url_for("kb.article", article_id=art.id))
+
+
+@bp.post("/articles/<int:article_id>/solved")
+def solved(article_id: int):
+    """The reader came from a case they were typing and this article solved it: a case avoided."""
+    art = get_or_404(Article, article_id)
+    if ConfirmForm().validate_on_submit():
+        services.record_event(art.id, "case_avoided", voter=voter_key())
+        db.session.commit()
+        flash(_("Glad it helped. No case needed."), "success")
+    return redirect(url_for("kb.article", article_id=art.id))
+
+
+# Support staff: writing and the report.
+
+
+def _article_form(obj=None) -> ArticleForm:
+    form = ArticleForm(obj=obj)
+    form.category_id.choices = [(0, "—")] + [(c.id, c.name) for c in _categories()]
+    return form
+
+
+@bp.get("/manage")
+@access.require("articles.manage")
+def manage():
+    return render_template(
+        "selfservice/kb/manage.html",
+        page=paginate(select(Article).order_by(Article.updated_at.desc(), Article.id.desc())),
+        audiences=AUDIENCE_LABELS,
+    )
+
+
+@bp.route("/manage/new", methods=["GET", "POST"])
+@access.require("articles.manage")
+def new():
+    form = _article_form()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            art = services.create_article(_fields(form), actor=g.principal)
+        if done:
+            flash(_("The article is saved."), "success")
+            return redirect(url_for("kb.article", article_id=art.id))
+    return render_template("selfservice/kb/form.html", form=form, article=None), form_status(form)
+
+
+def _fields(form: ArticleForm) -> dict:
+    return {
+        "title": form.title.data,
+        "body": form.body.data,
+        "audience": form.audience.data,
+        "status": form.status.data,
+        "category_id": form.category_id.data or None,
+    }
+
+
+@bp.route("/manage/<int:article_id>/edit", methods=["GET", "POST"])
+@access.require("articles.manage")
+def edit(article_id: int):
+    art = get_or_404(Article, article_id)
+    form = _article_form(obj=art)
+    conflict = None
+    if request.method == "GET":
+        form.category_id.data = art.category_id or 0
+        form.snapshot.data = snapshot(art, services.EDITABLE_FIELDS)
+    elif form.validate_on_submit():
+        with attempt(form) as done:
+            services.update_article(art, _fields(form), seen=form.snapshot.data, actor=g.principal)
+        if done:
+            flash(_("The article is saved."), "success")
+            return redirect(url_for("kb.article", article_id=art.id))
+        if isinstance(done.error, EditConflict):
+            conflict = done.error
+            form.snapshot.data = snapshot(art, services.EDITABLE_FIELDS)
+    status = 409 if conflict else form_status(form)
+    return render_template(
+        "selfservice/kb/form.html", form=form, article=art, conflict=conflict
+    ), status
+
+
+@bp.route("/manage/categories", methods=["GET", "POST"])
+@access.require("articles.manage")
+def categories():
+    form = CategoryForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            services.create_category(form.name.data, form.description.data, actor=g.principal)
+        if done:
+            flash(_("The category is added."), "success")
+            return redirect(url_for("kb.categories"))
+    return render_template(
+        "selfservice/kb/categories.html", form=form, categories=_categories()
+    ), form_status(form)
+
+
+@bp.get("/report")
+@access.require("articles.manage")
+def report():
+    return render_template("selfservice/kb/report.html", rows=services.report())

@@ -1,0 +1,96 @@
+"""In a real browser, self-service from three sides (issue 6's "Done when").
+
+A customer user of Granite Bank (managed by Alpine) starts typing a case's subject and sees a
+suggested help-centre article appear without the page reloading; opens it, and opens a case
+anyway. A support agent replies publicly and adds an internal note. The customer sees the reply
+and not the note; Alpine's admin, the partner that manages Granite Bank, sees the case read only,
+with the reply and without the note. No page logs an error or asks another host.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.seed import DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+CUSTOMER = "lee@granite.example"
+AGENT = "support@northwind.example"
+PARTNER = "admin@alpine.example"
+SUBJECT = "VPN tunnel drops at night"
+ARTICLE = "VPN tunnel drops every few hours"
+REPLY = "Please send the IKE logs from both peers."
+NOTE = "Internal: matches ENG-2211, do not promise a date."
+CASE_URL = re.compile(r"/cases/(\d+)$")
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/home$"))
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("navigation", name="Main navigation").get_by_role(
+        "button", name="Sign out"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/login"))
+
+
+def test_suggestion_case_reply_note_and_read_only_partner(page: Page, browser_log):
+    sign_in(page, CUSTOMER)
+    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Cases").click()
+    page.get_by_role("link", name="Open a case").click()
+    loaded = page.evaluate("performance.timeOrigin")
+    page.get_by_label("Subject").press_sequentially("VPN tunnel drops", delay=30)
+    suggestion = page.get_by_test_id("suggestion").filter(has_text=ARTICLE)
+    expect(suggestion).to_be_visible()
+    assert page.evaluate("performance.timeOrigin") == loaded  # no page reload
+    suggestion.click()
+    expect(page.get_by_role("heading", name=ARTICLE)).to_be_visible()
+    page.get_by_role("link", name="No, open a case anyway").click()
+    page.get_by_label("Subject").fill(SUBJECT)
+    page.get_by_label("Describe the problem (markdown)").fill(
+        "Since Monday the tunnel drops at 02:00."
+    )
+    page.get_by_label("Priority").select_option("high")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page).to_have_url(CASE_URL)
+    case_path = CASE_URL.search(page.url).group(0)
+    expect(page.get_by_role("heading", name=re.compile(SUBJECT))).to_be_visible()
+    sign_out(page)
+
+    sign_in(page, AGENT)
+    page.goto(case_path)
+    reply_form = page.get_by_test_id("reply-form")
+    reply_form.get_by_label("Reply").fill(REPLY)
+    reply_form.get_by_role("button", name="Send").click()
+    expect(page.get_by_text("Your reply is sent.")).to_be_visible()
+    reply_form = page.get_by_test_id("reply-form")
+    reply_form.get_by_label("Reply").fill(NOTE)
+    reply_form.get_by_label("Internal note (never shown to the customer)").check()
+    reply_form.get_by_role("button", name="Send").click()
+    expect(page.get_by_test_id("internal-note").filter(has_text=NOTE)).to_be_visible()
+    expect(page.get_by_test_id("sla")).to_contain_text("met")
+    sign_out(page)
+
+    sign_in(page, CUSTOMER)
+    page.goto(case_path)
+    expect(page.get_by_test_id("reply").filter(has_text=REPLY)).to_be_visible()
+    expect(page.get_by_text(NOTE)).to_have_count(0)
+    expect(page.get_by_test_id("internal-note")).to_have_count(0)
+    sign_out(page)
+
+    sign_in(page, PARTNER)
+    page.goto(case_path)
+    expect(page.get_by_test_id("read-only")).to_be_visible()
+    expect(page.get_by_test_id("reply").filter(has_text=REPLY)).to_be_visible()
+    expect(page.get_by_text(NOTE)).to_have_count(0)
+    expect(page.get_by_test_id("reply-form")).to_have_count(0)
+    browser_log.assert_clean()

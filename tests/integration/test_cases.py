@@ -1,0 +1,529 @@
+"""Cases on the real database, through the pages: opening, SLA policies and clocks with a frozen
+clock, replies and internal notes, reopening, the tick (warnings, breaches, auto-close),
+assignment, merging and concurrent edits. The vendor's calendar here is the default: Monday to
+Friday, 09:00-17:00 UTC; the default policies give normal priority 8 h first response and 40 h
+resolution, urgent 1 h and 8 h; pending stops resolution only, on hold both."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from portal import jobs
+from portal.notify.models import Notification
+from selfservice.cases.models import Case, CaseComment, CaseWatcher
+from tests.isolation.kinds_leads import signed_in
+
+MONDAY_10 = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(MONDAY_10, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def people(db, vendor, org_factory, user_factory):
+    return make_people(vendor, org_factory, user_factory)
+
+
+def make_people(vendor, org_factory, user_factory):
+    """A customer managed by a reseller, its users, two support agents, a channel manager."""
+
+    class People:
+        partner = org_factory("reseller", name="Managing Reseller", tier="gold")
+        customer = org_factory("customer", name="Acme Customer", managed_by_id=partner.id)
+        agent = user_factory(vendor, "support_agent", email="agent@vendor.test")
+        agent2 = user_factory(vendor, "support_agent", email="agent2@vendor.test")
+        manager = user_factory(vendor, "channel_manager")
+
+    People.customer_user = user_factory(People.customer, "customer_user", email="cu@acme.test")
+    People.colleague = user_factory(People.customer, "customer_user", email="col@acme.test")
+    People.customer_admin = user_factory(People.customer, "customer_admin", email="ca@acme.test")
+    People.partner_user = user_factory(People.partner, "partner_user", email="pu@reseller.test")
+    return People
+
+
+def open_case(app, user, subject="Printer queue stalls", priority="normal", **extra) -> Case:
+    client = signed_in(app, user)
+    response = client.post(
+        "/cases/new",
+        data={
+            "subject": subject,
+            "description": "It **stalls** every morning.",
+            "priority": priority,
+            "product": "",
+            **extra,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    return case_id
+
+
+def load(db, case_id) -> Case:
+    db.expire_all()
+    return db.get(Case, case_id)
+
+
+def tick(app, *names):
+    with app.app_context():
+        return jobs.run_periodic(list(names) or ["case_sla", "close_solved_cases"])
+
+
+def test_opening_a_case_chooses_the_policy_and_sets_due_times(app, db, people, clock, mailbox):
+    case_id = open_case(app, people.customer_user, priority="urgent")
+    case = load(db, case_id)
+    assert re.fullmatch(r"CS-2027-\d{6}", case.number)
+    assert case.status == "new" and case.requester_id == people.customer_user.id
+    assert case.sla_policy.name == "Urgent"
+    assert case.first_response_due_at == at(2027, 3, 1, 11)
+    assert case.resolution_due_at == at(2027, 3, 2, 10)  # 7 h Monday, 1 h Tuesday
+    assert mailbox.to("agent@vendor.test") and mailbox.to("agent2@vendor.test")
+    (confirmation,) = mailbox.to("cu@acme.test")
+    assert case.number in confirmation["Subject"]
+
+
+def test_bad_input_keeps_what_was_typed(app, db, people, clock):
+    client = signed_in(app, people.customer_user)
+    response = client.post("/cases/new", data={"subject": "ab", "description": "Some words"})
+    assert response.status_code == 422
+    assert "Some words" in response.get_data(as_text=True)
+    assert db.scalar(select(Case).where(Case.org_id == people.customer.id)) is None
+
+
+def test_agent_reply_meets_first_response_and_internal_note_never_reaches_the_customer(
+    app, db, people, clock, mailbox
+):
+    case_id = open_case(app, people.customer_user)
+    mailbox.clear()
+    clock.shift(timedelta(hours=2))
+    agent = signed_in(app, people.agent)
+    assert (
+        agent.post(
+            f"/cases/{case_id}/reply", data={"body": "Try restarting the spooler."}
+        ).status_code
+        == 302
+    )
+    assert (
+        agent.post(
+            f"/cases/{case_id}/reply",
+            data={"body": "Secret ZZQ-NOTE: known bug 4711", "internal": "y"},
+        ).status_code
+        == 302
+    )
+    case = load(db, case_id)
+    assert case.first_responded_at == MONDAY_10 + timedelta(hours=2)
+    assert case.status == "open"
+    assert not case.first_response_breached
+    # The customer's email has the reply, no email carries the note to the customer side.
+    to_customer = mailbox.to("cu@acme.test")
+    assert len(to_customer) == 1 and "restarting the spooler" in to_customer[0].get_content()
+    assert all("ZZQ-NOTE" not in m.get_content() for m in mailbox if "acme.test" in m["To"])
+    assert any("ZZQ-NOTE" in m.get_content() for m in mailbox.to("agent2@vendor.test"))
+    # Pages: the customer, the managing partner and the customer admin see the reply, not the note.
+    for user in (people.customer_user, people.partner_user, people.customer_admin):
+        page = signed_in(app, user).get(f"/cases/{case_id}").get_data(as_text=True)
+        assert "restarting the spooler" in page
+        assert "ZZQ-NOTE" not in page
+    agent_page = agent.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "ZZQ-NOTE" in agent_page
+    # Nor does the customer's in-app notification list mention it.
+    titles = db.scalars(
+        select(Notification.body).where(Notification.user_id == people.customer_user.id)
+    ).all()
+    assert all("ZZQ-NOTE" not in (t or "") for t in titles)
+
+
+def test_customers_cannot_write_internal_notes(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    client = signed_in(app, people.customer_user)
+    client.post(f"/cases/{case_id}/reply", data={"body": "sneaky", "internal": "y"})
+    assert db.scalar(select(CaseComment).where(CaseComment.internal.is_(True))) is None
+
+
+def test_customer_reply_reopens_pending_and_solved_but_not_closed(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    agent = signed_in(app, people.agent)
+    customer = signed_in(app, people.customer_user)
+    agent.post(f"/cases/{case_id}/reply", data={"body": "Which version?", "status": "pending"})
+    assert load(db, case_id).status == "pending"
+    customer.post(f"/cases/{case_id}/reply", data={"body": "Version 5."})
+    assert load(db, case_id).status == "open"
+    agent.post(f"/cases/{case_id}/status", data={"status": "solved"})
+    assert load(db, case_id).status == "solved"
+    customer.post(f"/cases/{case_id}/reply", data={"body": "It is back."})
+    case = load(db, case_id)
+    assert case.status == "open" and case.solved_at is None
+    agent.post(f"/cases/{case_id}/status", data={"status": "solved"})
+    agent.post(f"/cases/{case_id}/status", data={"status": "closed"})
+    response = customer.post(f"/cases/{case_id}/reply", data={"body": "Once more"})
+    assert response.status_code == 422
+    assert "closed" in response.get_data(as_text=True)
+    assert load(db, case_id).status == "closed"
+
+
+def test_the_partner_follows_read_only(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    partner = signed_in(app, people.partner_user)
+    page = partner.get(f"/cases/{case_id}")
+    assert page.status_code == 200 and 'data-testid="read-only"' in page.get_data(as_text=True)
+    assert partner.post(f"/cases/{case_id}/reply", data={"body": "hello"}).status_code == 403
+    assert partner.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 403
+    assert load(db, case_id).status == "new"
+
+
+def test_pending_stops_resolution_but_not_first_response(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)  # normal: 8 h / 40 h
+    agent = signed_in(app, people.agent)
+    agent.post(f"/cases/{case_id}/status", data={"status": "pending"})
+    clock.shift(timedelta(hours=3))
+    case = load(db, case_id)
+    from selfservice.cases import services
+
+    with app.app_context():
+        states = services.clocks(case, session=db)
+    assert states["first_response"].elapsed == timedelta(hours=3)
+    assert states["first_response"].state == "running"
+    assert states["resolution"].elapsed == timedelta(0)
+    assert states["resolution"].state == "paused"
+    assert case.resolution_due_at is None  # stored when the status changed
+
+
+def test_tick_warns_once_then_marks_the_breach_which_stays(app, db, people, clock, mailbox):
+    case_id = open_case(app, people.customer_user, priority="urgent")  # first response 1 h
+    clock.shift(timedelta(minutes=5))
+    mailbox.clear()
+    assert tick(app, "case_sla") == {"case_sla": 1}  # due within the hour: a warning
+    assert tick(app, "case_sla") == {"case_sla": 0}
+    assert load(db, case_id).first_response_warned
+    clock.shift(timedelta(hours=1))
+    assert tick(app, "case_sla") == {"case_sla": 1}  # now breached
+    assert tick(app, "case_sla") == {"case_sla": 0}
+    assert load(db, case_id).first_response_breached
+    subjects = [m["Subject"] for m in mailbox.to("agent@vendor.test")]
+    assert any("due soon" in s for s in subjects) and any("breached" in s for s in subjects)
+    # A reply afterwards meets nothing: breached stays breached.
+    signed_in(app, people.agent).post(f"/cases/{case_id}/reply", data={"body": "Sorry, late."})
+    case = load(db, case_id)
+    assert case.first_response_breached
+    page = signed_in(app, people.agent).get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'data-testid="sla-breached"' in page
+
+
+def test_breach_while_the_clock_ran_is_kept_when_the_case_is_paused(app, db, people, clock):
+    case_id = open_case(app, people.customer_user, priority="urgent")
+    clock.shift(timedelta(hours=2))  # no tick ran
+    signed_in(app, people.agent).post(
+        f"/cases/{case_id}/reply", data={"body": "Any logs?", "status": "pending"}
+    )
+    case = load(db, case_id)
+    assert case.first_response_breached and not case.resolution_breached
+
+
+def test_solved_cases_close_after_the_configured_days(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    signed_in(app, people.agent).post(f"/cases/{case_id}/status", data={"status": "solved"})
+    clock.shift(timedelta(days=3))
+    assert tick(app, "close_solved_cases") == {"close_solved_cases": 0}
+    clock.shift(timedelta(days=1, minutes=1))
+    assert tick(app, "close_solved_cases") == {"close_solved_cases": 1}
+    assert tick(app, "close_solved_cases") == {"close_solved_cases": 0}
+    assert load(db, case_id).status == "closed"
+
+
+def test_a_customer_marks_its_case_solved(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    customer = signed_in(app, people.customer_user)
+    assert customer.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 302
+    assert load(db, case_id).status == "solved"
+    assert customer.post(f"/cases/{case_id}/status", data={"status": "open"}).status_code == 403
+
+
+def test_round_robin_takes_turns_and_hand_assignment_checks_the_agent(app, db, people, clock):
+    first = open_case(app, people.customer_user, subject="First case")
+    clock.shift(timedelta(minutes=1))
+    second = open_case(app, people.customer_user, subject="Second case")
+    agent = signed_in(app, people.agent)
+    agent.post(f"/cases/{first}/assign-next")
+    clock.shift(timedelta(minutes=1))
+    agent.post(f"/cases/{second}/assign-next")
+    assignees = {load(db, first).assignee_id, load(db, second).assignee_id}
+    assert assignees == {people.agent.id, people.agent2.id}
+    case = load(db, first)
+    page = agent.get(f"/cases/{first}").get_data(as_text=True)
+    snapshot = re.search(r'name="snapshot" type="hidden" value="([^"]+)"', page).group(1)
+    response = agent.post(
+        f"/cases/{first}/edit",
+        data={"priority": "high", "product": "", "category": "", "assignee_id": people.manager.id,
+              "snapshot": snapshot},
+    )  # fmt: skip
+    assert response.status_code == 422  # a channel manager is no support agent
+    assert load(db, first).assignee_id == case.assignee_id
+
+
+def test_concurrent_edits_say_what_changed(app, db, people, clock):
+    case_id = open_case(app, people.customer_user)
+    one, two = signed_in(app, people.agent), signed_in(app, people.agent2)
+    snap = re.compile(r'name="snapshot" type="hidden" value="([^"]+)"')
+    s1 = snap.search(one.get(f"/cases/{case_id}").get_data(as_text=True)).group(1)
+    s2 = snap.search(two.get(f"/cases/{case_id}").get_data(as_text=True)).group(1)
+    data = {"product": "", "category": "", "assignee_id": 0}
+    assert (
+        one.post(
+            f"/cases/{case_id}/edit", data={**data, "priority": "urgent", "snapshot": s1}
+        ).status_code
+        == 302
+    )
+    response = two.post(f"/cases/{case_id}/edit", data={**data, "priority": "low", "snapshot": s2})
+    assert response.status_code == 409
+    assert 'data-testid="edit-conflict"' in response.get_data(as_text=True)
+    case = load(db, case_id)
+    assert case.priority == "urgent" and case.sla_policy.name == "Urgent"
+
+
+def test_merging_a_duplicate_keeps_its_requester_in(app, db, people, clock):
+    original = open_case(app, people.customer_admin, subject="VPN drops")
+    duplicate = open_case(app, people.customer_user, subject="VPN keeps dropping")
+    agent = signed_in(app, people.agent)
+    number = load(db, original).number
+    response = agent.post(f"/cases/{duplicate}/merge", data={"into": number})
+    assert response.status_code == 302
+    dup = load(db, duplicate)
+    assert dup.status == "closed" and dup.merged_into_id == original
+    watcher = db.scalar(select(CaseWatcher).where(CaseWatcher.case_id == original))
+    assert watcher.user_id == people.customer_user.id
+    page = signed_in(app, people.customer_user).get(f"/cases/{original}")
+    assert page.status_code == 200 and "VPN drops" in page.get_data(as_text=True)
+
+
+# Attachments.
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_files_go_with_a_reply_and_download_safely(app, db, people, clock):
+    import io
+
+    case_id = open_case(app, people.customer_user)
+    customer = signed_in(app, people.customer_user)
+    response = customer.post(
+        f"/cases/{case_id}/reply",
+        data={
+            "body": "Screenshot attached",
+            "files": [(io.BytesIO(PNG), "../../etc/scr een?.png")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    from selfservice.cases.models import CaseAttachment
+
+    att = db.scalar(select(CaseAttachment).where(CaseAttachment.case_id == case_id))
+    assert att.filename == "scr_een.png" and att.size == len(PNG)
+    download = signed_in(app, people.agent).get(f"/cases/attachments/{att.id}")
+    assert download.status_code == 200 and download.data == PNG
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert signed_in(app, people.colleague).get(f"/cases/attachments/{att.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("tool.exe", b"MZ....", "not accepted"),
+        ("fake.png", b"<html>not a png</html>", "not the kind of file"),
+        ("big.txt", b"x" * (10 * 1024 * 1024 + 1), "larger than 10 MB"),
+        ("bin.txt", b"abc\x00def", "not a text file"),
+    ],
+)
+def test_a_rejected_upload_says_why_and_keeps_the_reply(
+    app, db, people, clock, name, content, message
+):
+    import io
+
+    case_id = open_case(app, people.customer_user)
+    response = signed_in(app, people.customer_user).post(
+        f"/cases/{case_id}/reply",
+        data={"body": "My long careful explanation QXR", "files": [(io.BytesIO(content), name)]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in html and "My long careful explanation QXR" in html
+    assert db.scalar(select(CaseComment).where(CaseComment.case_id == case_id)) is None
+
+
+def test_files_of_internal_notes_stay_internal(app, db, people, clock):
+    import io
+
+    case_id = open_case(app, people.customer_user)
+    signed_in(app, people.agent).post(
+        f"/cases/{case_id}/reply",
+        data={
+            "body": "trace",
+            "internal": "y",
+            "files": [(io.BytesIO(b"secret trace"), "trace.log")],
+        },
+        content_type="multipart/form-data",
+    )
+    from selfservice.cases.models import CaseAttachment
+
+    att = db.scalar(select(CaseAttachment).where(CaseAttachment.case_id == case_id))
+    assert att.internal
+    customer = signed_in(app, people.customer_user)
+    assert customer.get(f"/cases/attachments/{att.id}").status_code == 404
+    assert "trace.log" not in customer.get(f"/cases/{case_id}").get_data(as_text=True)
+
+
+def test_the_queue_puts_breached_cases_first_then_the_nearest_deadline(app, db, people, clock):
+    low = open_case(app, people.customer_user, subject="Low priority QL1", priority="low")
+    urgent = open_case(app, people.customer_user, subject="Urgent one QU1", priority="urgent")
+    clock.shift(timedelta(hours=2))  # the urgent case's first response (1 h) is now overdue
+    late = open_case(app, people.customer_user, subject="Fresh normal QN1")
+    tick(app, "case_sla")
+    signed_in(app, people.agent).post(f"/cases/{low}/status", data={"status": "on_hold"})
+    html = signed_in(app, people.agent).get("/cases/queue").get_data(as_text=True)
+    order = [html.index(s) for s in ("Urgent one QU1", "Fresh normal QN1", "Low priority QL1")]
+    assert order == sorted(order)  # breached, then running by deadline, then paused
+    assert load(db, urgent).first_response_breached and load(db, late).queue_rank > 0
+    breached = signed_in(app, people.agent).get("/cases/queue?view=breached").get_data(as_text=True)
+    assert "Urgent one QU1" in breached and "Fresh normal QN1" not in breached
+
+
+def test_lists_page_by_keyset_without_skipping_or_repeating(app, db, people, clock):
+    from tests.isolation.kinds_cases import make_case
+
+    for n in range(30):
+        make_case(db, people.customer, people.customer_user, f"Paged case QP{n:02d}")
+    client = signed_in(app, people.customer_user)
+    seen = []
+    html = client.get("/cases/").get_data(as_text=True)
+    pages = 0
+    while True:
+        pages += 1
+        seen += re.findall(r"Paged case QP\d\d", html)
+        following = re.search(r'rel="next" href="([^"]+)"', html)
+        if following is None:
+            break
+        html = client.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+        if pages > 3:
+            break
+    assert pages == 2 and sorted(seen) == [f"Paged case QP{n:02d}" for n in range(30)]
+    # A cursor this portal did not give is a clear 422 (as on every keyset list), never a 500.
+    assert client.get("/cases/?after=not-a-cursor").status_code == 422
+    assert client.get("/cases/queue?after=WzEsMl0").status_code == 403  # customers have no queue
+    agent = signed_in(app, people.agent)
+    assert agent.get("/cases/queue?after=WyJ4Il0").status_code == 422
+
+
+def test_an_internal_note_is_no_response(app, db, people, clock):
+    case_id = open_case(app, people.customer_user, priority="urgent")
+    signed_in(app, people.agent).post(
+        f"/cases/{case_id}/reply", data={"body": "Looking into it", "internal": "y"}
+    )
+    case = load(db, case_id)
+    assert case.first_responded_at is None and case.status == "new"
+    clock.shift(timedelta(hours=1, minutes=1))
+    tick(app, "case_sla")
+    assert load(db, case_id).first_response_breached
+
+
+def test_policies_by_conditions_first_match_wins(app, db, people, clock):
+    from selfservice.cases.models import SlaPolicy
+
+    db.add_all(
+        [
+            SlaPolicy(name="Gold partners' customers", position=1, tier="gold",
+                      first_response_hours=2, resolution_hours=10,
+                      first_response_pauses=[], resolution_pauses=["pending"]),
+            SlaPolicy(name="Firewalls", position=2, product="NW-FW200",
+                      first_response_hours=3, resolution_hours=12,
+                      first_response_pauses=[], resolution_pauses=["pending"],
+                      timezone="Europe/Berlin", business_hours="08:00-18:00", holidays="DE"),
+        ]
+    )  # fmt: skip
+    db.flush()
+    # The customer's managing partner is gold: the first policy matches before any other.
+    first = load(db, open_case(app, people.customer_user, product="NW-FW200"))
+    assert first.sla_policy.name == "Gold partners' customers"
+    assert first.first_response_due_at == at(2027, 3, 1, 12)
+    # A customer without a gold partner, with the product: the product's policy and calendar.
+    direct = db.get(type(people.customer), people.customer.id)
+    direct.managed_by_id = None
+    db.flush()
+    second = load(db, open_case(app, people.customer_user, subject="Firewall", product="nw-fw200"))
+    assert second.sla_policy.name == "Firewalls"
+    assert second.first_response_due_at == at(2027, 3, 1, 13)  # 10:00 UTC + 3 h (Berlin 08-18)
+    third = load(db, open_case(app, people.customer_user, subject="Other thing"))
+    assert third.sla_policy.name == "Normal"
+
+
+def test_round_robin_stays_within_the_case_team(app, db, people, clock, user_factory, vendor):
+    third = user_factory(vendor, "support_agent", email="agent3@vendor.test")
+    admin = user_factory(vendor, "vendor_admin")
+    boss = signed_in(app, admin)
+    assert signed_in(app, people.agent).get("/cases/teams").status_code == 403
+    response = boss.post(
+        "/cases/teams", data={"name": "Licensing", "members": [people.agent2.id, third.id]}
+    )
+    assert response.status_code == 302
+    assert (
+        boss.post("/cases/teams", data={"name": "Bad", "members": [people.manager.id]}).status_code
+        == 422
+    )
+    from selfservice.cases.models import SupportTeam
+
+    team = db.scalar(select(SupportTeam).where(SupportTeam.name == "Licensing"))
+    chosen = set()
+    for n in range(4):
+        case_id = open_case(app, people.customer_user, subject=f"Licence question {n}")
+        case = load(db, case_id)
+        case.team_id = team.id
+        db.flush()
+        signed_in(app, people.agent).post(f"/cases/{case_id}/assign-next")
+        chosen.add(load(db, case_id).assignee_id)
+        clock.shift(timedelta(minutes=1))
+    assert chosen == {people.agent2.id, third.id}  # never agent 1 or the admin: not in the team
+
+
+def test_vendor_admins_keep_sla_policies(app, db, people, clock, user_factory, vendor):
+    admin = signed_in(app, user_factory(vendor, "vendor_admin"))
+    assert signed_in(app, people.agent).get("/cases/sla").status_code == 403
+    data = {
+        "name": "Platinum firewall", "position": 1, "active": "y", "priority": "", "tier": "",
+        "product": "NW-FW200", "first_response_hours": "0.5", "resolution_hours": "4",
+        "first_response_pauses": [], "resolution_pauses": ["pending", "on_hold"],
+        "timezone": "Mars/Olympus", "business_hours": "", "holidays": "",
+    }  # fmt: skip
+    refused = admin.post("/cases/sla", data=data)
+    assert refused.status_code == 422 and "unknown time zone" in refused.get_data(as_text=True)
+    assert admin.post("/cases/sla", data={**data, "timezone": "UTC"}).status_code == 302
+    case = load(db, open_case(app, people.customer_user, subject="FW issue", product="NW-FW200"))
+    assert case.sla_policy.name == "Platinum firewall"
+    assert case.first_response_due_at == MONDAY_10 + timedelta(minutes=30)
+    # Changed later: the open case's clock follows the new target; its record says who changed it.
+    page = admin.get(f"/cases/sla/{case.sla_policy_id}")
+    assert page.status_code == 200 and "Platinum firewall" in page.get_data(as_text=True)
+    assert (
+        admin.post(
+            f"/cases/sla/{case.sla_policy_id}",
+            data={**data, "timezone": "", "first_response_hours": "2"},
+        ).status_code
+        == 302
+    )
+    from selfservice.cases import services
+
+    with app.app_context():
+        assert services.clocks(load(db, case.id), session=db)["first_response"].limit == timedelta(
+            hours=2
+        )

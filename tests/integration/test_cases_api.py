@@ -1,0 +1,96 @@
+"""Cases in the API: the same wall and services as the pages; internal notes never reach a
+customer's or partner's token; foreign cases are 404; problem+json errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_cases import make_people
+from tests.isolation.kinds_cases import add_note, make_case
+from tests.isolation.kinds_leads import bearer_for
+
+SCOPES = "cases:read cases:write"
+
+
+@pytest.fixture
+def people(db, vendor, org_factory, user_factory):
+    return make_people(vendor, org_factory, user_factory)
+
+
+@pytest.fixture
+def case(db, people):
+    case = make_case(db, people.customer, people.customer_user, "API case QXA")
+    add_note(db, case, "Public answer QXP", internal=False)
+    add_note(db, case, "Internal note QXI", internal=True)
+    return case
+
+
+def test_customer_token_sees_its_case_without_internal_notes(app, db, people, case):
+    client = app.test_client()
+    headers = bearer_for(db, people.customer_user, SCOPES)
+    listed = client.get("/api/v1/cases", headers=headers).get_json()
+    assert [c["number"] for c in listed["items"]] == [case.number]
+    detail = client.get(f"/api/v1/cases/{case.id}", headers=headers)
+    assert detail.status_code == 200
+    text = detail.get_data(as_text=True)
+    assert "Public answer QXP" in text and "Internal note QXI" not in text
+    assert set(detail.get_json()["sla"]) <= {"first_response", "resolution"}
+
+
+def test_partner_and_agent_tokens(app, db, people, case):
+    client = app.test_client()
+    partner = bearer_for(db, people.partner_user, SCOPES)
+    assert "Internal note QXI" not in client.get(
+        f"/api/v1/cases/{case.id}", headers=partner
+    ).get_data(as_text=True)
+    refused = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "hi"}, headers=partner)
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"].startswith("application/problem+json")
+    agent = bearer_for(db, people.agent, SCOPES)
+    assert "Internal note QXI" in client.get(f"/api/v1/cases/{case.id}", headers=agent).get_data(
+        as_text=True
+    )
+    note = client.post(
+        f"/api/v1/cases/{case.id}/comments",
+        json={"body": "Note QXN", "internal": True},
+        headers=agent,
+    )
+    assert note.status_code == 201 and note.get_json()["internal"] is True
+
+
+def test_foreign_and_unshared_cases_are_404(app, db, people, case, org_factory, user_factory):
+    client = app.test_client()
+    colleague = bearer_for(db, people.colleague, SCOPES)
+    assert client.get(f"/api/v1/cases/{case.id}", headers=colleague).status_code == 404
+    assert client.get("/api/v1/cases/987654321", headers=colleague).status_code == 404
+    stranger_org = org_factory("reseller")
+    stranger = bearer_for(db, user_factory(stranger_org, "partner_admin"), SCOPES)
+    assert client.get(f"/api/v1/cases/{case.id}", headers=stranger).status_code == 404
+    reply = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "x"}, headers=stranger)
+    assert reply.status_code == 404
+
+
+def test_open_a_case_and_reply_reopens(app, db, people):
+    client = app.test_client()
+    headers = {**bearer_for(db, people.customer_user, SCOPES), "Idempotency-Key": "case-1"}
+    created = client.post(
+        "/api/v1/cases",
+        json={"subject": "From our ERP", "description": "Sync fails"},
+        headers=headers,
+    )
+    assert created.status_code == 201
+    again = client.post(
+        "/api/v1/cases",
+        json={"subject": "From our ERP", "description": "Sync fails"},
+        headers=headers,
+    )
+    assert again.get_json()["id"] == created.get_json()["id"]
+    bad = client.post("/api/v1/cases", json={"subject": "x", "description": ""}, headers=headers)
+    assert bad.status_code == 422
+    read_only = bearer_for(db, people.customer_user, "cases:read")
+    assert (
+        client.post(
+            "/api/v1/cases", json={"subject": "Nope", "description": "x"}, headers=read_only
+        ).status_code
+        == 403
+    )

@@ -1,0 +1,128 @@
+"""Who sees which case: the requester and watchers; the whole organisation once its admin shares
+cases; admins always; the partner that manages the customer (read only), and no other partner;
+vendor staff by role. A case that is not visible answers 404, like one that does not exist."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_cases import make_people, open_case
+from tests.isolation.kinds_cases import make_case
+from tests.isolation.kinds_leads import signed_in
+
+
+@pytest.fixture
+def people(db, vendor, org_factory, user_factory):
+    return make_people(vendor, org_factory, user_factory)
+
+
+@pytest.fixture
+def other_partner(org_factory, user_factory):
+    org = org_factory("reseller", name="Unrelated Reseller")
+    return user_factory(org, "partner_admin")
+
+
+def sees(app, user, case_id) -> bool:
+    status = signed_in(app, user).get(f"/cases/{case_id}").status_code
+    assert status in (200, 404, 403)
+    return status == 200
+
+
+def listed(app, user, subject) -> bool:
+    return subject in signed_in(app, user).get("/cases/").get_data(as_text=True)
+
+
+def test_own_cases_only_until_the_admin_shares(app, db, people, other_partner):
+    case = make_case(db, people.customer, people.customer_user, "Own case QXV")
+    assert sees(app, people.customer_user, case.id) and listed(
+        app, people.customer_user, "Own case QXV"
+    )
+    assert not sees(app, people.colleague, case.id)
+    assert not listed(app, people.colleague, "Own case QXV")
+    assert sees(app, people.customer_admin, case.id)
+    # The admin shares: now every colleague sees it.
+    admin = signed_in(app, people.customer_admin)
+    assert admin.post("/cases/settings", data={"shared": "y"}).status_code == 302
+    assert sees(app, people.colleague, case.id) and listed(app, people.colleague, "Own case QXV")
+    admin.post("/cases/settings", data={})
+    assert not sees(app, people.colleague, case.id)
+
+
+def test_only_admins_choose_sharing(app, db, people):
+    assert (
+        signed_in(app, people.customer_user)
+        .post("/cases/settings", data={"shared": "y"})
+        .status_code
+        == 403
+    )
+
+
+def test_managing_partner_sees_its_customers_cases_and_no_other_partner_does(
+    app, db, people, other_partner
+):
+    case = make_case(db, people.customer, people.customer_user, "Managed case QXW")
+    assert sees(app, people.partner_user, case.id)
+    assert listed(app, people.partner_user, "Managed case QXW")
+    assert not sees(app, other_partner, case.id)
+    assert not listed(app, other_partner, "Managed case QXW")
+
+
+def test_watchers_see_the_case_and_the_partner_can_be_one(app, db, people, mailbox):
+    case = make_case(db, people.customer, people.customer_user, "Watched case QXX")
+    owner = signed_in(app, people.customer_user)
+    assert (
+        owner.post(f"/cases/{case.id}/watchers", data={"email": "col@acme.test"}).status_code == 302
+    )
+    assert sees(app, people.colleague, case.id)
+    assert (
+        owner.post(f"/cases/{case.id}/watchers", data={"email": "pu@reseller.test"}).status_code
+        == 302
+    )
+    # The watching partner hears of public replies.
+    mailbox.clear()
+    signed_in(app, people.agent).post(f"/cases/{case.id}/reply", data={"body": "On it."})
+    assert mailbox.to("pu@reseller.test") and mailbox.to("col@acme.test")
+
+
+def test_a_watcher_from_an_unrelated_organisation_is_refused(app, db, people, other_partner):
+    case = make_case(db, people.customer, people.customer_user, "Case QXY")
+    owner = signed_in(app, people.customer_user)
+    response = owner.post(f"/cases/{case.id}/watchers", data={"email": other_partner.email})
+    assert response.status_code == 422
+    assert not sees(app, other_partner, case.id)
+
+
+def test_vendor_staff_by_role(app, db, people):
+    case = make_case(db, people.customer, people.customer_user, "Case QXZ")
+    assert sees(app, people.agent, case.id)
+    assert signed_in(app, people.manager).get(f"/cases/{case.id}").status_code == 403
+    assert signed_in(app, people.manager).get("/cases/queue").status_code == 403
+    assert "Case QXZ" in signed_in(app, people.agent).get("/cases/queue").get_data(as_text=True)
+
+
+def test_a_case_opened_on_behalf_of_a_customer(app, db, people):
+    case_id = open_case(
+        app, people.agent, subject="Phoned in QXQ", org_id=people.customer.id,
+        requester_email="cu@acme.test",
+    )  # fmt: skip
+    assert sees(app, people.customer_user, case_id)
+    assert not sees(app, people.colleague, case_id)
+
+
+def test_a_watcher_leaves_or_is_removed(app, db, people):
+    from sqlalchemy import select
+
+    from selfservice.cases.models import CaseWatcher
+
+    case = make_case(db, people.customer, people.customer_user, "Watched case QXR")
+    owner = signed_in(app, people.customer_user)
+    owner.post(f"/cases/{case.id}/watchers", data={"email": "pu@reseller.test"})
+    owner.post(f"/cases/{case.id}/watchers", data={"email": "col@acme.test"})
+    rows = {w.user_id: w.id for w in db.scalars(select(CaseWatcher))}
+    # The partner (read only otherwise) may stop watching; it may not remove anyone else.
+    partner = signed_in(app, people.partner_user)
+    assert partner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove").status_code == 404
+    assert partner.post(f"/cases/watchers/{rows[people.partner_user.id]}/remove").status_code == 302
+    owner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove")
+    assert not sees(app, people.colleague, case.id)
+    assert db.scalars(select(CaseWatcher)).all() == []
