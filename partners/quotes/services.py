@@ -514,23 +514,23 @@ def decline_quote(
         before=before,
         after={"status": "declined", "reason": quote.decline_reason},
     )
+    # The reason (up to 5000 characters, any lines) goes in the body: a title is one short line,
+    # and it becomes the email's subject header.
     _tell_owner(
         quote,
-        _(
-            "Quote %(label)s was declined: %(reason)s",
-            label=quote.label,
-            reason=quote.decline_reason,
-        ),
+        _("Quote %(label)s was declined", label=quote.label),
+        body=_("The reason given:\n\n%(reason)s", reason=quote.decline_reason),
     )
 
 
-def _tell_owner(quote: Quote, title: str) -> None:
+def _tell_owner(quote: Quote, title: str, body: str = "") -> None:
     with unscoped():  # the vendor's owner, from the recipient's answer (reviewed)
         owner = db.session.get(User, quote.owner_id) if quote.owner_id else None
         notify.notify(
             [owner] if owner else [],
             "quotes.answered",
             title,
+            body=body,
             link=url_for("quotes.detail", quote_id=quote.id),
         )
 

@@ -429,6 +429,27 @@ def test_a_decline_needs_a_reason_and_is_recorded(app, db, world):
     assert quote.decided_by_id == world["gold_admin"].id and quote.decided_pdf_sha256
 
 
+def test_a_long_decline_reason_goes_in_the_body_under_a_fixed_title(app, db, world, mailbox):
+    quote_id = sent_quote(app, world)
+    mailbox.clear()
+    reason = "Too expensive for us.\nSubject: injected\n" + "x" * 3000
+    partner = client_for(app, world["gold_admin"])
+    response = partner.post(f"/quotes/{quote_id}/decline", data={"reason": reason})
+    assert response.status_code == 302
+    quote = load(db, quote_id)
+    assert quote.status == "declined"
+    title = f"Quote {quote.label} was declined"
+    notification = db.scalar(
+        select(Notification).where(
+            Notification.user_id == world["manager"].id, Notification.kind == "quotes.answered"
+        )
+    )
+    assert notification.title == title and reason.replace("\r", "") in notification.body
+    [mail] = mailbox.to(world["manager"].email)  # delivered, one line of subject
+    assert mail["Subject"] == title
+    assert "Too expensive for us." in mail.get_content() and "x" * 3000 in mail.get_content()
+
+
 def test_vendor_staff_cannot_answer_a_quote(app, db, world):
     quote_id = sent_quote(app, world)
     vendor = client_for(app, world["manager"])
