@@ -14,7 +14,8 @@ from decimal import Decimal
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from partners.catalogue.models import Product
@@ -58,15 +59,28 @@ TRANSITIONS = {
 }
 
 
+RACED = _l("Someone else changed this quote meanwhile: reload it and try again.")
+
+
 def _flush() -> None:
     """Write now: a change that raced another person's on the same quote (its version column
-    caught it) is a clear conflict, not a server error, and nothing of it is kept."""
+    caught it, or two revisions took the same number and version) is a clear conflict, not a
+    server error, and nothing of it is kept."""
     try:
         db.session.flush()
     except StaleDataError:
-        raise Conflict(
-            _("Someone else changed this quote meanwhile: reload it and try again.")
-        ) from None
+        raise Conflict(str(RACED)) from None
+    except IntegrityError as error:
+        if not _is_same_revision(error):
+            raise
+        raise Conflict(str(RACED)) from None
+
+
+def _is_same_revision(error: IntegrityError) -> bool:
+    """Whether the unique (number, revision) of quotes refused the write: PostgreSQL names the
+    constraint, SQLite its columns."""
+    text = str(error.orig)
+    return "uq_quotes_number_revision" in text or "quotes.number, quotes.revision" in text
 
 
 def _move(quote: Quote, to: str) -> None:
@@ -401,11 +415,21 @@ def stored_pdf(quote: Quote) -> bytes:
 
 
 def mark_viewed(quote: Quote, *, actor: Principal) -> bool:
-    """The recipient opened the quote for the first time. Returns whether it changed."""
+    """The recipient opened the quote for the first time. Returns whether it changed.
+
+    Two first openings at once (the page and its PDF, two colleagues) are normal: the change is
+    one conditional UPDATE, so only one of them marks it and the other just shows the quote."""
     if actor.org_id != quote.org_id or quote.status != "sent":
         return False
-    _move(quote, "viewed")
-    quote.viewed_at = utcnow()
+    changed = db.session.execute(
+        update(Quote)
+        .where(Quote.id == quote.id, Quote.status == "sent")
+        .values(status="viewed", viewed_at=utcnow(), version=Quote.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(quote)  # as it is now, whoever marked it
+    if changed != 1:
+        return False
     audit.record("quote.viewed", quote, actor=actor, after={"status": "viewed"})
     return True
 
@@ -584,8 +608,9 @@ def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
                 },
             )
         )
+    new.recipient = quote.recipient  # loaded before ``new`` is in the session (no autoflush)
     db.session.add(new)
-    new.recipient = quote.recipient
+    _flush()  # here, not in reprice's autoflush: a revision racing this one is a Conflict
     reprice(new)
     before = audit.snapshot(quote, AUDIT_FIELDS)
     _move(quote, "superseded")

@@ -328,6 +328,24 @@ def test_the_first_opening_by_the_recipient_marks_it_viewed(app, db, world):
     assert load(db, quote_id).viewed_at == seen
 
 
+def test_two_first_openings_at_once_mark_it_viewed_once_and_both_show_it(app, db, world):
+    from sqlalchemy import update
+
+    quote_id = sent_quote(app, world)
+    with acting(app, world["gold_user"]) as session:
+        quote = session.get(Quote, quote_id)  # loaded while it was still "sent"
+        # Meanwhile the other opening (the PDF, a colleague) marks it viewed.
+        db.execute(
+            update(Quote)
+            .where(Quote.id == quote_id)
+            .values(status="viewed", version=Quote.version + 1)
+        )
+        assert services.mark_viewed(quote, actor=principal(world["gold_user"])) is False
+        session.commit()  # nothing stale to write
+        assert quote.status == "viewed"
+    assert not db.scalars(select(AuditEvent).where(AuditEvent.action == "quote.viewed")).all()
+
+
 def test_proposal_sections_are_markdown_with_html_shown_as_text(app, db, world):
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(
@@ -610,6 +628,32 @@ def test_two_people_editing_one_draft_the_second_is_told_what_changed(app, db, w
     page = response.get_data(as_text=True)
     assert "Someone else changed this" in page and "Net 45." in page and "Net 60." in page
     assert load(db, quote_id).terms == "Net 45."
+
+
+def test_two_revisions_racing_for_the_same_version_are_a_conflict(app, db, world, monkeypatch):
+    from partners.quotes import queries
+    from portal.errors import Conflict
+
+    quote_id = sent_quote(app, world)
+    v1 = load(db, quote_id)
+    # The other revision commits version 2 after this one read the newest version (1).
+    db.add(
+        Quote(
+            org_id=v1.org_id,
+            number=v1.number,
+            revision=2,
+            status="draft",
+            currency="EUR",
+            valid_until=v1.valid_until,
+        )
+    )
+    db.flush()
+    monkeypatch.setattr(queries, "latest_revision", lambda number: 1)
+    with acting(app, world["sales"]) as session:
+        quote = session.get(Quote, quote_id)
+        with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
+            services.revise_quote(quote, actor=principal(world["sales"]))
+        session.rollback()
 
 
 # Requests from deal registrations.
