@@ -1,9 +1,10 @@
 """Use cases of quotes. Writers only flush; the caller commits once.
 
-States of one version: draft -> sent -> viewed -> accepted | declined | expired; a sent, viewed,
-declined or expired version is superseded when it is revised (the revision is a new draft version
-of the same number). Expiry runs on the periodic tick; acceptance of a version past its validity
-is refused even before the tick has marked it.
+States of one version: draft -> sent -> viewed -> accepted | declined | expired. Revising makes a
+new draft version of the same number; the version it revises stays live for the recipient until
+the revision is *sent*, which supersedes it (a draft revision may be discarded, changing nothing
+else). Expiry runs on the periodic tick; acceptance of a version past its validity is refused
+even before the tick has marked it.
 """
 
 from __future__ import annotations
@@ -370,6 +371,16 @@ def send_quote(quote: Quote, *, actor: Principal) -> None:
         )
     if quote.valid_until < utcnow().date():
         raise InvalidInput(_("The validity date has passed: change it first."))
+    previous = _revised_version(quote)
+    if previous is not None and "superseded" not in TRANSITIONS.get(previous.status, set()):
+        raise InvalidTransition(
+            _(
+                "Version %(n)d was %(state)s meanwhile: this revision cannot replace it. "
+                "Discard the revision.",
+                n=previous.revision,
+                state=_(previous.status),
+            )
+        )
     reprice(quote)
     before = audit.snapshot(quote, AUDIT_FIELDS)
     _move(quote, "sent")
@@ -384,6 +395,18 @@ def send_quote(quote: Quote, *, actor: Principal) -> None:
         before=before,
         after={**audit.snapshot(quote, AUDIT_FIELDS), "pdf_sha256": quote.pdf_sha256},
     )
+    if previous is not None:  # only now does the recipient lose the version it had
+        before = audit.snapshot(previous, AUDIT_FIELDS)
+        _move(previous, "superseded")
+        previous.superseded_by_id = quote.id
+        _flush()
+        audit.record(
+            "quote.superseded",
+            previous,
+            actor=actor,
+            before=before,
+            after={"status": "superseded", "by_version": quote.revision},
+        )
     with unscoped():  # the recipient's people, from the vendor's request (reviewed)
         people = db.session.scalars(
             select(User).where(User.org_id == quote.org_id, User.active.is_(True))
@@ -559,9 +582,19 @@ def _tell_owner(quote: Quote, title: str, body: str = "") -> None:
         )
 
 
+def _revised_version(quote: Quote) -> Quote | None:
+    """The version a revision (n+1) revises (n), or None for a first version."""
+    if quote.revision <= 1:
+        return None
+    return db.session.scalar(
+        select(Quote).where(Quote.number == quote.number, Quote.revision == quote.revision - 1)
+    )
+
+
 def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
-    """Make version n+1 of a sent version, as a draft copied from it; version n is superseded
-    and stays readable."""
+    """Make version n+1 of a sent version, as a draft copied from it. Version n stays live for
+    the recipient until n+1 is sent (``send_quote`` supersedes it then); an unwanted revision is
+    discarded (``discard_revision``)."""
     _check_manager(actor)
     if quote.status not in ("sent", "viewed", "declined", "expired"):
         raise InvalidTransition(
@@ -612,19 +645,26 @@ def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
     db.session.add(new)
     _flush()  # here, not in reprice's autoflush: a revision racing this one is a Conflict
     reprice(new)
-    before = audit.snapshot(quote, AUDIT_FIELDS)
-    _move(quote, "superseded")
-    quote.superseded_by_id = new.id
-    _flush()
-    audit.record(
-        "quote.superseded",
-        quote,
-        actor=actor,
-        before=before,
-        after={"status": "superseded", "by_version": new.revision},
-    )
     audit.record("quote.revised", new, actor=actor, after={"version": new.revision})
     return new
+
+
+def discard_revision(quote: Quote, *, actor: Principal) -> Quote:
+    """Delete a draft revision (version n+1 that was never sent); version n, still live, is left
+    as it is. Returns version n. A first version is not a revision: it stays."""
+    _check_manager(actor)
+    if quote.status != "draft" or quote.revision <= 1:
+        raise InvalidTransition(_("Only a revision that is still a draft can be discarded."))
+    previous = _revised_version(quote)
+    audit.record(
+        "quote.revision_discarded",
+        previous if previous is not None else quote,
+        actor=actor,
+        before={"version": quote.revision, "total": str(quote.total)},
+    )
+    db.session.delete(quote)
+    _flush()
+    return previous
 
 
 def preview_pdf(quote: Quote) -> bytes:

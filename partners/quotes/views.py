@@ -275,7 +275,8 @@ def revise(quote_id: int):
         if done:
             flash(
                 _(
-                    "Version %(n)d is a draft; version %(m)d is superseded.",
+                    "Version %(n)d is a draft; version %(m)d stays with the recipient until "
+                    "version %(n)d is sent.",
                     n=new.revision,
                     m=quote.revision,
                 ),
@@ -283,6 +284,24 @@ def revise(quote_id: int):
             )
             return redirect(url_for("quotes.detail", quote_id=new.id))
     return redirect(url_for("quotes.detail", quote_id=quote.id))
+
+
+@bp.post("/<int:quote_id>/discard")
+@login_required
+@access.require("quotes.manage")
+def discard(quote_id: int):
+    quote = get_or_404(Quote, quote_id)
+    if ConfirmForm().validate_on_submit():
+        revision = quote.revision
+        with attempt() as done:
+            previous = services.discard_revision(quote, actor=g.principal)
+        if done:
+            flash(_("The draft of version %(n)d is discarded.", n=revision), "success")
+            target = previous.id if previous is not None else None
+            return redirect(
+                url_for("quotes.detail", quote_id=target) if target else url_for("quotes.index")
+            )
+    return redirect(url_for("quotes.detail", quote_id=quote_id))
 
 
 @bp.get("/<int:quote_id>/pdf")

@@ -477,38 +477,83 @@ def test_vendor_staff_cannot_answer_a_quote(app, db, world):
 # Versions.
 
 
-def test_revising_makes_version_two_and_supersedes_version_one(app, db, world, mailbox):
+def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, db, world, mailbox):
     quote_id = sent_quote(app, world)
     vendor = client_for(app, world["manager"])
     response = vendor.post(f"/quotes/{quote_id}/revise")
     v2_id = int(response.headers["Location"].split("/")[-1])
     v1, v2 = load(db, quote_id), load(db, v2_id)
-    assert (v1.status, v2.status) == ("superseded", "draft")
+    # Version 1 stays live for the recipient while version 2 is only a draft.
+    assert (v1.status, v2.status) == ("sent", "draft") and v1.superseded_by_id is None
     assert v1.number == v2.number and (v1.revision, v2.revision) == (1, 2)
-    assert v1.superseded_by_id == v2.id and [ln.sku for ln in v2.lines] == ["PSU-1"]
+    assert [ln.sku for ln in v2.lines] == ["PSU-1"]
     assert v1.pdf is not None and v2.pdf is None
     # A second revision of version 1 is refused: revise the newest.
     again = vendor.post(f"/quotes/{quote_id}/revise", follow_redirects=True)
-    assert "Only a sent, viewed, declined or expired version can be revised" in again.get_data(
-        as_text=True
-    )
+    assert "Version 2 exists already: revise the newest version" in again.get_data(as_text=True)
     partner = client_for(app, world["gold_user"])
     assert partner.get(f"/quotes/{v2_id}").status_code == 404  # a draft: the vendor's only
+    page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    assert 'data-testid="answer"' in page and 'data-testid="not-current"' not in page
+    add(vendor, v2_id, "PSU-1", 4)
+    vendor.post(f"/quotes/{v2_id}/send")
+    v1, v2 = load(db, quote_id), load(db, v2_id)
+    assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
+    assert v1.status == "superseded" and v1.superseded_by_id == v2.id
     refused = partner.post(
         f"/quotes/{quote_id}/accept",
         data={"full_name": "Pat", "consent": "y", "pdf_sha256": v1.pdf_sha256},
     )
     assert refused.status_code == 422
     assert "Version 1 was superseded by a revised version" in refused.get_data(as_text=True)
-    add(vendor, v2_id, "PSU-1", 4)
-    vendor.post(f"/quotes/{v2_id}/send")
-    v2 = load(db, v2_id)
-    assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
     old = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
     assert "Open the current version (2)" in old  # every version readable; which is current
     assert partner.get(f"/quotes/{quote_id}/pdf").data == v1.pdf
     numbers = db.scalars(select(Quote.number).where(Quote.number == v1.number)).all()
     assert len(numbers) == 2
+
+
+def test_a_draft_revision_is_discarded_and_the_live_version_stays(app, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
+    assert "Discard this revision" in vendor.get(f"/quotes/{v2_id}").get_data(as_text=True)
+    assert "Discard this revision" not in vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    response = vendor.post(f"/quotes/{v2_id}/discard")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/{quote_id}")
+    db.expire_all()
+    assert db.get(Quote, v2_id) is None
+    v1 = load(db, quote_id)
+    assert v1.status == "sent" and v1.superseded_by_id is None
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.revision_discarded"))
+    # Version 1 is the newest again: it can be revised anew, and still accepted.
+    again = vendor.post(f"/quotes/{quote_id}/revise")
+    assert again.status_code == 302 and again.headers["Location"] != f"/quotes/{quote_id}"
+    refused = vendor.post(f"/quotes/{quote_id}/discard", follow_redirects=True)
+    assert "Only a revision that is still a draft can be discarded" in refused.get_data(
+        as_text=True
+    )
+    assert load(db, quote_id).status == "sent"
+    partner = client_for(app, world["gold_user"])
+    accepted = partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "Pat Partner", "consent": "y", "pdf_sha256": v1.pdf_sha256},
+    )
+    assert accepted.status_code == 302 and load(db, quote_id).status == "accepted"
+
+
+def test_a_revision_cannot_be_sent_once_its_version_was_accepted(app, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
+    partner = client_for(app, world["gold_user"])
+    partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
+    )
+    response = vendor.post(f"/quotes/{v2_id}/send", follow_redirects=True)
+    assert "Version 1 was accepted meanwhile" in response.get_data(as_text=True)
+    assert load(db, v2_id).status == "draft" and load(db, quote_id).status == "accepted"
 
 
 def test_quote_numbers_are_never_reused(app, db, world):

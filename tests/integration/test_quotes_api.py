@@ -97,3 +97,18 @@ def test_scopes_roles_and_the_wall(app, api, db, world):
     )
     assert db.get(Quote, quote_id).status == "sent"
     assert "/api/v1/quotes/{quote_id}/accept" in api.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_a_draft_revision_leaves_the_recipient_its_live_version(app, api, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
+    headers = bearer_for(db, world["gold_user"], "quotes:read quotes:write")
+    body = api.get(f"/api/v1/quotes/{quote_id}", headers=headers).get_json()
+    assert body["status"] == "sent" and body["superseded_by_id"] is None  # never a draft
+    assert api.get(f"/api/v1/quotes/{v2_id}", headers=headers).status_code == 404
+    vendor.post(f"/quotes/{v2_id}/lines", data={"sku": "PSU-1", "quantity": 2})
+    vendor.post(f"/quotes/{v2_id}/send")
+    body = api.get(f"/api/v1/quotes/{quote_id}", headers=headers).get_json()
+    assert body["status"] == "superseded" and body["superseded_by_id"] == v2_id
+    assert api.get(f"/api/v1/quotes/{v2_id}", headers=headers).get_json()["status"] == "sent"
