@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from partners.catalogue.models import Product
@@ -49,6 +50,9 @@ DISCOUNT_LIMITS = {
 }
 EDITABLE_FIELDS = ["title", "valid_until", "terms", "cover_letter", "scope", "timeline"]
 AUDIT_FIELDS = ["status", "total", "valid_until"]
+# What a page's snapshot of a draft shows (portal.concurrency): the quote's version moves with
+# every change to it or to its lines, so a send, line or approval from a stale page is refused.
+SNAPSHOT_FIELDS = ["status", "total", "valid_until", "title"]
 MAX_QUANTITY = 1_000_000
 
 TRANSITIONS = {
@@ -99,6 +103,20 @@ def _move(quote: Quote, to: str) -> None:
 def _check_manager(actor: Principal) -> None:
     if not actor.can("quotes.manage"):
         raise Forbidden(_("Only vendor sales staff build and send quotes."))
+
+
+def _check_seen(quote: Quote, seen: str | None) -> None:
+    """A page's action on a draft carries the snapshot the page showed (``seen``); if a
+    colleague changed the quote since, ``EditConflict`` ("changed by someone else"). ``None``
+    is for callers that show no page (the demo seed, the CLI)."""
+    if seen is not None:
+        check_unchanged(quote, seen)
+
+
+def _lines_changed(quote: Quote) -> None:
+    """Lines are the quote's content: their change moves the quote's version too, so a page
+    showing the old lines is stale (an UPDATE even if the totals came out the same)."""
+    flag_modified(quote, "total")
 
 
 def _check_draft(quote: Quote) -> None:
@@ -202,12 +220,15 @@ def add_line(
     quantity: int | None,
     discount_percent=None,
     tax_rate_percent=None,
+    seen: str | None = None,
     actor: Principal,
 ) -> QuoteLine:
     """Add a product to a draft. The line discount is within the actor's role limit, or it
-    waits for a vendor admin's approval (the quote cannot be sent until then)."""
+    waits for a vendor admin's approval (the quote cannot be sent until then). ``seen``: the
+    page's snapshot (``EditConflict`` if the quote changed since)."""
     _check_manager(actor)
     _check_draft(quote)
+    _check_seen(quote, seen)
     product = db.session.scalar(select(Product).where(Product.sku == (sku or "").strip().upper()))
     if product is None:
         raise InvalidInput(_("No product has the SKU %(sku)s.", sku=sku), field="sku")
@@ -261,6 +282,7 @@ def add_line(
     if discount > limit and actor.can("quotes.approve_discount"):
         line.discount_approved_by_id, line.discount_approved_at = actor.user_id, utcnow()
     quote.lines.append(line)
+    _lines_changed(quote)
     reprice(quote)
     audit.record(
         "quote.line_added",
@@ -271,15 +293,18 @@ def add_line(
     return line
 
 
-def remove_line(quote: Quote, line_id: int, *, actor: Principal) -> None:
+def remove_line(quote: Quote, line_id: int, *, seen: str | None = None, actor: Principal) -> None:
+    """Take a line off a draft; the others are renumbered. ``seen`` as for ``add_line``."""
     _check_manager(actor)
     _check_draft(quote)
+    _check_seen(quote, seen)
     line = next((ln for ln in quote.lines if ln.id == line_id), None)
     if line is None:
         raise InvalidInput(_("This line is not on the quote (any more)."))
     quote.lines.remove(line)
     for position, other in enumerate(quote.lines, start=1):
         other.position = position
+    _lines_changed(quote)
     reprice(quote)
     audit.record(
         "quote.line_removed", quote, actor=actor, before={"sku": line.sku, "qty": line.quantity}
@@ -288,27 +313,30 @@ def remove_line(quote: Quote, line_id: int, *, actor: Principal) -> None:
 
 def reprice(quote: Quote) -> None:
     """Resolve every line's price (catalogue breaks, the recipient's tier now) and the totals."""
-    tier, discount = tier_discount_percent(quote.recipient)
-    quote.tier_code, quote.tier_discount_percent = tier, discount
-    ids = {ln.product_id for ln in quote.lines if ln.product_id}
-    products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
-    for line in quote.lines:
-        product = products.get(line.product_id)
-        breaks = [(b.min_quantity, b.unit_price) for b in product.breaks] if product else []
-        price = pricing.price_line(
-            list_price=line.list_price,
-            breaks=breaks,
-            quantity=line.quantity,
-            tier_discount_percent=discount,
-            discount_percent=line.discount_percent,
-            tax_rate_percent=line.tax_rate_percent,
-            currency=quote.currency,
-        )
-        line.tier_discount_percent = discount
-        line.unit_price = price.unit_price
-        line.net_amount, line.tax_amount = price.net_amount, price.tax_amount
-    sums = pricing.totals(quote.lines, quote.currency)
-    quote.subtotal, quote.tax_total, quote.total = sums.subtotal, sums.tax_total, sums.total
+    # Its reads must not flush half a change: the one flush, at the end, turns a race into a
+    # Conflict.
+    with db.session.no_autoflush:
+        tier, discount = tier_discount_percent(quote.recipient)
+        quote.tier_code, quote.tier_discount_percent = tier, discount
+        ids = {ln.product_id for ln in quote.lines if ln.product_id}
+        products = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))}
+        for line in quote.lines:
+            product = products.get(line.product_id)
+            breaks = [(b.min_quantity, b.unit_price) for b in product.breaks] if product else []
+            price = pricing.price_line(
+                list_price=line.list_price,
+                breaks=breaks,
+                quantity=line.quantity,
+                tier_discount_percent=discount,
+                discount_percent=line.discount_percent,
+                tax_rate_percent=line.tax_rate_percent,
+                currency=quote.currency,
+            )
+            line.tier_discount_percent = discount
+            line.unit_price = price.unit_price
+            line.net_amount, line.tax_amount = price.net_amount, price.tax_amount
+        sums = pricing.totals(quote.lines, quote.currency)
+        quote.subtotal, quote.tax_total, quote.total = sums.subtotal, sums.tax_total, sums.total
     _flush()
 
 
@@ -318,12 +346,16 @@ def rule_violations(quote: Quote) -> list[pricing.Violation]:
     return pricing.check_rules(lines, rule_products(pid for _p, pid, _q in lines))
 
 
-def approve_discounts(quote: Quote, *, actor: Principal) -> int:
-    """A vendor admin approves every line discount above its giver's limit; recorded."""
+def approve_discounts(quote: Quote, *, seen: str | None = None, actor: Principal) -> int:
+    """A vendor admin approves every line discount above its giver's limit, as the page showed
+    them (``seen``: its snapshot; ``EditConflict`` if the quote changed since); recorded."""
     if not actor.can("quotes.approve_discount"):
         raise Forbidden(_("Only a vendor admin approves discounts above the limit."))
     _check_draft(quote)
+    _check_seen(quote, seen)
     pending = [ln for ln in quote.lines if ln.needs_approval]
+    if pending:
+        _lines_changed(quote)
     for line in pending:
         line.discount_approved_by_id, line.discount_approved_at = actor.user_id, utcnow()
         audit.record(
@@ -341,11 +373,14 @@ def approve_discounts(quote: Quote, *, actor: Principal) -> int:
     return len(pending)
 
 
-def send_quote(quote: Quote, *, actor: Principal) -> None:
+def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> None:
     """Send a draft: the rules hold, every discount is within limits or approved, it is valid;
-    its PDF is rendered once and stored with its SHA-256; the recipient's people are told."""
+    its PDF is rendered once and stored with its SHA-256; the recipient's people are told.
+    ``seen``: the snapshot of the page the sender looked at (``EditConflict`` if a colleague
+    changed the quote since: what is sent is what the sender saw)."""
     _check_manager(actor)
     _check_draft(quote)
+    _check_seen(quote, seen)
     if not quote.lines:
         raise InvalidInput(_("Add at least one line before sending."))
     violations = rule_violations(quote)

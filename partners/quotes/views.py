@@ -26,6 +26,7 @@ from partners.quotes import documents, pricing, queries, seed, services  # noqa:
 from partners.quotes.forms import (
     AcceptForm,
     DeclineForm,
+    DraftActionForm,
     LineForm,
     NewQuoteForm,
     QuoteFieldsForm,
@@ -144,6 +145,9 @@ def _detail(quote: Quote, forms: dict | None = None, status: int = 200):
         "decline": DeclineForm(formdata=None),
         **(forms or {}),
     }
+    # Every action on a draft carries the draft as this page shows it (optimistic locking).
+    seen = snapshot(quote, services.SNAPSHOT_FIELDS) if quote.status == "draft" else ""
+    forms["line"].snapshot.data = seen
     versions = queries.versions_of(quote)
     current = next((v for v in reversed(versions) if v.status != "draft"), None)
     if g.principal.is_vendor_staff:
@@ -156,7 +160,8 @@ def _detail(quote: Quote, forms: dict | None = None, status: int = 200):
         current=current,
         violations=services.rule_violations(quote) if quote.status == "draft" else [],
         confirm=ConfirmForm(),
-        remove=RemoveLineForm(formdata=None),
+        draft_action=DraftActionForm(formdata=None, snapshot=seen),
+        remove=RemoveLineForm(formdata=None, snapshot=seen),
         events=audit.history_for(quote),
     ), status
 
@@ -199,6 +204,13 @@ def edit(quote_id: int):
     ), status
 
 
+def _flash_conflict(done: attempt) -> None:
+    """``attempt`` leaves an EditConflict to the page; these buttons have no page of their own,
+    so it is said on the quote's page they return to (reloaded: it shows the change)."""
+    if isinstance(done.error, EditConflict):
+        flash(done.error.message, "danger")
+
+
 @bp.post("/<int:quote_id>/lines")
 @login_required
 @access.require("quotes.manage")
@@ -214,9 +226,13 @@ def add_line(quote_id: int):
             quantity=form.quantity.data,
             discount_percent=form.discount_percent.data,
             tax_rate_percent=form.tax_rate_percent.data,
+            seen=form.snapshot.data or "",
             actor=g.principal,
         )
     if not done:
+        if isinstance(done.error, EditConflict):
+            form.form_errors.append(done.error.message)
+            return _detail(quote, {"line": form}, 409)
         return _detail(quote, {"line": form}, 422)
     return redirect(url_for("quotes.detail", quote_id=quote.id) + "#lines")
 
@@ -229,9 +245,12 @@ def remove_line(quote_id: int):
     form = RemoveLineForm()
     if form.validate_on_submit():
         with attempt() as done:
-            services.remove_line(quote, form.line_id.data, actor=g.principal)
+            services.remove_line(
+                quote, form.line_id.data, seen=form.snapshot.data or "", actor=g.principal
+            )
         if done:
             flash(_("The line is removed."), "success")
+        _flash_conflict(done)
     return redirect(url_for("quotes.detail", quote_id=quote.id) + "#lines")
 
 
@@ -240,11 +259,15 @@ def remove_line(quote_id: int):
 @access.require("quotes.approve_discount")
 def approve_discounts(quote_id: int):
     quote = get_or_404(Quote, quote_id)
-    if ConfirmForm().validate_on_submit():
+    form = DraftActionForm()
+    if form.validate_on_submit():
         with attempt() as done:
-            count = services.approve_discounts(quote, actor=g.principal)
+            count = services.approve_discounts(
+                quote, seen=form.snapshot.data or "", actor=g.principal
+            )
         if done:
             flash(_("%(n)d discounts approved.", n=count), "success")
+        _flash_conflict(done)
     return redirect(url_for("quotes.detail", quote_id=quote.id))
 
 
@@ -253,14 +276,16 @@ def approve_discounts(quote_id: int):
 @access.require("quotes.manage")
 def send(quote_id: int):
     quote = get_or_404(Quote, quote_id)
-    if ConfirmForm().validate_on_submit():
+    form = DraftActionForm()
+    if form.validate_on_submit():
         with attempt() as done:
-            services.send_quote(quote, actor=g.principal)
+            services.send_quote(quote, seen=form.snapshot.data or "", actor=g.principal)
         if done:
             flash(
                 _("%(label)s is sent to %(org)s.", label=quote.label, org=quote.recipient.name),
                 "success",
             )
+        _flash_conflict(done)
     return redirect(url_for("quotes.detail", quote_id=quote.id))
 
 

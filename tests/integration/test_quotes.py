@@ -133,6 +133,13 @@ def new_quote(client, recipient, **fields) -> int:
     return int(response.headers["Location"].rstrip("/").split("/")[-1])
 
 
+def seen(client, quote_id) -> str:
+    """The snapshot the draft's page carries in its forms (optimistic locking)."""
+    page = client.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    match = re.search(r'name="snapshot" type="hidden" value="([^"]*)"', page)
+    return match.group(1) if match else ""
+
+
 def add(client, quote_id, sku, quantity, discount="", tax=""):
     return client.post(
         f"/quotes/{quote_id}/lines",
@@ -141,6 +148,7 @@ def add(client, quote_id, sku, quantity, discount="", tax=""):
             "quantity": quantity,
             "discount_percent": discount,
             "tax_rate_percent": tax,
+            "snapshot": seen(client, quote_id),
         },
     )
 
@@ -150,7 +158,12 @@ def sent_quote(app, world, recipient=None, lines=(("PSU-1", 3),), who="manager")
     quote_id = new_quote(vendor, recipient or world["gold"])
     for sku, qty in lines:
         assert add(vendor, quote_id, sku, qty).status_code == 302
-    assert vendor.post(f"/quotes/{quote_id}/send").status_code == 302
+    assert (
+        vendor.post(
+            f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)}
+        ).status_code
+        == 302
+    )
     return quote_id
 
 
@@ -197,6 +210,7 @@ def test_a_customer_gets_no_tier_discount(app, db, world):
 def test_bad_lines_get_a_clear_message_and_nothing_is_written(app, db, world, data, message):
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(vendor, world["gold"])
+    data = {**data, "snapshot": seen(vendor, quote_id)}
     response = vendor.post(f"/quotes/{quote_id}/lines", data=data)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
@@ -214,23 +228,34 @@ def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, 
     assert "Line 1: SW-48 requires PSU-1 on the same quote." in page
     assert "Line 2, 3: LIC-STD cannot be combined with LIC-ADV." in page
     assert "Line 4: SVC-DAY is sold from 5 units (the quote has 2)." in page
-    response = vendor.post(f"/quotes/{quote_id}/send", follow_redirects=True)
+    response = vendor.post(
+        f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)}, follow_redirects=True
+    )
     assert "SW-48 requires PSU-1" in response.get_data(as_text=True)
     assert load(db, quote_id).status == "draft" and not mailbox
     # Fix it: add the power supply, drop the advanced licence, more engineer days.
     quote = load(db, quote_id)
-    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": quote.lines[2].id})
-    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": quote.lines[3].id})
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": quote.lines[2].id, "snapshot": seen(vendor, quote_id)},
+    )
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": quote.lines[3].id, "snapshot": seen(vendor, quote_id)},
+    )
     add(vendor, quote_id, "SVC-DAY", 25)
     assert "sold up to 20 units" in vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
     last = load(db, quote_id).lines[-1]
-    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": last.id})
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": last.id, "snapshot": seen(vendor, quote_id)},
+    )
     add(vendor, quote_id, "SVC-DAY", 5)
     add(vendor, quote_id, "PSU-1", 2)
     assert 'data-testid="rule-violations"' not in vendor.get(f"/quotes/{quote_id}").get_data(
         as_text=True
     )
-    vendor.post(f"/quotes/{quote_id}/send")
+    vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
     assert load(db, quote_id).status == "sent"
 
 
@@ -241,16 +266,23 @@ def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(app,
     add(sales, quote_id, "PSU-1", 1, discount="15")  # above it
     quote = load(db, quote_id)
     assert [ln.needs_approval for ln in quote.lines] == [False, True]
-    response = sales.post(f"/quotes/{quote_id}/send", follow_redirects=True)
+    response = sales.post(
+        f"/quotes/{quote_id}/send", data={"snapshot": seen(sales, quote_id)}, follow_redirects=True
+    )
     assert "Line 2: the discount is above the limit" in response.get_data(as_text=True)
-    assert sales.post(f"/quotes/{quote_id}/approve-discounts").status_code == 403
+    assert (
+        sales.post(
+            f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(sales, quote_id)}
+        ).status_code
+        == 403
+    )
     admin = client_for(app, world["admin"])
-    admin.post(f"/quotes/{quote_id}/approve-discounts")
+    admin.post(f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(admin, quote_id)})
     line = load(db, quote_id).lines[1]
     assert line.discount_approved_by_id == world["admin"].id and line.discount_approved_at
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.discount_approved"))
     assert event.after["limit_percent"] == "10.00" and event.after["discount_percent"] == "15.00"
-    sales.post(f"/quotes/{quote_id}/send")
+    sales.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(sales, quote_id)})
     assert load(db, quote_id).status == "sent"
 
 
@@ -380,7 +412,7 @@ def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(vendor, world["gold"], deal_number="DR-QT-1")
     add(vendor, quote_id, "PSU-1", 1)
-    vendor.post(f"/quotes/{quote_id}/send")
+    vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
     mailbox.clear()
     partner = client_for(app, world["gold_user"])
     page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
@@ -496,7 +528,7 @@ def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, 
     page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
     assert 'data-testid="answer"' in page and 'data-testid="not-current"' not in page
     add(vendor, v2_id, "PSU-1", 4)
-    vendor.post(f"/quotes/{v2_id}/send")
+    vendor.post(f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)})
     v1, v2 = load(db, quote_id), load(db, v2_id)
     assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
     assert v1.status == "superseded" and v1.superseded_by_id == v2.id
@@ -551,7 +583,9 @@ def test_a_revision_cannot_be_sent_once_its_version_was_accepted(app, db, world)
         f"/quotes/{quote_id}/accept",
         data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
     )
-    response = vendor.post(f"/quotes/{v2_id}/send", follow_redirects=True)
+    response = vendor.post(
+        f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)}, follow_redirects=True
+    )
     assert "Version 1 was accepted meanwhile" in response.get_data(as_text=True)
     assert load(db, v2_id).status == "draft" and load(db, quote_id).status == "accepted"
 
@@ -621,7 +655,7 @@ def test_expiry_by_tick_with_a_frozen_clock_and_acceptance_refused(app, db, worl
         vendor = client_for(app, world["manager"])
         quote_id = new_quote(vendor, world["gold"], valid_until="2031-03-10")
         add(vendor, quote_id, "PSU-1", 1)
-        vendor.post(f"/quotes/{quote_id}/send")
+        vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
         partner = client_for(app, world["gold_user"])
         clock.move_to("2031-03-10 23:00 +0000")
         with app.app_context():
@@ -699,6 +733,55 @@ def test_two_revisions_racing_for_the_same_version_are_a_conflict(app, db, world
         with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
             services.revise_quote(quote, actor=principal(world["sales"]))
         session.rollback()
+
+
+def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(app, db, world):
+    first, second = client_for(app, world["admin"]), client_for(app, world["manager"])
+    quote_id = new_quote(first, world["gold"])
+    add(first, quote_id, "PSU-1", 1, discount="30")  # a vendor admin's own: approved as given
+    stale = seen(first, quote_id)
+    # Meanwhile a colleague adds a line above the limit (same total-changing or not: any change).
+    assert add(second, quote_id, "PSU-1", 1, discount="25").status_code == 302
+    line = load(db, quote_id).lines[0]
+    message = "Someone else changed this while you were editing it"
+    for path, data in [
+        ("send", {}),
+        ("approve-discounts", {}),
+        ("remove-line", {"line_id": line.id}),
+    ]:
+        response = first.post(
+            f"/quotes/{quote_id}/{path}", data={**data, "snapshot": stale}, follow_redirects=True
+        )
+        assert message in response.get_data(as_text=True), path
+    response = first.post(
+        f"/quotes/{quote_id}/lines", data={"sku": "PSU-1", "quantity": 1, "snapshot": stale}
+    )
+    assert response.status_code == 409 and message in response.get_data(as_text=True)
+    quote = load(db, quote_id)
+    assert quote.status == "draft" and len(quote.lines) == 2 and quote.lines[1].needs_approval
+    # Reloaded, the page carries the new state: now it goes through.
+    first.post(f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(first, quote_id)})
+    first.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(first, quote_id)})
+    assert load(db, quote_id).status == "sent"
+
+
+def test_removing_and_re_adding_the_same_line_still_moves_the_version(app, db, world):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    add(vendor, quote_id, "PSU-1", 1)
+    stale, version = seen(vendor, quote_id), load(db, quote_id).version
+    line = load(db, quote_id).lines[0]
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": line.id, "snapshot": seen(vendor, quote_id)},
+    )
+    add(vendor, quote_id, "PSU-1", 1)  # the same total as before
+    assert load(db, quote_id).version > version + 1
+    response = vendor.post(
+        f"/quotes/{quote_id}/send", data={"snapshot": stale}, follow_redirects=True
+    )
+    assert "Someone else changed this" in response.get_data(as_text=True)
+    assert load(db, quote_id).status == "draft"
 
 
 # Requests from deal registrations.
@@ -783,7 +866,10 @@ def test_recipients_see_only_their_own_sent_quotes(app, db, world):
     assert load(db, to_customer).number in listing and load(db, to_gold).number not in listing
     support = client_for(app, world["support"])
     assert support.get(f"/quotes/{draft}").status_code == 200  # vendor staff read every quote
-    assert support.post(f"/quotes/{draft}/send").status_code == 403
+    assert (
+        support.post(f"/quotes/{draft}/send", data={"snapshot": seen(support, draft)}).status_code
+        == 403
+    )
 
 
 def test_services_refuse_the_wrong_actor(app, db, world):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from partners.quotes.models import Quote
-from tests.integration.test_quotes import client_for, load, sent_quote
+from tests.integration.test_quotes import add, client_for, load, seen, sent_quote
 from tests.integration.test_quotes import world as world  # noqa: F401, PLW0127  (fixture)
 from tests.isolation.kinds_leads import bearer_for
 
@@ -107,8 +107,8 @@ def test_a_draft_revision_leaves_the_recipient_its_live_version(app, api, db, wo
     body = api.get(f"/api/v1/quotes/{quote_id}", headers=headers).get_json()
     assert body["status"] == "sent" and body["superseded_by_id"] is None  # never a draft
     assert api.get(f"/api/v1/quotes/{v2_id}", headers=headers).status_code == 404
-    vendor.post(f"/quotes/{v2_id}/lines", data={"sku": "PSU-1", "quantity": 2})
-    vendor.post(f"/quotes/{v2_id}/send")
+    add(vendor, v2_id, "PSU-1", 2)
+    vendor.post(f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)})
     body = api.get(f"/api/v1/quotes/{quote_id}", headers=headers).get_json()
     assert body["status"] == "superseded" and body["superseded_by_id"] == v2_id
     assert api.get(f"/api/v1/quotes/{v2_id}", headers=headers).get_json()["status"] == "sent"
