@@ -54,6 +54,9 @@ AUDIT_FIELDS = ["status", "total", "valid_until"]
 # every change to it or to its lines, so a send, line or approval from a stale page is refused.
 SNAPSHOT_FIELDS = ["status", "total", "valid_until", "title"]
 MAX_QUANTITY = 1_000_000
+# The largest amount a line or a quote holds: its money columns are Numeric(14, 2). A quantity
+# of up to a million at a list price of up to a billion goes far past it.
+MAX_AMOUNT = Decimal("999999999999.99")
 
 TRANSITIONS = {
     "draft": {"sent"},
@@ -337,7 +340,35 @@ def reprice(quote: Quote) -> None:
             line.net_amount, line.tax_amount = price.net_amount, price.tax_amount
         sums = pricing.totals(quote.lines, quote.currency)
         quote.subtotal, quote.tax_total, quote.total = sums.subtotal, sums.tax_total, sums.total
+    _check_amounts(quote)
     _flush()
+
+
+def _check_amounts(quote: Quote) -> None:
+    """Every line and the quote's totals fit the money columns (``MAX_AMOUNT``), or a clear
+    InvalidInput rather than the database's overflow."""
+    largest = f"{MAX_AMOUNT:,} {quote.currency}"
+    for line in quote.lines:
+        if max(line.net_amount, line.total) > MAX_AMOUNT:
+            raise InvalidInput(
+                _(
+                    "Line %(n)d (%(sku)s) comes to more than %(max)s, the most a quote line "
+                    "holds: lower its quantity.",
+                    n=line.position,
+                    sku=line.sku,
+                    max=largest,
+                ),
+                field="quantity",
+            )
+    if max(quote.subtotal, quote.total) > MAX_AMOUNT:
+        raise InvalidInput(
+            _(
+                "The quote would come to more than %(max)s, the most a quote holds: split it "
+                "into several quotes.",
+                max=largest,
+            ),
+            field="quantity",
+        )
 
 
 def rule_violations(quote: Quote) -> list[pricing.Violation]:

@@ -217,6 +217,25 @@ def test_bad_lines_get_a_clear_message_and_nothing_is_written(app, db, world, da
     assert load(db, quote_id).lines == []
 
 
+def test_amounts_past_what_a_quote_holds_are_refused_clearly(app, db, world):
+    db.add(Product(sku="BIG-1", name="Data centre", list_price=D("1000000000"), currency="EUR"))
+    db.flush()  # the highest list price the catalogue takes
+    vendor = client_for(app, world["admin"])
+    quote_id = new_quote(vendor, world["customer"])
+    response = add(vendor, quote_id, "BIG-1", 1_000_000)  # 1e15: past Numeric(14, 2)
+    assert response.status_code == 422
+    assert "Line 1 (BIG-1) comes to more than 999,999,999,999.99 EUR" in response.get_data(
+        as_text=True
+    )
+    assert load(db, quote_id).lines == []
+    assert add(vendor, quote_id, "BIG-1", 600, tax="0").status_code == 302
+    response = add(vendor, quote_id, "BIG-1", 600, tax="0")  # each line fits, their sum not
+    assert response.status_code == 422
+    assert "The quote would come to more than" in response.get_data(as_text=True)
+    quote = load(db, quote_id)
+    assert len(quote.lines) == 1 and quote.total == D("600000000000.00")
+
+
 def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, world, mailbox):
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(vendor, world["gold"])
