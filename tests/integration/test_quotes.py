@@ -468,6 +468,51 @@ def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db
     assert again.status_code == 422 and "cannot be answered again" in again.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("hops", "recorded"), [(1, "198.51.100.23"), (0, "10.0.0.5")])
+def test_behind_trusted_proxies_the_clients_address_is_recorded(app, db, world, hops, recorded):
+    from portal.app import create_app
+
+    quote_id = sent_quote(app, world)
+    behind = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "DATABASE_ROLE": app.config["DATABASE_ROLE"],
+            "SMTP_URL": app.config["SMTP_URL"],
+            "WTF_CSRF_ENABLED": False,
+            "BASE_URL": "http://portal.test",
+            "SERVER_NAME": None,
+            "REDIS_URL": None,
+            "TRUSTED_PROXIES": hops,
+        }
+    )
+    # The same test transaction as every other session of this test.
+    behind.extensions["db"].session_factory = app.extensions["db"].session_factory
+    try:
+        partner = client_for(behind, world["gold_user"])
+        response = partner.post(
+            f"/quotes/{quote_id}/accept",
+            data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
+            headers={"X-Forwarded-For": "198.51.100.23"},  # as the load balancer appends it
+            environ_base={"REMOTE_ADDR": "10.0.0.5"},  # the load balancer
+        )
+        assert response.status_code == 302
+        assert load(db, quote_id).decided_ip == recorded
+    finally:
+        behind.extensions["db"].engine.dispose()
+
+
+def test_trusted_proxies_is_a_small_number_of_hops():
+    from portal.config import ConfigurationError, from_environment
+
+    assert from_environment({})["TRUSTED_PROXIES"] == 0
+    assert from_environment({"TRUSTED_PROXIES": "2"})["TRUSTED_PROXIES"] == 2
+    with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES"):
+        from_environment({"TRUSTED_PROXIES": "yes"})
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
