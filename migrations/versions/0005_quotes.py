@@ -242,6 +242,8 @@ def upgrade() -> None:
         sa.Column("requested_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("quote_id", sa.Integer(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("close_reason", sa.Text(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["deal_id"],

@@ -93,5 +93,11 @@ class DeclineForm(FlaskForm):
     reason = TextAreaField(_l("Why do you decline?"), validators=[DataRequired(), Length(max=5000)])
 
 
+class CloseRequestForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is the request declined?"), validators=[DataRequired(), Length(max=5000)]
+    )
+
+
 class RequestForm(FlaskForm):
     message = TextAreaField(_l("What should the quote contain?"), validators=[Length(max=5000)])

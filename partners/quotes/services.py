@@ -40,6 +40,7 @@ from portal.tenancy import Principal
 register_kind("quotes.sent", _l("Quotes sent to my organisation"))
 register_kind("quotes.answered", _l("Answers to the quotes I own"))
 register_kind("quotes.requested", _l("Quote requests from partners"))
+register_kind("quotes.request_closed", _l("Quote requests of mine the vendor declined"))
 
 # How far each vendor role may discount a line on its own, in percent; more needs a vendor
 # admin's approval (recorded on the line). A vendor admin's own discount is approved as given.
@@ -162,6 +163,14 @@ def create_quote(
     if currency not in CURRENCIES:
         raise InvalidInput(_("Choose a currency from the list."), field="currency")
     if request is not None:
+        if request.status != "open":
+            raise InvalidTransition(
+                _("This quote request is %(state)s already.", state=_(request.status))
+            )
+        if deal is not None and deal.id != request.deal_id:
+            raise InvalidInput(
+                _("The request is for another registration than this one."), field="deal_number"
+            )
         deal = deal or db.session.get(DealRegistration, request.deal_id)
     if deal is not None:
         if deal.status != "approved":
@@ -782,6 +791,48 @@ def request_quote(deal: DealRegistration, *, message: str, actor: Principal) -> 
             link=url_for("quotes.requests"),
         )
     return request
+
+
+def close_request(request: QuoteRequest, *, reason: str, actor: Principal) -> None:
+    """Vendor sales staff decline an open quote request, saying why; the partner's requester
+    (or, if gone, its active people) is told, and the partner may ask again."""
+    _check_manager(actor)
+    if request.status != "open":
+        raise InvalidTransition(
+            _("This quote request is %(state)s already.", state=_(request.status))
+        )
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say why the request is declined."), field="reason")
+    request.status, request.closed_at = "closed", utcnow()
+    request.close_reason = reason[:5000]
+    _flush()
+    audit.record(
+        "quote.request_closed",
+        request,
+        actor=actor,
+        before={"status": "open"},
+        after={"status": "closed", "reason": request.close_reason},
+    )
+    with unscoped():  # the partner's people, from the vendor's decision (reviewed)
+        deal = db.session.get(DealRegistration, request.deal_id)
+        requester = (
+            db.session.get(User, request.requested_by_id) if request.requested_by_id else None
+        )
+        people = (
+            [requester]
+            if requester is not None and requester.active
+            else db.session.scalars(
+                select(User).where(User.org_id == request.org_id, User.active.is_(True))
+            ).all()
+        )
+        notify.notify(
+            people,
+            "quotes.request_closed",
+            _("Your quote request on %(deal)s was declined", deal=deal.number if deal else ""),
+            body=_("The reason given:\n\n%(reason)s", reason=request.close_reason),
+            link=url_for("deals.detail", deal_id=request.deal_id),
+        )
 
 
 @jobs.periodic("expire_quotes")

@@ -25,6 +25,7 @@ from partners.deals.models import DealRegistration
 from partners.quotes import documents, pricing, queries, seed, services  # noqa: F401  (seed registers)
 from partners.quotes.forms import (
     AcceptForm,
+    CloseRequestForm,
     DeclineForm,
     DraftActionForm,
     LineForm,
@@ -416,7 +417,28 @@ def requests():
             select(DealRegistration).where(DealRegistration.id.in_([r.deal_id for r in rows]))
         )
     }
-    return render_template("partners/quotes/requests.html", rows=rows, deals=deals)
+    return render_template(
+        "partners/quotes/requests.html",
+        rows=rows,
+        deals=deals,
+        close=CloseRequestForm(formdata=None),
+    )
+
+
+@bp.post("/requests/<int:request_id>/close")
+@login_required
+@access.require("quotes.manage")
+def close_request(request_id: int):
+    quote_request = get_or_404(QuoteRequest, request_id)
+    form = CloseRequestForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the request is declined."), "danger")
+        return redirect(url_for("quotes.requests"))
+    with attempt() as done:
+        services.close_request(quote_request, reason=form.reason.data, actor=g.principal)
+    if done:
+        flash(_("The request is declined; the partner is told why."), "success")
+    return redirect(url_for("quotes.requests"))
 
 
 @bp.post("/request/<int:deal_id>")

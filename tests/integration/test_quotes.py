@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from partners.catalogue.models import PriceBreak, Product, ProductRule
 from partners.deals.models import DealRegistration
@@ -902,6 +902,117 @@ def test_a_partner_requests_a_quote_on_an_approved_registration(app, db, world):
         },
     )
     assert wrong.status_code == 422 and "goes to the partner that registered it" in wrong.get_data(
+        as_text=True
+    )
+
+
+def _approved_deal(db, world, number: str, org=None) -> DealRegistration:
+    deal = DealRegistration(
+        org_id=(org or world["gold"]).id,
+        number=number,
+        customer_name=f"Customer of {number}",
+        customer_name_key=number.lower(),
+        customer_domain=f"{number.lower()}.test",
+        products=["x"],
+        value=D("5"),
+        currency="EUR",
+        expected_close=date.today() + timedelta(days=30),
+        status="approved",
+    )
+    db.add(deal)
+    db.flush()
+    return deal
+
+
+def test_vendor_staff_decline_a_request_and_the_partner_may_ask_again(app, db, world, mailbox):
+    deal = _approved_deal(db, world, "DR-QT-3")
+    partner = client_for(app, world["gold_user"])
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "Switches, please"})
+    request = db.scalar(select(QuoteRequest).where(QuoteRequest.deal_id == deal.id))
+    vendor = client_for(app, world["sales"])
+    assert 'data-testid="close-request"' in vendor.get("/quotes/requests").get_data(as_text=True)
+    assert partner.post(f"/quotes/requests/{request.id}/close", data={}).status_code == 403
+    refused = vendor.post(
+        f"/quotes/requests/{request.id}/close", data={"reason": ""}, follow_redirects=True
+    )
+    assert "Say why the request is declined" in refused.get_data(as_text=True)
+    mailbox.clear()
+    response = vendor.post(
+        f"/quotes/requests/{request.id}/close",
+        data={"reason": "The customer buys direct.\nAsk your channel manager."},
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert request.status == "closed" and request.closed_at
+    assert request.close_reason.startswith("The customer buys direct.")
+    [mail] = mailbox.to(world["gold_user"].email)
+    assert mail["Subject"] == "Your quote request on DR-QT-3 was declined"
+    assert "The customer buys direct." in mail.get_content()
+    assert "Switches, please" not in vendor.get("/quotes/requests").get_data(as_text=True)
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.request_closed"))
+    assert event.actor_user_id == world["sales"].id
+    again = vendor.post(
+        f"/quotes/requests/{request.id}/close", data={"reason": "x"}, follow_redirects=True
+    )
+    assert "This quote request is closed already" in again.get_data(as_text=True)
+    # A closed request no longer blocks the partner, nor can a quote be written from it.
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "Again, please"})
+    assert (
+        db.scalar(
+            select(func.count(QuoteRequest.id)).where(
+                QuoteRequest.deal_id == deal.id, QuoteRequest.status == "open"
+            )
+        )
+        == 1
+    )
+    stale = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["gold"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "deal_number": "DR-QT-3",
+            "request_id": request.id,
+        },
+    )
+    assert stale.status_code == 422
+    assert "This quote request is closed already" in stale.get_data(as_text=True)
+
+
+def test_a_quote_from_a_request_is_on_the_requests_registration(app, db, world):
+    deal = _approved_deal(db, world, "DR-QT-4")
+    other_deal = _approved_deal(db, world, "DR-QT-5")
+    partner = client_for(app, world["gold_user"])
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "Switches"})
+    request = db.scalar(select(QuoteRequest).where(QuoteRequest.deal_id == deal.id))
+    vendor = client_for(app, world["sales"])
+    wrong = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["gold"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "deal_number": other_deal.number,
+            "request_id": request.id,
+        },
+    )
+    assert wrong.status_code == 422
+    assert "The request is for another registration" in wrong.get_data(as_text=True)
+    db.expire_all()
+    assert request.status == "open" and not db.scalars(select(Quote)).all()
+    quote_id = new_quote(vendor, world["gold"], deal_number=deal.number, request_id=request.id)
+    db.expire_all()
+    assert request.status == "quoted" and request.quote_id == quote_id
+    twice = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["gold"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "request_id": request.id,
+        },
+    )
+    assert twice.status_code == 422 and "This quote request is quoted already" in twice.get_data(
         as_text=True
     )
 
