@@ -9,6 +9,7 @@ from decimal import Decimal
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     g,
     redirect,
@@ -41,8 +42,9 @@ from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
+from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
-from portal.web import attempt, form_status, paginate
+from portal.web import attempt, form_status
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 navigation.add(
@@ -72,13 +74,22 @@ def markdown(text: str):
 def index():
     status = request.args.get("status") or None
     search = request.args.get("q", "").strip() or None
+    try:
+        page = queries.quote_page(status, search, **_cursor_args())
+    except InvalidCursor:
+        abort(422)
     return render_template(
         "partners/quotes/index.html",
-        page=paginate(queries.quotes(status, search)),
+        page=page,
+        args={k: v for k, v in request.args.items() if k not in ("after", "before") and v},
         status=status,
         q=search or "",
         statuses=QUOTE_STATUSES,
     )
+
+
+def _cursor_args() -> dict:
+    return {"after": request.args.get("after"), "before": request.args.get("before")}
 
 
 def _recipient_choices() -> list[tuple[int, str]]:
@@ -410,7 +421,11 @@ def certificate(quote_id: int):
 @login_required
 @access.require("quotes.manage")
 def requests():
-    rows = db.session.scalars(queries.open_requests().limit(200)).unique().all()
+    try:
+        page = queries.request_page(**_cursor_args())
+    except InvalidCursor:
+        abort(422)
+    rows = page.items
     deals = {
         d.id: d
         for d in db.session.scalars(
@@ -419,6 +434,7 @@ def requests():
     }
     return render_template(
         "partners/quotes/requests.html",
+        page=page,
         rows=rows,
         deals=deals,
         close=CloseRequestForm(formdata=None),

@@ -1047,6 +1047,46 @@ def test_recipients_see_only_their_own_sent_quotes(app, db, world):
     )
 
 
+def test_the_quote_list_and_the_request_queue_are_keyset_paged(app, db, world):
+    from html import unescape
+
+    for n in range(30):
+        db.add(
+            Quote(
+                org_id=world["gold"].id,
+                number=f"Q-PG-{n:05d}",
+                status="draft" if n % 10 == 9 else "sent",
+                title=f"Paged quote {n:02d}",
+                currency="EUR",
+                valid_until=date.today(),
+            )
+        )
+        deal = _approved_deal(db, world, f"DR-PG-{n:02d}")
+        db.add(QuoteRequest(org_id=world["gold"].id, deal_id=deal.id, message=f"Ask {n:02d}"))
+    db.flush()
+
+    def walk(client, url, marker):
+        seen_titles, pages = [], 0
+        while url:
+            page = client.get(url).get_data(as_text=True)
+            assert "Page 1 of" not in page  # no COUNT behind it
+            seen_titles += re.findall(marker, page)
+            found = re.search(r'rel="next" href="([^"]+)"', page)
+            url, pages = unescape(found.group(1)) if found else None, pages + 1
+        return seen_titles, pages
+
+    vendor = client_for(app, world["manager"])
+    titles, pages = walk(vendor, "/quotes/?q=Paged", r"Paged quote (\d\d)")
+    assert pages == 2 and titles == [f"{n:02d}" for n in range(29, -1, -1)]  # newest first
+    partner = client_for(app, world["gold_user"])  # its own sent versions, drafts never
+    titles, pages = walk(partner, "/quotes/?q=Paged", r"Paged quote (\d\d)")
+    assert pages == 2 and titles == [f"{n:02d}" for n in range(29, -1, -1) if n % 10 != 9]
+    asks, pages = walk(vendor, "/quotes/requests", r"Ask (\d\d)")
+    assert pages == 2 and asks == [f"{n:02d}" for n in range(30)]  # the longest-waiting first
+    assert vendor.get("/quotes/?after=not-a-cursor").status_code == 422
+    assert vendor.get("/quotes/requests?after=bm9wZQ").status_code == 422
+
+
 def test_services_refuse_the_wrong_actor(app, db, world):
     quote_id = sent_quote(app, world)
     with acting(app, world["other_admin"]) as session:
