@@ -13,19 +13,10 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from flask import render_template
-from markdown_it import MarkdownIt
-from markupsafe import Markup
+
+from portal.formatting import markdown
 
 FONTS = Path(__file__).parent / "fonts"
-
-# CommonMark with raw HTML off: tags a writer types are shown as text, never interpreted, and
-# markdown-it's link validation refuses javascript:, vbscript:, file: and data: (but images) URLs.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
-
-
-def markdown(text: str) -> Markup:
-    """Proposal text (markdown) as safe HTML."""
-    return Markup(_markdown.render(text or ""))  # noqa: S704 - html off: the output is escaped
 
 
 def sha256(data: bytes) -> str:

@@ -4,7 +4,6 @@ the acceptance certificate, and the queue of partners' quote requests."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -23,7 +22,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from partners.deals.models import DealRegistration
-from partners.quotes import documents, pricing, queries, seed, services  # noqa: F401  (seed registers)
+from partners.quotes import queries, seed, services  # noqa: F401  (seed registers)
 from partners.quotes.forms import (
     AcceptForm,
     CloseRequestForm,
@@ -50,22 +49,6 @@ bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 navigation.add(
     NavItem("quotes.index", _l("Quotes"), "quotes.view", ("vendor", "partner", "customer"), 30)
 )
-
-
-@bp.app_template_filter("money")
-def money(amount, currency: str) -> str:
-    """An amount with thousands separators and the currency's minor unit (1,234.50; ¥ 1,235)."""
-    if amount is None:
-        return ""
-    value = pricing.round_money(Decimal(amount), currency)
-    places = max(0, -value.as_tuple().exponent)
-    return f"{value:,.{places}f}"
-
-
-@bp.app_template_filter("markdown")
-def markdown(text: str):
-    """Proposal sections (markdown) as sanitised HTML."""
-    return documents.markdown(text)
 
 
 @bp.get("/")
