@@ -199,11 +199,17 @@ def edit(quote_id: int):
     ), status
 
 
+STALE_PAGE = _l(
+    "Someone else changed this quote since your page showed it, so nothing was done. "
+    "Here it is as it is now: check it and try again."
+)
+
+
 def _flash_conflict(done: attempt) -> None:
     """``attempt`` leaves an EditConflict to the page; these buttons have no page of their own,
     so it is said on the quote's page they return to (reloaded: it shows the change)."""
     if isinstance(done.error, EditConflict):
-        flash(done.error.message, "danger")
+        flash(str(STALE_PAGE), "danger")
 
 
 @bp.post("/<int:quote_id>/lines")
@@ -225,8 +231,8 @@ def add_line(quote_id: int):
             actor=g.principal,
         )
     if not done:
-        if isinstance(done.error, EditConflict):
-            form.form_errors.append(done.error.message)
+        if isinstance(done.error, EditConflict):  # the page shows the quote as it is now
+            form.form_errors.append(str(STALE_PAGE))
             return _detail(quote, {"line": form}, 409)
         return _detail(quote, {"line": form}, 422)
     return redirect(url_for("quotes.detail", quote_id=quote.id) + "#lines")

@@ -807,7 +807,7 @@ def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(app, d
     # Meanwhile a colleague adds a line above the limit (same total-changing or not: any change).
     assert add(second, quote_id, "PSU-1", 1, discount="25").status_code == 302
     line = load(db, quote_id).lines[0]
-    message = "Someone else changed this while you were editing it"
+    message = "Someone else changed this quote since your page showed it"
     for path, data in [
         ("send", {}),
         ("approve-discounts", {}),
@@ -844,7 +844,9 @@ def test_removing_and_re_adding_the_same_line_still_moves_the_version(app, db, w
     response = vendor.post(
         f"/quotes/{quote_id}/send", data={"snapshot": stale}, follow_redirects=True
     )
-    assert "Someone else changed this" in response.get_data(as_text=True)
+    assert "Someone else changed this quote since your page showed it" in response.get_data(
+        as_text=True
+    )
     assert load(db, quote_id).status == "draft"
 
 
