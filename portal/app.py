@@ -12,8 +12,9 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import audit, jobs
+from portal import audit, formatting, jobs
 from portal import config as portal_config
 from portal.db import db, set_principal
 from portal.errors import Forbidden
@@ -136,7 +137,18 @@ def create_app(config: dict | None = None) -> Flask:
     _init_errors(app)
     app.context_processor(_template_globals)
     app.add_template_filter(audit.shown, "shown")
+    for name, function in formatting.FILTERS.items():
+        app.add_template_filter(function, name)
+    _trust_proxies(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` proxies, ``request.remote_addr`` (recorded on acceptances,
+    counted by sign-in limits) and the scheme are the client's, as the proxies forwarded them."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _models() -> None:

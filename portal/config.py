@@ -41,6 +41,7 @@ ENVIRONMENT_KEYS = frozenset(
         "LEAD_REMINDER_HOURS",
         "CASES_AUTO_CLOSE_DAYS",
         "CASES_SLA_WARNING_MINUTES",
+        "TRUSTED_PROXIES",
     }
 )
 
@@ -126,7 +127,22 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # before an SLA target runs out.
         "CASES_AUTO_CLOSE_DAYS": _positive_number(env, "CASES_AUTO_CLOSE_DAYS", "4"),
         "CASES_SLA_WARNING_MINUTES": _positive_number(env, "CASES_SLA_WARNING_MINUTES", "60"),
+        # How many proxies (load balancer, ingress) stand in front of the app and append to
+        # X-Forwarded-For / -Proto: their forwarded client address and scheme are trusted that
+        # many hops deep. 0: the app faces clients directly and ignores those headers (which any
+        # client can forge).
+        "TRUSTED_PROXIES": _proxy_hops(env),
     }
+
+
+def _proxy_hops(env) -> int:
+    raw = env.get("TRUSTED_PROXIES", "0").strip() or "0"
+    if not raw.isdigit() or int(raw) > 10:
+        raise ConfigurationError(
+            "TRUSTED_PROXIES must be the number of proxies in front of the app (0 to 10), "
+            f"not {raw!r}"
+        )
+    return int(raw)
 
 
 def _business_calendar(env) -> dict:

@@ -15,20 +15,30 @@ depends_on = None
 
 # Row-level security, as in 0002 and 0004: a quote, its lines and a quote request belong to one
 # organisation (a quote's is its recipient), or every one for vendor staff. The catalogue is
-# global (the vendor's price list). Drafts are hidden from recipients by the ORM's wall.
+# global (the vendor's price list). As the models' visible_to: a recipient's scope never reaches
+# a draft (the vendor's work in progress) nor a draft's lines, for reading or writing.
 SCOPE_ALL = "(current_setting('app.scope', true) = 'all')"
 ORG = "NULLIF(current_setting('app.org_id', true), '')::integer"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
-TENANT_TABLES = ("quotes", "quote_lines", "quote_requests")
+SENT_QUOTE = f"({SCOPE_ALL} OR (org_id = {ORG} AND status <> 'draft'))"
+LINE_OF_SENT_QUOTE = (
+    f"({SCOPE_ALL} OR (org_id = {ORG} AND EXISTS (SELECT 1 FROM quotes q "
+    "WHERE q.id = quote_lines.quote_id AND q.status <> 'draft')))"
+)
+POLICIES = {
+    "quotes": SENT_QUOTE,
+    "quote_lines": LINE_OF_SENT_QUOTE,
+    "quote_requests": OWN_ORG,
+}
 
 
 def _row_level_security() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    for table in TENANT_TABLES:
+    for table, rule in POLICIES.items():
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY tenant_wall ON {table} USING {OWN_ORG} WITH CHECK {OWN_ORG}")
+        op.execute(f"CREATE POLICY tenant_wall ON {table} USING {rule} WITH CHECK {rule}")
 
 
 def upgrade() -> None:
@@ -232,6 +242,8 @@ def upgrade() -> None:
         sa.Column("requested_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("quote_id", sa.Integer(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("close_reason", sa.Text(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["deal_id"],

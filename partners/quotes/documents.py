@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from flask import render_template
-from markdown_it import MarkdownIt
-from markupsafe import Markup
+
+from portal.formatting import markdown
 
 FONTS = Path(__file__).parent / "fonts"
-
-# CommonMark with raw HTML off: tags a writer types are shown as text, never interpreted, and
-# markdown-it's link validation refuses javascript:, vbscript:, file: and data: (but images) URLs.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
-
-
-def markdown(text: str) -> Markup:
-    """Proposal text (markdown) as safe HTML."""
-    return Markup(_markdown.render(text or ""))  # noqa: S704 - html off: the output is escaped
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def font_file(url: str) -> Path:
+    """The file under ``FONTS`` that ``url`` names, or ValueError. The path is decoded and
+    resolved first (``%2e%2e``, ``..``, symbolic links), so no spelling of a URL reaches out."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        raise ValueError(f"the quote PDF fetches nothing but its font files: {url}")
+    path = Path(url2pathname(parts.path)).resolve()
+    if not path.is_relative_to(FONTS.resolve()) or not path.is_file():
+        raise ValueError(f"the quote PDF fetches nothing outside its fonts: {url}")
+    return path
 
 
 def _fonts_only():
@@ -35,9 +40,7 @@ def _fonts_only():
 
     class FontsOnly(URLFetcher):
         def fetch(self, url, headers=None):
-            if not url.startswith(FONTS.as_uri() + "/"):
-                raise ValueError(f"the quote PDF fetches nothing outside its fonts: {url}")
-            return super().fetch(url, headers)
+            return super().fetch(font_file(url).as_uri(), headers)
 
     return FontsOnly(allowed_protocols=("file",), allow_redirects=False)
 

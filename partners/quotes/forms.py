@@ -64,10 +64,18 @@ class LineForm(FlaskForm):
         places=2,
         validators=[Optional(), NumberRange(min=0, max=100)],
     )
+    snapshot = HiddenField()  # the draft as the page showed it (portal.concurrency)
 
 
 class RemoveLineForm(FlaskForm):
     line_id = IntegerField(validators=[InputRequired()])
+    snapshot = HiddenField()
+
+
+class DraftActionForm(FlaskForm):
+    """Send, approve discounts: a button that acts on the draft as the page showed it."""
+
+    snapshot = HiddenField()
 
 
 class AcceptForm(FlaskForm):
@@ -83,6 +91,12 @@ class AcceptForm(FlaskForm):
 
 class DeclineForm(FlaskForm):
     reason = TextAreaField(_l("Why do you decline?"), validators=[DataRequired(), Length(max=5000)])
+
+
+class CloseRequestForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is the request declined?"), validators=[DataRequired(), Length(max=5000)]
+    )
 
 
 class RequestForm(FlaskForm):

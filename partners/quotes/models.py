@@ -161,7 +161,8 @@ class QuoteLine(TenantOwned, Base):
 
 class QuoteRequest(TenantOwned, Base):
     """A partner asks the vendor for a quote on one of its approved deal registrations
-    (``org_id``: the partner)."""
+    (``org_id``: the partner). open -> quoted (a quote was started from it) | closed (vendor
+    staff declined it, saying why)."""
 
     __tablename__ = "quote_requests"
 
@@ -174,6 +175,8 @@ class QuoteRequest(TenantOwned, Base):
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id", ondelete="SET NULL"))
+    closed_at: Mapped[datetime | None]
+    close_reason: Mapped[str] = mapped_column(Text, default="")
 
     partner: Mapped[Organization] = relationship(foreign_keys="QuoteRequest.org_id")
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])

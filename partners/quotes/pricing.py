@@ -19,22 +19,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from portal.formatting import MINOR_UNITS, quantum, round_money  # noqa: F401  (app-wide now)
+
 HUNDRED = Decimal(100)
-# ISO 4217 minor units where they are not 2.
-MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
-
-
-def quantum(currency: str) -> Decimal:
-    """The smallest amount of ``currency``: 0.01 for EUR, 1 for JPY, 0.001 for KWD."""
-    return Decimal(1).scaleb(-MINOR_UNITS.get(currency.upper(), 2))
-
-
-def round_money(amount: Decimal, currency: str) -> Decimal:
-    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
 def break_price(

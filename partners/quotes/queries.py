@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest
 from portal import access
 from portal.db import db
 from portal.identity.models import Organization
+from portal.keyset import KeysetPage, keyset_page
+
+# sort name -> the columns of the order (the last one unique), descending or not
+QUOTE_SORTS = {"newest": ((Quote.id,), True)}
+REQUEST_SORTS = {"oldest": ((QuoteRequest.id,), False)}
 
 
 def vendor() -> Organization | None:
     return db.session.scalar(select(Organization).where(Organization.kind == access.VENDOR))
 
 
-def quotes(status: str | None = None, search: str | None = None) -> Select:
-    """Quote versions the principal may see (a recipient: its own, once sent), newest first."""
+def quote_page(
+    status: str | None = None,
+    search: str | None = None,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> KeysetPage:
+    """A page of the quote versions the principal may see (a recipient: its own, once sent),
+    newest first; keyset-paged, no COUNT. Raises InvalidCursor for a cursor the portal did not
+    give."""
     stmt = select(Quote).options(joinedload(Quote.recipient))
     if status in QUOTE_STATUSES:
         stmt = stmt.where(Quote.status == status)
     if search:
+        text = search.strip()
         stmt = stmt.where(
-            Quote.number.ilike(f"%{search.strip()}%") | Quote.title.ilike(f"%{search.strip()}%")
+            Quote.number.icontains(text, autoescape=True)
+            | Quote.title.icontains(text, autoescape=True)
         )
-    return stmt.order_by(Quote.id.desc())
+    return keyset_page(stmt, QUOTE_SORTS, "newest", after=after, before=before)
 
 
 def versions_of(quote: Quote) -> list[Quote]:
@@ -41,10 +56,11 @@ def latest_revision(number: str) -> int:
     return db.session.scalar(select(func.max(Quote.revision)).where(Quote.number == number)) or 0
 
 
-def open_requests() -> Select:
-    return (
+def request_page(*, after: str | None = None, before: str | None = None) -> KeysetPage:
+    """A page of the open quote requests, the longest-waiting first (keyset-paged)."""
+    stmt = (
         select(QuoteRequest)
         .options(joinedload(QuoteRequest.partner))
         .where(QuoteRequest.status == "open")
-        .order_by(QuoteRequest.created_at, QuoteRequest.id)
     )
+    return keyset_page(stmt, REQUEST_SORTS, "oldest", after=after, before=before)

@@ -4,11 +4,11 @@ the acceptance certificate, and the queue of partners' quote requests."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     flash,
     g,
     redirect,
@@ -22,10 +22,12 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from partners.deals.models import DealRegistration
-from partners.quotes import documents, pricing, queries, seed, services  # noqa: F401  (seed registers)
+from partners.quotes import queries, seed, services  # noqa: F401  (seed registers)
 from partners.quotes.forms import (
     AcceptForm,
+    CloseRequestForm,
     DeclineForm,
+    DraftActionForm,
     LineForm,
     NewQuoteForm,
     QuoteFieldsForm,
@@ -39,29 +41,14 @@ from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
+from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
-from portal.web import attempt, form_status, paginate
+from portal.web import attempt, form_status
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 navigation.add(
     NavItem("quotes.index", _l("Quotes"), "quotes.view", ("vendor", "partner", "customer"), 30)
 )
-
-
-@bp.app_template_filter("money")
-def money(amount, currency: str) -> str:
-    """An amount with thousands separators and the currency's minor unit (1,234.50; ¥ 1,235)."""
-    if amount is None:
-        return ""
-    value = pricing.round_money(Decimal(amount), currency)
-    places = max(0, -value.as_tuple().exponent)
-    return f"{value:,.{places}f}"
-
-
-@bp.app_template_filter("markdown")
-def markdown(text: str):
-    """Proposal sections (markdown) as sanitised HTML."""
-    return documents.markdown(text)
 
 
 @bp.get("/")
@@ -70,13 +57,22 @@ def markdown(text: str):
 def index():
     status = request.args.get("status") or None
     search = request.args.get("q", "").strip() or None
+    try:
+        page = queries.quote_page(status, search, **_cursor_args())
+    except InvalidCursor:
+        abort(422)
     return render_template(
         "partners/quotes/index.html",
-        page=paginate(queries.quotes(status, search)),
+        page=page,
+        args={k: v for k, v in request.args.items() if k not in ("after", "before") and v},
         status=status,
         q=search or "",
         statuses=QUOTE_STATUSES,
     )
+
+
+def _cursor_args() -> dict:
+    return {"after": request.args.get("after"), "before": request.args.get("before")}
 
 
 def _recipient_choices() -> list[tuple[int, str]]:
@@ -144,6 +140,9 @@ def _detail(quote: Quote, forms: dict | None = None, status: int = 200):
         "decline": DeclineForm(formdata=None),
         **(forms or {}),
     }
+    # Every action on a draft carries the draft as this page shows it (optimistic locking).
+    seen = snapshot(quote, services.SNAPSHOT_FIELDS) if quote.status == "draft" else ""
+    forms["line"].snapshot.data = seen
     versions = queries.versions_of(quote)
     current = next((v for v in reversed(versions) if v.status != "draft"), None)
     if g.principal.is_vendor_staff:
@@ -156,7 +155,8 @@ def _detail(quote: Quote, forms: dict | None = None, status: int = 200):
         current=current,
         violations=services.rule_violations(quote) if quote.status == "draft" else [],
         confirm=ConfirmForm(),
-        remove=RemoveLineForm(formdata=None),
+        draft_action=DraftActionForm(formdata=None, snapshot=seen),
+        remove=RemoveLineForm(formdata=None, snapshot=seen),
         events=audit.history_for(quote),
     ), status
 
@@ -199,6 +199,19 @@ def edit(quote_id: int):
     ), status
 
 
+STALE_PAGE = _l(
+    "Someone else changed this quote since your page showed it, so nothing was done. "
+    "Here it is as it is now: check it and try again."
+)
+
+
+def _flash_conflict(done: attempt) -> None:
+    """``attempt`` leaves an EditConflict to the page; these buttons have no page of their own,
+    so it is said on the quote's page they return to (reloaded: it shows the change)."""
+    if isinstance(done.error, EditConflict):
+        flash(str(STALE_PAGE), "danger")
+
+
 @bp.post("/<int:quote_id>/lines")
 @login_required
 @access.require("quotes.manage")
@@ -214,9 +227,13 @@ def add_line(quote_id: int):
             quantity=form.quantity.data,
             discount_percent=form.discount_percent.data,
             tax_rate_percent=form.tax_rate_percent.data,
+            seen=form.snapshot.data or "",
             actor=g.principal,
         )
     if not done:
+        if isinstance(done.error, EditConflict):  # the page shows the quote as it is now
+            form.form_errors.append(str(STALE_PAGE))
+            return _detail(quote, {"line": form}, 409)
         return _detail(quote, {"line": form}, 422)
     return redirect(url_for("quotes.detail", quote_id=quote.id) + "#lines")
 
@@ -229,9 +246,12 @@ def remove_line(quote_id: int):
     form = RemoveLineForm()
     if form.validate_on_submit():
         with attempt() as done:
-            services.remove_line(quote, form.line_id.data, actor=g.principal)
+            services.remove_line(
+                quote, form.line_id.data, seen=form.snapshot.data or "", actor=g.principal
+            )
         if done:
             flash(_("The line is removed."), "success")
+        _flash_conflict(done)
     return redirect(url_for("quotes.detail", quote_id=quote.id) + "#lines")
 
 
@@ -240,11 +260,15 @@ def remove_line(quote_id: int):
 @access.require("quotes.approve_discount")
 def approve_discounts(quote_id: int):
     quote = get_or_404(Quote, quote_id)
-    if ConfirmForm().validate_on_submit():
+    form = DraftActionForm()
+    if form.validate_on_submit():
         with attempt() as done:
-            count = services.approve_discounts(quote, actor=g.principal)
+            count = services.approve_discounts(
+                quote, seen=form.snapshot.data or "", actor=g.principal
+            )
         if done:
             flash(_("%(n)d discounts approved.", n=count), "success")
+        _flash_conflict(done)
     return redirect(url_for("quotes.detail", quote_id=quote.id))
 
 
@@ -253,14 +277,16 @@ def approve_discounts(quote_id: int):
 @access.require("quotes.manage")
 def send(quote_id: int):
     quote = get_or_404(Quote, quote_id)
-    if ConfirmForm().validate_on_submit():
+    form = DraftActionForm()
+    if form.validate_on_submit():
         with attempt() as done:
-            services.send_quote(quote, actor=g.principal)
+            services.send_quote(quote, seen=form.snapshot.data or "", actor=g.principal)
         if done:
             flash(
                 _("%(label)s is sent to %(org)s.", label=quote.label, org=quote.recipient.name),
                 "success",
             )
+        _flash_conflict(done)
     return redirect(url_for("quotes.detail", quote_id=quote.id))
 
 
@@ -275,7 +301,8 @@ def revise(quote_id: int):
         if done:
             flash(
                 _(
-                    "Version %(n)d is a draft; version %(m)d is superseded.",
+                    "Version %(n)d is a draft; version %(m)d stays with the recipient until "
+                    "version %(n)d is sent.",
                     n=new.revision,
                     m=quote.revision,
                 ),
@@ -283,6 +310,24 @@ def revise(quote_id: int):
             )
             return redirect(url_for("quotes.detail", quote_id=new.id))
     return redirect(url_for("quotes.detail", quote_id=quote.id))
+
+
+@bp.post("/<int:quote_id>/discard")
+@login_required
+@access.require("quotes.manage")
+def discard(quote_id: int):
+    quote = get_or_404(Quote, quote_id)
+    if ConfirmForm().validate_on_submit():
+        revision = quote.revision
+        with attempt() as done:
+            previous = services.discard_revision(quote, actor=g.principal)
+        if done:
+            flash(_("The draft of version %(n)d is discarded.", n=revision), "success")
+            target = previous.id if previous is not None else None
+            return redirect(
+                url_for("quotes.detail", quote_id=target) if target else url_for("quotes.index")
+            )
+    return redirect(url_for("quotes.detail", quote_id=quote_id))
 
 
 @bp.get("/<int:quote_id>/pdf")
@@ -365,14 +410,40 @@ def certificate(quote_id: int):
 @login_required
 @access.require("quotes.manage")
 def requests():
-    rows = db.session.scalars(queries.open_requests().limit(200)).unique().all()
+    try:
+        page = queries.request_page(**_cursor_args())
+    except InvalidCursor:
+        abort(422)
+    rows = page.items
     deals = {
         d.id: d
         for d in db.session.scalars(
             select(DealRegistration).where(DealRegistration.id.in_([r.deal_id for r in rows]))
         )
     }
-    return render_template("partners/quotes/requests.html", rows=rows, deals=deals)
+    return render_template(
+        "partners/quotes/requests.html",
+        page=page,
+        rows=rows,
+        deals=deals,
+        close=CloseRequestForm(formdata=None),
+    )
+
+
+@bp.post("/requests/<int:request_id>/close")
+@login_required
+@access.require("quotes.manage")
+def close_request(request_id: int):
+    quote_request = get_or_404(QuoteRequest, request_id)
+    form = CloseRequestForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the request is declined."), "danger")
+        return redirect(url_for("quotes.requests"))
+    with attempt() as done:
+        services.close_request(quote_request, reason=form.reason.data, actor=g.principal)
+    if done:
+        flash(_("The request is declined; the partner is told why."), "success")
+    return redirect(url_for("quotes.requests"))
 
 
 @bp.post("/request/<int:deal_id>")

@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from partners.catalogue.models import PriceBreak, Product, ProductRule
 from partners.deals.models import DealRegistration
@@ -133,6 +133,13 @@ def new_quote(client, recipient, **fields) -> int:
     return int(response.headers["Location"].rstrip("/").split("/")[-1])
 
 
+def seen(client, quote_id) -> str:
+    """The snapshot the draft's page carries in its forms (optimistic locking)."""
+    page = client.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    match = re.search(r'name="snapshot" type="hidden" value="([^"]*)"', page)
+    return match.group(1) if match else ""
+
+
 def add(client, quote_id, sku, quantity, discount="", tax=""):
     return client.post(
         f"/quotes/{quote_id}/lines",
@@ -141,6 +148,7 @@ def add(client, quote_id, sku, quantity, discount="", tax=""):
             "quantity": quantity,
             "discount_percent": discount,
             "tax_rate_percent": tax,
+            "snapshot": seen(client, quote_id),
         },
     )
 
@@ -150,7 +158,12 @@ def sent_quote(app, world, recipient=None, lines=(("PSU-1", 3),), who="manager")
     quote_id = new_quote(vendor, recipient or world["gold"])
     for sku, qty in lines:
         assert add(vendor, quote_id, sku, qty).status_code == 302
-    assert vendor.post(f"/quotes/{quote_id}/send").status_code == 302
+    assert (
+        vendor.post(
+            f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)}
+        ).status_code
+        == 302
+    )
     return quote_id
 
 
@@ -197,10 +210,30 @@ def test_a_customer_gets_no_tier_discount(app, db, world):
 def test_bad_lines_get_a_clear_message_and_nothing_is_written(app, db, world, data, message):
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(vendor, world["gold"])
+    data = {**data, "snapshot": seen(vendor, quote_id)}
     response = vendor.post(f"/quotes/{quote_id}/lines", data=data)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert load(db, quote_id).lines == []
+
+
+def test_amounts_past_what_a_quote_holds_are_refused_clearly(app, db, world):
+    db.add(Product(sku="BIG-1", name="Data centre", list_price=D("1000000000"), currency="EUR"))
+    db.flush()  # the highest list price the catalogue takes
+    vendor = client_for(app, world["admin"])
+    quote_id = new_quote(vendor, world["customer"])
+    response = add(vendor, quote_id, "BIG-1", 1_000_000)  # 1e15: past Numeric(14, 2)
+    assert response.status_code == 422
+    assert "Line 1 (BIG-1) comes to more than 999,999,999,999.99 EUR" in response.get_data(
+        as_text=True
+    )
+    assert load(db, quote_id).lines == []
+    assert add(vendor, quote_id, "BIG-1", 600, tax="0").status_code == 302
+    response = add(vendor, quote_id, "BIG-1", 600, tax="0")  # each line fits, their sum not
+    assert response.status_code == 422
+    assert "The quote would come to more than" in response.get_data(as_text=True)
+    quote = load(db, quote_id)
+    assert len(quote.lines) == 1 and quote.total == D("600000000000.00")
 
 
 def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, world, mailbox):
@@ -214,23 +247,34 @@ def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, 
     assert "Line 1: SW-48 requires PSU-1 on the same quote." in page
     assert "Line 2, 3: LIC-STD cannot be combined with LIC-ADV." in page
     assert "Line 4: SVC-DAY is sold from 5 units (the quote has 2)." in page
-    response = vendor.post(f"/quotes/{quote_id}/send", follow_redirects=True)
+    response = vendor.post(
+        f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)}, follow_redirects=True
+    )
     assert "SW-48 requires PSU-1" in response.get_data(as_text=True)
     assert load(db, quote_id).status == "draft" and not mailbox
     # Fix it: add the power supply, drop the advanced licence, more engineer days.
     quote = load(db, quote_id)
-    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": quote.lines[2].id})
-    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": quote.lines[3].id})
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": quote.lines[2].id, "snapshot": seen(vendor, quote_id)},
+    )
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": quote.lines[3].id, "snapshot": seen(vendor, quote_id)},
+    )
     add(vendor, quote_id, "SVC-DAY", 25)
     assert "sold up to 20 units" in vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
     last = load(db, quote_id).lines[-1]
-    vendor.post(f"/quotes/{quote_id}/remove-line", data={"line_id": last.id})
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": last.id, "snapshot": seen(vendor, quote_id)},
+    )
     add(vendor, quote_id, "SVC-DAY", 5)
     add(vendor, quote_id, "PSU-1", 2)
     assert 'data-testid="rule-violations"' not in vendor.get(f"/quotes/{quote_id}").get_data(
         as_text=True
     )
-    vendor.post(f"/quotes/{quote_id}/send")
+    vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
     assert load(db, quote_id).status == "sent"
 
 
@@ -241,16 +285,23 @@ def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(app,
     add(sales, quote_id, "PSU-1", 1, discount="15")  # above it
     quote = load(db, quote_id)
     assert [ln.needs_approval for ln in quote.lines] == [False, True]
-    response = sales.post(f"/quotes/{quote_id}/send", follow_redirects=True)
+    response = sales.post(
+        f"/quotes/{quote_id}/send", data={"snapshot": seen(sales, quote_id)}, follow_redirects=True
+    )
     assert "Line 2: the discount is above the limit" in response.get_data(as_text=True)
-    assert sales.post(f"/quotes/{quote_id}/approve-discounts").status_code == 403
+    assert (
+        sales.post(
+            f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(sales, quote_id)}
+        ).status_code
+        == 403
+    )
     admin = client_for(app, world["admin"])
-    admin.post(f"/quotes/{quote_id}/approve-discounts")
+    admin.post(f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(admin, quote_id)})
     line = load(db, quote_id).lines[1]
     assert line.discount_approved_by_id == world["admin"].id and line.discount_approved_at
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.discount_approved"))
     assert event.after["limit_percent"] == "10.00" and event.after["discount_percent"] == "15.00"
-    sales.post(f"/quotes/{quote_id}/send")
+    sales.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(sales, quote_id)})
     assert load(db, quote_id).status == "sent"
 
 
@@ -328,6 +379,24 @@ def test_the_first_opening_by_the_recipient_marks_it_viewed(app, db, world):
     assert load(db, quote_id).viewed_at == seen
 
 
+def test_two_first_openings_at_once_mark_it_viewed_once_and_both_show_it(app, db, world):
+    from sqlalchemy import update
+
+    quote_id = sent_quote(app, world)
+    with acting(app, world["gold_user"]) as session:
+        quote = session.get(Quote, quote_id)  # loaded while it was still "sent"
+        # Meanwhile the other opening (the PDF, a colleague) marks it viewed.
+        db.execute(
+            update(Quote)
+            .where(Quote.id == quote_id)
+            .values(status="viewed", version=Quote.version + 1)
+        )
+        assert services.mark_viewed(quote, actor=principal(world["gold_user"])) is False
+        session.commit()  # nothing stale to write
+        assert quote.status == "viewed"
+    assert not db.scalars(select(AuditEvent).where(AuditEvent.action == "quote.viewed")).all()
+
+
 def test_proposal_sections_are_markdown_with_html_shown_as_text(app, db, world):
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(
@@ -362,7 +431,7 @@ def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db
     vendor = client_for(app, world["manager"])
     quote_id = new_quote(vendor, world["gold"], deal_number="DR-QT-1")
     add(vendor, quote_id, "PSU-1", 1)
-    vendor.post(f"/quotes/{quote_id}/send")
+    vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
     mailbox.clear()
     partner = client_for(app, world["gold_user"])
     page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
@@ -399,6 +468,51 @@ def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db
     assert again.status_code == 422 and "cannot be answered again" in again.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(("hops", "recorded"), [(1, "198.51.100.23"), (0, "10.0.0.5")])
+def test_behind_trusted_proxies_the_clients_address_is_recorded(app, db, world, hops, recorded):
+    from portal.app import create_app
+
+    quote_id = sent_quote(app, world)
+    behind = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "DATABASE_ROLE": app.config["DATABASE_ROLE"],
+            "SMTP_URL": app.config["SMTP_URL"],
+            "WTF_CSRF_ENABLED": False,
+            "BASE_URL": "http://portal.test",
+            "SERVER_NAME": None,
+            "REDIS_URL": None,
+            "TRUSTED_PROXIES": hops,
+        }
+    )
+    # The same test transaction as every other session of this test.
+    behind.extensions["db"].session_factory = app.extensions["db"].session_factory
+    try:
+        partner = client_for(behind, world["gold_user"])
+        response = partner.post(
+            f"/quotes/{quote_id}/accept",
+            data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
+            headers={"X-Forwarded-For": "198.51.100.23"},  # as the load balancer appends it
+            environ_base={"REMOTE_ADDR": "10.0.0.5"},  # the load balancer
+        )
+        assert response.status_code == 302
+        assert load(db, quote_id).decided_ip == recorded
+    finally:
+        behind.extensions["db"].engine.dispose()
+
+
+def test_trusted_proxies_is_a_small_number_of_hops():
+    from portal.config import ConfigurationError, from_environment
+
+    assert from_environment({})["TRUSTED_PROXIES"] == 0
+    assert from_environment({"TRUSTED_PROXIES": "2"})["TRUSTED_PROXIES"] == 2
+    with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES"):
+        from_environment({"TRUSTED_PROXIES": "yes"})
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -429,6 +543,27 @@ def test_a_decline_needs_a_reason_and_is_recorded(app, db, world):
     assert quote.decided_by_id == world["gold_admin"].id and quote.decided_pdf_sha256
 
 
+def test_a_long_decline_reason_goes_in_the_body_under_a_fixed_title(app, db, world, mailbox):
+    quote_id = sent_quote(app, world)
+    mailbox.clear()
+    reason = "Too expensive for us.\nSubject: injected\n" + "x" * 3000
+    partner = client_for(app, world["gold_admin"])
+    response = partner.post(f"/quotes/{quote_id}/decline", data={"reason": reason})
+    assert response.status_code == 302
+    quote = load(db, quote_id)
+    assert quote.status == "declined"
+    title = f"Quote {quote.label} was declined"
+    notification = db.scalar(
+        select(Notification).where(
+            Notification.user_id == world["manager"].id, Notification.kind == "quotes.answered"
+        )
+    )
+    assert notification.title == title and reason.replace("\r", "") in notification.body
+    [mail] = mailbox.to(world["manager"].email)  # delivered, one line of subject
+    assert mail["Subject"] == title
+    assert "Too expensive for us." in mail.get_content() and "x" * 3000 in mail.get_content()
+
+
 def test_vendor_staff_cannot_answer_a_quote(app, db, world):
     quote_id = sent_quote(app, world)
     vendor = client_for(app, world["manager"])
@@ -438,38 +573,85 @@ def test_vendor_staff_cannot_answer_a_quote(app, db, world):
 # Versions.
 
 
-def test_revising_makes_version_two_and_supersedes_version_one(app, db, world, mailbox):
+def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, db, world, mailbox):
     quote_id = sent_quote(app, world)
     vendor = client_for(app, world["manager"])
     response = vendor.post(f"/quotes/{quote_id}/revise")
     v2_id = int(response.headers["Location"].split("/")[-1])
     v1, v2 = load(db, quote_id), load(db, v2_id)
-    assert (v1.status, v2.status) == ("superseded", "draft")
+    # Version 1 stays live for the recipient while version 2 is only a draft.
+    assert (v1.status, v2.status) == ("sent", "draft") and v1.superseded_by_id is None
     assert v1.number == v2.number and (v1.revision, v2.revision) == (1, 2)
-    assert v1.superseded_by_id == v2.id and [ln.sku for ln in v2.lines] == ["PSU-1"]
+    assert [ln.sku for ln in v2.lines] == ["PSU-1"]
     assert v1.pdf is not None and v2.pdf is None
     # A second revision of version 1 is refused: revise the newest.
     again = vendor.post(f"/quotes/{quote_id}/revise", follow_redirects=True)
-    assert "Only a sent, viewed, declined or expired version can be revised" in again.get_data(
-        as_text=True
-    )
+    assert "Version 2 exists already: revise the newest version" in again.get_data(as_text=True)
     partner = client_for(app, world["gold_user"])
     assert partner.get(f"/quotes/{v2_id}").status_code == 404  # a draft: the vendor's only
+    page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    assert 'data-testid="answer"' in page and 'data-testid="not-current"' not in page
+    add(vendor, v2_id, "PSU-1", 4)
+    vendor.post(f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)})
+    v1, v2 = load(db, quote_id), load(db, v2_id)
+    assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
+    assert v1.status == "superseded" and v1.superseded_by_id == v2.id
     refused = partner.post(
         f"/quotes/{quote_id}/accept",
         data={"full_name": "Pat", "consent": "y", "pdf_sha256": v1.pdf_sha256},
     )
     assert refused.status_code == 422
     assert "Version 1 was superseded by a revised version" in refused.get_data(as_text=True)
-    add(vendor, v2_id, "PSU-1", 4)
-    vendor.post(f"/quotes/{v2_id}/send")
-    v2 = load(db, v2_id)
-    assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
     old = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
     assert "Open the current version (2)" in old  # every version readable; which is current
     assert partner.get(f"/quotes/{quote_id}/pdf").data == v1.pdf
     numbers = db.scalars(select(Quote.number).where(Quote.number == v1.number)).all()
     assert len(numbers) == 2
+
+
+def test_a_draft_revision_is_discarded_and_the_live_version_stays(app, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
+    assert "Discard this revision" in vendor.get(f"/quotes/{v2_id}").get_data(as_text=True)
+    assert "Discard this revision" not in vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+    response = vendor.post(f"/quotes/{v2_id}/discard")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/{quote_id}")
+    db.expire_all()
+    assert db.get(Quote, v2_id) is None
+    v1 = load(db, quote_id)
+    assert v1.status == "sent" and v1.superseded_by_id is None
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.revision_discarded"))
+    # Version 1 is the newest again: it can be revised anew, and still accepted.
+    again = vendor.post(f"/quotes/{quote_id}/revise")
+    assert again.status_code == 302 and again.headers["Location"] != f"/quotes/{quote_id}"
+    refused = vendor.post(f"/quotes/{quote_id}/discard", follow_redirects=True)
+    assert "Only a revision that is still a draft can be discarded" in refused.get_data(
+        as_text=True
+    )
+    assert load(db, quote_id).status == "sent"
+    partner = client_for(app, world["gold_user"])
+    accepted = partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "Pat Partner", "consent": "y", "pdf_sha256": v1.pdf_sha256},
+    )
+    assert accepted.status_code == 302 and load(db, quote_id).status == "accepted"
+
+
+def test_a_revision_cannot_be_sent_once_its_version_was_accepted(app, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
+    partner = client_for(app, world["gold_user"])
+    partner.post(
+        f"/quotes/{quote_id}/accept",
+        data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
+    )
+    response = vendor.post(
+        f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)}, follow_redirects=True
+    )
+    assert "Version 1 was accepted meanwhile" in response.get_data(as_text=True)
+    assert load(db, v2_id).status == "draft" and load(db, quote_id).status == "accepted"
 
 
 def test_quote_numbers_are_never_reused(app, db, world):
@@ -537,7 +719,7 @@ def test_expiry_by_tick_with_a_frozen_clock_and_acceptance_refused(app, db, worl
         vendor = client_for(app, world["manager"])
         quote_id = new_quote(vendor, world["gold"], valid_until="2031-03-10")
         add(vendor, quote_id, "PSU-1", 1)
-        vendor.post(f"/quotes/{quote_id}/send")
+        vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
         partner = client_for(app, world["gold_user"])
         clock.move_to("2031-03-10 23:00 +0000")
         with app.app_context():
@@ -589,6 +771,83 @@ def test_two_people_editing_one_draft_the_second_is_told_what_changed(app, db, w
     page = response.get_data(as_text=True)
     assert "Someone else changed this" in page and "Net 45." in page and "Net 60." in page
     assert load(db, quote_id).terms == "Net 45."
+
+
+def test_two_revisions_racing_for_the_same_version_are_a_conflict(app, db, world, monkeypatch):
+    from partners.quotes import queries
+    from portal.errors import Conflict
+
+    quote_id = sent_quote(app, world)
+    v1 = load(db, quote_id)
+    # The other revision commits version 2 after this one read the newest version (1).
+    db.add(
+        Quote(
+            org_id=v1.org_id,
+            number=v1.number,
+            revision=2,
+            status="draft",
+            currency="EUR",
+            valid_until=v1.valid_until,
+        )
+    )
+    db.flush()
+    monkeypatch.setattr(queries, "latest_revision", lambda number: 1)
+    with acting(app, world["sales"]) as session:
+        quote = session.get(Quote, quote_id)
+        with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
+            services.revise_quote(quote, actor=principal(world["sales"]))
+        session.rollback()
+
+
+def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(app, db, world):
+    first, second = client_for(app, world["admin"]), client_for(app, world["manager"])
+    quote_id = new_quote(first, world["gold"])
+    add(first, quote_id, "PSU-1", 1, discount="30")  # a vendor admin's own: approved as given
+    stale = seen(first, quote_id)
+    # Meanwhile a colleague adds a line above the limit (same total-changing or not: any change).
+    assert add(second, quote_id, "PSU-1", 1, discount="25").status_code == 302
+    line = load(db, quote_id).lines[0]
+    message = "Someone else changed this quote since your page showed it"
+    for path, data in [
+        ("send", {}),
+        ("approve-discounts", {}),
+        ("remove-line", {"line_id": line.id}),
+    ]:
+        response = first.post(
+            f"/quotes/{quote_id}/{path}", data={**data, "snapshot": stale}, follow_redirects=True
+        )
+        assert message in response.get_data(as_text=True), path
+    response = first.post(
+        f"/quotes/{quote_id}/lines", data={"sku": "PSU-1", "quantity": 1, "snapshot": stale}
+    )
+    assert response.status_code == 409 and message in response.get_data(as_text=True)
+    quote = load(db, quote_id)
+    assert quote.status == "draft" and len(quote.lines) == 2 and quote.lines[1].needs_approval
+    # Reloaded, the page carries the new state: now it goes through.
+    first.post(f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(first, quote_id)})
+    first.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(first, quote_id)})
+    assert load(db, quote_id).status == "sent"
+
+
+def test_removing_and_re_adding_the_same_line_still_moves_the_version(app, db, world):
+    vendor = client_for(app, world["manager"])
+    quote_id = new_quote(vendor, world["gold"])
+    add(vendor, quote_id, "PSU-1", 1)
+    stale, version = seen(vendor, quote_id), load(db, quote_id).version
+    line = load(db, quote_id).lines[0]
+    vendor.post(
+        f"/quotes/{quote_id}/remove-line",
+        data={"line_id": line.id, "snapshot": seen(vendor, quote_id)},
+    )
+    add(vendor, quote_id, "PSU-1", 1)  # the same total as before
+    assert load(db, quote_id).version > version + 1
+    response = vendor.post(
+        f"/quotes/{quote_id}/send", data={"snapshot": stale}, follow_redirects=True
+    )
+    assert "Someone else changed this quote since your page showed it" in response.get_data(
+        as_text=True
+    )
+    assert load(db, quote_id).status == "draft"
 
 
 # Requests from deal registrations.
@@ -649,6 +908,117 @@ def test_a_partner_requests_a_quote_on_an_approved_registration(app, db, world):
     )
 
 
+def _approved_deal(db, world, number: str, org=None) -> DealRegistration:
+    deal = DealRegistration(
+        org_id=(org or world["gold"]).id,
+        number=number,
+        customer_name=f"Customer of {number}",
+        customer_name_key=number.lower(),
+        customer_domain=f"{number.lower()}.test",
+        products=["x"],
+        value=D("5"),
+        currency="EUR",
+        expected_close=date.today() + timedelta(days=30),
+        status="approved",
+    )
+    db.add(deal)
+    db.flush()
+    return deal
+
+
+def test_vendor_staff_decline_a_request_and_the_partner_may_ask_again(app, db, world, mailbox):
+    deal = _approved_deal(db, world, "DR-QT-3")
+    partner = client_for(app, world["gold_user"])
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "Switches, please"})
+    request = db.scalar(select(QuoteRequest).where(QuoteRequest.deal_id == deal.id))
+    vendor = client_for(app, world["sales"])
+    assert 'data-testid="close-request"' in vendor.get("/quotes/requests").get_data(as_text=True)
+    assert partner.post(f"/quotes/requests/{request.id}/close", data={}).status_code == 403
+    refused = vendor.post(
+        f"/quotes/requests/{request.id}/close", data={"reason": ""}, follow_redirects=True
+    )
+    assert "Say why the request is declined" in refused.get_data(as_text=True)
+    mailbox.clear()
+    response = vendor.post(
+        f"/quotes/requests/{request.id}/close",
+        data={"reason": "The customer buys direct.\nAsk your channel manager."},
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert request.status == "closed" and request.closed_at
+    assert request.close_reason.startswith("The customer buys direct.")
+    [mail] = mailbox.to(world["gold_user"].email)
+    assert mail["Subject"] == "Your quote request on DR-QT-3 was declined"
+    assert "The customer buys direct." in mail.get_content()
+    assert "Switches, please" not in vendor.get("/quotes/requests").get_data(as_text=True)
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "quote.request_closed"))
+    assert event.actor_user_id == world["sales"].id
+    again = vendor.post(
+        f"/quotes/requests/{request.id}/close", data={"reason": "x"}, follow_redirects=True
+    )
+    assert "This quote request is closed already" in again.get_data(as_text=True)
+    # A closed request no longer blocks the partner, nor can a quote be written from it.
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "Again, please"})
+    assert (
+        db.scalar(
+            select(func.count(QuoteRequest.id)).where(
+                QuoteRequest.deal_id == deal.id, QuoteRequest.status == "open"
+            )
+        )
+        == 1
+    )
+    stale = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["gold"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "deal_number": "DR-QT-3",
+            "request_id": request.id,
+        },
+    )
+    assert stale.status_code == 422
+    assert "This quote request is closed already" in stale.get_data(as_text=True)
+
+
+def test_a_quote_from_a_request_is_on_the_requests_registration(app, db, world):
+    deal = _approved_deal(db, world, "DR-QT-4")
+    other_deal = _approved_deal(db, world, "DR-QT-5")
+    partner = client_for(app, world["gold_user"])
+    partner.post(f"/quotes/request/{deal.id}", data={"message": "Switches"})
+    request = db.scalar(select(QuoteRequest).where(QuoteRequest.deal_id == deal.id))
+    vendor = client_for(app, world["sales"])
+    wrong = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["gold"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "deal_number": other_deal.number,
+            "request_id": request.id,
+        },
+    )
+    assert wrong.status_code == 422
+    assert "The request is for another registration" in wrong.get_data(as_text=True)
+    db.expire_all()
+    assert request.status == "open" and not db.scalars(select(Quote)).all()
+    quote_id = new_quote(vendor, world["gold"], deal_number=deal.number, request_id=request.id)
+    db.expire_all()
+    assert request.status == "quoted" and request.quote_id == quote_id
+    twice = vendor.post(
+        "/quotes/new",
+        data={
+            "recipient": world["gold"].id,
+            "currency": "EUR",
+            "valid_until": IN_30_DAYS,
+            "request_id": request.id,
+        },
+    )
+    assert twice.status_code == 422 and "This quote request is quoted already" in twice.get_data(
+        as_text=True
+    )
+
+
 # Who sees what.
 
 
@@ -673,7 +1043,50 @@ def test_recipients_see_only_their_own_sent_quotes(app, db, world):
     assert load(db, to_customer).number in listing and load(db, to_gold).number not in listing
     support = client_for(app, world["support"])
     assert support.get(f"/quotes/{draft}").status_code == 200  # vendor staff read every quote
-    assert support.post(f"/quotes/{draft}/send").status_code == 403
+    assert (
+        support.post(f"/quotes/{draft}/send", data={"snapshot": seen(support, draft)}).status_code
+        == 403
+    )
+
+
+def test_the_quote_list_and_the_request_queue_are_keyset_paged(app, db, world):
+    from html import unescape
+
+    for n in range(30):
+        db.add(
+            Quote(
+                org_id=world["gold"].id,
+                number=f"Q-PG-{n:05d}",
+                status="draft" if n % 10 == 9 else "sent",
+                title=f"Paged quote {n:02d}",
+                currency="EUR",
+                valid_until=date.today(),
+            )
+        )
+        deal = _approved_deal(db, world, f"DR-PG-{n:02d}")
+        db.add(QuoteRequest(org_id=world["gold"].id, deal_id=deal.id, message=f"Ask {n:02d}"))
+    db.flush()
+
+    def walk(client, url, marker):
+        seen_titles, pages = [], 0
+        while url:
+            page = client.get(url).get_data(as_text=True)
+            assert "Page 1 of" not in page  # no COUNT behind it
+            seen_titles += re.findall(marker, page)
+            found = re.search(r'rel="next" href="([^"]+)"', page)
+            url, pages = unescape(found.group(1)) if found else None, pages + 1
+        return seen_titles, pages
+
+    vendor = client_for(app, world["manager"])
+    titles, pages = walk(vendor, "/quotes/?q=Paged", r"Paged quote (\d\d)")
+    assert pages == 2 and titles == [f"{n:02d}" for n in range(29, -1, -1)]  # newest first
+    partner = client_for(app, world["gold_user"])  # its own sent versions, drafts never
+    titles, pages = walk(partner, "/quotes/?q=Paged", r"Paged quote (\d\d)")
+    assert pages == 2 and titles == [f"{n:02d}" for n in range(29, -1, -1) if n % 10 != 9]
+    asks, pages = walk(vendor, "/quotes/requests", r"Ask (\d\d)")
+    assert pages == 2 and asks == [f"{n:02d}" for n in range(30)]  # the longest-waiting first
+    assert vendor.get("/quotes/?after=not-a-cursor").status_code == 422
+    assert vendor.get("/quotes/requests?after=bm9wZQ").status_code == 422
 
 
 def test_services_refuse_the_wrong_actor(app, db, world):

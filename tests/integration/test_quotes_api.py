@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from partners.quotes.models import Quote
-from tests.integration.test_quotes import client_for, load, sent_quote
+from tests.integration.test_quotes import add, client_for, load, seen, sent_quote
 from tests.integration.test_quotes import world as world  # noqa: F401, PLW0127  (fixture)
 from tests.isolation.kinds_leads import bearer_for
 
@@ -97,3 +97,18 @@ def test_scopes_roles_and_the_wall(app, api, db, world):
     )
     assert db.get(Quote, quote_id).status == "sent"
     assert "/api/v1/quotes/{quote_id}/accept" in api.get("/api/v1/openapi.json").get_json()["paths"]
+
+
+def test_a_draft_revision_leaves_the_recipient_its_live_version(app, api, db, world):
+    quote_id = sent_quote(app, world)
+    vendor = client_for(app, world["manager"])
+    v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
+    headers = bearer_for(db, world["gold_user"], "quotes:read quotes:write")
+    body = api.get(f"/api/v1/quotes/{quote_id}", headers=headers).get_json()
+    assert body["status"] == "sent" and body["superseded_by_id"] is None  # never a draft
+    assert api.get(f"/api/v1/quotes/{v2_id}", headers=headers).status_code == 404
+    add(vendor, v2_id, "PSU-1", 2)
+    vendor.post(f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)})
+    body = api.get(f"/api/v1/quotes/{quote_id}", headers=headers).get_json()
+    assert body["status"] == "superseded" and body["superseded_by_id"] == v2_id
+    assert api.get(f"/api/v1/quotes/{v2_id}", headers=headers).get_json()["status"] == "sent"

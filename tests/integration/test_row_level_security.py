@@ -104,3 +104,57 @@ def test_the_app_session_sets_the_scope_of_its_principal(app, pg, org_factory, u
     ).one()
     assert tuple(scope) == ("org", str(org.id))
     session.close()
+
+
+def test_a_recipients_scope_never_reaches_a_draft_quote_nor_its_lines(
+    db, pg, as_ordinary_role, org_factory
+):
+    """As Quote.visible_to: the recipient's scope reads and writes its sent quotes only; a draft
+    (the vendor's work in progress) and its lines are invisible to it, even to raw SQL."""
+    from datetime import date
+    from decimal import Decimal
+
+    from partners.quotes.models import Quote, QuoteLine
+
+    recipient = org_factory("customer")
+
+    def quote(number: str, status: str) -> Quote:
+        line = QuoteLine(
+            org_id=recipient.id,
+            sku="X-1",
+            name="X",
+            quantity=1,
+            list_price=Decimal("1"),
+            unit_price=Decimal("1"),
+        )
+        row = Quote(
+            org_id=recipient.id,
+            number=number,
+            status=status,
+            currency="EUR",
+            valid_until=date.today(),
+            lines=[line],
+        )
+        db.add(row)
+        return row
+
+    draft, sent = quote("Q-RLS-00001", "draft"), quote("Q-RLS-00002", "sent")
+    db.flush()
+    as_ordinary_role("org", recipient.id)
+    assert set(pg.scalars(text("SELECT id FROM quotes"))) == {sent.id}
+    assert set(pg.scalars(text("SELECT quote_id FROM quote_lines"))) == {sent.id}
+    params = {"id": draft.id}
+    assert pg.execute(text("UPDATE quotes SET title = 'x' WHERE id = :id"), params).rowcount == 0
+    assert (
+        pg.execute(
+            text("UPDATE quote_lines SET quantity = 9 WHERE quote_id = :id"), params
+        ).rowcount
+        == 0
+    )
+    assert pg.execute(text("DELETE FROM quote_lines WHERE quote_id = :id"), params).rowcount == 0
+    savepoint = pg.begin_nested()
+    with pytest.raises(ProgrammingError, match="row-level security"):  # nor make one a draft
+        pg.execute(text("UPDATE quotes SET status = 'draft' WHERE id = :id"), {"id": sent.id})
+    savepoint.rollback()
+    as_ordinary_role("all")
+    assert {draft.id, sent.id} <= set(pg.scalars(text("SELECT id FROM quotes")))

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from partners.catalogue.models import Product
-from partners.quotes.models import Quote, QuoteLine
+from partners.quotes.models import Quote, QuoteLine, QuoteRequest
+from tests.isolation.kinds_deals import make_deal
 from tests.isolation.world import World, record_kind
 
 PDF = b"%PDF-1.4 matrix placeholder"
@@ -55,6 +56,11 @@ def _seed(db, w: World) -> None:
         make_quote(db, w.home[audience], f"Unsent draft ZZQR {audience}", status="draft")
         w.markers.append(f"Unsent draft ZZQR {audience}")  # recipients never see drafts
     db.add(Product(sku="MX-1", name="Matrix product", list_price=Decimal("1"), currency="EUR"))
+    for org in [*(o for o in w.foreign if o.kind == "reseller"), w.home["partner"]]:
+        deal = make_deal(db, org, f"Quote request customer {org.id}", status="approved")
+        db.add(QuoteRequest(org_id=org.id, deal_id=deal.id, message=f"Request of {org.id}"))
+        if org in w.foreign:
+            w.markers.append(f"Request of {org.id}")
     db.flush()
 
 
@@ -83,3 +89,19 @@ record_kind(
     foreign=lambda db, w, role: [],
     own=lambda db, w, role: db.query(Product).filter_by(sku="MX-1").first().id,
 )
+
+
+def _foreign_requests(db, w: World, role) -> list[int]:
+    if role.audience == "vendor":
+        return []  # vendor staff answer every partner's requests
+    home = w.home[role.audience].id
+    return [r.id for r in db.query(QuoteRequest).filter(QuoteRequest.org_id != home)]
+
+
+def _own_request(db, w: World, role) -> int | None:
+    if role.audience == "customer":
+        return None  # customers ask for no quotes
+    return db.query(QuoteRequest).filter_by(org_id=w.home["partner"].id).first().id
+
+
+record_kind("request_id", foreign=_foreign_requests, own=_own_request)

@@ -25,6 +25,7 @@ import argparse
 import hashlib
 import io
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -126,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         # 3. The portal's first render: sending the quote through the page.
         vendor = app.test_client()
         vendor.post("/login", data={"email": seller.email, "password": DEMO_PASSWORD})
+        page = vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
+        token = re.search(r'name="snapshot" type="hidden" value="([^"]*)"', page).group(1)
         profile = None
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
@@ -133,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             profile = cProfile.Profile()
             profile.enable()
         started = time.perf_counter()
-        response = vendor.post(f"/quotes/{quote_id}/send")
+        response = vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": token})
         first = time.perf_counter() - started
         if profile is not None:
             profile.disable()

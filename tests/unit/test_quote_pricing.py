@@ -142,3 +142,14 @@ def test_an_inactive_product_cannot_be_quoted():
 def test_several_rules_are_reported_together():
     found = rules((1, 1, 1), (2, 3, 1), (3, 4, 1))
     assert found == {("requires", (1,)), ("min_quantity", (1,)), ("excludes", (2, 3))}
+
+
+def test_money_and_markdown_are_app_wide_filters(app):
+    from portal import formatting
+
+    assert app.jinja_env.filters["money"] is formatting.money
+    assert app.jinja_env.filters["markdown"] is formatting.markdown
+    assert formatting.money(D("1234.5"), "EUR") == "1,234.50"
+    assert formatting.money(D("1234.5"), "JPY") == "1,235" and formatting.money(None, "EUR") == ""
+    html = formatting.markdown("**a** <b>x</b> [l](javascript:alert(1))")
+    assert "<strong>a</strong>" in html and "&lt;b&gt;" in html and 'href="javascript:' not in html

@@ -1,0 +1,147 @@
+"""The recipient's answer: acceptance (typed name, consent, the hash of the PDF shown) or a
+decline with a reason; the vendor's owner is told."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from partners.deals import services as deals
+from partners.quotes.models import OPEN_STATUSES, Quote
+from partners.quotes.services.common import (
+    AUDIT_FIELDS,
+    flush,
+    move,
+)
+from portal import audit
+from portal.clock import utcnow
+from portal.db import db, unscoped
+from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from portal.identity.models import User
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+
+def check_answerable(quote: Quote, actor: Principal) -> None:
+    if actor.org_id != quote.org_id or not actor.can("quotes.accept"):
+        raise Forbidden(_("Only the recipient answers a quote."))
+    if quote.status == "superseded":
+        newer = db.session.get(Quote, quote.superseded_by_id) if quote.superseded_by_id else None
+        raise InvalidTransition(
+            _(
+                "Version %(n)d was superseded by a revised version and can no longer be "
+                "accepted. Open the current version%(v)s.",
+                n=quote.revision,
+                v=_(" (version %(m)d)", m=newer.revision)
+                if newer and newer.status != "draft"
+                else "",
+            )
+        )
+    if quote.status == "expired" or (
+        quote.status in OPEN_STATUSES and quote.valid_until < utcnow().date()
+    ):
+        raise InvalidTransition(
+            _(
+                "This quote expired on %(date)s and can no longer be accepted. Ask the vendor "
+                "for a new version.",
+                date=quote.valid_until.isoformat(),
+            )
+        )
+    if quote.status not in OPEN_STATUSES:
+        raise InvalidTransition(
+            _("This quote is %(state)s: it cannot be answered again.", state=_(quote.status))
+        )
+
+
+def record_answer(quote: Quote, *, ip: str | None, user_agent: str, actor: Principal) -> None:
+    quote.decided_at, quote.decided_by_id = utcnow(), actor.user_id
+    quote.decided_ip = (ip or "")[:45] or None
+    quote.decided_user_agent = (user_agent or "")[:500]
+    quote.decided_pdf_sha256 = quote.pdf_sha256
+
+
+def accept_quote(
+    quote: Quote,
+    *,
+    full_name: str,
+    consent: bool,
+    pdf_sha256: str | None,
+    ip: str | None,
+    user_agent: str,
+    actor: Principal,
+) -> None:
+    """The recipient accepts the version shown, by typing a full name and giving consent.
+    Recorded: user, time, IP address, user agent, and the SHA-256 of the stored PDF, which must
+    be the document the page showed (``pdf_sha256``)."""
+    check_answerable(quote, actor)
+    name = " ".join((full_name or "").split())
+    if len(name) < 2:
+        raise InvalidInput(_("Type your full name to accept."), field="full_name")
+    if not consent:
+        raise InvalidInput(_("Tick the box to confirm that you accept the quote."), field="consent")
+    if pdf_sha256 != quote.pdf_sha256:
+        raise Conflict(_("The document changed since you opened it: reload the page."))
+    before = audit.snapshot(quote, AUDIT_FIELDS)
+    move(quote, "accepted")
+    record_answer(quote, ip=ip, user_agent=user_agent, actor=actor)
+    quote.signer_name, quote.consent = name[:200], True
+    flush()
+    audit.record(
+        "quote.accepted",
+        quote,
+        actor=actor,
+        before=before,
+        after={
+            "status": "accepted",
+            "version": quote.revision,
+            "signer_name": quote.signer_name,
+            "pdf_sha256": quote.decided_pdf_sha256,
+        },
+    )
+    if quote.deal_id:
+        deals.win_deal_by_quote(quote.deal_id, quote_label=quote.label, actor=actor)
+    tell_owner(
+        quote,
+        _("Quote %(label)s was accepted by %(name)s", label=quote.label, name=quote.signer_name),
+    )
+
+
+def decline_quote(
+    quote: Quote, *, reason: str, ip: str | None, user_agent: str, actor: Principal
+) -> None:
+    """The recipient declines, saying why."""
+    check_answerable(quote, actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Say why you decline the quote."), field="reason")
+    before = audit.snapshot(quote, AUDIT_FIELDS)
+    move(quote, "declined")
+    record_answer(quote, ip=ip, user_agent=user_agent, actor=actor)
+    quote.decline_reason = reason[:5000]
+    flush()
+    audit.record(
+        "quote.declined",
+        quote,
+        actor=actor,
+        before=before,
+        after={"status": "declined", "reason": quote.decline_reason},
+    )
+    # The reason (up to 5000 characters, any lines) goes in the body: a title is one short line,
+    # and it becomes the email's subject header.
+    tell_owner(
+        quote,
+        _("Quote %(label)s was declined", label=quote.label),
+        body=_("The reason given:\n\n%(reason)s", reason=quote.decline_reason),
+    )
+
+
+def tell_owner(quote: Quote, title: str, body: str = "") -> None:
+    with unscoped():  # the vendor's owner, from the recipient's answer (reviewed)
+        owner = db.session.get(User, quote.owner_id) if quote.owner_id else None
+        notify.notify(
+            [owner] if owner else [],
+            "quotes.answered",
+            title,
+            body=body,
+            link=url_for("quotes.detail", quote_id=quote.id),
+        )

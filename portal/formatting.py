@@ -1,0 +1,46 @@
+"""Formatting every page may use, registered as template filters by ``create_app``: money in a
+currency's minor unit, and markdown as safe HTML.
+
+Money is ``Decimal`` throughout; rounding is half up to the currency's minor unit (ISO 4217).
+Markdown is CommonMark with raw HTML off: tags a writer types are shown as text, never
+interpreted, and markdown-it's link validation refuses javascript:, vbscript:, file: and data:
+URLs; images are off.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+# ISO 4217 minor units where they are not 2.
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+
+
+def quantum(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: 0.01 for EUR, 1 for JPY, 0.001 for KWD."""
+    return Decimal(1).scaleb(-MINOR_UNITS.get(currency.upper(), 2))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def money(amount, currency: str) -> str:
+    """An amount with thousands separators and the currency's minor unit (1,234.50; ¥ 1,235)."""
+    if amount is None:
+        return ""
+    value = round_money(Decimal(amount), currency)
+    places = max(0, -value.as_tuple().exponent)
+    return f"{value:,.{places}f}"
+
+
+def markdown(text: str | None) -> Markup:
+    """Markdown (proposal sections, articles) as safe HTML."""
+    return Markup(_markdown.render(text or ""))  # noqa: S704 - html off: the output is escaped
+
+
+FILTERS = {"money": money, "markdown": markdown}

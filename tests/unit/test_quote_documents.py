@@ -1,0 +1,33 @@
+"""The quote PDF's URL fetcher serves the shipped fonts and nothing else, however a URL spells
+its way out of the fonts folder."""
+
+import pytest
+
+from partners.quotes import documents
+
+FONTS = documents.FONTS.as_uri()
+
+
+def test_the_fetcher_serves_a_shipped_font():
+    response = documents._fonts_only().fetch(f"{FONTS}/DejaVuSans.ttf")
+    assert response.read(4) == b"\x00\x01\x00\x00"  # a TrueType font
+    response.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{FONTS}/%2e%2e/documents.py",
+        f"{FONTS}/%2E%2E/%2E%2E/quotes/documents.py",
+        f"{FONTS}/../documents.py",
+        f"{FONTS}/x%2f..%2f..%2fdocuments.py",
+        f"{FONTS}-elsewhere/DejaVuSans.ttf",
+        f"{FONTS}/",
+        "file:///etc/passwd",
+        "file://evil.test" + documents.FONTS.as_posix() + "/DejaVuSans.ttf",
+        "https://fonts.example/DejaVuSans.ttf",
+    ],
+)
+def test_the_fetcher_refuses_anything_outside_the_fonts_folder(url):
+    with pytest.raises(ValueError, match="fetches nothing"):
+        documents._fonts_only().fetch(url)
