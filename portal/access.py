@@ -42,7 +42,7 @@ SCOPE_AREAS = (
 )
 SCOPES = tuple(f"{area}:{verb}" for area in SCOPE_AREAS for verb in ("read", "write"))
 # Action areas whose scope area is named differently.
-_ACTION_AREA_SCOPES = {"orgs": "organizations"}
+_ACTION_AREA_SCOPES = {"orgs": "organizations", "ideas": "feedback"}
 
 
 def scope_for(action: str) -> str | None:
@@ -72,7 +72,7 @@ class Role:
     actions: frozenset[str]
 
 
-_EVERYONE = {"home.view", "account.manage", "notifications.view"}
+_EVERYONE = {"home.view", "account.manage", "notifications.view", "ideas.view", "ideas.comment"}
 _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage"}
 _VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view"}
 # The channel: vendor staff who run it, and what every partner does in it.
@@ -86,6 +86,9 @@ _PARTNER = {
     "deals.close",
     "program.own",  # the partner's own programme page: its tier, territories, specialisations
 }
+# Feedback: customers and partners propose and vote; vendor staff run surveys and the board.
+_IDEAS_CONTRIBUTOR = {"ideas.submit", "ideas.vote"}
+_FEEDBACK_STAFF = {"feedback.view", "feedback.manage", "ideas.manage"}
 
 ROLES: dict[str, Role] = {
     r.name: r
@@ -100,6 +103,7 @@ ROLES: dict[str, Role] = {
                 | _ORG_ADMIN
                 | _VENDOR_STAFF
                 | _CHANNEL
+                | _FEEDBACK_STAFF
                 | {"orgs.manage", "audit.view", "program.manage"}
             ),
         ),
@@ -108,7 +112,7 @@ ROLES: dict[str, Role] = {
             _l("Channel manager"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL | _FEEDBACK_STAFF),
         ),
         Role(
             "sales_rep",
@@ -116,7 +120,9 @@ ROLES: dict[str, Role] = {
             "vendor",
             False,
             frozenset(
-                _EVERYONE | _VENDOR_STAFF | {"leads.manage", "deals.close", "direct_deals.manage"}
+                _EVERYONE
+                | _VENDOR_STAFF
+                | {"leads.manage", "deals.close", "direct_deals.manage", "feedback.view"}
             ),
         ),
         Role(
@@ -124,24 +130,36 @@ ROLES: dict[str, Role] = {
             _l("Support agent"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _FEEDBACK_STAFF),
         ),
         Role(
             "partner_admin",
             _l("Partner admin"),
             "partner",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN | _PARTNER),
+            frozenset(_EVERYONE | _ORG_ADMIN | _PARTNER | _IDEAS_CONTRIBUTOR),
         ),
-        Role("partner_user", _l("Partner user"), "partner", False, frozenset(_EVERYONE | _PARTNER)),
+        Role(
+            "partner_user",
+            _l("Partner user"),
+            "partner",
+            False,
+            frozenset(_EVERYONE | _PARTNER | _IDEAS_CONTRIBUTOR),
+        ),
         Role(
             "customer_admin",
             _l("Customer admin"),
             "customer",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN),
+            frozenset(_EVERYONE | _ORG_ADMIN | _IDEAS_CONTRIBUTOR),
         ),
-        Role("customer_user", _l("Customer user"), "customer", False, frozenset(_EVERYONE)),
+        Role(
+            "customer_user",
+            _l("Customer user"),
+            "customer",
+            False,
+            frozenset(_EVERYONE | _IDEAS_CONTRIBUTOR),
+        ),
     )
 }
 
