@@ -68,7 +68,7 @@ class ScheduleForm(FlaskForm):
 class AnswerForm(FlaskForm):
     score = RadioField(
         _l("How likely are you to recommend us to a friend or colleague?"),
-        choices=[(n, str(n)) for n in range(11)],
+        choices=choices((n, str(n)) for n in range(11)),
         coerce=int,
         validators=[InputRequired(message=_l("Choose a score from 0 to 10."))],
     )

@@ -26,7 +26,7 @@ from portal.errors import InvalidInput
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.navigation import NavItem
-from portal.web import attempt, form_status
+from portal.web import attempt, choices, form_status
 
 bp = Blueprint("nps", __name__, url_prefix="/feedback/nps")
 public = Blueprint("surveys", __name__, url_prefix="/feedback/survey")
@@ -48,7 +48,7 @@ def _org_choices(form: CampaignForm) -> None:
         .where(Organization.kind != access.VENDOR, Organization.active.is_(True))
         .order_by(Organization.name)
     )
-    form.audience_org_ids.choices = [(o.id, f"{o.name} ({o.kind_label})") for o in orgs]
+    form.audience_org_ids.choices = choices((o.id, f"{o.name} ({o.kind_label})") for o in orgs)
 
 
 @bp.route("/new", methods=["GET", "POST"])
