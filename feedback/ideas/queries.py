@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 
 from feedback.ideas.models import IDEA_STATUSES, Idea, IdeaComment, IdeaSubscription, IdeaVote
@@ -48,6 +49,24 @@ def board(sort: str = "votes", status: str | None = None, product: str | None = 
         recent = recent_votes()
         ideas.sort(key=lambda i: (recent.get(i.id, 0), i.vote_count, i.id), reverse=True)
     return ideas
+
+
+def similar_to(title: str, limit: int = 5, cutoff: int = 60) -> list[tuple[Idea, float]]:
+    """Ideas whose titles resemble ``title`` (word-set similarity, rapidfuzz), best first; for
+    the suggestions shown while a new idea's title is typed. Duplicates are left out: their
+    original is the one to vote for."""
+    words = " ".join(title.split())[:200]
+    if len(words) < 4:
+        return []
+    ideas = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.status != "duplicate"))}
+    matches = process.extract(
+        words.lower(),
+        {idea_id: idea.title.lower() for idea_id, idea in ideas.items()},
+        scorer=fuzz.token_set_ratio,
+        score_cutoff=cutoff,
+        limit=limit,
+    )
+    return [(ideas[idea_id], score) for _title, score, idea_id in matches]
 
 
 def my_votes(user_id: int) -> set[int]:

@@ -3,7 +3,7 @@ and (for vendor staff) its status."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -46,6 +46,27 @@ def index():
         products=PRODUCTS,
         voted=queries.my_votes(g.principal.user_id),
         confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/similar")
+@login_required
+@access.require("ideas.submit")
+def similar():
+    """JSON for the suggestions under the title of a new idea (static/feedback/similar-ideas.js):
+    existing ideas with a similar title, to vote for instead of proposing a duplicate."""
+    found = queries.similar_to(request.args.get("title", ""))
+    return jsonify(
+        [
+            {
+                "id": idea.id,
+                "title": idea.title,
+                "status": str(services.STATUS_LABELS[idea.status]),
+                "votes": idea.vote_count,
+                "url": url_for("ideas.detail", idea_id=idea.id),
+            }
+            for idea, _score in found
+        ]
     )
 
 

@@ -1,9 +1,10 @@
 """In a real browser: the ideas board and an NPS answer.
 
-Alpine's partner admin proposes an idea (a too-short title is refused first, with a clear
-message). Granite Bank's customer admin finds it on the board, without Alpine's name, and votes.
-The channel manager sees who proposed it (Alpine) and marks it planned; both the partner and the
-customer find the notice in the portal and in their email (the loopback SMTP server).
+Alpine's partner admin proposes an idea: typing a title like an existing idea's suggests it; a
+too-short title is refused with a clear message. Granite Bank's customer admin finds it on the
+board, without Alpine's name, and votes. The channel manager sees who proposed it (Alpine) and
+marks it planned; both the partner and the customer find the notice in the portal and in their
+email (the loopback SMTP server).
 
 The channel manager then creates and sends an NPS campaign to the customers; Granite's admin
 opens the link from the email in a fresh browser without signing in, answers 9 with a reason, and
@@ -83,6 +84,11 @@ def test_a_partners_idea_is_voted_planned_and_both_are_told(page: Page, browser_
     sign_in(page, PARTNER[0])
     click(nav(page).get_by_role("link", name="Ideas", exact=True))
     click(page.get_by_role("link", name="Propose an idea"))
+    page.wait_for_load_state("load")  # the suggestions' script
+    page.get_by_label("Title").fill("dark mode console")  # the demo board has one like it
+    expect(page.get_by_test_id("similar-ideas")).to_contain_text(
+        "Dark mode for the management console"
+    )
     page.get_by_label("Title").fill("Hmm")
     page.get_by_label("Product").select_option("services")
     _refused_post(page, page.get_by_role("button", name="Propose"), refused)

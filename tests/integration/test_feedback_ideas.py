@@ -215,6 +215,22 @@ def test_sorts_and_filters(app, db, board):
     assert "New idea" not in body and "Old idea" not in body
 
 
+def test_similar_ideas_are_suggested_by_title(app, db, board):
+    first = propose(app, board["partner"], "Dark mode for the console")
+    propose(app, board["other"], "Export invoices to CSV", "services")
+    merged = propose(app, board["other"], "A dark mode console theme")
+    as_user(app, board["manager"]).post(
+        f"/ideas/{merged}/status", data={"status": "duplicate", "duplicate_of": first}
+    )
+    client = as_user(app, board["customer"])
+    found = client.get("/ideas/similar?title=console+dark+mode").get_json()
+    assert [i["title"] for i in found] == ["Dark mode for the console"]  # not the duplicate
+    assert found[0]["url"] == f"/ideas/{first}" and found[0]["status"] == "Under review"
+    assert client.get("/ideas/similar?title=abc").get_json() == []
+    assert client.get("/ideas/similar?title=payroll+integration").get_json() == []
+    assert as_user(app, board["manager"]).get("/ideas/similar?title=dark").status_code == 403
+
+
 def test_analytics_shows_top_ideas_per_product(app, db, board):
     propose(app, board["partner"], "Better VPN logs", "security")
     page = as_user(app, board["manager"]).get("/feedback/analytics")
