@@ -38,8 +38,7 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
 
 def lifetime_seconds() -> int:
     """How long a link stays valid: ``SURVEY_LINK_DAYS`` (default 14 days)."""
-    days = current_app.config.get("SURVEY_LINK_DAYS") or DEFAULT_DAYS
-    return int(float(days) * 86400)
+    return int(current_app.config.get("SURVEY_LINK_DAYS") or DEFAULT_DAYS) * 86400
 
 
 def make_token(purpose: str, survey_id: int, recipient_id: int) -> str:

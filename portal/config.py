@@ -39,6 +39,7 @@ ENVIRONMENT_KEYS = frozenset(
         "BUSINESS_HOLIDAYS",
         "LEAD_RESPONSE_HOURS",
         "LEAD_REMINDER_HOURS",
+        "SURVEY_LINK_DAYS",
     }
 )
 
@@ -120,6 +121,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         **calendar,
         "LEAD_RESPONSE_HOURS": _positive_number(env, "LEAD_RESPONSE_HOURS", "16"),
         "LEAD_REMINDER_HOURS": _positive_number(env, "LEAD_REMINDER_HOURS", "4"),
+        # Feedback: how long a signed survey link stays valid (feedback.links).
+        "SURVEY_LINK_DAYS": _positive_days(env, "SURVEY_LINK_DAYS", "14"),
     }
 
 
@@ -145,4 +148,14 @@ def _positive_number(env, name: str, default: str) -> float:
         value = -1.0
     if not 0 < value <= 10_000:
         raise ConfigurationError(f"{name} must be a number of hours above 0")
+    return value
+
+
+def _positive_days(env, name: str, default: str) -> int:
+    try:
+        value = int(env.get(name, default))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 365:
+        raise ConfigurationError(f"{name} must be a whole number of days from 1 to 365")
     return value

@@ -49,3 +49,13 @@ def test_a_score_outside_0_to_10_is_refused():
         summarise([11])
     with pytest.raises(ValueError):
         summarise([-1])
+
+
+def test_the_survey_link_lifetime_comes_from_the_environment():
+    from portal.config import ConfigurationError, from_environment
+
+    assert from_environment({})["SURVEY_LINK_DAYS"] == 14
+    assert from_environment({"SURVEY_LINK_DAYS": "30"})["SURVEY_LINK_DAYS"] == 30
+    for bad in ("0", "-1", "two weeks", "400"):
+        with pytest.raises(ConfigurationError, match="SURVEY_LINK_DAYS"):
+            from_environment({"SURVEY_LINK_DAYS": bad})
