@@ -125,7 +125,8 @@ def vote(idea: Idea, *, actor: Principal) -> bool:
         )
     session.refresh(idea, ["vote_count"])
     _subscribe(idea.id, actor.user_id, actor.org_id)
-    audit.record("idea.voted", idea, actor=actor)
+    # In the voter's organisation's history: the idea's organisation must not learn who voted.
+    audit.record("idea.voted", idea, actor=actor, org_id=actor.org_id)
     return True
 
 

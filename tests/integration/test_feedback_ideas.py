@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, event, func, select
 
-from feedback.ideas.models import Idea, IdeaSubscription, IdeaVote
+from feedback.ideas.models import Idea, IdeaComment, IdeaSubscription, IdeaVote
 from portal.clock import utcnow
 from portal.db import Base, make_engine, unscoped
 from portal.notify.models import Notification
@@ -90,6 +90,27 @@ def test_one_vote_per_person_and_voting_subscribes(app, db, board):
     as_user(app, board["customer2"]).post(f"/ideas/{idea_id}/vote")
     assert count_of(db, idea_id) == 2
     assert as_user(app, board["manager"]).post(f"/ideas/{idea_id}/vote").status_code == 403
+
+
+def test_following_unfollowing_and_an_empty_comment(app, db, board):
+    idea_id = propose(app, board["partner"])
+    client = as_user(app, board["other"])
+    assert client.post(f"/ideas/{idea_id}/follow").status_code == 302
+    assert board["other"].id in subscribers_of(db, idea_id)
+    assert client.post(f"/ideas/{idea_id}/follow").status_code == 302  # twice: still one
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(IdeaSubscription)
+            .where(IdeaSubscription.user_id == board["other"].id)
+        )
+        == 1
+    )
+    assert client.post(f"/ideas/{idea_id}/unfollow").status_code == 302
+    assert board["other"].id not in subscribers_of(db, idea_id)
+    refused = client.post(f"/ideas/{idea_id}/comment", data={"body": "   "})
+    assert refused.status_code == 422
+    assert db.scalar(select(func.count()).select_from(IdeaComment)) == 0
 
 
 def test_authors_organisations_are_shown_to_vendor_staff_only(app, db, board):

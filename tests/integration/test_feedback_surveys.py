@@ -251,6 +251,21 @@ def test_bad_campaigns_are_refused_with_a_clear_message(app, client, login_as, d
     assert db.scalar(select(func.count()).select_from(NpsCampaign)) == 0
 
 
+def test_a_time_in_the_past_is_refused(app, client, login_as, db, people):
+    login_as(people["manager"])
+    created = client.post(
+        "/feedback/nps/new",
+        data={"name": "Past", "audience_kinds": ["customer"], "remind_after_days": "7"},
+    )
+    campaign_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    past = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page = client.post(f"/feedback/nps/{campaign_id}/schedule", data={"send_at": past})
+    assert page.status_code == 422
+    assert "Choose a time in the future." in page.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(NpsCampaign, campaign_id).status == "draft"
+
+
 def test_scheduled_campaign_is_sent_by_the_tick_once_and_reminded_once(
     app, client, login_as, db, people, mailbox
 ):
