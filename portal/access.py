@@ -42,7 +42,7 @@ SCOPE_AREAS = (
 )
 SCOPES = tuple(f"{area}:{verb}" for area in SCOPE_AREAS for verb in ("read", "write"))
 # Action areas whose scope area is named differently.
-_ACTION_AREA_SCOPES = {"orgs": "organizations"}
+_ACTION_AREA_SCOPES = {"orgs": "organizations", "ideas": "feedback"}
 
 
 def scope_for(action: str) -> str | None:
@@ -72,7 +72,14 @@ class Role:
     actions: frozenset[str]
 
 
-_EVERYONE = {"home.view", "account.manage", "notifications.view", "quotes.view"}
+_EVERYONE = {
+    "home.view",
+    "account.manage",
+    "notifications.view",
+    "quotes.view",
+    "ideas.view",
+    "ideas.comment",
+}
 _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage"}
 _VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view", "catalogue.view"}
 # Quotes: vendor sales staff build and send them; recipients (partners, customers) answer them.
@@ -91,6 +98,9 @@ _PARTNER = {
     "quotes.request",
     *_RECIPIENT,
 }
+# Feedback: customers and partners propose and vote; vendor staff run surveys and the board.
+_IDEAS_CONTRIBUTOR = {"ideas.submit", "ideas.vote"}
+_FEEDBACK_STAFF = {"feedback.view", "feedback.manage", "ideas.manage"}
 
 # Self-service: everyone reads the help centre and raises and follows cases (which cases is each
 # model's visibility rule); support agents work them and write the articles.
@@ -112,6 +122,7 @@ ROLES: dict[str, Role] = {
                 | _VENDOR_STAFF
                 | _CHANNEL
                 | _QUOTING
+                | _FEEDBACK_STAFF
                 | _SELF_SERVICE
                 | _SUPPORT
                 | {
@@ -128,7 +139,7 @@ ROLES: dict[str, Role] = {
             _l("Channel manager"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL | _QUOTING),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL | _QUOTING | _FEEDBACK_STAFF),
         ),
         Role(
             "sales_rep",
@@ -138,7 +149,13 @@ ROLES: dict[str, Role] = {
             frozenset(
                 _EVERYONE
                 | _VENDOR_STAFF
-                | {"leads.manage", "deals.close", "direct_deals.manage", "quotes.manage"}
+                | {
+                    "leads.manage",
+                    "deals.close",
+                    "direct_deals.manage",
+                    "quotes.manage",
+                    "feedback.view",
+                }
             ),
         ),
         Role(
@@ -146,35 +163,49 @@ ROLES: dict[str, Role] = {
             _l("Support agent"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF | _SELF_SERVICE | _SUPPORT),
+            frozenset(_EVERYONE | _VENDOR_STAFF | _SELF_SERVICE | _SUPPORT | _FEEDBACK_STAFF),
         ),
         Role(
             "partner_admin",
             _l("Partner admin"),
             "partner",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN | _PARTNER | _SELF_SERVICE | _CASE_SETTINGS),
+            frozenset(
+                _EVERYONE
+                | _ORG_ADMIN
+                | _PARTNER
+                | _SELF_SERVICE
+                | _CASE_SETTINGS
+                | _IDEAS_CONTRIBUTOR
+            ),
         ),
         Role(
             "partner_user",
             _l("Partner user"),
             "partner",
             False,
-            frozenset(_EVERYONE | _PARTNER | _SELF_SERVICE),
+            frozenset(_EVERYONE | _PARTNER | _SELF_SERVICE | _IDEAS_CONTRIBUTOR),
         ),
         Role(
             "customer_admin",
             _l("Customer admin"),
             "customer",
             True,
-            frozenset(_EVERYONE | _ORG_ADMIN | _RECIPIENT | _SELF_SERVICE | _CASE_SETTINGS),
+            frozenset(
+                _EVERYONE
+                | _ORG_ADMIN
+                | _RECIPIENT
+                | _SELF_SERVICE
+                | _CASE_SETTINGS
+                | _IDEAS_CONTRIBUTOR
+            ),
         ),
         Role(
             "customer_user",
             _l("Customer user"),
             "customer",
             False,
-            frozenset(_EVERYONE | _RECIPIENT | _SELF_SERVICE),
+            frozenset(_EVERYONE | _RECIPIENT | _SELF_SERVICE | _IDEAS_CONTRIBUTOR),
         ),
     )
 }

@@ -42,6 +42,7 @@ ENVIRONMENT_KEYS = frozenset(
         "CASES_AUTO_CLOSE_DAYS",
         "CASES_SLA_WARNING_MINUTES",
         "TRUSTED_PROXIES",
+        "SURVEY_LINK_DAYS",
     }
 )
 
@@ -132,6 +133,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # many hops deep. 0: the app faces clients directly and ignores those headers (which any
         # client can forge).
         "TRUSTED_PROXIES": _proxy_hops(env),
+        # Feedback: how long a signed survey link stays valid (feedback.links).
+        "SURVEY_LINK_DAYS": _positive_days(env, "SURVEY_LINK_DAYS", "14"),
     }
 
 
@@ -167,4 +170,14 @@ def _positive_number(env, name: str, default: str) -> float:
         value = -1.0
     if not 0 < value <= 10_000:
         raise ConfigurationError(f"{name} must be a number of hours above 0")
+    return value
+
+
+def _positive_days(env, name: str, default: str) -> int:
+    try:
+        value = int(env.get(name, default))
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 365:
+        raise ConfigurationError(f"{name} must be a whole number of days from 1 to 365")
     return value

@@ -47,7 +47,9 @@ def enqueue(func: Callable, *args, session: Session | None = None) -> None:
     """
     path = f"{func.__module__}:{func.__qualname__}"
     session = session if session is not None else db.session
-    session.info.setdefault(_PENDING, []).append((path, args))
+    # Queued inside a savepoint, the job belongs to it: dropped if it rolls back.
+    savepoint = session.get_nested_transaction()
+    session.info.setdefault(_PENDING, []).append((path, args, savepoint))
 
 
 def _resolve(path: str) -> Callable:
@@ -120,15 +122,35 @@ def backend() -> InlineBackend | RedisBackend:
     return current_app.extensions["jobs"]
 
 
+# SQLAlchemy (2.1) fires after_commit and after_rollback for savepoints too: releasing one is no
+# commit (its jobs wait for the enclosing transaction), rolling one back drops only its own jobs.
+
+
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint was released
+        released = session.get_nested_transaction()
+        enclosing = released.parent if released.parent.nested else None
+        session.info[_PENDING] = [
+            (path, args, enclosing if savepoint is released else savepoint)
+            for path, args, savepoint in session.info.get(_PENDING, [])
+        ]
+        return
     pending = session.info.pop(_PENDING, None)
     if pending:
-        backend().dispatch(current_app._get_current_object(), pending)
+        backend().dispatch(
+            current_app._get_current_object(), [(path, args) for path, args, _ in pending]
+        )
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint was rolled back
+        undone = session.get_nested_transaction()
+        session.info[_PENDING] = [
+            job for job in session.info.get(_PENDING, []) if job[2] is not undone
+        ]
+        return
     session.info.pop(_PENDING, None)
 
 

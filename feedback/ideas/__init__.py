@@ -1,0 +1,1 @@
+"""The ideas board: ideas shared by every customer and partner, votes, comments, statuses."""

@@ -1,0 +1,138 @@
+"""Ideas, votes, subscriptions and comments.
+
+The board is shared by design: every signed-in customer, partner and vendor user reads every idea
+and every comment. Each row still belongs to one organisation (the author's, the voter's, the
+commenter's), so a user writes only into its own organisation, and PostgreSQL's policies (migration
+0008) let every signed-in scope read ideas and comments but keep votes and subscriptions with their
+organisation. Who wrote an idea (person and organisation) is shown to vendor staff only; the
+tenant wall does the hiding, since an author's ``User`` and ``Organization`` rows are not visible
+to other organisations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
+
+from portal.clock import utcnow
+from portal.db import Base, TenantOwned
+from portal.identity.models import User
+
+IDEA_STATUSES = ("under_review", "planned", "in_progress", "done", "declined", "duplicate")
+OPEN_STATUSES = ("under_review", "planned", "in_progress")
+
+
+class _SharedReading:
+    """Every signed-in principal reads the row; the owner's organisation alone writes it."""
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true()
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return org_id == principal.org_id
+
+
+class Idea(_SharedReading, TenantOwned, Base):
+    """An idea (``org_id``: the author's organisation). ``vote_count`` is kept with every vote
+    and recomputed from the votes when duplicates merge."""
+
+    __tablename__ = "ideas"
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('under_review', 'planned', 'in_progress', 'done', 'declined', 'duplicate')",
+            name="status",
+        ),
+        Index("ix_ideas_status_vote_count", "status", "vote_count"),
+        Index("ix_ideas_product", "product"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    product: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="under_review")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ideas.id", ondelete="SET NULL"), index=True
+    )
+    vote_count: Mapped[int] = mapped_column(default=0)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    status_changed_at: Mapped[datetime | None]
+
+    author: Mapped[User | None] = relationship()
+    duplicate_of: Mapped[Idea | None] = relationship(remote_side=[id])
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return org_id == principal.org_id and not principal.is_vendor_staff
+
+
+class IdeaVote(TenantOwned, Base):
+    """One person's vote (``org_id``: the voter's organisation); one per person and idea."""
+
+    __tablename__ = "idea_votes"
+    __table_args__ = (
+        UniqueConstraint("idea_id", "user_id"),
+        Index("ix_idea_votes_idea_id_created_at", "idea_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return cls.user_id == principal.user_id
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        # Merging a duplicate moves votes: vendor staff write them in the voter's organisation.
+        return principal.is_vendor_staff or org_id == principal.org_id
+
+
+class IdeaSubscription(TenantOwned, Base):
+    """Who hears of an idea's status changes (``org_id``: the subscriber's organisation)."""
+
+    __tablename__ = "idea_subscriptions"
+    __table_args__ = (UniqueConstraint("idea_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        if principal.is_vendor_staff:
+            return true()
+        return cls.user_id == principal.user_id
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return principal.is_vendor_staff or org_id == principal.org_id
+
+
+class IdeaComment(_SharedReading, TenantOwned, Base):
+    """A comment (``org_id``: the commenter's organisation), read by everyone on the board."""
+
+    __tablename__ = "idea_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_kind: Mapped[str] = mapped_column(String(20))  # vendor, partner, customer
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User | None] = relationship()

@@ -1,0 +1,264 @@
+"""Use cases of the ideas board. Writers only flush; the caller commits once.
+
+Statuses: under_review -> planned -> in_progress -> done, or declined (with a reason), or
+duplicate (of another idea, into which its votes and subscribers move). Vendor staff may move an
+idea between any of them, except out of duplicate (the merge is not undone). Every change tells
+the idea's subscribers (in the portal and by email). Voting subscribes the voter.
+
+A vote is one row per person and idea (a unique constraint): of two concurrent votes by one
+person, the database lets one in; the other finds the row and counts nothing.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from feedback.ideas.models import (
+    IDEA_STATUSES,
+    OPEN_STATUSES,
+    Idea,
+    IdeaComment,
+    IdeaSubscription,
+    IdeaVote,
+)
+from feedback.products import PRODUCTS
+from portal import audit
+from portal.clock import utcnow
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.identity.models import User
+from portal.notify import register_kind
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+register_kind("ideas.status", _l("News of ideas I proposed, voted for or follow"))
+
+STATUS_LABELS = {
+    "under_review": _l("Under review"),
+    "planned": _l("Planned"),
+    "in_progress": _l("In progress"),
+    "done": _l("Done"),
+    "declined": _l("Declined"),
+    "duplicate": _l("Duplicate"),
+}
+AUDIT_FIELDS = ["status", "status_reason", "duplicate_of_id", "vote_count"]
+
+
+def idea_path(idea_id: int) -> str:
+    return f"/ideas/{idea_id}"
+
+
+def submit_idea(fields: dict, *, actor: Principal) -> Idea:
+    """A customer or partner proposes an idea (title, description, product); the author
+    follows it from the start."""
+    if not actor.can("ideas.submit"):
+        raise Forbidden(_("Only customers and partners propose ideas."))
+    title = " ".join((fields.get("title") or "").split())
+    if len(title) < 5:
+        raise InvalidInput(_("Give the idea a title of at least 5 characters."), field="title")
+    if len(title) > 200:
+        raise InvalidInput(_("Keep the title under 200 characters."), field="title")
+    description = (fields.get("description") or "").strip()
+    if len(description) > 5000:
+        raise InvalidInput(_("Keep the description under 5000 characters."), field="description")
+    product = fields.get("product") or ""
+    if product not in PRODUCTS:
+        raise InvalidInput(_("Choose the product the idea is about."), field="product")
+    idea = Idea(
+        org_id=actor.org_id,
+        title=title,
+        description=description,
+        product=product,
+        status="under_review",
+        author_id=actor.user_id,
+        vote_count=0,
+    )
+    db.session.add(idea)
+    db.session.flush()
+    _subscribe(idea.id, actor.user_id, actor.org_id)
+    audit.record("idea.submitted", idea, actor=actor, after={"title": title, "product": product})
+    return idea
+
+
+def _subscribe(idea_id: int, user_id: int, org_id: int) -> bool:
+    """Follow an idea; False if already following (also when a concurrent request did)."""
+    session = db.session
+    exists = session.scalar(
+        select(IdeaSubscription.id).where(
+            IdeaSubscription.idea_id == idea_id, IdeaSubscription.user_id == user_id
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(IdeaSubscription(idea_id=idea_id, user_id=user_id, org_id=org_id))
+    except IntegrityError:
+        return False
+    return True
+
+
+def vote(idea: Idea, *, actor: Principal) -> bool:
+    """One vote per person: True if this call counted a vote, False if the person had voted
+    already. Voting subscribes the voter."""
+    if not actor.can("ideas.vote"):
+        raise Forbidden(_("Only customers and partners vote for ideas."))
+    if idea.status not in OPEN_STATUSES:
+        raise InvalidTransition(_("Votes are closed for this idea."))
+    session = db.session
+    try:
+        with session.begin_nested():
+            session.add(IdeaVote(idea_id=idea.id, user_id=actor.user_id, org_id=actor.org_id))
+    except IntegrityError:
+        return False
+    # The count lives on the idea, which belongs to its author's organisation: written here
+    # unscoped, and only after this person's vote row went in, so it counts each vote once.
+    with unscoped(session):
+        session.execute(
+            update(Idea)
+            .where(Idea.id == idea.id)
+            .values(vote_count=Idea.vote_count + 1)
+            .execution_options(synchronize_session=False)
+        )
+    session.refresh(idea, ["vote_count"])
+    _subscribe(idea.id, actor.user_id, actor.org_id)
+    # In the voter's organisation's history: the idea's organisation must not learn who voted.
+    audit.record("idea.voted", idea, actor=actor, org_id=actor.org_id)
+    return True
+
+
+def follow(idea: Idea, *, actor: Principal) -> bool:
+    return _subscribe(idea.id, actor.user_id, actor.org_id)
+
+
+def unfollow(idea: Idea, *, actor: Principal) -> bool:
+    return (
+        db.session.execute(
+            delete(IdeaSubscription).where(
+                IdeaSubscription.idea_id == idea.id, IdeaSubscription.user_id == actor.user_id
+            )
+        ).rowcount
+        > 0
+    )
+
+
+def add_comment(idea: Idea, body: str, *, actor: Principal) -> IdeaComment:
+    if not actor.can("ideas.comment"):
+        raise Forbidden(_("You may not comment here."))
+    body = (body or "").strip()
+    if not body:
+        raise InvalidInput(_("Write a comment first."), field="body")
+    if len(body) > 5000:
+        raise InvalidInput(_("Keep the comment under 5000 characters."), field="body")
+    comment = IdeaComment(
+        idea_id=idea.id,
+        org_id=actor.org_id,
+        author_id=actor.user_id,
+        author_kind=actor.audience,
+        body=body,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def change_status(
+    idea: Idea,
+    status: str,
+    *,
+    reason: str = "",
+    duplicate_of: Idea | None = None,
+    actor: Principal,
+) -> None:
+    """Vendor staff move an idea to ``status``; declined needs a ``reason``, duplicate the
+    original (``duplicate_of``), into which votes and subscribers move. Subscribers are told."""
+    if not actor.can("ideas.manage"):
+        raise Forbidden(_("Only vendor staff change the status of ideas."))
+    if status not in IDEA_STATUSES:
+        raise InvalidInput(_("Choose a status from the list."), field="status")
+    if idea.status == "duplicate":
+        raise InvalidTransition(_("A duplicate stays merged into its original."))
+    if status == idea.status:
+        raise InvalidTransition(_("The idea is already %(status)s.", status=STATUS_LABELS[status]))
+    reason = (reason or "").strip()[:2000]
+    if status == "declined" and not reason:
+        raise InvalidInput(_("Say why the idea is declined."), field="reason")
+    if status == "duplicate":
+        if duplicate_of is None:
+            raise InvalidInput(_("Give the number of the original idea."), field="duplicate_of")
+        if duplicate_of.id == idea.id or duplicate_of.status == "duplicate":
+            raise InvalidInput(
+                _("Choose another idea that is not itself a duplicate."), field="duplicate_of"
+            )
+    before = audit.snapshot(idea, AUDIT_FIELDS)
+    told = subscribers_of(idea.id)
+    idea.status = status
+    idea.status_reason = reason
+    idea.status_changed_at = utcnow()
+    if status == "duplicate":
+        idea.duplicate_of_id = duplicate_of.id
+        merge_into(idea, duplicate_of)
+    db.session.flush()
+    audit.record(
+        "idea.status_changed",
+        idea,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(idea, AUDIT_FIELDS),
+    )
+    _tell_subscribers(idea, told, actor=actor, original=duplicate_of)
+
+
+def merge_into(duplicate: Idea, original: Idea) -> None:
+    """Move the duplicate's votes and subscriptions to the original; a person who had voted
+    for (or followed) both keeps one. Both counts are recounted from the votes."""
+    session = db.session
+    for model in (IdeaVote, IdeaSubscription):
+        on_original = select(model.user_id).where(model.idea_id == original.id)
+        session.execute(
+            delete(model)
+            .where(model.idea_id == duplicate.id, model.user_id.in_(on_original))
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(model)
+            .where(model.idea_id == duplicate.id)
+            .values(idea_id=original.id)
+            .execution_options(synchronize_session=False)
+        )
+    for idea in (duplicate, original):
+        idea.vote_count = session.scalar(
+            select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea.id)
+        )
+    session.flush()
+
+
+def subscribers_of(idea_id: int) -> list[User]:
+    """The people following an idea, whatever their organisation (vendor staff's view)."""
+    with unscoped():
+        return list(
+            db.session.scalars(
+                select(User)
+                .join(IdeaSubscription, IdeaSubscription.user_id == User.id)
+                .where(IdeaSubscription.idea_id == idea_id)
+                .order_by(User.id)
+            )
+        )
+
+
+def _tell_subscribers(idea: Idea, users: list[User], *, actor: Principal, original) -> None:
+    label = STATUS_LABELS[idea.status]
+    title = _("Idea “%(title)s” is now %(status)s", title=idea.title, status=label)
+    if idea.status == "duplicate":
+        body = _(
+            "It is the same as “%(original)s”; your vote and your subscription moved there.",
+            original=original.title,
+        )
+        link = idea_path(original.id)
+    else:
+        body = _("Reason: %(reason)s", reason=idea.status_reason) if idea.status_reason else ""
+        link = idea_path(idea.id)
+    notify.notify([u for u in users if u.id != actor.user_id], "ideas.status", title, body, link)

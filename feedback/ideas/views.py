@@ -1,0 +1,218 @@
+"""The ideas board: list with sorts and filters, proposing, an idea's page with votes, comments
+and (for vendor staff) its status."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from feedback.ideas import queries, services
+from feedback.ideas.forms import CommentForm, IdeaForm, StatusForm
+from feedback.ideas.models import IDEA_STATUSES, OPEN_STATUSES, Idea
+from feedback.products import PRODUCTS
+from portal import access, audit, navigation
+from portal.db import db, get_or_404
+from portal.identity.forms import ConfirmForm
+from portal.navigation import NavItem
+from portal.web import Page, attempt, form_status, safe_next_url
+
+bp = Blueprint("ideas", __name__, url_prefix="/ideas")
+navigation.add(NavItem("ideas.index", _l("Ideas"), "ideas.view", order=70))
+
+PER_PAGE = 25
+
+
+@bp.get("/")
+@login_required
+@access.require("ideas.view")
+def index():
+    sort = request.args.get("sort") if request.args.get("sort") in queries.SORTS else "votes"
+    status = request.args.get("status") if request.args.get("status") in IDEA_STATUSES else None
+    product = request.args.get("product") if request.args.get("product") in PRODUCTS else None
+    ideas = queries.board(sort, status, product)
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    shown = Page(ideas[(page - 1) * PER_PAGE : page * PER_PAGE], page, PER_PAGE, len(ideas))
+    return render_template(
+        "feedback/ideas/index.html",
+        page=shown,
+        sort=sort,
+        status=status,
+        product=product,
+        statuses=services.STATUS_LABELS,
+        products=PRODUCTS,
+        voted=queries.my_votes(g.principal.user_id),
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.get("/similar")
+@login_required
+@access.require("ideas.submit")
+def similar():
+    """JSON for the suggestions under the title of a new idea (static/feedback/similar-ideas.js):
+    existing ideas with a similar title, to vote for instead of proposing a duplicate."""
+    found = queries.similar_to(request.args.get("title", ""))
+    return jsonify(
+        [
+            {
+                "id": idea.id,
+                "title": idea.title,
+                "status": str(services.STATUS_LABELS[idea.status]),
+                "votes": idea.vote_count,
+                "url": url_for("ideas.detail", idea_id=idea.id),
+            }
+            for idea, _score in found
+        ]
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@access.require("ideas.submit")
+def new():
+    form = IdeaForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            idea = services.submit_idea(form.fields_dict(), actor=g.principal)
+        if done:
+            flash(_("Thank you! Your idea is on the board."), "success")
+            return redirect(url_for("ideas.detail", idea_id=idea.id))
+    return render_template("feedback/ideas/form.html", form=form), form_status(form)
+
+
+@bp.get("/<int:idea_id>")
+@login_required
+@access.require("ideas.view")
+def detail(idea_id: int):
+    return _detail(get_or_404(Idea, idea_id))
+
+
+def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
+    forms = {"comment": CommentForm(formdata=None), "status": StatusForm(formdata=None)} | (
+        forms or {}
+    )
+    principal = g.principal
+    return render_template(
+        "feedback/ideas/detail.html",
+        idea=idea,
+        forms=forms,
+        confirm=ConfirmForm(),
+        statuses=services.STATUS_LABELS,
+        products=PRODUCTS,
+        open_statuses=OPEN_STATUSES,
+        comments=queries.comments_of(idea.id),
+        duplicates=queries.duplicates_of(idea.id),
+        voted=idea.id in queries.my_votes(principal.user_id),
+        following=queries.is_following(idea.id, principal.user_id),
+        events=audit.history_for(idea) if principal.is_vendor_staff else [],
+    ), status
+
+
+@bp.post("/<int:idea_id>/vote")
+@login_required
+@access.require("ideas.vote")
+def vote(idea_id: int):
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("ideas.detail", idea_id=idea_id))
+    # Two votes of one person at once: the unique vote lets one in. On SQLite the other may find
+    # its snapshot stale ("database is locked") instead; it is tried again and finds the vote.
+    for attempt_number in range(3):
+        idea = get_or_404(Idea, idea_id)
+        try:
+            with attempt() as done:
+                counted = services.vote(idea, actor=g.principal)
+        except (OperationalError, IntegrityError):
+            db.session.rollback()
+            if attempt_number == 2:
+                raise
+            continue
+        if done:
+            flash(
+                _("Your vote is counted; you will hear when the idea moves.")
+                if counted
+                else _("You have already voted for this idea."),
+                "success" if counted else "info",
+            )
+        break
+    return redirect(safe_next_url(request.form.get("next")) or _idea_url(idea_id))
+
+
+def _idea_url(idea_id: int) -> str:
+    return url_for("ideas.detail", idea_id=idea_id)
+
+
+@bp.post("/<int:idea_id>/<any(follow, unfollow):change>")
+@login_required
+@access.require("ideas.view")
+def follow(idea_id: int, change: str):
+    idea = get_or_404(Idea, idea_id)
+    if ConfirmForm().validate_on_submit():
+        with attempt() as done:
+            if change == "follow":
+                services.follow(idea, actor=g.principal)
+            else:
+                services.unfollow(idea, actor=g.principal)
+        if done:
+            flash(
+                _("You will hear when this idea moves.")
+                if change == "follow"
+                else _("You no longer follow this idea."),
+                "success",
+            )
+    return redirect(_idea_url(idea.id))
+
+
+@bp.post("/<int:idea_id>/comment")
+@login_required
+@access.require("ideas.comment")
+def comment(idea_id: int):
+    idea = get_or_404(Idea, idea_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _detail(idea, {"comment": form}, 422)
+    with attempt(form) as done:
+        services.add_comment(idea, form.body.data, actor=g.principal)
+    if not done:
+        return _detail(idea, {"comment": form}, 422)
+    flash(_("Your comment is posted."), "success")
+    return redirect(_idea_url(idea.id))
+
+
+@bp.post("/<int:idea_id>/status")
+@login_required
+@access.require("ideas.manage")
+def change_status(idea_id: int):
+    idea = get_or_404(Idea, idea_id)
+    form = StatusForm()
+    if not form.validate_on_submit():
+        return _detail(idea, {"status": form}, 422)
+    original = None
+    if form.status.data == "duplicate" and form.duplicate_of.data:
+        original = db.session.scalars(
+            select(Idea).where(Idea.id == form.duplicate_of.data)
+        ).one_or_none()
+        if original is None:
+            form.duplicate_of.errors = [_("There is no idea with this number.")]
+            return _detail(idea, {"status": form}, 422)
+    with attempt(form) as done:
+        services.change_status(
+            idea,
+            form.status.data,
+            reason=form.reason.data,
+            duplicate_of=original,
+            actor=g.principal,
+        )
+    if not done:
+        return _detail(idea, {"status": form}, 422)
+    flash(
+        _(
+            "The idea is now %(status)s; its followers are told.",
+            status=services.STATUS_LABELS[idea.status],
+        ),
+        "success",
+    )
+    return redirect(_idea_url(idea.id))

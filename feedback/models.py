@@ -1,0 +1,14 @@
+"""Every model of feedback, so the app factory can register them in one import."""
+
+from feedback.ideas.models import Idea, IdeaComment, IdeaSubscription, IdeaVote
+from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
+
+__all__ = [
+    "Idea",
+    "IdeaComment",
+    "IdeaSubscription",
+    "IdeaVote",
+    "NpsCampaign",
+    "SurveyRecipient",
+    "SurveyResponse",
+]

@@ -1,0 +1,77 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from feedback.products import PRODUCTS
+from portal.identity.models import TIERS
+from portal.web import choices
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    product = SelectField(
+        _l("Product"),
+        choices=choices([("", _l("The whole portfolio"))] + list(PRODUCTS.items())),
+        validators=[Optional()],
+    )
+    audience_kinds = MultiCheckboxField(
+        _l("Ask"),
+        choices=choices([("customer", _l("Customers")), ("partner", _l("Partners"))]),
+        validators=[Optional()],
+    )
+    audience_tiers = MultiCheckboxField(
+        _l("Partners of these tiers only (none ticked: every tier)"),
+        choices=choices((t, t.capitalize()) for t in TIERS),
+        validators=[Optional()],
+    )
+    audience_org_ids = SelectMultipleField(
+        _l("Or only these organisations"), coerce=int, validators=[Optional()]
+    )
+    remind_after_days = IntegerField(
+        _l("Remind those who have not answered after (days)"),
+        default=7,
+        validators=[InputRequired(), NumberRange(min=1, max=60)],
+    )
+
+    def fields_dict(self) -> dict:
+        return {
+            "name": self.name.data,
+            "product": self.product.data,
+            "audience_kinds": self.audience_kinds.data,
+            "audience_tiers": self.audience_tiers.data,
+            "audience_org_ids": self.audience_org_ids.data,
+            "remind_after_days": self.remind_after_days.data,
+        }
+
+
+class ScheduleForm(FlaskForm):
+    send_at = DateTimeLocalField(
+        _l("Send at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+
+
+class AnswerForm(FlaskForm):
+    score = RadioField(
+        _l("How likely are you to recommend us to a friend or colleague?"),
+        choices=choices((n, str(n)) for n in range(11)),
+        coerce=int,
+        validators=[InputRequired(message=_l("Choose a score from 0 to 10."))],
+    )
+    comment = TextAreaField(
+        _l("What is the main reason for your score?"), validators=[Length(max=2000)]
+    )

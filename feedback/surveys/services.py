@@ -1,0 +1,360 @@
+"""Use cases of NPS campaigns and their signed links. Writers only flush; the caller commits.
+
+A campaign: draft -> scheduled (send at a time; the tick sends it) -> sent; or draft -> sent at
+once. Sending writes one recipient row per active user of the audience's organisations and
+emails each a signed link (``feedback.links``). One reminder goes to those who have not answered,
+``remind_after_days`` after sending. Every step that the tick may run twice claims its row with a
+conditional UPDATE first, so a second run (or a concurrent one) does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, g
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from feedback import links
+from feedback.products import PRODUCTS
+from feedback.surveys.models import AUDIENCE_KINDS, NpsCampaign, SurveyRecipient, SurveyResponse
+from portal import access, audit, jobs
+from portal.clock import utcnow
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.identity.models import TIERS, Organization, User
+from portal.notify import register_kind
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+log = logging.getLogger(__name__)
+
+PURPOSE = "nps"
+register_kind("feedback.survey", _l("Surveys about our products and service"))
+
+AUDIT_FIELDS = ["name", "product", "audience_kinds", "audience_tiers", "audience_org_ids"]
+
+
+def _require_manager(actor: Principal) -> None:
+    if not actor.can("feedback.manage"):
+        raise Forbidden(_("Only vendor staff run surveys."))
+
+
+def _clean(fields: dict) -> dict:
+    name = (fields.get("name") or "").strip()
+    if not name:
+        raise InvalidInput(_("Give the campaign a name."), field="name")
+    product = fields.get("product") or ""
+    if product and product not in PRODUCTS:
+        raise InvalidInput(_("Choose a product from the list."), field="product")
+    kinds = sorted(set(fields.get("audience_kinds") or []))
+    if any(k not in AUDIENCE_KINDS for k in kinds):
+        raise InvalidInput(_("Choose customers, partners or both."), field="audience_kinds")
+    tiers = sorted(set(fields.get("audience_tiers") or []))
+    if any(t not in TIERS for t in tiers):
+        raise InvalidInput(_("Choose tiers from the list."), field="audience_tiers")
+    org_ids = sorted({int(i) for i in fields.get("audience_org_ids") or []})
+    if org_ids:
+        found = db.session.scalars(
+            select(Organization.id).where(
+                Organization.id.in_(org_ids), Organization.kind != access.VENDOR
+            )
+        ).all()
+        if len(found) != len(org_ids):
+            raise InvalidInput(_("Choose organisations from the list."), field="audience_org_ids")
+    if not kinds and not org_ids:
+        raise InvalidInput(
+            _("Choose who is asked: customers, partners, or a list of organisations."),
+            field="audience_kinds",
+        )
+    days = fields.get("remind_after_days") or 7
+    if not 1 <= int(days) <= 60:
+        raise InvalidInput(_("Remind after 1 to 60 days."), field="remind_after_days")
+    return {
+        "name": name[:200],
+        "product": product,
+        "audience_kinds": kinds,
+        "audience_tiers": tiers,
+        "audience_org_ids": org_ids,
+        "remind_after_days": int(days),
+    }
+
+
+def create_campaign(fields: dict, *, actor: Principal) -> NpsCampaign:
+    """Vendor staff create a draft campaign; ``fields``: name, product, audience_kinds
+    (customer, partner), audience_tiers (partners of these tiers only; empty: all),
+    audience_org_ids (these organisations only, instead of kinds), remind_after_days."""
+    _require_manager(actor)
+    campaign = NpsCampaign(
+        org_id=actor.org_id, status="draft", created_by_id=actor.user_id, **_clean(fields)
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record(
+        "nps_campaign.created", campaign, actor=actor, after=audit.snapshot(campaign, AUDIT_FIELDS)
+    )
+    return campaign
+
+
+def schedule_campaign(campaign: NpsCampaign, send_at: datetime, *, actor: Principal) -> None:
+    """Send the campaign at ``send_at`` (aware, in the future); the tick sends it."""
+    _require_manager(actor)
+    if campaign.status not in ("draft", "scheduled"):
+        raise InvalidTransition(_("Only a campaign not sent yet can be scheduled."))
+    if send_at.tzinfo is None or send_at <= utcnow():
+        raise InvalidInput(_("Choose a time in the future."), field="send_at")
+    campaign.status = "scheduled"
+    campaign.send_at = send_at
+    audit.record(
+        "nps_campaign.scheduled", campaign, actor=actor, after={"send_at": send_at.isoformat()}
+    )
+
+
+def send_campaign(campaign: NpsCampaign, *, actor: Principal | None) -> int:
+    """Send now (vendor staff) or when due (the tick, ``actor`` None). Returns how many people
+    were asked. Claimed with a conditional UPDATE: a second send of the same campaign fails."""
+    if actor is not None:
+        _require_manager(actor)
+    session = db.session
+    now = utcnow()
+    claimed = session.execute(
+        update(NpsCampaign)
+        .where(NpsCampaign.id == campaign.id, NpsCampaign.status.in_(("draft", "scheduled")))
+        .values(status="sent", sent_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise InvalidTransition(_("This campaign was already sent."))
+    session.refresh(campaign)
+    count = 0
+    with unscoped(session):  # the recipients' rows, in their organisations
+        for user in audience_of(campaign):
+            recipient = SurveyRecipient(
+                org_id=user.org_id,
+                campaign_id=campaign.id,
+                user_id=user.id,
+                email=user.email,
+                org_kind=user.org.kind,
+                org_tier=user.org.tier or "",
+                sent_at=now,
+            )
+            session.add(recipient)
+            session.flush()
+            _email_link(campaign, recipient, user, reminder=False)
+            count += 1
+    audit.record("nps_campaign.sent", campaign, actor=actor, after={"recipients": count})
+    return count
+
+
+def audience_of(campaign: NpsCampaign) -> list[User]:
+    """The active users of the active organisations the campaign asks."""
+    rule = [Organization.active.is_(True), Organization.kind != access.VENDOR]
+    if campaign.audience_org_ids:
+        rule.append(Organization.id.in_(campaign.audience_org_ids))
+    else:
+        kinds = []
+        if "customer" in campaign.audience_kinds:
+            kinds.append(Organization.kind == access.CUSTOMER)
+        if "partner" in campaign.audience_kinds:
+            partner = Organization.kind.in_(access.PARTNER_KINDS)
+            if campaign.audience_tiers:
+                partner = partner & Organization.tier.in_(campaign.audience_tiers)
+            kinds.append(partner)
+        rule.append(or_(*kinds))
+    with unscoped():
+        return list(
+            db.session.scalars(
+                select(User)
+                .join(Organization, User.org_id == Organization.id)
+                .where(User.active.is_(True), *rule)
+                .order_by(User.id)
+            )
+        )
+
+
+def survey_path(campaign_id: int, recipient_id: int) -> str:
+    """The link's path; built without a request, since the tick sends campaigns too."""
+    token = links.make_token(PURPOSE, campaign_id, recipient_id)
+    return current_app.url_map.bind("localhost").build("surveys.answer", {"token": token})
+
+
+def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
+    if not user.active or not notify.email_enabled(user, "feedback.survey"):
+        return
+    url = notify.absolute_url(survey_path(campaign.id, recipient.id))
+    days = links.lifetime_seconds() // 86400
+    subject = (
+        _("Reminder: how likely are you to recommend us?")
+        if reminder
+        else _("How likely are you to recommend us?")
+    )
+    body = _(
+        "Hello %(name)s,\n\nOn a scale from 0 to 10, how likely are you to recommend us to a "
+        "friend or colleague, and what is the main reason for your score? It takes a minute, "
+        "and you do not need to sign in:\n\n%(url)s\n\nThe link is yours alone and works for "
+        "%(days)d days.",
+        name=user.name,
+        url=url,
+        days=days,
+    )
+    notify.queue_email(
+        org_id=user.org_id,
+        user_id=user.id,
+        to=user.email,
+        subject=subject,
+        body=body,
+        kind="feedback.survey",
+    )
+
+
+# The signed link's side: no principal, so every lookup is unscoped and checked by hand.
+
+
+class AlreadyAnswered(Exception):
+    pass
+
+
+class SurveyClosed(Exception):
+    pass
+
+
+@dataclass
+class OpenLink:
+    campaign: NpsCampaign
+    recipient: SurveyRecipient
+    answered: bool
+
+
+def open_link(token: str) -> OpenLink:
+    """What a token opens; raises links.LinkInvalid, links.LinkExpired or SurveyClosed.
+    Reads only: opening a link (GET) never records anything."""
+    link = links.read_token(PURPOSE, token)
+    with unscoped():
+        recipient = db.session.scalars(
+            select(SurveyRecipient).where(SurveyRecipient.id == link.recipient_id)
+        ).one_or_none()
+        if recipient is None or recipient.campaign_id != link.survey_id:
+            raise links.LinkInvalid()  # a genuine signature over ids that do not match
+        campaign = recipient.campaign
+        answered = (
+            db.session.scalar(
+                select(SurveyResponse.id).where(SurveyResponse.recipient_id == recipient.id)
+            )
+            is not None
+        )
+    if campaign.status == "closed":
+        raise SurveyClosed()
+    return OpenLink(campaign, recipient, answered)
+
+
+def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
+    """Record the answer of a link; raises LinkInvalid, LinkExpired, SurveyClosed,
+    AlreadyAnswered or InvalidInput. Once only: the unique answer per recipient decides between
+    two concurrent submits, whatever they read before."""
+    opened = open_link(token)
+    if opened.answered:
+        raise AlreadyAnswered()
+    if not isinstance(score, int) or not 0 <= score <= 10:
+        raise InvalidInput(_("Choose a score from 0 to 10."), field="score")
+    recipient = opened.recipient
+    response = SurveyResponse(
+        org_id=recipient.org_id,
+        recipient_id=recipient.id,
+        campaign_id=recipient.campaign_id,
+        score=score,
+        comment=(comment or "").strip()[:2000],
+    )
+    session = db.session
+    try:
+        with unscoped(session), session.begin_nested():
+            session.add(response)
+    except IntegrityError:
+        raise AlreadyAnswered() from None
+    return response
+
+
+# The tick.
+
+
+@contextmanager
+def _as_request_session(session: Session) -> Iterator[Session]:
+    """Let the services' ``db.session`` be the tick's session for the block."""
+    previous = g.pop("db_session", None)
+    g.db_session = session
+    try:
+        yield session
+    finally:
+        g.pop("db_session", None)
+        if previous is not None:
+            g.db_session = previous
+
+
+@jobs.periodic("send_due_nps_campaigns")
+def send_due_campaigns(session: Session) -> int:
+    """Tick: send every scheduled campaign whose time has come (safe to run twice)."""
+    done = 0
+    with _as_request_session(session):
+        due = session.scalars(
+            select(NpsCampaign).where(
+                NpsCampaign.status == "scheduled", NpsCampaign.send_at <= utcnow()
+            )
+        ).all()
+        for campaign in due:
+            try:
+                with session.begin_nested():
+                    send_campaign(campaign, actor=None)
+                done += 1
+            except InvalidTransition:
+                log.info("campaign %s was sent meanwhile", campaign.id)
+    return done
+
+
+@jobs.periodic("remind_nps_recipients")
+def remind_recipients(session: Session) -> int:
+    """Tick: once per campaign, ``remind_after_days`` after sending, email a fresh link to every
+    recipient who has not answered. The campaign's ``reminded_at`` is claimed first, so a second
+    run sends nothing."""
+    now = utcnow()
+    reminded = 0
+    with _as_request_session(session):
+        candidates = session.scalars(
+            select(NpsCampaign).where(
+                NpsCampaign.status == "sent", NpsCampaign.reminded_at.is_(None)
+            )
+        ).all()
+        for campaign in candidates:
+            if campaign.sent_at + timedelta(days=campaign.remind_after_days) > now:
+                continue
+            claimed = session.execute(
+                update(NpsCampaign)
+                .where(NpsCampaign.id == campaign.id, NpsCampaign.reminded_at.is_(None))
+                .values(reminded_at=now)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if claimed != 1:
+                continue
+            answered = select(SurveyResponse.recipient_id).where(
+                SurveyResponse.campaign_id == campaign.id
+            )
+            waiting = session.scalars(
+                select(SurveyRecipient).where(
+                    SurveyRecipient.campaign_id == campaign.id,
+                    SurveyRecipient.reminded_at.is_(None),
+                    SurveyRecipient.id.not_in(answered),
+                )
+            ).all()
+            for recipient in waiting:
+                recipient.reminded_at = now
+                _email_link(campaign, recipient, recipient.user, reminder=True)
+                reminded += 1
+            audit.record(
+                "nps_campaign.reminded", campaign, actor=None, after={"reminded": reminded}
+            )
+    return reminded

@@ -1,0 +1,163 @@
+"""NPS pages: the vendor's campaigns and results, and the public answer page of a signed link.
+
+The answer page needs no sign-in. GET only shows the form (email scanners open links); POST,
+CSRF-protected like every form, records. A link that was answered, has expired or was altered
+gets a page that says so, never an error page.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from sqlalchemy import select
+
+from feedback import links
+from feedback.products import PRODUCTS
+from feedback.surveys import queries, services
+from feedback.surveys.forms import AnswerForm, CampaignForm, ScheduleForm
+from feedback.surveys.models import NpsCampaign
+from portal import access, audit, navigation
+from portal.db import db, get_or_404
+from portal.errors import InvalidInput
+from portal.identity.forms import ConfirmForm
+from portal.identity.models import Organization
+from portal.navigation import NavItem
+from portal.web import attempt, choices, form_status
+
+bp = Blueprint("nps", __name__, url_prefix="/feedback/nps")
+public = Blueprint("surveys", __name__, url_prefix="/feedback/survey")
+navigation.add(NavItem("nps.index", _l("NPS"), "feedback.view", ("vendor",), 60))
+
+
+@bp.get("/")
+@login_required
+@access.require("feedback.view")
+def index():
+    return render_template(
+        "feedback/nps/index.html", campaigns=queries.campaigns(), trend=queries.trend()
+    )
+
+
+def _org_choices(form: CampaignForm) -> None:
+    orgs = db.session.scalars(
+        select(Organization)
+        .where(Organization.kind != access.VENDOR, Organization.active.is_(True))
+        .order_by(Organization.name)
+    )
+    form.audience_org_ids.choices = choices((o.id, f"{o.name} ({o.kind_label})") for o in orgs)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@access.require("feedback.manage")
+def new():
+    form = CampaignForm()
+    _org_choices(form)
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            campaign = services.create_campaign(form.fields_dict(), actor=g.principal)
+        if done:
+            flash(_("Campaign “%(name)s” is saved as a draft.", name=campaign.name), "success")
+            return redirect(url_for("nps.detail", campaign_id=campaign.id))
+    return render_template("feedback/nps/form.html", form=form), form_status(form)
+
+
+@bp.get("/<int:campaign_id>")
+@login_required
+@access.require("feedback.view")
+def detail(campaign_id: int):
+    return _detail(get_or_404(NpsCampaign, campaign_id))
+
+
+def _detail(campaign: NpsCampaign, schedule: ScheduleForm | None = None, status: int = 200):
+    return render_template(
+        "feedback/nps/detail.html",
+        campaign=campaign,
+        results=queries.results(campaign),
+        schedule=schedule or ScheduleForm(formdata=None),
+        confirm=ConfirmForm(),
+        products=PRODUCTS,
+        events=audit.history_for(campaign),
+    ), status
+
+
+@bp.post("/<int:campaign_id>/schedule")
+@login_required
+@access.require("feedback.manage")
+def schedule(campaign_id: int):
+    campaign = get_or_404(NpsCampaign, campaign_id)
+    form = ScheduleForm()
+    if not form.validate_on_submit():
+        return _detail(campaign, form, 422)
+    with attempt(form) as done:
+        services.schedule_campaign(
+            campaign, form.send_at.data.replace(tzinfo=UTC), actor=g.principal
+        )
+    if not done:
+        return _detail(campaign, form, 422)
+    flash(_("The campaign will be sent at the time you chose."), "success")
+    return redirect(url_for("nps.detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/send")
+@login_required
+@access.require("feedback.manage")
+def send(campaign_id: int):
+    campaign = get_or_404(NpsCampaign, campaign_id)
+    if ConfirmForm().validate_on_submit():
+        with attempt() as done:
+            count = services.send_campaign(campaign, actor=g.principal)
+        if done:
+            flash(_("The campaign was sent to %(n)d people.", n=count), "success")
+    return redirect(url_for("nps.detail", campaign_id=campaign.id))
+
+
+# The signed link: no sign-in.
+
+
+def _refused(message: str, status: int):
+    return render_template("feedback/survey/closed.html", message=message), status
+
+
+@public.route("/<token>", methods=["GET", "POST"])
+def answer(token: str):
+    try:
+        opened = services.open_link(token)
+    except links.LinkExpired:
+        return _refused(_("This survey link has expired. Thank you all the same."), 410)
+    except services.SurveyClosed:
+        return _refused(_("This survey is closed. Thank you all the same."), 410)
+    except links.LinkInvalid:
+        return _refused(
+            _("This survey link is not valid. Please open it exactly as it came in the email."),
+            400,
+        )
+    if opened.answered:
+        return _already_answered()
+    form = AnswerForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.record_answer(token, form.score.data, form.comment.data)
+                db.session.commit()
+            except services.AlreadyAnswered:
+                db.session.rollback()
+                return _already_answered()
+            except InvalidInput as error:
+                db.session.rollback()
+                form.score.errors = [*form.score.errors, error.message]
+            else:
+                return render_template("feedback/survey/thanks.html")
+        return render_template("feedback/survey/answer.html", form=form, opened=opened), 422
+    return render_template("feedback/survey/answer.html", form=form, opened=opened)
+
+
+def _already_answered():
+    return render_template(
+        "feedback/survey/closed.html",
+        message=_("You have already answered this survey. Thank you!"),
+    ), 200

@@ -1,0 +1,40 @@
+"""Feedback analytics for vendor staff: per product, NPS and the top ideas side by side."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from feedback.ideas import queries as idea_queries
+from feedback.products import PRODUCTS
+from feedback.surveys import queries as survey_queries
+from feedback.surveys.nps import summarise
+from portal import access, navigation
+from portal.navigation import NavItem
+
+bp = Blueprint("feedback", __name__, url_prefix="/feedback")
+navigation.add(NavItem("feedback.analytics", _l("Feedback"), "feedback.view", ("vendor",), 61))
+
+
+@bp.get("/analytics")
+@login_required
+@access.require("feedback.view")
+def analytics():
+    """One row per product: NPS over every answer to campaigns about it (and the latest
+    campaign's), and its most voted open ideas. Campaigns about the whole portfolio get a row
+    of their own. CSAT joins when cases arrive."""
+    rows = []
+    for code, label in [("", _l("Whole portfolio")), *PRODUCTS.items()]:
+        campaigns = survey_queries.trend(product=code)
+        scores = [score for c in campaigns for score in c.scores]
+        rows.append(
+            {
+                "code": code,
+                "label": label,
+                "summary": summarise(scores),
+                "campaigns": campaigns,
+                "ideas": idea_queries.top_ideas(code) if code else [],
+            }
+        )
+    return render_template("feedback/analytics.html", rows=rows)

@@ -1,0 +1,339 @@
+"""The ideas board on the real database: proposing, one vote per person (also under two
+concurrent requests), votes subscribe, statuses notify through the loopback SMTP server,
+duplicates merge without double counting, and authors' organisations stay with vendor staff."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, event, func, select
+
+from feedback.ideas.models import Idea, IdeaComment, IdeaSubscription, IdeaVote
+from portal.clock import utcnow
+from portal.db import Base, make_engine, unscoped
+from portal.notify.models import Notification
+from tests import factories
+
+
+@pytest.fixture
+def board(db, vendor, org_factory, user_factory):
+    partner = org_factory("reseller", name="Ideas Partner Visible-To-Vendor-Only GmbH")
+    customer = org_factory("customer", name="Ideas Customer Hidden plc")
+    other = org_factory("customer", name="Other Customer Elsewhere AG")
+    return {
+        "manager": user_factory(vendor, "channel_manager"),
+        "partner": user_factory(partner, "partner_user", name="Pat Partner"),
+        "customer": user_factory(customer, "customer_user", name="Cas Customer"),
+        "customer2": user_factory(customer, "customer_admin", name="Cam Colleague"),
+        "other": user_factory(other, "customer_user", name="Oli Other"),
+        "orgs": {"partner": partner, "customer": customer, "other": other},
+    }
+
+
+def as_user(app, user):
+    client = app.test_client()
+    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+def propose(app, user, title="Dark mode for the console", product="networking") -> int:
+    page = as_user(app, user).post(
+        "/ideas/new", data={"title": title, "description": "Easier at night", "product": product}
+    )
+    assert page.status_code == 302, page.get_data(as_text=True)[:400]
+    return int(page.headers["Location"].rsplit("/", 1)[1])
+
+
+def votes_of(db, idea_id) -> set[int]:
+    return set(db.scalars(select(IdeaVote.user_id).where(IdeaVote.idea_id == idea_id)))
+
+
+def subscribers_of(db, idea_id) -> set[int]:
+    return set(
+        db.scalars(select(IdeaSubscription.user_id).where(IdeaSubscription.idea_id == idea_id))
+    )
+
+
+def count_of(db, idea_id) -> int:
+    db.expire_all()
+    return db.get(Idea, idea_id).vote_count
+
+
+def test_a_partner_proposes_and_follows_and_bad_input_is_refused(app, db, board):
+    client = as_user(app, board["partner"])
+    refused = client.post("/ideas/new", data={"title": "Hm", "product": ""})
+    assert refused.status_code == 422
+    assert db.scalar(select(func.count()).select_from(Idea)) == 0
+    idea_id = propose(app, board["partner"])
+    idea = db.get(Idea, idea_id)
+    assert (idea.status, idea.org_id, idea.vote_count) == (
+        "under_review",
+        board["orgs"]["partner"].id,
+        0,
+    )
+    assert subscribers_of(db, idea_id) == {board["partner"].id}
+    assert as_user(app, board["manager"]).get("/ideas/new").status_code == 403
+
+
+def test_one_vote_per_person_and_voting_subscribes(app, db, board):
+    idea_id = propose(app, board["partner"])
+    client = as_user(app, board["customer"])
+    assert client.post(f"/ideas/{idea_id}/vote").status_code == 302
+    assert client.post(f"/ideas/{idea_id}/vote").status_code == 302
+    assert count_of(db, idea_id) == 1
+    assert votes_of(db, idea_id) == {board["customer"].id}
+    assert board["customer"].id in subscribers_of(db, idea_id)
+    as_user(app, board["customer2"]).post(f"/ideas/{idea_id}/vote")
+    assert count_of(db, idea_id) == 2
+    assert as_user(app, board["manager"]).post(f"/ideas/{idea_id}/vote").status_code == 403
+
+
+def test_following_unfollowing_and_an_empty_comment(app, db, board):
+    idea_id = propose(app, board["partner"])
+    client = as_user(app, board["other"])
+    assert client.post(f"/ideas/{idea_id}/follow").status_code == 302
+    assert board["other"].id in subscribers_of(db, idea_id)
+    assert client.post(f"/ideas/{idea_id}/follow").status_code == 302  # twice: still one
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(IdeaSubscription)
+            .where(IdeaSubscription.user_id == board["other"].id)
+        )
+        == 1
+    )
+    assert client.post(f"/ideas/{idea_id}/unfollow").status_code == 302
+    assert board["other"].id not in subscribers_of(db, idea_id)
+    refused = client.post(f"/ideas/{idea_id}/comment", data={"body": "   "})
+    assert refused.status_code == 422
+    assert db.scalar(select(func.count()).select_from(IdeaComment)) == 0
+
+
+def test_authors_organisations_are_shown_to_vendor_staff_only(app, db, board):
+    idea_id = propose(app, board["partner"])
+    as_user(app, board["partner"]).post(f"/ideas/{idea_id}/comment", data={"body": "Please!"})
+    partner_org = board["orgs"]["partner"].name
+    for who in ("customer", "other"):
+        client = as_user(app, board[who])
+        for path in ("/ideas/", f"/ideas/{idea_id}", "/ideas/?sort=trending"):
+            body = client.get(path).get_data(as_text=True)
+            assert "Dark mode for the console" in body  # the board is shared
+            assert partner_org not in body and "Pat Partner" not in body, path
+        assert "A partner" in client.get(f"/ideas/{idea_id}").get_data(as_text=True)
+    vendor_view = as_user(app, board["manager"]).get(f"/ideas/{idea_id}").get_data(as_text=True)
+    assert partner_org in vendor_view and "Pat Partner" in vendor_view
+    # A colleague's name is no secret inside one's own organisation.
+    as_user(app, board["customer"]).post(f"/ideas/{idea_id}/comment", data={"body": "Yes"})
+    colleague_view = as_user(app, board["customer2"]).get(f"/ideas/{idea_id}")
+    assert "Cas Customer" in colleague_view.get_data(as_text=True)
+    assert "Cas Customer" not in as_user(app, board["other"]).get(f"/ideas/{idea_id}").get_data(
+        as_text=True
+    )
+
+
+def test_status_changes_notify_subscribers_in_app_and_by_email(app, db, board, mailbox):
+    idea_id = propose(app, board["partner"])
+    as_user(app, board["customer"]).post(f"/ideas/{idea_id}/vote")
+    manager = as_user(app, board["manager"])
+    refused = manager.post(f"/ideas/{idea_id}/status", data={"status": "declined", "reason": ""})
+    assert refused.status_code == 422
+    assert "Say why the idea is declined." in refused.get_data(as_text=True)
+    assert db.get(Idea, idea_id).status == "under_review"
+    assert manager.post(f"/ideas/{idea_id}/status", data={"status": "planned"}).status_code == 302
+    assert count_of(db, idea_id) == 1 and db.get(Idea, idea_id).status == "planned"
+    for user in (board["partner"], board["customer"]):
+        titles = db.scalars(select(Notification.title).where(Notification.user_id == user.id))
+        assert "Idea “Dark mode for the console” is now Planned" in list(titles)
+        (email,) = mailbox.to(user.email)
+        assert "is now Planned" in email["Subject"]
+        assert f"http://portal.test/ideas/{idea_id}" in email.get_content()
+    assert not mailbox.to(board["other"].email)
+    mailbox.clear()
+    manager.post(
+        f"/ideas/{idea_id}/status", data={"status": "declined", "reason": "Not on our roadmap"}
+    )
+    assert "Reason: Not on our roadmap" in mailbox.to(board["customer"].email)[0].get_content()
+    # Votes close with the idea.
+    as_user(app, board["customer2"]).post(f"/ideas/{idea_id}/vote")
+    assert count_of(db, idea_id) == 1
+    assert (
+        as_user(app, board["customer"])
+        .post(f"/ideas/{idea_id}/status", data={"status": "done"})
+        .status_code
+        == 403
+    )
+
+
+def test_a_duplicate_moves_votes_and_subscribers_without_double_counting(app, db, board, mailbox):
+    original = propose(app, board["partner"], "Dark mode for the console")
+    duplicate = propose(app, board["other"], "A dark theme please")
+    for who, ideas in (
+        ("customer", (original, duplicate)),  # voted for both: counts once afterwards
+        ("customer2", (duplicate,)),
+        ("partner", (original,)),
+    ):
+        client = as_user(app, board[who])
+        for idea_id in ideas:
+            client.post(f"/ideas/{idea_id}/vote")
+    assert (count_of(db, original), count_of(db, duplicate)) == (2, 2)
+    manager = as_user(app, board["manager"])
+    missing = manager.post(
+        f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": "987654"}
+    )
+    assert missing.status_code == 422
+    itself = manager.post(
+        f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": duplicate}
+    )
+    assert itself.status_code == 422
+    merged = manager.post(
+        f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": original}
+    )
+    assert merged.status_code == 302
+    expected = {board["customer"].id, board["customer2"].id, board["partner"].id}
+    assert votes_of(db, original) == expected and count_of(db, original) == 3
+    assert votes_of(db, duplicate) == set() and count_of(db, duplicate) == 0
+    assert subscribers_of(db, original) == expected | {board["other"].id}
+    assert subscribers_of(db, duplicate) == set()
+    assert db.scalar(select(func.count()).select_from(IdeaVote)) == 3
+    (told,) = mailbox.to(board["customer2"].email)
+    assert "your vote and your subscription moved there" in told.get_content()
+    assert f"/ideas/{original}" in told.get_content()
+    assert manager.post(f"/ideas/{duplicate}/status", data={"status": "planned"}).status_code == 422
+    # The board leaves duplicates out unless asked for them.
+    body = as_user(app, board["customer"]).get("/ideas/").get_data(as_text=True)
+    assert "A dark theme please" not in body
+    listed = as_user(app, board["customer"]).get("/ideas/?status=duplicate")
+    assert "A dark theme please" in listed.get_data(as_text=True)
+
+
+def test_sorts_and_filters(app, db, board):
+    old = propose(app, board["partner"], "Old idea with many votes", "security")
+    new = propose(app, board["customer"], "New idea trending now", "cloud")
+    for who in ("customer", "customer2", "other"):
+        as_user(app, board[who]).post(f"/ideas/{old}/vote")
+    as_user(app, board["other"]).post(f"/ideas/{new}/vote")
+    as_user(app, board["partner"]).post(f"/ideas/{new}/vote")
+    # The old idea's votes are from long ago: trending counts the last 14 days only.
+    for vote in db.scalars(select(IdeaVote).where(IdeaVote.idea_id == old)):
+        vote.created_at = utcnow() - timedelta(days=30)
+    db.flush()
+    client = as_user(app, board["other"])
+
+    def order(query):
+        body = client.get(f"/ideas/{query}").get_data(as_text=True)
+        return sorted(("Old idea", "New idea"), key=body.index)
+
+    assert order("?sort=votes") == ["Old idea", "New idea"]
+    assert order("?sort=trending") == ["New idea", "Old idea"]
+    assert order("?sort=newest") == ["New idea", "Old idea"]
+    body = client.get("/ideas/?product=cloud").get_data(as_text=True)
+    assert "New idea" in body and "Old idea" not in body
+    body = client.get("/ideas/?status=planned").get_data(as_text=True)
+    assert "New idea" not in body and "Old idea" not in body
+
+
+def test_similar_ideas_are_suggested_by_title(app, db, board):
+    first = propose(app, board["partner"], "Dark mode for the console")
+    propose(app, board["other"], "Export invoices to CSV", "services")
+    merged = propose(app, board["other"], "A dark mode console theme")
+    as_user(app, board["manager"]).post(
+        f"/ideas/{merged}/status", data={"status": "duplicate", "duplicate_of": first}
+    )
+    client = as_user(app, board["customer"])
+    found = client.get("/ideas/similar?title=console+dark+mode").get_json()
+    assert [i["title"] for i in found] == ["Dark mode for the console"]  # not the duplicate
+    assert found[0]["url"] == f"/ideas/{first}" and found[0]["status"] == "Under review"
+    assert client.get("/ideas/similar?title=abc").get_json() == []
+    assert client.get("/ideas/similar?title=payroll+integration").get_json() == []
+    assert as_user(app, board["manager"]).get("/ideas/similar?title=dark").status_code == 403
+
+
+def test_analytics_shows_top_ideas_per_product(app, db, board):
+    propose(app, board["partner"], "Better VPN logs", "security")
+    page = as_user(app, board["manager"]).get("/feedback/analytics")
+    assert page.status_code == 200
+    assert "Better VPN logs" in page.get_data(as_text=True)
+
+
+# Two real concurrent requests: committed rows, real connections, cleaned up afterwards.
+
+
+@pytest.fixture
+def committed(app):
+    """Organisations and users committed for real (the concurrent requests need their own
+    connections), removed again afterwards by a connection that row-level security does not
+    bind."""
+    session = app.extensions["db"].session_factory()
+    made: list[int] = []
+    with unscoped(session):
+        partner = factories.make_org(session, "reseller", name="Concurrent Partner Ltd")
+        customer = factories.make_org(session, "customer", name="Concurrent Customer plc")
+        made += [partner.id, customer.id]
+        people = {
+            "partner": factories.make_user(session, partner, "partner_user"),
+            "customer": factories.make_user(session, customer, "customer_user"),
+        }
+        session.commit()
+    session.close()
+    yield people
+    admin = make_engine(app.config["DATABASE_URL"])
+    with admin.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if "org_id" in table.c:
+                conn.execute(delete(table).where(table.c.org_id.in_(made)))
+        organizations = Base.metadata.tables["organizations"]
+        conn.execute(delete(organizations).where(organizations.c.id.in_(made)))
+    admin.dispose()
+
+
+def test_two_concurrent_votes_of_one_person_count_once(app, committed):
+    idea_id = propose(app, committed["partner"], "Concurrent idea")
+    # Two sign-ins of one person (a double click, two tabs), each its own session and connection.
+    clients = [as_user(app, committed["customer"]) for _ in range(2)]
+    engine = app.extensions["db"].engine
+    barrier = threading.Barrier(2)
+
+    def both_insert_together(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO idea_votes"):
+            # A broken barrier: the other request waits on a lock before its insert (SQLite's
+            # single writer); the two still overlap.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=3)
+
+    statuses: list[int] = []
+
+    def vote(client):
+        statuses.append(client.post(f"/ideas/{idea_id}/vote").status_code)
+
+    event.listen(engine, "before_cursor_execute", both_insert_together)
+    try:
+        threads = [threading.Thread(target=vote, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        event.remove(engine, "before_cursor_execute", both_insert_together)
+    assert statuses == [302, 302]
+    session = app.extensions["db"].session_factory()
+    with unscoped(session):
+        assert (
+            session.scalar(
+                select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea_id)
+            )
+            == 1
+        )
+        assert session.get(Idea, idea_id).vote_count == 1
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(IdeaSubscription)
+                .where(IdeaSubscription.user_id == committed["customer"].id)
+            )
+            == 1
+        )
+    session.close()
