@@ -105,7 +105,7 @@ def test_a_partners_idea_is_voted_planned_and_both_are_told(page: Page, browser_
     sign_in(page, CUSTOMER)
     click(nav(page).get_by_role("link", name="Ideas", exact=True))
     page.get_by_label("Sort").select_option("newest")
-    click(page.get_by_role("button", name="Show"))
+    click(page.get_by_role("button", name="Show", exact=True))
     click(page.get_by_role("link", name=TITLE))
     expect(page).to_have_url(re.compile(rf"/ideas/{idea_id}$"))
     assert PARTNER[1] not in page.content()  # authors' organisations: vendor staff only
