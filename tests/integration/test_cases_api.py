@@ -94,3 +94,19 @@ def test_open_a_case_and_reply_reopens(app, db, people):
         ).status_code
         == 403
     )
+
+
+def test_a_token_without_a_user_sees_no_requester_less_case(app, db, people):
+    """A client-credentials token acts for no user: ``requester_id = NULL`` must not make every
+    case without a requester (its requester was removed) visible in an organisation that does
+    not share cases."""
+    from tests.integration.oauth_support import bearer, cc_token, make_api_client
+
+    orphan = make_case(db, people.customer, None, "Orphan case QXO")
+    api_client = make_api_client(db, people.customer, scopes=SCOPES, service_role="customer_user")
+    http = app.test_client()
+    headers = bearer(cc_token(http, api_client, SCOPES)["access_token"])
+    listed = http.get("/api/v1/cases", headers=headers)
+    assert listed.status_code == 200
+    assert orphan.number not in listed.get_data(as_text=True)
+    assert http.get(f"/api/v1/cases/{orphan.id}", headers=headers).status_code == 404

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
 
 from portal import access, audit
 from portal.clock import utcnow
@@ -212,9 +213,11 @@ def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
 
 def remove_watcher(watcher: CaseWatcher, *, actor: Principal) -> None:
     """A watcher stops watching: themselves, or removed by an agent or by the case's
-    organisation."""
-    with unscoped():  # the watched case (the watcher row was visible to the actor)
-        case = db.session.get(Case, watcher.case_id)
+    organisation. The case is loaded through the wall: one who does not see the case gets
+    NotFound, like for a foreign record."""
+    case = db.session.scalar(select(Case).where(Case.id == watcher.case_id))
+    if case is None:
+        raise NotFound()
     if watcher.user_id != actor.user_id:
         require_participant(case, actor)
     audit.record("case.watcher_removed", case, actor=actor, after={"user_id": watcher.user_id})
