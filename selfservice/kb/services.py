@@ -146,9 +146,11 @@ def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: 
 
 
 def record_event(article_id: int, kind: str, *, voter: str = "", case_id: int | None = None):
+    """A reader's view, case avoided or case raised. Readers write events they may not read
+    (vendor only, both walls): written unscoped, as votes are (reviewed)."""
     event = ArticleEvent(article_id=article_id, kind=kind, voter=voter, case_id=case_id)
-    db.session.add(event)
-    db.session.flush()
+    with unscoped():
+        db.session.add(event)
     return event
 
 
