@@ -11,6 +11,7 @@ from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.text import one_line
 from selfservice.cases.attachments import check_files
 from selfservice.cases.models import (
     PRIORITIES,
@@ -50,7 +51,7 @@ def open_case(
         raise Forbidden(_("Cases are opened for your own organisation."))
     if org.kind == access.VENDOR:
         raise InvalidInput(_("Open the case for a customer or partner."), field="org_id")
-    subject = clean_text(fields.get("subject"), MAX_SUBJECT)
+    subject = one_line(fields.get("subject"), MAX_SUBJECT)  # a subject is a line (emails)
     if len(subject) < 3:
         raise InvalidInput(_("Give the case a subject of a few words."), field="subject")
     description = clean_text(fields.get("description"), MAX_BODY)
