@@ -178,7 +178,9 @@ def detail(case_id: int):
     return _detail(get_or_404(Case, case_id))
 
 
-def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=None):
+def _detail(
+    case: Case, forms: dict | None = None, status: int = 200, conflict=None, conflict_on="edit"
+):
     agent = services.is_agent(g.principal)
     edit = EditCaseForm(formdata=None, obj=case)
     if agent:
@@ -188,7 +190,11 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
         edit.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
     forms = {
         "reply": ReplyForm(formdata=None),
-        "status": StatusForm(formdata=None, status=case.status),
+        "status": StatusForm(
+            formdata=None,
+            status=case.status,
+            status_snapshot=snapshot(case, services.STATUS_FIELDS),
+        ),
         "edit": edit,
         "merge": MergeForm(formdata=None),
         "watcher": WatcherForm(formdata=None),
@@ -211,6 +217,7 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
         merged_into=merged_into,
         labels=services.STATUS_LABELS,
         conflict=conflict,
+        conflict_on=conflict_on,
         events=audit.history_for(case) if agent else [],
     ), status
 
@@ -276,7 +283,12 @@ def change_status(case_id: int):
     if not form.validate_on_submit():
         return _detail(case, {"status": form}, 422)
     with attempt(form) as done:
-        services.change_status(case, form.status.data, actor=g.principal)
+        services.change_status(
+            case, form.status.data, seen=form.status_snapshot.data, actor=g.principal
+        )
+    if not done and isinstance(done.error, EditConflict):  # nothing changed: say what did
+        form.status_snapshot.data = snapshot(case, services.STATUS_FIELDS)
+        return _detail(case, {"status": form}, 409, conflict=done.error, conflict_on="status")
     if not done:
         return _detail(case, {"status": form}, 422)
     flash(

@@ -46,6 +46,7 @@ register_kind("cases.assigned", _l("Cases assigned to me"))
 register_kind("cases.sla", _l("SLA warnings and breaches"))
 
 EDITABLE_FIELDS = ["priority", "product", "category", "assignee_id", "team_id"]
+STATUS_FIELDS = ["status"]  # what the status forms show (their snapshot)
 AUDIT_FIELDS = [
     "status", "priority", "product", "category", "assignee_id", "team_id", "sla_policy_id",
 ]  # fmt: skip

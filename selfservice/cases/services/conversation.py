@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 
 from portal import access, audit
 from portal.clock import utcnow
+from portal.concurrency import check_unchanged
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
@@ -223,15 +224,19 @@ def _check_agent_status(case: Case, status: str) -> None:
         raise InvalidTransition(_("Only a solved case can be closed."))
 
 
-def change_status(case: Case, status: str, *, actor: Principal) -> None:
-    """Agents move a case between statuses; a customer may mark its own case solved."""
+def change_status(case: Case, status: str, *, seen: str | None, actor: Principal) -> None:
+    """Agents move a case between statuses; a customer may mark its own case solved. ``seen``
+    is the form's snapshot (``STATUS_FIELDS``): if the status changed meanwhile, EditConflict
+    says so and nothing is overwritten (a reply meanwhile is no conflict)."""
     require_participant(case, actor)
+    agent = is_agent(actor)
+    if not agent and (status != "solved" or case.status in RESOLVED_STATUSES):
+        raise Forbidden(_("You can mark your case solved; support changes its other states."))
+    check_unchanged(case, seen, shown_only=True)
     if status == case.status:
         return
-    if is_agent(actor):
+    if agent:
         _check_agent_status(case, status)
-    elif status != "solved" or case.status in RESOLVED_STATUSES:
-        raise Forbidden(_("You can mark your case solved; support changes its other states."))
     before = audit.snapshot(case, AUDIT_FIELDS)
     now = utcnow()
     _set_status(case, status, now)

@@ -44,7 +44,7 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     A new priority or product chooses the SLA policy again."""
     if not is_agent(actor):
         raise Forbidden(_("Only support agents edit cases."))
-    check_unchanged(case, seen)
+    check_unchanged(case, seen, shown_only=True)  # a reply meanwhile is no conflict
     before = audit.snapshot(case, AUDIT_FIELDS)
     priority = fields.get("priority") or case.priority
     if priority not in PRIORITIES:
