@@ -583,3 +583,29 @@ def test_a_reply_meanwhile_is_no_conflict_for_status_nor_edit(app, db, people, c
     assert moved.status_code == 302
     case = load(db, case_id)
     assert (case.priority, case.status) == ("high", "on_hold")
+
+
+def test_a_new_due_time_is_warned_of_again(app, db, people, clock, mailbox):
+    """Warned before the first deadline, the case's priority changes: the new deadline gets
+    its own warning (the flag is cleared whenever the due time moves)."""
+    case_id = open_case(app, people.customer_user, priority="urgent")  # first response 11:00
+    clock.shift(timedelta(minutes=5))
+    assert tick(app, "case_sla") == {"case_sla": 1}
+    first_due = load(db, case_id).first_response_due_at
+    assert load(db, case_id).first_response_warned
+    agent = signed_in(app, people.agent)
+    edited = agent.post(
+        f"/cases/{case_id}/edit",
+        data={"priority": "high", "product": "", "category": "", "assignee_id": 0,
+              "snapshot": EDIT_SNAPSHOT.search(agent.get(f"/cases/{case_id}").get_data(
+                  as_text=True)).group(1)},
+    )  # fmt: skip
+    assert edited.status_code == 302
+    case = load(db, case_id)
+    assert case.first_response_due_at == at(2027, 3, 1, 14, 0) != first_due  # 4 h
+    assert not case.first_response_warned
+    mailbox.clear()
+    clock.move_to(at(2027, 3, 1, 13, 30))
+    assert tick(app, "case_sla") == {"case_sla": 1}
+    assert any("due soon" in m["Subject"] for m in mailbox.to("agent@vendor.test"))
+    assert load(db, case_id).first_response_warned

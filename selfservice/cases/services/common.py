@@ -154,13 +154,16 @@ def clocks(case: Case, now: datetime | None = None, session: Session | None = No
 
 def refresh_sla(case: Case, now: datetime | None = None, session: Session | None = None) -> list:
     """Store each target's due time and breach (breaches are never undone). Returns the targets
-    that breached just now."""
+    that breached just now. A due time that moves (reopened, paused and resumed, a new priority
+    or product) clears the target's warning, so the new deadline is warned of too."""
     newly = []
     for target, state in clocks(case, now, session).items():
         if state.breached and not getattr(case, f"{target}_breached"):
             setattr(case, f"{target}_breached", True)
             newly.append(target)
         if not state.breached:
+            if getattr(case, f"{target}_due_at") != state.due_at:
+                setattr(case, f"{target}_warned", False)
             setattr(case, f"{target}_due_at", state.due_at)
     case.queue_rank = queue_rank(case)
     return newly
