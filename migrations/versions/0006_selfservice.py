@@ -234,6 +234,7 @@ def upgrade() -> None:
         sa.Column("solved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sla_policy_id", sa.Integer(), nullable=True),
         sa.Column("first_response_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution_due_at", sa.DateTime(timezone=True), nullable=True),
@@ -300,6 +301,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_cases_org_id_requester", ["org_id", "requester_id"], unique=False)
         batch_op.create_index("ix_cases_queue_rank_id", ["queue_rank", "id"], unique=False)
         batch_op.create_index("ix_cases_updated_at_id", ["updated_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_cases_assignee_assigned_at", ["assignee_id", "assigned_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_cases_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_cases_resolution_due_at"), ["resolution_due_at"], unique=False
@@ -607,6 +611,7 @@ def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_status_id")
         batch_op.drop_index("ix_cases_queue_rank_id")
+        batch_op.drop_index("ix_cases_assignee_assigned_at")
         batch_op.drop_index("ix_cases_updated_at_id")
         batch_op.drop_index(batch_op.f("ix_cases_resolution_due_at"))
         batch_op.drop_index(batch_op.f("ix_cases_requester_id"))

@@ -138,6 +138,7 @@ class Case(TenantOwned, Base):
         Index("ix_cases_assignee_status", "assignee_id", "status"),
         Index("ix_cases_queue_rank_id", "queue_rank", "id"),
         Index("ix_cases_updated_at_id", "updated_at", "id"),
+        Index("ix_cases_assignee_assigned_at", "assignee_id", "assigned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,6 +162,8 @@ class Case(TenantOwned, Base):
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # When the current assignee got the case: round robin goes by each agent's latest.
+    assigned_at: Mapped[datetime | None]
     # SLA: the policy chosen when the case was opened (or its priority changed), and per target
     # when its clock runs out (None while paused or stopped), whether it breached (never undone)
     # and whether agents were warned.

@@ -609,3 +609,21 @@ def test_a_new_due_time_is_warned_of_again(app, db, people, clock, mailbox):
     assert tick(app, "case_sla") == {"case_sla": 1}
     assert any("due soon" in m["Subject"] for m in mailbox.to("agent@vendor.test"))
     assert load(db, case_id).first_response_warned
+
+
+def test_round_robin_goes_by_the_last_assignment_not_the_last_reply(app, db, people, clock):
+    """A reply on an agent's case is no new assignment: the next case goes to the agent whose
+    last assignment is oldest."""
+    first, second, third = (open_case(app, people.customer_user, subject=s * 4) for s in "ABC")
+    agent = signed_in(app, people.agent)
+    agent.post(f"/cases/{first}/assign-next")
+    clock.shift(timedelta(minutes=5))
+    agent.post(f"/cases/{second}/assign-next")
+    one, two = load(db, first).assignee_id, load(db, second).assignee_id
+    assert {one, two} == {people.agent.id, people.agent2.id}
+    assert load(db, first).assigned_at == MONDAY_10
+    clock.shift(timedelta(minutes=5))
+    replier = signed_in(app, people.agent if one == people.agent.id else people.agent2)
+    assert replier.post(f"/cases/{first}/reply", data={"body": "Looking."}).status_code == 302
+    agent.post(f"/cases/{third}/assign-next")
+    assert load(db, third).assignee_id == one

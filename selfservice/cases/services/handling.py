@@ -61,8 +61,10 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     case.priority, case.product = priority, product
     case.category = clean_text(fields.get("category", case.category), 100)
     newly_assigned = assignee_id and assignee_id != case.assignee_id
-    case.assignee_id = assignee_id
     now = utcnow()
+    if assignee_id != case.assignee_id:
+        case.assigned_at = now if assignee_id else None
+    case.assignee_id = assignee_id
     if reprice:
         refresh_sla(case, now)
         with unscoped():
@@ -110,8 +112,11 @@ def assign_case(case: Case, assignee_id: int | None, *, actor: Principal) -> Non
     before = audit.snapshot(case, AUDIT_FIELDS)
     if assignee_id:
         _check_assignee(assignee_id)
+    now = utcnow()
+    if assignee_id != case.assignee_id:
+        case.assigned_at = now if assignee_id else None
     case.assignee_id = assignee_id
-    case.updated_at = utcnow()
+    case.updated_at = now
     db.session.flush()
     audit.record(
         "case.assigned", case, actor=actor, before=before, after=audit.snapshot(case, AUDIT_FIELDS)
@@ -132,7 +137,7 @@ def assign_round_robin(case: Case, *, actor: Principal) -> User:
     with unscoped():  # every case's assignment counts for the turn (reviewed)
         last = dict(
             db.session.execute(
-                select(Case.assignee_id, func.max(Case.updated_at))
+                select(Case.assignee_id, func.max(Case.assigned_at))
                 .where(Case.assignee_id.in_([u.id for u in team]))
                 .group_by(Case.assignee_id)
             ).all()
