@@ -369,7 +369,7 @@ def merge(case_id: int):
     with attempt(form) as done:
         services.merge_case(case, into, actor=g.principal)
     if not done:
-        return _detail(case, {"merge": form}, 422)
+        return _detail(case, {"merge": form}, done.error.status_code)
     flash(_("%(a)s is merged into %(b)s.", a=case.number, b=into.number), "success")
     return redirect(url_for("cases.detail", case_id=into.id))
 

@@ -627,3 +627,40 @@ def test_round_robin_goes_by_the_last_assignment_not_the_last_reply(app, db, peo
     assert replier.post(f"/cases/{first}/reply", data={"body": "Looking."}).status_code == 302
     agent.post(f"/cases/{third}/assign-next")
     assert load(db, third).assignee_id == one
+
+
+def test_a_merge_keeps_the_duplicates_text_internal_and_tells_its_requester(
+    app, db, people, clock, mailbox
+):
+    """Colleagues in an organisation that does not share: the duplicate's description reaches
+    the surviving case as an internal note (agents), not as a reply its requester would read;
+    the duplicate's requester hears of the merge on its own case."""
+    original = open_case(app, people.colleague, subject="VPN drops")
+    duplicate = open_case(
+        app, people.customer_user, subject="VPN keeps dropping", description="Secret QXMD"
+    )
+    into = load(db, original).number
+    mailbox.clear()
+    agent = signed_in(app, people.agent)
+    assert agent.post(f"/cases/{duplicate}/merge", data={"into": into}).status_code == 302
+    page = signed_in(app, people.colleague).get(f"/cases/{original}").get_data(as_text=True)
+    assert "Secret QXMD" not in page
+    assert "Secret QXMD" in agent.get(f"/cases/{original}").get_data(as_text=True)
+    note = db.scalar(select(CaseComment).where(CaseComment.case_id == original))
+    assert note.internal and "Secret QXMD" in note.body
+    told = db.scalar(select(CaseComment).where(CaseComment.case_id == duplicate))
+    assert not told.internal and into in told.body
+    assert not any("Secret QXMD" in m.get_content() for m in mailbox.to("col@acme.test"))
+    assert any(into in m["Subject"] for m in mailbox.to("cu@acme.test"))
+
+
+def test_a_closed_case_is_not_merged(app, db, people, clock):
+    original = open_case(app, people.customer_user, subject="VPN drops")
+    duplicate = open_case(app, people.customer_user, subject="VPN again")
+    agent = signed_in(app, people.agent)
+    set_status(agent, duplicate, "solved")
+    set_status(agent, duplicate, "closed")
+    response = agent.post(f"/cases/{duplicate}/merge", data={"into": load(db, original).number})
+    assert response.status_code == 409
+    assert "closed case" in response.get_data(as_text=True)
+    assert load(db, duplicate).merged_into_id is None

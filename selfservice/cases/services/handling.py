@@ -27,6 +27,7 @@ from selfservice.cases.models import (
 )
 from selfservice.cases.services.common import (
     AUDIT_FIELDS,
+    _customer_side,
     _set_status,
     agents,
     case_path,
@@ -150,7 +151,13 @@ def assign_round_robin(case: Case, *, actor: Principal) -> User:
 
 def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
     """Merge a duplicate into another case of the same organisation: the duplicate is closed
-    with a note, and its requester and watchers watch the surviving case."""
+    with a reply that points its people to the surviving case (and they are told), its
+    requester and watchers watch the surviving case, and its description reaches the surviving
+    case as an internal note: its people may not be the duplicate's (an organisation that does
+    not share cases), so only agents read it there.
+
+    Raises InvalidInput (same case, other organisation) or InvalidTransition (a closed or
+    merged duplicate, a closed or merged target)."""
     if not is_agent(actor):
         raise Forbidden(_("Only support agents merge cases."))
     if duplicate.id == into.id:
@@ -161,6 +168,10 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
         raise InvalidTransition(_("Merge into an open case."))
     if duplicate.merged_into_id:
         raise InvalidTransition(_("This case is already merged."))
+    if duplicate.status == "closed":
+        raise InvalidTransition(
+            _("This is a closed case: it cannot be merged. Open cases only are merged.")
+        )
     people = {duplicate.requester_id} | set(
         db.session.scalars(select(CaseWatcher.user_id).where(CaseWatcher.case_id == duplicate.id))
     )
@@ -175,9 +186,25 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
             org_id=into.org_id,
             case_id=into.id,
             author_id=actor.user_id,
-            body=_("Case %(number)s was merged into this one.", number=duplicate.number)
+            body=_(
+                "Case %(number)s (%(subject)s) was merged into this one. Its description:",
+                number=duplicate.number,
+                subject=duplicate.subject,
+            )
             + "\n\n"
             + duplicate.description,
+            internal=True,
+            by_agent=True,
+            created_at=now,
+        )
+    )
+    told = _("This case was merged into %(number)s: follow it there.", number=into.number)
+    db.session.add(
+        CaseComment(
+            org_id=duplicate.org_id,
+            case_id=duplicate.id,
+            author_id=actor.user_id,
+            body=told,
             by_agent=True,
             created_at=now,
         )
@@ -186,7 +213,15 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
     if duplicate.status != "solved":
         _set_status(duplicate, "solved", now)
     _set_status(duplicate, "closed", now)
+    duplicate.updated_at = now
     audit.record("case.merged", duplicate, actor=actor, after={"merged_into": into.number})
+    notify.notify(
+        [u for u in _customer_side(duplicate) if u.id != actor.user_id],
+        "cases.status",
+        _("%(number)s is merged into %(into)s", number=duplicate.number, into=into.number),
+        body=told,
+        link=case_path(into.id),
+    )
 
 
 def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
