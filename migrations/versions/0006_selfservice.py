@@ -541,6 +541,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_article_events_article_kind", ["article_id", "kind"], unique=False
         )
+        batch_op.create_index(
+            "uq_article_events_avoided",
+            ["article_id", "voter"],
+            unique=True,
+            sqlite_where=sa.text("kind = 'case_avoided'"),
+            postgresql_where=sa.text("kind = 'case_avoided'"),
+        )
 
     op.create_table(
         "article_votes",
@@ -583,6 +590,7 @@ def downgrade() -> None:
     op.drop_table("case_attachments")
     op.drop_table("article_votes")
     with op.batch_alter_table("article_events", schema=None) as batch_op:
+        batch_op.drop_index("uq_article_events_avoided")
         batch_op.drop_index("ix_article_events_article_kind")
 
     op.drop_table("article_events")
