@@ -246,14 +246,12 @@ def reply(case_id: int):
 
 
 def _uploads() -> list[tuple[str, bytes]]:
-    """The files sent with the form, each read up to one byte past the limit (enough to say it
-    is too large without holding more)."""
+    """The files sent with the form (one past the most allowed: enough to say there are too
+    many), each read up to one byte past the limit (enough to say it is too large without
+    holding more)."""
     limit = attachments.max_bytes()
-    return [
-        (f.filename or "", f.stream.read(limit + 1))
-        for f in request.files.getlist("files")
-        if f and (f.filename or "")
-    ][: attachments.MAX_FILES + 1]
+    sent = [f for f in request.files.getlist("files") if f and (f.filename or "")]
+    return [(f.filename or "", f.stream.read(limit + 1)) for f in sent[: attachments.MAX_FILES + 1]]
 
 
 @bp.get("/attachments/<int:attachment_id>")

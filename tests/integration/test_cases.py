@@ -664,3 +664,54 @@ def test_a_closed_case_is_not_merged(app, db, people, clock):
     assert response.status_code == 409
     assert "closed case" in response.get_data(as_text=True)
     assert load(db, duplicate).merged_into_id is None
+
+
+def test_a_file_with_a_non_latin_name_keeps_its_extension(app, db, people, clock):
+    import io
+
+    from selfservice.cases.models import CaseAttachment
+
+    case_id = open_case(app, people.customer_user)
+    response = signed_in(app, people.customer_user).post(
+        f"/cases/{case_id}/reply",
+        data={
+            "body": "Invoice attached",
+            "files": [(io.BytesIO(b"%PDF-1.4 x"), "файл.pdf"), (io.BytesIO(PNG), "снимок 2.PNG")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    names = db.scalars(
+        select(CaseAttachment.filename)
+        .where(CaseAttachment.case_id == case_id)
+        .order_by(CaseAttachment.id)
+    ).all()
+    assert names == ["attachment.pdf", "2.PNG"]
+
+
+def test_a_request_too_large_for_the_app_is_a_clear_413(app, db, people, clock, monkeypatch):
+    """The app refuses bodies past MAX_CONTENT_LENGTH before reading them (60 MB by default;
+    lowered here so the test stays small)."""
+    import io
+
+    from portal.config import from_environment
+
+    assert from_environment({})["MAX_CONTENT_LENGTH"] == 60 * 1024 * 1024
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    case_id = open_case(app, people.customer_user)
+    response = signed_in(app, people.customer_user).post(
+        f"/cases/{case_id}/reply",
+        data={"body": "Big", "files": [(io.BytesIO(b"x" * 4096), "big.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_the_attachment_limit_is_a_setting(app):
+    from portal.config import ENVIRONMENT_KEYS, from_environment
+
+    assert "CASES_ATTACHMENT_MAX_BYTES" in ENVIRONMENT_KEYS
+    assert from_environment({})["CASES_ATTACHMENT_MAX_BYTES"] == 10 * 1024 * 1024
+    config = from_environment({"CASES_ATTACHMENT_MAX_BYTES": "2097152"})
+    assert config["CASES_ATTACHMENT_MAX_BYTES"] == 2 * 1024 * 1024
