@@ -149,3 +149,22 @@ def test_notify_keeps_every_email_subject_on_one_short_line(app, db, people, mai
     (sent,) = mailbox.to("cu@acme.test")
     assert sent["Subject"].startswith("Line one line two xxx")
     assert len(sent["Subject"]) <= 200 and "\n" not in sent["Subject"]
+
+
+def test_replying_needs_the_write_scope(app, db, people, case):
+    """A read-only token reads a case but does not reply on it: refused by the guard, before any
+    record is looked at (403 whatever the id); agents' tokens still reply."""
+    client = app.test_client()
+    reader = bearer_for(db, people.customer_user, "cases:read")
+    assert client.get(f"/api/v1/cases/{case.id}", headers=reader).status_code == 200
+    for case_id in (case.id, 987654321):
+        refused = client.post(
+            f"/api/v1/cases/{case_id}/comments", json={"body": "x"}, headers=reader
+        )
+        assert refused.status_code == 403
+    writer = bearer_for(db, people.customer_user, SCOPES)
+    ok = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "More"}, headers=writer)
+    assert ok.status_code == 201
+    agent = bearer_for(db, people.agent, SCOPES)
+    answer = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "Hi"}, headers=agent)
+    assert answer.status_code == 201
