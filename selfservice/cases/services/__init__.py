@@ -10,6 +10,7 @@ Split by topic: ``common`` (statuses, SLA clocks, who is an agent, teams), ``con
 watchers, sharing), ``tick`` (warnings, breaches, auto-close). This package names them all.
 """
 
+from portal.jobs import system_session
 from selfservice.cases.services.common import (
     AGENT_ROLES,
     AUDIT_FIELDS,
@@ -26,7 +27,6 @@ from selfservice.cases.services.common import (
     require_participant,
     save_team,
     status_history,
-    system_session,
     teams,
 )
 from selfservice.cases.services.conversation import add_comment, change_status, open_case

@@ -5,11 +5,9 @@ who is a support agent, support teams, and whom to tell."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,6 +20,7 @@ from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization, User
 from portal.notify import register_kind
 from portal.tenancy import Principal
+from portal.text import clean_text
 from selfservice.cases import sla
 from selfservice.cases.models import (
     QUEUE_BUCKET,
@@ -65,23 +64,6 @@ MAX_SUBJECT, MAX_BODY = 200, 20_000
 def case_path(case_id: int) -> str:
     # Built by hand: notifications are also written by tick, outside any request.
     return f"/cases/{case_id}"
-
-
-def clean_text(value, limit: int) -> str:
-    return ("" if value is None else str(value)).replace("\x00", "").strip()[:limit]
-
-
-@contextmanager
-def system_session(session: Session) -> Iterator[Session]:
-    """Let services that use ``db.session`` (notifications) write through a job's session."""
-    previous = g.pop("db_session", None)
-    g.db_session = session
-    try:
-        yield session
-    finally:
-        g.pop("db_session", None)
-        if previous is not None:
-            g.db_session = previous
 
 
 # SLA policies and clocks.

@@ -12,7 +12,7 @@ from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
-from portal.text import one_line
+from portal.text import clean_text, one_line
 from selfservice.cases.attachments import check_files
 from selfservice.cases.models import (
     PRIORITIES,
@@ -34,7 +34,6 @@ from selfservice.cases.services.common import (
     agents,
     case_path,
     choose_policy,
-    clean_text,
     is_agent,
     refresh_sla,
     require_participant,

@@ -17,6 +17,7 @@ from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.text import clean_text
 from selfservice.cases.models import (
     PRIORITIES,
     Case,
@@ -32,7 +33,6 @@ from selfservice.cases.services.common import (
     agents,
     case_path,
     choose_policy,
-    clean_text,
     is_agent,
     refresh_sla,
     require_participant,
