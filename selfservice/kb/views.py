@@ -124,6 +124,7 @@ def vote(article_id: int):
 
 
 @bp.post("/articles/<int:article_id>/solved")
+@limiter.limit("30 per minute")  # a visitor who drops the cookie is a new reader each time
 def solved(article_id: int):
     """The reader came from a case they were typing and this article solved it: a case avoided."""
     art = get_or_404(Article, article_id)

@@ -209,3 +209,17 @@ def test_a_case_is_avoided_once_per_reader_and_article(app, db, readers, library
         )
     ).all()
     assert len(avoided) == 2 and len(set(avoided)) == 2
+
+
+def test_visitors_without_cookies_cannot_flood_cases_avoided(app, db, readers, library):
+    """A visitor who drops their cookie is a new reader each time: the endpoint is rate limited
+    as the vote and view endpoints are."""
+    art = library["title"]
+    answers = [app.test_client().post(f"/help/articles/{art.id}/solved") for _ in range(35)]
+    assert answers[-1].status_code == 429
+    counted = db.scalars(
+        select(ArticleEvent.id).where(
+            ArticleEvent.article_id == art.id, ArticleEvent.kind == "case_avoided"
+        )
+    ).all()
+    assert len(counted) <= 30
