@@ -248,9 +248,12 @@ def _init_errors(app: Flask) -> None:
             from portal.api.errors import from_http_exception
 
             return from_http_exception(error)
-        template = {403: "errors/403.html", 404: "errors/404.html", 429: "errors/429.html"}.get(
-            error.code, "errors/generic.html"
-        )
+        template = {
+            403: "errors/403.html",
+            404: "errors/404.html",
+            413: "errors/413.html",
+            429: "errors/429.html",
+        }.get(error.code, "errors/generic.html")
         limit = getattr(error, "limit", None)  # flask-limiter's RateLimitExceeded
         retry_minutes = -(-limit.limit.get_expiry() // 60) if limit is not None else None
         return render_template(template, error=error, retry_minutes=retry_minutes), error.code

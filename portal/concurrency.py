@@ -56,8 +56,13 @@ def snapshot(obj: Any, fields: list[str]) -> str:
     )
 
 
-def check_unchanged(obj: Any, token: str | None) -> None:
-    """Raise ``EditConflict`` if ``obj`` changed since the snapshot ``token`` was taken."""
+def check_unchanged(obj: Any, token: str | None, *, shown_only: bool = False) -> None:
+    """Raise ``EditConflict`` if ``obj`` changed since the snapshot ``token`` was taken.
+
+    ``shown_only``: a new version is a conflict only if one of the fields the form showed
+    changed (a record whose version moves for other reasons, a reply on a case, is no conflict
+    for a form that does not show them). A snapshot that names no field, a forged or missing
+    one, is always a conflict."""
     try:
         seen = _serializer().loads(token or "")
     except BadSignature:
@@ -71,4 +76,6 @@ def check_unchanged(obj: Any, token: str | None) -> None:
         for field, before in seen.get("fields", {}).items()
         if _plain(getattr(obj, field)) != before
     ]
+    if shown_only and seen.get("fields") and not changes:
+        return
     raise EditConflict(changes)

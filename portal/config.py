@@ -13,6 +13,11 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "embedded-development-key-not-for-production"  # noqa: S105
+MB = 1024 * 1024
+# The largest request body the app reads at all (Werkzeug answers 413 before reading more): room
+# for a reply with its attachments (5 files of at most CASES_ATTACHMENT_MAX_BYTES each).
+MAX_REQUEST_BYTES = 60 * MB
+MAX_ATTACHMENT_BYTES = 11 * MB
 
 
 # The variables ``from_environment`` reads; ``create_app(config)`` treats these keys the same way.
@@ -41,6 +46,7 @@ ENVIRONMENT_KEYS = frozenset(
         "LEAD_REMINDER_HOURS",
         "CASES_AUTO_CLOSE_DAYS",
         "CASES_SLA_WARNING_MINUTES",
+        "CASES_ATTACHMENT_MAX_BYTES",
         "TRUSTED_PROXIES",
         "SURVEY_LINK_DAYS",
     }
@@ -118,6 +124,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "en"),
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "TESTING": mode == "testing",
+        "MAX_CONTENT_LENGTH": MAX_REQUEST_BYTES,
         # The vendor's business hours (portal.business_hours): deadlines such as a lead offer's
         # respond_by count only these hours. Holidays: an ISO country code with an optional
         # region (DE, DE-BY, US-CA) whose public holidays are days off; empty for none.
@@ -128,6 +135,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # before an SLA target runs out.
         "CASES_AUTO_CLOSE_DAYS": _positive_number(env, "CASES_AUTO_CLOSE_DAYS", "4"),
         "CASES_SLA_WARNING_MINUTES": _positive_number(env, "CASES_SLA_WARNING_MINUTES", "60"),
+        # The largest file a case reply accepts (bytes).
+        "CASES_ATTACHMENT_MAX_BYTES": _attachment_bytes(env),
         # How many proxies (load balancer, ingress) stand in front of the app and append to
         # X-Forwarded-For / -Proto: their forwarded client address and scheme are trusted that
         # many hops deep. 0: the app faces clients directly and ignores those headers (which any
@@ -136,6 +145,16 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # Feedback: how long a signed survey link stays valid (feedback.links).
         "SURVEY_LINK_DAYS": _positive_days(env, "SURVEY_LINK_DAYS", "14"),
     }
+
+
+def _attachment_bytes(env) -> int:
+    raw = env.get("CASES_ATTACHMENT_MAX_BYTES", str(10 * MB)).strip()
+    if not raw.isdigit() or not 1024 <= int(raw) <= MAX_ATTACHMENT_BYTES:
+        raise ConfigurationError(
+            f"CASES_ATTACHMENT_MAX_BYTES must be a number of bytes from 1024 to "
+            f"{MAX_ATTACHMENT_BYTES} (five such files fit in one request), not {raw!r}"
+        )
+    return int(raw)
 
 
 def _proxy_hops(env) -> int:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,21 @@ log = logging.getLogger(__name__)
 
 _PENDING = "jobs_pending"
 PERIODIC: dict[str, Callable[[Session], int | None]] = {}
+
+
+@contextmanager
+def system_session(session: Session) -> Iterator[Session]:
+    """Let services that use ``db.session`` (audit events, notifications) write through a job's
+    own session for the duration of the block; the request's session, if any, comes back after.
+    """
+    previous = g.pop("db_session", None)
+    g.db_session = session
+    try:
+        yield session
+    finally:
+        g.pop("db_session", None)
+        if previous is not None:
+            g.db_session = previous
 
 
 def periodic(name: str):

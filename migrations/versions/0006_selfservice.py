@@ -16,7 +16,7 @@ depends_on = None
 
 # Row-level security, as in 0004. A case's rows (its replies, status history, watchers) carry
 # the case's organisation; the partner that manages that organisation reads them too. Internal
-# notes are kept from customers and partners by the ORM wall (CaseComment.visible_to).
+# notes (and their files) only vendor staff read, as CaseComment.visible_to says.
 SCOPE_ALL = "(current_setting('app.scope', true) = 'all')"
 ORG = "NULLIF(current_setting('app.org_id', true), '')::integer"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
@@ -28,13 +28,45 @@ CASE_TABLES = (
     "case_attachments",
 )
 TENANT_TABLES = ("case_settings",)
+# Rows with an ``internal`` flag: never read outside the vendor's scope.
+INTERNAL_TABLES = ("case_comments", "case_attachments")
+# Global tables only vendor staff read and write (votes and events are written for a reader by
+# the service, unscoped): ArticleVote, ArticleEvent, SupportTeam(Member).visible_to.
+VENDOR_TABLES = ("article_votes", "article_events", "support_teams", "support_team_members")
+
+
+def _org_kind(kinds: str) -> str:
+    return f"EXISTS (SELECT 1 FROM organizations k WHERE k.id = {ORG} AND k.kind IN ({kinds}))"
+
+
+# Article.visible_to / visible_to_anonymous: vendor staff every article, drafts too; others
+# published ones of their audience: no organisation (a visitor) public only, customers public
+# and customers, partners public and partners.
+CUSTOMER_KINDS = "'customer'"
+PARTNER_KINDS = "'reseller', 'distributor', 'supplier'"
+ARTICLE_READ = (
+    f"({SCOPE_ALL} OR (status = 'published' AND (audience = 'public' "
+    f"OR (audience = 'customers' AND {_org_kind(CUSTOMER_KINDS)}) "
+    f"OR (audience = 'partners' AND {_org_kind(PARTNER_KINDS)}))))"
+)
+
+
+def _not_internal(table: str, rule: str) -> str:
+    if table in INTERNAL_TABLES:
+        return f"({rule}) AND {table}.internal = false"
+    return rule
 
 
 def _managed_read(table: str) -> str:
-    return (
-        f"({SCOPE_ALL} OR {table}.org_id = {ORG} OR EXISTS (SELECT 1 FROM organizations m "
-        f"WHERE m.id = {table}.org_id AND m.managed_by_id = {ORG}))"
+    rule = (
+        f"{table}.org_id = {ORG} OR EXISTS (SELECT 1 FROM organizations m "
+        f"WHERE m.id = {table}.org_id AND m.managed_by_id = {ORG})"
     )
+    return f"({SCOPE_ALL} OR ({_not_internal(table, rule)}))"
+
+
+def _own_write(table: str) -> str:
+    return f"({SCOPE_ALL} OR ({_not_internal(table, f'{table}.org_id = {ORG}')}))"
 
 
 # name, position, priority, first response hours, resolution hours: business hours. Pending
@@ -56,10 +88,22 @@ def _row_level_security() -> None:
     for table in TENANT_TABLES:
         op.execute(f"CREATE POLICY tenant_wall ON {table} USING {OWN_ORG} WITH CHECK {OWN_ORG}")
     for table in CASE_TABLES:
-        op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING {_managed_read(table)}")
+        # Separate commands, not FOR ALL: a FOR ALL policy would let its USING read rows too
+        # (permissive policies are ORed), internal notes included.
+        read, write = _managed_read(table), _own_write(table)
+        op.execute(f"CREATE POLICY tenant_read ON {table} FOR SELECT USING {read}")
+        op.execute(f"CREATE POLICY tenant_insert ON {table} FOR INSERT WITH CHECK {write}")
         op.execute(
-            f"CREATE POLICY tenant_write ON {table} FOR ALL USING {OWN_ORG} WITH CHECK {OWN_ORG}"
+            f"CREATE POLICY tenant_update ON {table} FOR UPDATE USING {write} WITH CHECK {write}"
         )
+        op.execute(f"CREATE POLICY tenant_delete ON {table} FOR DELETE USING {write}")
+    for table in (*VENDOR_TABLES, "articles"):
+        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+        op.execute(
+            f"CREATE POLICY vendor_write ON {table} FOR ALL USING {SCOPE_ALL} WITH CHECK {SCOPE_ALL}"
+        )
+    op.execute(f"CREATE POLICY audience_read ON articles FOR SELECT USING {ARTICLE_READ}")
 
 
 # The knowledge base's full-text index (no model describes it: portal.db.UNMODELLED_OBJECTS).
@@ -190,6 +234,7 @@ def upgrade() -> None:
         sa.Column("solved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("merged_into_id", sa.Integer(), nullable=True),
+        sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sla_policy_id", sa.Integer(), nullable=True),
         sa.Column("first_response_due_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolution_due_at", sa.DateTime(timezone=True), nullable=True),
@@ -256,6 +301,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_cases_org_id_requester", ["org_id", "requester_id"], unique=False)
         batch_op.create_index("ix_cases_queue_rank_id", ["queue_rank", "id"], unique=False)
         batch_op.create_index("ix_cases_updated_at_id", ["updated_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_cases_assignee_assigned_at", ["assignee_id", "assigned_at"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_cases_requester_id"), ["requester_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_cases_resolution_due_at"), ["resolution_due_at"], unique=False
@@ -493,6 +541,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_article_events_article_kind", ["article_id", "kind"], unique=False
         )
+        batch_op.create_index(
+            "uq_article_events_avoided",
+            ["article_id", "voter"],
+            unique=True,
+            sqlite_where=sa.text("kind = 'case_avoided'"),
+            postgresql_where=sa.text("kind = 'case_avoided'"),
+        )
 
     op.create_table(
         "article_votes",
@@ -535,6 +590,7 @@ def downgrade() -> None:
     op.drop_table("case_attachments")
     op.drop_table("article_votes")
     with op.batch_alter_table("article_events", schema=None) as batch_op:
+        batch_op.drop_index("uq_article_events_avoided")
         batch_op.drop_index("ix_article_events_article_kind")
 
     op.drop_table("article_events")
@@ -563,6 +619,7 @@ def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_status_id")
         batch_op.drop_index("ix_cases_queue_rank_id")
+        batch_op.drop_index("ix_cases_assignee_assigned_at")
         batch_op.drop_index("ix_cases_updated_at_id")
         batch_op.drop_index(batch_op.f("ix_cases_resolution_due_at"))
         batch_op.drop_index(batch_op.f("ix_cases_requester_id"))

@@ -16,9 +16,13 @@ from portal.db import db, unscoped
 from portal.notify import KINDS
 from portal.notify import mail as mail_transport
 from portal.notify.models import Notification, NotificationPreference, OutboxMessage
+from portal.text import one_line
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# A subject or title is one line (a line break in an email header makes the mail library refuse
+# the message, and every retry with it), and short enough for mail clients and the bell menu.
+MAX_SUBJECT = 200
 
 
 def absolute_url(path: str) -> str:
@@ -31,6 +35,7 @@ def queue_email(
     """Write an email to the outbox; it is delivered after the transaction commits."""
     if kind not in KINDS:
         raise KeyError(f"unknown notification kind {kind!r}")
+    subject = one_line(subject, MAX_SUBJECT)
     message = OutboxMessage(
         org_id=org_id, user_id=user_id, kind=kind, to_address=to, subject=subject, body_text=body
     )
@@ -59,8 +64,10 @@ def email_enabled(user, kind: str) -> bool:
 def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | None = None) -> None:
     """Tell each user: an in-app notification, and an email unless they turned this kind off.
 
-    Deactivated users get neither.
+    Deactivated users get neither. ``title`` (the email's subject) is made one short line,
+    whatever the feature passed.
     """
+    title = one_line(title, MAX_SUBJECT)
     for user in users:
         if not user.active:
             continue

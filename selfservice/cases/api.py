@@ -187,7 +187,7 @@ def open_case(json: CaseIn):
 
 
 @bp.post(f"/cases/<{ID}:case_id>/comments")
-@guarded(Case, "case_id", "cases.view")
+@guarded(Case, "case_id", "cases.open")  # a write: cases:write (agents' role has it too)
 @api.validate(
     json=CommentIn,
     resp=Response(

@@ -45,13 +45,16 @@ def max_bytes() -> int:
 
 
 def safe_name(name: str) -> str:
-    """A name safe on any disk and in any header: no paths, no control characters, short."""
-    cleaned = secure_filename(os.path.basename((name or "").replace("\\", "/")))
-    stem, dot, ext = cleaned.rpartition(".")
+    """A name safe on any disk and in any header: no paths, no control characters, short. The
+    extension is taken apart first, so a name in another script (``файл.pdf``, which
+    ``secure_filename`` reduces to ``pdf``) keeps it: ``attachment.pdf``."""
+    base = os.path.basename((name or "").replace("\\", "/"))
+    stem, dot, ext = base.rpartition(".")
     if not dot:
-        stem, ext = cleaned, ""
-    stem = stem[:100] or "attachment"
-    return f"{stem}.{ext[:10]}" if ext else stem
+        stem, ext = base, ""
+    ext = secure_filename(ext).replace("_", "")[:10]
+    stem = secure_filename(stem)[:100] or "attachment"
+    return f"{stem}.{ext}" if ext else stem
 
 
 def check_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:

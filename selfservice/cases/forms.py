@@ -60,6 +60,9 @@ class StatusForm(FlaskForm):
         choices=choices([(k, v) for k, v in STATUS_LABELS.items() if k != "new"]),
         validators=[DataRequired()],
     )
+    # Optimistic locking (portal.concurrency): the status the page showed. Named apart from the
+    # edit form's snapshot, both being on the case page.
+    status_snapshot = HiddenField()
 
 
 class EditCaseForm(FlaskForm):

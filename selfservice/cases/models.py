@@ -138,6 +138,7 @@ class Case(TenantOwned, Base):
         Index("ix_cases_assignee_status", "assignee_id", "status"),
         Index("ix_cases_queue_rank_id", "queue_rank", "id"),
         Index("ix_cases_updated_at_id", "updated_at", "id"),
+        Index("ix_cases_assignee_assigned_at", "assignee_id", "assigned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -161,6 +162,8 @@ class Case(TenantOwned, Base):
     solved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # When the current assignee got the case: round robin goes by each agent's latest.
+    assigned_at: Mapped[datetime | None]
     # SLA: the policy chosen when the case was opened (or its priority changed), and per target
     # when its clock runs out (None while paused or stopped), whether it breached (never undone)
     # and whether agents were warned.
@@ -204,24 +207,39 @@ class Case(TenantOwned, Base):
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
         """Vendor staff: all. Others: cases they requested or watch; their organisation's cases
-        if they are its admin or it shares cases; a partner also its managed customers' cases."""
+        if they are its admin or it shares cases; a partner also its managed customers' cases.
+        A token without a user (client credentials) requests and watches nothing."""
         if principal.is_vendor_staff:
             return true()
+        if principal.user_id is None:
+            return cls.visible_unwatched(principal)
         # Uncorrelated subqueries (computed once, not per row), so each branch can use an index.
         watched = cls.id.in_(
             select(CaseWatcher.case_id).where(CaseWatcher.user_id == principal.user_id)
         )
+        return or_(cls.visible_unwatched(principal), watched)
+
+    @classmethod
+    def visible_unwatched(cls, principal) -> ColumnElement[bool]:
+        """``visible_to`` without the watchers' branch (which the watchers' own rule needs
+        without looping back to itself)."""
+        if principal.is_vendor_staff:
+            return true()
         own_org = cls.org_id == principal.org_id
         if principal.role in access.ROLES and access.ROLES[principal.role].is_admin:
-            in_org = own_org
+            rule = own_org
         else:
             shared = exists(
                 select(CaseSettings.id).where(
                     CaseSettings.org_id == principal.org_id, CaseSettings.shared.is_(True)
                 )
             )
-            in_org = and_(own_org, or_(cls.requester_id == principal.user_id, shared))
-        rule = or_(in_org, watched)
+            # ``requester_id = NULL`` would match every requester-less case: a token without a
+            # user requests nothing.
+            own = (
+                cls.requester_id == principal.user_id if principal.user_id is not None else false()
+            )
+            rule = and_(own_org, or_(own, shared))
         if principal.is_partner:
             managed = select(Organization.id).where(Organization.managed_by_id == principal.org_id)
             rule = or_(rule, cls.org_id.in_(managed))
@@ -293,10 +311,16 @@ class CaseWatcher(_CasePart, Base):
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
-        # Not through Case.visible_to: that rule asks this table, and must not loop.
+        """One's own watching, and the watchers of a case one sees otherwise (not through
+        ``Case.visible_to``: that rule asks this table, and must not loop). A colleague's
+        private case is not visible, so neither are its watchers."""
         if principal.is_vendor_staff:
             return true()
-        return or_(cls.user_id == principal.user_id, cls.org_id == principal.org_id)
+        # Uncorrelated: the visible cases are computed once, not per watcher row.
+        seen = cls.case_id.in_(select(Case.id).where(Case.visible_unwatched(principal)))
+        if principal.user_id is None:
+            return seen
+        return or_(cls.user_id == principal.user_id, seen)
 
 
 class CaseAttachment(_CasePart, Base):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.db import db
+from portal import access
+from portal.db import db, unscoped
+from portal.identity.models import Organization, User
 from portal.keyset import KeysetPage, keyset_page
 from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseComment, CaseWatcher
 
@@ -85,3 +87,45 @@ def attachments_by_comment(case_obj: Case) -> dict[int, list[CaseAttachment]]:
     ):
         found.setdefault(att.comment_id or 0, []).append(att)
     return found
+
+
+def organisations_to_open_for() -> list[tuple[int, str]]:
+    """(id, name) of the active organisations vendor staff may open a case for, by name."""
+    return [
+        (row.id, row.name)
+        for row in db.session.execute(
+            select(Organization.id, Organization.name)
+            .where(Organization.kind != access.VENDOR, Organization.active.is_(True))
+            .order_by(Organization.name)
+        )
+    ]
+
+
+def member_by_email(org_id: int, email: str) -> User | None:
+    """The person of ``org_id`` with this email (through the wall), if any."""
+    return db.session.scalar(
+        select(User).where(func.lower(User.email) == email.strip().lower(), User.org_id == org_id)
+    )
+
+
+def case_by_number(number: str) -> Case | None:
+    """A case the principal sees, by its number."""
+    return db.session.scalar(select(Case).where(Case.number == number.strip().upper()))
+
+
+def merged_into_number(case_obj: Case) -> str | None:
+    """The number of the case this one was merged into: its people keep access to the result
+    as watchers, but the number is shown even where the case itself is not visible."""
+    if not case_obj.merged_into_id:
+        return None
+    with unscoped():  # the number only, of the case this one's people were sent to (reviewed)
+        return db.session.scalar(select(Case.number).where(Case.id == case_obj.merged_into_id))
+
+
+def watcher_candidate(email: str) -> User | None:
+    """Whoever has this email, in any organisation: who may watch is the service's check
+    (``add_watcher``: the case's organisation, its managing partner, or vendor staff)."""
+    with unscoped():  # one row by exact email, checked by the service before any use (reviewed)
+        return db.session.scalar(
+            select(User).where(func.lower(User.email) == email.strip().lower())
+        )

@@ -89,6 +89,7 @@ def seed_cases(session, orgs) -> int:
             status_changed_at=now - timedelta(hours=history[-1][1]),
             sla_policy_id=policy.id if policy else None,
             assignee_id=agent.id if len(history) > 1 else None,
+            assigned_at=now - timedelta(hours=history[1][1]) if len(history) > 1 else None,
             team_id=teams[
                 "Licensing and billing" if product in ("Licences", "Billing") else "Networking"
             ].id,

@@ -20,12 +20,11 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from sqlalchemy import func, select
 
 from portal import access, audit, navigation
 from portal.concurrency import EditConflict, snapshot
-from portal.db import db, get_or_404, unscoped
-from portal.identity.models import Organization, User
+from portal.db import get_or_404
+from portal.identity.models import Organization
 from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
 from portal.web import attempt, form_status
@@ -40,7 +39,7 @@ from selfservice.cases.forms import (
     StatusForm,
     WatcherForm,
 )
-from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseWatcher
+from selfservice.cases.models import STATUSES, Case, CaseAttachment
 from selfservice.kb import services as kb_services
 from selfservice.text import render_markdown
 
@@ -111,12 +110,7 @@ def queue():
 def _case_form() -> CaseForm:
     form = CaseForm()
     if g.principal.is_vendor_staff:
-        orgs = db.session.execute(
-            select(Organization.id, Organization.name)
-            .where(Organization.kind != access.VENDOR, Organization.active.is_(True))
-            .order_by(Organization.name)
-        ).all()
-        form.org_id.choices = [(o.id, o.name) for o in orgs]
+        form.org_id.choices = queries.organisations_to_open_for()
     return form
 
 
@@ -133,12 +127,7 @@ def new():
         org = get_or_404(Organization, org_id or 0)
         requester = None
         if g.principal.is_vendor_staff and (form.requester_email.data or "").strip():
-            requester = db.session.scalar(
-                select(User).where(
-                    func.lower(User.email) == form.requester_email.data.strip().lower(),
-                    User.org_id == org.id,
-                )
-            )
+            requester = queries.member_by_email(org.id, form.requester_email.data)
             if requester is None:
                 form.requester_email.errors = [_("No one of that organisation has this email.")]
         if not form.requester_email.errors:
@@ -178,7 +167,9 @@ def detail(case_id: int):
     return _detail(get_or_404(Case, case_id))
 
 
-def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=None):
+def _detail(
+    case: Case, forms: dict | None = None, status: int = 200, conflict=None, conflict_on="edit"
+):
     agent = services.is_agent(g.principal)
     edit = EditCaseForm(formdata=None, obj=case)
     if agent:
@@ -188,7 +179,11 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
         edit.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
     forms = {
         "reply": ReplyForm(formdata=None),
-        "status": StatusForm(formdata=None, status=case.status),
+        "status": StatusForm(
+            formdata=None,
+            status=case.status,
+            status_snapshot=snapshot(case, services.STATUS_FIELDS),
+        ),
         "edit": edit,
         "merge": MergeForm(formdata=None),
         "watcher": WatcherForm(formdata=None),
@@ -196,8 +191,6 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
         **(forms or {}),
     }
     participant = agent or (g.principal.can("cases.open") and case.org_id == g.principal.org_id)
-    with unscoped():  # the merged-into case's number (a case the person may not see: number only)
-        merged_into = db.session.get(Case, case.merged_into_id) if case.merged_into_id else None
     return render_template(
         "selfservice/cases/detail.html",
         case=case,
@@ -208,9 +201,10 @@ def _detail(case: Case, forms: dict | None = None, status: int = 200, conflict=N
         forms=forms,
         agent=agent,
         participant=participant,
-        merged_into=merged_into,
+        merged_into=queries.merged_into_number(case),
         labels=services.STATUS_LABELS,
         conflict=conflict,
+        conflict_on=conflict_on,
         events=audit.history_for(case) if agent else [],
     ), status
 
@@ -239,14 +233,12 @@ def reply(case_id: int):
 
 
 def _uploads() -> list[tuple[str, bytes]]:
-    """The files sent with the form, each read up to one byte past the limit (enough to say it
-    is too large without holding more)."""
+    """The files sent with the form (one past the most allowed: enough to say there are too
+    many), each read up to one byte past the limit (enough to say it is too large without
+    holding more)."""
     limit = attachments.max_bytes()
-    return [
-        (f.filename or "", f.stream.read(limit + 1))
-        for f in request.files.getlist("files")
-        if f and (f.filename or "")
-    ][: attachments.MAX_FILES + 1]
+    sent = [f for f in request.files.getlist("files") if f and (f.filename or "")]
+    return [(f.filename or "", f.stream.read(limit + 1)) for f in sent[: attachments.MAX_FILES + 1]]
 
 
 @bp.get("/attachments/<int:attachment_id>")
@@ -276,7 +268,12 @@ def change_status(case_id: int):
     if not form.validate_on_submit():
         return _detail(case, {"status": form}, 422)
     with attempt(form) as done:
-        services.change_status(case, form.status.data, actor=g.principal)
+        services.change_status(
+            case, form.status.data, seen=form.status_snapshot.data, actor=g.principal
+        )
+    if not done and isinstance(done.error, EditConflict):  # nothing changed: say what did
+        form.status_snapshot.data = snapshot(case, services.STATUS_FIELDS)
+        return _detail(case, {"status": form}, 409, conflict=done.error, conflict_on="status")
     if not done:
         return _detail(case, {"status": form}, 422)
     flash(
@@ -342,67 +339,6 @@ def assign_next(case_id: int):
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-@bp.post("/<int:case_id>/merge")
-@login_required
-@access.require("cases.work")
-def merge(case_id: int):
-    case = get_or_404(Case, case_id)
-    form = MergeForm()
-    if not form.validate_on_submit():
-        return _detail(case, {"merge": form}, 422)
-    into = db.session.scalar(select(Case).where(Case.number == form.into.data.strip().upper()))
-    if into is None:
-        form.into.errors = [_("There is no case with this number.")]
-        return _detail(case, {"merge": form}, 422)
-    with attempt(form) as done:
-        services.merge_case(case, into, actor=g.principal)
-    if not done:
-        return _detail(case, {"merge": form}, 422)
-    flash(_("%(a)s is merged into %(b)s.", a=case.number, b=into.number), "success")
-    return redirect(url_for("cases.detail", case_id=into.id))
-
-
-@bp.post("/<int:case_id>/watchers")
-@login_required
-@access.require("cases.view")
-def add_watcher(case_id: int):
-    case = get_or_404(Case, case_id)
-    form = WatcherForm()
-    if not form.validate_on_submit():
-        return _detail(case, {"watcher": form}, 422)
-    services.require_participant(case, g.principal)
-    with (
-        unscoped()
-    ):  # a person of the case's or its partner's organisation (checked by the service)
-        user = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
-        )
-    if user is None:
-        form.email.errors = [_("Nobody with this email can watch this case.")]
-        return _detail(case, {"watcher": form}, 422)
-    with attempt(form) as done:
-        services.add_watcher(case, user, actor=g.principal)
-    if not done:
-        form.email.errors = [_("Nobody with this email can watch this case.")]
-        return _detail(case, {"watcher": form}, 422)
-    flash(_("%(name)s watches this case.", name=user.name), "success")
-    return redirect(url_for("cases.detail", case_id=case.id))
-
-
-@bp.post("/watchers/<int:watcher_id>/remove")
-@login_required
-@access.require("cases.view")
-def remove_watcher(watcher_id: int):
-    watcher = get_or_404(CaseWatcher, watcher_id)
-    case_id = watcher.case_id
-    if SolveForm().validate_on_submit():
-        with attempt() as done:
-            services.remove_watcher(watcher, actor=g.principal)
-        if done:
-            flash(_("The watcher is removed."), "success")
-    return redirect(url_for("cases.detail", case_id=case_id))
-
-
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 @access.require("cases.settings")
@@ -420,4 +356,5 @@ def settings():
     return render_template("selfservice/cases/settings.html", form=form), form_status(form)
 
 
-from selfservice.cases import admin_views  # noqa: E402,F401  (its routes register on bp)
+# Their routes register on bp.
+from selfservice.cases import admin_views, handling_views  # noqa: E402,F401

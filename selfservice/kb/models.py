@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     false,
+    text,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -131,7 +132,18 @@ class ArticleVote(_VendorOnly, Base):
 @global_table("help-centre analytics (views, cases avoided or raised after reading), vendor only")
 class ArticleEvent(_VendorOnly, Base):
     __tablename__ = "article_events"
-    __table_args__ = (Index("ix_article_events_article_kind", "article_id", "kind"),)
+    __table_args__ = (
+        Index("ix_article_events_article_kind", "article_id", "kind"),
+        # A case is avoided once per reader and article, however often they say so.
+        Index(
+            "uq_article_events_avoided",
+            "article_id",
+            "voter",
+            unique=True,
+            sqlite_where=text("kind = 'case_avoided'"),
+            postgresql_where=text("kind = 'case_avoided'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
 
 from portal import audit
 from portal.clock import utcnow
@@ -146,10 +147,33 @@ def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: 
 
 
 def record_event(article_id: int, kind: str, *, voter: str = "", case_id: int | None = None):
+    """A reader's view, case avoided or case raised. Readers write events they may not read
+    (vendor only, both walls): written unscoped, as votes are (reviewed)."""
     event = ArticleEvent(article_id=article_id, kind=kind, voter=voter, case_id=case_id)
-    db.session.add(event)
-    db.session.flush()
+    with unscoped():
+        db.session.add(event)
     return event
+
+
+def record_case_avoided(article_id: int, *, voter: str) -> bool:
+    """The reader says this article solved what they were about to raise a case for: counted
+    once per reader and article (a unique index backs the check). Returns whether it counted."""
+    with unscoped():  # the reader's own event, found by its key (reviewed)
+        found = db.session.scalar(
+            select(ArticleEvent.id).where(
+                ArticleEvent.article_id == article_id,
+                ArticleEvent.voter == voter,
+                ArticleEvent.kind == "case_avoided",
+            )
+        )
+    if found is not None:
+        return False
+    try:
+        with db.session.begin_nested():  # a second request at the same moment loses here
+            record_event(article_id, "case_avoided", voter=voter)
+    except IntegrityError:
+        return False
+    return True
 
 
 def record_case_raised(article_id: int, case, *, actor: Principal) -> None:

@@ -124,11 +124,12 @@ def vote(article_id: int):
 
 
 @bp.post("/articles/<int:article_id>/solved")
+@limiter.limit("30 per minute")  # a visitor who drops the cookie is a new reader each time
 def solved(article_id: int):
     """The reader came from a case they were typing and this article solved it: a case avoided."""
     art = get_or_404(Article, article_id)
     if ConfirmForm().validate_on_submit():
-        services.record_event(art.id, "case_avoided", voter=voter_key())
+        services.record_case_avoided(art.id, voter=voter_key())
         db.session.commit()
         flash(_("Glad it helped. No case needed."), "success")
     return redirect(url_for("kb.article", article_id=art.id))

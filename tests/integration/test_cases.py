@@ -70,6 +70,18 @@ def open_case(app, user, subject="Printer queue stalls", priority="normal", **ex
     return case_id
 
 
+STATUS_SNAPSHOT = re.compile(r'name="status_snapshot" type="hidden" value="([^"]+)"')
+EDIT_SNAPSHOT = re.compile(r'name="snapshot" type="hidden" value="([^"]+)"')
+
+
+def set_status(client, case_id: int, status: str):
+    """Post a status from the case page as the person sees it (with its snapshot, if the page
+    shows them a status form)."""
+    found = STATUS_SNAPSHOT.search(client.get(f"/cases/{case_id}").get_data(as_text=True))
+    seen = {"status_snapshot": found.group(1)} if found else {}
+    return client.post(f"/cases/{case_id}/status", data={"status": status, **seen})
+
+
 def load(db, case_id) -> Case:
     db.expire_all()
     return db.get(Case, case_id)
@@ -159,13 +171,13 @@ def test_customer_reply_reopens_pending_and_solved_but_not_closed(app, db, peopl
     assert load(db, case_id).status == "pending"
     customer.post(f"/cases/{case_id}/reply", data={"body": "Version 5."})
     assert load(db, case_id).status == "open"
-    agent.post(f"/cases/{case_id}/status", data={"status": "solved"})
+    set_status(agent, case_id, "solved")
     assert load(db, case_id).status == "solved"
     customer.post(f"/cases/{case_id}/reply", data={"body": "It is back."})
     case = load(db, case_id)
     assert case.status == "open" and case.solved_at is None
-    agent.post(f"/cases/{case_id}/status", data={"status": "solved"})
-    agent.post(f"/cases/{case_id}/status", data={"status": "closed"})
+    set_status(agent, case_id, "solved")
+    set_status(agent, case_id, "closed")
     response = customer.post(f"/cases/{case_id}/reply", data={"body": "Once more"})
     assert response.status_code == 422
     assert "closed" in response.get_data(as_text=True)
@@ -178,14 +190,14 @@ def test_the_partner_follows_read_only(app, db, people, clock):
     page = partner.get(f"/cases/{case_id}")
     assert page.status_code == 200 and 'data-testid="read-only"' in page.get_data(as_text=True)
     assert partner.post(f"/cases/{case_id}/reply", data={"body": "hello"}).status_code == 403
-    assert partner.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 403
+    assert set_status(partner, case_id, "solved").status_code == 403
     assert load(db, case_id).status == "new"
 
 
 def test_pending_stops_resolution_but_not_first_response(app, db, people, clock):
     case_id = open_case(app, people.customer_user)  # normal: 8 h / 40 h
     agent = signed_in(app, people.agent)
-    agent.post(f"/cases/{case_id}/status", data={"status": "pending"})
+    set_status(agent, case_id, "pending")
     clock.shift(timedelta(hours=3))
     case = load(db, case_id)
     from selfservice.cases import services
@@ -232,7 +244,7 @@ def test_breach_while_the_clock_ran_is_kept_when_the_case_is_paused(app, db, peo
 
 def test_solved_cases_close_after_the_configured_days(app, db, people, clock):
     case_id = open_case(app, people.customer_user)
-    signed_in(app, people.agent).post(f"/cases/{case_id}/status", data={"status": "solved"})
+    set_status(signed_in(app, people.agent), case_id, "solved")
     clock.shift(timedelta(days=3))
     assert tick(app, "close_solved_cases") == {"close_solved_cases": 0}
     clock.shift(timedelta(days=1, minutes=1))
@@ -244,9 +256,9 @@ def test_solved_cases_close_after_the_configured_days(app, db, people, clock):
 def test_a_customer_marks_its_case_solved(app, db, people, clock):
     case_id = open_case(app, people.customer_user)
     customer = signed_in(app, people.customer_user)
-    assert customer.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 302
+    assert set_status(customer, case_id, "solved").status_code == 302
     assert load(db, case_id).status == "solved"
-    assert customer.post(f"/cases/{case_id}/status", data={"status": "open"}).status_code == 403
+    assert set_status(customer, case_id, "open").status_code == 403
 
 
 def test_round_robin_takes_turns_and_hand_assignment_checks_the_agent(app, db, people, clock):
@@ -391,7 +403,7 @@ def test_the_queue_puts_breached_cases_first_then_the_nearest_deadline(app, db, 
     clock.shift(timedelta(hours=2))  # the urgent case's first response (1 h) is now overdue
     late = open_case(app, people.customer_user, subject="Fresh normal QN1")
     tick(app, "case_sla")
-    signed_in(app, people.agent).post(f"/cases/{low}/status", data={"status": "on_hold"})
+    set_status(signed_in(app, people.agent), low, "on_hold")
     html = signed_in(app, people.agent).get("/cases/queue").get_data(as_text=True)
     order = [html.index(s) for s in ("Urgent one QU1", "Fresh normal QN1", "Low priority QL1")]
     assert order == sorted(order)  # breached, then running by deadline, then paused
@@ -527,3 +539,179 @@ def test_vendor_admins_keep_sla_policies(app, db, people, clock, user_factory, v
         assert services.clocks(load(db, case.id), session=db)["first_response"].limit == timedelta(
             hours=2
         )
+
+
+def test_a_status_set_from_a_stale_page_is_a_conflict(app, db, people, clock):
+    """Two agents on the same page: the second one's status change does not silently replace
+    the first one's; the page says what changed."""
+    case_id = open_case(app, people.customer_user)
+    one, two = signed_in(app, people.agent), signed_in(app, people.agent2)
+    s1 = STATUS_SNAPSHOT.search(one.get(f"/cases/{case_id}").get_data(as_text=True)).group(1)
+    s2 = STATUS_SNAPSHOT.search(two.get(f"/cases/{case_id}").get_data(as_text=True)).group(1)
+    ok = one.post(f"/cases/{case_id}/status", data={"status": "pending", "status_snapshot": s1})
+    assert ok.status_code == 302
+    stale = two.post(f"/cases/{case_id}/status", data={"status": "solved", "status_snapshot": s2})
+    assert stale.status_code == 409
+    assert 'data-testid="edit-conflict"' in stale.get_data(as_text=True)
+    assert load(db, case_id).status == "pending"
+    # Without a snapshot (a forged or outdated form) nothing changes either.
+    assert two.post(f"/cases/{case_id}/status", data={"status": "solved"}).status_code == 409
+    assert load(db, case_id).status == "pending"
+
+
+def test_a_reply_meanwhile_is_no_conflict_for_status_nor_edit(app, db, people, clock):
+    """Only a change of the fields the form shows is a conflict: a reply or an SLA refresh
+    (which bump the version) leaves the status and edit forms valid."""
+    case_id = open_case(app, people.customer_user)
+    agent = signed_in(app, people.agent)
+    assert set_status(agent, case_id, "open").status_code == 302
+    page = agent.get(f"/cases/{case_id}").get_data(as_text=True)
+    status_seen, edit_seen = STATUS_SNAPSHOT.search(page).group(1), EDIT_SNAPSHOT.search(page)
+    version = load(db, case_id).version
+    reply = signed_in(app, people.agent2).post(f"/cases/{case_id}/reply", data={"body": "Hi."})
+    assert reply.status_code == 302
+    assert load(db, case_id).version > version and load(db, case_id).status == "open"
+    edited = agent.post(
+        f"/cases/{case_id}/edit",
+        data={"priority": "high", "product": "", "category": "", "assignee_id": 0,
+              "snapshot": edit_seen.group(1)},
+    )  # fmt: skip
+    assert edited.status_code == 302
+    moved = agent.post(
+        f"/cases/{case_id}/status", data={"status": "on_hold", "status_snapshot": status_seen}
+    )
+    assert moved.status_code == 302
+    case = load(db, case_id)
+    assert (case.priority, case.status) == ("high", "on_hold")
+
+
+def test_a_new_due_time_is_warned_of_again(app, db, people, clock, mailbox):
+    """Warned before the first deadline, the case's priority changes: the new deadline gets
+    its own warning (the flag is cleared whenever the due time moves)."""
+    case_id = open_case(app, people.customer_user, priority="urgent")  # first response 11:00
+    clock.shift(timedelta(minutes=5))
+    assert tick(app, "case_sla") == {"case_sla": 1}
+    first_due = load(db, case_id).first_response_due_at
+    assert load(db, case_id).first_response_warned
+    agent = signed_in(app, people.agent)
+    edited = agent.post(
+        f"/cases/{case_id}/edit",
+        data={"priority": "high", "product": "", "category": "", "assignee_id": 0,
+              "snapshot": EDIT_SNAPSHOT.search(agent.get(f"/cases/{case_id}").get_data(
+                  as_text=True)).group(1)},
+    )  # fmt: skip
+    assert edited.status_code == 302
+    case = load(db, case_id)
+    assert case.first_response_due_at == at(2027, 3, 1, 14, 0) != first_due  # 4 h
+    assert not case.first_response_warned
+    mailbox.clear()
+    clock.move_to(at(2027, 3, 1, 13, 30))
+    assert tick(app, "case_sla") == {"case_sla": 1}
+    assert any("due soon" in m["Subject"] for m in mailbox.to("agent@vendor.test"))
+    assert load(db, case_id).first_response_warned
+
+
+def test_round_robin_goes_by_the_last_assignment_not_the_last_reply(app, db, people, clock):
+    """A reply on an agent's case is no new assignment: the next case goes to the agent whose
+    last assignment is oldest."""
+    first, second, third = (open_case(app, people.customer_user, subject=s * 4) for s in "ABC")
+    agent = signed_in(app, people.agent)
+    agent.post(f"/cases/{first}/assign-next")
+    clock.shift(timedelta(minutes=5))
+    agent.post(f"/cases/{second}/assign-next")
+    one, two = load(db, first).assignee_id, load(db, second).assignee_id
+    assert {one, two} == {people.agent.id, people.agent2.id}
+    assert load(db, first).assigned_at == MONDAY_10
+    clock.shift(timedelta(minutes=5))
+    replier = signed_in(app, people.agent if one == people.agent.id else people.agent2)
+    assert replier.post(f"/cases/{first}/reply", data={"body": "Looking."}).status_code == 302
+    agent.post(f"/cases/{third}/assign-next")
+    assert load(db, third).assignee_id == one
+
+
+def test_a_merge_keeps_the_duplicates_text_internal_and_tells_its_requester(
+    app, db, people, clock, mailbox
+):
+    """Colleagues in an organisation that does not share: the duplicate's description reaches
+    the surviving case as an internal note (agents), not as a reply its requester would read;
+    the duplicate's requester hears of the merge on its own case."""
+    original = open_case(app, people.colleague, subject="VPN drops")
+    duplicate = open_case(
+        app, people.customer_user, subject="VPN keeps dropping", description="Secret QXMD"
+    )
+    into = load(db, original).number
+    mailbox.clear()
+    agent = signed_in(app, people.agent)
+    assert agent.post(f"/cases/{duplicate}/merge", data={"into": into}).status_code == 302
+    page = signed_in(app, people.colleague).get(f"/cases/{original}").get_data(as_text=True)
+    assert "Secret QXMD" not in page
+    assert "Secret QXMD" in agent.get(f"/cases/{original}").get_data(as_text=True)
+    note = db.scalar(select(CaseComment).where(CaseComment.case_id == original))
+    assert note.internal and "Secret QXMD" in note.body
+    told = db.scalar(select(CaseComment).where(CaseComment.case_id == duplicate))
+    assert not told.internal and into in told.body
+    assert not any("Secret QXMD" in m.get_content() for m in mailbox.to("col@acme.test"))
+    assert any(into in m["Subject"] for m in mailbox.to("cu@acme.test"))
+
+
+def test_a_closed_case_is_not_merged(app, db, people, clock):
+    original = open_case(app, people.customer_user, subject="VPN drops")
+    duplicate = open_case(app, people.customer_user, subject="VPN again")
+    agent = signed_in(app, people.agent)
+    set_status(agent, duplicate, "solved")
+    set_status(agent, duplicate, "closed")
+    response = agent.post(f"/cases/{duplicate}/merge", data={"into": load(db, original).number})
+    assert response.status_code == 409
+    assert "closed case" in response.get_data(as_text=True)
+    assert load(db, duplicate).merged_into_id is None
+
+
+def test_a_file_with_a_non_latin_name_keeps_its_extension(app, db, people, clock):
+    import io
+
+    from selfservice.cases.models import CaseAttachment
+
+    case_id = open_case(app, people.customer_user)
+    response = signed_in(app, people.customer_user).post(
+        f"/cases/{case_id}/reply",
+        data={
+            "body": "Invoice attached",
+            "files": [(io.BytesIO(b"%PDF-1.4 x"), "файл.pdf"), (io.BytesIO(PNG), "снимок 2.PNG")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    names = db.scalars(
+        select(CaseAttachment.filename)
+        .where(CaseAttachment.case_id == case_id)
+        .order_by(CaseAttachment.id)
+    ).all()
+    assert names == ["attachment.pdf", "2.PNG"]
+
+
+def test_a_request_too_large_for_the_app_is_a_clear_413(app, db, people, clock, monkeypatch):
+    """The app refuses bodies past MAX_CONTENT_LENGTH before reading them (60 MB by default;
+    lowered here so the test stays small)."""
+    import io
+
+    from portal.config import from_environment
+
+    assert from_environment({})["MAX_CONTENT_LENGTH"] == 60 * 1024 * 1024
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    case_id = open_case(app, people.customer_user)
+    response = signed_in(app, people.customer_user).post(
+        f"/cases/{case_id}/reply",
+        data={"body": "Big", "files": [(io.BytesIO(b"x" * 4096), "big.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)
+
+
+def test_the_attachment_limit_is_a_setting(app):
+    from portal.config import ENVIRONMENT_KEYS, from_environment
+
+    assert "CASES_ATTACHMENT_MAX_BYTES" in ENVIRONMENT_KEYS
+    assert from_environment({})["CASES_ATTACHMENT_MAX_BYTES"] == 10 * 1024 * 1024
+    config = from_environment({"CASES_ATTACHMENT_MAX_BYTES": "2097152"})
+    assert config["CASES_ATTACHMENT_MAX_BYTES"] == 2 * 1024 * 1024

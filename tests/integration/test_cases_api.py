@@ -94,3 +94,77 @@ def test_open_a_case_and_reply_reopens(app, db, people):
         ).status_code
         == 403
     )
+
+
+def test_a_token_without_a_user_sees_no_requester_less_case(app, db, people):
+    """A client-credentials token acts for no user: ``requester_id = NULL`` must not make every
+    case without a requester (its requester was removed) visible in an organisation that does
+    not share cases."""
+    from tests.integration.oauth_support import bearer, cc_token, make_api_client
+
+    orphan = make_case(db, people.customer, None, "Orphan case QXO")
+    api_client = make_api_client(db, people.customer, scopes=SCOPES, service_role="customer_user")
+    http = app.test_client()
+    headers = bearer(cc_token(http, api_client, SCOPES)["access_token"])
+    listed = http.get("/api/v1/cases", headers=headers)
+    assert listed.status_code == 200
+    assert orphan.number not in listed.get_data(as_text=True)
+    assert http.get(f"/api/v1/cases/{orphan.id}", headers=headers).status_code == 404
+
+
+def test_a_subject_with_line_breaks_never_breaks_the_emails(app, db, people, mailbox):
+    """A subject typed with line breaks (through the API) is kept on one line: its email and
+    every later one about the case (a reply) are sent, subjects without a line break."""
+    client = app.test_client()
+    customer = bearer_for(db, people.customer_user, SCOPES)
+    opened = client.post(
+        "/api/v1/cases",
+        json={"subject": "Printer\r\nstalls\nagain", "description": "x", "priority": "normal"},
+        headers=customer,
+    )
+    assert opened.status_code == 201, opened.get_data(as_text=True)
+    assert opened.get_json()["subject"] == "Printer stalls again"
+    (confirmation,) = mailbox.to("cu@acme.test")
+    assert "Printer stalls again" in confirmation["Subject"]
+    mailbox.clear()
+    agent = bearer_for(db, people.agent, SCOPES)
+    case_id = opened.get_json()["id"]
+    reply = client.post(f"/api/v1/cases/{case_id}/comments", json={"body": "On it."}, headers=agent)
+    assert reply.status_code == 201
+    (answer,) = mailbox.to("cu@acme.test")
+    assert "Printer stalls again" in answer["Subject"] and "\n" not in answer["Subject"]
+
+
+def test_notify_keeps_every_email_subject_on_one_short_line(app, db, people, mailbox):
+    """Whatever a feature passes as a title, its email goes out: whitespace collapsed, capped."""
+    from portal.db import db as app_db
+    from portal.db import unscoped
+    from portal.notify import services as notify
+
+    title = "Line one\nline\u2028two\r\n " + "x" * 400
+    with app.test_request_context():
+        with unscoped(app_db.session):
+            notify.notify([people.customer_user], "cases.reply", title)
+        app_db.session.commit()
+    (sent,) = mailbox.to("cu@acme.test")
+    assert sent["Subject"].startswith("Line one line two xxx")
+    assert len(sent["Subject"]) <= 200 and "\n" not in sent["Subject"]
+
+
+def test_replying_needs_the_write_scope(app, db, people, case):
+    """A read-only token reads a case but does not reply on it: refused by the guard, before any
+    record is looked at (403 whatever the id); agents' tokens still reply."""
+    client = app.test_client()
+    reader = bearer_for(db, people.customer_user, "cases:read")
+    assert client.get(f"/api/v1/cases/{case.id}", headers=reader).status_code == 200
+    for case_id in (case.id, 987654321):
+        refused = client.post(
+            f"/api/v1/cases/{case_id}/comments", json={"body": "x"}, headers=reader
+        )
+        assert refused.status_code == 403
+    writer = bearer_for(db, people.customer_user, SCOPES)
+    ok = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "More"}, headers=writer)
+    assert ok.status_code == 201
+    agent = bearer_for(db, people.agent, SCOPES)
+    answer = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "Hi"}, headers=agent)
+    assert answer.status_code == 201

@@ -119,10 +119,30 @@ def test_a_watcher_leaves_or_is_removed(app, db, people):
     owner.post(f"/cases/{case.id}/watchers", data={"email": "pu@reseller.test"})
     owner.post(f"/cases/{case.id}/watchers", data={"email": "col@acme.test"})
     rows = {w.user_id: w.id for w in db.scalars(select(CaseWatcher))}
-    # The partner (read only otherwise) may stop watching; it may not remove anyone else.
+    # The partner (read only otherwise) may stop watching; it may not remove anyone else. It sees
+    # the managed customer's case and so its watchers: visible but not its to change, a 403.
     partner = signed_in(app, people.partner_user)
-    assert partner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove").status_code == 404
+    assert partner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove").status_code == 403
+    assert db.scalar(select(CaseWatcher.id).where(CaseWatcher.id == rows[people.colleague.id]))
     assert partner.post(f"/cases/watchers/{rows[people.partner_user.id]}/remove").status_code == 302
     owner.post(f"/cases/watchers/{rows[people.colleague.id]}/remove")
     assert not sees(app, people.colleague, case.id)
     assert db.scalars(select(CaseWatcher)).all() == []
+
+
+def test_a_colleague_cannot_remove_a_watcher_of_a_private_case_it_cannot_see(app, db, people):
+    """Organisation not sharing: the colleague sees neither the case nor its watchers, so
+    removing one is a 404 like any foreign row, and the watcher stays."""
+    from sqlalchemy import select
+
+    from selfservice.cases.models import CaseWatcher
+
+    case = make_case(db, people.customer, people.customer_user, "Private case QXP")
+    owner = signed_in(app, people.customer_user)
+    owner.post(f"/cases/{case.id}/watchers", data={"email": "pu@reseller.test"})
+    watcher_id = db.scalar(select(CaseWatcher.id).where(CaseWatcher.case_id == case.id))
+    assert not sees(app, people.colleague, case.id)
+    colleague = signed_in(app, people.colleague)
+    assert colleague.post(f"/cases/watchers/{watcher_id}/remove").status_code == 404
+    db.expire_all()
+    assert db.scalar(select(CaseWatcher.id).where(CaseWatcher.id == watcher_id)) == watcher_id

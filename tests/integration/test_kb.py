@@ -191,3 +191,35 @@ def test_support_adds_categories(app, db, readers):
     assert "Storage" in agent.get("/help/").get_data(as_text=True)
     customer = signed_in(app, readers.customer_user)
     assert customer.post("/help/manage/categories", data={"name": "Mine"}).status_code == 403
+
+
+def test_a_case_is_avoided_once_per_reader_and_article(app, db, readers, library):
+    """Saying "solved" again (a reload, a script) does not inflate the cases avoided: one per
+    reader and article; another reader counts."""
+    art = library["title"]
+    customer = signed_in(app, readers.customer_user)
+    for _ in range(3):
+        assert customer.post(f"/help/articles/{art.id}/solved").status_code == 302
+    visitor = app.test_client()
+    visitor.post(f"/help/articles/{art.id}/solved")
+    visitor.post(f"/help/articles/{art.id}/solved")
+    avoided = db.scalars(
+        select(ArticleEvent.voter).where(
+            ArticleEvent.article_id == art.id, ArticleEvent.kind == "case_avoided"
+        )
+    ).all()
+    assert len(avoided) == 2 and len(set(avoided)) == 2
+
+
+def test_visitors_without_cookies_cannot_flood_cases_avoided(app, db, readers, library):
+    """A visitor who drops their cookie is a new reader each time: the endpoint is rate limited
+    as the vote and view endpoints are."""
+    art = library["title"]
+    answers = [app.test_client().post(f"/help/articles/{art.id}/solved") for _ in range(35)]
+    assert answers[-1].status_code == 429
+    counted = db.scalars(
+        select(ArticleEvent.id).where(
+            ArticleEvent.article_id == art.id, ArticleEvent.kind == "case_avoided"
+        )
+    ).all()
+    assert len(counted) <= 30

@@ -133,19 +133,20 @@ record_kind("attachment_id", foreign=_foreign_files, own=_own_file)
 
 
 def _foreign_watchers(db, w: World, role) -> list[int]:
+    """Watchers are seen with their case: those of a case the role does not see are foreign
+    (its own watcher rows aside)."""
     if role.audience == "vendor":
         return []
-    home = w.home[role.audience].id
+    cases = set(_foreign(db, w, role))
     return [
         x.id
         for x in db.query(CaseWatcher)
-        if x.org_id != home and x.user_id != w.users[role.name].id
+        if x.case_id in cases and x.user_id != w.users[role.name].id
     ]
 
 
 def _own_watcher(db, w: World, role) -> int | None:
-    if role.audience == "partner":
-        return None  # a partner sees only its own watcher rows, and has none here
+    # The home customer's case: its people and the partner that manages it see its watchers.
     return db.query(CaseWatcher).filter_by(org_id=w.home["customer"].id).one().id
 
 

@@ -28,7 +28,6 @@ from partners.leads.services.common import (  # noqa: F401
     SHARED_FIELDS,
     channel_team,
     clean_lead_values,
-    clean_text,
     country_choices,
     country_code,
     lead_path,
@@ -50,7 +49,6 @@ from partners.leads.services.offers import (  # noqa: F401
     rank_partners,
     recall_offer,
     reoffer_lead,
-    system_session,
 )
 from partners.leads.services.shared import (  # noqa: F401
     approve_shared_lead,
@@ -63,3 +61,5 @@ from partners.leads.services.tick import (  # noqa: F401
     expire_offer,
     remind_lead_offers,
 )
+from portal.jobs import system_session  # noqa: F401  (named here, as every use case)
+from portal.text import clean_text  # noqa: F401

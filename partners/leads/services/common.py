@@ -21,6 +21,7 @@ from portal.errors import Conflict, Forbidden, InvalidInput
 from portal.identity.models import Organization, User
 from portal.notify import register_kind
 from portal.tenancy import Principal
+from portal.text import clean_text
 
 register_kind("leads.offered", _l("A lead is offered to my organisation"))
 register_kind("leads.reminder", _l("Reminder before a lead offer runs out"))
@@ -72,11 +73,6 @@ def shared_path(shared_id: int) -> str:
 
 
 # Values people type (forms, CSV rows, API bodies), checked in one place.
-
-
-def clean_text(value) -> str:
-    """Text as stored: no NUL characters (PostgreSQL refuses them), no surrounding blanks."""
-    return ("" if value is None else str(value)).replace("\x00", "").strip(" \t\r\n")
 
 
 @lru_cache(maxsize=1)

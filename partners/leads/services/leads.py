@@ -18,7 +18,6 @@ from partners.leads.services.common import (
     _flush,
     _offer_concerns,
     _require,
-    clean_text,
     lead_path,
     partner_people,
     require_vendor,
@@ -29,6 +28,7 @@ from portal.db import db, unscoped
 from portal.errors import Conflict, InvalidInput, InvalidTransition
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.text import clean_text
 
 # Leads.
 

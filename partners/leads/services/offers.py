@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -36,6 +34,7 @@ from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization
+from portal.jobs import system_session
 from portal.notify import services as notify
 from portal.tenancy import Principal
 
@@ -410,18 +409,6 @@ def decline_offer(
 # The system re-offers in a job. Jobs run in their own unscoped session; the services write audit
 # events and notifications through ``db.session``, so it is pointed at the job's session for the
 # duration.
-
-
-@contextmanager
-def system_session(session: Session) -> Iterator[Session]:
-    previous = g.pop("db_session", None)
-    g.db_session = session
-    try:
-        yield session
-    finally:
-        g.pop("db_session", None)
-        if previous is not None:
-            g.db_session = previous
 
 
 def reoffer_lead(session: Session, lead_id: int) -> LeadOffer | None:

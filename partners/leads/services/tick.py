@@ -20,12 +20,13 @@ from partners.leads.services.common import (
     lead_path,
     partner_people,
 )
-from partners.leads.services.offers import offer_by_rule, system_session
+from partners.leads.services.offers import offer_by_rule
 from portal import audit, jobs
 from portal.business_hours import business_hours_between, calendar_from_config
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import Conflict, InvalidTransition
+from portal.jobs import system_session
 from portal.notify import services as notify
 
 log = logging.getLogger(__name__)

@@ -10,10 +10,12 @@ Split by topic: ``common`` (statuses, SLA clocks, who is an agent, teams), ``con
 watchers, sharing), ``tick`` (warnings, breaches, auto-close). This package names them all.
 """
 
+from portal.jobs import system_session
 from selfservice.cases.services.common import (
     AGENT_ROLES,
     AUDIT_FIELDS,
     EDITABLE_FIELDS,
+    STATUS_FIELDS,
     STATUS_LABELS,
     agents,
     case_path,
@@ -25,7 +27,6 @@ from selfservice.cases.services.common import (
     require_participant,
     save_team,
     status_history,
-    system_session,
     teams,
 )
 from selfservice.cases.services.conversation import add_comment, change_status, open_case
@@ -42,8 +43,9 @@ from selfservice.cases.services.handling import (
 from selfservice.cases.services.tick import check_sla, close_solved_cases
 
 __all__ = [
-    "AGENT_ROLES", "AUDIT_FIELDS", "EDITABLE_FIELDS", "STATUS_LABELS", "add_comment",
-    "add_watcher", "agents", "assign_case", "assign_round_robin", "case_path", "change_status",
+    "AGENT_ROLES", "AUDIT_FIELDS", "EDITABLE_FIELDS", "STATUS_FIELDS", "STATUS_LABELS",
+    "add_comment", "add_watcher", "agents", "assign_case", "assign_round_robin", "case_path",
+    "change_status",
     "check_sla", "choose_policy", "clocks", "close_solved_cases", "is_agent", "is_shared",
     "merge_case", "open_case", "queue_rank", "refresh_sla", "remove_watcher",
     "require_participant", "save_team", "set_sharing", "status_history", "system_session",

@@ -5,11 +5,9 @@ who is a support agent, support teams, and whom to tell."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -22,6 +20,7 @@ from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization, User
 from portal.notify import register_kind
 from portal.tenancy import Principal
+from portal.text import clean_text
 from selfservice.cases import sla
 from selfservice.cases.models import (
     QUEUE_BUCKET,
@@ -46,6 +45,7 @@ register_kind("cases.assigned", _l("Cases assigned to me"))
 register_kind("cases.sla", _l("SLA warnings and breaches"))
 
 EDITABLE_FIELDS = ["priority", "product", "category", "assignee_id", "team_id"]
+STATUS_FIELDS = ["status"]  # what the status forms show (their snapshot)
 AUDIT_FIELDS = [
     "status", "priority", "product", "category", "assignee_id", "team_id", "sla_policy_id",
 ]  # fmt: skip
@@ -64,23 +64,6 @@ MAX_SUBJECT, MAX_BODY = 200, 20_000
 def case_path(case_id: int) -> str:
     # Built by hand: notifications are also written by tick, outside any request.
     return f"/cases/{case_id}"
-
-
-def clean_text(value, limit: int) -> str:
-    return ("" if value is None else str(value)).replace("\x00", "").strip()[:limit]
-
-
-@contextmanager
-def system_session(session: Session) -> Iterator[Session]:
-    """Let services that use ``db.session`` (notifications) write through a job's session."""
-    previous = g.pop("db_session", None)
-    g.db_session = session
-    try:
-        yield session
-    finally:
-        g.pop("db_session", None)
-        if previous is not None:
-            g.db_session = previous
 
 
 # SLA policies and clocks.
@@ -153,13 +136,16 @@ def clocks(case: Case, now: datetime | None = None, session: Session | None = No
 
 def refresh_sla(case: Case, now: datetime | None = None, session: Session | None = None) -> list:
     """Store each target's due time and breach (breaches are never undone). Returns the targets
-    that breached just now."""
+    that breached just now. A due time that moves (reopened, paused and resumed, a new priority
+    or product) clears the target's warning, so the new deadline is warned of too."""
     newly = []
     for target, state in clocks(case, now, session).items():
         if state.breached and not getattr(case, f"{target}_breached"):
             setattr(case, f"{target}_breached", True)
             newly.append(target)
         if not state.breached:
+            if getattr(case, f"{target}_due_at") != state.due_at:
+                setattr(case, f"{target}_warned", False)
             setattr(case, f"{target}_due_at", state.due_at)
     case.queue_rank = queue_rank(case)
     return newly

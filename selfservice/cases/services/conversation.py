@@ -6,11 +6,13 @@ from flask_babel import gettext as _
 
 from portal import access, audit
 from portal.clock import utcnow
+from portal.concurrency import check_unchanged
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.text import clean_text, one_line
 from selfservice.cases.attachments import check_files
 from selfservice.cases.models import (
     PRIORITIES,
@@ -32,7 +34,6 @@ from selfservice.cases.services.common import (
     agents,
     case_path,
     choose_policy,
-    clean_text,
     is_agent,
     refresh_sla,
     require_participant,
@@ -50,7 +51,7 @@ def open_case(
         raise Forbidden(_("Cases are opened for your own organisation."))
     if org.kind == access.VENDOR:
         raise InvalidInput(_("Open the case for a customer or partner."), field="org_id")
-    subject = clean_text(fields.get("subject"), MAX_SUBJECT)
+    subject = one_line(fields.get("subject"), MAX_SUBJECT)  # a subject is a line (emails)
     if len(subject) < 3:
         raise InvalidInput(_("Give the case a subject of a few words."), field="subject")
     description = clean_text(fields.get("description"), MAX_BODY)
@@ -222,15 +223,19 @@ def _check_agent_status(case: Case, status: str) -> None:
         raise InvalidTransition(_("Only a solved case can be closed."))
 
 
-def change_status(case: Case, status: str, *, actor: Principal) -> None:
-    """Agents move a case between statuses; a customer may mark its own case solved."""
+def change_status(case: Case, status: str, *, seen: str | None, actor: Principal) -> None:
+    """Agents move a case between statuses; a customer may mark its own case solved. ``seen``
+    is the form's snapshot (``STATUS_FIELDS``): if the status changed meanwhile, EditConflict
+    says so and nothing is overwritten (a reply meanwhile is no conflict)."""
     require_participant(case, actor)
+    agent = is_agent(actor)
+    if not agent and (status != "solved" or case.status in RESOLVED_STATUSES):
+        raise Forbidden(_("You can mark your case solved; support changes its other states."))
+    check_unchanged(case, seen, shown_only=True)
     if status == case.status:
         return
-    if is_agent(actor):
+    if agent:
         _check_agent_status(case, status)
-    elif status != "solved" or case.status in RESOLVED_STATUSES:
-        raise Forbidden(_("You can mark your case solved; support changes its other states."))
     before = audit.snapshot(case, AUDIT_FIELDS)
     now = utcnow()
     _set_status(case, status, now)

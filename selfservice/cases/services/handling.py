@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from werkzeug.exceptions import NotFound
 
 from portal import access, audit
 from portal.clock import utcnow
@@ -16,6 +17,7 @@ from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.text import clean_text
 from selfservice.cases.models import (
     PRIORITIES,
     Case,
@@ -26,11 +28,11 @@ from selfservice.cases.models import (
 )
 from selfservice.cases.services.common import (
     AUDIT_FIELDS,
+    _customer_side,
     _set_status,
     agents,
     case_path,
     choose_policy,
-    clean_text,
     is_agent,
     refresh_sla,
     require_participant,
@@ -43,7 +45,7 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     A new priority or product chooses the SLA policy again."""
     if not is_agent(actor):
         raise Forbidden(_("Only support agents edit cases."))
-    check_unchanged(case, seen)
+    check_unchanged(case, seen, shown_only=True)  # a reply meanwhile is no conflict
     before = audit.snapshot(case, AUDIT_FIELDS)
     priority = fields.get("priority") or case.priority
     if priority not in PRIORITIES:
@@ -60,8 +62,10 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     case.priority, case.product = priority, product
     case.category = clean_text(fields.get("category", case.category), 100)
     newly_assigned = assignee_id and assignee_id != case.assignee_id
-    case.assignee_id = assignee_id
     now = utcnow()
+    if assignee_id != case.assignee_id:
+        case.assigned_at = now if assignee_id else None
+    case.assignee_id = assignee_id
     if reprice:
         refresh_sla(case, now)
         with unscoped():
@@ -109,8 +113,11 @@ def assign_case(case: Case, assignee_id: int | None, *, actor: Principal) -> Non
     before = audit.snapshot(case, AUDIT_FIELDS)
     if assignee_id:
         _check_assignee(assignee_id)
+    now = utcnow()
+    if assignee_id != case.assignee_id:
+        case.assigned_at = now if assignee_id else None
     case.assignee_id = assignee_id
-    case.updated_at = utcnow()
+    case.updated_at = now
     db.session.flush()
     audit.record(
         "case.assigned", case, actor=actor, before=before, after=audit.snapshot(case, AUDIT_FIELDS)
@@ -131,7 +138,7 @@ def assign_round_robin(case: Case, *, actor: Principal) -> User:
     with unscoped():  # every case's assignment counts for the turn (reviewed)
         last = dict(
             db.session.execute(
-                select(Case.assignee_id, func.max(Case.updated_at))
+                select(Case.assignee_id, func.max(Case.assigned_at))
                 .where(Case.assignee_id.in_([u.id for u in team]))
                 .group_by(Case.assignee_id)
             ).all()
@@ -144,7 +151,13 @@ def assign_round_robin(case: Case, *, actor: Principal) -> User:
 
 def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
     """Merge a duplicate into another case of the same organisation: the duplicate is closed
-    with a note, and its requester and watchers watch the surviving case."""
+    with a reply that points its people to the surviving case (and they are told), its
+    requester and watchers watch the surviving case, and its description reaches the surviving
+    case as an internal note: its people may not be the duplicate's (an organisation that does
+    not share cases), so only agents read it there.
+
+    Raises InvalidInput (same case, other organisation) or InvalidTransition (a closed or
+    merged duplicate, a closed or merged target)."""
     if not is_agent(actor):
         raise Forbidden(_("Only support agents merge cases."))
     if duplicate.id == into.id:
@@ -155,6 +168,10 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
         raise InvalidTransition(_("Merge into an open case."))
     if duplicate.merged_into_id:
         raise InvalidTransition(_("This case is already merged."))
+    if duplicate.status == "closed":
+        raise InvalidTransition(
+            _("This is a closed case: it cannot be merged. Open cases only are merged.")
+        )
     people = {duplicate.requester_id} | set(
         db.session.scalars(select(CaseWatcher.user_id).where(CaseWatcher.case_id == duplicate.id))
     )
@@ -169,9 +186,25 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
             org_id=into.org_id,
             case_id=into.id,
             author_id=actor.user_id,
-            body=_("Case %(number)s was merged into this one.", number=duplicate.number)
+            body=_(
+                "Case %(number)s (%(subject)s) was merged into this one. Its description:",
+                number=duplicate.number,
+                subject=duplicate.subject,
+            )
             + "\n\n"
             + duplicate.description,
+            internal=True,
+            by_agent=True,
+            created_at=now,
+        )
+    )
+    told = _("This case was merged into %(number)s: follow it there.", number=into.number)
+    db.session.add(
+        CaseComment(
+            org_id=duplicate.org_id,
+            case_id=duplicate.id,
+            author_id=actor.user_id,
+            body=told,
             by_agent=True,
             created_at=now,
         )
@@ -180,7 +213,15 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
     if duplicate.status != "solved":
         _set_status(duplicate, "solved", now)
     _set_status(duplicate, "closed", now)
+    duplicate.updated_at = now
     audit.record("case.merged", duplicate, actor=actor, after={"merged_into": into.number})
+    notify.notify(
+        [u for u in _customer_side(duplicate) if u.id != actor.user_id],
+        "cases.status",
+        _("%(number)s is merged into %(into)s", number=duplicate.number, into=into.number),
+        body=told,
+        link=case_path(into.id),
+    )
 
 
 def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
@@ -212,9 +253,11 @@ def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
 
 def remove_watcher(watcher: CaseWatcher, *, actor: Principal) -> None:
     """A watcher stops watching: themselves, or removed by an agent or by the case's
-    organisation."""
-    with unscoped():  # the watched case (the watcher row was visible to the actor)
-        case = db.session.get(Case, watcher.case_id)
+    organisation. The case is loaded through the wall: one who does not see the case gets
+    NotFound, like for a foreign record."""
+    case = db.session.scalar(select(Case).where(Case.id == watcher.case_id))
+    if case is None:
+        raise NotFound()
     if watcher.user_id != actor.user_id:
         require_participant(case, actor)
     audit.record("case.watcher_removed", case, actor=actor, after={"user_id": watcher.user_id})

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal import audit, jobs
 from portal.clock import utcnow
+from portal.jobs import system_session
 from portal.notify import services as notify
 from selfservice.cases.models import (
     RESOLVED_STATUSES,
@@ -24,7 +25,6 @@ from selfservice.cases.services.common import (
     clocks,
     log,
     refresh_sla,
-    system_session,
 )
 
 
