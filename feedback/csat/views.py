@@ -1,19 +1,58 @@
-"""The CSAT answer page of a signed link: no sign-in. GET only shows the form (email scanners
-open links); POST, CSRF-protected like every form, records. A link that was answered, has
-expired or was altered gets a page that says so, never an error page."""
+"""CSAT pages: the results for vendor staff, the rating shown on a case page (to vendor staff),
+and the answer page of a signed link.
+
+The answer page needs no sign-in. GET only shows the form (email scanners open links); POST,
+CSRF-protected like every form, records. A link that was answered, has expired or was altered
+gets a page that says so, never an error page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
 
 from feedback import links
-from feedback.csat import services
+from feedback.csat import queries, services
 from feedback.csat.forms import CsatAnswerForm
+from portal import access, navigation
 from portal.db import db
 from portal.errors import InvalidInput
+from portal.navigation import NavItem
 
+bp = Blueprint("csat_results", __name__, url_prefix="/feedback/satisfaction")
 public = Blueprint("csat", __name__, url_prefix="/feedback/csat")
+navigation.add(NavItem("csat_results.index", _l("CSAT"), "feedback.view", ("vendor",), 59))
+
+BREAKDOWNS = (
+    ("agent", _l("Per agent")),
+    ("team", _l("Per team")),
+    ("organisation", _l("Per organisation")),
+    ("partner", _l("Per partner (the customers it manages)")),
+    ("month", _l("Per month")),
+)
+
+
+@bp.get("/")
+@login_required
+@access.require("feedback.view")
+def index():
+    return render_template(
+        "feedback/csat/results.html", results=queries.results(), breakdowns=BREAKDOWNS
+    )
+
+
+@bp.app_context_processor
+def _case_ratings():
+    """``csat_ratings(case_id)`` for the case page: vendor staff only, empty for anyone else."""
+
+    def csat_ratings(case_id: int) -> list[tuple[int, str]]:
+        principal = g.get("principal")
+        if principal is None or not principal.is_vendor_staff:
+            return []
+        return queries.rating_of_case(case_id)
+
+    return {"csat_ratings": csat_ratings}
 
 
 def _message(message: str, status: int):

@@ -6,7 +6,8 @@ vendor admins; a case solved again while its survey is open is not asked twice."
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -178,3 +179,81 @@ def test_selfservice_never_imports_feedback():
         if re.search(r"^\s*(from|import) feedback\b", p.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def add_answer(db, case_id, org, agent, team, month, score, comment="", product="networking"):
+    solved = datetime(2027, month, 10, 12, tzinfo=UTC)
+    survey = CsatSurvey(
+        org_id=org.id, case_id=case_id, case_number=f"C-{case_id}", subject="s",
+        requester_id=agent.id, agent_id=agent.id, team_name=team, product=product,
+        solved_at=solved, sent_at=solved,
+    )  # fmt: skip
+    db.add(survey)
+    db.flush()
+    if score is not None:
+        db.add(CsatResponse(org_id=org.id, survey_id=survey.id, score=score, comment=comment))
+        db.flush()
+
+
+@pytest.fixture
+def known_set(app, db, people, org_factory):
+    """Acme (managed by the reseller), agent 1, team Network, January: 5, 4, 1; Lone Customer
+    (no partner), agent 2, team Storage, February: 3, 5; one survey unanswered."""
+    case_id = open_case(app, people.customer_user)
+    lone = org_factory("customer", name="Lone Customer")
+    for score in (5, 4, 1):
+        add_answer(db, case_id, people.customer, people.agent, "Network", 1, score)
+    add_answer(db, case_id, lone, people.agent2, "Storage", 2, 3, product="Storage")
+    add_answer(db, case_id, lone, people.agent2, "Storage", 2, 5, "Great", product="Storage")
+    add_answer(db, case_id, lone, people.agent2, "Storage", 2, None)
+    return case_id
+
+
+def test_results_arithmetic_on_a_known_set(app, db, people, known_set):
+    from feedback.csat import queries
+    from portal.db import db as portal_db
+    from portal.db import set_principal
+    from portal.tenancy import Principal
+
+    with app.test_request_context():
+        set_principal(portal_db.session, Principal.for_user(people.manager))
+        results = queries.results()
+        by_product = queries.by_product()
+
+    def shown(summary):
+        return (summary.responses, summary.average, summary.satisfied_percent)
+
+    assert shown(results["overall"]) == (5, Decimal("3.6"), Decimal("60.0"))
+    b = {name: {g: shown(s) for g, s in groups} for name, groups in results["breakdowns"].items()}
+    january = (3, Decimal("3.3"), Decimal("66.7"))
+    february = (2, Decimal("4.0"), Decimal("50.0"))
+    assert b["agent"] == {people.agent.name: january, people.agent2.name: february}
+    assert b["team"] == {"Network": january, "Storage": february}
+    assert b["organisation"] == {"Acme Customer": january, "Lone Customer": february}
+    assert b["partner"] == {"Managing Reseller": january}  # Lone Customer has no partner
+    assert b["month"] == {"2027-01": january, "2027-02": february}
+    assert shown(by_product["networking"]) == january
+    assert shown(by_product["storage"]) == february  # the case's product by name
+    assert shown(by_product[""]) == (5, Decimal("3.6"), Decimal("60.0"))
+    assert shown(queries.summarise([])) == (0, None, None)
+
+    page = signed_in(app, people.manager).get("/feedback/satisfaction/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "60.0 %" in html and "66.7 %" in html and "Great" in html
+    analytics = signed_in(app, people.manager).get("/feedback/analytics").get_data(as_text=True)
+    assert "3.6" in analytics and "50.0 %" in analytics
+
+
+def test_the_case_page_shows_its_rating_to_vendor_staff_only(app, client, db, people, mailbox):
+    case_id, path = solved_case_link(app, db, people, mailbox)
+    assert client.post(path, data={"score": "2", "comment": "Took ages"}).status_code == 200
+    agent_page = signed_in(app, people.agent).get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'data-testid="csat-rating"' in agent_page and "Took ages" in agent_page
+    for outsider in (people.customer_user, people.customer_admin, people.partner_user):
+        page = signed_in(app, outsider).get(f"/cases/{case_id}")
+        assert page.status_code == 200
+        assert "csat-rating" not in page.get_data(as_text=True)
+        assert "Took ages" not in page.get_data(as_text=True)
+    for outsider in (people.customer_user, people.partner_user):
+        assert signed_in(app, outsider).get("/feedback/satisfaction/").status_code == 403
