@@ -34,3 +34,24 @@ def publish(name: str, **data) -> None:
     propagates to the publisher: the change and its consequences stand or fall together."""
     for fn in list(_subscribers.get(name, ())):
         fn(**data)
+
+
+# Questions: one package answers, another asks, neither imports the other.
+
+_providers: dict[str, Callable[..., object]] = {}
+
+
+def provide(name: str, fn: Callable[..., object] | None = None):
+    """Let ``fn(**data)`` answer ``ask(name, **data)``; one provider per name (the latest wins)."""
+
+    def register(fn: Callable[..., object]) -> Callable[..., object]:
+        _providers[name] = fn
+        return fn
+
+    return register(fn) if fn is not None else register
+
+
+def ask(name: str, **data) -> object | None:
+    """The provider's answer, or None when no package provides ``name``."""
+    fn = _providers.get(name)
+    return fn(**data) if fn is not None else None

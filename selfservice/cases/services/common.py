@@ -217,6 +217,21 @@ def _publish_solved(case: Case, now: datetime) -> None:
     )  # fmt: skip
 
 
+@events.provide("case.summary")
+def _case_summary(*, case_id: int | None = None, number: str | None = None) -> dict | None:
+    """A case the current principal may see, by id or number, as plain values (None if none)."""
+    if case_id is not None:
+        case = db.session.get(Case, case_id)
+    else:
+        case = db.session.scalar(select(Case).where(Case.number == (number or "").strip()))
+    if case is None:
+        return None
+    return {
+        "id": case.id, "number": case.number, "subject": case.subject, "org_id": case.org_id,
+        "requester_id": case.requester_id,
+    }  # fmt: skip
+
+
 # Who is who.
 
 
