@@ -15,6 +15,7 @@ from flask_login import login_required
 from feedback import links
 from feedback.csat import queries, services
 from feedback.csat.forms import CsatAnswerForm
+from feedback.ideas import services as idea_services
 from portal import access, navigation
 from portal.db import db
 from portal.errors import InvalidInput
@@ -44,7 +45,8 @@ def index():
 
 @bp.app_context_processor
 def _case_ratings():
-    """``csat_ratings(case_id)`` for the case page: vendor staff only, empty for anyone else."""
+    """For the case page (``templates/feedback/_case_panel.html``): ``csat_ratings(case_id)``
+    and ``case_ideas(case_id)``, vendor staff only, empty for anyone else."""
 
     def csat_ratings(case_id: int) -> list[tuple[int, str]]:
         principal = g.get("principal")
@@ -52,7 +54,13 @@ def _case_ratings():
             return []
         return queries.rating_of_case(case_id)
 
-    return {"csat_ratings": csat_ratings}
+    def case_ideas(case_id: int) -> list:
+        principal = g.get("principal")
+        if principal is None or not principal.can("ideas.manage"):
+            return []
+        return idea_services.linked_cases(case_id=case_id)
+
+    return {"csat_ratings": csat_ratings, "case_ideas": case_ideas}
 
 
 def _message(message: str, status: int):

@@ -1,6 +1,6 @@
-"""csat: the survey after a solved case, and its answers
+"""csat: the survey after a solved case and its answers; cases linked to ideas
 
-Row-level security: both tables stay with the case's organisation (as in 0004 and 0008).
+Row-level security: all three tables stay with the case's organisation (as in 0004 and 0008).
 
 Revision ID: 0009_csat
 Revises: 0008_feedback
@@ -18,7 +18,7 @@ depends_on = None
 SCOPE_ALL = "(current_setting('app.scope', true) = 'all')"
 ORG = "NULLIF(current_setting('app.org_id', true), '')::integer"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
-TENANT_TABLES = ("csat_surveys", "csat_responses")
+TENANT_TABLES = ("csat_surveys", "csat_responses", "idea_case_links")
 
 
 def _org_fk(table: str) -> sa.ForeignKeyConstraint:
@@ -87,6 +87,39 @@ def upgrade() -> None:
         sa.UniqueConstraint("survey_id", name=op.f("uq_csat_responses_survey_id")),
     )
     op.create_index(op.f("ix_csat_responses_org_id"), "csat_responses", ["org_id"])
+    op.create_table(
+        "idea_case_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("idea_id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("case_number", sa.String(length=20), nullable=False),
+        sa.Column("linked_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["idea_id"],
+            ["ideas.id"],
+            name=op.f("fk_idea_case_links_idea_id_ideas"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_idea_case_links_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["linked_by_id"],
+            ["users.id"],
+            name=op.f("fk_idea_case_links_linked_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        _org_fk("idea_case_links"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_idea_case_links")),
+        sa.UniqueConstraint("idea_id", "case_id", name=op.f("uq_idea_case_links_idea_id_case_id")),
+    )
+    for column in ("idea_id", "case_id", "org_id"):
+        op.create_index(op.f(f"ix_idea_case_links_{column}"), "idea_case_links", [column])
     if op.get_bind().dialect.name == "postgresql":
         for table in TENANT_TABLES:
             op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
@@ -95,5 +128,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("idea_case_links")
     op.drop_table("csat_responses")
     op.drop_table("csat_surveys")
