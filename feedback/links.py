@@ -5,7 +5,8 @@ A link carries ``{"s": survey id, "r": recipient id}`` signed with the app's ``S
 time it was made. Opening it checks the signature and the age; whether it was already answered
 is the database's to say (a unique answer per recipient), never the link's.
 
-The CSAT survey after a solved case will use the same functions with its own purpose.
+NPS campaigns (purpose ``nps``: a campaign and a recipient row) and the CSAT survey after a
+solved case (purpose ``csat``: a survey and its requester) use the same functions.
 """
 
 from __future__ import annotations

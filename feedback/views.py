@@ -1,4 +1,4 @@
-"""Feedback analytics for vendor staff: per product, NPS and the top ideas side by side."""
+"""Feedback analytics for vendor staff: per product, CSAT, NPS and the top ideas side by side."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
+from feedback.csat import queries as csat_queries
 from feedback.ideas import queries as idea_queries
 from feedback.products import PRODUCTS
 from feedback.surveys import queries as survey_queries
@@ -21,9 +22,11 @@ navigation.add(NavItem("feedback.analytics", _l("Feedback"), "feedback.view", ("
 @login_required
 @access.require("feedback.view")
 def analytics():
-    """One row per product: NPS over every answer to campaigns about it (and the latest
-    campaign's), and its most voted open ideas. Campaigns about the whole portfolio get a row
-    of their own. CSAT joins when cases arrive."""
+    """One row per product: CSAT of its cases (by the case's product, code or name), NPS over
+    every answer to campaigns about it (and the latest campaign's), and its most voted open
+    ideas. The whole portfolio gets a row of its own: CSAT of every case, NPS of the campaigns
+    about no one product."""
+    csat = csat_queries.by_product()
     rows = []
     for code, label in [("", _l("Whole portfolio")), *PRODUCTS.items()]:
         campaigns = survey_queries.trend(product=code)
@@ -33,6 +36,7 @@ def analytics():
                 "code": code,
                 "label": label,
                 "summary": summarise(scores),
+                "csat": csat.get(code) or csat_queries.summarise([]),
                 "campaigns": campaigns,
                 "ideas": idea_queries.top_ideas(code) if code else [],
             }

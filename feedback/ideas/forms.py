@@ -38,3 +38,11 @@ class StatusForm(FlaskForm):
     duplicate_of = IntegerField(
         _l("Duplicate of idea number"), validators=[Optional(), NumberRange(min=1)]
     )
+
+
+class LinkCaseForm(FlaskForm):
+    case_number = StringField(_l("Case number"), validators=[DataRequired(), Length(max=20)])
+
+
+class LinkIdeaForm(FlaskForm):
+    idea_id = IntegerField(_l("Idea number"), validators=[DataRequired(), NumberRange(min=1)])

@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -136,3 +145,29 @@ class IdeaComment(_SharedReading, TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[User | None] = relationship()
+
+
+class IdeaCaseLink(TenantOwned, Base):
+    """A case that asks for an idea (``org_id``: the case's organisation). Vendor staff link and
+    read them; when the idea is done, the case's requester is told. The case's number is copied:
+    ``feedback`` does not read ``selfservice``'s tables (it asks ``case.summary``)."""
+
+    __tablename__ = "idea_case_links"
+    __table_args__ = (UniqueConstraint("idea_id", "case_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_number: Mapped[str] = mapped_column(String(20))
+    linked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    idea: Mapped[Idea] = relationship()
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+    @classmethod
+    def creatable_by(cls, principal, org_id: int) -> bool:
+        return principal.is_vendor_staff

@@ -20,12 +20,13 @@ from feedback.ideas.models import (
     IDEA_STATUSES,
     OPEN_STATUSES,
     Idea,
+    IdeaCaseLink,
     IdeaComment,
     IdeaSubscription,
     IdeaVote,
 )
 from feedback.products import PRODUCTS
-from portal import audit
+from portal import audit, events
 from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
@@ -210,6 +211,8 @@ def change_status(
         after=audit.snapshot(idea, AUDIT_FIELDS),
     )
     _tell_subscribers(idea, told, actor=actor, original=duplicate_of)
+    if status == "done":
+        _tell_linked_requesters(idea, already={u.id for u in told} | {actor.user_id})
 
 
 def merge_into(duplicate: Idea, original: Idea) -> None:
@@ -262,3 +265,75 @@ def _tell_subscribers(idea: Idea, users: list[User], *, actor: Principal, origin
         body = _("Reason: %(reason)s", reason=idea.status_reason) if idea.status_reason else ""
         link = idea_path(idea.id)
     notify.notify([u for u in users if u.id != actor.user_id], "ideas.status", title, body, link)
+
+
+# Cases linked to ideas. Cases belong to ``selfservice``: found through ``case.summary``
+# (``portal.events``), as the principal may see them.
+
+
+def link_case(idea: Idea, case_id: int | None = None, number: str | None = None, *, actor):
+    """Vendor staff link a case (by id or number) to an idea; linking twice is harmless.
+    Returns the link; raises InvalidInput when no such case is visible."""
+    if not actor.can("ideas.manage"):
+        raise Forbidden(_("Only vendor staff link cases to ideas."))
+    if idea.status == "duplicate":
+        raise InvalidTransition(_("Link the case to the original idea."))
+    case = events.ask("case.summary", case_id=case_id, number=number)
+    if case is None:
+        raise InvalidInput(_("There is no case with this number."), field="case_number")
+    existing = db.session.scalar(
+        select(IdeaCaseLink).where(
+            IdeaCaseLink.idea_id == idea.id, IdeaCaseLink.case_id == case["id"]
+        )
+    )
+    if existing is not None:
+        return existing
+    link = IdeaCaseLink(
+        org_id=case["org_id"],
+        idea_id=idea.id,
+        case_id=case["id"],
+        case_number=case["number"],
+        linked_by_id=actor.user_id,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(link)
+    except IntegrityError:  # linked meanwhile by someone else
+        return db.session.scalar(
+            select(IdeaCaseLink).where(
+                IdeaCaseLink.idea_id == idea.id, IdeaCaseLink.case_id == case["id"]
+            )
+        )
+    audit.record("idea.case_linked", idea, actor=actor, after={"case": case["number"]})
+    return link
+
+
+def linked_cases(idea_id: int | None = None, case_id: int | None = None) -> list[IdeaCaseLink]:
+    """Links of an idea or of a case (vendor staff see them; nobody else gets a row)."""
+    stmt = select(IdeaCaseLink).order_by(IdeaCaseLink.id)
+    if idea_id is not None:
+        stmt = stmt.where(IdeaCaseLink.idea_id == idea_id)
+    if case_id is not None:
+        stmt = stmt.where(IdeaCaseLink.case_id == case_id)
+    return list(db.session.scalars(stmt))
+
+
+def _tell_linked_requesters(idea: Idea, *, already: set[int]) -> None:
+    """The idea is done: the requesters of its linked cases hear it (once each, and not twice
+    if they follow the idea too)."""
+    requesters: set[int] = set()
+    for link in linked_cases(idea.id):
+        case = events.ask("case.summary", case_id=link.case_id)
+        if case and case["requester_id"] and case["requester_id"] not in already:
+            requesters.add(case["requester_id"])
+    if not requesters:
+        return
+    with unscoped():  # the cases' requesters, in their organisations (reviewed)
+        users = list(db.session.scalars(select(User).where(User.id.in_(requesters))))
+    notify.notify(
+        users,
+        "ideas.status",
+        _("The idea behind your case is done: “%(title)s”", title=idea.title),
+        _("You raised a case that asked for this; it is now available."),
+        idea_path(idea.id),
+    )

@@ -3,7 +3,17 @@ and (for vendor staff) its status."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -11,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from feedback.ideas import queries, services
-from feedback.ideas.forms import CommentForm, IdeaForm, StatusForm
+from feedback.ideas.forms import CommentForm, IdeaForm, LinkCaseForm, LinkIdeaForm, StatusForm
 from feedback.ideas.models import IDEA_STATUSES, OPEN_STATUSES, Idea
 from feedback.products import PRODUCTS
-from portal import access, audit, navigation
+from portal import access, audit, events, navigation
 from portal.db import db, get_or_404
 from portal.identity.forms import ConfirmForm
 from portal.navigation import NavItem
@@ -92,9 +102,11 @@ def detail(idea_id: int):
 
 
 def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
-    forms = {"comment": CommentForm(formdata=None), "status": StatusForm(formdata=None)} | (
-        forms or {}
-    )
+    forms = {
+        "comment": CommentForm(formdata=None),
+        "status": StatusForm(formdata=None),
+        "link": LinkCaseForm(formdata=None),
+    } | (forms or {})
     principal = g.principal
     return render_template(
         "feedback/ideas/detail.html",
@@ -109,6 +121,7 @@ def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
         voted=idea.id in queries.my_votes(principal.user_id),
         following=queries.is_following(idea.id, principal.user_id),
         events=audit.history_for(idea) if principal.is_vendor_staff else [],
+        linked=services.linked_cases(idea.id) if principal.can("ideas.manage") else [],
     ), status
 
 
@@ -216,3 +229,42 @@ def change_status(idea_id: int):
         "success",
     )
     return redirect(_idea_url(idea.id))
+
+
+@bp.post("/<int:idea_id>/cases")
+@login_required
+@access.require("ideas.manage")
+def link_case(idea_id: int):
+    """From the idea page: link a case by its number."""
+    idea = get_or_404(Idea, idea_id)
+    form = LinkCaseForm()
+    if not form.validate_on_submit():
+        return _detail(idea, {"link": form}, 422)
+    with attempt(form) as done:
+        link = services.link_case(idea, number=form.case_number.data, actor=g.principal)
+    if not done:
+        return _detail(idea, {"link": form}, 422)
+    flash(_("Case %(number)s is linked to this idea.", number=link.case_number), "success")
+    return redirect(_idea_url(idea.id))
+
+
+@bp.post("/cases/<int:case_id>/link")
+@login_required
+@access.require("ideas.manage")
+def link_idea(case_id: int):
+    """From the case page: link the case to an idea by the idea's number."""
+    if events.ask("case.summary", case_id=case_id) is None:
+        abort(404)
+    form = LinkIdeaForm()
+    if form.validate_on_submit():
+        idea = db.session.get(Idea, form.idea_id.data)
+        if idea is None:
+            flash(_("There is no idea with this number."), "danger")
+        else:
+            with attempt() as done:
+                services.link_case(idea, case_id=case_id, actor=g.principal)
+            if done:
+                flash(_("The case is linked to “%(title)s”.", title=idea.title), "success")
+    else:
+        flash(_("Give the number of an idea."), "danger")
+    return redirect(f"/cases/{case_id}")

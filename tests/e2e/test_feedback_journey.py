@@ -10,6 +10,10 @@ The channel manager then creates and sends an NPS campaign to the customers; Gra
 opens the link from the email in a fresh browser without signing in, answers 9 with a reason, and
 the link afterwards says it was answered. The campaign's results show the answer.
 
+A support agent solves Granite's open case; Granite's admin (its requester) opens the CSAT link
+from the email it received, in a fresh browser without signing in, and rates it 4 with a comment;
+the link afterwards says it was answered, and the agent sees the rating on the case page.
+
 The portal runs as a live server of this module's own (``portal_e2e_feedback`` on PostgreSQL),
 sending its email to the suite's loopback SMTP server.
 """
@@ -34,6 +38,9 @@ MANAGER = "channel@northwind.example"
 TITLE = "Scheduled reports by email every Monday"
 IDEA_URL = re.compile(r"/ideas/(\d+)$")
 SURVEY_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/feedback/survey/[A-Za-z0-9._-]+)")
+CSAT_LINK = re.compile(r"(http://127\.0\.0\.1:\d+/feedback/csat/[A-Za-z0-9._-]+)")
+AGENT = "support@northwind.example"
+GRANITE_CASE = "Core switch ports amber after firmware 5.2"
 
 
 @pytest.fixture(scope="module")
@@ -183,5 +190,49 @@ def test_a_recipient_answers_the_nps_link_without_signing_in(
         "The partner knows our network by heart."
     )
     expect(page.get_by_test_id("nps-score")).to_have_text("100.0")
+    sign_out(page)
+    browser_log.assert_clean()
+
+
+def test_a_solved_case_is_rated_from_the_link_in_the_email(
+    page: Page, browser_log, mailbox, chromium, live_server
+):
+    sign_in(page, AGENT)
+    goto(page, "/cases/")
+    click(page.get_by_role("row").filter(has_text=GRANITE_CASE).get_by_role("link"))
+    case_url = page.url
+    status_form = page.locator("form").filter(has=page.get_by_role("button", name="Set status"))
+    status_form.get_by_role("combobox").select_option("solved")
+    click(status_form.get_by_role("button", name="Set status"))
+    expect(_flash(page, "is Solved")).to_be_visible()
+    sign_out(page)
+
+    email = _mail_to(mailbox, CUSTOMER, "How did we do on")
+    assert GRANITE_CASE in email.get_content()
+    link = CSAT_LINK.search(email.get_content()).group(1)
+    stranger = chromium.new_context(base_url=live_server, locale="en-GB")  # no cookies at all
+    try:
+        survey = stranger.new_page()
+        survey.goto(link)
+        expect(survey.get_by_role("heading", name=re.compile("How did we do on"))).to_be_visible()
+        survey.get_by_label("4 · Satisfied").check()
+        survey.get_by_label("Anything you would like to add? (optional)").fill(
+            "Fixed before the morning shift."
+        )
+        survey.get_by_role("button", name="Send my answer").click()
+        expect(survey.get_by_test_id("survey-message")).to_have_text(
+            "Your answer is recorded. It helps us do better."
+        )
+        survey.goto(link)
+        expect(survey.get_by_test_id("survey-message")).to_have_text(
+            "You have already answered this survey. Thank you!"
+        )
+    finally:
+        stranger.close()
+
+    sign_in(page, AGENT)
+    page.goto(case_url)
+    expect(page.get_by_test_id("csat-rating")).to_contain_text("4 / 5")
+    expect(page.get_by_test_id("csat-rating")).to_contain_text("Fixed before the morning shift.")
     sign_out(page)
     browser_log.assert_clean()

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import access, audit
+from portal import access, audit, events
 from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput
@@ -184,6 +184,38 @@ def _set_status(case: Case, status: str, now: datetime) -> None:
     session.add(CaseStatusChange(org_id=case.org_id, case_id=case.id, status=status, at=now))
     session.flush()
     refresh_sla(case, now)
+    if status == "solved" and previous != "solved":
+        _publish_solved(case, now)
+
+
+def _publish_solved(case: Case, now: datetime) -> None:
+    """Tell other packages (the CSAT survey of ``feedback``) through ``portal.events``."""
+    team = None
+    if case.team_id:
+        with unscoped():  # the team's name, also when a customer marks its case solved (reviewed)
+            team = db.session.get(SupportTeam, case.team_id)
+    events.publish(
+        "case.solved",
+        case_id=case.id, org_id=case.org_id, number=case.number, subject=case.subject,
+        requester_id=case.requester_id, agent_id=case.assignee_id, team_id=case.team_id,
+        team_name=team.name if team else "", product=case.product or "", solved_at=now,
+        merged=case.merged_into_id is not None,
+    )  # fmt: skip
+
+
+@events.provide("case.summary")
+def _case_summary(*, case_id: int | None = None, number: str | None = None) -> dict | None:
+    """A case the current principal may see, by id or number, as plain values (None if none)."""
+    if case_id is not None:
+        case = db.session.get(Case, case_id)
+    else:
+        case = db.session.scalar(select(Case).where(Case.number == (number or "").strip()))
+    if case is None:
+        return None
+    return {
+        "id": case.id, "number": case.number, "subject": case.subject, "org_id": case.org_id,
+        "requester_id": case.requester_id,
+    }  # fmt: skip
 
 
 # Who is who.

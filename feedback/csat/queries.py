@@ -1,0 +1,153 @@
+"""Read side of CSAT: results grouped per agent, team, organisation, managing partner, month and
+product, and the rating of one case. Exact arithmetic: integers and ``Decimal``, never floats.
+
+Satisfied means a rating of 4 or 5; the average is given to one decimal, rounded half up. A
+survey counts in the month its case was solved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from feedback.csat.models import SATISFIED, CsatResponse, CsatSurvey
+from feedback.products import PRODUCTS
+from feedback.surveys.nps import TENTH, percent
+from portal.db import db
+from portal.identity.models import Organization, User
+
+
+@dataclass(frozen=True)
+class CsatSummary:
+    responses: int
+    total: int
+    satisfied: int
+
+    @property
+    def average(self) -> Decimal | None:
+        if self.responses == 0:
+            return None
+        return (Decimal(self.total) / Decimal(self.responses)).quantize(
+            TENTH, rounding=ROUND_HALF_UP
+        )
+
+    @property
+    def satisfied_percent(self) -> Decimal | None:
+        return percent(self.satisfied, self.responses)
+
+
+def summarise(scores: Iterable[int]) -> CsatSummary:
+    scores = list(scores)
+    return CsatSummary(len(scores), sum(scores), sum(1 for s in scores if s in SATISFIED))
+
+
+@dataclass(frozen=True)
+class Answer:
+    score: int
+    comment: str
+    case_id: int
+    case_number: str
+    agent: str
+    team: str
+    organisation: str
+    partner: str
+    month: str
+    product: str
+
+
+def answers(product: str | None = None) -> list[Answer]:
+    """Every CSAT answer the principal may read (vendor staff: all), oldest solve first."""
+    partner = aliased(Organization)
+    stmt = (
+        select(
+            CsatResponse.score,
+            CsatResponse.comment,
+            CsatSurvey,
+            User.name,
+            Organization.name,
+            partner.name,
+        )
+        .join(CsatSurvey, CsatResponse.survey_id == CsatSurvey.id)
+        .join(Organization, CsatSurvey.org_id == Organization.id)
+        .outerjoin(partner, Organization.managed_by_id == partner.id)
+        .outerjoin(User, CsatSurvey.agent_id == User.id)
+        .order_by(CsatSurvey.solved_at, CsatResponse.id)
+    )
+    if product is not None:
+        stmt = stmt.where(CsatSurvey.product == product)
+    return [
+        Answer(
+            score=score,
+            comment=comment,
+            case_id=survey.case_id,
+            case_number=survey.case_number,
+            agent=agent or "",
+            team=survey.team_name,
+            organisation=org,
+            partner=managing or "",
+            month=survey.solved_at.strftime("%Y-%m"),
+            product=survey.product,
+        )
+        for score, comment, survey, agent, org, managing in db.session.execute(stmt)
+    ]
+
+
+def grouped(rows: list[Answer], key: Callable[[Answer], str]) -> list[tuple[str, CsatSummary]]:
+    """``(group, summary)`` per non-empty key, sorted by key."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        name = key(row)
+        if name:
+            groups[name].append(row.score)
+    return [(name, summarise(scores)) for name, scores in sorted(groups.items())]
+
+
+BREAKDOWNS = ("agent", "team", "organisation", "partner", "month")
+
+
+def results() -> dict:
+    """The whole summary and one breakdown per dimension of ``BREAKDOWNS``."""
+    rows = answers()
+    return {
+        "overall": summarise(r.score for r in rows),
+        "breakdowns": {name: grouped(rows, lambda r, n=name: getattr(r, n)) for name in BREAKDOWNS},
+        "comments": [r for r in reversed(rows) if r.comment][:20],
+    }
+
+
+def product_code(text: str) -> str:
+    """The product code (``feedback.products``) a case's free-text product names, or ""."""
+    wanted = (text or "").strip().lower()
+    for code, label in PRODUCTS.items():
+        if wanted in (code, str(label).lower()):
+            return code
+    return ""
+
+
+def by_product() -> dict[str, CsatSummary]:
+    """Per product code (and "" for every case, the whole portfolio)."""
+    rows = answers()
+    scores: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        scores[""].append(row.score)
+        code = product_code(row.product)
+        if code:
+            scores[code].append(row.score)
+    return {code: summarise(values) for code, values in scores.items()}
+
+
+def rating_of_case(case_id: int) -> list[tuple[int, str]]:
+    """The ratings given to one case (one per solve that was answered), for vendor staff; the
+    tenant wall gives nobody else any row."""
+    rows = db.session.execute(
+        select(CsatResponse.score, CsatResponse.comment)
+        .join(CsatSurvey, CsatResponse.survey_id == CsatSurvey.id)
+        .where(CsatSurvey.case_id == case_id)
+        .order_by(CsatResponse.id)
+    )
+    return [(score, comment) for score, comment in rows]

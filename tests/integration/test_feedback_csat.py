@@ -1,0 +1,259 @@
+"""CSAT after a solved case on the real database: the survey follows ``case.solved`` (published
+by selfservice through ``portal.events``), its link is signed for its own purpose, bound to the
+survey and its recipient, expires and answers once; GET never records; a low rating tells the
+vendor admins; a case solved again while its survey is open is not asked twice."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from feedback import links
+from feedback.csat.models import CsatResponse, CsatSurvey
+from portal.clock import utcnow
+from portal.notify.models import Notification
+from tests.integration.test_cases import load, make_people, open_case
+from tests.isolation.kinds_leads import signed_in
+
+LINK = re.compile(r"http://portal\.test(/feedback/csat/[A-Za-z0-9._-]+)")
+
+
+@pytest.fixture
+def people(db, vendor, org_factory, user_factory):
+    people = make_people(vendor, org_factory, user_factory)
+    people.admin = user_factory(vendor, "vendor_admin", email="boss@vendor.test")
+    return people
+
+
+def solve(app, agent, case_id, status="solved"):
+    response = signed_in(app, agent).post(f"/cases/{case_id}/status", data={"status": status})
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+
+
+def survey_links(mailbox, user) -> list[str]:
+    return [
+        LINK.search(m.get_content()).group(1)
+        for m in mailbox.to(user.email)
+        if LINK.search(m.get_content())
+    ]
+
+
+def answers(db) -> int:
+    return db.scalar(select(func.count()).select_from(CsatResponse))
+
+
+def solved_case_link(app, db, people, mailbox) -> tuple[int, str]:
+    case_id = open_case(app, people.customer_user, product="networking")
+    solve(app, people.agent, case_id)
+    (path,) = survey_links(mailbox, people.customer_user)
+    return case_id, path
+
+
+def test_solving_emails_the_requester_a_link_get_shows_post_records(
+    app, client, db, people, mailbox
+):
+    case_id, path = solved_case_link(app, db, people, mailbox)
+    survey = db.scalar(select(CsatSurvey))
+    assert (survey.case_id, survey.requester_id, survey.product) == (
+        case_id,
+        people.customer_user.id,
+        "networking",
+    )
+    assert survey.org_id == people.customer.id
+    assert not survey_links(mailbox, people.colleague)  # only the requester is asked
+    page = client.get(path)
+    assert page.status_code == 200
+    assert "How satisfied are you" in page.get_data(as_text=True)
+    client.get(path)
+    assert answers(db) == 0  # GET never records (email scanners open links)
+    done = client.post(path, data={"score": "4", "comment": "Quick and kind"})
+    assert done.status_code == 200 and "Your answer is recorded" in done.get_data(as_text=True)
+    response = db.scalar(select(CsatResponse))
+    assert (response.score, response.comment, response.org_id) == (
+        4,
+        "Quick and kind",
+        people.customer.id,
+    )
+
+
+def test_a_link_answers_once_and_the_database_decides(app, client, db, people, mailbox):
+    _, path = solved_case_link(app, db, people, mailbox)
+    assert client.post(path, data={"score": "5"}).status_code == 200
+    again = client.post(path, data={"score": "1"})
+    assert again.status_code == 200 and "already answered" in again.get_data(as_text=True)
+    assert "already answered" in client.get(path).get_data(as_text=True)
+    assert [r.score for r in db.scalars(select(CsatResponse))] == [5]
+    survey = db.scalar(select(CsatSurvey))
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.add(CsatResponse(org_id=survey.org_id, survey_id=survey.id, score=3))
+        db.flush()
+
+
+def test_expired_tampered_foreign_purpose_and_bad_scores(app, client, db, people, mailbox):
+    _, path = solved_case_link(app, db, people, mailbox)
+    token = path.rsplit("/", 1)[1]
+    survey = db.scalar(select(CsatSurvey))
+    tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+    with app.app_context():
+        nps = links.make_token("nps", survey.id, people.customer_user.id)
+        other_person = links.make_token("csat", survey.id, people.colleague.id)
+    for bad in (tampered, nps, other_person, "not-a-token"):
+        page = client.get(f"/feedback/csat/{bad}")
+        assert page.status_code == 400
+        assert "not valid" in page.get_data(as_text=True)
+        assert client.post(f"/feedback/csat/{bad}", data={"score": "5"}).status_code == 400
+    assert client.post(path, data={"score": "6"}).status_code == 422
+    assert client.post(path, data={}).status_code == 422
+    days = app.config.get("SURVEY_LINK_DAYS") or links.DEFAULT_DAYS
+    with time_machine.travel(utcnow() + timedelta(days=days, hours=1), tick=False):
+        late = client.post(path, data={"score": "5"})
+        assert late.status_code == 410 and "expired" in late.get_data(as_text=True)
+    assert answers(db) == 0
+
+
+def test_the_answer_needs_csrf(app, db, people, mailbox):
+    _, path = solved_case_link(app, db, people, mailbox)
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        strict = app.test_client()
+        assert strict.post(path, data={"score": "5"}).status_code == 400
+        assert answers(db) == 0
+        page = strict.get(path).get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        assert strict.post(path, data={"score": "5", "csrf_token": csrf}).status_code == 200
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert answers(db) == 1
+
+
+def test_solved_again_while_the_survey_is_open_is_not_asked_twice(app, client, db, people, mailbox):
+    case_id, path = solved_case_link(app, db, people, mailbox)
+    solve(app, people.agent, case_id, "open")
+    solve(app, people.agent, case_id)
+    assert len(survey_links(mailbox, people.customer_user)) == 1
+    assert client.post(path, data={"score": "3"}).status_code == 200
+    solve(app, people.agent, case_id, "open")
+    solve(app, people.agent, case_id)  # the first survey was answered: this solve is asked
+    assert len(survey_links(mailbox, people.customer_user)) == 2
+    assert db.scalar(select(func.count()).select_from(CsatSurvey)) == 2
+
+
+def test_a_customer_solving_its_own_case_is_asked_too(app, db, people, mailbox):
+    case_id = open_case(app, people.customer_user)
+    solve(app, people.customer_user, case_id)
+    assert load(db, case_id).status == "solved"
+    assert len(survey_links(mailbox, people.customer_user)) == 1
+
+
+def test_a_low_rating_tells_the_vendor_admins(app, client, db, people, mailbox):
+    _, path = solved_case_link(app, db, people, mailbox)
+    assert client.post(path, data={"score": "2", "comment": "Slow"}).status_code == 200
+    told = db.scalars(select(Notification).where(Notification.kind == "feedback.csat_low")).all()
+    assert [n.user_id for n in told] == [people.admin.id]
+    (mail,) = [m for m in mailbox.to(people.admin.email) if "Low rating" in m["Subject"]]
+    assert "Slow" in mail.get_content()
+
+
+def test_a_good_rating_tells_nobody(app, client, db, people, mailbox):
+    _, path = solved_case_link(app, db, people, mailbox)
+    assert client.post(path, data={"score": "4"}).status_code == 200
+    assert not db.scalars(
+        select(Notification).where(Notification.kind == "feedback.csat_low")
+    ).all()
+
+
+def test_selfservice_never_imports_feedback():
+    """The survey hangs on the ``case.solved`` event: cases know nothing of feedback."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "selfservice"
+    offenders = [
+        str(p)
+        for p in root.rglob("*.py")
+        if re.search(r"^\s*(from|import) feedback\b", p.read_text(), re.M)
+    ]
+    assert offenders == []
+
+
+def add_answer(db, case_id, org, agent, team, month, score, comment="", product="networking"):
+    solved = datetime(2027, month, 10, 12, tzinfo=UTC)
+    survey = CsatSurvey(
+        org_id=org.id, case_id=case_id, case_number=f"C-{case_id}", subject="s",
+        requester_id=agent.id, agent_id=agent.id, team_name=team, product=product,
+        solved_at=solved, sent_at=solved,
+    )  # fmt: skip
+    db.add(survey)
+    db.flush()
+    if score is not None:
+        db.add(CsatResponse(org_id=org.id, survey_id=survey.id, score=score, comment=comment))
+        db.flush()
+
+
+@pytest.fixture
+def known_set(app, db, people, org_factory):
+    """Acme (managed by the reseller), agent 1, team Network, January: 5, 4, 1; Lone Customer
+    (no partner), agent 2, team Storage, February: 3, 5; one survey unanswered."""
+    case_id = open_case(app, people.customer_user)
+    lone = org_factory("customer", name="Lone Customer")
+    for score in (5, 4, 1):
+        add_answer(db, case_id, people.customer, people.agent, "Network", 1, score)
+    add_answer(db, case_id, lone, people.agent2, "Storage", 2, 3, product="Storage")
+    add_answer(db, case_id, lone, people.agent2, "Storage", 2, 5, "Great", product="Storage")
+    add_answer(db, case_id, lone, people.agent2, "Storage", 2, None)
+    return case_id
+
+
+def test_results_arithmetic_on_a_known_set(app, db, people, known_set):
+    from feedback.csat import queries
+    from portal.db import db as portal_db
+    from portal.db import set_principal
+    from portal.tenancy import Principal
+
+    with app.test_request_context():
+        set_principal(portal_db.session, Principal.for_user(people.manager))
+        results = queries.results()
+        by_product = queries.by_product()
+
+    def shown(summary):
+        return (summary.responses, summary.average, summary.satisfied_percent)
+
+    assert shown(results["overall"]) == (5, Decimal("3.6"), Decimal("60.0"))
+    b = {name: {g: shown(s) for g, s in groups} for name, groups in results["breakdowns"].items()}
+    january = (3, Decimal("3.3"), Decimal("66.7"))
+    february = (2, Decimal("4.0"), Decimal("50.0"))
+    assert b["agent"] == {people.agent.name: january, people.agent2.name: february}
+    assert b["team"] == {"Network": january, "Storage": february}
+    assert b["organisation"] == {"Acme Customer": january, "Lone Customer": february}
+    assert b["partner"] == {"Managing Reseller": january}  # Lone Customer has no partner
+    assert b["month"] == {"2027-01": january, "2027-02": february}
+    assert shown(by_product["networking"]) == january
+    assert shown(by_product["storage"]) == february  # the case's product by name
+    assert shown(by_product[""]) == (5, Decimal("3.6"), Decimal("60.0"))
+    assert shown(queries.summarise([])) == (0, None, None)
+
+    page = signed_in(app, people.manager).get("/feedback/satisfaction/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "60.0 %" in html and "66.7 %" in html and "Great" in html
+    analytics = signed_in(app, people.manager).get("/feedback/analytics").get_data(as_text=True)
+    assert "3.6" in analytics and "50.0 %" in analytics
+
+
+def test_the_case_page_shows_its_rating_to_vendor_staff_only(app, client, db, people, mailbox):
+    case_id, path = solved_case_link(app, db, people, mailbox)
+    assert client.post(path, data={"score": "2", "comment": "Took ages"}).status_code == 200
+    agent_page = signed_in(app, people.agent).get(f"/cases/{case_id}").get_data(as_text=True)
+    assert 'data-testid="csat-rating"' in agent_page and "Took ages" in agent_page
+    for outsider in (people.customer_user, people.customer_admin, people.partner_user):
+        page = signed_in(app, outsider).get(f"/cases/{case_id}")
+        assert page.status_code == 200
+        assert "csat-rating" not in page.get_data(as_text=True)
+        assert "Took ages" not in page.get_data(as_text=True)
+    for outsider in (people.customer_user, people.partner_user):
+        assert signed_in(app, outsider).get("/feedback/satisfaction/").status_code == 403
