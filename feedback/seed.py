@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from feedback.csat.models import CsatResponse, CsatSurvey
 from feedback.ideas import services as ideas
 from feedback.ideas.models import Idea, IdeaVote
 from feedback.surveys import services as surveys
@@ -97,6 +98,39 @@ IDEAS = [
 
 def _principal(session, email: str) -> Principal:
     return Principal.for_user(session.scalar(select(User).where(User.email == email)))
+
+
+# Answers to the satisfaction surveys of the demo's solved cases (one in five left unanswered).
+CSAT_SCORES = [5, 4, 5, 3, None, 5, 4, 2, 5, 4, None, 5, 1, 4, 5, None, 4, 3, 5, 4, 5]
+CSAT_COMMENTS = {
+    5: "Quick and clear, thank you.",
+    3: "Solved, but it took a few days.",
+    2: "Had to explain the problem twice.",
+    1: "Still not sure what caused it.",
+}
+
+
+@register_seeder
+def seed_csat_answers(session, orgs: dict) -> int:
+    added = 0
+    surveys_sent = session.scalars(
+        select(CsatSurvey).where(~CsatSurvey.response.has()).order_by(CsatSurvey.solved_at)
+    ).all()
+    for survey, score in zip(surveys_sent, CSAT_SCORES, strict=False):
+        survey.sent_at = survey.solved_at
+        if score is None:
+            continue
+        session.add(
+            CsatResponse(
+                org_id=survey.org_id,
+                survey_id=survey.id,
+                score=score,
+                comment=CSAT_COMMENTS.get(score, ""),
+                answered_at=survey.solved_at + timedelta(hours=6 + survey.id % 30),
+            )
+        )
+        added += 1
+    return added
 
 
 @register_seeder

@@ -20,6 +20,7 @@ from selfservice.cases.models import (
     SupportTeam,
     SupportTeamMember,
 )
+from selfservice.cases.services.common import publish_solved
 
 # requester, subject, priority, product, history [(status, hours ago)], replies
 # [(by agent, internal, hours ago, text)]
@@ -50,6 +51,36 @@ DEMO_CASES = [
      [("new", 6)], []),
 ]  # fmt: skip
 
+# Cases of the last six months, solved and closed: their satisfaction surveys (feedback's seed
+# answers most of them) give results over several months.
+PAST_SUBJECTS = [
+    ("Firewall rule changes not applied", "NW-FW200"),
+    ("Switch stack lost its second member", "NW-SW48"),
+    ("Licence count wrong after renewal", "Licences"),
+    ("Invoice address needs correcting", "Billing"),
+    ("Access point reboots at night", ""),
+    ("Cannot download the new firmware", "NW-SW48"),
+]
+PAST_REQUESTERS = [
+    "admin@granite.example",
+    "lee@granite.example",
+    "admin@harbor.example",
+    "admin@iris.example",
+    "admin@juniper.example",
+    "admin@kestrel.example",
+]
+PAST_CASES = [
+    (
+        PAST_REQUESTERS[n % len(PAST_REQUESTERS)],
+        f"{PAST_SUBJECTS[n % len(PAST_SUBJECTS)][0]} ({n + 1})",
+        ("low", "normal", "high")[n % 3],
+        PAST_SUBJECTS[n % len(PAST_SUBJECTS)][1],
+        [("new", hours), ("open", hours - 2), ("solved", hours - 30), ("closed", hours - 130)],
+        [(True, False, hours - 2, "Thanks for the details; here is what to change.")],
+    )
+    for n, hours in enumerate(range(24 * 175, 24 * 10, -24 * 9))
+]
+
 
 @register_seeder
 def seed_cases(session, orgs) -> int:
@@ -69,7 +100,7 @@ def seed_cases(session, orgs) -> int:
             session.add(SupportTeamMember(team_id=teams[name].id, user_id=users[email].id))
     now = utcnow()
     added = 0
-    for email, subject, priority, product, history, replies in DEMO_CASES:
+    for email, subject, priority, product, history, replies in DEMO_CASES + PAST_CASES:
         requester = users[email]
         org = requester.org
         opened = now - timedelta(hours=history[0][1])
@@ -122,6 +153,8 @@ def seed_cases(session, orgs) -> int:
         session.flush()
         session.refresh(case, ["sla_policy"])
         services.refresh_sla(case, now, session)  # the old urgent ones breach
+        if case.solved_at is not None:
+            publish_solved(case, case.solved_at)  # as a solve does: the CSAT survey goes out
         added += 1
     alpine_admin = users.get("admin@alpine.example")
     granite_case = session.scalar(select(Case).where(Case.subject.like("Branch VPN%")))

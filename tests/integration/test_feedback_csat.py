@@ -18,7 +18,7 @@ from feedback import links
 from feedback.csat.models import CsatResponse, CsatSurvey
 from portal.clock import utcnow
 from portal.notify.models import Notification
-from tests.integration.test_cases import load, make_people, open_case
+from tests.integration.test_cases import load, make_people, open_case, set_status
 from tests.isolation.kinds_leads import signed_in
 
 LINK = re.compile(r"http://portal\.test(/feedback/csat/[A-Za-z0-9._-]+)")
@@ -32,7 +32,8 @@ def people(db, vendor, org_factory, user_factory):
 
 
 def solve(app, agent, case_id, status="solved"):
-    response = signed_in(app, agent).post(f"/cases/{case_id}/status", data={"status": status})
+    # From the case page, as the agent sees it: the status form carries the page's snapshot.
+    response = set_status(signed_in(app, agent), case_id, status)
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
 
 

@@ -185,11 +185,12 @@ def _set_status(case: Case, status: str, now: datetime) -> None:
     session.flush()
     refresh_sla(case, now)
     if status == "solved" and previous != "solved":
-        _publish_solved(case, now)
+        publish_solved(case, now)
 
 
-def _publish_solved(case: Case, now: datetime) -> None:
-    """Tell other packages (the CSAT survey of ``feedback``) through ``portal.events``."""
+def publish_solved(case: Case, now: datetime) -> None:
+    """Tell other packages (the CSAT survey of ``feedback``) through ``portal.events`` that
+    ``case`` was solved at ``now``."""
     team = None
     if case.team_id:
         with unscoped():  # the team's name, also when a customer marks its case solved (reviewed)
