@@ -10,6 +10,7 @@ choice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.errors import Conflict
 
@@ -30,6 +33,27 @@ class EditConflict(Conflict):
             )
         )
         self.changes = changes
+
+
+def flush_or_conflict(
+    conflict: Callable[[], Conflict],
+    *,
+    lost_race: Callable[[IntegrityError], bool] = lambda error: False,
+) -> None:
+    """Write now, so that a change that raced another person's is a clear conflict, not a server
+    error: the row's version column moved (StaleDataError), or a unique constraint refused the
+    write and ``lost_race`` says that constraint means a race. Raises ``conflict()`` then; any
+    other integrity error propagates."""
+    from portal.db import db
+
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise conflict() from None
+    except IntegrityError as error:
+        if not lost_race(error):
+            raise
+        raise conflict() from None
 
 
 def _plain(value: Any) -> Any:

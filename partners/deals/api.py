@@ -21,14 +21,11 @@ from portal.api.errors import Problem
 from portal.api.guard import guarded
 from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
-from portal.api.resources import ERRORS, ID, action
+from portal.api.resources import ERRORS, ID, REQUIRED_TEXT, WRITE_ERRORS, action
 from portal.db import get_or_404
 from portal.identity.models import Organization
 
 TAGS = ["deals"]
-# Text with at least one visible character (the services strip blanks).
-REQUIRED_TEXT = r"[^\x00-\x20]"
-WRITE_ERRORS = {"HTTP_404": Problem, "HTTP_409": Problem, "HTTP_415": Problem, "HTTP_422": Problem}
 
 
 class DealIn(BaseModel):

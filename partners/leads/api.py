@@ -21,18 +21,14 @@ from portal.api.errors import ApiError, Problem
 from portal.api.guard import guarded
 from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
-from portal.api.resources import ERRORS, ID, action
+from portal.api.resources import ERRORS, ID, REQUIRED_TEXT, WRITE_ERRORS, action
 from portal.db import db
 from portal.errors import Conflict
 from portal.identity.models import Organization
 
 Country = Literal[tuple(code for code, _ in services.country_choices())]  # ISO 3166 alpha-2
 ProductLine = Literal[tuple(PRODUCT_LINES)]
-# Text with at least one visible character: the services strip blanks and line breaks, and the
-# API's JSON parser drops NUL characters (portal.app), so nothing else may be required.
-REQUIRED_TEXT = r"[^\x00-\x20]"
 TAGS = ["leads"]
-WRITE_ERRORS = {"HTTP_404": Problem, "HTTP_409": Problem, "HTTP_415": Problem, "HTTP_422": Problem}
 
 
 class OfferOut(BaseModel):

@@ -16,13 +16,11 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 
 from partners.program import queries
 from partners.program.models import PRODUCT_LINES, Specialisation, Territory, Tier
 from portal import access, audit, concurrency
-from portal.concurrency import EditConflict
+from portal.concurrency import EditConflict, flush_or_conflict
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization, User
@@ -62,10 +60,7 @@ def _check_partner(org: Organization) -> None:
 def _flush_or_conflict() -> None:
     """Write now, so that a save that raced past the snapshot check (the version column or a
     unique constraint caught it) is an edit conflict, not a server error."""
-    try:
-        db.session.flush()
-    except (StaleDataError, IntegrityError):
-        raise EditConflict([]) from None
+    flush_or_conflict(lambda: EditConflict([]), lost_race=lambda error: True)
 
 
 # Tiers.

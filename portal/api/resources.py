@@ -20,6 +20,12 @@ from portal.identity import queries, services
 from portal.identity.models import Organization, User
 
 ID = "int(max=2147483647)"  # what the document promises (int32) is what the route accepts
+# A pattern for required text: at least one visible character. The services strip blanks and
+# line breaks, and the API's JSON parser drops NUL characters (portal.app), so nothing else may
+# be required.
+REQUIRED_TEXT = r"[^\x00-\x20]"
+# What a write on one record may answer besides ERRORS.
+WRITE_ERRORS = {"HTTP_404": Problem, "HTTP_409": Problem, "HTTP_415": Problem, "HTTP_422": Problem}
 ERRORS = {"HTTP_401": Problem, "HTTP_403": Problem, "HTTP_429": Problem}
 
 

@@ -11,11 +11,11 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from partners.leads.models import LeadOffer
 from partners.program.models import PRODUCT_LINES
 from portal import access
+from portal.concurrency import flush_or_conflict
 from portal.db import db, unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput
 from portal.identity.models import Organization, User
@@ -156,12 +156,11 @@ def _reason(text, field: str = "reason", required: bool = True) -> str:
 
 def _flush() -> None:
     """Flush, turning a lost race (the row's version moved since it was read) into a Conflict."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(
+    flush_or_conflict(
+        lambda: Conflict(
             _("Someone else changed this at the same moment. Reload the page and try again.")
-        ) from None
+        )
+    )
 
 
 def _require(actor: Principal | None, action: str) -> None:

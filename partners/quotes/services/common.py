@@ -10,12 +10,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
-from sqlalchemy.orm.exc import StaleDataError
 
 from partners.quotes.models import Quote
 from portal.clock import utcnow
-from portal.concurrency import check_unchanged
-from portal.db import db
+from portal.concurrency import check_unchanged, flush_or_conflict
 from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from portal.notify import register_kind
 from portal.tenancy import Principal
@@ -58,14 +56,7 @@ def flush() -> None:
     """Write now: a change that raced another person's on the same quote (its version column
     caught it, or two revisions took the same number and version) is a clear conflict, not a
     server error, and nothing of it is kept."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        raise Conflict(str(RACED)) from None
-    except IntegrityError as error:
-        if not is_same_revision(error):
-            raise
-        raise Conflict(str(RACED)) from None
+    flush_or_conflict(lambda: Conflict(str(RACED)), lost_race=is_same_revision)
 
 
 def is_same_revision(error: IntegrityError) -> bool:
