@@ -41,7 +41,6 @@ from selfservice.cases.forms import (
 )
 from selfservice.cases.models import STATUSES, Case, CaseAttachment
 from selfservice.kb import services as kb_services
-from selfservice.text import render_markdown
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 navigation.add(NavItem("cases.index", _l("Cases"), "cases.view", order=30))
@@ -53,11 +52,6 @@ QUEUE_VIEWS = {
     "unassigned": _l("Unassigned"),
     "breached": _l("Breached"),
 }
-
-
-@bp.app_template_filter("markdown")
-def _markdown(text: str):
-    return render_markdown(text)
 
 
 def _page(stmt, sort: str):
