@@ -25,6 +25,10 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
+def downgrade(connection: Connection, revision: str) -> None:
+    command.downgrade(alembic_config(connection), revision)
+
+
 def differences(connection: Connection) -> list:
     """What the models have that the migrated schema lacks, or the reverse (empty = in step)."""
     from portal.app import _models

@@ -29,6 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import User
+from portal.search import FullTextIndex
 
 IDEA_STATUSES = ("under_review", "planned", "in_progress", "done", "declined", "duplicate")
 OPEN_STATUSES = ("under_review", "planned", "in_progress")
@@ -80,6 +81,10 @@ class Idea(_SharedReading, TenantOwned, Base):
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:
         return org_id == principal.org_id and not principal.is_vendor_staff
+
+
+# Similar ideas are found through portal.search (as articles are); the index is made by 0010.
+IDEA_INDEX = FullTextIndex(Idea, ("title", "description"))
 
 
 class IdeaVote(TenantOwned, Base):

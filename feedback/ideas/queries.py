@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rapidfuzz import fuzz, process
 from sqlalchemy import func, select
 
-from feedback.ideas.models import IDEA_STATUSES, Idea, IdeaComment, IdeaSubscription, IdeaVote
+from feedback.ideas.models import (
+    IDEA_INDEX,
+    IDEA_STATUSES,
+    Idea,
+    IdeaComment,
+    IdeaSubscription,
+    IdeaVote,
+)
 from feedback.products import PRODUCTS
+from portal import search as full_text
 from portal.clock import utcnow
 from portal.db import db, unscoped
 
@@ -51,22 +58,14 @@ def board(sort: str = "votes", status: str | None = None, product: str | None = 
     return ideas
 
 
-def similar_to(title: str, limit: int = 5, cutoff: int = 60) -> list[tuple[Idea, float]]:
-    """Ideas whose titles resemble ``title`` (word-set similarity, rapidfuzz), best first; for
-    the suggestions shown while a new idea's title is typed. Duplicates are left out: their
-    original is the one to vote for."""
+def similar_to(title: str, limit: int = 5) -> list[full_text.Hit]:
+    """Ideas like ``title`` by the knowledge base's full-text search (``portal.search``: title
+    before description), best first; the suggestions shown while a new idea's title is typed.
+    Duplicates are left out: their original is the one to vote for."""
     words = " ".join(title.split())[:200]
     if len(words) < 4:
         return []
-    ideas = {i.id: i for i in db.session.scalars(select(Idea).where(Idea.status != "duplicate"))}
-    matches = process.extract(
-        words.lower(),
-        {idea_id: idea.title.lower() for idea_id, idea in ideas.items()},
-        scorer=fuzz.token_set_ratio,
-        score_cutoff=cutoff,
-        limit=limit,
-    )
-    return [(ideas[idea_id], score) for _title, score, idea_id in matches]
+    return full_text.search(IDEA_INDEX, words, limit=limit, where=[Idea.status != "duplicate"])
 
 
 def my_votes(user_id: int) -> set[int]:

@@ -64,7 +64,7 @@ def index():
 @access.require("ideas.submit")
 def similar():
     """JSON for the suggestions under the title of a new idea (static/feedback/similar-ideas.js):
-    existing ideas with a similar title, to vote for instead of proposing a duplicate."""
+    existing ideas like the title typed, to vote for instead of proposing a duplicate."""
     found = queries.similar_to(request.args.get("title", ""))
     return jsonify(
         [
@@ -75,7 +75,7 @@ def similar():
                 "votes": idea.vote_count,
                 "url": url_for("ideas.detail", idea_id=idea.id),
             }
-            for idea, _score in found
+            for idea in (hit.record for hit in found)
         ]
     )
 

@@ -94,6 +94,8 @@ class SupportTeam(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # Hears of low satisfaction ratings on the team's cases (none: the vendor admins do).
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:

@@ -252,6 +252,26 @@ def test_similar_ideas_are_suggested_by_title(app, db, board):
     assert as_user(app, board["manager"]).get("/ideas/similar?title=dark").status_code == 403
 
 
+def test_similar_ideas_use_the_knowledge_base_search(app, db, board):
+    """portal.search, as the help centre: title before description, stemmed words, and what
+    people type never reaches the engine's query syntax."""
+    in_description = propose(app, board["partner"], "Quieter alerts", "services")
+    db.get(Idea, in_description).description = "Group printer alerts by site"
+    propose(app, board["other"], "Printer alerts by email", "services")
+    db.flush()
+    client = as_user(app, board["customer"])
+
+    def titles(typed):
+        response = client.get("/ideas/similar", query_string={"title": typed})
+        assert response.status_code == 200
+        return [i["title"] for i in response.get_json()]
+
+    assert titles("printers alerting") == ["Printer alerts by email", "Quieter alerts"]
+    assert titles('"printer" OR alerts* NEAR(') == ["Printer alerts by email", "Quieter alerts"]
+    assert titles("Grouping sites") == ["Quieter alerts"]  # found by its description
+    assert titles("'); --") == []
+
+
 def test_analytics_shows_top_ideas_per_product(app, db, board):
     propose(app, board["partner"], "Better VPN logs", "security")
     page = as_user(app, board["manager"]).get("/feedback/analytics")

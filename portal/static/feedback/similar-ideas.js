@@ -1,6 +1,6 @@
-// While a new idea's title is typed, show existing ideas with a similar title (GET /ideas/similar),
-// so a customer can vote for one instead of proposing a duplicate. Text only: no HTML is built
-// from what the server returns.
+// While a new idea's title is typed, show existing ideas like it (GET /ideas/similar: the same
+// full-text search as the knowledge base), so a customer can vote for one instead of proposing a
+// duplicate. Text only: no HTML is built from what the server returns.
 (function () {
   "use strict";
 
