@@ -1,6 +1,7 @@
 """CSAT after a solved case: the survey is sent when ``selfservice`` publishes ``case.solved``
 (``portal.events``), answered through a signed link (``feedback.links``, purpose ``csat``), and a
-low rating (1 or 2) tells the vendor admins. Writers only flush; the caller commits.
+low rating (1 or 2) tells the lead of the case's support team (or, without one, the vendor
+admins). Writers only flush; the caller commits.
 
 A case solved, reopened and solved again is asked again only if no earlier survey of that case
 is still open (unanswered and its link not yet expired): one live link per case at a time, so a
@@ -147,7 +148,7 @@ def open_link(token: str) -> OpenLink:
 def record_answer(token: str, score: int, comment: str) -> CsatResponse:
     """Record the answer of a link; raises LinkInvalid, LinkExpired, AlreadyAnswered or
     InvalidInput. Once only: the unique answer per survey decides between concurrent submits.
-    A rating of 1 or 2 tells the vendor admins (in-app and email)."""
+    A rating of 1 or 2 tells the team lead (in-app and email; see low_rating_recipients)."""
     opened = open_link(token)
     if opened.answered:
         raise AlreadyAnswered()
@@ -171,9 +172,14 @@ def record_answer(token: str, score: int, comment: str) -> CsatResponse:
     return response
 
 
-def low_rating_recipients() -> list[User]:
-    """Who hears of a low rating: support teams have no lead, so the active vendor admins."""
+def low_rating_recipients(survey: CsatSurvey) -> list[User]:
+    """Who hears of a low rating: the lead of the case's support team (selfservice answers
+    ``case.team_lead``), or the active vendor admins when the case has no team or its team no
+    active lead."""
+    lead_id = events.ask("case.team_lead", case_id=survey.case_id)
     with unscoped():  # vendor staff, told from a link that has no principal (reviewed)
+        if lead_id is not None:
+            return [db.session.get(User, lead_id)]
         return list(
             db.session.scalars(
                 select(User)
@@ -190,7 +196,7 @@ def low_rating_recipients() -> list[User]:
 
 def _tell_low_rating(survey: CsatSurvey, response: CsatResponse) -> None:
     notify.notify(
-        low_rating_recipients(),
+        low_rating_recipients(survey),
         "feedback.csat_low",
         _(
             "Low rating (%(score)d of 5) on %(number)s",

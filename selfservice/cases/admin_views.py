@@ -21,18 +21,28 @@ from selfservice.cases.views import bp
 @login_required
 @access.require("support.manage")
 def teams():
-    """Support teams: round robin assigns a case among its team's agents."""
+    """Support teams: round robin assigns a case among its team's agents; the team's lead hears
+    of low satisfaction ratings on its cases."""
     form = TeamForm()
     form.members.choices = [(u.id, u.name) for u in services.agents()]
+    form.lead_id.choices = [(0, "—"), *form.members.choices]
     if form.validate_on_submit():
         with attempt(form) as done:
-            services.save_team(form.name.data, form.members.data or [], actor=g.principal)
+            services.save_team(
+                form.name.data,
+                form.members.data or [],
+                lead_id=form.lead_id.data or None,
+                actor=g.principal,
+            )
         if done:
             flash(_("The team is saved."), "success")
             return redirect(url_for("cases.teams"))
-    members = {t.id: [u.name for u in services.agents(t.id)] for t in services.teams()}
+    teams = services.teams()
+    members = {t.id: [u.name for u in services.agents(t.id)] for t in teams}
+    names = dict(form.members.choices)
+    leads = {t.id: names.get(t.lead_id, "") for t in teams}
     return render_template(
-        "selfservice/cases/teams.html", form=form, teams=services.teams(), members=members
+        "selfservice/cases/teams.html", form=form, teams=teams, members=members, leads=leads
     ), form_status(form)
 
 

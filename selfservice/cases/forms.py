@@ -85,6 +85,13 @@ class WatcherForm(FlaskForm):
 class TeamForm(FlaskForm):
     name = StringField(_l("Team"), validators=[DataRequired(), Length(min=2, max=120)])
     members = SelectMultipleField(_l("Members"), coerce=int, choices=[])
+    lead_id = SelectField(
+        _l("Team lead (hears of low satisfaction ratings)"),
+        coerce=int,
+        validators=[Optional()],
+        choices=[],
+        validate_choice=False,  # the service says why a person cannot lead
+    )
 
 
 PAUSE_CHOICES = [("pending", _l("Pending")), ("on_hold", _l("On hold"))]

@@ -89,11 +89,15 @@ def seed_cases(session, orgs) -> int:
     users = {u.email: u for u in session.scalars(select(User))}
     agent = users["support@northwind.example"]
     teams = {}
-    for name, emails in (
-        ("Networking", ["support@northwind.example"]),
-        ("Licensing and billing", ["support@northwind.example", "admin@northwind.example"]),
+    for name, emails, lead in (
+        ("Networking", ["support@northwind.example"], "support@northwind.example"),
+        (
+            "Licensing and billing",
+            ["support@northwind.example", "admin@northwind.example"],
+            "admin@northwind.example",
+        ),
     ):
-        teams[name] = SupportTeam(name=name)
+        teams[name] = SupportTeam(name=name, lead_id=users[lead].id)
         session.add(teams[name])
         session.flush()
         for email in emails:

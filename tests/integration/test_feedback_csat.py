@@ -1,7 +1,8 @@
 """CSAT after a solved case on the real database: the survey follows ``case.solved`` (published
 by selfservice through ``portal.events``), its link is signed for its own purpose, bound to the
 survey and its recipient, expires and answers once; GET never records; a low rating tells the
-vendor admins; a case solved again while its survey is open is not asked twice."""
+case team's lead (without one, the vendor admins); a case solved again while its survey is open
+is not asked twice."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from feedback import links
 from feedback.csat.models import CsatResponse, CsatSurvey
 from portal.clock import utcnow
+from portal.identity.models import User
 from portal.notify.models import Notification
+from selfservice.cases.models import SupportTeam
 from tests.integration.test_cases import load, make_people, open_case, set_status
 from tests.isolation.kinds_leads import signed_in
 
@@ -152,13 +155,68 @@ def test_a_customer_solving_its_own_case_is_asked_too(app, db, people, mailbox):
     assert len(survey_links(mailbox, people.customer_user)) == 1
 
 
-def test_a_low_rating_tells_the_vendor_admins(app, client, db, people, mailbox):
+def told_of_low_ratings(db) -> list[int]:
+    kind = Notification.kind == "feedback.csat_low"
+    return [n.user_id for n in db.scalars(select(Notification).where(kind))]
+
+
+def test_a_low_rating_without_a_team_tells_the_vendor_admins(app, client, db, people, mailbox):
     _, path = solved_case_link(app, db, people, mailbox)
     assert client.post(path, data={"score": "2", "comment": "Slow"}).status_code == 200
-    told = db.scalars(select(Notification).where(Notification.kind == "feedback.csat_low")).all()
-    assert [n.user_id for n in told] == [people.admin.id]
+    assert told_of_low_ratings(db) == [people.admin.id]
     (mail,) = [m for m in mailbox.to(people.admin.email) if "Low rating" in m["Subject"]]
     assert "Slow" in mail.get_content()
+
+
+def team_with_lead(app, db, people, lead_id) -> SupportTeam:
+    """Made on the Support teams page by a vendor admin, as in the browser."""
+    page = signed_in(app, people.admin).post(
+        "/cases/teams",
+        data={"name": "Networking", "members": [people.agent.id], "lead_id": lead_id},
+    )
+    assert page.status_code == 302, page.get_data(as_text=True)[:1000]
+    return db.scalar(select(SupportTeam).where(SupportTeam.name == "Networking"))
+
+
+def test_a_low_rating_tells_the_lead_of_the_case_team(app, client, db, people, mailbox):
+    team = team_with_lead(app, db, people, people.agent2.id)  # a lead need not be a member
+    assert team.lead_id == people.agent2.id
+    assert "Lead: " in signed_in(app, people.admin).get("/cases/teams").get_data(as_text=True)
+    case_id = open_case(app, people.customer_user, product="networking")
+    load(db, case_id).team_id = team.id
+    db.flush()
+    solve(app, people.agent, case_id)
+    (path,) = survey_links(mailbox, people.customer_user)
+    assert client.post(path, data={"score": "1", "comment": "Never again"}).status_code == 200
+    assert told_of_low_ratings(db) == [people.agent2.id]
+    (mail,) = [m for m in mailbox.to(people.agent2.email) if "Low rating" in m["Subject"]]
+    assert "Never again" in mail.get_content() and "Team: Networking" in mail.get_content()
+    assert not [m for m in mailbox.to(people.admin.email) if "Low rating" in m["Subject"]]
+
+
+def test_a_deactivated_lead_is_replaced_by_the_vendor_admins(app, client, db, people, mailbox):
+    team = team_with_lead(app, db, people, people.agent2.id)
+    case_id = open_case(app, people.customer_user, product="networking")
+    load(db, case_id).team_id = team.id
+    db.get(User, people.agent2.id).active = False
+    db.flush()
+    solve(app, people.agent, case_id)
+    (path,) = survey_links(mailbox, people.customer_user)
+    assert client.post(path, data={"score": "2"}).status_code == 200
+    assert told_of_low_ratings(db) == [people.admin.id]
+
+
+def test_a_team_lead_must_be_an_active_agent(app, db, people):
+    boss = signed_in(app, people.admin)
+    refused = boss.post(
+        "/cases/teams", data={"name": "Sales desk", "members": [], "lead_id": people.manager.id}
+    )
+    assert refused.status_code == 422
+    assert "The lead must be an active support agent." in refused.get_data(as_text=True)
+    assert db.scalar(select(SupportTeam).where(SupportTeam.name == "Sales desk")) is None
+    cleared = boss.post("/cases/teams", data={"name": "Sales desk", "members": [], "lead_id": 0})
+    assert cleared.status_code == 302
+    assert db.scalar(select(SupportTeam.lead_id).where(SupportTeam.name == "Sales desk")) is None
 
 
 def test_a_good_rating_tells_nobody(app, client, db, people, mailbox):

@@ -219,6 +219,21 @@ def _case_summary(*, case_id: int | None = None, number: str | None = None) -> d
     }  # fmt: skip
 
 
+@events.provide("case.team_lead")
+def _team_lead(*, case_id: int) -> int | None:
+    """The user id of the lead of the case's support team, if the team has one who is still an
+    active agent (asked when a low satisfaction rating comes in)."""
+    with unscoped():  # asked from a survey link, which has no principal (reviewed)
+        lead_id = db.session.scalar(
+            select(SupportTeam.lead_id)
+            .join(Case, Case.team_id == SupportTeam.id)
+            .where(Case.id == case_id)
+        )
+    if lead_id is None or lead_id not in {agent.id for agent in agents()}:
+        return None
+    return lead_id
+
+
 # Who is who.
 
 
@@ -259,8 +274,11 @@ def teams() -> list[SupportTeam]:
     return list(db.session.scalars(select(SupportTeam).order_by(SupportTeam.name)))
 
 
-def save_team(name: str, member_ids: list[int], *, actor: Principal) -> SupportTeam:
-    """A vendor admin creates a support team or sets its members (active agents)."""
+def save_team(
+    name: str, member_ids: list[int], *, lead_id: int | None = None, actor: Principal
+) -> SupportTeam:
+    """A vendor admin creates a support team or sets its members and lead (active agents; the
+    lead need not work the team's cases, so need not be a member)."""
     if not (actor.is_vendor_staff and actor.can("support.manage")):
         raise Forbidden(_("Only vendor admins arrange support teams."))
     name = clean_text(name, 120)
@@ -269,11 +287,14 @@ def save_team(name: str, member_ids: list[int], *, actor: Principal) -> SupportT
     known = {u.id for u in agents()}
     if not set(member_ids) <= known:
         raise InvalidInput(_("Members must be active support agents."), field="members")
+    if lead_id is not None and lead_id not in known:
+        raise InvalidInput(_("The lead must be an active support agent."), field="lead_id")
     team = db.session.scalar(select(SupportTeam).where(SupportTeam.name == name))
     if team is None:
         team = SupportTeam(name=name)
         db.session.add(team)
-        db.session.flush()
+    team.lead_id = lead_id
+    db.session.flush()
     for member in db.session.scalars(
         select(SupportTeamMember).where(SupportTeamMember.team_id == team.id)
     ):
@@ -284,7 +305,7 @@ def save_team(name: str, member_ids: list[int], *, actor: Principal) -> SupportT
     db.session.flush()
     audit.record(
         "support_team.saved", team, actor=actor, org_id=actor.org_id,
-        after={"name": name, "members": sorted(set(member_ids))},
+        after={"name": name, "members": sorted(set(member_ids)), "lead": lead_id},
     )  # fmt: skip
     return team
 
