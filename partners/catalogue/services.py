@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from partners.catalogue.models import RULE_KINDS, PriceBreak, Product, ProductRule
 from partners.quotes.pricing import RuleProduct
-from portal import audit
+from portal import audit, csv_upload
 from portal.concurrency import check_unchanged
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput
@@ -298,7 +298,7 @@ def import_products(text: str, *, actor: Principal) -> tuple[int, int]:
     import io
 
     _check(actor)
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=csv_upload.dialect_of(text))
     headers = [(h or "").strip().lower() for h in reader.fieldnames or []]
     unknown = sorted(set(headers) - set(CSV_COLUMNS))
     missing = sorted({"sku", "name", "list_price", "currency"} - set(headers))

@@ -17,9 +17,10 @@ from partners.catalogue.forms import (
     RuleForm,
 )
 from partners.catalogue.models import Product
-from portal import access, audit
+from portal import access, audit, csv_upload
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
+from portal.errors import InvalidInput
 from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("catalogue", __name__, url_prefix="/catalogue")
@@ -60,24 +61,18 @@ def import_file():
     form = ImportForm()
     errors: list[tuple[int, str]] = []
     if form.validate_on_submit():
-        data = form.file.data.stream.read(MAX_IMPORT_BYTES + 1)
-        if len(data) > MAX_IMPORT_BYTES:
-            form.file.errors = [_("The file is larger than 2 MB.")]
+        try:
+            text = csv_upload.read_text(form.file.data, MAX_IMPORT_BYTES)
+        except InvalidInput as error:
+            form.file.errors = [error.message]
         else:
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                form.file.errors = [_("Save the file as UTF-8 CSV.")]
-            else:
-                with attempt(form) as done:
-                    created, updated = services.import_products(text, actor=g.principal)
-                if done:
-                    flash(
-                        _("%(c)d products added, %(u)d updated.", c=created, u=updated), "success"
-                    )
-                    return redirect(url_for("catalogue.index"))
-                if isinstance(done.error, services.ImportRefused):
-                    errors = done.error.errors
+            with attempt(form) as done:
+                created, updated = services.import_products(text, actor=g.principal)
+            if done:
+                flash(_("%(c)d products added, %(u)d updated.", c=created, u=updated), "success")
+                return redirect(url_for("catalogue.index"))
+            if isinstance(done.error, services.ImportRefused):
+                errors = done.error.errors
     return render_template("partners/catalogue/import.html", form=form, errors=errors), form_status(
         form
     )

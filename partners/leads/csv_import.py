@@ -21,6 +21,7 @@ from sqlalchemy import insert, select
 
 from partners.leads import services
 from partners.leads.models import Lead
+from portal import csv_upload
 from portal.audit import AuditEvent
 from portal.clock import utcnow
 from portal.db import db
@@ -101,19 +102,6 @@ class ImportCheck:
         return self.errors[:MAX_SHOWN_ERRORS]
 
 
-def decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(
-            _(
-                "The file is not UTF-8 text (byte %(at)d). Save it as “CSV UTF-8” and try again.",
-                at=exc.start,
-            ),
-            field="file",
-        ) from None
-
-
 def _header_key(text: str) -> str:
     return " ".join(text.strip().lower().replace("_", " ").replace("-", " ").split())
 
@@ -124,12 +112,7 @@ def check_csv(text: str, filename: str = "leads.csv") -> ImportCheck:
     if len(text) > MAX_BYTES:
         check.file_errors.append(_("The file is larger than %(n)d MB.", n=MAX_BYTES // 2**20))
         return check
-    sample = text[:65536]
-    try:
-        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), csv_upload.dialect_of(text))
     try:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):

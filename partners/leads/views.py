@@ -29,7 +29,7 @@ from partners.leads.forms import (
     SharedLeadForm,
 )
 from partners.leads.models import SHARED_LEAD_STATUSES, Lead, SharedLead
-from portal import access, navigation
+from portal import access, csv_upload, navigation
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.errors import InvalidInput
@@ -322,21 +322,15 @@ def import_file():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
-        data = upload.stream.read(csv_import.MAX_BYTES + 1)
         filename = services.clean_text(upload.filename or "leads.csv")[:200]
-        if len(data) > csv_import.MAX_BYTES:
-            form.file.errors.append(
-                _("The file is larger than %(n)d MB.", n=csv_import.MAX_BYTES // 2**20)
-            )
+        try:
+            text = csv_upload.read_text(upload, csv_import.MAX_BYTES)
+        except InvalidInput as error:
+            form.file.errors.append(error.message)
         else:
-            try:
-                text = csv_import.decode(data)
-            except InvalidInput as error:
-                form.file.errors.append(error.message)
-            else:
-                check = csv_import.check_csv(text, filename)
-                source = form.source.data or "import"
-                return _render_preview(check, text, source)
+            check = csv_import.check_csv(text, filename)
+            source = form.source.data or "import"
+            return _render_preview(check, text, source)
     return render_template("partners/leads/import.html", form=form), form_status(form)
 
 

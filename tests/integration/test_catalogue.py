@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from partners.catalogue.models import Product
 from tests.integration.test_quotes import client_for
@@ -135,12 +135,13 @@ def test_two_people_editing_one_product_the_second_is_told(app, db, staff):
     assert db.get(Product, fw).list_price == Decimal("1500")
 
 
-def upload(client, text: str):
+def upload(client, text: str | bytes):
     from io import BytesIO
 
+    data = text if isinstance(text, bytes) else text.encode()
     return client.post(
         "/catalogue/import",
-        data={"file": (BytesIO(text.encode()), "products.csv")},
+        data={"file": (BytesIO(data), "products.csv")},
         content_type="multipart/form-data",
     )
 
@@ -210,3 +211,19 @@ BAD-3,Needs a ghost,10,EUR,GHOST-9
     assert "Unknown columns: price." in unknown.get_data(as_text=True)
     assert "Missing columns: currency, list_price." in unknown.get_data(as_text=True)
     assert upload(client_for(app, staff["sales"]), GOOD_CSV).status_code == 403
+
+
+def test_a_csv_import_reads_what_spreadsheets_write_and_refuses_the_rest_clearly(app, db, staff):
+    """Semicolons and a byte-order mark (Excel in much of Europe) import; a file that is not
+    UTF-8 or too large gets the same messages as the leads' import (portal.csv_upload)."""
+    manager = client_for(app, staff["manager"])
+    semicolons = "\ufeffsku;name;list_price;currency\nSW-9;Switch;1000;EUR\n"
+    assert upload(manager, semicolons).status_code == 302
+    assert db.scalar(select(Product.name).where(Product.sku == "SW-9")) == "Switch"
+    latin1 = upload(manager, "sku,name,list_price,currency\nM-1,Müller,1,EUR\n".encode("latin-1"))
+    assert latin1.status_code == 422
+    assert "The file is not UTF-8 text (byte 34)" in latin1.get_data(as_text=True)
+    huge = upload(manager, "sku,name,list_price,currency\n" + "x" * (2 * 2**20))
+    assert huge.status_code == 422
+    assert "The file is larger than 2 MB." in huge.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(Product)) == 1
