@@ -12,10 +12,9 @@ from portal import access
 from portal.api import api, bp
 from portal.api.auth import require_action, require_scope
 from portal.api.errors import ApiError, Problem
-from portal.api.idempotency import run_once
+from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
 from portal.db import db, get_or_404
-from portal.errors import DomainError
 from portal.identity import queries, services
 from portal.identity.models import Organization, User
 
@@ -171,24 +170,19 @@ def create_invitation(json: InvitationIn):
     require_action("users.manage")
     org = get_or_404(Organization, g.principal.org_id)
 
-    def invite():
-        try:
-            invitation = services.invite_user(
-                org, email=json.email, name=json.name, role=json.role, actor=g.principal
-            )
-        except DomainError as error:
-            raise ApiError(error.status_code, "Unprocessable Content", error.message) from None
+    def invite() -> dict:
+        invitation = services.invite_user(
+            org, email=json.email, name=json.name, role=json.role, actor=g.principal
+        )
         return InvitationOut(
             id=invitation.id,
             email=invitation.email,
             name=invitation.name,
             role=invitation.role,
             expires_at=invitation.expires_at.isoformat(),
-        ).model_dump(), 201
+        ).model_dump()
 
-    response = run_once(invite)
-    db.session.commit()
-    return response
+    return write_once(invite, 201)
 
 
 def _visible(model, object_id: int):
