@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import audit, formatting, jobs
+from portal import audit, formatting, jobs, product_lines
 from portal import config as portal_config
 from portal.db import db, set_principal
 from portal.errors import Forbidden
@@ -137,6 +137,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_errors(app)
     app.context_processor(_template_globals)
     app.add_template_filter(audit.shown, "shown")
+    app.add_template_filter(product_lines.label, "product_line")
     for name, function in formatting.FILTERS.items():
         app.add_template_filter(function, name)
     _trust_proxies(app)

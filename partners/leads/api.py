@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from partners.leads import queries, services
 from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES, Lead, LeadOffer, SharedLead
-from partners.program.models import PRODUCT_LINES
 from portal.api import api, auth, bp
 from portal.api.errors import ApiError, Problem
 from portal.api.guard import guarded
@@ -25,6 +24,7 @@ from portal.api.resources import ERRORS, ID, REQUIRED_TEXT, WRITE_ERRORS, action
 from portal.db import db
 from portal.errors import Conflict
 from portal.identity.models import Organization
+from portal.product_lines import PRODUCT_LINES
 
 Country = Literal[tuple(code for code, _ in services.country_choices())]  # ISO 3166 alpha-2
 ProductLine = Literal[tuple(PRODUCT_LINES)]

@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 
 from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES
 from partners.leads.services import MAX_REASON, country_choices
-from partners.program.models import PRODUCT_LINES
+from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
 
@@ -40,7 +40,7 @@ def _countries(blank):
 
 
 def _product_lines(blank):
-    return choices([("", blank)] + [(p, p.capitalize()) for p in PRODUCT_LINES])
+    return choices([("", blank), *PRODUCT_LINES.items()])
 
 
 class _LeadFields(FlaskForm):

@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from partners.leads import queries, services
 from partners.leads.models import Lead
-from partners.program.models import PRODUCT_LINES, Specialisation, Territory
+from partners.program.models import Specialisation, Territory
 from portal.clock import utcnow
 from portal.identity.models import Organization, User
+from portal.product_lines import PRODUCT_LINES
 from portal.seed import register_seeder
 from portal.tenancy import Principal
 
@@ -24,7 +25,7 @@ SOURCE = "demo"
 COVERAGE = {
     "Alpine IT Solutions": (("CH", "DE", "AT"), ("networking", "security")),
     "Brightline Resellers": (("GB", "IE"), ("cloud", "collaboration")),
-    "Cobalt Networks": (("US", "CA"), PRODUCT_LINES),
+    "Cobalt Networks": (("US", "CA"), tuple(PRODUCT_LINES)),
     "Delta Office Partners": (("FR",), ()),
     "Fjord Distribution": (("NO", "SE", "DK"), ("storage",)),
 }

@@ -26,26 +26,13 @@ from wtforms.validators import (
 )
 
 from partners.program import queries
-from partners.program.models import PRODUCT_LINES
 from partners.program.services import DISCOUNT_MAX, TIER_LIMITS, TIER_NAME_MAX
+from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
-
-PRODUCT_LINE_LABELS = {
-    "networking": _l("Networking"),
-    "security": _l("Security"),
-    "cloud": _l("Cloud"),
-    "collaboration": _l("Collaboration"),
-    "storage": _l("Storage"),
-    "services": _l("Services"),
-}
-
-
-def product_line_label(line: str):
-    return PRODUCT_LINE_LABELS.get(line, line)
 
 
 def product_line_choices():
-    return choices((line, product_line_label(line)) for line in PRODUCT_LINES)
+    return choices(PRODUCT_LINES.items())
 
 
 def _a_number(form, field) -> None:

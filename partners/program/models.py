@@ -47,6 +47,4 @@ class Specialisation(TenantOwned, Base):
     product_line: Mapped[str] = mapped_column(String(60), index=True)
 
 
-PRODUCT_LINES = ("networking", "security", "cloud", "collaboration", "storage", "services")
-
-__all__ = ["PRODUCT_LINES", "Specialisation", "Territory", "Tier"]
+__all__ = ["Specialisation", "Territory", "Tier"]

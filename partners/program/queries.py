@@ -20,8 +20,8 @@ from sqlalchemy import Select, and_, case, extract, func, select
 
 from partners.deals.models import OPEN_DEAL_STATUSES, DealRegistration
 from partners.leads.models import LeadOffer
-from partners.program.models import PRODUCT_LINES, Specialisation, Territory, Tier
-from portal import access
+from partners.program.models import Specialisation, Territory, Tier
+from portal import access, product_lines
 from portal.db import db, get_or_404
 from portal.identity.models import Organization
 
@@ -167,13 +167,9 @@ def coverage_of(org_ids: list[int]) -> dict[int, Coverage]:
         ):
             lines[org_id].append(line)
     return {
-        org_id: Coverage(countries[org_id], sorted(lines[org_id], key=_product_line_order))
+        org_id: Coverage(countries[org_id], sorted(lines[org_id], key=product_lines.order))
         for org_id in org_ids
     }
-
-
-def _product_line_order(line: str) -> int:
-    return PRODUCT_LINES.index(line) if line in PRODUCT_LINES else len(PRODUCT_LINES)
 
 
 def countries_in_use() -> list[str]:

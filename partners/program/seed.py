@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from partners.program.models import PRODUCT_LINES, Specialisation, Territory
+from partners.program.models import Specialisation, Territory
+from portal.product_lines import PRODUCT_LINES
 from portal.seed import register_seeder
 
 # organisation name -> (countries, product lines)
 DEMO_COVERAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Alpine IT Solutions": (("CH", "DE", "AT"), ("networking", "security")),
     "Brightline Resellers": (("GB", "IE"), ("cloud", "collaboration")),
-    "Cobalt Networks": (("US", "CA"), PRODUCT_LINES),
+    "Cobalt Networks": (("US", "CA"), tuple(PRODUCT_LINES)),
     "Delta Office Partners": (("FR",), ()),
     "Fjord Distribution": (("NO", "SE", "DK"), ("storage",)),
     "Evergreen Components": (("DE",), ("services",)),

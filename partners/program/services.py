@@ -18,13 +18,14 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from partners.program import queries
-from partners.program.models import PRODUCT_LINES, Specialisation, Territory, Tier
+from partners.program.models import Specialisation, Territory, Tier
 from portal import access, audit, concurrency
 from portal.concurrency import EditConflict, flush_or_conflict
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
+from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
 
 # What a tier's form shows and its snapshot and audit events hold.

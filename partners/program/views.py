@@ -14,16 +14,16 @@ from partners.program.forms import (
     CoverageForm,
     PartnerTierForm,
     TierForm,
-    product_line_label,
     tier_choices,
 )
-from partners.program.models import PRODUCT_LINES, Tier
+from partners.program.models import Tier
 from portal import access, audit, concurrency, navigation
 from portal.concurrency import EditConflict
 from portal.db import db, get_or_404
 from portal.identity import queries as identity_queries
 from portal.identity.models import Organization
 from portal.navigation import NavItem
+from portal.product_lines import PRODUCT_LINES
 from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("program", __name__, url_prefix="/program")
@@ -36,7 +36,6 @@ navigation.add(NavItem("program.mine", _l("Programme"), "program.own", ("partner
 def _helpers() -> dict:
     return {
         "country_name": queries.country_name,
-        "product_line_label": product_line_label,
     }
 
 

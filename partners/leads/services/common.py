@@ -13,13 +13,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.leads.models import LeadOffer
-from partners.program.models import PRODUCT_LINES
 from portal import access
 from portal.concurrency import flush_or_conflict
 from portal.db import db, unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput
 from portal.identity.models import Organization, User
 from portal.notify import register_kind
+from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
 from portal.text import clean_text
 
