@@ -1,12 +1,5 @@
-"""The product lines feedback is tagged with (NPS campaigns, ideas), for the analytics page."""
+"""The product lines feedback is tagged with (NPS campaigns, ideas): the portal's one list."""
 
-from flask_babel import lazy_gettext as _l
+from portal.product_lines import PRODUCT_LINES as PRODUCTS
 
-PRODUCTS = {
-    "networking": _l("Networking"),
-    "security": _l("Security"),
-    "cloud": _l("Cloud"),
-    "collaboration": _l("Collaboration"),
-    "storage": _l("Storage"),
-    "services": _l("Services"),
-}
+__all__ = ["PRODUCTS"]
