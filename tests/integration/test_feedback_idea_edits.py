@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from feedback.ideas.models import Idea
 from portal.audit import AuditEvent
 from portal.notify.models import Notification
+from tests.integration.race_support import written_first
 from tests.integration.test_feedback_ideas import as_user, propose
 
 
@@ -191,21 +192,9 @@ def test_a_write_that_races_past_the_snapshot_check_is_a_conflict(app, db, board
     idea_id = propose(app, board["author"], "Dark mode for the console")
     author = as_user(app, board["author"])
     data = form_of(author, idea_id) | {"title": "Night mode for the console"}
-    engine = app.extensions["db"].engine
-    sneaked: list[str] = []
-
-    def someone_else_first(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("UPDATE ideas SET") and not sneaked:
-            sneaked.append(statement)
-            cursor.execute(
-                f"UPDATE ideas SET title = 'Dark mode, changed meanwhile' WHERE id = {idea_id}"
-            )
-
-    event.listen(engine, "before_cursor_execute", someone_else_first)
-    try:
+    meanwhile = f"UPDATE ideas SET title = 'Dark mode, changed meanwhile' WHERE id = {idea_id}"
+    with written_first(app, "UPDATE ideas SET", meanwhile) as sneaked:
         response = author.post(f"/ideas/{idea_id}/edit", data=data)
-    finally:
-        event.remove(engine, "before_cursor_execute", someone_else_first)
     assert sneaked and response.status_code == 409
     assert "Dark mode, changed meanwhile" in response.get_data(as_text=True)
     # Nothing of this request is written (the other write shared its transaction here, so it
