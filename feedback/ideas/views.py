@@ -151,10 +151,7 @@ def edit(idea_id: int):
     if request.method == "GET":
         form.snapshot.data = snapshot(idea, EDITABLE_FIELDS)
     elif form.validate_on_submit():
-        with attempt(form) as done:
-            changed = services.edit_idea(
-                idea, form.fields_dict(), seen=form.snapshot.data, actor=g.principal
-            )
+        idea, done, changed = _save(idea, form)
         if done:
             flash(_("The idea is saved.") if changed else _("Nothing changed."), "success")
             return redirect(_idea_url(idea.id))
@@ -166,6 +163,28 @@ def edit(idea_id: int):
     return render_template(
         "feedback/ideas/form.html", form=form, idea=idea, conflict=conflict
     ), status
+
+
+def _save(idea: Idea, form: IdeaEditForm):
+    """Run the edit: (the idea as it is now, the attempt, whether anything changed). On SQLite,
+    an edit that another request committed after this one read the idea fails the write
+    ("database is locked": a stale snapshot); read the idea again and try again (as votes do),
+    and the snapshot check reports the change, as on PostgreSQL."""
+    for attempt_number in range(3):
+        changed = False
+        try:
+            with attempt(form) as done:
+                changed = services.edit_idea(
+                    idea, form.fields_dict(), seen=form.snapshot.data, actor=g.principal
+                )
+        except OperationalError:
+            db.session.rollback()
+            if attempt_number == 2:
+                raise
+            idea = get_or_404(Idea, idea.id)
+            continue
+        return idea, done, changed
+    raise AssertionError("unreachable")
 
 
 @bp.post("/<int:idea_id>/vote")

@@ -11,8 +11,10 @@ from sqlalchemy import func, select
 
 from feedback.ideas.models import Idea
 from portal.audit import AuditEvent
+from portal.db import unscoped
 from portal.notify.models import Notification
-from tests.integration.race_support import written_first
+from tests.integration import test_feedback_ideas as ideas_tests
+from tests.integration.race_support import together, written_first
 from tests.integration.test_feedback_ideas import as_user, propose
 
 
@@ -223,3 +225,33 @@ def test_the_search_index_follows_an_edit(app, db, board):
     assert found("routers overnight") == [idea_id]  # the description is indexed too
     assert found("dark console") == []
     assert found("easier night") == []
+
+
+committed = ideas_tests.committed  # the fixture: people committed for real
+
+
+def test_two_real_concurrent_edits_save_one_and_tell_the_other(app, committed):
+    """Two tabs of the author save at the same moment from the same form: one edit is saved,
+    the other is a clear 409, never a server error or a silent overwrite."""
+    author = committed["customer"]
+    idea_id = propose(app, author, "Concurrent edit idea")
+    clients = [as_user(app, author) for _ in range(2)]
+    forms = [form_of(c, idea_id) | {"title": f"Concurrent edit {n}"} for n, c in enumerate(clients)]
+    statuses = together(
+        app,
+        "UPDATE ideas SET",
+        [
+            lambda n=n: clients[n].post(f"/ideas/{idea_id}/edit", data=forms[n]).status_code
+            for n in range(2)
+        ],
+    )
+    assert sorted(statuses) == [302, 409], statuses
+    saved = statuses.index(302)
+    session = app.extensions["db"].session_factory()
+    with unscoped(session):
+        assert session.get(Idea, idea_id).title == f"Concurrent edit {saved}"
+        edited = select(func.count()).where(
+            AuditEvent.object_id == idea_id, AuditEvent.action == "idea.edited"
+        )
+        assert session.scalar(edited) == 1
+    session.close()
