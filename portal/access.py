@@ -99,8 +99,10 @@ _PARTNER = {
     *_RECIPIENT,
 }
 # Feedback: customers and partners propose and vote; vendor staff run surveys and the board.
-_IDEAS_CONTRIBUTOR = {"ideas.submit", "ideas.vote"}
-_FEEDBACK_STAFF = {"feedback.view", "feedback.manage", "ideas.manage"}
+# ``ideas.edit`` opens the edit page; which idea a person may edit is feedback.ideas.services'
+# object rule (the author while under review, vendor staff with ``ideas.manage`` always).
+_IDEAS_CONTRIBUTOR = {"ideas.submit", "ideas.vote", "ideas.edit"}
+_FEEDBACK_STAFF = {"feedback.view", "feedback.manage", "ideas.manage", "ideas.edit"}
 
 # Self-service: everyone reads the help centre and raises and follows cases (which cases is each
 # model's visibility rule); support agents work them and write the articles.

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from feedback.ideas.services import STATUS_LABELS
@@ -23,6 +23,10 @@ class IdeaForm(FlaskForm):
             "description": self.description.data,
             "product": self.product.data,
         }
+
+
+class IdeaEditForm(IdeaForm):
+    snapshot = HiddenField()  # optimistic locking (portal.concurrency)
 
 
 class CommentForm(FlaskForm):

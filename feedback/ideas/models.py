@@ -11,6 +11,8 @@ to other organisations.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from sqlalchemy import (
@@ -33,6 +35,7 @@ from portal.search import FullTextIndex
 
 IDEA_STATUSES = ("under_review", "planned", "in_progress", "done", "declined", "duplicate")
 OPEN_STATUSES = ("under_review", "planned", "in_progress")
+EDITABLE_FIELDS = ["title", "description", "product"]
 
 
 class _SharedReading:
@@ -81,6 +84,14 @@ class Idea(_SharedReading, TenantOwned, Base):
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:
         return org_id == principal.org_id and not principal.is_vendor_staff
+
+    @property
+    def version(self) -> str:
+        """What ``portal.concurrency`` compares when an edit comes back. Ideas have no version
+        column (adding one takes a migration): the editable content stands in for it, so a form
+        is stale exactly when someone changed what it shows. Votes and status are no conflict."""
+        content = json.dumps([getattr(self, f) for f in EDITABLE_FIELDS])
+        return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
 # Similar ideas are found through portal.search (as articles are); the index is made by 0010.

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from feedback.ideas.models import (
+    EDITABLE_FIELDS,
     IDEA_STATUSES,
     OPEN_STATUSES,
     Idea,
@@ -28,8 +29,9 @@ from feedback.ideas.models import (
 from feedback.products import PRODUCTS
 from portal import audit, events
 from portal.clock import utcnow
+from portal.concurrency import EditConflict, check_unchanged
 from portal.db import db, unscoped
-from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.errors import DomainError, Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import User
 from portal.notify import register_kind
 from portal.notify import services as notify
@@ -52,11 +54,8 @@ def idea_path(idea_id: int) -> str:
     return f"/ideas/{idea_id}"
 
 
-def submit_idea(fields: dict, *, actor: Principal) -> Idea:
-    """A customer or partner proposes an idea (title, description, product); the author
-    follows it from the start."""
-    if not actor.can("ideas.submit"):
-        raise Forbidden(_("Only customers and partners propose ideas."))
+def _clean(fields: dict) -> dict:
+    """Title, description and product as proposing and editing accept them."""
     title = " ".join((fields.get("title") or "").split())
     if len(title) < 5:
         raise InvalidInput(_("Give the idea a title of at least 5 characters."), field="title")
@@ -68,20 +67,84 @@ def submit_idea(fields: dict, *, actor: Principal) -> Idea:
     product = fields.get("product") or ""
     if product not in PRODUCTS:
         raise InvalidInput(_("Choose the product the idea is about."), field="product")
+    return {"title": title, "description": description, "product": product}
+
+
+def submit_idea(fields: dict, *, actor: Principal) -> Idea:
+    """A customer or partner proposes an idea (title, description, product); the author
+    follows it from the start."""
+    if not actor.can("ideas.submit"):
+        raise Forbidden(_("Only customers and partners propose ideas."))
+    cleaned = _clean(fields)
     idea = Idea(
         org_id=actor.org_id,
-        title=title,
-        description=description,
-        product=product,
         status="under_review",
         author_id=actor.user_id,
         vote_count=0,
+        **cleaned,
     )
     db.session.add(idea)
     db.session.flush()
     _subscribe(idea.id, actor.user_id, actor.org_id)
-    audit.record("idea.submitted", idea, actor=actor, after={"title": title, "product": product})
+    audit.record(
+        "idea.submitted",
+        idea,
+        actor=actor,
+        after={"title": cleaned["title"], "product": cleaned["product"]},
+    )
     return idea
+
+
+def check_editable(idea: Idea, actor: Principal) -> None:
+    """Raise unless ``actor`` may edit ``idea`` now. Vendor staff with ``ideas.manage`` edit any
+    idea; its author only while it is under review (once planned, what was promised is the
+    vendor's to word). Nobody else, colleagues of the author included: Forbidden. A duplicate
+    lives on in its original: InvalidTransition."""
+    if not actor.can("ideas.manage"):
+        if idea.author_id is None or idea.author_id != actor.user_id:
+            raise Forbidden(_("Only its author and the vendor's staff edit an idea."))
+        if idea.status != "under_review":
+            raise Forbidden(_("The idea is no longer under review: only the vendor edits it."))
+    if idea.status == "duplicate":
+        raise InvalidTransition(_("A duplicate stays merged into its original: edit that one."))
+
+
+def may_edit(idea: Idea, actor: Principal) -> bool:
+    try:
+        check_editable(idea, actor)
+    except DomainError:
+        return False
+    return True
+
+
+def edit_idea(idea: Idea, fields: dict, *, seen: str | None, actor: Principal) -> bool:
+    """Change an idea's title, description and product (validated as when proposing).
+    ``seen`` is the form's snapshot (``portal.concurrency``): if someone saved meanwhile,
+    EditConflict says what changed and nothing is overwritten. Followers are not told (an edit
+    is no news of the idea's progress); the history keeps before and after. Returns False if
+    nothing changed. Raises Forbidden, InvalidTransition, InvalidInput, EditConflict."""
+    check_editable(idea, actor)
+    check_unchanged(idea, seen)
+    cleaned = _clean(fields)
+    before = audit.snapshot(idea, EDITABLE_FIELDS)
+    if cleaned == before:
+        return False
+    # Written only if the row is still as this request read it: of two edits that both passed
+    # the snapshot check, the later finds the row changed and becomes a conflict.
+    unchanged = [getattr(Idea, f) == value for f, value in before.items()]
+    written = db.session.execute(
+        update(Idea)
+        .where(Idea.id == idea.id, Idea.status == idea.status, *unchanged)
+        .values(**cleaned)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(idea)
+    if written != 1:
+        check_editable(idea, actor)  # its status moved meanwhile: may this person still edit?
+        now = audit.snapshot(idea, EDITABLE_FIELDS)
+        raise EditConflict([(f, before[f], now[f]) for f in EDITABLE_FIELDS if before[f] != now[f]])
+    audit.record("idea.edited", idea, actor=actor, before=before, after=cleaned)
+    return True
 
 
 def _subscribe(idea_id: int, user_id: int, org_id: int) -> bool:

@@ -21,11 +21,20 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from feedback.ideas import queries, services
-from feedback.ideas.forms import CommentForm, IdeaForm, LinkCaseForm, LinkIdeaForm, StatusForm
-from feedback.ideas.models import IDEA_STATUSES, OPEN_STATUSES, Idea
+from feedback.ideas.forms import (
+    CommentForm,
+    IdeaEditForm,
+    IdeaForm,
+    LinkCaseForm,
+    LinkIdeaForm,
+    StatusForm,
+)
+from feedback.ideas.models import EDITABLE_FIELDS, IDEA_STATUSES, OPEN_STATUSES, Idea
 from feedback.products import PRODUCTS
 from portal import access, audit, events, navigation
+from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
+from portal.errors import InvalidTransition
 from portal.identity.forms import ConfirmForm
 from portal.navigation import NavItem
 from portal.web import Page, attempt, form_status, safe_next_url
@@ -119,10 +128,63 @@ def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
         comments=queries.comments_of(idea.id),
         duplicates=queries.duplicates_of(idea.id),
         voted=idea.id in queries.my_votes(principal.user_id),
+        editable=services.may_edit(idea, principal),
         following=queries.is_following(idea.id, principal.user_id),
         events=audit.history_for(idea) if principal.is_vendor_staff else [],
         linked=services.linked_cases(idea.id) if principal.can("ideas.manage") else [],
     ), status
+
+
+@bp.route("/<int:idea_id>/edit", methods=["GET", "POST"])
+@login_required
+@access.require("ideas.edit")
+def edit(idea_id: int):
+    """The author (while under review) or vendor staff edit title, description and product."""
+    idea = get_or_404(Idea, idea_id)
+    try:
+        services.check_editable(idea, g.principal)  # Forbidden answers 403 (portal.app)
+    except InvalidTransition as error:
+        flash(error.message, "warning")
+        return redirect(_idea_url(idea.id))
+    form = IdeaEditForm(obj=idea)
+    conflict = error = None
+    if request.method == "GET":
+        form.snapshot.data = snapshot(idea, EDITABLE_FIELDS)
+    elif form.validate_on_submit():
+        idea, done, changed = _save(idea, form)
+        if done:
+            flash(_("The idea is saved.") if changed else _("Nothing changed."), "success")
+            return redirect(_idea_url(idea.id))
+        error = done.error
+        if isinstance(error, EditConflict):  # nothing saved: show what changed, keep the input
+            conflict = error
+            form.snapshot.data = snapshot(idea, EDITABLE_FIELDS)
+    status = error.status_code if error else form_status(form)
+    return render_template(
+        "feedback/ideas/form.html", form=form, idea=idea, conflict=conflict
+    ), status
+
+
+def _save(idea: Idea, form: IdeaEditForm):
+    """Run the edit: (the idea as it is now, the attempt, whether anything changed). On SQLite,
+    an edit that another request committed after this one read the idea fails the write
+    ("database is locked": a stale snapshot); read the idea again and try again (as votes do),
+    and the snapshot check reports the change, as on PostgreSQL."""
+    for attempt_number in range(3):
+        changed = False
+        try:
+            with attempt(form) as done:
+                changed = services.edit_idea(
+                    idea, form.fields_dict(), seen=form.snapshot.data, actor=g.principal
+                )
+        except OperationalError:
+            db.session.rollback()
+            if attempt_number == 2:
+                raise
+            idea = get_or_404(Idea, idea.id)
+            continue
+        return idea, done, changed
+    raise AssertionError("unreachable")
 
 
 @bp.post("/<int:idea_id>/vote")

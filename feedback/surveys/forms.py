@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     IntegerField,
     RadioField,
@@ -62,6 +63,15 @@ class CampaignForm(FlaskForm):
 class ScheduleForm(FlaskForm):
     send_at = DateTimeLocalField(
         _l("Send at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+
+
+class CloseForm(FlaskForm):
+    # The confirmation is a ticked box, not a script's dialog: the pages allow no inline script,
+    # and a box works without JavaScript and in every client.
+    confirm = BooleanField(
+        _l("I understand: the links stop working and no reminder goes out; results stay."),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you close it."))],
     )
 
 

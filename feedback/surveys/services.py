@@ -1,7 +1,9 @@
 """Use cases of NPS campaigns and their signed links. Writers only flush; the caller commits.
 
 A campaign: draft -> scheduled (send at a time; the tick sends it) -> sent; or draft -> sent at
-once. Sending writes one recipient row per active user of the audience's organisations and
+once; a scheduled campaign may go back to draft (its schedule cancelled) until the tick sends it.
+A sent campaign is closed by hand: its links then say so, no reminder goes out, its results
+stay. Sending writes one recipient row per active user of the audience's organisations and
 emails each a signed link (``feedback.links``). One reminder goes to those who have not answered,
 ``remind_after_days`` after sending. Every step that the tick may run twice claims its row with a
 conditional UPDATE first, so a second run (or a concurrent one) does nothing.
@@ -151,6 +153,66 @@ def send_campaign(campaign: NpsCampaign, *, actor: Principal | None) -> int:
             count += 1
     audit.record("nps_campaign.sent", campaign, actor=actor, after={"recipients": count})
     return count
+
+
+def unschedule_campaign(campaign: NpsCampaign, *, actor: Principal) -> None:
+    """Cancel the schedule: the campaign goes back to draft, to be edited, rescheduled or sent
+    by hand. Claimed with a conditional UPDATE, as the tick may be sending it at that moment."""
+    _require_manager(actor)
+    send_at = campaign.send_at
+    _claim(
+        campaign,
+        "scheduled",
+        {"status": "draft", "send_at": None},
+        {
+            "draft": _("This campaign is not scheduled."),
+            "sent": _("This campaign was sent already: close it instead."),
+            "closed": _("This campaign is closed."),
+        },
+    )
+    audit.record(
+        "nps_campaign.unscheduled",
+        campaign,
+        actor=actor,
+        before={"status": "scheduled", "send_at": send_at.isoformat() if send_at else None},
+        after={"status": "draft"},
+    )
+
+
+def close_campaign(campaign: NpsCampaign, *, actor: Principal) -> None:
+    """Close a sent campaign: its links answer "closed" (``open_link``), the reminder tick skips
+    it, its results stay. Claimed with a conditional UPDATE (two clicks, or the tick reminding)."""
+    _require_manager(actor)
+    _claim(
+        campaign,
+        "sent",
+        {"status": "closed"},
+        {
+            "draft": _("A draft was never sent: there is nothing to close."),
+            "scheduled": _("This campaign is not sent yet: cancel its schedule instead."),
+            "closed": _("This campaign is already closed."),
+        },
+    )
+    audit.record(
+        "nps_campaign.closed", campaign, actor=actor,
+        before={"status": "sent"}, after={"status": "closed"},
+    )  # fmt: skip
+
+
+def _claim(campaign: NpsCampaign, status: str, values: dict, refusals: dict) -> None:
+    """Move ``campaign`` from ``status`` with ``values``, only if it is still there; otherwise
+    raise InvalidTransition with the refusal for the status it is in (read again: another
+    request or the tick may have moved it meanwhile)."""
+    session = db.session
+    claimed = session.execute(
+        update(NpsCampaign)
+        .where(NpsCampaign.id == campaign.id, NpsCampaign.status == status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(campaign)
+    if claimed != 1:
+        raise InvalidTransition(refusals[campaign.status])
 
 
 def audience_of(campaign: NpsCampaign) -> list[User]:
@@ -334,7 +396,11 @@ def remind_recipients(session: Session) -> int:
                 continue
             claimed = session.execute(
                 update(NpsCampaign)
-                .where(NpsCampaign.id == campaign.id, NpsCampaign.reminded_at.is_(None))
+                .where(
+                    NpsCampaign.id == campaign.id,
+                    NpsCampaign.reminded_at.is_(None),
+                    NpsCampaign.status == "sent",  # not one closed since it was read
+                )
                 .values(reminded_at=now)
                 .execution_options(synchronize_session=False)
             ).rowcount

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from feedback import links
 from feedback.products import PRODUCTS
 from feedback.surveys import queries, services
-from feedback.surveys.forms import AnswerForm, CampaignForm, ScheduleForm
+from feedback.surveys.forms import AnswerForm, CampaignForm, CloseForm, ScheduleForm
 from feedback.surveys.models import NpsCampaign
 from portal import access, audit, navigation
 from portal.db import db, get_or_404
@@ -73,12 +73,18 @@ def detail(campaign_id: int):
     return _detail(get_or_404(NpsCampaign, campaign_id))
 
 
-def _detail(campaign: NpsCampaign, schedule: ScheduleForm | None = None, status: int = 200):
+def _detail(
+    campaign: NpsCampaign,
+    schedule: ScheduleForm | None = None,
+    status: int = 200,
+    close: CloseForm | None = None,
+):
     return render_template(
         "feedback/nps/detail.html",
         campaign=campaign,
         results=queries.results(campaign),
         schedule=schedule or ScheduleForm(formdata=None),
+        close=close or CloseForm(formdata=None),
         confirm=ConfirmForm(),
         products=PRODUCTS,
         events=audit.history_for(campaign),
@@ -113,6 +119,45 @@ def send(campaign_id: int):
             count = services.send_campaign(campaign, actor=g.principal)
         if done:
             flash(_("The campaign was sent to %(n)d people.", n=count), "success")
+    return redirect(url_for("nps.detail", campaign_id=campaign.id))
+
+
+@bp.post("/<int:campaign_id>/unschedule")
+@login_required
+@access.require("feedback.manage")
+def unschedule(campaign_id: int):
+    campaign = get_or_404(NpsCampaign, campaign_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("nps.detail", campaign_id=campaign.id))
+    return _change(
+        campaign,
+        services.unschedule_campaign,
+        _("The schedule is cancelled: the campaign is a draft again."),
+    )
+
+
+@bp.post("/<int:campaign_id>/close")
+@login_required
+@access.require("feedback.manage")
+def close(campaign_id: int):
+    campaign = get_or_404(NpsCampaign, campaign_id)
+    form = CloseForm()
+    if not form.validate_on_submit():
+        return _detail(campaign, status=422, close=form)
+    return _change(
+        campaign,
+        services.close_campaign,
+        _("The campaign is closed: its links no longer take answers."),
+    )
+
+
+def _change(campaign: NpsCampaign, use_case, done_message: str):
+    """Run a change of the campaign's status; a refusal is flashed on its page, with its code."""
+    with attempt() as done:
+        use_case(campaign, actor=g.principal)
+    if not done:
+        return _detail(campaign, status=done.error.status_code)
+    flash(done_message, "success")
     return redirect(url_for("nps.detail", campaign_id=campaign.id))
 
 

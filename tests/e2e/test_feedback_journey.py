@@ -1,14 +1,15 @@
 """In a real browser: the ideas board and an NPS answer.
 
 Alpine's partner admin proposes an idea: typing a title like an existing idea's suggests it; a
-too-short title is refused with a clear message. Granite Bank's customer admin finds it on the
-board, without Alpine's name, and votes. The channel manager sees who proposed it (Alpine) and
-marks it planned; both the partner and the customer find the notice in the portal and in their
-email (the loopback SMTP server).
+too-short title is refused with a clear message; still under review, Alpine edits its
+description. Granite Bank's customer admin finds it on the board, without Alpine's name, and
+votes. The channel manager sees who proposed it (Alpine) and marks it planned; both the partner
+and the customer find the notice in the portal and in their email (the loopback SMTP server).
 
 The channel manager then creates and sends an NPS campaign to the customers; Granite's admin
 opens the link from the email in a fresh browser without signing in, answers 9 with a reason, and
-the link afterwards says it was answered. The campaign's results show the answer.
+the link afterwards says it was answered. The campaign's results show the answer; the manager
+closes the campaign and its results stay.
 
 A support agent solves Granite's open case; Granite's admin (its requester) opens the CSAT link
 from the email it received, in a fresh browser without signing in, and rates it 4 with a comment;
@@ -107,6 +108,14 @@ def test_a_partners_idea_is_voted_planned_and_both_are_told(page: Page, browser_
     idea_id = IDEA_URL.search(page.url).group(1)
     expect(_flash(page, "Your idea is on the board")).to_be_visible()
     expect(page.get_by_test_id("idea-status")).to_have_text("Under review")
+    # Still under review: its author may edit it.
+    click(page.get_by_test_id("edit-idea"))
+    page.get_by_label("Description").fill("A PDF of last week's licences, renewals and quotes.")
+    click(page.get_by_role("button", name="Save"))
+    expect(_flash(page, "The idea is saved.")).to_be_visible()
+    expect(page.get_by_test_id("description")).to_have_text(
+        "A PDF of last week's licences, renewals and quotes."
+    )
     sign_out(page)
 
     sign_in(page, CUSTOMER)
@@ -190,6 +199,13 @@ def test_a_recipient_answers_the_nps_link_without_signing_in(
         "The partner knows our network by heart."
     )
     expect(page.get_by_test_id("nps-score")).to_have_text("100.0")
+    closing = page.get_by_test_id("close-campaign")
+    closing.locator("summary").click()
+    closing.get_by_label(re.compile("I understand: the links stop working")).check()
+    click(closing.locator("button[type=submit]"))
+    expect(_flash(page, "The campaign is closed")).to_be_visible()
+    expect(page.get_by_test_id("campaign-status")).to_have_text("closed")
+    expect(page.get_by_test_id("nps-score")).to_have_text("100.0")  # the results stay
     sign_out(page)
     browser_log.assert_clean()
 

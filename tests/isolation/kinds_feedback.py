@@ -10,7 +10,22 @@ from __future__ import annotations
 
 from feedback.ideas.models import Idea, IdeaComment, IdeaVote
 from feedback.surveys.models import NpsCampaign
+from portal import access
 from tests.isolation.world import World, record_kind
+
+
+def _idea(db, user, title: str, description: str, votes: int = 0) -> Idea:
+    idea = Idea(
+        org_id=user.org_id,
+        title=title,
+        description=description,
+        product="networking",
+        author_id=user.id,
+        vote_count=votes,
+    )
+    db.add(idea)
+    db.flush()
+    return idea
 
 
 def _seed(db, w: World) -> None:
@@ -19,16 +34,7 @@ def _seed(db, w: World) -> None:
     )
     db.add(campaign)
     for org, user in zip(w.foreign, w.foreign_users, strict=True):
-        idea = Idea(
-            org_id=org.id,
-            title=f"Foreign idea of {org.kind}",
-            description="Shared on the board",
-            product="networking",
-            author_id=user.id,
-            vote_count=1,
-        )
-        db.add(idea)
-        db.flush()
+        idea = _idea(db, user, f"Foreign idea of {org.kind}", "Shared on the board", votes=1)
         db.add(IdeaVote(org_id=org.id, idea_id=idea.id, user_id=user.id))
         db.add(
             IdeaComment(
@@ -55,8 +61,17 @@ def _campaign_own(db, w: World, role) -> int | None:
 
 
 def _idea_own(db, w: World, role) -> int:
-    # Another organisation's idea: readable by everyone, written by its organisation only.
-    return db.query(Idea).filter(Idea.org_id == w.foreign[0].id).first().id
+    """A visible idea the role's user may change. Customers and partners: one of their own,
+    under review (its author edits it; another organisation's idea, readable by everyone, is
+    theirs to read only, and ``tests/integration/test_feedback_idea_edits.py`` proves its edit
+    page answers 403). Vendor staff: another organisation's idea."""
+    if not access.role_allows(role.name, "ideas.submit"):
+        return db.query(Idea).filter(Idea.org_id == w.foreign[0].id).first().id
+    user = w.users[role.name]
+    idea = db.query(Idea).filter(Idea.author_id == user.id).first()
+    if idea is None:
+        idea = _idea(db, user, f"Own idea of {role.name}", "Proposed at home")
+    return idea.id
 
 
 record_kind("campaign_id", foreign=_campaign_foreign, own=_campaign_own, seed=_seed)
