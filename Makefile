@@ -42,3 +42,4 @@ lint: install-test
 bench: install-test
 	$(PY) -m tests.perf.bench_authenticated_page
 	$(PY) -m tests.perf.bench_leads
+	$(PY) -m tests.perf.bench_feedback

@@ -36,6 +36,7 @@ from portal.search import FullTextIndex
 IDEA_STATUSES = ("under_review", "planned", "in_progress", "done", "declined", "duplicate")
 OPEN_STATUSES = ("under_review", "planned", "in_progress")
 EDITABLE_FIELDS = ["title", "description", "product"]
+TRENDING_DAYS = 14  # "trending": the votes of the last two weeks
 
 
 class _SharedReading:
@@ -52,7 +53,9 @@ class _SharedReading:
 
 class Idea(_SharedReading, TenantOwned, Base):
     """An idea (``org_id``: the author's organisation). ``vote_count`` is kept with every vote
-    and recomputed from the votes when duplicates merge."""
+    and recomputed from the votes when duplicates merge; ``recent_vote_count`` (the votes of the
+    last ``TRENDING_DAYS``, the "trending" sort) likewise, and the ``ideas_trending`` tick takes
+    out the votes that aged (feedback.ideas.trending)."""
 
     __tablename__ = "ideas"
     __table_args__ = (
@@ -60,7 +63,14 @@ class Idea(_SharedReading, TenantOwned, Base):
             "status in ('under_review', 'planned', 'in_progress', 'done', 'declined', 'duplicate')",
             name="status",
         ),
-        Index("ix_ideas_status_vote_count", "status", "vote_count"),
+        # One index per sort of the board (queries.SORTS), each ending in the unique id so a
+        # page is one range scan: for the whole board, and with the status filter in front.
+        Index("ix_ideas_votes", "vote_count", "id"),
+        Index("ix_ideas_status_votes", "status", "vote_count", "id"),
+        Index("ix_ideas_newest", "created_at", "id"),
+        Index("ix_ideas_status_newest", "status", "created_at", "id"),
+        Index("ix_ideas_trending", "recent_vote_count", "vote_count", "id"),
+        Index("ix_ideas_status_trending", "status", "recent_vote_count", "vote_count", "id"),
         Index("ix_ideas_product", "product"),
     )
 
@@ -74,8 +84,9 @@ class Idea(_SharedReading, TenantOwned, Base):
         ForeignKey("ideas.id", ondelete="SET NULL"), index=True
     )
     vote_count: Mapped[int] = mapped_column(default=0)
+    recent_vote_count: Mapped[int] = mapped_column(default=0, server_default="0")
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status_changed_at: Mapped[datetime | None]
 
     author: Mapped[User | None] = relationship()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from feedback.ideas.models import (
     IDEA_INDEX,
@@ -16,32 +15,34 @@ from feedback.ideas.models import (
 )
 from feedback.products import PRODUCTS
 from portal import search as full_text
-from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db
+from portal.identity.models import User
+from portal.keyset import PER_PAGE, KeysetPage, keyset_page
 
-SORTS = ("votes", "trending", "newest")
-TRENDING_DAYS = 14
-
-
-def recent_votes(days: int = TRENDING_DAYS) -> dict[int, int]:
-    """Votes per idea cast in the last ``days`` days, over every organisation.
-
-    Reviewed unscoped read: votes are private to their voter, but the board ranks by their
-    number; only counts per idea leave this function, never who voted.
-    """
-    since = utcnow() - timedelta(days=days)
-    with unscoped():
-        rows = db.session.execute(
-            select(IdeaVote.idea_id, func.count())
-            .where(IdeaVote.created_at >= since)
-            .group_by(IdeaVote.idea_id)
-        ).all()
-    return {idea_id: count for idea_id, count in rows}
+# sort name -> (columns, descending): all descending, each ending in the unique id, each with its
+# index alone and behind status (models.Idea). "trending" is a stored count (ideas.trending).
+SORTS = {
+    "votes": ((Idea.vote_count, Idea.id), True),
+    "trending": ((Idea.recent_vote_count, Idea.vote_count, Idea.id), True),
+    "newest": ((Idea.created_at, Idea.id), True),
+}
 
 
-def board(sort: str = "votes", status: str | None = None, product: str | None = None):
-    """Ideas of the board, sorted: ``votes`` (most first), ``newest``, or ``trending`` (most
-    votes in the last 14 days, then most votes). Duplicates are left out unless asked for."""
+def board(
+    sort: str = "votes",
+    status: str | None = None,
+    product: str | None = None,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+    with_authors: bool = False,
+    per_page: int = PER_PAGE,
+) -> KeysetPage:
+    """A page of the board in the order ``sort`` names: ``votes`` (most first), ``newest``, or
+    ``trending`` (most votes in the last 14 days, then most votes). Duplicates are left out unless
+    asked for. Keyset-paged (no COUNT, no OFFSET); ``with_authors`` loads who wrote each idea in
+    the same query (vendor staff see it). Raises InvalidCursor for a cursor the portal did not
+    give."""
     stmt = select(Idea)
     if status in IDEA_STATUSES:
         stmt = stmt.where(Idea.status == status)
@@ -49,13 +50,9 @@ def board(sort: str = "votes", status: str | None = None, product: str | None = 
         stmt = stmt.where(Idea.status != "duplicate")
     if product in PRODUCTS:
         stmt = stmt.where(Idea.product == product)
-    if sort == "newest":
-        return list(db.session.scalars(stmt.order_by(Idea.created_at.desc(), Idea.id.desc())))
-    ideas = list(db.session.scalars(stmt.order_by(Idea.vote_count.desc(), Idea.id.desc())))
-    if sort == "trending":
-        recent = recent_votes()
-        ideas.sort(key=lambda i: (recent.get(i.id, 0), i.vote_count, i.id), reverse=True)
-    return ideas
+    if with_authors:
+        stmt = stmt.options(joinedload(Idea.author).joinedload(User.org))
+    return keyset_page(stmt, SORTS, sort, after=after, before=before, per_page=per_page)
 
 
 def similar_to(title: str, limit: int = 5) -> list[full_text.Hit]:
@@ -68,8 +65,15 @@ def similar_to(title: str, limit: int = 5) -> list[full_text.Hit]:
     return full_text.search(IDEA_INDEX, words, limit=limit, where=[Idea.status != "duplicate"])
 
 
-def my_votes(user_id: int) -> set[int]:
-    return set(db.session.scalars(select(IdeaVote.idea_id).where(IdeaVote.user_id == user_id)))
+def my_votes(user_id: int, among: list[int]) -> set[int]:
+    """Which of the ideas ``among`` (a page of the board, one idea) the person voted for."""
+    if not among:
+        return set()
+    return set(
+        db.session.scalars(
+            select(IdeaVote.idea_id).where(IdeaVote.user_id == user_id, IdeaVote.idea_id.in_(among))
+        )
+    )
 
 
 def is_following(idea_id: int, user_id: int) -> bool:

@@ -6,7 +6,8 @@ idea between any of them, except out of duplicate (the merge is not undone). Eve
 the idea's subscribers (in the portal and by email). Voting subscribes the voter.
 
 A vote is one row per person and idea (a unique constraint): of two concurrent votes by one
-person, the database lets one in; the other finds the row and counts nothing.
+person, the database lets one in; the other finds the row and counts nothing. Removing a vote is
+the mirror image: of two concurrent removals, one deletes the row and uncounts it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from feedback.ideas import trending
 from feedback.ideas.models import (
     EDITABLE_FIELDS,
     IDEA_STATUSES,
@@ -178,20 +180,59 @@ def vote(idea: Idea, *, actor: Principal) -> bool:
             session.add(IdeaVote(idea_id=idea.id, user_id=actor.user_id, org_id=actor.org_id))
     except IntegrityError:
         return False
-    # The count lives on the idea, which belongs to its author's organisation: written here
-    # unscoped, and only after this person's vote row went in, so it counts each vote once.
-    with unscoped(session):
-        session.execute(
-            update(Idea)
-            .where(Idea.id == idea.id)
-            .values(vote_count=Idea.vote_count + 1)
-            .execution_options(synchronize_session=False)
-        )
-    session.refresh(idea, ["vote_count"])
+    # Only after this person's vote row went in, so it counts each vote once.
+    _add_to_counts(idea, 1, recent=True)
     _subscribe(idea.id, actor.user_id, actor.org_id)
     # In the voter's organisation's history: the idea's organisation must not learn who voted.
     audit.record("idea.voted", idea, actor=actor, org_id=actor.org_id)
     return True
+
+
+def unvote(idea: Idea, *, actor: Principal) -> bool:
+    """Take back one's vote while the idea is open: True if this call removed it, False if there
+    was none (also when a concurrent request removed it first). The voter still follows the idea.
+    """
+    if not actor.can("ideas.vote"):
+        raise Forbidden(_("Only customers and partners vote for ideas."))
+    if idea.status not in OPEN_STATUSES:
+        raise InvalidTransition(_("Votes are closed for this idea: yours stays counted."))
+    session = db.session
+    mine = session.execute(
+        select(IdeaVote.id, IdeaVote.created_at).where(
+            IdeaVote.idea_id == idea.id, IdeaVote.user_id == actor.user_id
+        )
+    ).first()
+    if mine is None:
+        return False
+    # Of two concurrent removals, one deletes the row; the other deletes nothing and must not
+    # uncount it a second time.
+    deleted = session.execute(
+        delete(IdeaVote).where(IdeaVote.id == mine.id).execution_options(synchronize_session=False)
+    ).rowcount
+    if deleted != 1:
+        return False
+    # A vote older than the window left the trending count already (or will, at the next tick).
+    _add_to_counts(idea, -1, recent=mine.created_at >= trending.window_start())
+    audit.record("idea.unvoted", idea, actor=actor, org_id=actor.org_id)
+    return True
+
+
+def _add_to_counts(idea: Idea, change: int, *, recent: bool) -> None:
+    """Add ``change`` to the idea's vote count (and to its trending count if ``recent``), in the
+    database, so concurrent votes add up. The counts live on the idea, which belongs to its
+    author's organisation: written unscoped, by the caller that changed the voter's own row."""
+    values = {"vote_count": Idea.vote_count + change}
+    if recent:
+        values["recent_vote_count"] = Idea.recent_vote_count + change
+    session = db.session
+    with unscoped(session):
+        session.execute(
+            update(Idea)
+            .where(Idea.id == idea.id)
+            .values(values)
+            .execution_options(synchronize_session=False)
+        )
+    session.refresh(idea, ["vote_count", "recent_vote_count"])
 
 
 def follow(idea: Idea, *, actor: Principal) -> bool:
@@ -280,7 +321,8 @@ def change_status(
 
 def merge_into(duplicate: Idea, original: Idea) -> None:
     """Move the duplicate's votes and subscriptions to the original; a person who had voted
-    for (or followed) both keeps one. Both counts are recounted from the votes."""
+    for (or followed) both keeps one. Both ideas' counts (all votes, recent votes) are recounted
+    from the votes."""
     session = db.session
     for model in (IdeaVote, IdeaSubscription):
         on_original = select(model.user_id).where(model.idea_id == original.id)
@@ -299,6 +341,7 @@ def merge_into(duplicate: Idea, original: Idea) -> None:
         idea.vote_count = session.scalar(
             select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea.id)
         )
+        idea.recent_vote_count = session.scalar(trending.recent_votes_of(idea.id))
     session.flush()
 
 

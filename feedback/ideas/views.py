@@ -36,8 +36,9 @@ from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.errors import InvalidTransition
 from portal.identity.forms import ConfirmForm
+from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
-from portal.web import Page, attempt, form_status, safe_next_url
+from portal.web import attempt, form_status, safe_next_url
 
 bp = Blueprint("ideas", __name__, url_prefix="/ideas")
 navigation.add(NavItem("ideas.index", _l("Ideas"), "ideas.view", order=70))
@@ -52,18 +53,27 @@ def index():
     sort = request.args.get("sort") if request.args.get("sort") in queries.SORTS else "votes"
     status = request.args.get("status") if request.args.get("status") in IDEA_STATUSES else None
     product = request.args.get("product") if request.args.get("product") in PRODUCTS else None
-    ideas = queries.board(sort, status, product)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    shown = Page(ideas[(page - 1) * PER_PAGE : page * PER_PAGE], page, PER_PAGE, len(ideas))
+    try:
+        page = queries.board(
+            sort,
+            status,
+            product,
+            after=request.args.get("after"),
+            before=request.args.get("before"),
+            with_authors=g.principal.is_vendor_staff,
+        )
+    except InvalidCursor:
+        abort(422)
     return render_template(
         "feedback/ideas/index.html",
-        page=shown,
+        page=page,
+        args={k: v for k, v in request.args.items() if k not in ("after", "before") and v},
         sort=sort,
         status=status,
         product=product,
         statuses=services.STATUS_LABELS,
         products=PRODUCTS,
-        voted=queries.my_votes(g.principal.user_id),
+        voted=queries.my_votes(g.principal.user_id, [idea.id for idea in page.items]),
         confirm=ConfirmForm(),
     )
 
@@ -127,7 +137,7 @@ def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
         open_statuses=OPEN_STATUSES,
         comments=queries.comments_of(idea.id),
         duplicates=queries.duplicates_of(idea.id),
-        voted=idea.id in queries.my_votes(principal.user_id),
+        voted=idea.id in queries.my_votes(principal.user_id, [idea.id]),
         editable=services.may_edit(idea, principal),
         following=queries.is_following(idea.id, principal.user_id),
         events=audit.history_for(idea) if principal.is_vendor_staff else [],
@@ -191,27 +201,47 @@ def _save(idea: Idea, form: IdeaEditForm):
 @login_required
 @access.require("ideas.vote")
 def vote(idea_id: int):
+    return _change_vote(
+        idea_id,
+        services.vote,
+        counted=_("Your vote is counted; you will hear when the idea moves."),
+        unchanged=_("You have already voted for this idea."),
+    )
+
+
+@bp.post("/<int:idea_id>/unvote")
+@login_required
+@access.require("ideas.vote")
+def unvote(idea_id: int):
+    return _change_vote(
+        idea_id,
+        services.unvote,
+        counted=_(
+            "Your vote is removed. You still follow the idea; stop following it on its page."
+        ),
+        unchanged=_("You had not voted for this idea."),
+    )
+
+
+def _change_vote(idea_id: int, change, *, counted: str, unchanged: str):
+    """Vote or take a vote back, then go back where the button was (the board or the idea)."""
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("ideas.detail", idea_id=idea_id))
-    # Two votes of one person at once: the unique vote lets one in. On SQLite the other may find
-    # its snapshot stale ("database is locked") instead; it is tried again and finds the vote.
+    # Two requests of one person at once: the unique vote lets one in (one delete removes it).
+    # On SQLite the other may find its snapshot stale ("database is locked") instead; it is
+    # tried again and finds the vote (or its absence).
     for attempt_number in range(3):
         idea = get_or_404(Idea, idea_id)
         try:
             with attempt() as done:
-                counted = services.vote(idea, actor=g.principal)
+                changed = change(idea, actor=g.principal)
         except (OperationalError, IntegrityError):
             db.session.rollback()
             if attempt_number == 2:
                 raise
             continue
         if done:
-            flash(
-                _("Your vote is counted; you will hear when the idea moves.")
-                if counted
-                else _("You have already voted for this idea."),
-                "success" if counted else "info",
-            )
+            flash(counted if changed else unchanged, "success" if changed else "info")
         break
     return redirect(safe_next_url(request.form.get("next")) or _idea_url(idea_id))
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, event, func, select
 
 from feedback.ideas.models import Idea, IdeaComment, IdeaSubscription, IdeaVote
+from portal import jobs
 from portal.clock import utcnow
 from portal.db import Base, make_engine, unscoped
 from portal.notify.models import Notification
@@ -61,6 +62,11 @@ def subscribers_of(db, idea_id) -> set[int]:
 def count_of(db, idea_id) -> int:
     db.expire_all()
     return db.get(Idea, idea_id).vote_count
+
+
+def tick_trending(app) -> int:
+    with app.app_context():
+        return jobs.run_periodic(["ideas_trending"])["ideas_trending"]
 
 
 def test_a_partner_proposes_and_follows_and_bad_input_is_refused(app, db, board):
@@ -221,6 +227,7 @@ def test_sorts_and_filters(app, db, board):
     for vote in db.scalars(select(IdeaVote).where(IdeaVote.idea_id == old)):
         vote.created_at = utcnow() - timedelta(days=30)
     db.flush()
+    tick_trending(app)  # trending is a stored count: the tick takes aged votes out of it
     client = as_user(app, board["other"])
 
     def order(query):
@@ -310,44 +317,58 @@ def committed(app):
     admin.dispose()
 
 
-def test_two_concurrent_votes_of_one_person_count_once(app, committed):
-    idea_id = propose(app, committed["partner"], "Concurrent idea")
-    # Two sign-ins of one person (a double click, two tabs), each its own session and connection.
-    clients = [as_user(app, committed["customer"]) for _ in range(2)]
+def at_once(app, clients, path: str, statement: str) -> list[int]:
+    """POST ``path`` from each client in its own thread, the requests held together just before
+    they run ``statement`` (a prefix of SQL); the answers' status codes."""
     engine = app.extensions["db"].engine
-    barrier = threading.Barrier(2)
+    barrier = threading.Barrier(len(clients))
 
-    def both_insert_together(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("INSERT INTO idea_votes"):
-            # A broken barrier: the other request waits on a lock before its insert (SQLite's
-            # single writer); the two still overlap.
+    def together(conn, cursor, sql, parameters, context, executemany):
+        if sql.startswith(statement):
+            # A broken barrier: the other request waits on a lock before its statement
+            # (SQLite's single writer); the two still overlap.
             with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=3)
 
     statuses: list[int] = []
 
-    def vote(client):
-        statuses.append(client.post(f"/ideas/{idea_id}/vote").status_code)
+    def post(client):
+        statuses.append(client.post(path).status_code)
 
-    event.listen(engine, "before_cursor_execute", both_insert_together)
+    event.listen(engine, "before_cursor_execute", together)
     try:
-        threads = [threading.Thread(target=vote, args=(c,)) for c in clients]
+        threads = [threading.Thread(target=post, args=(c,)) for c in clients]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=30)
     finally:
-        event.remove(engine, "before_cursor_execute", both_insert_together)
-    assert statuses == [302, 302]
+        event.remove(engine, "before_cursor_execute", together)
+    return statuses
+
+
+def counted(app, idea_id: int) -> tuple[int, int, int]:
+    """Votes of the idea in the table, its vote count and its trending count (committed)."""
     session = app.extensions["db"].session_factory()
     with unscoped(session):
-        assert (
-            session.scalar(
-                select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea_id)
-            )
-            == 1
+        rows = session.scalar(
+            select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea_id)
         )
-        assert session.get(Idea, idea_id).vote_count == 1
+        idea = session.get(Idea, idea_id)
+        result = (rows, idea.vote_count, idea.recent_vote_count)
+    session.close()
+    return result
+
+
+def test_two_concurrent_votes_of_one_person_count_once(app, committed):
+    idea_id = propose(app, committed["partner"], "Concurrent idea")
+    # Two sign-ins of one person (a double click, two tabs), each its own session and connection.
+    clients = [as_user(app, committed["customer"]) for _ in range(2)]
+    statuses = at_once(app, clients, f"/ideas/{idea_id}/vote", "INSERT INTO idea_votes")
+    assert statuses == [302, 302]
+    assert counted(app, idea_id) == (1, 1, 1)
+    session = app.extensions["db"].session_factory()
+    with unscoped(session):
         assert (
             session.scalar(
                 select(func.count())
@@ -357,3 +378,14 @@ def test_two_concurrent_votes_of_one_person_count_once(app, committed):
             == 1
         )
     session.close()
+
+
+def test_two_concurrent_removals_of_one_vote_uncount_it_once(app, committed):
+    idea_id = propose(app, committed["partner"], "Concurrent removal")
+    as_user(app, committed["partner"]).post(f"/ideas/{idea_id}/vote")  # stays
+    clients = [as_user(app, committed["customer"]) for _ in range(2)]
+    clients[0].post(f"/ideas/{idea_id}/vote")
+    assert counted(app, idea_id) == (2, 2, 2)
+    statuses = at_once(app, clients, f"/ideas/{idea_id}/unvote", "DELETE FROM idea_votes")
+    assert statuses == [302, 302]
+    assert counted(app, idea_id) == (1, 1, 1)

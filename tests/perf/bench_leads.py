@@ -482,6 +482,40 @@ def run_sizes(app, args, password: str) -> list[PageFigure]:
     return large
 
 
+def sqlite_demo_app(directory: str):
+    """The portal on a fresh SQLite file in ``directory`` (migrations, then the demo world), its
+    settings also in this process's environment. Returns the app and the database URL."""
+    from portal.app import create_app
+    from tests.perf import bench_authenticated_page as base
+
+    url = f"sqlite:///{Path(directory) / 'portal.sqlite3'}"
+    os.environ.update(base.prepare_environment(url))
+    app = create_app()
+    quiet()
+    print(f"\nSQLite: migrated and seeded ({base.build_database(app)} demo rows)")
+    return app, url
+
+
+def postgres_demo_app(url: str):
+    """The portal on a scratch PostgreSQL database (its name must start with ``test``: the schema
+    is dropped and rebuilt by the migrations) with the demo world, running as an ordinary role
+    under row-level security like the test suite. Returns the app and the role."""
+    from sqlalchemy.engine import make_url
+
+    from portal.app import create_app
+    from portal.seed import seed_demo_world
+    from tests.conftest import reset_schema
+
+    if not (make_url(url).database or "").startswith("test"):
+        raise SystemExit("the scratch database's name must start with test")
+    role = reset_schema(url)
+    app = create_app({"DATABASE_URL": url, "DATABASE_ROLE": role, "PORTAL_ENV": "development"})
+    quiet()
+    with app.app_context():
+        seed_demo_world()
+    return app, role
+
+
 def quiet() -> None:
     """The demo world's emails are logged in full without SMTP: not benchmark output."""
     import logging
@@ -628,15 +662,9 @@ def run_postgres(args, url: str) -> None:
     name = make_url(url).database or ""
     if not name.startswith("test"):
         raise BenchmarkError(f"refusing to drop the schema of {name!r}: use a scratch test_* db")
-    from portal.app import create_app
-    from portal.seed import DEMO_PASSWORD, seed_demo_world
-    from tests.conftest import reset_schema
+    from portal.seed import DEMO_PASSWORD
 
-    role = reset_schema(url)
-    app = create_app({"DATABASE_URL": url, "DATABASE_ROLE": role, "PORTAL_ENV": "development"})
-    quiet()
-    with app.app_context():
-        seed_demo_world()
+    app, role = postgres_demo_app(url)
     print(
         f"\nPostgreSQL {make_url(url).render_as_string(hide_password=True)} "
         f"(as role {role}, row-level security on)"

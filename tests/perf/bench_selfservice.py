@@ -37,7 +37,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flask import Flask
 
@@ -440,43 +439,23 @@ def parse_args(argv):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from tests.perf import bench_authenticated_page as base
-    from tests.perf.bench_leads import quiet
 
     print(f"Python {sys.version.split()[0]}; {base.load_average()}")
     if not args.skip_sqlite:
+        from portal.seed import DEMO_PASSWORD
+        from tests.perf.bench_leads import sqlite_demo_app
+
         with tempfile.TemporaryDirectory(prefix="portal-bench-selfservice-") as tmp:
-            url = f"sqlite:///{Path(tmp) / 'portal.sqlite3'}"
-            import os
-
-            os.environ.update(base.prepare_environment(url))
-            from portal.app import create_app
-            from portal.seed import DEMO_PASSWORD
-
-            app = create_app()
-            quiet()
-            print(f"\nSQLite: migrated and seeded ({base.build_database(app)} demo rows)")
+            app, url = sqlite_demo_app(tmp)
             bare = _bare_app(url)
             run(app, args, DEMO_PASSWORD, bare)
             bare.engine.dispose()
             app.extensions["db"].engine.dispose()
     if args.postgres_scratch_url:
-        from sqlalchemy.engine import make_url
+        from portal.seed import DEMO_PASSWORD
+        from tests.perf.bench_leads import postgres_demo_app
 
-        if not (make_url(args.postgres_scratch_url).database or "").startswith("test"):
-            raise SystemExit("the scratch database's name must start with test")
-        from portal.app import create_app
-        from portal.seed import DEMO_PASSWORD, seed_demo_world
-        from tests.conftest import reset_schema
-        from tests.perf.bench_leads import quiet
-
-        role = reset_schema(args.postgres_scratch_url)
-        app = create_app(
-            {"DATABASE_URL": args.postgres_scratch_url, "DATABASE_ROLE": role,
-             "PORTAL_ENV": "development"}
-        )  # fmt: skip
-        quiet()
-        with app.app_context():
-            seed_demo_world()
+        app, role = postgres_demo_app(args.postgres_scratch_url)
         print(f"\nPostgreSQL (role {role}, row-level security on)")
         bare = _bare_app(args.postgres_scratch_url.replace("+psycopg", "+psycopg"))
         run(app, args, DEMO_PASSWORD, bare)
