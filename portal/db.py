@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, abort, current_app, g, has_app_context
+from flask import Flask, abort, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import (
     DateTime,
     ForeignKey,
@@ -255,6 +255,9 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
             )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over
     # (SQLAlchemy's documented recipe), and turn on foreign keys and WAL on every connection.
@@ -267,9 +270,14 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
         cursor.close()
 
+    # A request that may write takes SQLite's one write lock as it begins and so waits its turn
+    # (busy_timeout). Begun deferred, it would read first and then find, on its first write, that
+    # another request committed meanwhile: SQLite refuses that write at once ("database is
+    # locked", a stale snapshot) and no wait helps. Reading requests stay deferred and never wait.
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        may_write = has_request_context() and request.method not in SAFE_METHODS
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if may_write else "BEGIN")
 
 
 def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:

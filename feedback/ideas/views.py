@@ -18,7 +18,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from feedback.ideas import queries, services
 from feedback.ideas.forms import (
@@ -161,7 +160,7 @@ def edit(idea_id: int):
     if request.method == "GET":
         form.snapshot.data = snapshot(idea, EDITABLE_FIELDS)
     elif form.validate_on_submit():
-        idea, done, changed = _save(idea, form)
+        done, changed = _save(idea, form)
         if done:
             flash(_("The idea is saved.") if changed else _("Nothing changed."), "success")
             return redirect(_idea_url(idea.id))
@@ -176,25 +175,13 @@ def edit(idea_id: int):
 
 
 def _save(idea: Idea, form: IdeaEditForm):
-    """Run the edit: (the idea as it is now, the attempt, whether anything changed). On SQLite,
-    an edit that another request committed after this one read the idea fails the write
-    ("database is locked": a stale snapshot); read the idea again and try again (as votes do),
-    and the snapshot check reports the change, as on PostgreSQL."""
-    for attempt_number in range(3):
-        changed = False
-        try:
-            with attempt(form) as done:
-                changed = services.edit_idea(
-                    idea, form.fields_dict(), seen=form.snapshot.data, actor=g.principal
-                )
-        except OperationalError:
-            db.session.rollback()
-            if attempt_number == 2:
-                raise
-            idea = get_or_404(Idea, idea.id)
-            continue
-        return idea, done, changed
-    raise AssertionError("unreachable")
+    """Run the edit: (the attempt, whether anything changed)."""
+    changed = False
+    with attempt(form) as done:
+        changed = services.edit_idea(
+            idea, form.fields_dict(), seen=form.snapshot.data, actor=g.principal
+        )
+    return done, changed
 
 
 @bp.post("/<int:idea_id>/vote")
@@ -228,21 +215,11 @@ def _change_vote(idea_id: int, change, *, counted: str, unchanged: str):
     if not ConfirmForm().validate_on_submit():
         return redirect(url_for("ideas.detail", idea_id=idea_id))
     # Two requests of one person at once: the unique vote lets one in (one delete removes it).
-    # On SQLite the other may find its snapshot stale ("database is locked") instead; it is
-    # tried again and finds the vote (or its absence).
-    for attempt_number in range(3):
-        idea = get_or_404(Idea, idea_id)
-        try:
-            with attempt() as done:
-                changed = change(idea, actor=g.principal)
-        except (OperationalError, IntegrityError):
-            db.session.rollback()
-            if attempt_number == 2:
-                raise
-            continue
-        if done:
-            flash(counted if changed else unchanged, "success" if changed else "info")
-        break
+    idea = get_or_404(Idea, idea_id)
+    with attempt() as done:
+        changed = change(idea, actor=g.principal)
+    if done:
+        flash(counted if changed else unchanged, "success" if changed else "info")
     return redirect(safe_next_url(request.form.get("next")) or _idea_url(idea_id))
 
 
