@@ -8,11 +8,11 @@ from flask_login import login_required
 
 from feedback.csat import queries as csat_queries
 from feedback.ideas import queries as idea_queries
-from feedback.products import PRODUCTS
 from feedback.surveys import queries as survey_queries
 from feedback.surveys.nps import summarise
 from portal import access, navigation
 from portal.navigation import NavItem
+from portal.product_lines import PRODUCT_LINES
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 navigation.add(NavItem("feedback.analytics", _l("Feedback"), "feedback.view", ("vendor",), 61))
@@ -28,7 +28,7 @@ def analytics():
     about no one product."""
     csat = csat_queries.by_product()
     rows = []
-    for code, label in [("", _l("Whole portfolio")), *PRODUCTS.items()]:
+    for code, label in [("", _l("Whole portfolio")), *PRODUCT_LINES.items()]:
         campaigns = survey_queries.trend(product=code)
         scores = [score for c in campaigns for score in c.scores]
         rows.append(

@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from feedback.csat.models import SATISFIED, CsatResponse, CsatSurvey
-from feedback.products import PRODUCTS
 from feedback.surveys.nps import TENTH, percent
 from portal.db import db
 from portal.identity.models import Organization, User
+from portal.product_lines import PRODUCT_LINES
 
 
 @dataclass(frozen=True)
@@ -121,9 +121,9 @@ def results() -> dict:
 
 
 def product_code(text: str) -> str:
-    """The product code (``feedback.products``) a case's free-text product names, or ""."""
+    """The product code (``portal.product_lines``) a case's free-text product names, or ""."""
     wanted = (text or "").strip().lower()
-    for code, label in PRODUCTS.items():
+    for code, label in PRODUCT_LINES.items():
         if wanted in (code, str(label).lower()):
             return code
     return ""

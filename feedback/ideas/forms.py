@@ -4,7 +4,7 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from feedback.ideas.services import STATUS_LABELS
-from feedback.products import PRODUCTS
+from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
 
@@ -13,7 +13,7 @@ class IdeaForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     product = SelectField(
         _l("Product"),
-        choices=choices([("", "—")] + list(PRODUCTS.items())),
+        choices=choices([("", "—")] + list(PRODUCT_LINES.items())),
         validators=[DataRequired(message=_l("Choose the product the idea is about."))],
     )
 

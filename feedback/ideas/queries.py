@@ -13,11 +13,11 @@ from feedback.ideas.models import (
     IdeaSubscription,
     IdeaVote,
 )
-from feedback.products import PRODUCTS
 from portal import search as full_text
 from portal.db import db
 from portal.identity.models import User
 from portal.keyset import PER_PAGE, KeysetPage, keyset_page
+from portal.product_lines import PRODUCT_LINES
 
 # sort name -> (columns, descending): all descending, each ending in the unique id, each with its
 # index alone and behind status (models.Idea). "trending" is a stored count (ideas.trending).
@@ -48,7 +48,7 @@ def board(
         stmt = stmt.where(Idea.status == status)
     else:
         stmt = stmt.where(Idea.status != "duplicate")
-    if product in PRODUCTS:
+    if product in PRODUCT_LINES:
         stmt = stmt.where(Idea.product == product)
     if with_authors:
         stmt = stmt.options(joinedload(Idea.author).joinedload(User.org))

@@ -28,7 +28,6 @@ from feedback.ideas.models import (
     IdeaSubscription,
     IdeaVote,
 )
-from feedback.products import PRODUCTS
 from portal import audit, events
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, check_unchanged
@@ -37,6 +36,7 @@ from portal.errors import DomainError, Forbidden, InvalidInput, InvalidTransitio
 from portal.identity.models import User
 from portal.notify import register_kind
 from portal.notify import services as notify
+from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
 
 register_kind("ideas.status", _l("News of ideas I proposed, voted for or follow"))
@@ -67,7 +67,7 @@ def _clean(fields: dict) -> dict:
     if len(description) > 5000:
         raise InvalidInput(_("Keep the description under 5000 characters."), field="description")
     product = fields.get("product") or ""
-    if product not in PRODUCTS:
+    if product not in PRODUCT_LINES:
         raise InvalidInput(_("Choose the product the idea is about."), field="product")
     return {"title": title, "description": description, "product": product}
 

@@ -29,7 +29,6 @@ from feedback.ideas.forms import (
     StatusForm,
 )
 from feedback.ideas.models import EDITABLE_FIELDS, IDEA_STATUSES, OPEN_STATUSES, Idea
-from feedback.products import PRODUCTS
 from portal import access, audit, events, navigation
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
@@ -37,6 +36,7 @@ from portal.errors import InvalidTransition
 from portal.identity.forms import ConfirmForm
 from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
+from portal.product_lines import PRODUCT_LINES
 from portal.web import attempt, form_status, safe_next_url
 
 bp = Blueprint("ideas", __name__, url_prefix="/ideas")
@@ -51,7 +51,7 @@ PER_PAGE = 25
 def index():
     sort = request.args.get("sort") if request.args.get("sort") in queries.SORTS else "votes"
     status = request.args.get("status") if request.args.get("status") in IDEA_STATUSES else None
-    product = request.args.get("product") if request.args.get("product") in PRODUCTS else None
+    product = request.args.get("product") if request.args.get("product") in PRODUCT_LINES else None
     try:
         page = queries.board(
             sort,
@@ -71,7 +71,7 @@ def index():
         status=status,
         product=product,
         statuses=services.STATUS_LABELS,
-        products=PRODUCTS,
+        products=PRODUCT_LINES,
         voted=queries.my_votes(g.principal.user_id, [idea.id for idea in page.items]),
         confirm=ConfirmForm(),
     )
@@ -132,7 +132,7 @@ def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
         forms=forms,
         confirm=ConfirmForm(),
         statuses=services.STATUS_LABELS,
-        products=PRODUCTS,
+        products=PRODUCT_LINES,
         open_statuses=OPEN_STATUSES,
         comments=queries.comments_of(idea.id),
         duplicates=queries.duplicates_of(idea.id),

@@ -13,8 +13,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from feedback.products import PRODUCTS
 from portal.identity.models import TIERS
+from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
 
@@ -27,7 +27,7 @@ class CampaignForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     product = SelectField(
         _l("Product"),
-        choices=choices([("", _l("The whole portfolio"))] + list(PRODUCTS.items())),
+        choices=choices([("", _l("The whole portfolio"))] + list(PRODUCT_LINES.items())),
         validators=[Optional()],
     )
     audience_kinds = MultiCheckboxField(

@@ -25,7 +25,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedback import links
-from feedback.products import PRODUCTS
 from feedback.surveys.models import AUDIENCE_KINDS, NpsCampaign, SurveyRecipient, SurveyResponse
 from portal import access, audit, jobs
 from portal.clock import utcnow
@@ -34,6 +33,7 @@ from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import TIERS, Organization, User
 from portal.notify import register_kind
 from portal.notify import services as notify
+from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _clean(fields: dict) -> dict:
     if not name:
         raise InvalidInput(_("Give the campaign a name."), field="name")
     product = fields.get("product") or ""
-    if product and product not in PRODUCTS:
+    if product and product not in PRODUCT_LINES:
         raise InvalidInput(_("Choose a product from the list."), field="product")
     kinds = sorted(set(fields.get("audience_kinds") or []))
     if any(k not in AUDIENCE_KINDS for k in kinds):

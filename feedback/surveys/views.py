@@ -16,7 +16,6 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from feedback import links
-from feedback.products import PRODUCTS
 from feedback.surveys import queries, services
 from feedback.surveys.forms import AnswerForm, CampaignForm, CloseForm, ScheduleForm
 from feedback.surveys.models import NpsCampaign
@@ -26,6 +25,7 @@ from portal.errors import InvalidInput
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.navigation import NavItem
+from portal.product_lines import PRODUCT_LINES
 from portal.web import attempt, choices, form_status
 
 bp = Blueprint("nps", __name__, url_prefix="/feedback/nps")
@@ -86,7 +86,7 @@ def _detail(
         schedule=schedule or ScheduleForm(formdata=None),
         close=close or CloseForm(formdata=None),
         confirm=ConfirmForm(),
-        products=PRODUCTS,
+        products=PRODUCT_LINES,
         events=audit.history_for(campaign),
     ), status
 

@@ -34,11 +34,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
+from portal.product_lines import PRODUCT_LINES
+
 CUSTOMER = "lee@granite.example"
 STAFF = "channel@northwind.example"
 STATUSES = ("under_review", "planned", "in_progress", "done", "declined", "duplicate")
 STATUS_WEIGHTS = (50, 12, 8, 15, 10, 5)
-PRODUCTS = ("networking", "security", "cloud", "collaboration", "storage", "services")
+PRODUCTS = tuple(PRODUCT_LINES)
 LATER = 4  # "a later page": the fourth, three cursors in
 
 
