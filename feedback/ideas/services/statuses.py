@@ -1,0 +1,122 @@
+"""Vendor staff move ideas between statuses; a duplicate merges into its original. Every change
+tells the idea's subscribers (in the portal and by email)."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, update
+
+from feedback.ideas import trending
+from feedback.ideas.models import IDEA_STATUSES, Idea, IdeaSubscription, IdeaVote
+from feedback.ideas.services.case_links import tell_linked_requesters
+from feedback.ideas.services.common import AUDIT_FIELDS, STATUS_LABELS, idea_path
+from portal import audit
+from portal.clock import utcnow
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.identity.models import User
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+
+def change_status(
+    idea: Idea,
+    status: str,
+    *,
+    reason: str = "",
+    duplicate_of: Idea | None = None,
+    actor: Principal,
+) -> None:
+    """Vendor staff move an idea to ``status``; declined needs a ``reason``, duplicate the
+    original (``duplicate_of``), into which votes and subscribers move. Subscribers are told."""
+    if not actor.can("ideas.manage"):
+        raise Forbidden(_("Only vendor staff change the status of ideas."))
+    if status not in IDEA_STATUSES:
+        raise InvalidInput(_("Choose a status from the list."), field="status")
+    if idea.status == "duplicate":
+        raise InvalidTransition(_("A duplicate stays merged into its original."))
+    if status == idea.status:
+        raise InvalidTransition(_("The idea is already %(status)s.", status=STATUS_LABELS[status]))
+    reason = (reason or "").strip()[:2000]
+    if status == "declined" and not reason:
+        raise InvalidInput(_("Say why the idea is declined."), field="reason")
+    if status == "duplicate":
+        if duplicate_of is None:
+            raise InvalidInput(_("Give the number of the original idea."), field="duplicate_of")
+        if duplicate_of.id == idea.id or duplicate_of.status == "duplicate":
+            raise InvalidInput(
+                _("Choose another idea that is not itself a duplicate."), field="duplicate_of"
+            )
+    before = audit.snapshot(idea, AUDIT_FIELDS)
+    told = subscribers_of(idea.id)
+    idea.status = status
+    idea.status_reason = reason
+    idea.status_changed_at = utcnow()
+    if status == "duplicate":
+        idea.duplicate_of_id = duplicate_of.id
+        merge_into(idea, duplicate_of)
+    db.session.flush()
+    audit.record(
+        "idea.status_changed",
+        idea,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(idea, AUDIT_FIELDS),
+    )
+    _tell_subscribers(idea, told, actor=actor, original=duplicate_of)
+    if status == "done":
+        tell_linked_requesters(idea, already={u.id for u in told} | {actor.user_id})
+
+
+def merge_into(duplicate: Idea, original: Idea) -> None:
+    """Move the duplicate's votes and subscriptions to the original; a person who had voted
+    for (or followed) both keeps one. Both ideas' counts (all votes, recent votes) are recounted
+    from the votes."""
+    session = db.session
+    for model in (IdeaVote, IdeaSubscription):
+        on_original = select(model.user_id).where(model.idea_id == original.id)
+        session.execute(
+            delete(model)
+            .where(model.idea_id == duplicate.id, model.user_id.in_(on_original))
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(model)
+            .where(model.idea_id == duplicate.id)
+            .values(idea_id=original.id)
+            .execution_options(synchronize_session=False)
+        )
+    for idea in (duplicate, original):
+        idea.vote_count = session.scalar(
+            select(func.count()).select_from(IdeaVote).where(IdeaVote.idea_id == idea.id)
+        )
+        idea.recent_vote_count = session.scalar(trending.recent_votes_of(idea.id))
+    session.flush()
+
+
+def subscribers_of(idea_id: int) -> list[User]:
+    """The people following an idea, whatever their organisation (vendor staff's view)."""
+    with unscoped():
+        return list(
+            db.session.scalars(
+                select(User)
+                .join(IdeaSubscription, IdeaSubscription.user_id == User.id)
+                .where(IdeaSubscription.idea_id == idea_id)
+                .order_by(User.id)
+            )
+        )
+
+
+def _tell_subscribers(idea: Idea, users: list[User], *, actor: Principal, original) -> None:
+    label = STATUS_LABELS[idea.status]
+    title = _("Idea “%(title)s” is now %(status)s", title=idea.title, status=label)
+    if idea.status == "duplicate":
+        body = _(
+            "It is the same as “%(original)s”; your vote and your subscription moved there.",
+            original=original.title,
+        )
+        link = idea_path(original.id)
+    else:
+        body = _("Reason: %(reason)s", reason=idea.status_reason) if idea.status_reason else ""
+        link = idea_path(idea.id)
+    notify.notify([u for u in users if u.id != actor.user_id], "ideas.status", title, body, link)
