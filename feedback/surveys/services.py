@@ -1,4 +1,5 @@
-"""Use cases of NPS campaigns and their signed links. Writers only flush; the caller commits.
+"""Use cases of NPS campaigns (their links are answered in ``answers``). Writers only flush; the
+caller commits.
 
 A campaign: draft -> scheduled (send at a time; the tick sends it) -> sent; or draft -> sent at
 once; a scheduled campaign may go back to draft (its schedule cancelled) until the tick sends it.
@@ -14,17 +15,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, g
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedback import links
+from feedback.surveys.answers import survey_path
 from feedback.surveys.models import AUDIENCE_KINDS, NpsCampaign, SurveyRecipient, SurveyResponse
 from portal import access, audit, jobs
 from portal.clock import utcnow
@@ -38,7 +38,6 @@ from portal.tenancy import Principal
 
 log = logging.getLogger(__name__)
 
-PURPOSE = "nps"
 register_kind("feedback.survey", _l("Surveys about our products and service"))
 
 AUDIT_FIELDS = ["name", "product", "audience_kinds", "audience_tiers", "audience_org_ids"]
@@ -241,12 +240,6 @@ def audience_of(campaign: NpsCampaign) -> list[User]:
         )
 
 
-def survey_path(campaign_id: int, recipient_id: int) -> str:
-    """The link's path; built without a request, since the tick sends campaigns too."""
-    token = links.make_token(PURPOSE, campaign_id, recipient_id)
-    return current_app.url_map.bind("localhost").build("surveys.answer", {"token": token})
-
-
 def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
     if not user.active or not notify.email_enabled(user, "feedback.survey"):
         return
@@ -274,72 +267,6 @@ def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
         body=body,
         kind="feedback.survey",
     )
-
-
-# The signed link's side: no principal, so every lookup is unscoped and checked by hand.
-
-
-class AlreadyAnswered(Exception):
-    pass
-
-
-class SurveyClosed(Exception):
-    pass
-
-
-@dataclass
-class OpenLink:
-    campaign: NpsCampaign
-    recipient: SurveyRecipient
-    answered: bool
-
-
-def open_link(token: str) -> OpenLink:
-    """What a token opens; raises links.LinkInvalid, links.LinkExpired or SurveyClosed.
-    Reads only: opening a link (GET) never records anything."""
-    link = links.read_token(PURPOSE, token)
-    with unscoped():
-        recipient = db.session.scalars(
-            select(SurveyRecipient).where(SurveyRecipient.id == link.recipient_id)
-        ).one_or_none()
-        if recipient is None or recipient.campaign_id != link.survey_id:
-            raise links.LinkInvalid()  # a genuine signature over ids that do not match
-        campaign = recipient.campaign
-        answered = (
-            db.session.scalar(
-                select(SurveyResponse.id).where(SurveyResponse.recipient_id == recipient.id)
-            )
-            is not None
-        )
-    if campaign.status == "closed":
-        raise SurveyClosed()
-    return OpenLink(campaign, recipient, answered)
-
-
-def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
-    """Record the answer of a link; raises LinkInvalid, LinkExpired, SurveyClosed,
-    AlreadyAnswered or InvalidInput. Once only: the unique answer per recipient decides between
-    two concurrent submits, whatever they read before."""
-    opened = open_link(token)
-    if opened.answered:
-        raise AlreadyAnswered()
-    if not isinstance(score, int) or not 0 <= score <= 10:
-        raise InvalidInput(_("Choose a score from 0 to 10."), field="score")
-    recipient = opened.recipient
-    response = SurveyResponse(
-        org_id=recipient.org_id,
-        recipient_id=recipient.id,
-        campaign_id=recipient.campaign_id,
-        score=score,
-        comment=(comment or "").strip()[:2000],
-    )
-    session = db.session
-    try:
-        with unscoped(session), session.begin_nested():
-            session.add(response)
-    except IntegrityError:
-        raise AlreadyAnswered() from None
-    return response
 
 
 # The tick.

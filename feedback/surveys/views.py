@@ -16,7 +16,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from feedback import links
-from feedback.surveys import queries, services
+from feedback.surveys import answers, queries, services
 from feedback.surveys.forms import AnswerForm, CampaignForm, CloseForm, ScheduleForm
 from feedback.surveys.models import NpsCampaign
 from portal import access, audit, navigation
@@ -171,10 +171,10 @@ def _refused(message: str, status: int):
 @public.route("/<token>", methods=["GET", "POST"])
 def answer(token: str):
     try:
-        opened = services.open_link(token)
+        opened = answers.open_link(token)
     except links.LinkExpired:
         return _refused(_("This survey link has expired. Thank you all the same."), 410)
-    except services.SurveyClosed:
+    except answers.SurveyClosed:
         return _refused(_("This survey is closed. Thank you all the same."), 410)
     except links.LinkInvalid:
         return _refused(
@@ -187,9 +187,9 @@ def answer(token: str):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                services.record_answer(token, form.score.data, form.comment.data)
+                answers.record_answer(token, form.score.data, form.comment.data)
                 db.session.commit()
-            except services.AlreadyAnswered:
+            except answers.AlreadyAnswered:
                 db.session.rollback()
                 return _already_answered()
             except InvalidInput as error:

@@ -18,7 +18,7 @@ from portal.tenancy import Principal
 from tests.integration import test_feedback_surveys as surveys
 from tests.integration.race_support import written_first
 from tests.integration.test_feedback_ideas import as_user
-from tests.integration.test_feedback_surveys import acting, answers, link_of, sent_campaign
+from tests.integration.test_feedback_surveys import acting, answer_count, link_of, sent_campaign
 
 people = surveys.people  # the fixture, shared with the other NPS tests
 
@@ -79,7 +79,7 @@ def test_closing_a_sent_campaign_closes_its_links_and_keeps_its_results(
         for response in (anyone.get(path), anyone.post(path, data={"score": "2"})):
             assert response.status_code == 410
             assert "This survey is closed" in response.get_data(as_text=True)
-    assert answers(db, campaign_id) == 1
+    assert answer_count(db, campaign_id) == 1
     # Results stay visible, and count the campaign.
     sales = as_user(app, people["sales"])
     page = sales.get(f"/feedback/nps/{campaign_id}").get_data(as_text=True)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from feedback import links
-from feedback.surveys import services
+from feedback.surveys import answers, services
 from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
 from portal import jobs
 from portal.clock import utcnow
@@ -70,7 +70,7 @@ def link_of(mailbox, user) -> str:
     return LINK.search(message.get_content()).group(1)
 
 
-def answers(db, campaign_id=None) -> int:
+def answer_count(db, campaign_id=None) -> int:
     stmt = select(func.count()).select_from(SurveyResponse)
     if campaign_id:
         stmt = stmt.where(SurveyResponse.campaign_id == campaign_id)
@@ -91,9 +91,9 @@ def test_sending_emails_each_recipient_a_link_that_opens_without_sign_in(
     page = client.get(path)
     assert page.status_code == 200
     assert "What is the main reason for your score?" in page.get_data(as_text=True)
-    assert answers(db) == 0  # GET never records (email scanners open links)
+    assert answer_count(db) == 0  # GET never records (email scanners open links)
     client.get(path)
-    assert answers(db) == 0
+    assert answer_count(db) == 0
     done = client.post(path, data={"score": "9", "comment": "Great support"})
     assert done.status_code == 200 and "Your answer is recorded" in done.get_data(as_text=True)
     response = db.scalar(select(SurveyResponse))
@@ -118,9 +118,9 @@ def test_two_submits_that_both_read_unanswered_record_once(app, db, people, mail
     sent_campaign(app, people)
     token = link_of(mailbox, people["gold"]).rsplit("/", 1)[1]
     with acting(app) as session:
-        services.record_answer(token, 8, "")
+        answers.record_answer(token, 8, "")
         session.commit()
-    real_open = services.open_link
+    real_open = answers.open_link
 
     def stale(token):
         opened = real_open(token)
@@ -128,10 +128,10 @@ def test_two_submits_that_both_read_unanswered_record_once(app, db, people, mail
         return opened
 
     with acting(app) as session, pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "open_link", stale)
-        with pytest.raises(services.AlreadyAnswered):
-            services.record_answer(token, 2, "")
-    assert answers(db) == 1
+        patch.setattr(answers, "open_link", stale)
+        with pytest.raises(answers.AlreadyAnswered):
+            answers.record_answer(token, 2, "")
+    assert answer_count(db) == 1
     recipient_id = db.scalar(select(SurveyResponse.recipient_id))
     with pytest.raises(IntegrityError), db.begin_nested():
         db.add(
@@ -160,19 +160,19 @@ def test_a_tampered_or_foreign_link_is_a_clear_400(app, client, db, people, mail
             select(SurveyRecipient).where(SurveyRecipient.email == people["customer"].email)
         )
         # A genuine signature over a recipient of another campaign: bound to both, refused.
-        other = links.make_token(services.PURPOSE, campaign_id + 1000, recipient.id)
+        other = links.make_token(answers.PURPOSE, campaign_id + 1000, recipient.id)
         # Signed for another purpose (the future CSAT link): not an NPS link.
         csat = links.make_token("csat", campaign_id, recipient.id)
         # Signed with another secret.
         app.config["SECRET_KEY"], secret = "another-secret", app.config["SECRET_KEY"]
         try:
-            forged = links.make_token(services.PURPOSE, campaign_id, recipient.id)
+            forged = links.make_token(answers.PURPOSE, campaign_id, recipient.id)
         finally:
             app.config["SECRET_KEY"] = secret
     for bad in (other, csat, forged):
         assert client.get(f"/feedback/survey/{bad}").status_code == 400
         assert client.post(f"/feedback/survey/{bad}", data={"score": "5"}).status_code == 400
-    assert answers(db) == 0
+    assert answer_count(db) == 0
 
 
 def test_a_link_expires_after_14_days(app, client, db, people, mailbox):
@@ -187,7 +187,7 @@ def test_a_link_expires_after_14_days(app, client, db, people, mailbox):
         assert expired.status_code == 410
         assert "expired" in expired.get_data(as_text=True)
         assert client.post(path, data={"score": "10"}).status_code == 410
-    assert answers(db) == 0
+    assert answer_count(db) == 0
 
 
 def test_the_lifetime_is_configurable(app, client, db, people, mailbox):
@@ -209,13 +209,13 @@ def test_the_answer_is_csrf_protected(app, client, db, people, mailbox):
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         assert client.post(path, data={"score": "7"}).status_code == 400
-        assert answers(db) == 0
+        assert answer_count(db) == 0
         page = client.get(path).get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         assert client.post(path, data={"score": "7", "csrf_token": token}).status_code == 200
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
-    assert answers(db) == 1
+    assert answer_count(db) == 1
 
 
 def test_a_missing_or_wrong_score_is_a_clear_message(app, client, db, people, mailbox):
@@ -225,7 +225,7 @@ def test_a_missing_or_wrong_score_is_a_clear_message(app, client, db, people, ma
         page = client.post(path, data=data)
         assert page.status_code == 422
     assert "Choose a score from 0 to 10." in client.post(path, data={}).get_data(as_text=True)
-    assert answers(db) == 0
+    assert answer_count(db) == 0
 
 
 def test_audience_by_tier_and_by_list(app, db, people, mailbox):
