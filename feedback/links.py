@@ -15,8 +15,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from portal.db import db, unscoped
 
 DEFAULT_DAYS = 14
+MAX_COMMENT = 2000
 
 
 class LinkInvalid(Exception):
@@ -25,6 +29,10 @@ class LinkInvalid(Exception):
 
 class LinkExpired(Exception):
     """The link is genuine but older than its lifetime."""
+
+
+class AlreadyAnswered(Exception):
+    """The link's one answer is recorded already."""
 
 
 @dataclass(frozen=True)
@@ -58,3 +66,16 @@ def read_token(purpose: str, token: str) -> SurveyLink:
         return SurveyLink(int(data["s"]), int(data["r"]))
     except (TypeError, KeyError, ValueError):
         raise LinkInvalid() from None
+
+
+def record_answer_once(answer) -> None:
+    """Write a link's answer row. Once only: the unique answer per recipient decides between
+    concurrent submits, whatever they read before, and the later one gets AlreadyAnswered.
+    Unscoped, as a link carries no principal."""
+    answer.comment = (answer.comment or "").strip()[:MAX_COMMENT]
+    session = db.session
+    try:
+        with unscoped(session), session.begin_nested():
+            session.add(answer)
+    except IntegrityError:
+        raise AlreadyAnswered() from None

@@ -17,7 +17,6 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from feedback import links
 from feedback.csat.models import CsatResponse, CsatSurvey
@@ -118,10 +117,6 @@ def send_survey(
 # The signed link's side: no principal, so every lookup is unscoped and checked by hand.
 
 
-class AlreadyAnswered(Exception):
-    pass
-
-
 @dataclass
 class OpenLink:
     survey: CsatSurvey
@@ -151,7 +146,7 @@ def record_answer(token: str, score: int, comment: str) -> CsatResponse:
     A rating of 1 or 2 tells the team lead (in-app and email; see low_rating_recipients)."""
     opened = open_link(token)
     if opened.answered:
-        raise AlreadyAnswered()
+        raise links.AlreadyAnswered()
     if not isinstance(score, int) or not 1 <= score <= 5:
         raise InvalidInput(_("Choose a rating from 1 to 5."), field="score")
     survey = opened.survey
@@ -159,14 +154,9 @@ def record_answer(token: str, score: int, comment: str) -> CsatResponse:
         org_id=survey.org_id,
         survey_id=survey.id,
         score=score,
-        comment=(comment or "").strip()[:2000],
+        comment=comment,
     )
-    session = db.session
-    try:
-        with unscoped(session), session.begin_nested():
-            session.add(response)
-    except IntegrityError:
-        raise AlreadyAnswered() from None
+    links.record_answer_once(response)
     if score in LOW_SCORES:
         _tell_low_rating(survey, response)
     return response

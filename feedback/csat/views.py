@@ -87,7 +87,7 @@ def answer(token: str):
             try:
                 services.record_answer(token, form.score.data, form.comment.data)
                 db.session.commit()
-            except services.AlreadyAnswered:
+            except links.AlreadyAnswered:
                 db.session.rollback()
                 return _message(already, 200)
             except InvalidInput as error:

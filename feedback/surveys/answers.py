@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from feedback import links
 from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
@@ -23,10 +22,6 @@ def survey_path(campaign_id: int, recipient_id: int) -> str:
     """The link's path; built without a request, since the tick sends campaigns too."""
     token = links.make_token(PURPOSE, campaign_id, recipient_id)
     return current_app.url_map.bind("localhost").build("surveys.answer", {"token": token})
-
-
-class AlreadyAnswered(Exception):
-    pass
 
 
 class SurveyClosed(Exception):
@@ -68,7 +63,7 @@ def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
     two concurrent submits, whatever they read before."""
     opened = open_link(token)
     if opened.answered:
-        raise AlreadyAnswered()
+        raise links.AlreadyAnswered()
     if not isinstance(score, int) or not 0 <= score <= 10:
         raise InvalidInput(_("Choose a score from 0 to 10."), field="score")
     recipient = opened.recipient
@@ -77,12 +72,7 @@ def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
         recipient_id=recipient.id,
         campaign_id=recipient.campaign_id,
         score=score,
-        comment=(comment or "").strip()[:2000],
+        comment=comment,
     )
-    session = db.session
-    try:
-        with unscoped(session), session.begin_nested():
-            session.add(response)
-    except IntegrityError:
-        raise AlreadyAnswered() from None
+    links.record_answer_once(response)
     return response

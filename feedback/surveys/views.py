@@ -189,7 +189,7 @@ def answer(token: str):
             try:
                 answers.record_answer(token, form.score.data, form.comment.data)
                 db.session.commit()
-            except answers.AlreadyAnswered:
+            except links.AlreadyAnswered:
                 db.session.rollback()
                 return _already_answered()
             except InvalidInput as error:

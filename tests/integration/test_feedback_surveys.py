@@ -129,7 +129,7 @@ def test_two_submits_that_both_read_unanswered_record_once(app, db, people, mail
 
     with acting(app) as session, pytest.MonkeyPatch.context() as patch:
         patch.setattr(answers, "open_link", stale)
-        with pytest.raises(answers.AlreadyAnswered):
+        with pytest.raises(links.AlreadyAnswered):
             answers.record_answer(token, 2, "")
     assert answer_count(db) == 1
     recipient_id = db.scalar(select(SurveyResponse.recipient_id))
