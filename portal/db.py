@@ -258,6 +258,23 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def writes_on_get(view):
+    """Mark a view that writes although it answers GET (a quote's first opening marks it
+    viewed), so that on SQLite it begins its transaction as a POST does. Put it right under the
+    route decorator."""
+    view.writes_on_get = True
+    return view
+
+
+def _request_may_write() -> bool:
+    if not has_request_context():
+        return False
+    if request.method not in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "writes_on_get", False)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over
     # (SQLAlchemy's documented recipe), and turn on foreign keys and WAL on every connection.
@@ -276,8 +293,7 @@ def _configure_sqlite(engine: Engine) -> None:
     # locked", a stale snapshot) and no wait helps. Reading requests stay deferred and never wait.
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        may_write = has_request_context() and request.method not in SAFE_METHODS
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if may_write else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
 
 
 def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:

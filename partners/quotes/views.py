@@ -38,7 +38,7 @@ from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest
 from portal import access, audit, navigation
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
-from portal.db import db, get_or_404
+from portal.db import db, get_or_404, writes_on_get
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.keyset import InvalidCursor
@@ -162,6 +162,7 @@ def _detail(quote: Quote, forms: dict | None = None, status: int = 200):
 
 
 @bp.get("/<int:quote_id>")
+@writes_on_get
 @login_required
 @access.require("quotes.view")
 def detail(quote_id: int):
@@ -331,6 +332,7 @@ def discard(quote_id: int):
 
 
 @bp.get("/<int:quote_id>/pdf")
+@writes_on_get
 @login_required
 @access.require("quotes.view")
 def pdf(quote_id: int):

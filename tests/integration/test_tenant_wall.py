@@ -150,3 +150,35 @@ def test_sqlite_enforces_foreign_keys_and_uses_wal(app, db):
         pytest.skip("SQLite pragmas")
     assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "begin"),
+    [
+        ("GET", "/help/", "BEGIN"),
+        ("POST", "/login", "BEGIN IMMEDIATE"),
+        ("POST", "/api/v1/cases", "BEGIN IMMEDIATE"),
+        ("GET", "/quotes/1", "BEGIN IMMEDIATE"),  # a first opening marks the quote viewed
+        ("GET", "/quotes/1/pdf", "BEGIN IMMEDIATE"),
+    ],
+)
+def test_sqlite_requests_that_may_write_take_the_write_lock_first(app, method, path, begin):
+    """Else a request that read before another committed cannot write ('database is locked')."""
+    from sqlalchemy import event
+
+    engine = app.extensions["db"].engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite transactions")
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        if statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with app.test_request_context(path, method=method), engine.connect() as conn:
+            conn.begin()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen == [begin]
