@@ -42,7 +42,7 @@ def age_trending_votes(session: Session) -> int:
     before the count (and is in it) or adds its one after this commits: counting in the same
     statement as the write would count from a snapshot taken before a vote that committed while
     the row was awaited, and lose it. SQLite has one writer at a time and needs no lock."""
-    counted = Idea.recent_vote_count > 0
+    counted = Idea.recent_vote_count != 0  # a negative count (a lost race) is repaired too
     session.execute(select(Idea.id).where(counted).with_for_update()).all()
     recent = recent_votes_of(Idea.id).scalar_subquery()
     return session.execute(

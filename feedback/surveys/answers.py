@@ -67,6 +67,16 @@ def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
     if not isinstance(score, int) or not 0 <= score <= 10:
         raise InvalidInput(_("Choose a score from 0 to 10."), field="score")
     recipient = opened.recipient
+    # Closing may have committed since the link was opened: read the status again under a share
+    # lock, which a close (an UPDATE) waits for, so no answer lands in a closed campaign.
+    with unscoped():
+        status = db.session.scalar(
+            select(NpsCampaign.status)
+            .where(NpsCampaign.id == recipient.campaign_id)
+            .with_for_update(read=True)
+        )
+    if status == "closed":
+        raise SurveyClosed()
     response = SurveyResponse(
         org_id=recipient.org_id,
         recipient_id=recipient.id,

@@ -125,13 +125,22 @@ def send_campaign(campaign: NpsCampaign, *, actor: Principal | None) -> int:
         _require_manager(actor)
     session = db.session
     now = utcnow()
+    # By hand: a draft or a scheduled campaign. The tick: only one still scheduled and due, as
+    # it listed it; a schedule cancelled or moved meanwhile is not sent.
+    if actor is None:
+        sendable = [NpsCampaign.status == "scheduled", NpsCampaign.send_at <= now]
+    else:
+        sendable = [NpsCampaign.status.in_(("draft", "scheduled"))]
     claimed = session.execute(
         update(NpsCampaign)
-        .where(NpsCampaign.id == campaign.id, NpsCampaign.status.in_(("draft", "scheduled")))
+        .where(NpsCampaign.id == campaign.id, *sendable)
         .values(status="sent", sent_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if claimed != 1:
+        session.refresh(campaign)
+        if campaign.status in ("draft", "scheduled"):
+            raise InvalidTransition(_("This campaign's schedule changed: it was not sent."))
         raise InvalidTransition(_("This campaign was already sent."))
     session.refresh(campaign)
     count = 0

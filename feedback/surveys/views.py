@@ -175,7 +175,7 @@ def answer(token: str):
     except links.LinkExpired:
         return _refused(_("This survey link has expired. Thank you all the same."), 410)
     except answers.SurveyClosed:
-        return _refused(_("This survey is closed. Thank you all the same."), 410)
+        return _closed()
     except links.LinkInvalid:
         return _refused(
             _("This survey link is not valid. Please open it exactly as it came in the email."),
@@ -192,6 +192,9 @@ def answer(token: str):
             except links.AlreadyAnswered:
                 db.session.rollback()
                 return _already_answered()
+            except answers.SurveyClosed:  # closed since the link was opened
+                db.session.rollback()
+                return _closed()
             except InvalidInput as error:
                 db.session.rollback()
                 form.score.errors = [*form.score.errors, error.message]
@@ -199,6 +202,10 @@ def answer(token: str):
                 return render_template("feedback/survey/thanks.html")
         return render_template("feedback/survey/answer.html", form=form, opened=opened), 422
     return render_template("feedback/survey/answer.html", form=form, opened=opened)
+
+
+def _closed():
+    return _refused(_("This survey is closed. Thank you all the same."), 410)
 
 
 def _already_answered():

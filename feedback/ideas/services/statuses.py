@@ -33,6 +33,7 @@ def change_status(
         raise Forbidden(_("Only vendor staff change the status of ideas."))
     if status not in IDEA_STATUSES:
         raise InvalidInput(_("Choose a status from the list."), field="status")
+    _lock(idea, duplicate_of)
     if idea.status == "duplicate":
         raise InvalidTransition(_("A duplicate stays merged into its original."))
     if status == idea.status:
@@ -66,6 +67,18 @@ def change_status(
     _tell_subscribers(idea, told, actor=actor, original=duplicate_of)
     if status == "done":
         tell_linked_requesters(idea, already={u.id for u in told} | {actor.user_id})
+
+
+def _lock(*ideas: Idea | None) -> None:
+    """Hold the ideas' rows (PostgreSQL) and read them again: a vote takes the idea's row before
+    it writes, so none slips in between a merge's recount and its write, nor lands on an idea
+    that closed meanwhile; two staff changing one idea at once go one after the other."""
+    ids = sorted({i.id for i in ideas if i is not None})  # one order: no deadlock
+    with unscoped():
+        db.session.execute(select(Idea.id).where(Idea.id.in_(ids)).with_for_update())
+    for idea in ideas:
+        if idea is not None:
+            db.session.refresh(idea)
 
 
 def merge_into(duplicate: Idea, original: Idea) -> None:

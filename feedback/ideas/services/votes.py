@@ -45,11 +45,17 @@ def vote(idea: Idea, *, actor: Principal) -> bool:
     session = db.session
     try:
         with session.begin_nested():
+            # The idea's row first, while it is open: a status change or a merge holds it too,
+            # so this vote waits for them and is refused once the idea closed or merged. The
+            # vote row follows in the same savepoint: a person's second vote undoes both.
+            if not _add_to_counts(idea, 1, recent=True):
+                raise InvalidTransition(_("Votes are closed for this idea."))
             session.add(IdeaVote(idea_id=idea.id, user_id=actor.user_id, org_id=actor.org_id))
+            session.flush()
     except IntegrityError:
+        session.refresh(idea)
         return False
-    # Only after this person's vote row went in, so it counts each vote once.
-    _add_to_counts(idea, 1, recent=True)
+    session.refresh(idea)
     subscribe(idea.id, actor.user_id, actor.org_id)
     # In the voter's organisation's history: the idea's organisation must not learn who voted.
     audit.record("idea.voted", idea, actor=actor, org_id=actor.org_id)
@@ -72,35 +78,50 @@ def unvote(idea: Idea, *, actor: Principal) -> bool:
     ).first()
     if mine is None:
         return False
-    # Of two concurrent removals, one deletes the row; the other deletes nothing and must not
-    # uncount it a second time.
-    deleted = session.execute(
-        delete(IdeaVote).where(IdeaVote.id == mine.id).execution_options(synchronize_session=False)
-    ).rowcount
-    if deleted != 1:
-        return False
     # A vote older than the window left the trending count already (or will, at the next tick).
-    _add_to_counts(idea, -1, recent=mine.created_at >= trending.window_start())
+    recent = mine.created_at >= trending.window_start()
+    try:
+        with session.begin_nested():
+            if not _add_to_counts(idea, -1, recent=recent):  # the idea's row first, as vote()
+                raise InvalidTransition(_("Votes are closed for this idea: yours stays counted."))
+            # Of two concurrent removals, one deletes the row; the other deletes nothing and
+            # must not uncount it a second time.
+            deleted = session.execute(
+                delete(IdeaVote)
+                .where(IdeaVote.id == mine.id)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if deleted != 1:
+                raise _NotRemoved()
+    except _NotRemoved:
+        session.refresh(idea)
+        return False
+    session.refresh(idea)
     audit.record("idea.unvoted", idea, actor=actor, org_id=actor.org_id)
     return True
 
 
-def _add_to_counts(idea: Idea, change: int, *, recent: bool) -> None:
+class _NotRemoved(Exception):
+    """Another request removed the vote first (rolls this one's savepoint back)."""
+
+
+def _add_to_counts(idea: Idea, change: int, *, recent: bool) -> bool:
     """Add ``change`` to the idea's vote count (and to its trending count if ``recent``), in the
-    database, so concurrent votes add up. The counts live on the idea, which belongs to its
-    author's organisation: written unscoped, by the caller that changed the voter's own row."""
+    database, so concurrent votes add up, only while the idea is open (False if it is not).
+    The counts live on the idea, which belongs to its author's organisation: written unscoped,
+    by the caller that changes the voter's own row in the same savepoint."""
     values = {"vote_count": Idea.vote_count + change}
     if recent:
         values["recent_vote_count"] = Idea.recent_vote_count + change
     session = db.session
     with unscoped(session):
-        session.execute(
+        changed = session.execute(
             update(Idea)
-            .where(Idea.id == idea.id)
+            .where(Idea.id == idea.id, Idea.status.in_(OPEN_STATUSES))
             .values(values)
             .execution_options(synchronize_session=False)
-        )
-    session.refresh(idea, ["vote_count", "recent_vote_count"])
+        ).rowcount
+    return changed == 1
 
 
 def follow(idea: Idea, *, actor: Principal) -> bool:
