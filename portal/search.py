@@ -11,6 +11,9 @@ index itself is created by a migration, since no model describes it (``portal.db
 - PostgreSQL: a stored generated column ``search_vector`` of the columns' tsvectors weighted A, B,
   … in order (``'english'``), with a GIN index ``ix_<table>_search``; ranked by ts_rank.
 
+A later migration that rebuilds such a table on SQLite (``batch_alter_table`` copies it into a
+new one) drops its FTS triggers with it: it must create them again, as 0006 and 0010 do.
+
 What people type is never passed to the engine's query syntax: it is split into words, and each
 word becomes a quoted prefix term (``"printe"*`` / ``printe:*``) joined by OR; ranking sorts the
 records that match more and rarer words first. The query is an ORM select of the model, so the
