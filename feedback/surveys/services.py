@@ -13,11 +13,8 @@ conditional UPDATE first, so a second run (or a concurrent one) does nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
@@ -281,24 +278,11 @@ def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
 # The tick.
 
 
-@contextmanager
-def _as_request_session(session: Session) -> Iterator[Session]:
-    """Let the services' ``db.session`` be the tick's session for the block."""
-    previous = g.pop("db_session", None)
-    g.db_session = session
-    try:
-        yield session
-    finally:
-        g.pop("db_session", None)
-        if previous is not None:
-            g.db_session = previous
-
-
 @jobs.periodic("send_due_nps_campaigns")
 def send_due_campaigns(session: Session) -> int:
     """Tick: send every scheduled campaign whose time has come (safe to run twice)."""
     done = 0
-    with _as_request_session(session):
+    with jobs.system_session(session):
         due = session.scalars(
             select(NpsCampaign).where(
                 NpsCampaign.status == "scheduled", NpsCampaign.send_at <= utcnow()
@@ -321,7 +305,7 @@ def remind_recipients(session: Session) -> int:
     run sends nothing."""
     now = utcnow()
     reminded = 0
-    with _as_request_session(session):
+    with jobs.system_session(session):
         candidates = session.scalars(
             select(NpsCampaign).where(
                 NpsCampaign.status == "sent", NpsCampaign.reminded_at.is_(None)
