@@ -230,22 +230,8 @@ def rule_products(product_ids) -> dict[int, RuleProduct]:
 
 # CSV import.
 
-CSV_COLUMNS = [
-    "sku",
-    "name",
-    "description",
-    "unit",
-    "list_price",
-    "currency",
-    "tax_rate_percent",
-    "product_line",
-    "min_quantity",
-    "max_quantity",
-    "active",
-    "requires",
-    "excludes",
-    "breaks",
-]
+# A product's own fields, and its rules and breaks (SKUs and ``qty:price`` lists).
+CSV_COLUMNS = [*PRODUCT_FIELDS, "requires", "excludes", "breaks"]
 MAX_IMPORT_ROWS = 5000
 
 
