@@ -3,11 +3,11 @@
 from alembic import context
 from sqlalchemy import pool
 
-from portal.app import _models
+from portal.app import load_models
 from portal.config import from_environment
 from portal.db import UNMODELLED_OBJECTS, Base, UTCDateTime, make_engine
 
-_models()
+load_models()
 target_metadata = Base.metadata
 config = context.config
 

@@ -19,6 +19,17 @@ PARTNER_KINDS = ("reseller", "distributor", "supplier")
 CUSTOMER = "customer"
 ORG_KINDS = (VENDOR, *PARTNER_KINDS, CUSTOMER)
 
+# The role names, here and nowhere else: other modules ask who may do an action
+# (``portal.people``), and the few that must name a role (the demo world) use these.
+VENDOR_ADMIN = "vendor_admin"
+CHANNEL_MANAGER = "channel_manager"
+SALES_REP = "sales_rep"
+SUPPORT_AGENT = "support_agent"
+PARTNER_ADMIN = "partner_admin"
+PARTNER_USER = "partner_user"
+CUSTOMER_ADMIN = "customer_admin"
+CUSTOMER_USER = "customer_user"
+
 ORG_KIND_LABELS = {
     VENDOR: _l("Vendor"),
     "reseller": _l("Reseller"),
@@ -80,7 +91,8 @@ _EVERYONE = {
     "ideas.view",
     "ideas.comment",
 }
-_ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage"}
+# ``orgs.follow``: an organisation's admins are told when its settings change (its partner tier).
+_ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage", "orgs.follow"}
 _VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view", "catalogue.view"}
 # Quotes: vendor sales staff build and send them; recipients (partners, customers) answer them.
 _QUOTING = {"quotes.manage", "catalogue.manage"}
@@ -98,6 +110,9 @@ _PARTNER = {
     "quotes.request",
     *_RECIPIENT,
 }
+# What only a partner's admins do: follow every registration of the organisation (told of each
+# decision, whoever registered it).
+_PARTNER_ADMIN = {"deals.follow"}
 # Feedback: customers and partners propose and vote; vendor staff run surveys and the board.
 # ``ideas.edit`` opens the edit page; which idea a person may edit is feedback.ideas.services'
 # object rule (the author while under review, vendor staff with ``ideas.manage`` always).
@@ -114,7 +129,7 @@ ROLES: dict[str, Role] = {
     r.name: r
     for r in (
         Role(
-            "vendor_admin",
+            VENDOR_ADMIN,
             _l("Vendor admin"),
             "vendor",
             True,
@@ -133,18 +148,20 @@ ROLES: dict[str, Role] = {
                     "program.manage",
                     "quotes.approve_discount",
                     "support.manage",
+                    # told of a low CSAT rating on a case whose team has no active lead
+                    "feedback.low_ratings",
                 }
             ),
         ),
         Role(
-            "channel_manager",
+            CHANNEL_MANAGER,
             _l("Channel manager"),
             "vendor",
             False,
             frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL | _QUOTING | _FEEDBACK_STAFF),
         ),
         Role(
-            "sales_rep",
+            SALES_REP,
             _l("Sales rep"),
             "vendor",
             False,
@@ -161,14 +178,14 @@ ROLES: dict[str, Role] = {
             ),
         ),
         Role(
-            "support_agent",
+            SUPPORT_AGENT,
             _l("Support agent"),
             "vendor",
             False,
             frozenset(_EVERYONE | _VENDOR_STAFF | _SELF_SERVICE | _SUPPORT | _FEEDBACK_STAFF),
         ),
         Role(
-            "partner_admin",
+            PARTNER_ADMIN,
             _l("Partner admin"),
             "partner",
             True,
@@ -176,20 +193,21 @@ ROLES: dict[str, Role] = {
                 _EVERYONE
                 | _ORG_ADMIN
                 | _PARTNER
+                | _PARTNER_ADMIN
                 | _SELF_SERVICE
                 | _CASE_SETTINGS
                 | _IDEAS_CONTRIBUTOR
             ),
         ),
         Role(
-            "partner_user",
+            PARTNER_USER,
             _l("Partner user"),
             "partner",
             False,
             frozenset(_EVERYONE | _PARTNER | _SELF_SERVICE | _IDEAS_CONTRIBUTOR),
         ),
         Role(
-            "customer_admin",
+            CUSTOMER_ADMIN,
             _l("Customer admin"),
             "customer",
             True,
@@ -203,7 +221,7 @@ ROLES: dict[str, Role] = {
             ),
         ),
         Role(
-            "customer_user",
+            CUSTOMER_USER,
             _l("Customer user"),
             "customer",
             False,

@@ -80,7 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig()
     logging.getLogger("portal").setLevel(logging.INFO)
 
-    _models()  # every model registered before the engine is used
+    load_models()  # every model registered before the engine is used
     db.init_app(app)
     jobs.init_app(app)
     babel.init_app(app, timezone_selector=_user_timezone)
@@ -99,37 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
         referrer_policy="same-origin",
     )
 
-    from portal import cli
-    from portal.api import bp as api_bp
-    from portal.dashboard import bp as dashboard_bp
-    from portal.identity import admin_views, views  # noqa: F401  (routes register on bp)
-    from portal.identity import bp as identity_bp
-    from portal.notify.views import bp as notify_bp
-    from portal.oauth import server as oauth_server
-    from portal.oauth.endpoints import bp as oauth_bp
-    from portal.oauth.sso import oauth as sso_clients
-    from portal.oauth.sso_views import bp as sso_bp
-    from portal.oauth.views import bp as api_clients_bp
-    from portal.views import bp as core_bp
-
-    oauth_server.init_app(app)
-    sso_clients.init_app(app)
-    # Feature packages first: importing them adds their API routes to the shared API blueprint,
-    # which must happen before that blueprint is registered.
-    features = list(_feature_blueprints())
-    for blueprint in (
-        core_bp,
-        identity_bp,
-        notify_bp,
-        dashboard_bp,
-        oauth_bp,
-        sso_bp,
-        api_clients_bp,
-        api_bp,
-        *features,
-    ):
-        app.register_blueprint(blueprint)
-    cli.init_app(app)
+    _register_parts(app)
 
     app.before_request(_refuse_nul_in_forms)
     app.before_request(_resolve_principal)
@@ -152,12 +122,16 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
-def _models() -> None:
-    import portal.audit
-    import portal.identity.models
-    import portal.notify.models
-    import portal.oauth.models  # noqa: F401
-
+def load_models() -> None:
+    """Import every module that maps tables (the platform's, then each feature package's
+    ``models``), so the metadata is complete: before the engine is used, and for ``db check``."""
+    for module in (
+        "portal.audit",
+        "portal.identity.models",
+        "portal.notify.models",
+        "portal.oauth.models",
+    ):
+        importlib.import_module(module)
     for package in FEATURE_PACKAGES:
         try:
             importlib.import_module(f"{package}.models")
@@ -166,10 +140,32 @@ def _models() -> None:
                 raise
 
 
-def _feature_blueprints():
+def _register_parts(app: Flask) -> None:
+    """Every part registers itself, in this order: its blueprints (pages and API resources),
+    navigation, notification kinds, periodic jobs, seeders and event subscriptions, in one
+    ``init_app``. The API blueprint is registered last, once every part has added its routes."""
+    from portal import api, cli, dashboard, identity, notify, views
+    from portal.oauth import endpoints, server, sso, sso_views
+    from portal.oauth import views as api_clients
+
+    server.init_app(app)
+    sso.oauth.init_app(app)
+    for blueprint in (
+        views.bp,
+        notify.views_blueprint(),
+        dashboard.bp,
+        endpoints.bp,
+        sso_views.bp,
+        api_clients.bp,
+    ):
+        app.register_blueprint(blueprint)
+    identity.init_app(app)
+    notify.init_app(app)
+    api.init_app(app)
     for package in FEATURE_PACKAGES:
-        module = importlib.import_module(package)
-        yield from getattr(module, "BLUEPRINTS", ())
+        importlib.import_module(package).init_app(app)
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
 
 
 def _init_login(app: Flask) -> None:
@@ -204,7 +200,11 @@ def _resolve_principal() -> None:
     if request.blueprint == "api":
         g.principal = None
         return
-    principal = Principal.for_user(current_user) if current_user.is_authenticated else None
+    principal = (
+        Principal.for_user(current_user, request.remote_addr)
+        if current_user.is_authenticated
+        else None
+    )
     g.principal = principal
     set_principal(db.session, principal)
 

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import has_request_context, request
 from flask_babel import gettext as _
 from sqlalchemy import JSON, ForeignKey, String, event, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -71,7 +70,8 @@ def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
 _ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as JSON can hold it (times as ISO 8601, money as a string)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -102,7 +102,7 @@ def shown(value: Any) -> str:
 
 def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
     """The named attributes of ``obj`` as JSON-ready values, for ``before`` and ``after``."""
-    return {f: _plain(getattr(obj, f)) for f in fields}
+    return {f: plain(getattr(obj, f)) for f in fields}
 
 
 def record(
@@ -117,8 +117,9 @@ def record(
 ) -> AuditEvent:
     """Add an audit event to the current session (committed with the change it describes).
 
-    ``actor`` is a ``Principal`` or None for the system (jobs, tick). ``org_id`` defaults to the
-    record's own organisation. ``session`` defaults to the request's (jobs pass their own).
+    ``actor`` is a ``Principal`` or None for the system (jobs, tick); the client address it
+    carries is recorded. ``org_id`` defaults to the record's own organisation. ``session``
+    defaults to the shared one (the request's, or the job's that ``portal.jobs`` bound).
     """
     session = session if session is not None else db.session
     if obj.id is None:
@@ -133,12 +134,12 @@ def record(
         object_id=obj.id,
         before=before,
         after=after,
-        ip_address=request.remote_addr if has_request_context() else None,
+        ip_address=getattr(actor, "ip_address", None),
     )
     # Written whatever the caller's scope: an event may belong to another organisation (a
     # partner's submit flags a conflict in the vendor's history), and PostgreSQL would refuse
     # the INSERT's RETURNING row under the partner's read policy.
-    with unscoped(session):
+    with unscoped(session):  # reason: the event may belong to another organisation
         session.add(event_row)
     return event_row
 

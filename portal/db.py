@@ -163,6 +163,28 @@ def unscoped(session: Session | None = None) -> Iterator[Session]:
         session.info[_UNSCOPED] = previous
 
 
+@contextmanager
+def read_across(session: Session | None = None) -> Iterator[Session]:
+    """A short-lived session that sees every organisation, for what must be read past the wall
+    (whom to tell, a reviewed lookup). It shares the shared session's connection and transaction,
+    so it sees rows written moments ago, but has an identity map of its own: nothing read here
+    is ever handed out later by the request's scoped session. Take plain values out of it, not
+    objects (they are detached when the block ends). Its work is undone at the end (a savepoint
+    rolled back): it is for reading."""
+    shared = session if session is not None else db.session
+    reader = Session(
+        bind=shared.connection(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        autoflush=False,
+    )
+    reader.info[_UNSCOPED] = True
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
 def set_principal(session: Session, principal: Principal | None) -> None:
     """Bind the session to one principal. A session never switches from one principal to another,
     because its identity map would hand out objects loaded for the previous one."""

@@ -5,10 +5,13 @@
 - Redis (``REDIS_URL`` set): the job goes to an RQ queue and ``flask worker`` runs it.
 
 Either way a job only runs if the change that queued it committed, and it runs in its own session
-that opts out of the tenant wall (jobs serve every organisation) and commits once.
+that opts out of the tenant wall (jobs serve every organisation) and commits once. That session is
+bound as the shared ``db.session`` for the job's duration, so jobs and ticks call the same
+services, with the same signatures, as requests do.
 
-Periodic work (expiries, SLA checks) registers with ``@periodic`` and runs from ``flask tick``;
-every periodic task must be safe to run twice, or concurrently.
+Periodic work (expiries, SLA checks) is registered by each package's ``init_app`` with
+``add_periodic`` and runs from ``flask tick``; every periodic task must be safe to run twice, or
+concurrently.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ from portal.db import db, unscoped
 log = logging.getLogger(__name__)
 
 _PENDING = "jobs_pending"
-PERIODIC: dict[str, Callable[[Session], int | None]] = {}
+PERIODIC: dict[str, Callable[[], int | None]] = {}
 
 
 @contextmanager
 def system_session(session: Session) -> Iterator[Session]:
-    """Let services that use ``db.session`` (audit events, notifications) write through a job's
-    own session for the duration of the block; the request's session, if any, comes back after.
-    """
+    """Bind a job's own session as the shared ``db.session`` for the duration of the block; the
+    request's session, if any, comes back after. ``run_job`` and ``run_periodic`` do this once
+    for every job and tick."""
     previous = g.pop("db_session", None)
     g.db_session = session
     try:
@@ -45,18 +48,15 @@ def system_session(session: Session) -> Iterator[Session]:
             g.db_session = previous
 
 
-def periodic(name: str):
-    """Register ``func(session) -> count`` to run on every ``flask tick``."""
-
-    def register(func):
-        PERIODIC[name] = func
-        return func
-
-    return register
+def add_periodic(name: str, func: Callable[[], int | None]) -> None:
+    """Run ``func() -> count`` on every ``flask tick`` (a package's ``init_app`` registers it;
+    registering again replaces)."""
+    PERIODIC[name] = func
 
 
 def enqueue(func: Callable, *args, session: Session | None = None) -> None:
-    """Run ``func(session, *args)`` after ``session`` (default: the request's) commits.
+    """Run ``func(*args)`` after ``session`` (default: the shared one) commits, with the job's
+    own session bound as ``db.session``.
 
     ``func`` must be a module-level function; arguments must be plain values (ids, not objects).
     Nothing runs if the transaction rolls back.
@@ -77,8 +77,8 @@ def run_job(path: str, args: tuple) -> None:
     """Run one job in its own unscoped session and commit it. RQ workers call this too."""
     session = db.new_session()
     try:
-        with unscoped(session):
-            _resolve(path)(session, *args)
+        with system_session(session), unscoped(session):  # reason: a job serves every org
+            _resolve(path)(*args)
             session.commit()
     except Exception:
         session.rollback()
@@ -178,8 +178,8 @@ def run_periodic(names: list[str] | None = None) -> dict[str, int | None]:
             continue
         session = db.new_session()
         try:
-            with unscoped(session):
-                results[name] = func(session)
+            with system_session(session), unscoped(session):  # reason: ticks serve every org
+                results[name] = func()
                 session.commit()
         finally:
             session.close()

@@ -31,10 +31,10 @@ def downgrade(connection: Connection, revision: str) -> None:
 
 def differences(connection: Connection) -> list:
     """What the models have that the migrated schema lacks, or the reverse (empty = in step)."""
-    from portal.app import _models
+    from portal.app import load_models
     from portal.db import UNMODELLED_OBJECTS, Base
 
-    _models()
+    load_models()
     context = MigrationContext.configure(
         connection,
         opts={

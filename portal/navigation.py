@@ -1,4 +1,4 @@
-"""The main navigation, as data: feature packages add their entries when imported."""
+"""The main navigation, as data: each package's ``init_app`` adds its entries."""
 
 from __future__ import annotations
 
@@ -26,8 +26,11 @@ NAVIGATION: list[NavItem] = [
 ]
 
 
-def add(item: NavItem) -> None:
-    NAVIGATION.append(item)
+def add(*items: NavItem) -> None:
+    """Add entries (an entry for an endpoint already listed replaces it)."""
+    for item in items:
+        NAVIGATION[:] = [i for i in NAVIGATION if i.endpoint != item.endpoint]
+        NAVIGATION.append(item)
 
 
 def items_for(principal) -> list[NavItem]:

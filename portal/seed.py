@@ -4,10 +4,9 @@ adds what is missing."""
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import select
 
-from portal import audit
+from portal import access, audit
 from portal.db import db, unscoped
 from portal.identity.models import Organization, User
 from portal.identity.passwords import hash_password
@@ -32,23 +31,23 @@ ORGANIZATIONS = [
 
 # email, role, organisation (the README lists these)
 DEMO_USERS = [
-    ("admin@northwind.example", "vendor_admin", "Northwind Systems"),
-    ("channel@northwind.example", "channel_manager", "Northwind Systems"),
-    ("sales@northwind.example", "sales_rep", "Northwind Systems"),
-    ("support@northwind.example", "support_agent", "Northwind Systems"),
-    ("admin@alpine.example", "partner_admin", "Alpine IT Solutions"),
-    ("sam@alpine.example", "partner_user", "Alpine IT Solutions"),
-    ("admin@brightline.example", "partner_admin", "Brightline Resellers"),
-    ("admin@cobalt.example", "partner_admin", "Cobalt Networks"),
-    ("admin@delta.example", "partner_admin", "Delta Office Partners"),
-    ("admin@fjord.example", "partner_admin", "Fjord Distribution"),
-    ("admin@evergreen.example", "partner_admin", "Evergreen Components"),
-    ("admin@granite.example", "customer_admin", "Granite Bank"),
-    ("lee@granite.example", "customer_user", "Granite Bank"),
-    ("admin@harbor.example", "customer_admin", "Harbor Logistics"),
-    ("admin@iris.example", "customer_admin", "Iris Health Clinics"),
-    ("admin@juniper.example", "customer_admin", "Juniper Retail"),
-    ("admin@kestrel.example", "customer_admin", "Kestrel Manufacturing"),
+    ("admin@northwind.example", access.VENDOR_ADMIN, "Northwind Systems"),
+    ("channel@northwind.example", access.CHANNEL_MANAGER, "Northwind Systems"),
+    ("sales@northwind.example", access.SALES_REP, "Northwind Systems"),
+    ("support@northwind.example", access.SUPPORT_AGENT, "Northwind Systems"),
+    ("admin@alpine.example", access.PARTNER_ADMIN, "Alpine IT Solutions"),
+    ("sam@alpine.example", access.PARTNER_USER, "Alpine IT Solutions"),
+    ("admin@brightline.example", access.PARTNER_ADMIN, "Brightline Resellers"),
+    ("admin@cobalt.example", access.PARTNER_ADMIN, "Cobalt Networks"),
+    ("admin@delta.example", access.PARTNER_ADMIN, "Delta Office Partners"),
+    ("admin@fjord.example", access.PARTNER_ADMIN, "Fjord Distribution"),
+    ("admin@evergreen.example", access.PARTNER_ADMIN, "Evergreen Components"),
+    ("admin@granite.example", access.CUSTOMER_ADMIN, "Granite Bank"),
+    ("lee@granite.example", access.CUSTOMER_USER, "Granite Bank"),
+    ("admin@harbor.example", access.CUSTOMER_ADMIN, "Harbor Logistics"),
+    ("admin@iris.example", access.CUSTOMER_ADMIN, "Iris Health Clinics"),
+    ("admin@juniper.example", access.CUSTOMER_ADMIN, "Juniper Retail"),
+    ("admin@kestrel.example", access.CUSTOMER_ADMIN, "Kestrel Manufacturing"),
 ]
 
 
@@ -58,7 +57,7 @@ DEMO_API_CLIENTS = [
         "alpine-erp",
         "alpine-demo-secret-2026",
         "Alpine IT Solutions",
-        "partner_admin",
+        access.PARTNER_ADMIN,
         [
             "organizations:read",
             "users:read",
@@ -76,7 +75,7 @@ DEMO_API_CLIENTS = [
         "brightline-crm",
         "brightline-demo-secret-2026",
         "Brightline Resellers",
-        "partner_user",
+        access.PARTNER_USER,
         ["organizations:read", "leads:read", "deals:read", "deals:write", "quotes:read"],
     ),
 ]
@@ -88,9 +87,12 @@ DEMO_API_CLIENTS = [
 SEEDERS: list = []
 
 
-def register_seeder(func):
+def add_seeder(func) -> None:
+    """Run ``func`` when the demo world is seeded (a package's ``init_app`` adds it; adding the
+    same function again keeps one)."""
+    key = (func.__module__, func.__qualname__)
+    SEEDERS[:] = [f for f in SEEDERS if (f.__module__, f.__qualname__) != key]
     SEEDERS.append(func)
-    return func
 
 
 def _name_from_email(email: str, org: str) -> str:
@@ -102,7 +104,7 @@ def seed_demo_world() -> int:
     """Create what is missing of the demo world and commit; returns how many rows were added."""
     session = db.session
     added = 0
-    with unscoped(session):
+    with unscoped(session):  # reason: the demo world spans every organisation
         orgs = {o.name: o for o in session.scalars(select(Organization))}
         for name, kind, tier, manager in ORGANIZATIONS:
             if name in orgs:
@@ -137,11 +139,10 @@ def seed_demo_world() -> int:
             added += 1
         session.flush()
         added += _seed_api_clients(session, orgs)
-        # Features seed through their services, which build links: give them a request.
-        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-            for seeder in SEEDERS:
-                session.flush()
-                added += seeder(session, orgs)
+        # Features seed through their services, which need no request (links are endpoints).
+        for seeder in SEEDERS:
+            session.flush()
+            added += seeder(session, orgs)
         session.commit()
     return added
 
@@ -158,7 +159,7 @@ def _seed_api_clients(session, orgs: dict) -> int:
             continue
         org = orgs[org_name]
         admin = session.scalar(
-            select(User).where(User.org_id == org.id, User.role == "partner_admin")
+            select(User).where(User.org_id == org.id, User.role == access.PARTNER_ADMIN)
         )
         register_client(
             org,

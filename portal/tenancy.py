@@ -20,6 +20,9 @@ class Principal:
     user_id: int | None
     # For OAuth tokens: the granted scopes. None means a browser session (the role alone decides).
     scopes: frozenset[str] | None = None
+    # The client's address as the request gave it (behind TRUSTED_PROXIES, the forwarded one):
+    # it travels with the actor into audit events, so services need no request.
+    ip_address: str | None = None
 
     @property
     def audience(self) -> str:
@@ -47,5 +50,11 @@ class Principal:
         return needed is not None and needed in self.scopes
 
     @classmethod
-    def for_user(cls, user) -> Principal:
-        return cls(org_id=user.org_id, org_kind=user.org_kind, role=user.role, user_id=user.id)
+    def for_user(cls, user, ip_address: str | None = None) -> Principal:
+        return cls(
+            org_id=user.org_id,
+            org_kind=user.org_kind,
+            role=user.role,
+            user_id=user.id,
+            ip_address=ip_address,
+        )

@@ -1,7 +1,8 @@
 """The REST API under ``/api/v1``: OAuth bearer tokens, JSON, an OpenAPI 3.1 document generated
 from the code (spectree and pydantic), problem+json errors, cursor pagination, idempotent POSTs
-and rate limits per client. Feature packages add their resources to this blueprint (``bp``,
-with ``api.validate``) in their ``api`` modules, which the app factory imports first."""
+and rate limits per client. Each package declares its resources in a ``Routes`` table (with
+``api.validate``) and its ``init_app`` adds them with ``add_routes``, before the app factory
+registers the blueprint."""
 
 from __future__ import annotations
 
@@ -126,4 +127,14 @@ def reference():
     return render_template("api/reference.html", document=openapi(), principal=g.get("principal"))
 
 
-from portal.api import resources  # noqa: E402,F401  (routes register on bp)
+def add_routes(routes) -> None:
+    """Add a package's API resources (a ``portal.routes.Routes``) to the API blueprint."""
+    routes.add_to(bp)
+
+
+def init_app(app) -> None:
+    """The platform's own resources; the app factory registers the blueprint after every
+    package has added its routes."""
+    from portal.api import resources
+
+    add_routes(resources.routes)

@@ -12,7 +12,7 @@ from authlib.oauth2 import OAuth2Error
 from flask import g, request
 
 from portal.api.errors import ApiError
-from portal.db import db, set_principal, unscoped
+from portal.db import db, set_principal
 from portal.oauth.models import OAuthToken
 from portal.oauth.server import resource_protector
 from portal.tenancy import Principal
@@ -34,17 +34,23 @@ def current_token() -> OAuthToken:
 
 
 def principal_for(token: OAuthToken) -> Principal | None:
-    """The principal a valid token acts as, or None if its user or client can no longer act."""
+    """The principal a valid token acts as, or None if its user or client can no longer act.
+
+    The token was read past the wall with its client, user and their organisations
+    (``portal.oauth.server``), so nothing is loaded here."""
     scopes = frozenset(token.scope.split())
-    with unscoped():  # reviewed: reading who the authenticated token belongs to
-        client, user = token.client, token.user
-        if user is not None:
-            if not user.is_active or user.org_id != client.org_id:
-                return None
-            return Principal(user.org_id, user.org_kind, user.role, user.id, scopes)
-        if not client.service_role or not client.org.active:
+    client, user = token.client, token.user
+    if user is not None:
+        if not user.is_active or user.org_id != client.org_id:
             return None
-        return Principal(client.org_id, client.org.kind, client.service_role, None, scopes)
+        return Principal(
+            user.org_id, user.org_kind, user.role, user.id, scopes, request.remote_addr
+        )
+    if not client.service_role or not client.org.active:
+        return None
+    return Principal(
+        client.org_id, client.org.kind, client.service_role, None, scopes, request.remote_addr
+    )
 
 
 def authenticate() -> Principal:

@@ -9,7 +9,7 @@ from spectree import Response
 from sqlalchemy import select
 
 from portal import access
-from portal.api import api, bp
+from portal.api import api
 from portal.api.auth import require_action, require_scope
 from portal.api.errors import ApiError, Problem
 from portal.api.idempotency import write_once
@@ -17,6 +17,9 @@ from portal.api.pagination import PageQuery, page_of
 from portal.db import db, get_or_404
 from portal.identity import queries, services
 from portal.identity.models import Organization, User
+from portal.routes import Routes
+
+routes = Routes()
 
 ID = "int(max=2147483647)"  # what the document promises (int32) is what the route accepts
 # A pattern for required text: at least one visible character. The services strip blanks and
@@ -96,7 +99,7 @@ def _user(user: User) -> dict:
     return UserOut.model_validate(user, from_attributes=True).model_dump()
 
 
-@bp.get("/me")
+@routes.get("/me")
 @api.validate(resp=Response(HTTP_200=Me, **ERRORS), tags=["identity"])
 def me():
     """Who this token acts as: organisation, role, user (if any) and granted scopes."""
@@ -111,7 +114,7 @@ def me():
     )
 
 
-@bp.get("/organizations")
+@routes.get("/organizations")
 @api.validate(
     query=PageQuery,
     resp=Response(HTTP_200=OrganizationPage, HTTP_422=Problem, **ERRORS),
@@ -125,7 +128,7 @@ def list_organizations(query: PageQuery):
     return OrganizationPage(items=[_org(o) for o in rows], next_cursor=cursor)
 
 
-@bp.get(f"/organizations/<{ID}:org_id>")
+@routes.get(f"/organizations/<{ID}:org_id>")
 @api.validate(
     resp=Response(HTTP_200=OrganizationOut, HTTP_404=Problem, **ERRORS), tags=["organizations"]
 )
@@ -135,7 +138,7 @@ def get_organization(org_id: int):
     return OrganizationOut(**_org(_visible(Organization, org_id)))
 
 
-@bp.get("/users")
+@routes.get("/users")
 @action("users.view")
 @api.validate(
     query=PageQuery, resp=Response(HTTP_200=UserPage, HTTP_422=Problem, **ERRORS), tags=["users"]
@@ -147,7 +150,7 @@ def list_users(query: PageQuery):
     return UserPage(items=[_user(u) for u in rows], next_cursor=cursor)
 
 
-@bp.get(f"/users/<{ID}:user_id>")
+@routes.get(f"/users/<{ID}:user_id>")
 @action("users.view")
 @api.validate(resp=Response(HTTP_200=UserOut, HTTP_404=Problem, **ERRORS), tags=["users"])
 def get_user(user_id: int):
@@ -157,7 +160,7 @@ def get_user(user_id: int):
     return UserOut(**_user(user))
 
 
-@bp.post("/invitations")
+@routes.post("/invitations")
 @action("users.manage")
 @api.validate(
     json=InvitationIn,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal import access, audit
 from portal.db import db, get_or_404
-from portal.identity import bp, queries, services
+from portal.identity import queries, services
 from portal.identity.forms import (
     ConfirmForm,
     InviteForm,
@@ -19,8 +19,11 @@ from portal.identity.forms import (
     RoleForm,
 )
 from portal.identity.models import Invitation, Organization, User
+from portal.routes import Routes
 from portal.tenancy import Principal
 from portal.web import attempt, form_status, paginate, role_choices
+
+routes = Routes()
 
 
 def _principal() -> Principal:
@@ -30,7 +33,7 @@ def _principal() -> Principal:
 # Users of one's own organisation.
 
 
-@bp.get("/admin/users")
+@routes.get("/admin/users")
 @login_required
 @access.require("users.view")
 def users():
@@ -44,7 +47,7 @@ def users():
     )
 
 
-@bp.route("/admin/organizations/<int:org_id>/invite", methods=["GET", "POST"])
+@routes.route("/admin/organizations/<int:org_id>/invite", methods=["GET", "POST"])
 @login_required
 @access.require("users.manage")
 def invite(org_id: int):
@@ -73,7 +76,7 @@ def _org_users_url(org: Organization) -> str:
     return url_for("identity.organization_detail", org_id=org.id)
 
 
-@bp.get("/admin/users/<int:user_id>")
+@routes.get("/admin/users/<int:user_id>")
 @login_required
 @access.require("users.view")
 def user_detail(user_id: int):
@@ -89,7 +92,7 @@ def user_detail(user_id: int):
     )
 
 
-@bp.post("/admin/users/<int:user_id>/role")
+@routes.post("/admin/users/<int:user_id>/role")
 @login_required
 @access.require("users.manage")
 def change_role(user_id: int):
@@ -104,7 +107,7 @@ def change_role(user_id: int):
     return redirect(url_for("identity.user_detail", user_id=user.id))
 
 
-@bp.post("/admin/users/<int:user_id>/<any(activate, deactivate):change>")
+@routes.post("/admin/users/<int:user_id>/<any(activate, deactivate):change>")
 @login_required
 @access.require("users.manage")
 def set_user_active(user_id: int, change: str):
@@ -122,7 +125,7 @@ def set_user_active(user_id: int, change: str):
     return redirect(url_for("identity.user_detail", user_id=user.id))
 
 
-@bp.post("/admin/invitations/<int:invitation_id>/revoke")
+@routes.post("/admin/invitations/<int:invitation_id>/revoke")
 @login_required
 @access.require("users.manage")
 def revoke_invitation(invitation_id: int):
@@ -138,7 +141,7 @@ def revoke_invitation(invitation_id: int):
 # Organisations (vendor staff read; vendor admins manage).
 
 
-@bp.get("/admin/organizations")
+@routes.get("/admin/organizations")
 @login_required
 @access.require("orgs.view")
 def organizations():
@@ -154,7 +157,7 @@ def organizations():
     )
 
 
-@bp.route("/admin/organizations/new", methods=["GET", "POST"])
+@routes.route("/admin/organizations/new", methods=["GET", "POST"])
 @login_required
 @access.require("orgs.manage")
 def new_organization():
@@ -179,7 +182,7 @@ def new_organization():
     ), form_status(form)
 
 
-@bp.get("/admin/organizations/<int:org_id>")
+@routes.get("/admin/organizations/<int:org_id>")
 @login_required
 @access.require("orgs.view")
 def organization_detail(org_id: int):
@@ -198,7 +201,7 @@ def organization_detail(org_id: int):
     )
 
 
-@bp.route("/admin/organizations/<int:org_id>/edit", methods=["GET", "POST"])
+@routes.route("/admin/organizations/<int:org_id>/edit", methods=["GET", "POST"])
 @login_required
 @access.require("orgs.manage")
 def edit_organization(org_id: int):
@@ -222,7 +225,7 @@ def edit_organization(org_id: int):
     ), form_status(form)
 
 
-@bp.post("/admin/organizations/<int:org_id>/<any(activate, deactivate):change>")
+@routes.post("/admin/organizations/<int:org_id>/<any(activate, deactivate):change>")
 @login_required
 @access.require("orgs.manage")
 def set_organization_active(org_id: int, change: str):
@@ -240,7 +243,7 @@ def set_organization_active(org_id: int, change: str):
     return redirect(url_for("identity.organization_detail", org_id=org.id))
 
 
-@bp.get("/admin/audit")
+@routes.get("/admin/audit")
 @login_required
 @access.require("audit.view")
 def audit_log():

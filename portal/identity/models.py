@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, or_, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -11,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal import access
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned, global_table
+from portal.workflow import Workflow
 
 TIERS = ("registered", "silver", "gold", "platinum")
 
@@ -147,8 +150,20 @@ class UserSession(TenantOwned, Base):
         return cls.user_id == principal.user_id
 
 
+class InvitationStatus(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    revoked = "revoked"
+    expired = "expired"
+
+
 class Invitation(TenantOwned, Base):
-    """An emailed, expiring, single-use invitation to join an organisation with a role."""
+    """An emailed, expiring, single-use invitation to join an organisation with a role.
+
+    Pending until it is accepted, revoked (by an admin, or replaced by a newer invitation to the
+    same address) or expired (the ``expire_invitations`` tick, after ``expires_at``). A pending
+    invitation past ``expires_at`` is already closed (``is_open``) before the tick marks it.
+    """
 
     __tablename__ = "invitations"
 
@@ -158,6 +173,9 @@ class Invitation(TenantOwned, Base):
     role: Mapped[str] = mapped_column(String(30))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(
+        String(10), default=InvitationStatus.pending, server_default="pending"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
@@ -166,15 +184,19 @@ class Invitation(TenantOwned, Base):
     org: Mapped[Organization] = relationship()
     invited_by: Mapped[User | None] = relationship()
 
+    workflow = Workflow(
+        name="invitation",
+        noun=_l("invitation"),
+        statuses=InvitationStatus,
+        moves={"pending": {"accepted", "revoked", "expired"}},
+        audit_fields=("email", "role", "expires_at"),
+        stamps={"accepted": ("accepted_at", None), "revoked": ("revoked_at", None)},
+    )
+
     @property
-    def status(self) -> str:
-        if self.accepted_at:
-            return "accepted"
-        if self.revoked_at:
-            return "revoked"
-        if self.expires_at <= utcnow():
-            return "expired"
-        return "pending"
+    def is_open(self) -> bool:
+        """Pending and not past its expiry: its link still works."""
+        return self.status == InvitationStatus.pending and self.expires_at > utcnow()
 
 
-__all__ = ["TIERS", "Invitation", "Organization", "User", "UserSession"]
+__all__ = ["TIERS", "Invitation", "InvitationStatus", "Organization", "User", "UserSession"]

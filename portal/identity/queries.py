@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 
 from portal import access
-from portal.db import db, unscoped
-from portal.identity.models import Invitation, Organization, User
+from portal.clock import utcnow
+from portal.db import db, read_across
+from portal.identity.models import Invitation, InvitationStatus, Organization, User
 from portal.web import choices
 
 
@@ -15,16 +16,16 @@ def users_of(org_id: int) -> Select:
 
 
 def pending_invitations_of(org_id: int) -> list[Invitation]:
-    rows = db.session.scalars(
+    """The open invitations of an organisation (pending, and not past their expiry)."""
+    return db.session.scalars(
         select(Invitation)
         .where(
             Invitation.org_id == org_id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
+            Invitation.status == InvitationStatus.pending,
+            Invitation.expires_at > utcnow(),
         )
         .order_by(Invitation.created_at.desc())
-    )
-    return [i for i in rows if i.status == "pending"]
+    ).all()
 
 
 def organizations(kind: str | None = None, search: str | None = None) -> Select:
@@ -51,7 +52,5 @@ def serving_partner_name(org: Organization) -> str | None:
     a reviewed exception to the wall, for one column."""
     if org.managed_by_id is None:
         return None
-    with unscoped():
-        return db.session.scalar(
-            select(Organization.name).where(Organization.id == org.managed_by_id)
-        )
+    with read_across() as reader:
+        return reader.scalar(select(Organization.name).where(Organization.id == org.managed_by_id))

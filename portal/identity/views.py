@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -17,7 +18,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.db import db
 from portal.extensions import limiter
-from portal.identity import bp, services
+from portal.identity import services
 from portal.identity.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -30,7 +31,10 @@ from portal.identity.forms import (
 from portal.notify import KINDS
 from portal.notify import services as notify
 from portal.oauth import sso
+from portal.routes import Routes
 from portal.web import attempt, form_status, safe_next_url
+
+routes = Routes()
 
 
 def _failed(response) -> bool:
@@ -42,7 +46,7 @@ def _account_key() -> str:
     return "login-account:" + services.normalise_email(request.form.get("email", ""))
 
 
-@bp.route("/login", methods=["GET", "POST"])
+@routes.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
     methods=["POST"],
@@ -102,7 +106,7 @@ def complete_sign_in(user, next_url: str | None):
     return redirect(safe_next_url(next_url) or url_for("dashboard.home"))
 
 
-@bp.post("/logout")
+@routes.post("/logout")
 @login_required
 def logout():
     if not ConfirmForm().validate_on_submit():
@@ -115,7 +119,7 @@ def logout():
     return redirect(url_for("identity.login"))
 
 
-@bp.route("/password/forgot", methods=["GET", "POST"])
+@routes.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("10 per hour", methods=["POST"], scope="password-forgot")
 def forgot_password():
     form = ForgotPasswordForm()
@@ -129,21 +133,21 @@ def forgot_password():
     return render_template("identity/forgot_password.html", form=form), form_status(form)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@routes.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    if services.user_for_reset_token(token) is None:
+    if not services.reset_token_is_valid(token):
         return render_template("identity/link_invalid.html", what=_("password reset link")), 410
     form = NewPasswordForm()
     if form.validate_on_submit():
         with attempt(form) as done:
-            services.reset_password(token, form.password.data)
+            services.reset_password(token, form.password.data, ip_address=request.remote_addr)
         if done:
             flash(_("Your password is changed. Sign in with it."), "success")
             return redirect(url_for("identity.login"))
     return render_template("identity/reset_password.html", form=form), form_status(form)
 
 
-@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@routes.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
     invitation = services.invitation_for_token(token)
     if invitation is None:
@@ -151,11 +155,16 @@ def accept_invitation(token: str):
     form = AcceptInvitationForm(name=invitation.name)
     if form.validate_on_submit():
         with attempt(form) as done:
-            services.accept_invitation(token, name=form.name.data, password=form.password.data)
+            services.accept_invitation(
+                token,
+                name=form.name.data,
+                password=form.password.data,
+                ip_address=request.remote_addr,
+            )
         if done:
             flash(_("Welcome! Sign in with your email and new password."), "success")
             return redirect(url_for("identity.login"))
-        invitation = services.invitation_for_token(token)  # the rollback expired it
+        invitation = services.invitation_for_token(token)  # used meanwhile, perhaps
         if invitation is None:
             return render_template("identity/link_invalid.html", what=_("invitation")), 410
     return render_template(
@@ -163,7 +172,7 @@ def accept_invitation(token: str):
     ), form_status(form)
 
 
-@bp.route("/account", methods=["GET", "POST"])
+@routes.route("/account", methods=["GET", "POST"])
 @login_required
 def account():
     profile = ProfileForm(obj=current_user)
@@ -179,7 +188,7 @@ def account():
     return _account_page(profile, password_form)
 
 
-@bp.post("/account/password")
+@routes.post("/account/password")
 @login_required
 def change_password():
     password_form = ChangePasswordForm(prefix="pw")
@@ -190,6 +199,7 @@ def change_password():
                 password_form.current_password.data,
                 password_form.password.data,
                 keep_token=current_user.session_token,
+                actor=g.principal,
             )
         if done:
             flash(_("Your password is changed. Your other sessions were signed out."), "success")
@@ -197,7 +207,7 @@ def change_password():
     return _account_page(ProfileForm(obj=current_user, formdata=None), password_form, 422)
 
 
-@bp.post("/account/notifications")
+@routes.post("/account/notifications")
 @login_required
 def notification_preferences():
     if ConfirmForm().validate_on_submit():

@@ -23,7 +23,19 @@ def register_kind(name: str, label, optional: bool = True) -> NotificationKind:
     return kind
 
 
-register_kind("account.security", _l("Security of my account"), optional=False)
-register_kind("account.invitation", _l("Invitations"), optional=False)
-register_kind("admin.member_joined", _l("A person joined my organisation"))
-register_kind("admin.organization_changed", _l("My organisation's settings changed"))
+def views_blueprint():
+    from portal.notify.views import bp
+
+    return bp
+
+
+def init_app(app) -> None:
+    """The platform's own kinds of notification, and the outbox's retries."""
+    from portal import jobs
+    from portal.notify import services
+
+    register_kind("account.security", _l("Security of my account"), optional=False)
+    register_kind("account.invitation", _l("Invitations"), optional=False)
+    register_kind("admin.member_joined", _l("A person joined my organisation"))
+    register_kind("admin.organization_changed", _l("My organisation's settings changed"))
+    jobs.add_periodic("retry_outbox", services.retry_outbox)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,6 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
+from portal.workflow import Workflow
 
 
 class _PerUser:
@@ -53,10 +55,19 @@ class NotificationPreference(_PerUser, TenantOwned, Base):
     email_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
+class OutboxStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
 class OutboxMessage(TenantOwned, Base):
     """An email written in the same transaction as the change that causes it, delivered after.
 
-    ``org_id`` is the recipient's organisation (or, for an invitation, the inviting one).
+    ``org_id`` is the recipient's organisation (or, for an invitation, the inviting one). A
+    delivery claims it (pending → sending), then it is sent, back to pending for a retry, or
+    failed after the last attempt; a message stuck in sending is freed for a retry.
     """
 
     __tablename__ = "outbox_messages"
@@ -68,13 +79,26 @@ class OutboxMessage(TenantOwned, Base):
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(
-        String(10), default="pending"
-    )  # pending|sending|sent|failed
+    status: Mapped[str] = mapped_column(String(10), default=OutboxStatus.pending)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+    workflow = Workflow(
+        name="outbox_message",
+        statuses=OutboxStatus,
+        moves={
+            "pending": {"sending"},
+            "sending": {"sent", "pending", "failed"},
+        },
+        stamps={"sent": ("sent_at", None)},
+        audited=False,
+        unaudited_reason=(
+            "delivery state that no person changes: the mail job's claims, retries and "
+            "outcomes (the change that wrote the mail is audited)"
+        ),
+    )
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:

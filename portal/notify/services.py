@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from portal import jobs
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db, read_across, unscoped
 from portal.notify import KINDS
 from portal.notify import mail as mail_transport
-from portal.notify.models import Notification, NotificationPreference, OutboxMessage
+from portal.notify.models import (
+    Notification,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxStatus,
+)
 from portal.text import one_line
+from portal.workflow import transition
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -25,8 +32,27 @@ MAX_ATTEMPTS = 5
 MAX_SUBJECT = 200
 
 
-def absolute_url(path: str) -> str:
-    return current_app.config["BASE_URL"] + path
+@dataclass(frozen=True)
+class Link:
+    """Where a notification points: an endpoint and its arguments. Services know no request; the
+    notification layer turns a link into a path (in-app) and a URL from ``BASE_URL`` (email),
+    so a tick's links are as right as a request's."""
+
+    endpoint: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def path(self) -> str:
+        adapter = current_app.url_map.bind("portal.invalid", script_name="/")
+        return adapter.build(self.endpoint, dict(self.params))
+
+
+def link(endpoint: str, **params: Any) -> Link:
+    return Link(endpoint, tuple(sorted(params.items())))
+
+
+def absolute_url(target: str | Link) -> str:
+    path = target.path() if isinstance(target, Link) else target
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def queue_email(
@@ -41,7 +67,7 @@ def queue_email(
     )
     # The recipient's row, whoever writes it: under the caller's scope PostgreSQL would refuse
     # the INSERT's RETURNING row (the read policy) when the recipient is in another organisation.
-    with unscoped():
+    with unscoped():  # reason: the recipient's row, which its writer may not read back
         db.session.add(message)
     jobs.enqueue(deliver_email, message.id)
     return message
@@ -52,8 +78,8 @@ def email_enabled(user, kind: str) -> bool:
         return True
     # The recipient's own choice, whoever causes the notification (preferences are otherwise
     # visible to their user only).
-    with unscoped():
-        choice = db.session.scalar(
+    with read_across() as reader:
+        choice = reader.scalar(
             select(NotificationPreference.email_enabled).where(
                 NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
             )
@@ -61,17 +87,23 @@ def email_enabled(user, kind: str) -> bool:
     return True if choice is None else choice
 
 
-def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | None = None) -> None:
-    """Tell each user: an in-app notification, and an email unless they turned this kind off.
+def notify(
+    users: Iterable, kind: str, title: str, body: str = "", link: Link | None = None
+) -> None:
+    """Tell each user (``portal.people.Person`` or ``User``): an in-app notification, and an
+    email unless they turned this kind off. Each person once, however often listed.
 
     Deactivated users get neither. ``title`` (the email's subject) is made one short line,
     whatever the feature passed.
     """
     title = one_line(title, MAX_SUBJECT)
+    path = link.path() if isinstance(link, Link) else link
+    told: set[int] = set()
     for user in users:
-        if not user.active:
+        if not user.active or user.id in told:
             continue
-        with unscoped():  # the recipient's row (see queue_email)
+        told.add(user.id)
+        with unscoped():  # reason: the recipient's row (see queue_email)
             db.session.add(
                 Notification(
                     org_id=user.org_id,
@@ -79,11 +111,11 @@ def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | N
                     kind=kind,
                     title=title,
                     body=body,
-                    link=link,
+                    link=path,
                 )
             )
         if email_enabled(user, kind):
-            text = body + (f"\n\n{absolute_url(link)}" if link else "")
+            text = body + (f"\n\n{absolute_url(path)}" if path else "")
             queue_email(
                 org_id=user.org_id,
                 user_id=user.id,
@@ -94,18 +126,40 @@ def notify(users: Iterable, kind: str, title: str, body: str = "", link: str | N
             )
 
 
-def deliver_email(session: Session, message_id: int) -> bool:
-    """Job: send one outbox message. Claiming it with a conditional UPDATE makes two workers (or a
-    retry racing the first try) send it once."""
-    claimed = session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
-        .values(status="sending", attempts=OutboxMessage.attempts + 1)
-    ).rowcount
-    session.commit()
-    if claimed != 1:
+def tell(
+    action: str,
+    org_id: int | None,
+    kind: str,
+    title: str,
+    body: str = "",
+    link: Link | None = None,
+    *,
+    also: Iterable[int | None] = (),
+) -> None:
+    """Tell the people of organisation ``org_id`` who may do ``action`` (the vendor staff who
+    may, when ``org_id`` is None), and the people ``also`` names by id."""
+    from portal import people
+
+    who = people.vendor_staff_who_may(action) if org_id is None else people.who_may(action, org_id)
+    notify([*people.people(also), *who], kind, title, body=body, link=link)
+
+
+def deliver_email(message_id: int) -> bool:
+    """Job: send one outbox message. Claiming it (pending → sending, a conditional UPDATE) makes
+    two workers (or a retry racing the first try) send it once."""
+    message = db.session.get(OutboxMessage, message_id, populate_existing=True)
+    if message is None or message.status != OutboxStatus.pending:
         return False
-    message = session.get(OutboxMessage, message_id)
+    claimed = transition(
+        message,
+        OutboxStatus.sending,
+        actor=None,
+        claim=True,
+        changes={"attempts": message.attempts + 1},
+    )
+    db.session.commit()  # the claim stands before the slow send, whatever happens next
+    if not claimed:
+        return False
     config = current_app.config
     try:
         mail_transport.send(
@@ -115,36 +169,39 @@ def deliver_email(session: Session, message_id: int) -> bool:
             ),
         )
     except Exception as exc:  # noqa: BLE001 - any transport failure is retried by tick
-        message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
-        message.last_error = f"{type(exc).__name__}: {exc}"
+        transition(
+            message,
+            OutboxStatus.failed if message.attempts >= MAX_ATTEMPTS else OutboxStatus.pending,
+            actor=None,
+            changes={"last_error": f"{type(exc).__name__}: {exc}"},
+        )
         log.warning("email %s not sent (attempt %s): %s", message_id, message.attempts, exc)
         return False
-    message.status = "sent"
-    message.sent_at = utcnow()
+    transition(message, OutboxStatus.sent, actor=None)
     return True
 
 
-@jobs.periodic("retry_outbox")
-def retry_outbox(session: Session) -> int:
+def retry_outbox() -> int:
     """Deliver mail still pending a minute after it was written (a worker died, SMTP was down).
     Also frees messages stuck in 'sending' by a worker that died mid-send."""
     now = utcnow()
-    session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == "sending",
+    stuck = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.status == OutboxStatus.sending,
             OutboxMessage.created_at < now - timedelta(minutes=10),
         )
-        .values(status="pending")
-    )
-    ids = session.scalars(
+    ).all()
+    for message in stuck:
+        transition(message, OutboxStatus.pending, actor=None, claim=True)
+    ids = db.session.scalars(
         select(OutboxMessage.id)
         .where(
-            OutboxMessage.status == "pending", OutboxMessage.created_at < now - timedelta(minutes=1)
+            OutboxMessage.status == OutboxStatus.pending,
+            OutboxMessage.created_at < now - timedelta(minutes=1),
         )
         .limit(500)
     ).all()
-    return sum(deliver_email(session, message_id) for message_id in ids)
+    return sum(deliver_email(message_id) for message_id in ids)
 
 
 def unread_count(user_id: int) -> int:

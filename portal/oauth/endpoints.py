@@ -19,8 +19,8 @@ bp = Blueprint("oauth", __name__)
 
 def _server_endpoint(respond):
     # Clients authenticate with their own credentials here, not with a user session: the
-    # lookups of clients, codes and tokens see every organisation (reviewed).
-    with unscoped():
+    # lookups of clients, codes and tokens see every organisation, and tokens are written.
+    with unscoped():  # reason: no one is signed in; the client's credentials are the capability
         response = respond()
     db.session.commit()
     response.headers["Cache-Control"] = "no-store"

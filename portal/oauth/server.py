@@ -22,9 +22,10 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import Flask
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db, read_across
 from portal.identity.tokens import hash_token
 from portal.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
 
@@ -227,9 +228,15 @@ def init_app(app: Flask) -> None:
 
 class _Validator(BearerTokenValidator):
     def authenticate_token(self, token_string: str) -> OAuthToken | None:
-        with unscoped():  # reviewed: the bearer token is what tells us who is asking
-            return db.session.scalar(
-                select(OAuthToken).where(OAuthToken.access_token_hash == hash_token(token_string))
+        """The token, read before anyone is known (the bearer token is what tells us who is
+        asking) on a separate session: authlib needs the token object, so it comes out detached
+        with its client, organisations and user loaded, and never enters the request's session.
+        """
+        with read_across() as reader:
+            return reader.scalar(
+                select(OAuthToken)
+                .options(joinedload(OAuthToken.user))
+                .where(OAuthToken.access_token_hash == hash_token(token_string))
             )
 
 

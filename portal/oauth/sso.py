@@ -14,6 +14,7 @@ import ipaddress
 import re
 import secrets
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -27,7 +28,7 @@ from sqlalchemy import func, select
 
 from portal import access, audit
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db, read_across, unscoped
 from portal.errors import DomainError, Forbidden, InvalidInput
 from portal.identity.models import Organization, User
 from portal.oauth.models import ExternalIdentity, IdentityProvider
@@ -49,6 +50,62 @@ PROVIDER_AUDIT_FIELDS = [
 
 class SignInRefused(DomainError):
     status_code = 403
+
+
+@dataclass(frozen=True)
+class SignInProvider:
+    """An organisation's provider as plain values, read past the wall for signing in (no one is
+    signed in yet), so nothing read for it stays in the request's session."""
+
+    org_id: int
+    org_active: bool
+    issuer: str
+    client_id: str
+    client_secret_encrypted: str
+    allowed_domains: tuple[str, ...]
+    default_role: str
+    password_login_allowed: bool
+    metadata_document: dict
+    config_version: int
+
+
+def _sign_in_providers(*where) -> list[SignInProvider]:
+    with read_across() as reader:
+        rows = reader.execute(
+            select(
+                IdentityProvider.org_id,
+                Organization.active,
+                IdentityProvider.issuer,
+                IdentityProvider.client_id,
+                IdentityProvider.client_secret_encrypted,
+                IdentityProvider.allowed_domains,
+                IdentityProvider.default_role,
+                IdentityProvider.password_login_allowed,
+                IdentityProvider.metadata_document,
+                IdentityProvider.config_version,
+            )
+            .join(Organization, Organization.id == IdentityProvider.org_id)
+            .where(*where)
+            .order_by(IdentityProvider.id)
+        ).all()
+    return [
+        SignInProvider(
+            org_id=org_id,
+            org_active=org_active,
+            issuer=issuer,
+            client_id=client_id,
+            client_secret_encrypted=secret,
+            allowed_domains=tuple(domains or ()),
+            default_role=role,
+            password_login_allowed=password_login_allowed,
+            metadata_document=dict(document or {}),
+            config_version=version,
+        )
+        for (
+            org_id, org_active, issuer, client_id, secret, domains, role,
+            password_login_allowed, document, version,
+        ) in rows
+    ]  # fmt: skip
 
 
 # Secrets we must send back to the provider are encrypted at rest with a key derived from
@@ -144,27 +201,31 @@ def _clean_domains(domains: list[str], org: Organization) -> list[str]:
     for domain in cleaned:
         if not _DOMAIN.match(domain):
             raise InvalidInput(_("%(d)s is not a domain name.", d=domain), field="allowed_domains")
-    with unscoped():  # a domain belongs to one organisation: check all of them (reviewed)
-        for provider in db.session.scalars(
-            select(IdentityProvider).where(IdentityProvider.org_id != org.id)
-        ):
-            taken = set(provider.allowed_domains) & set(cleaned)
-            if taken:
-                raise InvalidInput(
-                    _("%(d)s belongs to another organisation.", d=", ".join(sorted(taken))),
-                    field="allowed_domains",
-                )
-        for domain in cleaned:
-            outsider = db.session.scalar(
+    with read_across() as reader:  # a domain belongs to one organisation: check all of them
+        elsewhere = reader.scalars(
+            select(IdentityProvider.allowed_domains).where(IdentityProvider.org_id != org.id)
+        ).all()
+        outsiders = {
+            domain: reader.scalar(
                 select(func.count())
                 .select_from(User)
                 .where(User.org_id != org.id, User.email.endswith("@" + domain))
             )
-            if outsider:
-                raise InvalidInput(
-                    _("People of another organisation use %(d)s.", d=domain),
-                    field="allowed_domains",
-                )
+            for domain in cleaned
+        }
+    for allowed in elsewhere:
+        taken = set(allowed) & set(cleaned)
+        if taken:
+            raise InvalidInput(
+                _("%(d)s belongs to another organisation.", d=", ".join(sorted(taken))),
+                field="allowed_domains",
+            )
+    for domain in cleaned:
+        if outsiders[domain]:
+            raise InvalidInput(
+                _("People of another organisation use %(d)s.", d=domain),
+                field="allowed_domains",
+            )
     return cleaned
 
 
@@ -217,17 +278,17 @@ def configure_provider(
     return provider
 
 
-# Sign-in. Nobody is signed in yet, so these read providers and identities unscoped (reviewed).
+# Sign-in. Nobody is signed in yet, so these read providers past the wall (as plain values) and
+# write the signed-in user's identity unscoped (reviewed).
 
 
-def provider_for_email(email: str) -> IdentityProvider | None:
+def provider_for_email(email: str) -> SignInProvider | None:
     domain = email.strip().lower().rpartition("@")[2]
     if not domain:
         return None
-    with unscoped():
-        for provider in db.session.scalars(select(IdentityProvider)):
-            if domain in provider.allowed_domains and provider.org.active:
-                return provider
+    for provider in _sign_in_providers(Organization.active.is_(True)):
+        if domain in provider.allowed_domains:
+            return provider
     return None
 
 
@@ -236,12 +297,12 @@ def password_login_allowed(org_id: int) -> bool:
     return provider is None or provider.password_login_allowed
 
 
-def provider_of_org(org_id: int) -> IdentityProvider | None:
-    with unscoped():
-        return db.session.scalar(select(IdentityProvider).where(IdentityProvider.org_id == org_id))
+def provider_of_org(org_id: int) -> SignInProvider | None:
+    found = _sign_in_providers(IdentityProvider.org_id == org_id)
+    return found[0] if found else None
 
 
-def _client(provider: IdentityProvider):
+def _client(provider: SignInProvider):
     # authlib keeps a registered client forever under its name: the name carries the
     # configuration version, so a changed configuration is a new client at once.
     name = f"org{provider.org_id}-v{provider.config_version}"
@@ -273,7 +334,7 @@ def _client(provider: IdentityProvider):
     return oauth.create_client(name)
 
 
-def start_sign_in(provider: IdentityProvider, next_url: str | None) -> str:
+def start_sign_in(provider: SignInProvider, next_url: str | None) -> str:
     """The provider's authorization URL for this browser (PKCE S256, state and nonce, kept in
     the browser's session together with the organisation and configuration version)."""
     session[PENDING] = {
@@ -296,7 +357,7 @@ def finish_sign_in() -> tuple[User, str | None]:
     provider = provider_of_org(pending["org_id"])
     if provider is None or provider.config_version != pending["version"]:
         raise SignInRefused(_("The sign-in settings changed meanwhile. Sign in again."))
-    if not provider.org.active:
+    if not provider.org_active:
         raise SignInRefused(_("This organisation cannot sign in."))
     try:
         token = _client(provider).authorize_access_token(
@@ -318,9 +379,9 @@ def finish_sign_in() -> tuple[User, str | None]:
     return _user_for_claims(provider, claims), pending.get("next")
 
 
-def _user_for_claims(provider: IdentityProvider, claims: dict) -> User:
+def _user_for_claims(provider: SignInProvider, claims: dict) -> User:
     issuer, subject = provider.issuer, str(claims["sub"])
-    with unscoped():
+    with unscoped():  # reason: signing in, before there is a principal; writes the user found
         identity = db.session.scalar(
             select(ExternalIdentity).where(
                 ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject
@@ -351,7 +412,7 @@ def _user_for_claims(provider: IdentityProvider, claims: dict) -> User:
             )
         if user is None:
             user = User(
-                org=provider.org,
+                org=db.session.get(Organization, provider.org_id),
                 email=email,
                 role=provider.default_role,
                 name=str(claims.get("name") or email.partition("@")[0])[:200],

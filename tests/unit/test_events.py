@@ -1,7 +1,9 @@
-"""portal.events: subscribers run in order with the data, once each even if subscribed again;
-a question without a provider answers None."""
+"""portal.events: subscribers run in order with the event, once each even if subscribed again;
+patterns match kinds of events; a question without a provider answers None."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,30 +16,51 @@ def clean(monkeypatch):
     monkeypatch.setattr(events, "_providers", {})
 
 
+def happened(kind: str, record_id: int = 7) -> events.DomainEvent:
+    return events.DomainEvent(
+        type=kind,
+        record_type="Thing",
+        record_id=record_id,
+        org_ids=(1,),
+        actor_user_id=None,
+        actor_org_id=None,
+        at=datetime(2026, 12, 2, tzinfo=UTC),
+    )
+
+
 def test_publish_runs_each_subscriber_once_in_order(clean):
     heard = []
 
-    def first(**data):
-        heard.append(("first", data))
+    def first(event):
+        heard.append(("first", event.record_id))
 
-    def second(**data):
-        heard.append(("second", data))
+    def second(event):
+        heard.append(("second", event.record_id))
 
     events.subscribe("thing.done", first)
     events.subscribe("thing.done", second)
-    events.subscribe("thing.done", first)  # a module imported again: still one subscription
-    events.publish("thing.done", id=7)
-    events.publish("other.thing", id=8)
-    assert heard == [("second", {"id": 7}), ("first", {"id": 7})]
+    events.subscribe("thing.done", first)  # a second app in one process: still one subscription
+    events.publish(happened("thing.done", 7))
+    events.publish(happened("other.thing", 8))
+    assert heard == [("second", 7), ("first", 7)]
+
+
+def test_patterns_match_a_kind_of_record_or_everything(clean):
+    heard = []
+    events.subscribe("deal.*", lambda e: heard.append(("deals", e.type)))
+    events.subscribe("*", lambda e: heard.append(("all", e.type)))
+    events.publish(happened("deal.approved"))
+    events.publish(happened("case.solved"))
+    assert heard == [("deals", "deal.approved"), ("all", "deal.approved"), ("all", "case.solved")]
 
 
 def test_a_subscribers_error_reaches_the_publisher(clean):
-    @events.subscribe("thing.done")
-    def broken(**data):
+    def broken(event):
         raise RuntimeError("no")
 
+    events.subscribe("thing.done", broken)
     with pytest.raises(RuntimeError):
-        events.publish("thing.done")
+        events.publish(happened("thing.done"))
 
 
 def test_ask_answers_through_the_provider_or_none(clean):

@@ -1,0 +1,186 @@
+"""Sign-in, sessions and passwords: signing in and out, changing a password, and resetting a
+forgotten one by an emailed link."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from portal import audit
+from portal.clock import utcnow
+from portal.db import db, read_across, unscoped
+from portal.errors import InvalidInput
+from portal.identity import passwords, tokens
+from portal.identity.models import User, UserSession
+from portal.identity.services.common import check_password_rules, normalise_email
+from portal.notify import services as notify
+from portal.tenancy import Principal
+
+# Sign-in and sessions. These run before anyone is signed in (or to find who is), so they look up
+# accounts and write their sessions unscoped: the only such places in the application, reviewed.
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (same answer, same time, for an
+    unknown address, a wrong password and a deactivated account)."""
+    with unscoped():  # reason: no one is signed in yet; the user found becomes the principal
+        user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+        ok = passwords.verify_password(user.password_hash if user else None, password)
+        if not (ok and user and user.is_active):
+            return None
+        if passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash_password(password)
+        return user
+
+
+def start_session(user: User, ip_address: str | None, user_agent: str | None) -> str:
+    """Open a server-side session for ``user``; returns the token the cookie will carry."""
+    raw, digest = tokens.new_token()
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    with unscoped():  # reason: signing in, before the session has a principal
+        db.session.add(
+            UserSession(
+                org_id=user.org_id,
+                user_id=user.id,
+                token_hash=digest,
+                expires_at=utcnow() + lifetime,
+                ip_address=ip_address,
+                user_agent=(user_agent or "")[:300],
+            )
+        )
+        user.last_login_at = utcnow()
+        db.session.flush()
+    return raw
+
+
+def user_for_session(raw_token: str) -> User | None:
+    """The active user of a live session token, or None (revoked, expired, deactivated)."""
+    with unscoped():  # reason: finding who is signed in, before there is a principal
+        row = db.session.scalar(
+            select(UserSession)
+            .options(joinedload(UserSession.user))
+            .where(
+                UserSession.token_hash == tokens.hash_token(raw_token),
+                UserSession.revoked_at.is_(None),
+                UserSession.expires_at > utcnow(),
+            )
+        )
+        if row is None or not row.user.is_active:
+            return None
+        row.user.session_token = raw_token
+        return row.user
+
+
+def end_session(raw_token: str) -> None:
+    with unscoped():  # reason: signing out; the token, not the principal, names the session
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == tokens.hash_token(raw_token))
+            .values(revoked_at=utcnow())
+        )
+
+
+def end_all_sessions(user_id: int, keep_token: str | None = None) -> None:
+    """Revoke every session of a user (password change, deactivation), maybe but the current."""
+    stmt = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+    )
+    if keep_token:
+        stmt = stmt.where(UserSession.token_hash != tokens.hash_token(keep_token))
+    with unscoped():  # reason: an admin ends another user's sessions, visible to that user only
+        db.session.execute(stmt.values(revoked_at=utcnow()))
+
+
+# Passwords.
+
+
+def change_password(
+    user: User, current: str, new: str, *, keep_token: str | None, actor: Principal | None = None
+) -> None:
+    """``actor``: the signed-in user as the request resolved them (with their address)."""
+    if not passwords.verify_password(user.password_hash, current):
+        raise InvalidInput(_("Your current password is not correct."), field="current_password")
+    _set_password(user, new)
+    end_all_sessions(user.id, keep_token=keep_token)
+    audit.record("user.password_changed", user, actor=actor or Principal.for_user(user))
+    notify.notify(
+        [user],
+        "account.security",
+        _("Your password was changed"),
+        _("If you did not change it, reset it now and tell your administrator."),
+    )
+
+
+def _set_password(user: User, new: str) -> None:
+    check_password_rules(new, user.email)
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = utcnow()
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if an active account has this address. The caller shows the same
+    message either way, so the form does not reveal which addresses have accounts."""
+    with read_across() as reader:  # no one is signed in: the address is all we have
+        user = reader.scalar(select(User).where(User.email == normalise_email(email)))
+        if user is None or not user.is_active:
+            return
+        org_id, user_id, address = user.org_id, user.id, user.email
+        token = tokens.make_reset_token(user)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    notify.queue_email(
+        org_id=org_id,
+        user_id=user_id,
+        to=address,
+        kind="account.security",
+        subject=_("Reset your password"),
+        body=_(
+            "Someone asked to reset the password of your account. To choose a new "
+            "password, open this link within %(hours)d hours:\n\n%(url)s\n\n"
+            "If it was not you, ignore this email.",
+            hours=hours,
+            url=notify.absolute_url(notify.link("identity.reset_password", token=token)),
+        ),
+    )
+
+
+def _reset_payload(token: str) -> dict | None:
+    return tokens.read_reset_token(token, current_app.config["PASSWORD_RESET_HOURS"] * 3600)
+
+
+def _resets(user: User | None, payload: dict) -> bool:
+    """Whether the reset link's ``payload`` still resets ``user``'s password: an active account
+    whose password has not changed since the link was made (a used link is spent)."""
+    return (
+        user is not None
+        and user.is_active
+        and tokens.password_fingerprint(user) == payload.get("f")
+    )
+
+
+def reset_token_is_valid(token: str) -> bool:
+    """Whether ``token`` still resets an active account's password (not expired, not used)."""
+    payload = _reset_payload(token)
+    if payload is None:
+        return False
+    with read_across() as reader:  # no one is signed in: the token names the account
+        return _resets(reader.scalar(select(User).where(User.id == payload.get("u"))), payload)
+
+
+def reset_password(token: str, new: str, *, ip_address: str | None = None) -> User:
+    """Set a new password by an emailed link; ``ip_address`` is the client's (no one is signed
+    in to carry it)."""
+    payload = _reset_payload(token)
+    with unscoped():  # reason: no one is signed in; the token is the capability
+        user = None
+        if payload is not None:
+            user = db.session.scalar(select(User).where(User.id == payload.get("u")))
+        if payload is None or not _resets(user, payload):
+            raise InvalidInput(
+                _("This reset link has expired or was already used. Ask for a new one.")
+            )
+        _set_password(user, new)
+        end_all_sessions(user.id)
+        audit.record("user.password_reset", user, actor=Principal.for_user(user, ip_address))
+    return user

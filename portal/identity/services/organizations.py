@@ -1,0 +1,110 @@
+"""Organisations, managed by vendor admins: created, edited, deactivated and reactivated."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from portal import access, audit
+from portal.clock import utcnow
+from portal.db import db, unscoped
+from portal.errors import Forbidden, InvalidInput
+from portal.identity.models import TIERS, Organization, UserSession
+from portal.identity.services.common import ORG_AUDIT_FIELDS
+from portal.identity.services.invitations import invite_user
+from portal.tenancy import Principal
+
+
+def _check_org_fields(
+    *, name: str, kind: str, tier: str | None, managed_by_id: int | None, org_id: int | None = None
+) -> None:
+    if not name.strip():
+        raise InvalidInput(_("Give the organisation's name."), field="name")
+    if kind not in access.ORG_KINDS or kind == access.VENDOR:
+        raise InvalidInput(_("Choose reseller, distributor, supplier or customer."), field="kind")
+    if tier and (tier not in TIERS or kind not in access.PARTNER_KINDS):
+        raise InvalidInput(_("Only partners have a tier."), field="tier")
+    if managed_by_id is not None:
+        manager = db.session.get(Organization, managed_by_id)
+        if kind != access.CUSTOMER or manager is None or manager.kind not in access.PARTNER_KINDS:
+            raise InvalidInput(
+                _("Only a customer can be managed, and only by a partner."), field="managed_by_id"
+            )
+    clash = db.session.scalar(
+        select(Organization.id).where(
+            func.lower(Organization.name) == name.strip().lower(), Organization.id != (org_id or 0)
+        )
+    )
+    if clash:
+        raise InvalidInput(_("An organisation with this name exists."), field="name")
+
+
+def create_organization(
+    *,
+    name: str,
+    kind: str,
+    tier: str | None,
+    managed_by_id: int | None,
+    admin_name: str,
+    admin_email: str,
+    actor: Principal,
+) -> Organization:
+    """Create a partner or customer organisation and invite its first admin."""
+    if not actor.can("orgs.manage"):
+        raise Forbidden(_("Only vendor admins create organisations."))
+    _check_org_fields(name=name, kind=kind, tier=tier, managed_by_id=managed_by_id)
+    org = Organization(name=name.strip(), kind=kind, tier=tier or None, managed_by_id=managed_by_id)
+    db.session.add(org)
+    db.session.flush()
+    audit.record(
+        "organization.created", org, actor=actor, after=audit.snapshot(org, ORG_AUDIT_FIELDS)
+    )
+    invite_user(
+        org, email=admin_email, name=admin_name, role=access.admin_role_for(kind).name, actor=actor
+    )
+    return org
+
+
+def update_organization(
+    org: Organization, *, name: str, tier: str | None, managed_by_id: int | None, actor: Principal
+) -> None:
+    if not actor.can("orgs.manage"):
+        raise Forbidden(_("Only vendor admins change organisations."))
+    if org.kind == access.VENDOR:
+        raise Forbidden(_("The vendor organisation is not edited here."))
+    _check_org_fields(
+        name=name, kind=org.kind, tier=tier, managed_by_id=managed_by_id, org_id=org.id
+    )
+    before = audit.snapshot(org, ORG_AUDIT_FIELDS)
+    org.name, org.tier, org.managed_by_id = name.strip(), tier or None, managed_by_id
+    audit.record(
+        "organization.updated",
+        org,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(org, ORG_AUDIT_FIELDS),
+    )
+
+
+def set_organization_active(org: Organization, active: bool, *, actor: Principal) -> None:
+    """Deactivating an organisation signs all its users out and keeps them out."""
+    if not actor.can("orgs.manage") or org.kind == access.VENDOR:
+        raise Forbidden(_("You may not deactivate this organisation."))
+    if org.active == active:
+        return
+    before = audit.snapshot(org, ORG_AUDIT_FIELDS)
+    org.active = active
+    if not active:
+        with unscoped():  # reason: sessions are visible to their own user only
+            db.session.execute(
+                update(UserSession)
+                .where(UserSession.org_id == org.id, UserSession.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+    audit.record(
+        "organization.activated" if active else "organization.deactivated",
+        org,
+        actor=actor,
+        before=before,
+        after=audit.snapshot(org, ORG_AUDIT_FIELDS),
+    )
