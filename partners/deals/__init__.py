@@ -1,0 +1,20 @@
+"""Deal registration: partners' claims on deals, conflicts, the review queue and protection."""
+
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app) -> None:
+    """Pages and API resources, navigation, notification kinds, the expiry tick, the demo."""
+    from partners.deals import api, seed, services, views
+    from portal import api as portal_api
+    from portal import jobs, navigation
+    from portal import seed as demo
+    from portal.notify import register_kind
+
+    app.register_blueprint(views.bp)
+    portal_api.add_routes(api.routes)
+    navigation.add(*views.NAVIGATION)
+    register_kind("deals.decided", _l("Decisions on my deal registrations"))
+    register_kind("deals.submitted", _l("Deal registrations to review"))
+    jobs.add_periodic("expire_deal_protection", services.expire_protection)
+    demo.add_seeder(seed.seed_deals)

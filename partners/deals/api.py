@@ -15,7 +15,7 @@ from sqlalchemy import select
 from partners.deals import services
 from partners.deals.models import DealRegistration
 from partners.deals.services import CURRENCIES
-from portal.api import api, bp
+from portal.api import api
 from portal.api.auth import require_action
 from portal.api.errors import Problem
 from portal.api.guard import guarded
@@ -24,8 +24,10 @@ from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, REQUIRED_TEXT, WRITE_ERRORS, action
 from portal.db import get_or_404
 from portal.identity.models import Organization
+from portal.routes import Routes
 
 TAGS = ["deals"]
+routes = Routes()
 
 
 class DealIn(BaseModel):
@@ -130,7 +132,7 @@ def _extension(deal: DealRegistration) -> ExtensionOut | None:
     )
 
 
-@bp.get("/deals")
+@routes.get("/deals")
 @action("deals.view")
 @api.validate(
     query=PageQuery, resp=Response(HTTP_200=DealPage, HTTP_422=Problem, **ERRORS), tags=TAGS
@@ -142,14 +144,14 @@ def list_deals(query: PageQuery):
     return DealPage(items=[_out(d) for d in rows], next_cursor=cursor)
 
 
-@bp.get(f"/deals/<{ID}:deal_id>")
+@routes.get(f"/deals/<{ID}:deal_id>")
 @guarded(DealRegistration, "deal_id", "deals.view")
 @api.validate(resp=Response(HTTP_200=DealOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
 def get_deal(deal_id: int):
     return DealOut(**_out(g.api_record))
 
 
-@bp.post("/deals")
+@routes.post("/deals")
 @action("deals.register")
 @api.validate(
     json=DealIn,
@@ -176,7 +178,7 @@ def _transition(use_case) -> dict:
     return _out(g.api_record)
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/submit")
+@routes.post(f"/deals/<{ID}:deal_id>/submit")
 @guarded(DealRegistration, "deal_id", "deals.register")
 @api.validate(json=Empty, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def submit_deal(deal_id: int, json: Empty):
@@ -187,7 +189,7 @@ def submit_deal(deal_id: int, json: Empty):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/approve")
+@routes.post(f"/deals/<{ID}:deal_id>/approve")
 @guarded(DealRegistration, "deal_id", "deals.review")
 @api.validate(json=ApproveIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def approve_deal(deal_id: int, json: ApproveIn):
@@ -202,7 +204,7 @@ def approve_deal(deal_id: int, json: ApproveIn):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/reject")
+@routes.post(f"/deals/<{ID}:deal_id>/reject")
 @guarded(DealRegistration, "deal_id", "deals.review")
 @api.validate(json=ReasonIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def reject_deal(deal_id: int, json: ReasonIn):
@@ -214,7 +216,7 @@ def reject_deal(deal_id: int, json: ReasonIn):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/request-info")
+@routes.post(f"/deals/<{ID}:deal_id>/request-info")
 @guarded(DealRegistration, "deal_id", "deals.review")
 @api.validate(json=MessageIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def request_information(deal_id: int, json: MessageIn):
@@ -226,7 +228,7 @@ def request_information(deal_id: int, json: MessageIn):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/extension-request")
+@routes.post(f"/deals/<{ID}:deal_id>/extension-request")
 @guarded(DealRegistration, "deal_id", "deals.register")
 @api.validate(
     json=ExtensionRequestIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
@@ -242,7 +244,7 @@ def request_extension(deal_id: int, json: ExtensionRequestIn):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/extend")
+@routes.post(f"/deals/<{ID}:deal_id>/extend")
 @guarded(DealRegistration, "deal_id", "deals.review")
 @api.validate(json=ExtendIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def extend_protection(deal_id: int, json: ExtendIn):
@@ -255,7 +257,7 @@ def extend_protection(deal_id: int, json: ExtendIn):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/decline-extension")
+@routes.post(f"/deals/<{ID}:deal_id>/decline-extension")
 @guarded(DealRegistration, "deal_id", "deals.review")
 @api.validate(json=ReasonIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def decline_extension(deal_id: int, json: ReasonIn):
@@ -267,7 +269,7 @@ def decline_extension(deal_id: int, json: ReasonIn):
     )
 
 
-@bp.post(f"/deals/<{ID}:deal_id>/close")
+@routes.post(f"/deals/<{ID}:deal_id>/close")
 @guarded(DealRegistration, "deal_id", "deals.close")
 @api.validate(json=CloseIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def close_deal(deal_id: int, json: CloseIn):

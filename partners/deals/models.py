@@ -4,25 +4,54 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
+from portal.workflow import Workflow
 
-DEAL_STATUSES = (
-    "draft",
-    "submitted",
-    "info_requested",
-    "approved",
-    "rejected",
-    "won",
-    "lost",
-    "expired",
-)
-OPEN_DEAL_STATUSES = ("submitted", "info_requested", "approved")
+
+class DealStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    info_requested = "info_requested"
+    approved = "approved"
+    rejected = "rejected"
+    won = "won"
+    lost = "lost"
+    expired = "expired"
+
+
+DEAL_STATUSES = tuple(DealStatus)
+OPEN_DEAL_STATUSES = (DealStatus.submitted, DealStatus.info_requested, DealStatus.approved)
+EDITABLE_FIELDS = [
+    "customer_name",
+    "customer_domain",
+    "contact_name",
+    "contact_email",
+    "products",
+    "value",
+    "currency",
+    "expected_close",
+    "notes",
+]
+AUDIT_FIELDS = [
+    "status",
+    *EDITABLE_FIELDS,
+    "expires_at",
+    "decision_reason",
+    "extension_requested_days",
+    "extension_request_reason",
+    "extension_outcome",
+    "extension_response",
+]
+_DECIDED = ("decided_at", "decided_by_id")
+_CLOSED = ("closed_at", None)
 
 
 class DealRegistration(TenantOwned, Base):
@@ -75,6 +104,28 @@ class DealRegistration(TenantOwned, Base):
     registered_by: Mapped[User | None] = relationship(foreign_keys=[registered_by_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    workflow = Workflow(
+        name="deal",
+        noun=_l("registration"),
+        statuses=DealStatus,
+        moves={
+            "draft": {"submitted"},
+            "submitted": {"approved", "rejected", "info_requested"},
+            "info_requested": {"submitted", "rejected"},
+            "approved": {"won", "lost", "expired"},
+        },
+        audit_fields=tuple(AUDIT_FIELDS),
+        stamps={
+            "submitted": ("submitted_at", None),
+            "approved": _DECIDED,
+            "rejected": _DECIDED,
+            "info_requested": _DECIDED,
+            "won": _CLOSED,
+            "lost": _CLOSED,
+            "expired": _CLOSED,
+        },
+    )
 
     @property
     def extension_pending(self) -> bool:

@@ -7,11 +7,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from partners.deals import matching, services
-from partners.deals.models import DealRegistration, DirectDeal
+from partners.deals.models import DealRegistration, DealStatus, DirectDeal
+from portal import access
 from portal.clock import utcnow
 from portal.identity.models import User
-from portal.seed import register_seeder
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 # partner, customer, domain, products, value, then what happens to it
 REGISTRATIONS = [
@@ -90,13 +91,12 @@ REGISTRATIONS = [
 ]
 
 
-@register_seeder
 def seed_deals(session, orgs: dict) -> int:
     if session.scalar(select(func.count()).select_from(DealRegistration)):
         return 0
     vendor = orgs["Northwind Systems"]
     manager = session.scalar(
-        select(User).where(User.org_id == vendor.id, User.role == "channel_manager")
+        select(User).where(User.org_id == vendor.id, User.role == access.CHANNEL_MANAGER)
     )
     reviewer = Principal.for_user(manager)
     session.add(
@@ -114,7 +114,7 @@ def seed_deals(session, orgs: dict) -> int:
     for partner_name, customer, domain, products, value, fate in REGISTRATIONS:
         partner = orgs[partner_name]
         admin = session.scalar(
-            select(User).where(User.org_id == partner.id, User.role == "partner_admin")
+            select(User).where(User.org_id == partner.id, User.role == access.PARTNER_ADMIN)
         )
         actor = Principal.for_user(admin)
         deal = services.register_deal(
@@ -137,8 +137,12 @@ def seed_deals(session, orgs: dict) -> int:
         if fate in ("won", "lost"):
             services.close_deal(deal, outcome=fate, actor=actor)
         if fate == "expired":
-            deal.expires_at = utcnow() - timedelta(days=1)
-            deal.status = "expired"
+            transition(
+                deal,
+                DealStatus.expired,
+                actor=None,
+                changes={"expires_at": utcnow() - timedelta(days=1)},
+            )
         if fate == "reject":
             services.reject_deal(
                 deal,

@@ -10,76 +10,34 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from flask import url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.deals import matching
 from partners.deals.models import (
+    AUDIT_FIELDS,
+    EDITABLE_FIELDS,
     OPEN_DEAL_STATUSES,
     DealConflict,
     DealRegistration,
+    DealStatus,
     DirectDeal,
 )
 from partners.program.models import Tier
-from portal import access, audit, jobs
+from portal import access, audit
 from portal.clock import utcnow
 from portal.concurrency import check_unchanged
-from portal.db import db, unscoped
+from portal.db import db, read_across, unscoped
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
-from portal.identity.models import Organization, User
-from portal.notify import register_kind
+from portal.identity.models import Organization
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.workflow import transition
 
-register_kind("deals.decided", _l("Decisions on my deal registrations"))
-register_kind("deals.submitted", _l("Deal registrations to review"))
-
-EDITABLE_FIELDS = [
-    "customer_name",
-    "customer_domain",
-    "contact_name",
-    "contact_email",
-    "products",
-    "value",
-    "currency",
-    "expected_close",
-    "notes",
-]
-AUDIT_FIELDS = [
-    "status",
-    *EDITABLE_FIELDS,
-    "expires_at",
-    "decision_reason",
-    "extension_requested_days",
-    "extension_request_reason",
-    "extension_outcome",
-    "extension_response",
-]
+__all__ = ["AUDIT_FIELDS", "EDITABLE_FIELDS"]
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CAD", "AUD", "JPY")
 REGISTERING_KINDS = ("reseller", "distributor")
 DEFAULT_PROTECTION_DAYS = 90
-
-# state -> the states it may move to
-TRANSITIONS = {
-    "draft": {"submitted"},
-    "submitted": {"approved", "rejected", "info_requested"},
-    "info_requested": {"submitted", "rejected"},
-    "approved": {"won", "lost", "expired"},
-}
-
-
-def _move(deal: DealRegistration, to: str) -> None:
-    if to not in TRANSITIONS.get(deal.status, set()):
-        raise InvalidTransition(
-            _(
-                "A registration that is %(state)s cannot become %(to)s.",
-                state=_(deal.status),
-                to=_(to),
-            )
-        )
-    deal.status = to
 
 
 def _clean(fields: dict) -> dict:
@@ -134,7 +92,7 @@ def register_deal(
     deal = DealRegistration(
         org_id=partner.id,
         number="pending",
-        status="draft",
+        status=DealStatus.draft,
         registered_by_id=actor.user_id,
         **_clean(fields),
     )
@@ -153,7 +111,7 @@ def update_deal(
     """The partner edits a draft, or a registration the vendor asked more information about."""
     if deal.org_id != actor.org_id or not actor.can("deals.register"):
         raise Forbidden(_("Only the registering partner edits a registration."))
-    if deal.status not in ("draft", "info_requested"):
+    if deal.status not in (DealStatus.draft, DealStatus.info_requested):
         raise InvalidTransition(
             _("Only a draft or a registration awaiting information can be edited.")
         )
@@ -171,13 +129,8 @@ def submit_deal(deal: DealRegistration, *, actor: Principal) -> list[DealConflic
     the channel manager. Returns them (the partner is told only 'under review')."""
     if deal.org_id != actor.org_id:
         raise Forbidden(_("Only the registering partner submits a registration."))
-    before = audit.snapshot(deal, AUDIT_FIELDS)
-    _move(deal, "submitted")
-    deal.submitted_at = utcnow()
+    transition(deal, DealStatus.submitted, actor=actor)
     conflicts = _record_conflicts(deal)
-    audit.record(
-        "deal.submitted", deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS)
-    )
     if conflicts:  # the vendor's to know: an event in the vendor's history, by no partner user
         audit.record(
             "deal.conflicts_flagged",
@@ -200,51 +153,48 @@ def submit_deal(deal: DealRegistration, *, actor: Principal) -> list[DealConflic
 
 
 def _record_conflicts(deal: DealRegistration) -> list[DealConflict]:
-    # Every partner's open registrations and the vendor's open direct deals: seen unscoped, and
-    # written into the vendor's review data, which no partner can read (reviewed).
-    with unscoped():
-        registrations = db.session.execute(
+    # Every partner's open registrations and the vendor's open direct deals, read as plain rows
+    # past the partner's wall.
+    with read_across() as reader:
+        registrations = reader.execute(
             select(
                 DealRegistration.id,
                 DealRegistration.customer_name_key,
                 DealRegistration.customer_domain,
             ).where(DealRegistration.status.in_(OPEN_DEAL_STATUSES), DealRegistration.id != deal.id)
         ).all()
-        directs = db.session.execute(
+        directs = reader.execute(
             select(DirectDeal.id, DirectDeal.customer_name_key, DirectDeal.customer_domain).where(
                 DirectDeal.status == "open"
             )
         ).all()
-        candidates = [matching.Candidate("registration", *row) for row in registrations] + [
-            matching.Candidate("direct", *row) for row in directs
-        ]
-        vendor_id = db.session.scalar(
-            select(Organization.id).where(Organization.kind == access.VENDOR)
-        )
-        conflicts = []
-        for match in matching.find_matches(deal.customer_name, deal.customer_domain, candidates):
-            registration = match.candidate.kind == "registration"
-            conflicts.append(
-                DealConflict(
-                    org_id=vendor_id,
-                    registration_id=deal.id,
-                    kind=match.reason,
-                    score=match.score,
-                    other_registration_id=match.candidate.id if registration else None,
-                    direct_deal_id=None if registration else match.candidate.id,
-                )
+        vendor_id = reader.scalar(select(Organization.id).where(Organization.kind == access.VENDOR))
+    candidates = [matching.Candidate("registration", *row) for row in registrations] + [
+        matching.Candidate("direct", *row) for row in directs
+    ]
+    conflicts = []
+    for match in matching.find_matches(deal.customer_name, deal.customer_domain, candidates):
+        registration = match.candidate.kind == "registration"
+        conflicts.append(
+            DealConflict(
+                org_id=vendor_id,
+                registration_id=deal.id,
+                kind=match.reason,
+                score=match.score,
+                other_registration_id=match.candidate.id if registration else None,
+                direct_deal_id=None if registration else match.candidate.id,
             )
+        )
+    # PostgreSQL would refuse the INSERT's RETURNING row under the partner's read policy.
+    with unscoped():  # reason: the vendor's review data, which the partner may not read back
         db.session.add_all(conflicts)
     return conflicts
 
 
-def _decide(deal: DealRegistration, to: str, *, reason: str, actor: Principal, action: str) -> None:
+def _decide(deal: DealRegistration, to: str, *, reason: str, actor: Principal) -> None:
     if not actor.can("deals.review"):
         raise Forbidden(_("Only channel managers decide on registrations."))
-    before = audit.snapshot(deal, AUDIT_FIELDS)
-    _move(deal, to)
-    deal.decided_at, deal.decided_by_id, deal.decision_reason = utcnow(), actor.user_id, reason
-    audit.record(action, deal, actor=actor, before=before, after=audit.snapshot(deal, AUDIT_FIELDS))
+    transition(deal, to, actor=actor, changes={"decision_reason": reason})
 
 
 def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: Principal) -> None:
@@ -252,8 +202,16 @@ def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: 
     days = protection_days or _tier_protection_days(deal.partner)
     if not 1 <= days <= 730:
         raise InvalidInput(_("Protection lasts 1 to 730 days."), field="protection_days")
-    _decide(deal, "approved", reason="", actor=actor, action="deal.approved")
-    deal.expires_at = deal.decided_at + timedelta(days=days)
+    if not actor.can("deals.review"):
+        raise Forbidden(_("Only channel managers decide on registrations."))
+    now = utcnow()
+    transition(
+        deal,
+        DealStatus.approved,
+        actor=actor,
+        at=now,
+        changes={"decision_reason": "", "expires_at": now + timedelta(days=days)},
+    )
     _tell_partner(
         deal,
         _(
@@ -268,7 +226,7 @@ def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: 
 def reject_deal(deal: DealRegistration, *, reason: str, actor: Principal) -> None:
     if not reason.strip():
         raise InvalidInput(_("Say why the registration is rejected."), field="reason")
-    _decide(deal, "rejected", reason=reason.strip(), actor=actor, action="deal.rejected")
+    _decide(deal, DealStatus.rejected, reason=reason.strip(), actor=actor)
     _tell_partner(
         deal,
         _(
@@ -283,9 +241,7 @@ def reject_deal(deal: DealRegistration, *, reason: str, actor: Principal) -> Non
 def request_information(deal: DealRegistration, *, message: str, actor: Principal) -> None:
     if not message.strip():
         raise InvalidInput(_("Say what information is needed."), field="message")
-    _decide(
-        deal, "info_requested", reason=message.strip(), actor=actor, action="deal.info_requested"
-    )
+    _decide(deal, DealStatus.info_requested, reason=message.strip(), actor=actor)
     _tell_partner(
         deal,
         _(
@@ -301,7 +257,7 @@ def request_extension(deal: DealRegistration, *, days: int, reason: str, actor: 
     saying why; the channel managers are told and grant (``extend_protection``) or decline."""
     if not actor.can("deals.register") or deal.org_id != actor.org_id:
         raise Forbidden(_("Only the registering partner asks for an extension."))
-    if deal.status != "approved":
+    if deal.status != DealStatus.approved:
         raise InvalidTransition(_("Only an approved registration can be extended."))
     if deal.extension_requested_at is not None:
         raise InvalidTransition(_("This registration has had its one extension request already."))
@@ -365,7 +321,7 @@ def extend_protection(deal: DealRegistration, *, days: int, actor: Principal) ->
     """A channel manager extends protection, granting the partner's request if one waits."""
     if not actor.can("deals.review"):
         raise Forbidden(_("Only channel managers extend protection."))
-    if deal.status != "approved":
+    if deal.status != DealStatus.approved:
         raise InvalidTransition(_("Only an approved registration can be extended."))
     if not 1 <= days <= 365:
         raise InvalidInput(_("Extend by 1 to 365 days."), field="days")
@@ -392,16 +348,7 @@ def close_deal(deal: DealRegistration, *, outcome: str, actor: Principal) -> Non
         raise InvalidInput(_("Choose won or lost."), field="outcome")
     if not actor.can("deals.close") or not (actor.is_vendor_staff or deal.org_id == actor.org_id):
         raise Forbidden(_("You may not close this registration."))
-    before = audit.snapshot(deal, AUDIT_FIELDS)
-    _move(deal, outcome)
-    deal.closed_at = utcnow()
-    audit.record(
-        f"deal.{outcome}",
-        deal,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(deal, AUDIT_FIELDS),
-    )
+    transition(deal, outcome, actor=actor)
 
 
 def _tier_protection_days(partner: Organization) -> int:
@@ -410,32 +357,27 @@ def _tier_protection_days(partner: Organization) -> int:
 
 
 def _tell_reviewers(deal: DealRegistration, kind: str, title: str, body: str = "") -> None:
-    with unscoped():  # the reviewers are vendor staff, outside the partner's wall (reviewed)
-        reviewers = db.session.scalars(
-            select(User)
-            .join(Organization)
-            .where(
-                Organization.kind == access.VENDOR,
-                User.active.is_(True),
-                User.role.in_(["channel_manager", "vendor_admin"]),
-            )
-        ).all()
-        notify.notify(
-            reviewers, kind, title, body=body, link=url_for("deals.detail", deal_id=deal.id)
-        )
+    notify.tell(
+        "deals.review",
+        None,
+        kind,
+        title,
+        body=body,
+        link=notify.link("deals.detail", deal_id=deal.id),
+    )
 
 
 def _tell_partner(deal: DealRegistration, title: str) -> None:
-    with unscoped():  # the partner's people, from a vendor's request (reviewed)
-        people = db.session.scalars(
-            select(User).where(
-                User.org_id == deal.org_id,
-                User.active.is_(True),
-                User.id.in_([deal.registered_by_id, deal.extension_requested_by_id])
-                | (User.role == "partner_admin"),
-            )
-        ).all()
-        notify.notify(people, "deals.decided", title, link=url_for("deals.detail", deal_id=deal.id))
+    """The people who registered it or asked for its extension, and the partner's people who
+    follow all its registrations."""
+    notify.tell(
+        "deals.follow",
+        deal.org_id,
+        "deals.decided",
+        title,
+        link=notify.link("deals.detail", deal_id=deal.id),
+        also=[deal.registered_by_id, deal.extension_requested_by_id],
+    )
 
 
 def create_direct_deal(fields: dict, *, actor: Principal) -> DirectDeal:
@@ -468,38 +410,24 @@ def create_direct_deal(fields: dict, *, actor: Principal) -> DirectDeal:
     return deal
 
 
-@jobs.periodic("expire_deal_protection")
-def expire_protection(session) -> int:
-    """Approved registrations past their protection end expire (safe to run twice: a second run
-    finds none left to expire)."""
-    now = utcnow()
-    expired = session.scalars(
+def expire_protection() -> int:
+    """Tick: approved registrations past their protection end expire (safe to run twice, or at
+    once: each move is claimed, so a second run finds none left to expire)."""
+    expired = db.session.scalars(
         select(DealRegistration).where(
-            DealRegistration.status == "approved", DealRegistration.expires_at <= now
+            DealRegistration.status == DealStatus.approved, DealRegistration.expires_at <= utcnow()
         )
     ).all()
-    for deal in expired:
-        deal.status, deal.closed_at = "expired", now
-        audit.record("deal.expired", deal, actor=None, after={"status": "expired"}, session=session)
-    return len(expired)
+    return sum(transition(deal, DealStatus.expired, actor=None, claim=True) for deal in expired)
 
 
 def win_deal_by_quote(deal_id: int, *, quote_label: str, actor: Principal) -> bool:
     """A quote on an approved registration was accepted: the deal is won. The acceptor may be
     the partner's customer, who cannot see the registration, so this reads it unscoped
     (reviewed: it moves only that one approved deal forward). Returns whether it moved."""
-    with unscoped():
+    with unscoped():  # reason: the acceptor (a customer) may not see the registration it wins
         deal = db.session.get(DealRegistration, deal_id)
-        if deal is None or deal.status != "approved":
+        if deal is None or deal.status != DealStatus.approved:
             return False
-        before = audit.snapshot(deal, AUDIT_FIELDS)
-        _move(deal, "won")
-        deal.closed_at = utcnow()
-        audit.record(
-            "deal.won",
-            deal,
-            actor=actor,
-            before=before,
-            after={**audit.snapshot(deal, AUDIT_FIELDS), "quote": quote_label},
-        )
+        transition(deal, DealStatus.won, actor=actor, data={"quote": quote_label})
     return True

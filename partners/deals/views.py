@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from partners.deals import queries, seed, services  # noqa: F401  (seed registers)
+from partners.deals import queries, services
 from partners.deals.forms import (
     ApproveForm,
     CloseForm,
@@ -21,7 +21,7 @@ from partners.deals.forms import (
     RequestInfoForm,
 )
 from partners.deals.models import DEAL_STATUSES, DealRegistration
-from portal import access, audit, navigation
+from portal import access, audit
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
 from portal.identity.forms import ConfirmForm
@@ -31,9 +31,9 @@ from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
-navigation.add(
+NAVIGATION = [
     NavItem("deals.index", _l("Deal registrations"), "deals.view", ("vendor", "partner"), 20)
-)
+]
 
 DECISION_FORMS = {
     "approve": ApproveForm,
