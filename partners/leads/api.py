@@ -14,8 +14,8 @@ from spectree import Response
 from sqlalchemy import select
 
 from partners.leads import queries, services
-from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES, Lead, LeadOffer, SharedLead
-from portal.api import api, auth, bp
+from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES, Lead, LeadOffer
+from portal.api import api, auth
 from portal.api.errors import ApiError, Problem
 from portal.api.guard import guarded
 from portal.api.idempotency import write_once
@@ -25,10 +25,13 @@ from portal.db import db
 from portal.errors import Conflict
 from portal.identity.models import Organization
 from portal.product_lines import PRODUCT_LINES
+from portal.routes import Routes
 
 Country = Literal[tuple(code for code, _ in services.country_choices())]  # ISO 3166 alpha-2
 ProductLine = Literal[tuple(PRODUCT_LINES)]
 TAGS = ["leads"]
+
+routes = Routes()
 
 
 class OfferOut(BaseModel):
@@ -135,7 +138,8 @@ class SharedQuery(PageQuery):
     status: Literal[SHARED_LEAD_STATUSES] | None = None
 
 
-def _time(value) -> str | None:
+def iso_time(value) -> str | None:
+    """A stored time as the API writes it (ISO 8601), or None."""
     return value.isoformat() if value is not None else None
 
 
@@ -146,9 +150,9 @@ def _offer(offer: LeadOffer | None) -> dict | None:
         id=offer.id,
         partner_id=offer.org_id,
         status=offer.status,
-        offered_at=_time(offer.offered_at),
-        respond_by=_time(offer.respond_by),
-        responded_at=_time(offer.responded_at),
+        offered_at=iso_time(offer.offered_at),
+        respond_by=iso_time(offer.respond_by),
+        responded_at=iso_time(offer.responded_at),
         decline_reason=offer.decline_reason,
     ).model_dump()
 
@@ -165,31 +169,14 @@ def _lead(lead: Lead, offer: LeadOffer | None) -> dict:
         source=lead.source,
         status=lead.status,
         notes=lead.notes,
-        created_at=_time(lead.created_at),
+        created_at=iso_time(lead.created_at),
         credited_to_org_id=lead.credited_to_org_id,
         offer=_offer(offer),
     ).model_dump()
 
 
-def _shared(shared: SharedLead) -> dict:
-    return SharedLeadOut(
-        id=shared.id,
-        partner_id=shared.org_id,
-        company=shared.company,
-        contact_name=shared.contact_name,
-        contact_email=shared.email,
-        country=shared.country,
-        product_line=shared.product_line,
-        notes=shared.notes,
-        status=shared.status,
-        submitted_at=_time(shared.submitted_at),
-        decided_at=_time(shared.decided_at),
-        decision_reason=shared.decision_reason,
-        lead_id=shared.lead_id,
-    ).model_dump()
-
-
-def _lead_values(body: LeadIn | SharedLeadIn) -> dict:
+def lead_values(body: LeadIn | SharedLeadIn) -> dict:
+    """A request body as the lead services take it."""
     values = body.model_dump(exclude={"offer_by_rule", "contact_email"})
     values["email"] = body.contact_email or ""
     return values
@@ -205,7 +192,7 @@ def _own_offer(lead: Lead) -> LeadOffer:
 # Leads.
 
 
-@bp.get("/leads")
+@routes.get("/leads")
 @action("leads.view")
 @api.validate(
     query=LeadQuery, resp=Response(HTTP_200=LeadPage, HTTP_422=Problem, **ERRORS), tags=TAGS
@@ -226,7 +213,7 @@ def list_leads(query: LeadQuery):
     return LeadPage(items=[_lead(lead, offers.get(lead.id)) for lead in rows], next_cursor=cursor)
 
 
-@bp.get(f"/leads/<{ID}:lead_id>")
+@routes.get(f"/leads/<{ID}:lead_id>")
 @guarded(Lead, "lead_id", "leads.view")
 @api.validate(resp=Response(HTTP_200=LeadOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
 def get_lead(lead_id: int):
@@ -235,7 +222,7 @@ def get_lead(lead_id: int):
     return LeadOut(**_lead(lead, queries.open_offer(lead.id)))
 
 
-@bp.post("/leads")
+@routes.post("/leads")
 @action("leads.manage")
 @api.validate(
     json=LeadIn,
@@ -248,14 +235,14 @@ def create_lead(json: LeadIn):
     auth.require_action("leads.manage")
 
     def create():
-        lead = services.create_lead(_lead_values(json), actor=g.principal, source="api")
+        lead = services.create_lead(lead_values(json), actor=g.principal, source="api")
         offer = services.offer_by_rule(lead, actor=g.principal) if json.offer_by_rule else None
         return _lead(lead, offer)
 
     return write_once(create, 201)
 
 
-@bp.post(f"/leads/<{ID}:lead_id>/offer")
+@routes.post(f"/leads/<{ID}:lead_id>/offer")
 @guarded(Lead, "lead_id", "leads.manage")
 @api.validate(json=OfferIn, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def offer_lead(lead_id: int, json: OfferIn):
@@ -279,7 +266,7 @@ def offer_lead(lead_id: int, json: OfferIn):
     return write_once(offer)
 
 
-@bp.post(f"/leads/<{ID}:lead_id>/recall")
+@routes.post(f"/leads/<{ID}:lead_id>/recall")
 @guarded(Lead, "lead_id", "leads.manage")
 @api.validate(json=Empty, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def recall_lead(lead_id: int, json: Empty):
@@ -293,7 +280,7 @@ def recall_lead(lead_id: int, json: Empty):
     return write_once(recall)
 
 
-@bp.post(f"/leads/<{ID}:lead_id>/accept")
+@routes.post(f"/leads/<{ID}:lead_id>/accept")
 @guarded(Lead, "lead_id", "leads.respond")
 @api.validate(json=Empty, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def accept_lead(lead_id: int, json: Empty):
@@ -308,7 +295,7 @@ def accept_lead(lead_id: int, json: Empty):
     return write_once(accept)
 
 
-@bp.post(f"/leads/<{ID}:lead_id>/decline")
+@routes.post(f"/leads/<{ID}:lead_id>/decline")
 @guarded(Lead, "lead_id", "leads.respond")
 @api.validate(json=ReasonIn, resp=Response(HTTP_200=LeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def decline_lead(lead_id: int, json: ReasonIn):
@@ -322,79 +309,3 @@ def decline_lead(lead_id: int, json: ReasonIn):
         return _lead(lead, offer)
 
     return write_once(decline)
-
-
-# Shared leads.
-
-
-@bp.get("/shared-leads")
-@action("leads.view")
-@api.validate(
-    query=SharedQuery,
-    resp=Response(HTTP_200=SharedLeadPage, HTTP_422=Problem, **ERRORS),
-    tags=TAGS,
-)
-def list_shared_leads(query: SharedQuery):
-    """Leads partners shared: a partner's own submissions; vendor staff all of them."""
-    auth.require_action("leads.view")
-    stmt = select(SharedLead)
-    if query.status:
-        stmt = stmt.where(SharedLead.status == query.status)
-    rows, cursor = page_of(stmt, SharedLead, query)
-    return SharedLeadPage(items=[_shared(s) for s in rows], next_cursor=cursor)
-
-
-@bp.get(f"/shared-leads/<{ID}:shared_id>")
-@guarded(SharedLead, "shared_id", "leads.view")
-@api.validate(resp=Response(HTTP_200=SharedLeadOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
-def get_shared_lead(shared_id: int):
-    """One shared lead the caller may see, with the vendor's decision and reason."""
-    return SharedLeadOut(**_shared(g.api_record))
-
-
-@bp.post("/shared-leads")
-@action("leads.share")
-@api.validate(
-    json=SharedLeadIn,
-    resp=Response(HTTP_201=SharedLeadOut, HTTP_415=Problem, HTTP_422=Problem, **ERRORS),
-    tags=TAGS,
-)
-def share_lead(json: SharedLeadIn):
-    """A partner shares a lead it found with the vendor, for review. Send an
-    ``Idempotency-Key`` header to retry safely."""
-    auth.require_action("leads.share")
-    return write_once(
-        lambda: _shared(services.submit_shared_lead(_lead_values(json), actor=g.principal)), 201
-    )
-
-
-@bp.post(f"/shared-leads/<{ID}:shared_id>/approve")
-@guarded(SharedLead, "shared_id", "leads.review")
-@api.validate(
-    json=NoteIn, resp=Response(HTTP_200=SharedLeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
-)
-def approve_shared_lead(shared_id: int, json: NoteIn):
-    """Vendor staff take a shared lead into the pipeline, credited to the partner."""
-    shared = g.api_record
-
-    def approve():
-        services.approve_shared_lead(shared, actor=g.principal, note=json.note)
-        return _shared(shared)
-
-    return write_once(approve)
-
-
-@bp.post(f"/shared-leads/<{ID}:shared_id>/reject")
-@guarded(SharedLead, "shared_id", "leads.review")
-@api.validate(
-    json=ReasonIn, resp=Response(HTTP_200=SharedLeadOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
-)
-def reject_shared_lead(shared_id: int, json: ReasonIn):
-    """Vendor staff reject a shared lead, saying why (the partner reads the reason)."""
-    shared = g.api_record
-
-    def reject():
-        services.reject_shared_lead(shared, json.reason, actor=g.principal)
-        return _shared(shared)
-
-    return write_once(reject)

@@ -14,13 +14,13 @@ import csv
 import io
 from dataclasses import dataclass, field
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import insert, select
 
 from partners.leads import services
-from partners.leads.models import Lead
+from partners.leads.models import Lead, LeadStatus
 from portal import csv_upload
 from portal.audit import AuditEvent
 from portal.clock import utcnow
@@ -226,7 +226,7 @@ def import_leads(check: ImportCheck, *, actor: Principal, source: str = "import"
             **{name: row.get(name, "") for name in FIELDS},
             "org_id": actor.org_id,
             "source": source,
-            "status": "new",
+            "status": LeadStatus.new.value,
             "created_at": now,
             "version": 1,
         }
@@ -242,7 +242,6 @@ def import_leads(check: ImportCheck, *, actor: Principal, source: str = "import"
             insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
             values[start : start + INSERT_BATCH],
         ).all()
-    ip_address = request.remote_addr if has_request_context() else None
     events = [
         {
             "org_id": actor.org_id,
@@ -254,7 +253,7 @@ def import_leads(check: ImportCheck, *, actor: Principal, source: str = "import"
             "object_id": lead_id,
             "before": None,
             "after": {"source": source, "file": check.filename[:200], "line": line},
-            "ip_address": ip_address,
+            "ip_address": actor.ip_address,
         }
         for lead_id, line in zip(ids, check.row_lines, strict=True)
     ]

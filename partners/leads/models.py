@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, Index, String, Text, exists, select, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -11,11 +13,56 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization
+from portal.workflow import Workflow
 
-LEAD_STATUSES = ("new", "offered", "accepted", "won", "lost")
-OFFER_STATUSES = ("offered", "accepted", "declined", "expired", "recalled")
-OPEN_OFFER_STATUSES = ("offered", "accepted")
-SHARED_LEAD_STATUSES = ("submitted", "approved", "rejected")
+
+class LeadStatus(StrEnum):
+    new = "new"
+    offered = "offered"
+    accepted = "accepted"
+    won = "won"
+    lost = "lost"
+
+
+class OfferStatus(StrEnum):
+    offered = "offered"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    recalled = "recalled"
+
+
+class SharedLeadStatus(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+
+
+# Plain strings: the API's schemas list them as literals.
+LEAD_STATUSES = tuple(s.value for s in LeadStatus)
+OFFER_STATUSES = tuple(s.value for s in OfferStatus)
+OPEN_OFFER_STATUSES = (OfferStatus.offered.value, OfferStatus.accepted.value)
+SHARED_LEAD_STATUSES = tuple(s.value for s in SharedLeadStatus)
+OUTCOMES = (LeadStatus.won.value, LeadStatus.lost.value)
+LEAD_AUDIT_FIELDS = (
+    "company",
+    "contact_name",
+    "email",
+    "phone",
+    "country",
+    "product_line",
+    "source",
+    "status",
+)
+OFFER_AUDIT_FIELDS = ("status", "lead_id", "respond_by", "responded_at", "decline_reason", "reason")
+SHARED_AUDIT_FIELDS = (
+    "status",
+    "company",
+    "country",
+    "product_line",
+    "decision_reason",
+    "lead_id",
+)
 
 
 class Lead(TenantOwned, Base):
@@ -37,7 +84,7 @@ class Lead(TenantOwned, Base):
     country: Mapped[str] = mapped_column(String(2))
     product_line: Mapped[str] = mapped_column(String(60))
     source: Mapped[str] = mapped_column(String(60), default="manual")
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    status: Mapped[str] = mapped_column(String(20), default=LeadStatus.new.value)
     notes: Mapped[str] = mapped_column(Text, default="")
     credited_to_org_id: Mapped[int | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="SET NULL")
@@ -49,6 +96,22 @@ class Lead(TenantOwned, Base):
     credited_to: Mapped[Organization | None] = relationship(foreign_keys=[credited_to_org_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+    # A lead is offered to one partner at a time; the offer's end (declined, expired, recalled)
+    # brings it back to new. Vendor staff close a lead not offered right now, the partner the
+    # one it accepted.
+    workflow = Workflow(
+        name="lead",
+        noun=_l("lead"),
+        statuses=LeadStatus,
+        moves={
+            "new": {"offered", "won", "lost"},
+            "offered": {"accepted", "new"},
+            "accepted": {"won", "lost", "new"},
+        },
+        audit_fields=LEAD_AUDIT_FIELDS,
+        # Its events concern the vendor only: an offer's data names the other partners ranked.
+    )
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
@@ -79,7 +142,7 @@ class LeadOffer(TenantOwned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-    status: Mapped[str] = mapped_column(String(20), default="offered")
+    status: Mapped[str] = mapped_column(String(20), default=OfferStatus.offered.value)
     offered_at: Mapped[datetime] = mapped_column(default=utcnow)
     respond_by: Mapped[datetime]
     responded_at: Mapped[datetime | None]
@@ -94,6 +157,20 @@ class LeadOffer(TenantOwned, Base):
     partner: Mapped[Organization] = relationship(foreign_keys="LeadOffer.org_id")
 
     __mapper_args__ = {"version_id_col": version}
+
+    # Its events concern the partner it is offered to and the vendor whose lead it is.
+    workflow = Workflow(
+        name="lead_offer",
+        noun=_l("lead offer"),
+        statuses=OfferStatus,
+        moves={
+            "offered": {"accepted", "declined", "expired", "recalled"},
+            "accepted": {"recalled"},
+        },
+        audit_fields=OFFER_AUDIT_FIELDS,
+        stamps={"accepted": ("responded_at", None), "declined": ("responded_at", None)},
+        concerns=lambda offer: (offer.org_id, offer.lead.org_id if offer.lead else None),
+    )
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:
@@ -114,7 +191,7 @@ class SharedLead(TenantOwned, Base):
     country: Mapped[str] = mapped_column(String(2))
     product_line: Mapped[str] = mapped_column(String(60))
     notes: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="submitted")
+    status: Mapped[str] = mapped_column(String(20), default=SharedLeadStatus.submitted.value)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -127,5 +204,17 @@ class SharedLead(TenantOwned, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    workflow = Workflow(
+        name="shared_lead",
+        noun=_l("shared lead"),
+        statuses=SharedLeadStatus,
+        moves={"submitted": {"approved", "rejected"}},
+        audit_fields=SHARED_AUDIT_FIELDS,
+        stamps={
+            "approved": ("decided_at", "decided_by_id"),
+            "rejected": ("decided_at", "decided_by_id"),
+        },
+    )
 
-__all__ = ["Lead", "LeadOffer", "SharedLead"]
+
+__all__ = ["Lead", "LeadOffer", "LeadStatus", "OfferStatus", "SharedLead", "SharedLeadStatus"]

@@ -14,17 +14,17 @@ from datetime import datetime
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadOffer, SharedLead
+from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadOffer, LeadStatus, SharedLead
 from partners.program.models import Specialisation, Territory, Tier
 from portal.audit import AuditEvent
 from portal.db import db
-from portal.identity.models import Organization
+from portal.identity.models import Organization, User
 from portal.keyset import PER_PAGE, KeysetPage, keyset_page
 
 # Leads are offered to these kinds of partner only (suppliers share leads but are not offered).
 OFFER_KINDS = ("reseller", "distributor")
 # A lead counts against a partner's cap while it is offered to it or accepted and not closed.
-OPEN_LEAD_STATUSES = ("offered", "accepted")
+OPEN_LEAD_STATUSES = (LeadStatus.offered.value, LeadStatus.accepted.value)
 
 # sort name -> the columns of the order, all in one direction, the last one unique.
 LEAD_SORTS: dict[str, tuple[tuple, bool]] = {
@@ -180,6 +180,12 @@ def lead_history(lead: Lead, offer_ids: list[int], limit: int = 100) -> list[Aud
 
 def shared_lead_of(lead_id: int) -> SharedLead | None:
     return db.session.scalars(select(SharedLead).where(SharedLead.lead_id == lead_id)).first()
+
+
+def people_by_id(user_ids: list[int]) -> dict[int, User]:
+    """The users of ``user_ids`` the caller may see (through the wall: a partner sees its own
+    people only), by id."""
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
 
 
 # Shared leads.

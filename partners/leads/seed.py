@@ -12,10 +12,10 @@ from sqlalchemy import select
 from partners.leads import queries, services
 from partners.leads.models import Lead
 from partners.program.models import Specialisation, Territory
+from portal import access
 from portal.clock import utcnow
 from portal.identity.models import Organization, User
 from portal.product_lines import PRODUCT_LINES
-from portal.seed import register_seeder
 from portal.tenancy import Principal
 
 SOURCE = "demo"
@@ -173,7 +173,7 @@ def _partner_of(session, lead: Lead) -> Principal | None:
     if offer is None:
         return None
     admin = session.scalar(
-        select(User).where(User.org_id == offer.org_id, User.role == "partner_admin").limit(1)
+        select(User).where(User.org_id == offer.org_id, User.role == access.PARTNER_ADMIN).limit(1)
     )
     return Principal.for_user(admin) if admin is not None else None
 
@@ -212,7 +212,6 @@ def _play(session, lead: Lead, story: str, vendor: Principal, orgs: dict) -> Non
         services.recall_offer(lead, actor=vendor)
 
 
-@register_seeder
 def seed_leads(session, orgs: dict[str, Organization]) -> int:
     added = _coverage(session, orgs)
     if session.scalar(select(Lead.id).where(Lead.source == SOURCE).limit(1)) is not None:
@@ -239,7 +238,7 @@ def seed_leads(session, orgs: dict[str, Organization]) -> int:
         admin = session.scalar(
             select(User)
             .join(Organization, Organization.id == User.org_id)
-            .where(Organization.name == partner, User.role == "partner_admin")
+            .where(Organization.name == partner, User.role == access.PARTNER_ADMIN)
             .limit(1)
         )
         if admin is None:

@@ -1,0 +1,12 @@
+"""The partner programme: tiers, territories, specialisations and partner profiles."""
+
+
+def init_app(app) -> None:
+    """Pages, navigation and the demo's coverage of the partners."""
+    from partners.program import seed, views
+    from portal import navigation
+    from portal import seed as demo
+
+    app.register_blueprint(views.bp)
+    navigation.add(*views.NAVIGATION)
+    demo.add_seeder(seed.seed_partner_coverage)

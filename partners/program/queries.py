@@ -19,7 +19,7 @@ from flask import abort
 from sqlalchemy import Select, and_, case, extract, func, select
 
 from partners.deals.models import OPEN_DEAL_STATUSES, DealRegistration
-from partners.leads.models import LeadOffer
+from partners.leads.models import LeadOffer, OfferStatus
 from partners.program.models import Specialisation, Territory, Tier
 from portal import access, product_lines
 from portal.db import db, get_or_404
@@ -255,10 +255,10 @@ def lead_figures(org_id: int) -> LeadFigures:
     offered, waiting, responded_n, accepted, expired = db.session.execute(
         select(
             func.count(LeadOffer.id),
-            func.count(case((LeadOffer.status == "offered", 1))),
+            func.count(case((LeadOffer.status == OfferStatus.offered, 1))),
             func.count(case((responded, 1))),
-            func.count(case((and_(responded, LeadOffer.status == "accepted"), 1))),
-            func.count(case((LeadOffer.status == "expired", 1))),
+            func.count(case((and_(responded, LeadOffer.status == OfferStatus.accepted), 1))),
+            func.count(case((LeadOffer.status == OfferStatus.expired, 1))),
         ).where(LeadOffer.org_id == org_id)
     ).one()
     seconds = _median_response_seconds(org_id, responded_n)

@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from partners.program.models import Specialisation, Territory
 from portal.product_lines import PRODUCT_LINES
-from portal.seed import register_seeder
 
 # organisation name -> (countries, product lines)
 DEMO_COVERAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -20,7 +19,6 @@ DEMO_COVERAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-@register_seeder
 def seed_partner_coverage(session, orgs: dict) -> int:
     """Territories and specialisations of the demo partners, each only for a partner that has
     none yet (so an edit made in the demo survives a second seeding). Returns rows added."""

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
@@ -23,7 +22,7 @@ from portal import access, audit, concurrency
 from portal.concurrency import EditConflict, flush_or_conflict
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput
-from portal.identity.models import Organization, User
+from portal.identity.models import Organization
 from portal.notify import services as notify
 from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
@@ -164,8 +163,8 @@ def change_partner_tier(
     seen_tier: str | None = _NOT_CHECKED,
     actor: Principal,
 ) -> bool:
-    """Move a partner to the tier ``tier_code`` (None: no tier) and tell its admins. Returns
-    whether it moved.
+    """Move a partner to the tier ``tier_code`` (None: no tier) and tell its admins (the people
+    who may ``orgs.follow``). Returns whether it moved.
 
     ``seen_tier`` is the tier the person saw on the page; if the partner has moved since,
     ``EditConflict`` is raised and nothing is written. Raises ``Forbidden`` and ``InvalidInput``
@@ -192,26 +191,16 @@ def change_partner_tier(
         before=before,
         after={"tier": tier_code},
     )
-    notify.notify(
-        _admins_of(org),
+    notify.tell(
+        "orgs.follow",
+        org.id,
         "admin.organization_changed",
         _("%(org)s is now in the %(tier)s tier", org=org.name, tier=tier.name)
         if tier is not None
         else _("%(org)s no longer has a partner tier", org=org.name),
-        link=url_for("program.mine"),
+        link=notify.link("program.mine"),
     )
     return True
-
-
-def _admins_of(org: Organization) -> list[User]:
-    admin_roles = [r.name for r in access.ROLES.values() if r.is_admin]
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.org_id == org.id, User.active.is_(True), User.role.in_(admin_roles)
-            )
-        )
-    )
 
 
 # A partner's territories and specialisations.

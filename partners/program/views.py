@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from partners.program import queries, seed, services  # noqa: F401  (seed registers the seeder)
+from partners.program import queries, services
 from partners.program.forms import (
     CoverageForm,
     PartnerTierForm,
@@ -17,7 +17,7 @@ from partners.program.forms import (
     tier_choices,
 )
 from partners.program.models import Tier
-from portal import access, audit, concurrency, navigation
+from portal import access, audit, concurrency
 from portal.concurrency import EditConflict
 from portal.db import db, get_or_404
 from portal.identity import queries as identity_queries
@@ -28,8 +28,10 @@ from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("program", __name__, url_prefix="/program")
 
-navigation.add(NavItem("program.directory", _l("Partners"), "program.view", ("vendor",), 30))
-navigation.add(NavItem("program.mine", _l("Programme"), "program.own", ("partner",), 30))
+NAVIGATION = [
+    NavItem("program.directory", _l("Partners"), "program.view", ("vendor",), 30),
+    NavItem("program.mine", _l("Programme"), "program.own", ("partner",), 30),
+]
 
 
 @bp.context_processor

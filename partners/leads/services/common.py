@@ -3,34 +3,28 @@ and who hears about what."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
-from partners.leads.models import LeadOffer
-from portal import access
+from partners.leads import models
+from partners.leads.models import Lead, LeadOffer, SharedLead
+from portal import people
 from portal.concurrency import flush_or_conflict
-from portal.db import db, unscoped
+from portal.db import unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput
-from portal.identity.models import Organization, User
-from portal.notify import register_kind
+from portal.notify import services as notify
+from portal.people import Person
 from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
 from portal.text import clean_text
-
-register_kind("leads.offered", _l("A lead is offered to my organisation"))
-register_kind("leads.reminder", _l("Reminder before a lead offer runs out"))
-register_kind("leads.offer_closed", _l("A lead offer to my organisation expired or was recalled"))
-register_kind("leads.response", _l("A partner answered a lead offer or recorded its outcome"))
-register_kind("leads.distribution", _l("Lead distribution: expiries and leads no partner took"))
-register_kind("leads.shared_submitted", _l("A partner shared a lead"))
-register_kind("leads.shared_decided", _l("A lead my organisation shared was approved or rejected"))
-
+from portal.workflow import transition
 
 # Fields of a lead that people type, with their longest allowed length.
 LEAD_FIELDS = {
@@ -45,31 +39,23 @@ LEAD_FIELDS = {
 SHARED_FIELDS = ("company", "contact_name", "email", "country", "product_line", "notes")
 REQUIRED_FIELDS = ("company", "country", "product_line")
 EDITABLE_FIELDS = [*LEAD_FIELDS, "status"]  # status is shown, so a change to it is a conflict
-LEAD_AUDIT_FIELDS = [
-    "company",
-    "contact_name",
-    "email",
-    "phone",
-    "country",
-    "product_line",
-    "source",
-    "status",
-]
-OFFER_AUDIT_FIELDS = ["status", "lead_id", "respond_by", "responded_at", "decline_reason", "reason"]
-SHARED_AUDIT_FIELDS = ["status", "company", "country", "product_line", "decision_reason", "lead_id"]
+LEAD_AUDIT_FIELDS = list(models.LEAD_AUDIT_FIELDS)
+OFFER_AUDIT_FIELDS = list(models.OFFER_AUDIT_FIELDS)
+SHARED_AUDIT_FIELDS = list(models.SHARED_AUDIT_FIELDS)
 MAX_REASON = 2000
-OUTCOMES = ("won", "lost")
+OUTCOMES = models.OUTCOMES
 # The rule's fairness window: offers a partner received in it count against its next turn.
 RULE_WINDOW = timedelta(days=30)
 
 
-def lead_path(lead_id: int) -> str:
-    # Built by hand: notifications are also written by tick, outside any request.
-    return f"/leads/{lead_id}"
+def lead_link(lead_id: int) -> notify.Link:
+    """Where a notification about a lead points (right from a tick too: no request needed)."""
+    return notify.link("leads.detail", lead_id=lead_id)
 
 
-def shared_path(shared_id: int) -> str:
-    return f"/leads/shared/{shared_id}"
+def shared_link(shared_id: int) -> notify.Link:
+    """Where a notification about a shared lead points."""
+    return notify.link("leads.shared_detail", shared_id=shared_id)
 
 
 # Values people type (forms, CSV rows, API bodies), checked in one place.
@@ -137,7 +123,8 @@ def clean_lead_values(values: dict, fields=tuple(LEAD_FIELDS)) -> tuple[dict, di
     return cleaned, errors
 
 
-def _checked(values: dict, fields=tuple(LEAD_FIELDS)) -> dict:
+def checked_values(values: dict, fields=tuple(LEAD_FIELDS)) -> dict:
+    """``clean_lead_values``, raising InvalidInput for the first field that is wrong."""
     cleaned, errors = clean_lead_values(values, fields)
     if errors:
         field, message = next(iter(errors.items()))
@@ -145,7 +132,9 @@ def _checked(values: dict, fields=tuple(LEAD_FIELDS)) -> dict:
     return cleaned
 
 
-def _reason(text, field: str = "reason", required: bool = True) -> str:
+def clean_reason(text, field: str = "reason", required: bool = True) -> str:
+    """A reason or note as typed, trimmed. Raises InvalidInput if missing (when required) or too
+    long."""
     reason = clean_text(text)
     if required and not reason:
         raise InvalidInput(_("Give a reason."), field=field)
@@ -154,7 +143,7 @@ def _reason(text, field: str = "reason", required: bool = True) -> str:
     return reason
 
 
-def _flush() -> None:
+def flush_changes() -> None:
     """Flush, turning a lost race (the row's version moved since it was read) into a Conflict."""
     flush_or_conflict(
         lambda: Conflict(
@@ -163,7 +152,20 @@ def _flush() -> None:
     )
 
 
-def _require(actor: Principal | None, action: str) -> None:
+@contextmanager
+def stale_as_conflict() -> Iterator[None]:
+    """Turn a lost race inside the block (a row's version moved since it was read) into a
+    Conflict, for writes that ``flush_changes`` cannot wrap (an unscoped block)."""
+    try:
+        yield
+    except StaleDataError:
+        raise Conflict(
+            _("Someone else changed this at the same moment. Reload the page and try again.")
+        ) from None
+
+
+def require_action(actor: Principal | None, action: str) -> None:
+    """The actor's role allows ``action`` (None: the system). Raises Forbidden."""
     if actor is not None and not actor.can(action):
         raise Forbidden(_("Your role does not allow this."))
 
@@ -172,58 +174,44 @@ def require_vendor(actor: Principal | None, action: str) -> None:
     """Vendor staff whose role allows ``action`` (None: the system). Raises Forbidden."""
     if actor is not None and not actor.is_vendor_staff:
         raise Forbidden(_("Only the vendor's staff do this."))
-    _require(actor, action)
+    require_action(actor, action)
 
 
-# Who hears about what. Recipients may sit in another organisation than the actor (a partner's
-# answer notifies vendor staff), so they are looked up unscoped: reviewed, read-only, users only.
+def move_lead_for_partner(lead: Lead, to: str, *, actor: Principal, **moved) -> None:
+    """A partner's answer or outcome moves the vendor's lead (``transition`` with ``moved``).
+    The lead was loaded through the wall (the partner's offer is open), but the partner's scope,
+    and PostgreSQL's policy, refuse writes to the vendor's row and its history, so this one move
+    is written unscoped. Raises Conflict if the lead changed meanwhile."""
+    flush_changes()  # the partner's own rows, under its own scope
+    with stale_as_conflict(), unscoped():  # reason: the partner moves the vendor's lead it holds
+        transition(lead, to, actor=actor, **moved)
 
 
-def _roles_allowing(action: str) -> list[str]:
-    return [r.name for r in access.ROLES.values() if action in r.actions]
+# Who hears about what: ``portal.people`` looks them up past the wall (a partner's answer tells
+# vendor staff) as plain values.
 
 
-def partner_people(org_id: int, action: str = "leads.respond") -> list[User]:
-    with unscoped():
-        return list(
-            db.session.scalars(
-                select(User).where(
-                    User.org_id == org_id,
-                    User.active.is_(True),
-                    User.role.in_(_roles_allowing(action)),
-                )
-            )
-        )
+def tell_partner(org_id: int, kind: str, title: str, body: str, link=None) -> None:
+    """The partner's people who answer lead offers."""
+    notify.tell("leads.respond", org_id, kind, title, body, link=link)
 
 
-def channel_team() -> list[User]:
+def tell_channel_team(kind: str, title: str, body: str, link=None) -> None:
     """Vendor staff who distribute leads and review shared ones."""
-    with unscoped():
-        return list(
-            db.session.scalars(
-                select(User)
-                .join(Organization, Organization.id == User.org_id)
-                .where(
-                    Organization.kind == access.VENDOR,
-                    User.active.is_(True),
-                    User.role.in_(_roles_allowing("leads.review")),
-                )
-            )
-        )
+    notify.tell("leads.review", None, kind, title, body, link=link)
 
 
-def _one_user(user_id: int | None) -> list[User]:
-    if user_id is None:
-        return []
-    with unscoped():
-        user = db.session.get(User, user_id)
-    return [user] if user is not None and user.active else []
-
-
-def _offer_concerns(offer: LeadOffer) -> list[User]:
+def offer_concerns(offer: LeadOffer) -> list[Person]:
     """Vendor side of an offer: whoever offered it by hand, else the channel team."""
-    return _one_user(offer.offered_by_id) or channel_team()
+    return people.people([offer.offered_by_id]) or people.vendor_staff_who_may("leads.review")
 
 
-def _when(moment: datetime) -> str:
+def shared_outcome_people(shared: SharedLead) -> list[Person]:
+    """Who hears the vendor's decision on a shared lead: whoever shared it, else the partner's
+    people who share leads."""
+    return people.people([shared.submitted_by_id]) or people.who_may("leads.share", shared.org_id)
+
+
+def format_when(moment: datetime) -> str:
+    """A moment as notifications show it."""
     return moment.strftime("%Y-%m-%d %H:%M UTC")

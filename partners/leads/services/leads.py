@@ -3,32 +3,30 @@ that works them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from flask_babel import gettext as _
-from sqlalchemy.orm.exc import StaleDataError
 
 from partners.leads import queries
-from partners.leads.models import Lead
+from partners.leads.models import Lead, LeadStatus, OfferStatus
 from partners.leads.services.common import (
     LEAD_AUDIT_FIELDS,
     OUTCOMES,
-    _checked,
-    _flush,
-    _offer_concerns,
-    _require,
-    lead_path,
-    partner_people,
+    checked_values,
+    flush_changes,
+    lead_link,
+    move_lead_for_partner,
+    offer_concerns,
+    require_action,
     require_vendor,
+    stale_as_conflict,
 )
-from portal import audit
+from portal import audit, people
 from portal.concurrency import check_unchanged
-from portal.db import db, unscoped
-from portal.errors import Conflict, InvalidInput, InvalidTransition
+from portal.db import db
+from portal.errors import InvalidInput, InvalidTransition
 from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.text import clean_text
+from portal.workflow import transition
 
 # Leads.
 
@@ -36,7 +34,7 @@ from portal.text import clean_text
 def create_lead(values: dict, *, actor: Principal, source: str = "manual") -> Lead:
     """A new lead in the vendor's pipeline (status new). Raises InvalidInput."""
     require_vendor(actor, "leads.manage")
-    cleaned = _checked(values)
+    cleaned = checked_values(values)
     lead = Lead(org_id=actor.org_id, source=clean_text(source)[:60] or "manual", **cleaned)
     db.session.add(lead)
     db.session.flush()
@@ -50,14 +48,14 @@ def update_lead(lead: Lead, values: dict, *, seen: str | None, actor: Principal)
     Returns whether anything changed."""
     require_vendor(actor, "leads.manage")
     check_unchanged(lead, seen)
-    cleaned = _checked(values)
+    cleaned = checked_values(values)
     changed = {k: v for k, v in cleaned.items() if getattr(lead, k) != v}
     if not changed:
         return False
     before = audit.snapshot(lead, LEAD_AUDIT_FIELDS)
     for name, value in changed.items():
         setattr(lead, name, value)
-    _flush()
+    flush_changes()
     audit.record(
         "lead.edited",
         lead,
@@ -76,57 +74,27 @@ def close_lead(lead: Lead, outcome: str, *, actor: Principal) -> None:
     if lead.status in OUTCOMES:
         raise InvalidTransition(_("This lead is already closed as %(s)s.", s=lead.status))
     offer = queries.open_offer(lead.id)
-    before = audit.snapshot(lead, LEAD_AUDIT_FIELDS)
-
-    def record_on_lead() -> None:
-        audit.record(
-            f"lead.{outcome}",
-            lead,
-            actor=actor,
-            before=before,
-            after=audit.snapshot(lead, LEAD_AUDIT_FIELDS),
-        )
-
     if actor.is_vendor_staff:
-        _require(actor, "leads.manage")
-        if lead.status == "offered":
+        require_action(actor, "leads.manage")
+        if lead.status == LeadStatus.offered:
             raise InvalidTransition(
                 _("The lead waits for the partner's answer: recall the offer first.")
             )
-        lead.status = outcome
-        _flush()
-        record_on_lead()
-        people = partner_people(offer.org_id) if offer is not None else []
+        with stale_as_conflict():
+            transition(lead, outcome, actor=actor)
+        told = people.who_may("leads.respond", offer.org_id) if offer is not None else []
     else:
-        _require(actor, "leads.respond")
-        if offer is None or offer.org_id != actor.org_id or offer.status != "accepted":
+        require_action(actor, "leads.respond")
+        if offer is None or offer.org_id != actor.org_id or offer.status != OfferStatus.accepted:
             raise InvalidTransition(_("Accept the lead before you record its outcome."))
-        # The lead and its history are the vendor's rows: the partner's own scope (and
-        # PostgreSQL's policy) does not let it write there. It was loaded through the wall, and
-        # the accepted offer is the partner's right to record the outcome, so write them
-        # unscoped. Reviewed.
-        _flush()
-        with _racing(), unscoped():
-            lead.status = outcome
-            db.session.flush()
-            record_on_lead()
-        people = _offer_concerns(offer)
+        move_lead_for_partner(lead, outcome, actor=actor)
+        told = offer_concerns(offer)
     if offer is not None:
         audit.record(f"lead_offer.{outcome}", offer, actor=actor, after={"lead_status": outcome})
     notify.notify(
-        people,
+        told,
         "leads.response",
         _("Lead %(company)s: %(outcome)s", company=lead.company, outcome=outcome),
         _("The lead %(company)s was closed as %(outcome)s.", company=lead.company, outcome=outcome),
-        link=lead_path(lead.id),
+        link=lead_link(lead.id),
     )
-
-
-@contextmanager
-def _racing() -> Iterator[None]:
-    try:
-        yield
-    except StaleDataError:
-        raise Conflict(
-            _("Someone else changed this at the same moment. Reload the page and try again.")
-        ) from None

@@ -1,0 +1,117 @@
+"""Offering a lead (by hand or by rule) and recalling it, and the partner's answer (accept or
+decline). Routes added to ``partners.leads.views.bp`` by the package's ``init_app``."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from partners.leads import queries, services
+from partners.leads.forms import ReasonForm
+from partners.leads.models import Lead
+from partners.leads.views import (
+    build_offer_form,
+    current_principal,
+    error_status,
+    flash_rule_outcome,
+    render_detail,
+)
+from portal import access
+from portal.db import get_or_404
+from portal.identity.forms import ConfirmForm
+from portal.routes import Routes
+from portal.web import attempt
+
+routes = Routes()
+
+
+@routes.post("/<int(max=2147483647):lead_id>/offer")
+@login_required
+@access.require("leads.manage")
+def offer(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    partners = {p.id: p for p in queries.offerable_partners()}
+    form = build_offer_form(list(partners.values()))
+    status = 422
+    if form.validate_on_submit() and form.partner_id.data in partners:
+        partner = partners[form.partner_id.data]
+        with attempt() as done:
+            made = services.offer_lead(
+                lead, partner, actor=current_principal(), note=form.note.data
+            )
+        if done:
+            flash(_("Offered to %(partner)s.", partner=made.partner.name), "success")
+            return redirect(url_for("leads.detail", lead_id=lead.id))
+        status = error_status(done)
+    elif not form.partner_id.errors:
+        form.partner_id.errors = [_("Choose a partner.")]
+    return render_detail(lead, status, offer_form=form)
+
+
+@routes.post("/<int(max=2147483647):lead_id>/offer-by-rule")
+@login_required
+@access.require("leads.manage")
+def offer_by_rule(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    ConfirmForm().validate_on_submit()
+    made = None
+    with attempt() as done:
+        made = services.offer_by_rule(lead, actor=current_principal())
+    if done:
+        flash_rule_outcome(True, made)
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_detail(lead, error_status(done))
+
+
+@routes.post("/<int(max=2147483647):lead_id>/recall")
+@login_required
+@access.require("leads.manage")
+def recall(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    with attempt() as done:
+        recalled = services.recall_offer(lead, actor=current_principal())
+    if done:
+        flash(_("Recalled from %(partner)s.", partner=recalled.partner.name), "success")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_detail(lead, error_status(done))
+
+
+def _open_offer_or_404(lead: Lead):
+    offer = queries.open_offer(lead.id)  # the wall: a partner sees only its own
+    if offer is None:
+        abort(404)
+    return offer
+
+
+@routes.post("/<int(max=2147483647):lead_id>/accept")
+@login_required
+@access.require("leads.respond")
+def accept(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    offer = _open_offer_or_404(lead)
+    with attempt() as done:
+        services.accept_offer(offer, actor=current_principal())
+    if done:
+        flash(_("You accepted %(company)s. It is yours to work.", company=lead.company), "success")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_detail(lead, error_status(done))
+
+
+@routes.post("/<int(max=2147483647):lead_id>/decline")
+@login_required
+@access.require("leads.respond")
+def decline(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    offer = _open_offer_or_404(lead)
+    form = ReasonForm()
+    status = 422
+    if form.validate_on_submit():
+        company = lead.company
+        with attempt() as done:
+            services.decline_offer(offer, form.reason.data, actor=current_principal())
+        if done:
+            flash(_("You declined %(company)s.", company=company), "success")
+            return redirect(url_for("leads.index"))  # the lead is no longer this partner's
+        status = error_status(done)
+    return render_detail(lead, status, decline_form=form)
