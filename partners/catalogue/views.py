@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 
-from partners.catalogue import services
+from partners.catalogue import queries, services
 from partners.catalogue.forms import (
     BreakForm,
     ImportForm,
@@ -33,7 +32,7 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 def index():
     return render_template(
         "partners/catalogue/index.html",
-        page=paginate(select(Product).order_by(Product.sku), per_page=50),
+        page=paginate(queries.products_by_sku(), per_page=50),
     )
 
 

@@ -12,13 +12,16 @@ from sqlalchemy import select
 
 from partners.quotes import services
 from partners.quotes.models import Quote
-from portal.api import api, bp
+from portal.api import api
 from portal.api.auth import require_action
 from portal.api.errors import Problem
 from portal.api.guard import guarded
 from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, action
+from portal.routes import Routes
+
+routes = Routes()
 
 
 class LineOut(BaseModel):
@@ -105,7 +108,7 @@ def _out(quote: Quote) -> dict:
     ).model_dump(mode="json")
 
 
-@bp.get("/quotes")
+@routes.get("/quotes")
 @action("quotes.view")
 @api.validate(
     query=PageQuery, resp=Response(HTTP_200=QuotePage, HTTP_422=Problem, **ERRORS), tags=["quotes"]
@@ -117,7 +120,7 @@ def list_quotes(query: PageQuery):
     return QuotePage(items=[_out(q) for q in rows], next_cursor=cursor)
 
 
-@bp.get(f"/quotes/<{ID}:quote_id>")
+@routes.get(f"/quotes/<{ID}:quote_id>")
 @guarded(Quote, "quote_id", "quotes.view")
 @api.validate(resp=Response(HTTP_200=QuoteOut, HTTP_404=Problem, **ERRORS), tags=["quotes"])
 def get_quote(quote_id: int):
@@ -125,7 +128,7 @@ def get_quote(quote_id: int):
     return QuoteOut(**_out(g.api_record))
 
 
-@bp.post(f"/quotes/<{ID}:quote_id>/accept")
+@routes.post(f"/quotes/<{ID}:quote_id>/accept")
 @guarded(Quote, "quote_id", "quotes.accept")
 @api.validate(
     json=AcceptIn,
@@ -150,7 +153,6 @@ def accept_quote(quote_id: int, json: AcceptIn):
             full_name=json.full_name,
             consent=json.consent,
             pdf_sha256=json.pdf_sha256,
-            ip=request.remote_addr,
             user_agent=request.headers.get("User-Agent", ""),
             actor=g.principal,
         )
@@ -159,7 +161,7 @@ def accept_quote(quote_id: int, json: AcceptIn):
     return write_once(accept)
 
 
-@bp.post(f"/quotes/<{ID}:quote_id>/decline")
+@routes.post(f"/quotes/<{ID}:quote_id>/decline")
 @guarded(Quote, "quote_id", "quotes.accept")
 @api.validate(
     json=DeclineIn,
@@ -181,7 +183,6 @@ def decline_quote(quote_id: int, json: DeclineIn):
         services.decline_quote(
             quote,
             reason=json.reason,
-            ip=request.remote_addr,
             user_agent=request.headers.get("User-Agent", ""),
             actor=g.principal,
         )

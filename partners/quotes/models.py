@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     Date,
@@ -31,10 +33,31 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
+from portal.workflow import Workflow
 
-QUOTE_STATUSES = ("draft", "sent", "viewed", "accepted", "declined", "expired", "superseded")
-OPEN_STATUSES = ("sent", "viewed")  # the recipient may still accept or decline
-REQUEST_STATUSES = ("open", "quoted", "closed")
+
+class QuoteStatus(StrEnum):
+    draft = "draft"
+    sent = "sent"
+    viewed = "viewed"
+    accepted = "accepted"
+    declined = "declined"
+    expired = "expired"
+    superseded = "superseded"
+
+
+class QuoteRequestStatus(StrEnum):
+    open = "open"
+    quoted = "quoted"
+    closed = "closed"
+
+
+QUOTE_STATUSES = tuple(QuoteStatus)
+OPEN_STATUSES = (QuoteStatus.sent, QuoteStatus.viewed)  # the recipient may still answer
+REQUEST_STATUSES = tuple(QuoteRequestStatus)
+# What a quote's audit events show of it, besides what each move adds.
+AUDIT_FIELDS = ("status", "total", "valid_until")
+_DECIDED = ("decided_at", "decided_by_id")
 
 
 class Quote(TenantOwned, Base):
@@ -50,7 +73,7 @@ class Quote(TenantOwned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), index=True)
     revision: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=QuoteStatus.draft)
     title: Mapped[str] = mapped_column(String(200), default="")
     currency: Mapped[str] = mapped_column(String(3))
     valid_until: Mapped[date] = mapped_column(Date)
@@ -96,12 +119,34 @@ class Quote(TenantOwned, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    # One version's life: draft -> sent -> viewed -> accepted | declined | expired. Sending a
+    # revision supersedes the version it revises (live, declined or expired).
+    workflow = Workflow(
+        name="quote",
+        noun=_l("quote"),
+        statuses=QuoteStatus,
+        moves={
+            "draft": {"sent"},
+            "sent": {"viewed", "accepted", "declined", "expired", "superseded"},
+            "viewed": {"accepted", "declined", "expired", "superseded"},
+            "declined": {"superseded"},
+            "expired": {"superseded"},
+        },
+        audit_fields=AUDIT_FIELDS,
+        stamps={
+            "sent": ("sent_at", None),
+            "viewed": ("viewed_at", None),
+            "accepted": _DECIDED,
+            "declined": _DECIDED,
+        },
+    )
+
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
         """Vendor staff see every quote; a recipient sees the quotes addressed to it, once sent."""
         if principal.is_vendor_staff:
             return true()
-        return and_(cls.org_id == principal.org_id, cls.status != "draft")
+        return and_(cls.org_id == principal.org_id, cls.status != QuoteStatus.draft)
 
     @property
     def label(self) -> str:
@@ -143,7 +188,9 @@ class QuoteLine(TenantOwned, Base):
         if principal.is_vendor_staff:
             return true()
         sent = (
-            select(Quote.id).where(Quote.id == cls.quote_id, Quote.status != "draft").correlate(cls)
+            select(Quote.id)
+            .where(Quote.id == cls.quote_id, Quote.status != QuoteStatus.draft)
+            .correlate(cls)
         )
         return and_(cls.org_id == principal.org_id, exists(sent))
 
@@ -171,7 +218,7 @@ class QuoteRequest(TenantOwned, Base):
         ForeignKey("deal_registrations.id", ondelete="CASCADE"), index=True
     )
     message: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    status: Mapped[str] = mapped_column(String(20), default=QuoteRequestStatus.open)
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     quote_id: Mapped[int | None] = mapped_column(ForeignKey("quotes.id", ondelete="SET NULL"))
@@ -180,3 +227,11 @@ class QuoteRequest(TenantOwned, Base):
 
     partner: Mapped[Organization] = relationship(foreign_keys="QuoteRequest.org_id")
     requested_by: Mapped[User | None] = relationship(foreign_keys=[requested_by_id])
+
+    workflow = Workflow(
+        name="quote_request",
+        noun=_l("quote request"),
+        statuses=QuoteRequestStatus,
+        moves={"open": {"quoted", "closed"}},
+        stamps={"closed": ("closed_at", None)},
+    )

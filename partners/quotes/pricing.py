@@ -23,8 +23,22 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
-from portal.formatting import MINOR_UNITS, quantum, round_money  # noqa: F401  (app-wide now)
+# Money rounding is app-wide now (``portal.formatting``); its functions stay importable here.
+from portal.formatting import quantum, round_money
 
+__all__ = [
+    "HUNDRED",
+    "LinePrice",
+    "RuleProduct",
+    "Totals",
+    "Violation",
+    "break_price",
+    "check_rules",
+    "price_line",
+    "quantum",
+    "round_money",
+    "totals",
+]
 HUNDRED = Decimal(100)
 
 

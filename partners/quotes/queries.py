@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest
+from partners.deals.models import DealRegistration
+from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest, QuoteRequestStatus
 from portal import access
 from portal.db import db
 from portal.identity.models import Organization
@@ -52,7 +53,7 @@ def versions_of(quote: Quote) -> list[Quote]:
 
 
 def latest_revision(number: str) -> int:
-    """The highest revision of a quote number (seen unscoped by the caller when it must)."""
+    """The highest revision of a quote number among the versions the principal may see."""
     return db.session.scalar(select(func.max(Quote.revision)).where(Quote.number == number)) or 0
 
 
@@ -61,6 +62,35 @@ def request_page(*, after: str | None = None, before: str | None = None) -> Keys
     stmt = (
         select(QuoteRequest)
         .options(joinedload(QuoteRequest.partner))
-        .where(QuoteRequest.status == "open")
+        .where(QuoteRequest.status == QuoteRequestStatus.open)
     )
     return keyset_page(stmt, REQUEST_SORTS, "oldest", after=after, before=before)
+
+
+def recipients() -> list[Organization]:
+    """The active organisations a quote may be addressed to (all but the vendor), by name."""
+    return list(
+        db.session.scalars(
+            select(Organization)
+            .where(Organization.kind != access.VENDOR, Organization.active.is_(True))
+            .order_by(Organization.name)
+        )
+    )
+
+
+def deal(deal_id: int) -> DealRegistration | None:
+    """The deal registration ``deal_id``, if the principal may see it."""
+    return db.session.get(DealRegistration, deal_id)
+
+
+def deal_by_number(number: str) -> DealRegistration | None:
+    """The deal registration numbered ``number``, if the principal may see it."""
+    return db.session.scalar(select(DealRegistration).where(DealRegistration.number == number))
+
+
+def deals_by_id(ids: list[int]) -> dict[int, DealRegistration]:
+    """The deal registrations of ``ids`` the principal may see, by id."""
+    return {
+        d.id: d
+        for d in db.session.scalars(select(DealRegistration).where(DealRegistration.id.in_(ids)))
+    }

@@ -8,13 +8,14 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from partners.catalogue.models import PriceBreak, Product, ProductRule
-from partners.deals.models import DealRegistration
+from partners.deals.models import DealRegistration, DealStatus
 from partners.quotes import services
-from partners.quotes.models import Quote, QuoteRequest
+from partners.quotes.models import Quote, QuoteRequest, QuoteRequestStatus, QuoteStatus
+from portal import access
 from portal.clock import utcnow
 from portal.identity.models import User
-from portal.seed import register_seeder
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 # sku, name, unit, list price, tax %, line, min, max
 PRODUCTS = [
@@ -52,9 +53,10 @@ RULES = [
 BREAKS = [("NW-AP7", 20, "495.00"), ("NW-AP7", 100, "450.00"), ("NW-CORE-48", 10, "3900.00")]
 
 
-def _user(session, org, role) -> Principal:
+def _user(session, org, role, ip_address: str | None = None) -> Principal:
     return Principal.for_user(
-        session.scalar(select(User).where(User.org_id == org.id, User.role == role))
+        session.scalar(select(User).where(User.org_id == org.id, User.role == role)),
+        ip_address=ip_address,
     )
 
 
@@ -114,19 +116,19 @@ def _quote(org, seller, lines, *, title, deal=None, request=None, days=30) -> Qu
     return quote
 
 
-@register_seeder
 def seed_quotes(session, orgs: dict) -> int:
     added = _catalogue(session)
     if session.scalar(select(func.count()).select_from(Quote)):
         return added
     vendor = orgs["Northwind Systems"]
-    seller = _user(session, vendor, "sales_rep")
-    manager = _user(session, vendor, "channel_manager")
+    seller = _user(session, vendor, access.SALES_REP)
+    manager = _user(session, vendor, access.CHANNEL_MANAGER)
     # Alpine asked for a quote on its approved registration; v1 was revised into v2 (sent).
     alpine = orgs["Alpine IT Solutions"]
     deal = session.scalar(
         select(DealRegistration).where(
-            DealRegistration.org_id == alpine.id, DealRegistration.status == "approved"
+            DealRegistration.org_id == alpine.id,
+            DealRegistration.status == DealStatus.approved,
         )
     )
     if deal is not None:
@@ -134,7 +136,8 @@ def seed_quotes(session, orgs: dict) -> int:
             org_id=alpine.id,
             deal_id=deal.id,
             message="Core and Wi-Fi for 12 stores, please.",
-            requested_by_id=_user(session, alpine, "partner_admin").user_id,
+            status=QuoteRequestStatus.open,
+            requested_by_id=_user(session, alpine, access.PARTNER_ADMIN).user_id,
         )
         session.add(request)
         session.flush()
@@ -166,14 +169,13 @@ def seed_quotes(session, orgs: dict) -> int:
         title="Store Wi-Fi",
     )
     services.send_quote(juniper, actor=seller)
-    buyer = _user(session, orgs["Juniper Retail"], "customer_admin")
+    buyer = _user(session, orgs["Juniper Retail"], access.CUSTOMER_ADMIN, "192.0.2.10")
     services.mark_viewed(juniper, actor=buyer)
     services.accept_quote(
         juniper,
         full_name="Jordan Juniper",
         consent=True,
         pdf_sha256=juniper.pdf_sha256,
-        ip="192.0.2.10",
         user_agent="Demo seed",
         actor=buyer,
     )
@@ -187,14 +189,18 @@ def seed_quotes(session, orgs: dict) -> int:
     services.decline_quote(
         cobalt,
         reason="The customer postponed the project to next year.",
-        ip="192.0.2.20",
         user_agent="Demo seed",
-        actor=_user(session, orgs["Cobalt Networks"], "partner_admin"),
+        actor=_user(session, orgs["Cobalt Networks"], access.PARTNER_ADMIN, "192.0.2.20"),
     )
     _quote(orgs["Harbor Logistics"], seller, [("NW-CORE-48", 2, 0)], title="Warehouse core")
     kestrel = _quote(
         orgs["Kestrel Manufacturing"], seller, [("NW-AP7", 10, 0)], title="Factory floor Wi-Fi"
     )
     services.send_quote(kestrel, actor=seller)
-    kestrel.status, kestrel.valid_until = "expired", (utcnow() - timedelta(days=3)).date()
+    transition(
+        kestrel,
+        QuoteStatus.expired,
+        actor=None,
+        changes={"valid_until": (utcnow() - timedelta(days=3)).date()},
+    )
     return added + 5

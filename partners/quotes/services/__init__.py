@@ -7,29 +7,27 @@ audit event per step, notify the people concerned, and only flush; the view, API
 commits once. Errors are ``DomainError``s whose message is safe to show: ``InvalidInput`` (422),
 ``InvalidTransition`` and ``Conflict`` (409; ``EditConflict`` for a stale page), ``Forbidden``.
 
-States of one version: draft -> sent -> viewed -> accepted | declined | expired. Revising makes a
-new draft version of the same number; the version it revises stays live for the recipient until
-the revision is *sent*, which supersedes it (a draft revision may be discarded, changing nothing
+States of one version (``Quote.workflow``): draft -> sent -> viewed -> accepted | declined |
+expired; every move goes through ``portal.workflow.transition``. Revising makes a new draft
+version of the same number; the version it revises stays live for the recipient until the
+revision is *sent*, which supersedes it (a draft revision may be discarded, changing nothing
 else). Expiry runs on the periodic tick; acceptance of a version past its validity is refused
-even before the tick has marked it. A quote request: open -> quoted | closed.
+even before the tick has marked it. A quote request (``QuoteRequest.workflow``): open -> quoted
+| closed.
 """
 
 from __future__ import annotations
 
-from partners.quotes.services.answers import (  # noqa: F401
-    accept_quote,
-    decline_quote,
-)
-from partners.quotes.services.common import (  # noqa: F401
-    AUDIT_FIELDS,
+from partners.quotes.models import AUDIT_FIELDS
+from partners.quotes.services.answers import accept_quote, decline_quote
+from partners.quotes.services.common import (
     DISCOUNT_LIMITS,
     EDITABLE_FIELDS,
     MAX_AMOUNT,
     MAX_QUANTITY,
     SNAPSHOT_FIELDS,
-    TRANSITIONS,
 )
-from partners.quotes.services.drafts import (  # noqa: F401
+from partners.quotes.services.drafts import (
     add_line,
     approve_discounts,
     create_quote,
@@ -39,15 +37,39 @@ from partners.quotes.services.drafts import (  # noqa: F401
     rule_violations,
     update_quote,
 )
-from partners.quotes.services.requests import (  # noqa: F401
-    close_request,
-    request_quote,
-)
-from partners.quotes.services.tick import expire_quotes  # noqa: F401
-from partners.quotes.services.versions import (  # noqa: F401
+from partners.quotes.services.requests import close_request, request_quote
+from partners.quotes.services.tick import expire_quotes
+from partners.quotes.services.versions import (
     discard_revision,
     mark_viewed,
     revise_quote,
     send_quote,
     stored_pdf,
 )
+
+__all__ = [
+    "AUDIT_FIELDS",
+    "DISCOUNT_LIMITS",
+    "EDITABLE_FIELDS",
+    "MAX_AMOUNT",
+    "MAX_QUANTITY",
+    "SNAPSHOT_FIELDS",
+    "accept_quote",
+    "add_line",
+    "approve_discounts",
+    "close_request",
+    "create_quote",
+    "decline_quote",
+    "discard_revision",
+    "expire_quotes",
+    "mark_viewed",
+    "preview_pdf",
+    "remove_line",
+    "reprice",
+    "request_quote",
+    "revise_quote",
+    "rule_violations",
+    "send_quote",
+    "stored_pdf",
+    "update_quote",
+]

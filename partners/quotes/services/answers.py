@@ -3,29 +3,24 @@ decline with a reason; the vendor's owner is told."""
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import gettext as _
 
 from partners.deals import services as deals
-from partners.quotes.models import OPEN_STATUSES, Quote
-from partners.quotes.services.common import (
-    AUDIT_FIELDS,
-    flush,
-    move,
-)
-from portal import audit
+from partners.quotes.models import OPEN_STATUSES, Quote, QuoteStatus
+from partners.quotes.services.common import raced
+from portal import people
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db
 from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from portal.identity.models import User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 
 def check_answerable(quote: Quote, actor: Principal) -> None:
     if actor.org_id != quote.org_id or not actor.can("quotes.accept"):
         raise Forbidden(_("Only the recipient answers a quote."))
-    if quote.status == "superseded":
+    if quote.status == QuoteStatus.superseded:
         newer = db.session.get(Quote, quote.superseded_by_id) if quote.superseded_by_id else None
         raise InvalidTransition(
             _(
@@ -33,11 +28,11 @@ def check_answerable(quote: Quote, actor: Principal) -> None:
                 "accepted. Open the current version%(v)s.",
                 n=quote.revision,
                 v=_(" (version %(m)d)", m=newer.revision)
-                if newer and newer.status != "draft"
+                if newer and newer.status != QuoteStatus.draft
                 else "",
             )
         )
-    if quote.status == "expired" or (
+    if quote.status == QuoteStatus.expired or (
         quote.status in OPEN_STATUSES and quote.valid_until < utcnow().date()
     ):
         raise InvalidTransition(
@@ -53,11 +48,14 @@ def check_answerable(quote: Quote, actor: Principal) -> None:
         )
 
 
-def record_answer(quote: Quote, *, ip: str | None, user_agent: str, actor: Principal) -> None:
-    quote.decided_at, quote.decided_by_id = utcnow(), actor.user_id
-    quote.decided_ip = (ip or "")[:45] or None
-    quote.decided_user_agent = (user_agent or "")[:500]
-    quote.decided_pdf_sha256 = quote.pdf_sha256
+def answer_fields(quote: Quote, *, user_agent: str, actor: Principal) -> dict:
+    """What an answer records besides who and when (``Quote.workflow`` stamps those): the
+    client's address (the actor's), its user agent, and the hash of the PDF answered."""
+    return {
+        "decided_ip": (actor.ip_address or "")[:45] or None,
+        "decided_user_agent": (user_agent or "")[:500],
+        "decided_pdf_sha256": quote.pdf_sha256,
+    }
 
 
 def accept_quote(
@@ -66,13 +64,12 @@ def accept_quote(
     full_name: str,
     consent: bool,
     pdf_sha256: str | None,
-    ip: str | None,
     user_agent: str,
     actor: Principal,
 ) -> None:
     """The recipient accepts the version shown, by typing a full name and giving consent.
-    Recorded: user, time, IP address, user agent, and the SHA-256 of the stored PDF, which must
-    be the document the page showed (``pdf_sha256``)."""
+    Recorded: user, time, IP address (the actor's), user agent, and the SHA-256 of the stored
+    PDF, which must be the document the page showed (``pdf_sha256``)."""
     check_answerable(quote, actor)
     name = " ".join((full_name or "").split())
     if len(name) < 2:
@@ -81,23 +78,22 @@ def accept_quote(
         raise InvalidInput(_("Tick the box to confirm that you accept the quote."), field="consent")
     if pdf_sha256 != quote.pdf_sha256:
         raise Conflict(_("The document changed since you opened it: reload the page."))
-    before = audit.snapshot(quote, AUDIT_FIELDS)
-    move(quote, "accepted")
-    record_answer(quote, ip=ip, user_agent=user_agent, actor=actor)
-    quote.signer_name, quote.consent = name[:200], True
-    flush()
-    audit.record(
-        "quote.accepted",
-        quote,
-        actor=actor,
-        before=before,
-        after={
-            "status": "accepted",
-            "version": quote.revision,
-            "signer_name": quote.signer_name,
-            "pdf_sha256": quote.decided_pdf_sha256,
-        },
-    )
+    with raced():
+        transition(
+            quote,
+            QuoteStatus.accepted,
+            actor=actor,
+            changes={
+                **answer_fields(quote, user_agent=user_agent, actor=actor),
+                "signer_name": name[:200],
+                "consent": True,
+            },
+            data={
+                "version": quote.revision,
+                "signer_name": name[:200],
+                "pdf_sha256": quote.pdf_sha256,
+            },
+        )
     if quote.deal_id:
         deals.win_deal_by_quote(quote.deal_id, quote_label=quote.label, actor=actor)
     tell_owner(
@@ -106,26 +102,23 @@ def accept_quote(
     )
 
 
-def decline_quote(
-    quote: Quote, *, reason: str, ip: str | None, user_agent: str, actor: Principal
-) -> None:
+def decline_quote(quote: Quote, *, reason: str, user_agent: str, actor: Principal) -> None:
     """The recipient declines, saying why."""
     check_answerable(quote, actor)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput(_("Say why you decline the quote."), field="reason")
-    before = audit.snapshot(quote, AUDIT_FIELDS)
-    move(quote, "declined")
-    record_answer(quote, ip=ip, user_agent=user_agent, actor=actor)
-    quote.decline_reason = reason[:5000]
-    flush()
-    audit.record(
-        "quote.declined",
-        quote,
-        actor=actor,
-        before=before,
-        after={"status": "declined", "reason": quote.decline_reason},
-    )
+    with raced():
+        transition(
+            quote,
+            QuoteStatus.declined,
+            actor=actor,
+            changes={
+                **answer_fields(quote, user_agent=user_agent, actor=actor),
+                "decline_reason": reason[:5000],
+            },
+            data={"reason": reason[:5000]},
+        )
     # The reason (up to 5000 characters, any lines) goes in the body: a title is one short line,
     # and it becomes the email's subject header.
     tell_owner(
@@ -136,12 +129,12 @@ def decline_quote(
 
 
 def tell_owner(quote: Quote, title: str, body: str = "") -> None:
-    with unscoped():  # the vendor's owner, from the recipient's answer (reviewed)
-        owner = db.session.get(User, quote.owner_id) if quote.owner_id else None
-        notify.notify(
-            [owner] if owner else [],
-            "quotes.answered",
-            title,
-            body=body,
-            link=url_for("quotes.detail", quote_id=quote.id),
-        )
+    """The vendor's owner of the quote (a person of another organisation than the answering
+    recipient's: ``portal.people`` reads past the wall)."""
+    notify.notify(
+        people.people([quote.owner_id]),
+        "quotes.answered",
+        title,
+        body=body,
+        link=notify.link("quotes.detail", quote_id=quote.id),
+    )

@@ -1,8 +1,11 @@
-"""What every quote use case shares: the notification kinds, limits and the state machine of a
-version, the one flush that turns a race into a Conflict, and the small checks."""
+"""What every quote use case shares: limits, the flush that turns a race into a Conflict (and
+``raced`` that does the same around a transition), and the small checks. The states of a version
+and the moves between them are ``Quote.workflow``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -10,28 +13,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
-from partners.quotes.models import Quote
+from partners.quotes.models import Quote, QuoteStatus
+from portal import access
 from portal.clock import utcnow
 from portal.concurrency import check_unchanged, flush_or_conflict
 from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
-from portal.notify import register_kind
 from portal.tenancy import Principal
-
-register_kind("quotes.sent", _l("Quotes sent to my organisation"))
-register_kind("quotes.answered", _l("Answers to the quotes I own"))
-register_kind("quotes.requested", _l("Quote requests from partners"))
-register_kind("quotes.request_closed", _l("Quote requests of mine the vendor declined"))
 
 # How far each vendor role may discount a line on its own, in percent; more needs a vendor
 # admin's approval (recorded on the line). A vendor admin's own discount is approved as given.
 DISCOUNT_LIMITS = {
-    "vendor_admin": Decimal("100"),
-    "channel_manager": Decimal("20"),
-    "sales_rep": Decimal("10"),
+    access.VENDOR_ADMIN: Decimal("100"),
+    access.CHANNEL_MANAGER: Decimal("20"),
+    access.SALES_REP: Decimal("10"),
 }
 EDITABLE_FIELDS = ["title", "valid_until", "terms", "cover_letter", "scope", "timeline"]
-AUDIT_FIELDS = ["status", "total", "valid_until"]
 # What a page's snapshot of a draft shows (portal.concurrency): the quote's version moves with
 # every change to it or to its lines, so a send, line or approval from a stale page is refused.
 SNAPSHOT_FIELDS = ["status", "total", "valid_until", "title"]
@@ -39,15 +37,6 @@ MAX_QUANTITY = 1_000_000
 # The largest amount a line or a quote holds: its money columns are Numeric(14, 2). A quantity
 # of up to a million at a list price of up to a billion goes far past it.
 MAX_AMOUNT = Decimal("999999999999.99")
-
-TRANSITIONS = {
-    "draft": {"sent"},
-    "sent": {"viewed", "accepted", "declined", "expired", "superseded"},
-    "viewed": {"accepted", "declined", "expired", "superseded"},
-    "declined": {"superseded"},
-    "expired": {"superseded"},
-}
-
 
 RACED = _l("Someone else changed this quote meanwhile: reload it and try again.")
 
@@ -66,16 +55,15 @@ def is_same_revision(error: IntegrityError) -> bool:
     return "uq_quotes_number_revision" in text or "quotes.number, quotes.revision" in text
 
 
-def move(quote: Quote, to: str) -> None:
-    if to not in TRANSITIONS.get(quote.status, set()):
-        raise InvalidTransition(
-            _(
-                "A quote that is %(state)s cannot become %(to)s.",
-                state=_(quote.status),
-                to=_(to),
-            )
-        )
-    quote.status = to
+@contextmanager
+def raced() -> Iterator[None]:
+    """Around a ``portal.workflow.transition`` of a quote, which flushes: the version column
+    catching another person's change to the same quote meanwhile is a Conflict, as in
+    ``flush``."""
+    try:
+        yield
+    except StaleDataError:
+        raise Conflict(str(RACED)) from None
 
 
 def check_manager(actor: Principal) -> None:
@@ -98,7 +86,7 @@ def lines_changed(quote: Quote) -> None:
 
 
 def check_draft(quote: Quote) -> None:
-    if quote.status != "draft":
+    if quote.status != QuoteStatus.draft:
         raise InvalidTransition(
             _("Version %(n)d was sent: revise it to change it.", n=quote.revision)
         )

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from partners.catalogue.models import Product
 from partners.catalogue.services import decimal_in, rule_products
-from partners.deals.models import DealRegistration
+from partners.deals.models import DealRegistration, DealStatus
 from partners.program.services import tier_discount_percent
 from partners.quotes import documents, pricing
-from partners.quotes.models import Quote, QuoteLine, QuoteRequest
+from partners.quotes.models import Quote, QuoteLine, QuoteRequest, QuoteRequestStatus, QuoteStatus
 from partners.quotes.services.common import (
     DISCOUNT_LIMITS,
     EDITABLE_FIELDS,
@@ -34,6 +34,7 @@ from portal.db import db
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 
 def create_quote(
@@ -55,7 +56,7 @@ def create_quote(
     if currency not in CURRENCIES:
         raise InvalidInput(_("Choose a currency from the list."), field="currency")
     if request is not None:
-        if request.status != "open":
+        if request.status != QuoteRequestStatus.open:
             raise InvalidTransition(
                 _("This quote request is %(state)s already.", state=_(request.status))
             )
@@ -65,7 +66,7 @@ def create_quote(
             )
         deal = deal or db.session.get(DealRegistration, request.deal_id)
     if deal is not None:
-        if deal.status != "approved":
+        if deal.status != DealStatus.approved:
             raise InvalidInput(_("Quotes hang off approved registrations only."), field="deal")
         if deal.org_id != recipient.id:
             raise InvalidInput(
@@ -77,7 +78,7 @@ def create_quote(
         org_id=recipient.id,
         number="pending",
         revision=1,
-        status="draft",
+        status=QuoteStatus.draft,
         currency=currency,
         tier_code=tier,
         tier_discount_percent=discount,
@@ -88,14 +89,21 @@ def create_quote(
     db.session.add(quote)
     flush()
     quote.number = f"Q-{quote.created_at.year}-{quote.id:05d}"  # from the id: never reused
-    if request is not None:
-        request.status, request.quote_id = "quoted", quote.id
     audit.record(
         "quote.created",
         quote,
         actor=actor,
         after={"number": quote.number, "recipient": recipient.name, "currency": currency},
     )
+    if request is not None:
+        transition(
+            request,
+            QuoteRequestStatus.quoted,
+            actor=actor,
+            event="quote.request_quoted",
+            changes={"quote_id": quote.id},
+            data={"quote": quote.number},
+        )
     return quote
 
 

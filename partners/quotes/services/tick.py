@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from partners.quotes.models import OPEN_STATUSES, Quote
-from portal import audit, jobs
+from partners.quotes.models import OPEN_STATUSES, Quote, QuoteStatus
 from portal.clock import utcnow
+from portal.db import db
+from portal.workflow import transition
 
 
-@jobs.periodic("expire_quotes")
-def expire_quotes(session) -> int:
-    """Sent and viewed versions past their validity date expire (safe to run twice)."""
+def expire_quotes() -> int:
+    """Tick: sent and viewed versions past their validity date expire (safe to run twice, or at
+    once, or racing a recipient's answer: each move is claimed, and moves the version on so an
+    answer from a page loaded before is a conflict)."""
     today = utcnow().date()
-    expired = session.scalars(
+    expired = db.session.scalars(
         select(Quote).where(Quote.status.in_(OPEN_STATUSES), Quote.valid_until < today)
     ).all()
-    for quote in expired:
-        quote.status = "expired"
-        audit.record(
-            "quote.expired", quote, actor=None, after={"status": "expired"}, session=session
+    return sum(
+        transition(
+            quote,
+            QuoteStatus.expired,
+            actor=None,
+            claim=True,
+            changes={"version": quote.version + 1},
         )
-    return len(expired)
+        for quote in expired
+    )

@@ -4,30 +4,27 @@ such a draft."""
 
 from __future__ import annotations
 
-from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from partners.quotes import documents, queries
-from partners.quotes.models import Quote, QuoteLine
+from partners.quotes.models import Quote, QuoteLine, QuoteStatus
 from partners.quotes.services.common import (
-    AUDIT_FIELDS,
     EDITABLE_FIELDS,
-    TRANSITIONS,
     check_draft,
     check_manager,
     check_seen,
     flush,
-    move,
+    raced,
 )
 from partners.quotes.services.drafts import reprice, rule_violations
 from portal import audit
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db
 from portal.errors import InvalidInput, InvalidTransition
-from portal.identity.models import User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 
 def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> None:
@@ -64,7 +61,7 @@ def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> No
     if quote.valid_until < utcnow().date():
         raise InvalidInput(_("The validity date has passed: change it first."))
     previous = revised_version(quote)
-    if previous is not None and "superseded" not in TRANSITIONS.get(previous.status, set()):
+    if previous is not None and not Quote.workflow.allows(previous.status, QuoteStatus.superseded):
         raise InvalidTransition(
             _(
                 "Version %(n)d was %(state)s meanwhile: this revision cannot replace it. "
@@ -74,50 +71,46 @@ def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> No
             )
         )
     reprice(quote)
-    before = audit.snapshot(quote, AUDIT_FIELDS)
-    move(quote, "sent")
-    quote.sent_at = utcnow()
-    quote.pdf = documents.quote_pdf(quote, draft=False)
-    quote.pdf_sha256 = documents.sha256(quote.pdf)
-    flush()
-    audit.record(
-        "quote.sent",
-        quote,
-        actor=actor,
-        before=before,
-        after={**audit.snapshot(quote, AUDIT_FIELDS), "pdf_sha256": quote.pdf_sha256},
-    )
-    if previous is not None:  # only now does the recipient lose the version it had
-        before = audit.snapshot(previous, AUDIT_FIELDS)
-        move(previous, "superseded")
-        previous.superseded_by_id = quote.id
-        flush()
-        audit.record(
-            "quote.superseded",
-            previous,
+    # The PDF shows when it was sent: the move's moment, rendered before the move records it.
+    now = utcnow()
+    quote.sent_at = now
+    pdf = documents.quote_pdf(quote, draft=False)
+    pdf_sha256 = documents.sha256(pdf)
+    with raced():
+        transition(
+            quote,
+            QuoteStatus.sent,
             actor=actor,
-            before=before,
-            after={"status": "superseded", "by_version": quote.revision},
+            at=now,
+            changes={"pdf": pdf, "pdf_sha256": pdf_sha256},
+            data={"pdf_sha256": pdf_sha256},
         )
-    with unscoped():  # the recipient's people, from the vendor's request (reviewed)
-        people = db.session.scalars(
-            select(User).where(User.org_id == quote.org_id, User.active.is_(True))
-        ).all()
-        notify.notify(
-            people,
-            "quotes.sent",
-            _(
-                "Quote %(label)s: %(total)s %(currency)s",
-                label=quote.label,
-                total=quote.total,
-                currency=quote.currency,
-            ),
-            body=_(
-                "Valid until %(date)s. Open it to read, download or accept it.",
-                date=quote.valid_until.isoformat(),
-            ),
-            link=url_for("quotes.detail", quote_id=quote.id),
-        )
+    if previous is not None:  # only now does the recipient lose the version it had
+        with raced():
+            transition(
+                previous,
+                QuoteStatus.superseded,
+                actor=actor,
+                changes={"superseded_by_id": quote.id},
+                data={"by_version": quote.revision},
+            )
+    # The people of the recipient organisation (all of them may see its quotes).
+    notify.tell(
+        "quotes.view",
+        quote.org_id,
+        "quotes.sent",
+        _(
+            "Quote %(label)s: %(total)s %(currency)s",
+            label=quote.label,
+            total=quote.total,
+            currency=quote.currency,
+        ),
+        body=_(
+            "Valid until %(date)s. Open it to read, download or accept it.",
+            date=quote.valid_until.isoformat(),
+        ),
+        link=notify.link("quotes.detail", quote_id=quote.id),
+    )
 
 
 def stored_pdf(quote: Quote) -> bytes:
@@ -134,19 +127,14 @@ def mark_viewed(quote: Quote, *, actor: Principal) -> bool:
 
     Two first openings at once (the page and its PDF, two colleagues) are normal: the change is
     one conditional UPDATE, so only one of them marks it and the other just shows the quote."""
-    if actor.org_id != quote.org_id or quote.status != "sent":
+    if actor.org_id != quote.org_id or quote.status != QuoteStatus.sent:
         return False
-    changed = db.session.execute(
-        update(Quote)
-        .where(Quote.id == quote.id, Quote.status == "sent")
-        .values(status="viewed", viewed_at=utcnow(), version=Quote.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    # The version moves on, as with any change: a page that showed the quote before is stale.
+    changed = transition(
+        quote, QuoteStatus.viewed, actor=actor, claim=True, changes={"version": quote.version + 1}
+    )
     db.session.refresh(quote)  # as it is now, whoever marked it
-    if changed != 1:
-        return False
-    audit.record("quote.viewed", quote, actor=actor, after={"status": "viewed"})
-    return True
+    return changed
 
 
 def revised_version(quote: Quote) -> Quote | None:
@@ -163,7 +151,12 @@ def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
     the recipient until n+1 is sent (``send_quote`` supersedes it then); an unwanted revision is
     discarded (``discard_revision``)."""
     check_manager(actor)
-    if quote.status not in ("sent", "viewed", "declined", "expired"):
+    if quote.status not in (
+        QuoteStatus.sent,
+        QuoteStatus.viewed,
+        QuoteStatus.declined,
+        QuoteStatus.expired,
+    ):
         raise InvalidTransition(
             _("Only a sent, viewed, declined or expired version can be revised.")
         )
@@ -176,7 +169,7 @@ def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
         org_id=quote.org_id,
         number=quote.number,
         revision=quote.revision + 1,
-        status="draft",
+        status=QuoteStatus.draft,
         currency=quote.currency,
         deal_id=quote.deal_id,
         owner_id=actor.user_id,
@@ -220,7 +213,7 @@ def discard_revision(quote: Quote, *, actor: Principal) -> Quote:
     """Delete a draft revision (version n+1 that was never sent); version n, still live, is left
     as it is. Returns version n. A first version is not a revision: it stays."""
     check_manager(actor)
-    if quote.status != "draft" or quote.revision <= 1:
+    if quote.status != QuoteStatus.draft or quote.revision <= 1:
         raise InvalidTransition(_("Only a revision that is still a draft can be discarded."))
     previous = revised_version(quote)
     audit.record(
