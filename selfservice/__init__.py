@@ -1,12 +1,12 @@
 """Self-service: cases with SLAs, the knowledge base and answer suggestions.
 
-Each part is a sub-package with the same files (models, services, queries, forms, views, api);
-``BLUEPRINTS`` is what the app factory registers. Importing a part's ``views`` adds its entries
-to the navigation, and its ``api`` its resources to the API.
+Each part is a sub-package with the same files (models, services, queries, forms, views, api) and
+an ``init_app`` that registers what it brings; ``init_app`` here calls them in order.
 """
 
-from selfservice.cases import api as cases_api  # noqa: F401  (adds its API resources)
-from selfservice.cases.views import bp as cases_bp
-from selfservice.kb.views import bp as kb_bp
 
-BLUEPRINTS = (cases_bp, kb_bp)
+def init_app(app) -> None:
+    from selfservice import cases, kb
+
+    for part in (cases, kb):
+        part.init_app(app)

@@ -1,6 +1,6 @@
 """Every model of self-service, so ``create_app`` registers them before the engine is used."""
 
-from selfservice.cases.models import (  # noqa: F401
+from selfservice.cases.models import (
     Case,
     CaseAttachment,
     CaseComment,
@@ -11,4 +11,10 @@ from selfservice.cases.models import (  # noqa: F401
     SupportTeam,
     SupportTeamMember,
 )
-from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, ArticleVote  # noqa: F401
+from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, ArticleVote
+
+__all__ = [
+    "Article", "ArticleCategory", "ArticleEvent", "ArticleVote", "Case", "CaseAttachment",
+    "CaseComment", "CaseSettings", "CaseStatusChange", "CaseWatcher", "SlaPolicy", "SupportTeam",
+    "SupportTeamMember",
+]  # fmt: skip

@@ -1,5 +1,6 @@
 """Vendor admins' pages of support: SLA policies (conditions, targets, pause rules, calendars)
-and support teams (round robin). Registered on the cases blueprint."""
+and support teams (round robin). Added to the cases blueprint by
+``init_app``."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from flask_login import login_required
 from portal import access
 from portal.db import get_or_404
 from portal.identity.models import TIERS
+from portal.routes import Routes
 from portal.web import attempt, form_status
 from selfservice.cases import policies, services
 from selfservice.cases.forms import PolicyForm, TeamForm
 from selfservice.cases.models import SlaPolicy
-from selfservice.cases.views import bp
+
+routes = Routes()
 
 
-@bp.route("/teams", methods=["GET", "POST"])
+@routes.route("/teams", methods=["GET", "POST"])
 @login_required
 @access.require("support.manage")
 def teams():
@@ -56,7 +59,7 @@ def _policy_fields(form: PolicyForm) -> dict:
     return {name: getattr(form, name).data for name in policies.FIELDS}
 
 
-@bp.route("/sla", methods=["GET", "POST"])
+@routes.route("/sla", methods=["GET", "POST"])
 @login_required
 @access.require("support.manage")
 def sla_policies():
@@ -73,7 +76,7 @@ def sla_policies():
     ), form_status(form)
 
 
-@bp.route("/sla/<int:policy_id>", methods=["GET", "POST"])
+@routes.route("/sla/<int:policy_id>", methods=["GET", "POST"])
 @login_required
 @access.require("support.manage")
 def sla_policy(policy_id: int):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy import select
 
-from portal.api import api, bp
+from portal.api import api
 from portal.api.auth import require_action
 from portal.api.errors import ApiError, Problem
 from portal.api.guard import guarded
@@ -19,8 +19,11 @@ from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, action
 from portal.db import db
 from portal.identity.models import Organization
+from portal.routes import Routes
 from selfservice.cases import queries, services
 from selfservice.cases.models import PRIORITIES, STATUSES, Case
+
+routes = Routes()
 
 
 class CaseIn(BaseModel):
@@ -139,7 +142,7 @@ def _comment(c) -> dict:
     }
 
 
-@bp.get("/cases")
+@routes.get("/cases")
 @action("cases.view")
 @api.validate(
     query=PageQuery, resp=Response(HTTP_200=CasePage, HTTP_422=Problem, **ERRORS), tags=["cases"]
@@ -152,7 +155,7 @@ def list_cases(query: PageQuery):
     return CasePage(items=[_out(c) for c in rows], next_cursor=cursor)
 
 
-@bp.get(f"/cases/<{ID}:case_id>")
+@routes.get(f"/cases/<{ID}:case_id>")
 @guarded(Case, "case_id", "cases.view")
 @api.validate(resp=Response(HTTP_200=CaseDetail, HTTP_404=Problem, **ERRORS), tags=["cases"])
 def get_case(case_id: int):
@@ -163,7 +166,7 @@ def get_case(case_id: int):
     )
 
 
-@bp.post("/cases")
+@routes.post("/cases")
 @action("cases.open")
 @api.validate(
     json=CaseIn,
@@ -186,7 +189,7 @@ def open_case(json: CaseIn):
     return write_once(create, 201)
 
 
-@bp.post(f"/cases/<{ID}:case_id>/comments")
+@routes.post(f"/cases/<{ID}:case_id>/comments")
 @guarded(Case, "case_id", "cases.open")  # a write: cases:write (agents' role has it too)
 @api.validate(
     json=CommentIn,

@@ -1,6 +1,6 @@
 """Pages' actions on a case beyond the conversation: merging a duplicate (agents) and its
-watchers (added by the case's people or an agent; anyone may stop watching). Registered on the
-cases blueprint."""
+watchers (added by the case's people or an agent; anyone may stop watching). Added to the
+cases blueprint by ``init_app``."""
 
 from __future__ import annotations
 
@@ -10,56 +10,59 @@ from flask_login import login_required
 
 from portal import access
 from portal.db import get_or_404
+from portal.routes import Routes
 from portal.web import attempt
 from selfservice.cases import queries, services
 from selfservice.cases.forms import MergeForm, SolveForm, WatcherForm
 from selfservice.cases.models import Case, CaseWatcher
-from selfservice.cases.views import _detail, bp
+from selfservice.cases.views import render_detail
+
+routes = Routes()
 
 
-@bp.post("/<int:case_id>/merge")
+@routes.post("/<int:case_id>/merge")
 @login_required
 @access.require("cases.work")
 def merge(case_id: int):
     case = get_or_404(Case, case_id)
     form = MergeForm()
     if not form.validate_on_submit():
-        return _detail(case, {"merge": form}, 422)
+        return render_detail(case, {"merge": form}, 422)
     into = queries.case_by_number(form.into.data)
     if into is None:
         form.into.errors = [_("There is no case with this number.")]
-        return _detail(case, {"merge": form}, 422)
+        return render_detail(case, {"merge": form}, 422)
     with attempt(form) as done:
         services.merge_case(case, into, actor=g.principal)
     if not done:
-        return _detail(case, {"merge": form}, done.error.status_code)
+        return render_detail(case, {"merge": form}, done.error.status_code)
     flash(_("%(a)s is merged into %(b)s.", a=case.number, b=into.number), "success")
     return redirect(url_for("cases.detail", case_id=into.id))
 
 
-@bp.post("/<int:case_id>/watchers")
+@routes.post("/<int:case_id>/watchers")
 @login_required
 @access.require("cases.view")
 def add_watcher(case_id: int):
     case = get_or_404(Case, case_id)
     form = WatcherForm()
     if not form.validate_on_submit():
-        return _detail(case, {"watcher": form}, 422)
+        return render_detail(case, {"watcher": form}, 422)
     services.require_participant(case, g.principal)
     user = queries.watcher_candidate(form.email.data)
     if user is None:
         form.email.errors = [_("Nobody with this email can watch this case.")]
-        return _detail(case, {"watcher": form}, 422)
+        return render_detail(case, {"watcher": form}, 422)
     with attempt(form) as done:
         services.add_watcher(case, user, actor=g.principal)
     if not done:
         form.email.errors = [_("Nobody with this email can watch this case.")]
-        return _detail(case, {"watcher": form}, 422)
+        return render_detail(case, {"watcher": form}, 422)
     flash(_("%(name)s watches this case.", name=user.name), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-@bp.post("/watchers/<int:watcher_id>/remove")
+@routes.post("/watchers/<int:watcher_id>/remove")
 @login_required
 @access.require("cases.view")
 def remove_watcher(watcher_id: int):

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -37,21 +39,54 @@ from portal import access
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned, global_table
 from portal.identity.models import Organization, User
+from portal.workflow import Workflow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
+
+
+class CaseStatus(StrEnum):
+    new = "new"
+    open = "open"
+    pending = "pending"  # waiting on the customer
+    on_hold = "on_hold"  # waiting on a third party
+    solved = "solved"
+    closed = "closed"
+
+
 # status -> category. Open statuses run every clock; paused ones stop the clocks their target's
 # pause rule names; resolved ones stop them all.
 STATUS_CATEGORIES = {
-    "new": "open",
-    "open": "open",
-    "pending": "paused",  # waiting on the customer
-    "on_hold": "paused",  # waiting on a third party
-    "solved": "resolved",
-    "closed": "resolved",
+    CaseStatus.new: "open",
+    CaseStatus.open: "open",
+    CaseStatus.pending: "paused",
+    CaseStatus.on_hold: "paused",
+    CaseStatus.solved: "resolved",
+    CaseStatus.closed: "resolved",
 }
-STATUSES = tuple(STATUS_CATEGORIES)
-PAUSED_STATUSES = ("pending", "on_hold")
-RESOLVED_STATUSES = ("solved", "closed")
+STATUSES = tuple(s.value for s in CaseStatus)
+PAUSED_STATUSES = (CaseStatus.pending, CaseStatus.on_hold)
+RESOLVED_STATUSES = (CaseStatus.solved, CaseStatus.closed)
+STATUS_LABELS = {
+    CaseStatus.new: _l("New"),
+    CaseStatus.open: _l("Open"),
+    CaseStatus.pending: _l("Pending"),
+    CaseStatus.on_hold: _l("On hold"),
+    CaseStatus.solved: _l("Solved"),
+    CaseStatus.closed: _l("Closed"),
+}
+# What a case's audit events show, before and after.
+AUDIT_FIELDS = [
+    "status", "priority", "product", "category", "assignee_id", "team_id", "sla_policy_id",
+]  # fmt: skip
+# Agents move a case between any statuses but new; a customer marks its case solved, and its
+# reply reopens a pending or solved one; only a solved case closes (by an agent, a merge or the
+# tick), and a closed case stays closed.
+_WORKING = {CaseStatus.open, CaseStatus.pending, CaseStatus.on_hold, CaseStatus.solved}
+CASE_MOVES = {
+    status: (_WORKING | ({CaseStatus.closed} if status == CaseStatus.solved else set())) - {status}
+    for status in CaseStatus
+    if status != CaseStatus.closed
+}
 TARGETS = ("first_response", "resolution")
 QUEUE_BUCKET = 10**10  # rank = bucket * QUEUE_BUCKET + the next deadline's epoch seconds
 QUEUE_RANK_NONE = 2 * QUEUE_BUCKET
@@ -156,7 +191,7 @@ class Case(TenantOwned, Base):
     product: Mapped[str] = mapped_column(String(100), default="")
     category: Mapped[str] = mapped_column(String(100), default="")
     priority: Mapped[str] = mapped_column(String(10), default="normal")
-    status: Mapped[str] = mapped_column(String(10), default="new")
+    status: Mapped[str] = mapped_column(String(10), default=CaseStatus.new)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -197,6 +232,21 @@ class Case(TenantOwned, Base):
     sla_policy: Mapped[SlaPolicy | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+    # The stamps of a move are the workflow's; the SLA clocks' inputs (the status history, due
+    # times) are kept by selfservice.cases.services.common.move_case around each transition.
+    workflow = Workflow(
+        name="case",
+        noun=_l("case"),
+        statuses=CaseStatus,
+        moves=CASE_MOVES,
+        audit_fields=tuple(AUDIT_FIELDS),
+        stamps={CaseStatus.solved: ("solved_at", None), CaseStatus.closed: ("closed_at", None)},
+        labels=STATUS_LABELS,
+        # Every move is one kind of change for the history; arriving in solved is also told
+        # as case.solved, with what the satisfaction survey needs (services.common).
+        event="case.status_changed",
+    )
 
     @property
     def category_of_status(self) -> str:

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal import access
-from portal.db import db, unscoped
+from portal.db import db, read_across
 from portal.identity.models import Organization, User
 from portal.keyset import KeysetPage, keyset_page
-from selfservice.cases.models import STATUSES, Case, CaseAttachment, CaseComment, CaseWatcher
+from selfservice.cases.models import (
+    STATUSES,
+    Case,
+    CaseAttachment,
+    CaseComment,
+    CaseStatus,
+    CaseWatcher,
+)
 
-OPEN_QUEUE = ("new", "open", "pending", "on_hold")
+OPEN_QUEUE = (CaseStatus.new, CaseStatus.open, CaseStatus.pending, CaseStatus.on_hold)
 # sort name -> (columns, descending): each ends in the unique id and has its index.
 SORTS = {
     "recent": ((Case.updated_at, Case.id), True),
@@ -118,14 +127,27 @@ def merged_into_number(case_obj: Case) -> str | None:
     as watchers, but the number is shown even where the case itself is not visible."""
     if not case_obj.merged_into_id:
         return None
-    with unscoped():  # the number only, of the case this one's people were sent to (reviewed)
-        return db.session.scalar(select(Case.number).where(Case.id == case_obj.merged_into_id))
+    with read_across() as reader:  # the number only, of the case its people were sent to
+        return reader.scalar(select(Case.number).where(Case.id == case_obj.merged_into_id))
 
 
-def watcher_candidate(email: str) -> User | None:
+@dataclass(frozen=True)
+class WatcherCandidate:
+    """Someone who may be asked to watch a case, as plain values."""
+
+    id: int
+    org_id: int
+    org_kind: str
+    name: str
+
+
+def watcher_candidate(email: str) -> WatcherCandidate | None:
     """Whoever has this email, in any organisation: who may watch is the service's check
     (``add_watcher``: the case's organisation, its managing partner, or vendor staff)."""
-    with unscoped():  # one row by exact email, checked by the service before any use (reviewed)
-        return db.session.scalar(
-            select(User).where(func.lower(User.email) == email.strip().lower())
-        )
+    with read_across() as reader:  # one row by exact email, checked by the service before use
+        row = reader.execute(
+            select(User.id, User.org_id, Organization.kind, User.name)
+            .join(Organization, Organization.id == User.org_id)
+            .where(func.lower(User.email) == email.strip().lower())
+        ).first()
+    return WatcherCandidate(*row) if row is not None else None

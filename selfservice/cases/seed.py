@@ -9,18 +9,18 @@ from sqlalchemy import select
 
 from portal.clock import utcnow
 from portal.identity.models import User
-from portal.seed import register_seeder
+from portal.tenancy import Principal
 from selfservice.cases import services
 from selfservice.cases.models import (
     Case,
     CaseComment,
     CaseSettings,
+    CaseStatus,
     CaseStatusChange,
     CaseWatcher,
     SupportTeam,
     SupportTeamMember,
 )
-from selfservice.cases.services.common import publish_solved
 
 # requester, subject, priority, product, history [(status, hours ago)], replies
 # [(by agent, internal, hours ago, text)]
@@ -82,12 +82,15 @@ PAST_CASES = [
 ]
 
 
-@register_seeder
 def seed_cases(session, orgs) -> int:
+    """Each case is opened new and walks its history through ``services.move_case`` at the
+    past times given (the status history, audit events and, for the solved ones, the
+    ``case.solved`` event that sends their satisfaction survey, as a solve does)."""
     if session.scalar(select(Case.id).limit(1)) is not None:
         return 0
     users = {u.email: u for u in session.scalars(select(User))}
     agent = users["support@northwind.example"]
+    support = Principal.for_user(agent)
     teams = {}
     for name, emails, lead in (
         ("Networking", ["support@northwind.example"], "support@northwind.example"),
@@ -118,10 +121,10 @@ def seed_cases(session, orgs) -> int:
             opened_by_id=requester.id,
             product=product,
             priority=priority,
-            status=history[-1][0],
+            status=CaseStatus.new,
             created_at=opened,
             updated_at=now - timedelta(hours=history[-1][1]),
-            status_changed_at=now - timedelta(hours=history[-1][1]),
+            status_changed_at=opened,
             sla_policy_id=policy.id if policy else None,
             assignee_id=agent.id if len(history) > 1 else None,
             assigned_at=now - timedelta(hours=history[1][1]) if len(history) > 1 else None,
@@ -132,13 +135,9 @@ def seed_cases(session, orgs) -> int:
         session.add(case)
         session.flush()
         case.number = f"CS-{opened.year}-{case.id:06d}"
-        for status, hours in history:
-            at = now - timedelta(hours=hours)
-            session.add(CaseStatusChange(org_id=org.id, case_id=case.id, status=status, at=at))
-            if status == "solved":
-                case.solved_at = at
-            if status == "closed":
-                case.closed_at = at
+        session.add(
+            CaseStatusChange(org_id=org.id, case_id=case.id, status=CaseStatus.new, at=opened)
+        )
         for by_agent, internal, hours, text in replies:
             at = now - timedelta(hours=hours)
             session.add(
@@ -156,9 +155,9 @@ def seed_cases(session, orgs) -> int:
                 case.first_responded_at = at
         session.flush()
         session.refresh(case, ["sla_policy"])
-        services.refresh_sla(case, now, session)  # the old urgent ones breach
-        if case.solved_at is not None:
-            publish_solved(case, case.solved_at)  # as a solve does: the CSAT survey goes out
+        for status, hours in history[1:]:
+            services.move_case(case, status, actor=support, at=now - timedelta(hours=hours))
+        services.refresh_sla(case, now)  # the old urgent ones breach
         added += 1
     alpine_admin = users.get("admin@alpine.example")
     granite_case = session.scalar(select(Case).where(Case.subject.like("Branch VPN%")))

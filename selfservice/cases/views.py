@@ -21,14 +21,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from portal import access, audit, navigation
+from portal import access, audit
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
 from portal.identity.models import Organization
 from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
+from portal.routes import Routes
 from portal.web import attempt, form_status
-from selfservice.cases import attachments, queries, seed, services  # noqa: F401  (seed registers)
+from selfservice.cases import attachments, queries, services
 from selfservice.cases.forms import (
     CaseForm,
     EditCaseForm,
@@ -42,9 +43,14 @@ from selfservice.cases.forms import (
 from selfservice.cases.models import STATUSES, Case, CaseAttachment
 from selfservice.kb import services as kb_services
 
+# The blueprint of every case page: ``init_app`` adds this module's routes and those of
+# ``handling_views`` and ``admin_views`` to it.
 bp = Blueprint("cases", __name__, url_prefix="/cases")
-navigation.add(NavItem("cases.index", _l("Cases"), "cases.view", order=30))
-navigation.add(NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), order=31))
+routes = Routes()
+NAVIGATION = [
+    NavItem("cases.index", _l("Cases"), "cases.view", order=30),
+    NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), order=31),
+]
 
 QUEUE_VIEWS = {
     "all": _l("All open"),
@@ -68,7 +74,7 @@ def _list_args() -> dict:
     return {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
 
 
-@bp.get("/")
+@routes.get("/")
 @login_required
 @access.require("cases.view")
 def index():
@@ -85,7 +91,7 @@ def index():
     )
 
 
-@bp.get("/queue")
+@routes.get("/queue")
 @login_required
 @access.require("cases.work")
 def queue():
@@ -108,7 +114,7 @@ def _case_form() -> CaseForm:
     return form
 
 
-@bp.route("/new", methods=["GET", "POST"])
+@routes.route("/new", methods=["GET", "POST"])
 @login_required
 @access.require("cases.open")
 def new():
@@ -154,16 +160,17 @@ def _note_article_read(article_id: str | None, case: Case) -> None:
         kb_services.record_case_raised(int(article_id), case, actor=g.principal)
 
 
-@bp.get("/<int:case_id>")
+@routes.get("/<int:case_id>")
 @login_required
 @access.require("cases.view")
 def detail(case_id: int):
-    return _detail(get_or_404(Case, case_id))
+    return render_detail(get_or_404(Case, case_id))
 
 
-def _detail(
+def render_detail(
     case: Case, forms: dict | None = None, status: int = 200, conflict=None, conflict_on="edit"
 ):
+    """The case page, with ``forms`` (name -> form) replacing the empty ones."""
     agent = services.is_agent(g.principal)
     edit = EditCaseForm(formdata=None, obj=case)
     if agent:
@@ -203,14 +210,14 @@ def _detail(
     ), status
 
 
-@bp.post("/<int:case_id>/reply")
+@routes.post("/<int:case_id>/reply")
 @login_required
 @access.require("cases.view")
 def reply(case_id: int):
     case = get_or_404(Case, case_id)
     form = ReplyForm()
     if not form.validate_on_submit():
-        return _detail(case, {"reply": form}, 422)
+        return render_detail(case, {"reply": form}, 422)
     with attempt(form) as done:
         services.add_comment(
             case,
@@ -221,7 +228,7 @@ def reply(case_id: int):
             files=_uploads(),
         )
     if not done:
-        return _detail(case, {"reply": form}, 422)
+        return render_detail(case, {"reply": form}, 422)
     flash(_("Your note is saved.") if form.internal.data else _("Your reply is sent."), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
@@ -235,7 +242,7 @@ def _uploads() -> list[tuple[str, bytes]]:
     return [(f.filename or "", f.stream.read(limit + 1)) for f in sent[: attachments.MAX_FILES + 1]]
 
 
-@bp.get("/attachments/<int:attachment_id>")
+@routes.get("/attachments/<int:attachment_id>")
 @login_required
 @access.require("cases.view")
 def attachment(attachment_id: int):
@@ -253,23 +260,23 @@ def attachment(attachment_id: int):
     return response
 
 
-@bp.post("/<int:case_id>/status")
+@routes.post("/<int:case_id>/status")
 @login_required
 @access.require("cases.view")
 def change_status(case_id: int):
     case = get_or_404(Case, case_id)
     form = StatusForm()
     if not form.validate_on_submit():
-        return _detail(case, {"status": form}, 422)
+        return render_detail(case, {"status": form}, 422)
     with attempt(form) as done:
         services.change_status(
             case, form.status.data, seen=form.status_snapshot.data, actor=g.principal
         )
     if not done and isinstance(done.error, EditConflict):  # nothing changed: say what did
         form.status_snapshot.data = snapshot(case, services.STATUS_FIELDS)
-        return _detail(case, {"status": form}, 409, conflict=done.error, conflict_on="status")
+        return render_detail(case, {"status": form}, 409, conflict=done.error, conflict_on="status")
     if not done:
-        return _detail(case, {"status": form}, 422)
+        return render_detail(case, {"status": form}, 422)
     flash(
         _(
             "%(number)s is %(status)s.",
@@ -281,7 +288,7 @@ def change_status(case_id: int):
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-@bp.post("/<int:case_id>/edit")
+@routes.post("/<int:case_id>/edit")
 @login_required
 @access.require("cases.work")
 def edit(case_id: int):
@@ -289,7 +296,7 @@ def edit(case_id: int):
     form = EditCaseForm()
     _edit_choices(form)
     if not form.validate_on_submit():
-        return _detail(case, {"edit": form}, 422)
+        return render_detail(case, {"edit": form}, 422)
     with attempt(form) as done:
         services.update_case(
             case,
@@ -308,8 +315,8 @@ def edit(case_id: int):
         return redirect(url_for("cases.detail", case_id=case.id))
     if isinstance(done.error, EditConflict):  # nothing saved: show what changed, keep the input
         form.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
-        return _detail(case, {"edit": form}, 409, conflict=done.error)
-    return _detail(case, {"edit": form}, 422)
+        return render_detail(case, {"edit": form}, 409, conflict=done.error)
+    return render_detail(case, {"edit": form}, 422)
 
 
 def _edit_choices(form: EditCaseForm) -> None:
@@ -317,7 +324,7 @@ def _edit_choices(form: EditCaseForm) -> None:
     form.team_id.choices = [(0, "—")] + [(t.id, t.name) for t in services.teams()]
 
 
-@bp.post("/<int:case_id>/assign-next")
+@routes.post("/<int:case_id>/assign-next")
 @login_required
 @access.require("cases.work")
 def assign_next(case_id: int):
@@ -333,7 +340,7 @@ def assign_next(case_id: int):
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-@bp.route("/settings", methods=["GET", "POST"])
+@routes.route("/settings", methods=["GET", "POST"])
 @login_required
 @access.require("cases.settings")
 def settings():
@@ -348,7 +355,3 @@ def settings():
             flash(_("Saved."), "success")
             return redirect(url_for("cases.settings"))
     return render_template("selfservice/cases/settings.html", form=form), form_status(form)
-
-
-# Their routes register on bp.
-from selfservice.cases import admin_views, handling_views  # noqa: E402,F401

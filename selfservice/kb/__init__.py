@@ -1,0 +1,16 @@
+"""The knowledge base: articles, categories, search and helpfulness."""
+
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app) -> None:
+    """Pages, navigation, the authors' notification kind, the demo help centre."""
+    from portal import navigation
+    from portal import seed as demo
+    from portal.notify import register_kind
+    from selfservice.kb import seed, views
+
+    app.register_blueprint(views.bp)
+    navigation.add(*views.NAVIGATION)
+    register_kind("articles.feedback", _l("Readers' comments on articles I wrote"))
+    demo.add_seeder(seed.seed_help_centre)

@@ -9,7 +9,9 @@ tenant wall to every query, visitors who are not signed in included.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Boolean,
     ForeignKey,
@@ -29,9 +31,17 @@ from portal.clock import utcnow
 from portal.db import Base, global_table
 from portal.identity.models import User
 from portal.search import FullTextIndex
+from portal.workflow import Workflow
 
 AUDIENCES = ("public", "customers", "partners", "internal")
-ARTICLE_STATUSES = ("draft", "published")
+
+
+class ArticleStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+
+
+ARTICLE_STATUSES = tuple(s.value for s in ArticleStatus)
 EVENT_KINDS = ("view", "case_avoided", "case_raised")
 
 
@@ -68,7 +78,7 @@ class Article(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     audience: Mapped[str] = mapped_column(String(20), default="public")
-    status: Mapped[str] = mapped_column(String(20), default="draft")
+    status: Mapped[str] = mapped_column(String(20), default=ArticleStatus.draft)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -80,16 +90,32 @@ class Article(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    # Published and taken back to draft by support staff's edits. An article belongs to no
+    # organisation: its audit events are filed in the editor's (``audit_org_id``).
+    workflow = Workflow(
+        name="article",
+        noun=_l("article"),
+        statuses=ArticleStatus,
+        moves={
+            ArticleStatus.draft: {ArticleStatus.published},
+            ArticleStatus.published: {ArticleStatus.draft},
+        },
+        audit_fields=("title", "audience"),
+        labels={ArticleStatus.draft: _l("draft"), ArticleStatus.published: _l("published")},
+    )
+
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
         """Vendor staff: every article, drafts too. Others: published ones for their audience."""
         if principal.is_vendor_staff:
             return true()
-        return and_(cls.status == "published", cls.audience.in_(audiences_for(principal)))
+        return and_(
+            cls.status == ArticleStatus.published, cls.audience.in_(audiences_for(principal))
+        )
 
     @classmethod
     def visible_to_anonymous(cls) -> ColumnElement[bool]:
-        return and_(cls.status == "published", cls.audience == "public")
+        return and_(cls.status == ArticleStatus.published, cls.audience == "public")
 
 
 # Searched through portal.search; the index itself is made by migration 0006.

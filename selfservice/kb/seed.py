@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from portal.clock import utcnow
-from portal.seed import register_seeder
 from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, ArticleVote
 
 CATEGORIES = [
@@ -143,7 +142,6 @@ ARTICLES = [
 ]  # fmt: skip
 
 
-@register_seeder
 def seed_help_centre(session, orgs) -> int:
     existing = set(session.scalars(select(Article.title)))
     if len(existing) >= len(ARTICLES):

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import audit
+from portal import audit, people
 from portal.clock import utcnow
 from portal.concurrency import check_unchanged
-from portal.db import db, unscoped
+from portal.db import db, read_across, unscoped
 from portal.errors import Forbidden, InvalidInput
-from portal.identity.models import User
-from portal.notify import register_kind
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.workflow import transition
 from selfservice.kb.models import (
     ARTICLE_STATUSES,
     AUDIENCES,
     Article,
     ArticleCategory,
     ArticleEvent,
+    ArticleStatus,
     ArticleVote,
 )
-
-register_kind("articles.feedback", _l("Readers' comments on articles I wrote"))
 
 EDITABLE_FIELDS = ["title", "body", "audience", "status", "category_id"]
 MAX_BODY = 100_000
@@ -43,7 +40,7 @@ def _clean(fields: dict) -> dict:
     audience = fields.get("audience") or "public"
     if audience not in AUDIENCES:
         raise InvalidInput(_("Choose an audience from the list."), field="audience")
-    status = fields.get("status") or "draft"
+    status = fields.get("status") or ArticleStatus.draft
     if status not in ARTICLE_STATUSES:
         raise InvalidInput(_("Choose draft or published."), field="status")
     category_id = fields.get("category_id") or None
@@ -90,7 +87,7 @@ def create_article(fields: dict, *, actor: Principal) -> Article:
         author_id=actor.user_id,
         created_at=now,
         updated_at=now,
-        published_at=now if cleaned["status"] == "published" else None,
+        published_at=now if cleaned["status"] == ArticleStatus.published else None,
     )
     db.session.add(article)
     db.session.flush()
@@ -102,15 +99,28 @@ def create_article(fields: dict, *, actor: Principal) -> Article:
 
 
 def update_article(article: Article, fields: dict, *, seen: str | None, actor: Principal) -> None:
-    """Edit; if someone saved meanwhile, EditConflict says what changed, nothing is lost."""
+    """Edit; if someone saved meanwhile, EditConflict says what changed, nothing is lost. A new
+    status is a move (``article.published``, ``article.unpublished``), audited before the
+    edit itself."""
     _require_editor(actor)
     check_unchanged(article, seen)
     cleaned = _clean(fields)
-    if cleaned["status"] == "published" and article.published_at is None:
-        article.published_at = utcnow()
+    status = cleaned.pop("status")
+    now = utcnow()
+    if status != article.status:
+        publish = status == ArticleStatus.published
+        transition(
+            article,
+            status,
+            actor=actor,
+            at=now,
+            audit_org_id=actor.org_id,
+            event="article.published" if publish else "article.unpublished",
+            changes={"published_at": article.published_at or now} if publish else None,
+        )
     for key, value in cleaned.items():
         setattr(article, key, value)
-    article.updated_at = utcnow()
+    article.updated_at = now
     db.session.flush()
     audit.record(
         "article.edited", article, actor=actor, org_id=actor.org_id,
@@ -121,7 +131,7 @@ def update_article(article: Article, fields: dict, *, seen: str | None, actor: P
 def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: int | None):
     """One vote per person (or anonymous visitor): voting again replaces the earlier vote."""
     comment = (comment or "").replace("\x00", "").strip()[:2000]
-    with unscoped():  # voters do not read votes; this is their own, found by its key (reviewed)
+    with unscoped():  # reason: a voter replaces its own vote, a row only the vendor reads
         existing = db.session.scalar(
             select(ArticleVote).where(
                 ArticleVote.article_id == article.id, ArticleVote.voter == voter
@@ -133,24 +143,23 @@ def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: 
             )
             db.session.add(existing)
         existing.helpful, existing.comment, existing.created_at = helpful, comment, utcnow()
-        author = db.session.get(User, article.author_id) if article.author_id else None
-    if comment and author is not None:  # the comment goes to the author, not to other readers
+    if comment and article.author_id:  # the comment goes to the author, not to other readers
         notify.notify(
-            [author],
+            people.people([article.author_id]),
             "articles.feedback",
             _("A reader on “%(title)s”: %(verdict)s", title=article.title,
               verdict=_("helpful") if helpful else _("not helpful")),
             body=comment,
-            link=f"/help/articles/{article.id}",
+            link=notify.link("kb.article", article_id=article.id),
         )  # fmt: skip
     return existing
 
 
 def record_event(article_id: int, kind: str, *, voter: str = "", case_id: int | None = None):
     """A reader's view, case avoided or case raised. Readers write events they may not read
-    (vendor only, both walls): written unscoped, as votes are (reviewed)."""
+    (vendor only, both walls): written unscoped, as votes are."""
     event = ArticleEvent(article_id=article_id, kind=kind, voter=voter, case_id=case_id)
-    with unscoped():
+    with unscoped():  # reason: a reader writes an event only the vendor may read (both walls)
         db.session.add(event)
     return event
 
@@ -158,8 +167,8 @@ def record_event(article_id: int, kind: str, *, voter: str = "", case_id: int | 
 def record_case_avoided(article_id: int, *, voter: str) -> bool:
     """The reader says this article solved what they were about to raise a case for: counted
     once per reader and article (a unique index backs the check). Returns whether it counted."""
-    with unscoped():  # the reader's own event, found by its key (reviewed)
-        found = db.session.scalar(
+    with read_across() as reader:  # the reader's own event, found by its key
+        found = reader.scalar(
             select(ArticleEvent.id).where(
                 ArticleEvent.article_id == article_id,
                 ArticleEvent.voter == voter,

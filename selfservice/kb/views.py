@@ -9,15 +9,14 @@ import secrets
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
-from portal import access, navigation
+from portal import access
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.extensions import limiter
 from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
-from selfservice.kb import search, seed, services  # noqa: F401  (seed registers)
+from selfservice.kb import queries, search, services
 from selfservice.kb.forms import (
     AUDIENCE_LABELS,
     ArticleForm,
@@ -25,10 +24,10 @@ from selfservice.kb.forms import (
     ConfirmForm,
     VoteForm,
 )
-from selfservice.kb.models import Article, ArticleCategory
+from selfservice.kb.models import Article
 
 bp = Blueprint("kb", __name__, url_prefix="/help")
-navigation.add(NavItem("kb.index", _l("Help centre"), "home.view", order=29))
+NAVIGATION = [NavItem("kb.index", _l("Help centre"), "home.view", order=29)]
 
 
 def voter_key() -> str:
@@ -41,10 +40,6 @@ def voter_key() -> str:
     return f"visitor:{session['kb_visitor']}"
 
 
-def _categories() -> list[ArticleCategory]:
-    return list(db.session.scalars(select(ArticleCategory).order_by(ArticleCategory.position)))
-
-
 @bp.get("/")
 def index():
     q = request.args.get("q", "").strip()[:200]
@@ -52,16 +47,13 @@ def index():
     hits = search.search(q, limit=25, category_id=category_id) if q else []
     page = None
     if not q:
-        stmt = select(Article).order_by(Article.title)
-        if category_id:
-            stmt = stmt.where(Article.category_id == category_id)
-        page = paginate(stmt, per_page=30)
+        page = paginate(queries.articles_by_title(category_id), per_page=30)
     return render_template(
         "selfservice/kb/index.html",
         q=q,
         hits=hits,
         page=page,
-        categories=_categories(),
+        categories=queries.categories(),
         category_id=category_id,
     )
 
@@ -140,7 +132,7 @@ def solved(article_id: int):
 
 def _article_form(obj=None) -> ArticleForm:
     form = ArticleForm(obj=obj)
-    form.category_id.choices = [(0, "—")] + [(c.id, c.name) for c in _categories()]
+    form.category_id.choices = [(0, "—")] + [(c.id, c.name) for c in queries.categories()]
     return form
 
 
@@ -149,7 +141,7 @@ def _article_form(obj=None) -> ArticleForm:
 def manage():
     return render_template(
         "selfservice/kb/manage.html",
-        page=paginate(select(Article).order_by(Article.updated_at.desc(), Article.id.desc())),
+        page=paginate(queries.articles_recently_updated()),
         audiences=AUDIENCE_LABELS,
     )
 
@@ -212,7 +204,7 @@ def categories():
             flash(_("The category is added."), "success")
             return redirect(url_for("kb.categories"))
     return render_template(
-        "selfservice/kb/categories.html", form=form, categories=_categories()
+        "selfservice/kb/categories.html", form=form, categories=queries.categories()
     ), form_status(form)
 
 

@@ -1,32 +1,36 @@
 """Use cases of support cases. Writers only flush; the caller commits once.
 
-Statuses: new, open (category open); pending, on_hold (paused); solved, closed (resolved). A
-customer's public reply reopens a pending or solved case; solved cases close by themselves after
-``CASES_AUTO_CLOSE_DAYS``. Every status change is kept (``CaseStatusChange``): the SLA clocks
-are computed from that history (``selfservice.cases.sla``).
+Statuses (``CaseStatus``, moves in ``Case.workflow``): new, open (category open); pending,
+on_hold (paused); solved, closed (resolved). A customer's public reply reopens a pending or
+solved case; solved cases close by themselves after ``CASES_AUTO_CLOSE_DAYS``. Every move goes
+through ``common.move_case`` (``portal.workflow.transition``) and is kept (``CaseStatusChange``):
+the SLA clocks are computed from that history (``selfservice.cases.sla``).
 
-Split by topic: ``common`` (statuses, SLA clocks, who is an agent, teams), ``conversation``
-(opening, replies and notes, status changes), ``handling`` (editing, assignment, merging,
-watchers, sharing), ``tick`` (warnings, breaches, auto-close). This package names them all.
+Split by topic: ``common`` (SLA clocks, moves, who is an agent, teams, whom to tell),
+``conversation`` (opening, replies and notes, status changes), ``handling`` (editing,
+assignment, merging, watchers, sharing), ``tick`` (warnings, breaches, auto-close). This package
+names them all.
 """
 
-from portal.jobs import system_session
 from selfservice.cases.services.common import (
-    AGENT_ROLES,
+    AGENT_ACTION,
     AUDIT_FIELDS,
     EDITABLE_FIELDS,
     STATUS_FIELDS,
     STATUS_LABELS,
     agents,
-    case_path,
+    case_link,
+    case_summary,
     choose_policy,
     clocks,
     is_agent,
+    move_case,
     queue_rank,
     refresh_sla,
     require_participant,
     save_team,
     status_history,
+    team_lead,
     teams,
 )
 from selfservice.cases.services.conversation import add_comment, change_status, open_case
@@ -43,11 +47,10 @@ from selfservice.cases.services.handling import (
 from selfservice.cases.services.tick import check_sla, close_solved_cases
 
 __all__ = [
-    "AGENT_ROLES", "AUDIT_FIELDS", "EDITABLE_FIELDS", "STATUS_FIELDS", "STATUS_LABELS",
-    "add_comment", "add_watcher", "agents", "assign_case", "assign_round_robin", "case_path",
-    "change_status",
-    "check_sla", "choose_policy", "clocks", "close_solved_cases", "is_agent", "is_shared",
-    "merge_case", "open_case", "queue_rank", "refresh_sla", "remove_watcher",
-    "require_participant", "save_team", "set_sharing", "status_history", "system_session",
-    "teams", "update_case",
+    "AGENT_ACTION", "AUDIT_FIELDS", "EDITABLE_FIELDS", "STATUS_FIELDS", "STATUS_LABELS",
+    "add_comment", "add_watcher", "agents", "assign_case", "assign_round_robin", "case_link",
+    "case_summary", "change_status", "check_sla", "choose_policy", "clocks",
+    "close_solved_cases", "is_agent", "is_shared", "merge_case", "move_case", "open_case",
+    "queue_rank", "refresh_sla", "remove_watcher", "require_participant", "save_team",
+    "set_sharing", "status_history", "team_lead", "teams", "update_case",
 ]  # fmt: skip

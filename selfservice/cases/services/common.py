@@ -1,6 +1,6 @@
-"""What every use case of cases stands on: statuses and their labels, notification kinds, the
-SLA policy of a case and its clocks (stored due times, breaches, queue rank), status changes,
-who is a support agent, support teams, and whom to tell."""
+"""What every use case of cases stands on: statuses and their labels, the SLA policy of a case
+and its clocks (stored due times, breaches, queue rank), the one way a case moves
+(``move_case``), who is a support agent, support teams, and whom to tell."""
 
 from __future__ import annotations
 
@@ -9,25 +9,28 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from portal import access, audit, events
+from portal import access, audit, events, people
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db, read_across
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization, User
-from portal.notify import register_kind
+from portal.notify import services as notify
+from portal.people import Person
 from portal.tenancy import Principal
 from portal.text import clean_text
+from portal.workflow import transition
 from selfservice.cases import sla
 from selfservice.cases.models import (
+    AUDIT_FIELDS,
     QUEUE_BUCKET,
     QUEUE_RANK_NONE,
     RESOLVED_STATUSES,
+    STATUS_LABELS,
     TARGETS,
     Case,
+    CaseStatus,
     CaseStatusChange,
     CaseWatcher,
     SlaPolicy,
@@ -35,35 +38,19 @@ from selfservice.cases.models import (
     SupportTeamMember,
 )
 
+__all__ = ["AUDIT_FIELDS", "STATUS_LABELS"]
 log = logging.getLogger(__name__)
 
-register_kind("cases.new", _l("New cases for support"))
-register_kind("cases.opened", _l("Confirmation of the cases I raise"))
-register_kind("cases.reply", _l("Replies on my cases"))
-register_kind("cases.status", _l("Status changes of my cases"))
-register_kind("cases.assigned", _l("Cases assigned to me"))
-register_kind("cases.sla", _l("SLA warnings and breaches"))
-
+# The action that makes someone a support agent: who works cases and hears of them.
+AGENT_ACTION = "cases.work"
 EDITABLE_FIELDS = ["priority", "product", "category", "assignee_id", "team_id"]
 STATUS_FIELDS = ["status"]  # what the status forms show (their snapshot)
-AUDIT_FIELDS = [
-    "status", "priority", "product", "category", "assignee_id", "team_id", "sla_policy_id",
-]  # fmt: skip
-AGENT_ROLES = ("support_agent", "vendor_admin")
-STATUS_LABELS = {
-    "new": _l("New"),
-    "open": _l("Open"),
-    "pending": _l("Pending"),
-    "on_hold": _l("On hold"),
-    "solved": _l("Solved"),
-    "closed": _l("Closed"),
-}
 MAX_SUBJECT, MAX_BODY = 200, 20_000
 
 
-def case_path(case_id: int) -> str:
-    # Built by hand: notifications are also written by tick, outside any request.
-    return f"/cases/{case_id}"
+def case_link(case_id: int) -> notify.Link:
+    """Where a notification about a case points (requests and ticks alike)."""
+    return notify.link("cases.detail", case_id=case_id)
 
 
 # SLA policies and clocks.
@@ -72,10 +59,12 @@ def case_path(case_id: int) -> str:
 def _tiers_of(org: Organization) -> set[str]:
     tiers = {org.tier} if org.tier else set()
     if org.managed_by_id:
-        with unscoped():  # the managing partner's tier decides, whoever asks (reviewed)
-            partner = db.session.get(Organization, org.managed_by_id)
-        if partner is not None and partner.tier:
-            tiers.add(partner.tier)
+        with read_across() as reader:  # the managing partner's tier decides, whoever asks
+            partner_tier = reader.scalar(
+                select(Organization.tier).where(Organization.id == org.managed_by_id)
+            )
+        if partner_tier:
+            tiers.add(partner_tier)
     return tiers
 
 
@@ -97,12 +86,14 @@ def choose_policy(org: Organization, priority: str, product: str) -> SlaPolicy |
     return None
 
 
-def status_history(case: Case, session: Session | None = None) -> list[tuple[str, datetime]]:
-    session = session or db.session
-    with unscoped(session):  # the case is visible; its history is the clock's input (reviewed)
+def status_history(case: Case) -> list[tuple[str, datetime]]:
+    """(status, since) of the case, oldest first: the SLA clocks' input. Read past the wall as
+    plain values: whoever sees the case (a watcher, a tick) needs all of it."""
+    db.session.flush()
+    with read_across() as reader:
         return [
             (row.status, row.at)
-            for row in session.execute(
+            for row in reader.execute(
                 select(CaseStatusChange.status, CaseStatusChange.at)
                 .where(CaseStatusChange.case_id == case.id)
                 .order_by(CaseStatusChange.at, CaseStatusChange.id)
@@ -110,14 +101,14 @@ def status_history(case: Case, session: Session | None = None) -> list[tuple[str
         ]
 
 
-def clocks(case: Case, now: datetime | None = None, session: Session | None = None) -> dict:
+def clocks(case: Case, now: datetime | None = None) -> dict:
     """Each target's clock at ``now``: {target: TargetClock}; empty without a policy."""
     policy = case.sla_policy
     if policy is None:
         return {}
     now = now or utcnow()
     calendar = sla.calendar_for(policy, current_app.config)
-    history = status_history(case, session)
+    history = status_history(case)
     stops = {"first_response": case.first_responded_at, "resolution": case.solved_at}
     return {
         target: sla.clock(
@@ -134,12 +125,12 @@ def clocks(case: Case, now: datetime | None = None, session: Session | None = No
     }
 
 
-def refresh_sla(case: Case, now: datetime | None = None, session: Session | None = None) -> list:
+def refresh_sla(case: Case, now: datetime | None = None) -> list:
     """Store each target's due time and breach (breaches are never undone). Returns the targets
     that breached just now. A due time that moves (reopened, paused and resumed, a new priority
     or product) clears the target's warning, so the new deadline is warned of too."""
     newly = []
-    for target, state in clocks(case, now, session).items():
+    for target, state in clocks(case, now).items():
         if state.breached and not getattr(case, f"{target}_breached"):
             setattr(case, f"{target}_breached", True)
             newly.append(target)
@@ -167,45 +158,62 @@ def queue_rank(case: Case) -> int:
     return (QUEUE_BUCKET + due) if running else QUEUE_RANK_NONE
 
 
-def _set_status(case: Case, status: str, now: datetime) -> None:
+def move_case(
+    case: Case,
+    to: str,
+    *,
+    actor: Principal | None,
+    at: datetime,
+    event: str = "case.status_changed",
+    data: dict | None = None,
+) -> None:
+    """Move ``case`` to ``to`` at ``at`` through ``portal.workflow.transition`` (audited as
+    ``event``), keeping the SLA clocks' inputs: the clocks run up to the move, the status
+    history gets its row, and the due times are stored again after it. A case solved is told to
+    other packages (``case.solved``). Raises InvalidTransition for a move the table refuses."""
     previous = case.status
-    # Whatever ran until now counts before the clocks' inputs change.
-    session = db.session
-    refresh_sla(case, now)
-    case.status = status
-    case.status_changed_at = now
-    if status == "solved":
-        case.solved_at = now
-    elif status == "closed":
-        case.closed_at = now
-        case.solved_at = case.solved_at or now
-    elif previous in RESOLVED_STATUSES:
-        case.solved_at = None  # reopened: the resolution clock runs on
-    session.add(CaseStatusChange(org_id=case.org_id, case_id=case.id, status=status, at=now))
-    session.flush()
-    refresh_sla(case, now)
-    if status == "solved" and previous != "solved":
-        publish_solved(case, now)
+    refresh_sla(case, at)  # whatever ran until now counts before the clocks' inputs change
+    changes: dict = {"status_changed_at": at}
+    if to == CaseStatus.closed:
+        changes["solved_at"] = case.solved_at or at
+    elif to != CaseStatus.solved and previous in RESOLVED_STATUSES:
+        changes["solved_at"] = None  # reopened: the resolution clock runs on
+    transition(case, to, actor=actor, at=at, event=event, changes=changes, data=data)
+    db.session.add(CaseStatusChange(org_id=case.org_id, case_id=case.id, status=to, at=at))
+    db.session.flush()
+    refresh_sla(case, at)
+    if to == CaseStatus.solved:
+        publish_solved(case, at, actor=actor)
 
 
-def publish_solved(case: Case, now: datetime) -> None:
+def publish_solved(case: Case, now: datetime, *, actor: Principal | None = None) -> None:
     """Tell other packages (the CSAT survey of ``feedback``) through ``portal.events`` that
-    ``case`` was solved at ``now``."""
-    team = None
+    ``case`` was solved at ``now``. Published by hand, not as the move's own event: the move is
+    audited under the names the history shows (``case.status_changed``, ``case.merged``), and
+    ``at`` is the solving time itself (the demo's cases were solved in the past)."""
+    team_name = ""
     if case.team_id:
-        with unscoped():  # the team's name, also when a customer marks its case solved (reviewed)
-            team = db.session.get(SupportTeam, case.team_id)
+        with read_across() as reader:  # the team's name, also when a customer solves its case
+            team_name = (
+                reader.scalar(select(SupportTeam.name).where(SupportTeam.id == case.team_id)) or ""
+            )
     events.publish(
-        "case.solved",
-        case_id=case.id, org_id=case.org_id, number=case.number, subject=case.subject,
-        requester_id=case.requester_id, agent_id=case.assignee_id, team_id=case.team_id,
-        team_name=team.name if team else "", product=case.product or "", solved_at=now,
-        merged=case.merged_into_id is not None,
+        events.DomainEvent(
+            type="case.solved", record_type="Case", record_id=case.id, org_ids=(case.org_id,),
+            actor_user_id=actor.user_id if actor is not None else None,
+            actor_org_id=actor.org_id if actor is not None else None,
+            at=now, before=None, after=CaseStatus.solved.value,
+            data={
+                "number": case.number, "subject": case.subject,
+                "requester_id": case.requester_id, "agent_id": case.assignee_id,
+                "team_id": case.team_id, "team_name": team_name,
+                "product": case.product or "", "merged": case.merged_into_id is not None,
+            },
+        )
     )  # fmt: skip
 
 
-@events.provide("case.summary")
-def _case_summary(*, case_id: int | None = None, number: str | None = None) -> dict | None:
+def case_summary(*, case_id: int | None = None, number: str | None = None) -> dict | None:
     """A case the current principal may see, by id or number, as plain values (None if none)."""
     if case_id is not None:
         case = db.session.get(Case, case_id)
@@ -219,12 +227,11 @@ def _case_summary(*, case_id: int | None = None, number: str | None = None) -> d
     }  # fmt: skip
 
 
-@events.provide("case.team_lead")
-def _team_lead(*, case_id: int) -> int | None:
+def team_lead(*, case_id: int) -> int | None:
     """The user id of the lead of the case's support team, if the team has one who is still an
     active agent (asked when a low satisfaction rating comes in)."""
-    with unscoped():  # asked from a survey link, which has no principal (reviewed)
-        lead_id = db.session.scalar(
+    with read_across() as reader:  # asked from a survey link, which has no principal
+        lead_id = reader.scalar(
             select(SupportTeam.lead_id)
             .join(Case, Case.team_id == SupportTeam.id)
             .where(Case.id == case_id)
@@ -238,7 +245,7 @@ def _team_lead(*, case_id: int) -> int | None:
 
 
 def is_agent(actor: Principal) -> bool:
-    return actor.is_vendor_staff and actor.can("cases.work")
+    return actor.is_vendor_staff and actor.can(AGENT_ACTION)
 
 
 def require_participant(case: Case, actor: Principal) -> None:
@@ -250,24 +257,18 @@ def require_participant(case: Case, actor: Principal) -> None:
         raise Forbidden(_("You can follow this case, but not change it."))
 
 
-def agents(team_id: int | None = None) -> list[User]:
-    """Active support agents (of one team, if given)."""
-    stmt = (
-        select(User)
-        .join(Organization, User.org_id == Organization.id)
-        .where(
-            Organization.kind == access.VENDOR,
-            User.active.is_(True),
-            User.role.in_(AGENT_ROLES),
+def agents(team_id: int | None = None) -> list[Person]:
+    """Active support agents (of one team, if given), by id."""
+    found = people.vendor_staff_who_may(AGENT_ACTION)
+    if not team_id:
+        return found
+    with read_across() as reader:  # a team's members, also for a tick or a survey link
+        members = set(
+            reader.scalars(
+                select(SupportTeamMember.user_id).where(SupportTeamMember.team_id == team_id)
+            )
         )
-        .order_by(User.id)
-    )
-    if team_id:
-        stmt = stmt.join(SupportTeamMember, SupportTeamMember.user_id == User.id).where(
-            SupportTeamMember.team_id == team_id
-        )
-    with unscoped():  # support agents are vendor staff, outside a customer's wall (reviewed)
-        return list(db.session.scalars(stmt))
+    return [agent for agent in found if agent.id in members]
 
 
 def teams() -> list[SupportTeam]:
@@ -310,20 +311,41 @@ def save_team(
     return team
 
 
-def _customer_side(case: Case) -> list[User]:
+# Whom to tell.
+
+
+def customer_side(case: Case) -> list[Person]:
     """The requester and watchers (never vendor staff): who hears of public replies."""
-    with unscoped():  # the case's people, told of a vendor's reply (reviewed)
-        ids = {case.requester_id} | set(
-            db.session.scalars(select(CaseWatcher.user_id).where(CaseWatcher.case_id == case.id))
+    with read_across() as reader:  # the case's people, told of a vendor's reply
+        watchers = set(
+            reader.scalars(select(CaseWatcher.user_id).where(CaseWatcher.case_id == case.id))
         )
-        users = db.session.scalars(select(User).where(User.id.in_(ids - {None}))).all()
-        return [u for u in users if u.org_kind != access.VENDOR]
+        ids = list(
+            reader.scalars(
+                select(User.id)
+                .join(Organization, Organization.id == User.org_id)
+                .where(
+                    User.id.in_(({case.requester_id} | watchers) - {None}),
+                    Organization.kind != access.VENDOR,
+                )
+            )
+        )
+    return people.people(ids)
 
 
-def _agents_to_tell(case: Case) -> list[User]:
-    if case.assignee_id:
-        with unscoped():
-            assignee = db.session.get(User, case.assignee_id)
-        if assignee is not None and assignee.active:
-            return [assignee]
-    return agents()
+def agents_to_tell(case: Case) -> list[Person]:
+    """The case's assignee if active, else every agent."""
+    assignee = people.person(case.assignee_id)
+    return [assignee] if assignee is not None else agents()
+
+
+def tell_of(recipients, case: Case, kind: str, title: str, body: str = "", *, but=None) -> None:
+    """Notify ``recipients`` (people) of ``case``, leaving out the one who caused it (``but``,
+    a user id)."""
+    notify.notify(
+        [p for p in recipients if but is None or p.id != but],
+        kind,
+        title,
+        body=body,
+        link=case_link(case.id),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from portal import access, audit
+from portal import access, audit, people
 from portal.clock import utcnow
 from portal.concurrency import check_unchanged
 from portal.db import db
@@ -15,28 +15,30 @@ from portal.tenancy import Principal
 from portal.text import clean_text, one_line
 from selfservice.cases.attachments import check_files
 from selfservice.cases.models import (
+    AUDIT_FIELDS,
     PRIORITIES,
     RESOLVED_STATUSES,
+    STATUS_LABELS,
     STATUSES,
     Case,
     CaseAttachment,
     CaseComment,
+    CaseStatus,
     CaseStatusChange,
 )
 from selfservice.cases.services.common import (
-    AUDIT_FIELDS,
+    AGENT_ACTION,
     MAX_BODY,
     MAX_SUBJECT,
-    STATUS_LABELS,
-    _agents_to_tell,
-    _customer_side,
-    _set_status,
-    agents,
-    case_path,
+    agents_to_tell,
+    case_link,
     choose_policy,
+    customer_side,
     is_agent,
+    move_case,
     refresh_sla,
     require_participant,
+    tell_of,
 )
 
 
@@ -76,7 +78,7 @@ def open_case(
         product=product,
         category=clean_text(fields.get("category"), 100),
         priority=priority,
-        status="new",
+        status=CaseStatus.new,
         created_at=now,
         updated_at=now,
         status_changed_at=now,
@@ -86,24 +88,27 @@ def open_case(
     db.session.add(case)
     db.session.flush()
     case.number = f"CS-{now.year}-{case.id:06d}"  # from the id: never reused
-    db.session.add(CaseStatusChange(org_id=case.org_id, case_id=case.id, status="new", at=now))
+    db.session.add(
+        CaseStatusChange(org_id=case.org_id, case_id=case.id, status=CaseStatus.new, at=now)
+    )
     db.session.flush()
     refresh_sla(case, now)
     audit.record("case.opened", case, actor=actor, after=audit.snapshot(case, AUDIT_FIELDS))
-    notify.notify(
-        agents(),
+    notify.tell(
+        AGENT_ACTION,
+        None,
         "cases.new",
         _("New case %(number)s: %(subject)s", number=case.number, subject=case.subject),
         body=_("From %(org)s, priority %(priority)s.", org=org.name, priority=_(priority)),
-        link=case_path(case.id),
+        link=case_link(case.id),
     )
     if requester is not None:
         notify.notify(
-            [requester],
+            people.people([requester.id]),
             "cases.opened",
             _("We received your case %(number)s: %(subject)s", number=case.number, subject=subject),
             body=_("Support replies on the case's page and by email."),
-            link=case_path(case.id),
+            link=case_link(case.id),
         )
     return case
 
@@ -128,7 +133,7 @@ def add_comment(
     text = clean_text(body, MAX_BODY)
     if not text:
         raise InvalidInput(_("Write a reply first."), field="body")
-    if case.status == "closed":
+    if case.status == CaseStatus.closed:
         raise InvalidTransition(
             _("This case is closed. Open a new case and mention %(number)s.", number=case.number)
         )
@@ -167,41 +172,44 @@ def add_comment(
             )
     if internal:
         db.session.flush()
-        colleagues = [u for u in _agents_to_tell(case) if u.id != actor.user_id]
-        notify.notify(
-            colleagues,
+        tell_of(
+            agents_to_tell(case),
+            case,
             "cases.reply",
             _("Internal note on %(number)s", number=case.number),
             body=text,
-            link=case_path(case.id),
+            but=actor.user_id,
         )
         return comment
     if agent:
         if case.first_responded_at is None:
             refresh_sla(case, now)  # a breach before this reply stays a breach
             case.first_responded_at = now
-        target = status or ("open" if case.status == "new" else None)
+        target = status or (CaseStatus.open if case.status == CaseStatus.new else None)
         if target and target != case.status:
             _check_agent_status(case, target)
-            _set_status(case, target, now)
+            db.session.flush()  # the reply first: the move's audit event follows it
+            move_case(case, target, actor=actor, at=now, data={"reply_id": comment.id})
         else:
             db.session.flush()
             refresh_sla(case, now)
-        notify.notify(
-            [u for u in _customer_side(case) if u.id != actor.user_id],
+        tell_of(
+            customer_side(case),
+            case,
             "cases.reply",
             _("Reply on %(number)s: %(subject)s", number=case.number, subject=case.subject),
             body=text,
-            link=case_path(case.id),
+            but=actor.user_id,
         )
     else:
-        if case.status in ("pending", "solved"):
-            _set_status(case, "open", now)
-            audit.record("case.reopened", case, actor=actor, after={"status": "open"})
+        if case.status in (CaseStatus.pending, CaseStatus.solved):
+            db.session.flush()
+            move_case(case, CaseStatus.open, actor=actor, at=now, event="case.reopened")
         else:
             db.session.flush()
-        notify.notify(
-            _agents_to_tell(case),
+        tell_of(
+            agents_to_tell(case),
+            case,
             "cases.reply",
             _(
                 "Customer reply on %(number)s: %(subject)s",
@@ -209,17 +217,17 @@ def add_comment(
                 subject=case.subject,
             ),
             body=text,
-            link=case_path(case.id),
         )
     return comment
 
 
 def _check_agent_status(case: Case, status: str) -> None:
-    if status not in STATUSES or status == "new":
+    """The refusals agents read (before the workflow's own, which says the same less kindly)."""
+    if status not in STATUSES or status == CaseStatus.new:
         raise InvalidInput(_("Choose a status from the list."), field="status")
-    if case.status == "closed":
+    if case.status == CaseStatus.closed:
         raise InvalidTransition(_("A closed case stays closed."))
-    if status == "closed" and case.status != "solved":
+    if status == CaseStatus.closed and case.status != CaseStatus.solved:
         raise InvalidTransition(_("Only a solved case can be closed."))
 
 
@@ -229,31 +237,24 @@ def change_status(case: Case, status: str, *, seen: str | None, actor: Principal
     says so and nothing is overwritten (a reply meanwhile is no conflict)."""
     require_participant(case, actor)
     agent = is_agent(actor)
-    if not agent and (status != "solved" or case.status in RESOLVED_STATUSES):
+    if not agent and (status != CaseStatus.solved or case.status in RESOLVED_STATUSES):
         raise Forbidden(_("You can mark your case solved; support changes its other states."))
     check_unchanged(case, seen, shown_only=True)
     if status == case.status:
         return
     if agent:
         _check_agent_status(case, status)
-    before = audit.snapshot(case, AUDIT_FIELDS)
     now = utcnow()
-    _set_status(case, status, now)
     case.updated_at = now
-    audit.record(
-        "case.status_changed",
-        case,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(case, AUDIT_FIELDS),
-    )
+    move_case(case, status, actor=actor, at=now)
     _tell_status(case, actor)
 
 
 def _tell_status(case: Case, actor: Principal | None) -> None:
-    people = _customer_side(case) if actor is None or is_agent(actor) else _agents_to_tell(case)
-    notify.notify(
-        [u for u in people if actor is None or u.id != actor.user_id],
+    told = customer_side(case) if actor is None or is_agent(actor) else agents_to_tell(case)
+    tell_of(
+        told,
+        case,
         "cases.status",
         _(
             "%(number)s is now %(status)s",
@@ -261,5 +262,5 @@ def _tell_status(case: Case, actor: Principal | None) -> None:
             status=str(STATUS_LABELS[case.status]),
         ),
         body=case.subject,
-        link=case_path(case.id),
+        but=actor.user_id if actor is not None else None,
     )

@@ -9,33 +9,34 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
-from portal import access, audit
+from portal import access, audit, people
 from portal.clock import utcnow
 from portal.concurrency import check_unchanged
-from portal.db import db, unscoped
+from portal.db import db, read_across, unscoped
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
-from portal.identity.models import Organization, User
-from portal.notify import services as notify
+from portal.identity.models import Organization
+from portal.people import Person
 from portal.tenancy import Principal
 from portal.text import clean_text
 from selfservice.cases.models import (
+    AUDIT_FIELDS,
     PRIORITIES,
     Case,
     CaseComment,
     CaseSettings,
+    CaseStatus,
     CaseWatcher,
     SupportTeam,
 )
 from selfservice.cases.services.common import (
-    AUDIT_FIELDS,
-    _customer_side,
-    _set_status,
     agents,
-    case_path,
     choose_policy,
+    customer_side,
     is_agent,
+    move_case,
     refresh_sla,
     require_participant,
+    tell_of,
 )
 
 
@@ -68,9 +69,7 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     case.assignee_id = assignee_id
     if reprice:
         refresh_sla(case, now)
-        with unscoped():
-            org = db.session.get(Organization, case.org_id)
-        policy = choose_policy(org, priority, product)
+        policy = choose_policy(db.session.get(Organization, case.org_id), priority, product)
         case.sla_policy_id = policy.id if policy else None
         db.session.flush()
         db.session.refresh(case, ["sla_policy"])
@@ -83,7 +82,7 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
         _tell_assignee(case, actor)
 
 
-def _check_assignee(user_id: int) -> User:
+def _check_assignee(user_id: int) -> Person:
     agent = next((u for u in agents() if u.id == user_id), None)
     if agent is None:
         raise InvalidInput(_("Assign the case to an active support agent."), field="assignee_id")
@@ -91,19 +90,13 @@ def _check_assignee(user_id: int) -> User:
 
 
 def _tell_assignee(case: Case, actor: Principal | None) -> None:
-    with unscoped():
-        assignee = db.session.get(User, case.assignee_id)
-    if assignee is not None and (actor is None or assignee.id != actor.user_id):
-        notify.notify(
-            [assignee],
-            "cases.assigned",
-            _(
-                "%(number)s is assigned to you: %(subject)s",
-                number=case.number,
-                subject=case.subject,
-            ),
-            link=case_path(case.id),
-        )
+    tell_of(
+        people.people([case.assignee_id]),
+        case,
+        "cases.assigned",
+        _("%(number)s is assigned to you: %(subject)s", number=case.number, subject=case.subject),
+        but=actor.user_id if actor is not None else None,
+    )
 
 
 def assign_case(case: Case, assignee_id: int | None, *, actor: Principal) -> None:
@@ -126,7 +119,7 @@ def assign_case(case: Case, assignee_id: int | None, *, actor: Principal) -> Non
         _tell_assignee(case, actor)
 
 
-def assign_round_robin(case: Case, *, actor: Principal) -> User:
+def assign_round_robin(case: Case, *, actor: Principal) -> Person:
     """The next agent in turn among the case's team (all agents for a case without a team):
     the active agent whose last assignment is oldest (never assigned first, then by id), so
     work goes round evenly whoever assigned before."""
@@ -135,9 +128,9 @@ def assign_round_robin(case: Case, *, actor: Principal) -> User:
     team = agents(case.team_id) if case.team_id else agents()
     if not team:
         raise InvalidInput(_("There is no active support agent to assign to."))
-    with unscoped():  # every case's assignment counts for the turn (reviewed)
+    with read_across() as reader:  # every case's assignment counts for the turn
         last = dict(
-            db.session.execute(
+            reader.execute(
                 select(Case.assignee_id, func.max(Case.assigned_at))
                 .where(Case.assignee_id.in_([u.id for u in team]))
                 .group_by(Case.assignee_id)
@@ -164,11 +157,11 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
         raise InvalidInput(_("A case cannot be merged into itself."), field="into")
     if duplicate.org_id != into.org_id:
         raise InvalidInput(_("Merge only cases of the same organisation."), field="into")
-    if into.status == "closed" or into.merged_into_id:
+    if into.status == CaseStatus.closed or into.merged_into_id:
         raise InvalidTransition(_("Merge into an open case."))
     if duplicate.merged_into_id:
         raise InvalidTransition(_("This case is already merged."))
-    if duplicate.status == "closed":
+    if duplicate.status == CaseStatus.closed:
         raise InvalidTransition(
             _("This is a closed case: it cannot be merged. Open cases only are merged.")
         )
@@ -210,43 +203,54 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
         )
     )
     duplicate.merged_into_id = into.id
-    if duplicate.status != "solved":
-        _set_status(duplicate, "solved", now)
-    _set_status(duplicate, "closed", now)
     duplicate.updated_at = now
-    audit.record("case.merged", duplicate, actor=actor, after={"merged_into": into.number})
-    notify.notify(
-        [u for u in _customer_side(duplicate) if u.id != actor.user_id],
+    if duplicate.status != CaseStatus.solved:
+        move_case(duplicate, CaseStatus.solved, actor=actor, at=now)
+    move_case(
+        duplicate,
+        CaseStatus.closed,
+        actor=actor,
+        at=now,
+        event="case.merged",
+        data={"merged_into": into.number},
+    )
+    tell_of(
+        customer_side(duplicate),
+        into,
         "cases.status",
         _("%(number)s is merged into %(into)s", number=duplicate.number, into=into.number),
         body=told,
-        link=case_path(into.id),
+        but=actor.user_id,
     )
 
 
-def add_watcher(case: Case, user: User, *, actor: Principal) -> CaseWatcher:
+def add_watcher(case: Case, user, *, actor: Principal) -> CaseWatcher | None:
     """Someone of the case's organisation, of the partner that manages it, or an agent, watches
     the case (gets its public replies and status changes). Added by an agent or by the case's
-    organisation."""
+    organisation. ``user`` has ``id``, ``org_id`` and ``org_kind`` (a ``User``, or the plain
+    ``queries.watcher_candidate``). Returns the new watcher (None if they watch already)."""
     require_participant(case, actor)
-    with unscoped():
-        org = db.session.get(Organization, case.org_id)
-    allowed = {case.org_id, org.managed_by_id} - {None}
+    with read_across() as reader:  # who manages the case's organisation, whoever asks
+        manager_id = reader.scalar(
+            select(Organization.managed_by_id).where(Organization.id == case.org_id)
+        )
+    allowed = {case.org_id, manager_id} - {None}
     if user.org_id not in allowed and user.org_kind != access.VENDOR:
         raise InvalidInput(
             _("Watchers come from the case's organisation or the partner that manages it."),
             field="user",
         )
-    with unscoped():
-        found = db.session.scalar(
-            select(CaseWatcher).where(
+    with read_across() as reader:  # a colleague's watching, on a case the actor only watches
+        found = reader.scalar(
+            select(CaseWatcher.id).where(
                 CaseWatcher.case_id == case.id, CaseWatcher.user_id == user.id
             )
         )
-        if found is not None:
-            return found
-        watcher = CaseWatcher(org_id=case.org_id, case_id=case.id, user_id=user.id)
-        db.session.add(watcher)
+    if found is not None:
+        return None
+    watcher = CaseWatcher(org_id=case.org_id, case_id=case.id, user_id=user.id)
+    db.session.add(watcher)
+    db.session.flush()
     audit.record("case.watcher_added", case, actor=actor, after={"user_id": user.id})
     return watcher
 
@@ -261,7 +265,7 @@ def remove_watcher(watcher: CaseWatcher, *, actor: Principal) -> None:
     if watcher.user_id != actor.user_id:
         require_participant(case, actor)
     audit.record("case.watcher_removed", case, actor=actor, after={"user_id": watcher.user_id})
-    with unscoped():
+    with unscoped():  # reason: a managing partner's watcher row is the customer's to delete (RLS)
         db.session.delete(watcher)
     db.session.flush()
 

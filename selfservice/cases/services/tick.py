@@ -1,4 +1,5 @@
-"""The periodic tick: SLA warnings and breaches, auto-close of solved cases."""
+"""The periodic tick: SLA warnings and breaches, auto-close of solved cases. Registered by
+``selfservice.cases.init_app``; ``portal.jobs`` binds the tick's own session as ``db.session``."""
 
 from __future__ import annotations
 
@@ -7,24 +8,20 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import audit, jobs
+from portal import audit
 from portal.clock import utcnow
-from portal.jobs import system_session
-from portal.notify import services as notify
-from selfservice.cases.models import (
-    RESOLVED_STATUSES,
-    Case,
-)
+from portal.db import db
+from portal.errors import InvalidTransition
+from selfservice.cases.models import RESOLVED_STATUSES, Case, CaseStatus
 from selfservice.cases.services.common import (
-    _agents_to_tell,
-    _set_status,
-    case_path,
+    agents_to_tell,
     clocks,
     log,
+    move_case,
     refresh_sla,
+    tell_of,
 )
 
 
@@ -32,41 +29,36 @@ def _warning_window() -> timedelta:
     return timedelta(minutes=float(current_app.config.get("CASES_SLA_WARNING_MINUTES", 60)))
 
 
-@jobs.periodic("case_sla")
-def check_sla(session: Session) -> int:
+def check_sla() -> int:
     """Tick: warn agents once when a target's clock will run out within the warning window,
     and tell them once when it breached. Safe to run twice (the flags are set once)."""
     now = utcnow()
     window = now + _warning_window()
     done = 0
-    with system_session(session):
-        # Clocks not yet breached whose deadline falls within the window (a breached case is
-        # not looked at again: its breach is recorded once).
-        due = or_(
-            and_(Case.first_response_due_at <= window, Case.first_response_breached.is_(False)),
-            and_(Case.resolution_due_at <= window, Case.resolution_breached.is_(False)),
-        )
-
-        cases = session.scalars(
-            select(Case).where(due, Case.status.not_in(RESOLVED_STATUSES)).order_by(Case.id)
-        ).all()
-        for case in cases:
-            try:
-                with session.begin_nested():  # one case at a time: a concurrent tick wins it
-                    done += _check_case_sla(case, now, window, session)
-            except StaleDataError:
-                log.info("case %s changed meanwhile; left to whoever changed it", case.id)
-        session.flush()
+    # Clocks not yet breached whose deadline falls within the window (a breached case is not
+    # looked at again: its breach is recorded once).
+    due = or_(
+        and_(Case.first_response_due_at <= window, Case.first_response_breached.is_(False)),
+        and_(Case.resolution_due_at <= window, Case.resolution_breached.is_(False)),
+    )
+    cases = db.session.scalars(
+        select(Case).where(due, Case.status.not_in(RESOLVED_STATUSES)).order_by(Case.id)
+    ).all()
+    for case in cases:
+        try:
+            with db.session.begin_nested():  # one case at a time: a concurrent tick wins it
+                done += _check_case_sla(case, now, window)
+        except StaleDataError:
+            log.info("case %s changed meanwhile; left to whoever changed it", case.id)
+    db.session.flush()
     return done
 
 
-def _check_case_sla(case: Case, now: datetime, window: datetime, session: Session) -> int:
+def _check_case_sla(case: Case, now: datetime, window: datetime) -> int:
     done = 0
-    states = clocks(case, now, session)
-    for target in refresh_sla(case, now, session):
-        audit.record(
-            "case.sla_breached", case, actor=None, after={"target": target}, session=session
-        )
+    states = clocks(case, now)
+    for target in refresh_sla(case, now):
+        audit.record("case.sla_breached", case, actor=None, after={"target": target})
         _tell_sla(case, target, breached=True)
         done += 1
     for target, state in states.items():
@@ -75,7 +67,7 @@ def _check_case_sla(case: Case, now: datetime, window: datetime, session: Sessio
             setattr(case, flag, True)
             _tell_sla(case, target, breached=False, due_at=state.due_at)
             done += 1
-    session.flush()
+    db.session.flush()
     return done
 
 
@@ -89,30 +81,26 @@ def _tell_sla(case: Case, target: str, *, breached: bool, due_at: datetime | Non
     body = case.subject
     if due_at is not None:
         body += "\n" + _("Due at %(when)s UTC.", when=due_at.strftime("%Y-%m-%d %H:%M"))
-    notify.notify(_agents_to_tell(case), "cases.sla", title, body=body, link=case_path(case.id))
+    tell_of(agents_to_tell(case), case, "cases.sla", title, body=body)
 
 
-@jobs.periodic("close_solved_cases")
-def close_solved_cases(session: Session) -> int:
-    """Tick: cases solved ``CASES_AUTO_CLOSE_DAYS`` ago close by themselves (safe to run twice:
-    a closed case is not solved any more)."""
+def close_solved_cases() -> int:
+    """Tick: cases solved ``CASES_AUTO_CLOSE_DAYS`` ago close by themselves (safe to run twice,
+    or at once with a person: each case moves in its own savepoint, and the case's version
+    makes the loser of a race change nothing)."""
     now = utcnow()
     days = float(current_app.config.get("CASES_AUTO_CLOSE_DAYS", 4))
     done = 0
-    with system_session(session):
-        cases = session.scalars(
-            select(Case)
-            .where(Case.status == "solved", Case.solved_at <= now - timedelta(days=days))
-            .order_by(Case.id)
-        ).all()
-        for case in cases:
-            try:
-                with session.begin_nested():
-                    _set_status(case, "closed", now)
-                    audit.record(
-                        "case.closed", case, actor=None, after={"status": "closed"}, session=session
-                    )
-                done += 1
-            except StaleDataError:
-                log.info("case %s changed meanwhile; not closed now", case.id)
+    cases = db.session.scalars(
+        select(Case)
+        .where(Case.status == CaseStatus.solved, Case.solved_at <= now - timedelta(days=days))
+        .order_by(Case.id)
+    ).all()
+    for case in cases:
+        try:
+            with db.session.begin_nested():
+                move_case(case, CaseStatus.closed, actor=None, at=now, event="case.closed")
+            done += 1
+        except (StaleDataError, InvalidTransition):
+            log.info("case %s changed meanwhile; not closed now", case.id)
     return done
