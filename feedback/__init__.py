@@ -1,17 +1,21 @@
 """Feedback: CSAT after a solved case and NPS campaigns through signed survey links, the ideas
 board, and the analytics page.
 
-``BLUEPRINTS`` is what the app factory registers. Importing ``feedback.csat.services`` subscribes
-the CSAT survey to ``case.solved`` (``portal.events``).
+Each part is a sub-package with an ``init_app`` that registers what it brings (the CSAT survey
+subscribes to ``case.solved`` there); ``init_app`` here calls them in order, then registers the
+analytics page and the demo world's feedback.
 """
 
-from feedback import seed  # noqa: F401  (registers the demo world's feedback)
-from feedback.csat import services as _csat  # noqa: F401  (subscribes to case.solved)
-from feedback.csat.views import bp as csat_results_bp
-from feedback.csat.views import public as csat_bp
-from feedback.ideas.views import bp as ideas_bp
-from feedback.surveys.views import bp as nps_bp
-from feedback.surveys.views import public as surveys_bp
-from feedback.views import bp as feedback_bp
 
-BLUEPRINTS = (csat_results_bp, nps_bp, surveys_bp, csat_bp, ideas_bp, feedback_bp)
+def init_app(app) -> None:
+    from feedback import csat, ideas, seed, surveys, views
+    from portal import navigation
+    from portal import seed as demo
+
+    for part in (csat, surveys, ideas):
+        part.init_app(app)
+    app.register_blueprint(views.bp)
+    navigation.add(*views.NAVIGATION)
+    # After the cases' seeder (selfservice registers first): the surveys of solved cases exist.
+    demo.add_seeder(seed.seed_csat_answers)
+    demo.add_seeder(seed.seed_feedback)

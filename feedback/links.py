@@ -11,6 +11,7 @@ solved case (purpose ``csat``: a survey and its requester) use the same function
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -68,14 +69,18 @@ def read_token(purpose: str, token: str) -> SurveyLink:
         raise LinkInvalid() from None
 
 
-def record_answer_once(answer) -> None:
+def record_answer_once(answer, *, check: Callable[[], None] | None = None) -> None:
     """Write a link's answer row. Once only: the unique answer per recipient decides between
     concurrent submits, whatever they read before, and the later one gets AlreadyAnswered.
-    Unscoped, as a link carries no principal."""
+    ``check`` runs first, in the same savepoint of the request's own transaction (a lock it
+    takes lasts until the commit), and refuses by raising."""
     answer.comment = (answer.comment or "").strip()[:MAX_COMMENT]
     session = db.session
     try:
-        with unscoped(session), session.begin_nested():
+        # The answer belongs to the recipient's organisation, and no principal may create one.
+        with unscoped(session), session.begin_nested():  # reason: a link has no principal
+            if check is not None:
+                check()
             session.add(answer)
     except IntegrityError:
         raise AlreadyAnswered() from None

@@ -1,5 +1,5 @@
 """The demo world's feedback: two NPS campaigns with answers (a trend), and an ideas board with
-votes in every status."""
+votes in every status. Registered by ``feedback.init_app``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from sqlalchemy import select
 from feedback.csat.models import CsatResponse, CsatSurvey
 from feedback.ideas import services as ideas
 from feedback.ideas import trending
-from feedback.ideas.models import Idea, IdeaVote
+from feedback.ideas.models import Idea, IdeaStatus, IdeaVote
 from feedback.surveys import services as surveys
 from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
 from portal.clock import utcnow
 from portal.identity.models import User
-from portal.seed import register_seeder
 from portal.tenancy import Principal
 
 REASONS = {
@@ -37,7 +36,7 @@ IDEAS = [
         "admin@granite.example",
         "Export the licence overview to CSV",
         "services",
-        "under_review",
+        IdeaStatus.under_review,
         "",
         ["lee@granite.example", "admin@harbor.example", "admin@alpine.example"],
     ),
@@ -45,7 +44,7 @@ IDEAS = [
         "admin@alpine.example",
         "Dark mode for the management console",
         "networking",
-        "planned",
+        IdeaStatus.planned,
         "",
         [
             "admin@brightline.example",
@@ -58,7 +57,7 @@ IDEAS = [
         "admin@harbor.example",
         "Single sign-on for the firewall dashboard",
         "security",
-        "in_progress",
+        IdeaStatus.in_progress,
         "",
         ["admin@granite.example", "admin@kestrel.example"],
     ),
@@ -66,7 +65,7 @@ IDEAS = [
         "admin@cobalt.example",
         "Bulk firmware upgrades for access points",
         "networking",
-        "done",
+        IdeaStatus.done,
         "",
         ["admin@alpine.example", "admin@delta.example", "admin@fjord.example"],
     ),
@@ -74,7 +73,7 @@ IDEAS = [
         "admin@juniper.example",
         "Free hardware replacement for five years",
         "storage",
-        "declined",
+        IdeaStatus.declined,
         "We keep hardware warranties at three years; extended warranties are sold as a service.",
         ["admin@kestrel.example"],
     ),
@@ -82,7 +81,7 @@ IDEAS = [
         "admin@iris.example",
         "Dark theme for the console",
         "networking",
-        "duplicate",
+        IdeaStatus.duplicate,
         "",
         ["admin@iris.example", "admin@harbor.example"],
     ),
@@ -90,7 +89,7 @@ IDEAS = [
         "admin@brightline.example",
         "Webhooks when a backup job fails",
         "cloud",
-        "under_review",
+        IdeaStatus.under_review,
         "",
         ["admin@cobalt.example", "admin@granite.example"],
     ),
@@ -111,7 +110,6 @@ CSAT_COMMENTS = {
 }
 
 
-@register_seeder
 def seed_csat_answers(session, orgs: dict) -> int:
     added = 0
     surveys_sent = session.scalars(
@@ -134,7 +132,6 @@ def seed_csat_answers(session, orgs: dict) -> int:
     return added
 
 
-@register_seeder
 def seed_feedback(session, orgs: dict) -> int:
     added = 0
     vendor = _principal(session, "admin@northwind.example")
@@ -186,14 +183,14 @@ def seed_feedback(session, orgs: dict) -> int:
         added += 1 + len(voters)
     for _author, title, _product, status, reason, _voters in IDEAS:
         idea = by_title.get(title)
-        if idea is None or status == "under_review":
+        if idea is None or status == IdeaStatus.under_review:
             continue
         original = by_title.get("Dark mode for the management console")
         ideas.change_status(
             idea,
             status,
             reason=reason,
-            duplicate_of=original if status == "duplicate" else None,
+            duplicate_of=original if status == IdeaStatus.duplicate else None,
             actor=vendor,
         )
     # Spread the votes over the last weeks, so "trending" differs from "most votes".
@@ -202,5 +199,5 @@ def seed_feedback(session, orgs: dict) -> int:
         vote.created_at = utcnow() - timedelta(days=(n * 5) % 40)
     session.flush()
     # The votes just aged by hand: the tick takes the old ones out of the trending counts.
-    trending.age_trending_votes(session)
+    trending.age_trending_votes()
     return added

@@ -10,12 +10,12 @@ from feedback.csat import queries as csat_queries
 from feedback.ideas import queries as idea_queries
 from feedback.surveys import queries as survey_queries
 from feedback.surveys.nps import summarise
-from portal import access, navigation
+from portal import access
 from portal.navigation import NavItem
 from portal.product_lines import PRODUCT_LINES
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
-navigation.add(NavItem("feedback.analytics", _l("Feedback"), "feedback.view", ("vendor",), 61))
+NAVIGATION = [NavItem("feedback.analytics", _l("Feedback"), "feedback.view", ("vendor",), 61)]
 
 
 @bp.get("/analytics")

@@ -13,46 +13,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from feedback import links
 from feedback.csat.models import CsatResponse, CsatSurvey
-from portal import access, events
+from portal import access, events, people
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db, read_across, unscoped
 from portal.errors import InvalidInput
 from portal.identity.models import Organization, User
-from portal.notify import register_kind
 from portal.notify import services as notify
 
 PURPOSE = "csat"
 LOW_SCORES = (1, 2)
-register_kind("feedback.csat_low", _l("Low satisfaction ratings of cases"))
+# Who hears of a low rating when the case has no team lead to tell (portal/access.py).
+LOW_RATINGS_ACTION = "feedback.low_ratings"
 
 
-def survey_path(survey: CsatSurvey) -> str:
-    """The link's path; built without a request (the tick auto-solves cases too)."""
-    token = links.make_token(PURPOSE, survey.id, survey.requester_id)
-    return current_app.url_map.bind("localhost").build("csat.answer", {"token": token})
+def survey_link(survey_id: int, requester_id: int) -> notify.Link:
+    """The survey's signed link (the tick auto-solves cases too: no request needed)."""
+    return notify.link("csat.answer", token=links.make_token(PURPOSE, survey_id, requester_id))
 
 
-def _open_survey_of(case_id: int) -> CsatSurvey | None:
+def _open_survey_of(reader: Session, case_id: int) -> int | None:
     """An earlier survey of the case that is unanswered and whose link still works."""
     since = utcnow() - timedelta(seconds=links.lifetime_seconds())
     answered = select(CsatResponse.survey_id)
-    return db.session.scalars(
-        select(CsatSurvey).where(
+    return reader.scalar(
+        select(CsatSurvey.id)
+        .where(
             CsatSurvey.case_id == case_id,
             CsatSurvey.sent_at > since,
             CsatSurvey.id.not_in(answered),
         )
-    ).first()
+        .limit(1)
+    )
 
 
-@events.subscribe("case.solved")
+def on_case_solved(event: events.DomainEvent) -> CsatSurvey | None:
+    """``case.solved``: the record is the case, ``at`` when it was solved, ``data`` the rest."""
+    return send_survey(
+        case_id=event.record_id, org_id=event.org_ids[0], solved_at=event.at, **event.data
+    )
+
+
 def send_survey(
     *,
     case_id: int,
@@ -72,26 +78,34 @@ def send_survey(
     whose earlier survey is still open."""
     if merged or requester_id is None:
         return None
-    with unscoped():  # the event comes from any principal; the survey is the vendor's (reviewed)
-        requester = db.session.get(User, requester_id)
-        if requester is None or not requester.active or requester.org_kind == access.VENDOR:
-            return None
-        if _open_survey_of(case_id) is not None:
-            return None
-        survey = CsatSurvey(
-            org_id=org_id,
-            case_id=case_id,
-            case_number=number,
-            subject=subject[:200],
-            requester_id=requester_id,
-            agent_id=agent_id,
-            team_name=team_name[:120],
-            product=product[:100],
-            solved_at=solved_at,
-            sent_at=utcnow(),
-        )
+    # The event comes from any principal (an agent, the customer, the tick): the requester and
+    # the case's earlier surveys (the vendor's) are read past the wall.
+    with read_across() as reader:
+        row = reader.execute(
+            select(User.id, User.org_id, User.email, User.name, User.role, User.active)
+            .add_columns(Organization.kind)
+            .join(Organization, Organization.id == User.org_id)
+            .where(User.id == requester_id)
+        ).one_or_none()
+        still_open = _open_survey_of(reader, case_id) if row is not None else None
+    if row is None or not row.active or row.kind == access.VENDOR or still_open is not None:
+        return None
+    requester = people.Person(row.id, row.org_id, row.email, row.name, row.role, row.active)
+    survey = CsatSurvey(
+        org_id=org_id,
+        case_id=case_id,
+        case_number=number,
+        subject=subject[:200],
+        requester_id=requester_id,
+        agent_id=agent_id,
+        team_name=team_name[:120],
+        product=product[:100],
+        solved_at=solved_at,
+        sent_at=utcnow(),
+    )
+    # The survey is the vendor's to read, in the case's organisation; no principal creates one.
+    with unscoped():  # reason: written on whoever's solve, as no principal may create a survey
         db.session.add(survey)
-        db.session.flush()
     if notify.email_enabled(requester, "feedback.survey"):
         days = links.lifetime_seconds() // 86400
         notify.queue_email(
@@ -106,7 +120,7 @@ def send_survey(
                 name=requester.name,
                 number=number,
                 subject=subject,
-                url=notify.absolute_url(survey_path(survey)),
+                url=notify.absolute_url(survey_link(survey.id, requester_id)),
                 days=days,
             ),
             kind="feedback.survey",
@@ -114,12 +128,26 @@ def send_survey(
     return survey
 
 
-# The signed link's side: no principal, so every lookup is unscoped and checked by hand.
+# The signed link's side: no principal, so what it opens is read past the wall and checked
+# against the signed ids by hand.
+
+
+@dataclass(frozen=True)
+class SurveyFacts:
+    """A survey as the answer page and the low-rating notice need it (plain values)."""
+
+    id: int
+    org_id: int
+    case_id: int
+    case_number: str
+    subject: str
+    requester_id: int
+    team_name: str
 
 
 @dataclass
 class OpenLink:
-    survey: CsatSurvey
+    survey: SurveyFacts
     answered: bool
 
 
@@ -127,17 +155,25 @@ def open_link(token: str) -> OpenLink:
     """What a token opens; raises links.LinkInvalid or links.LinkExpired. Reads only: opening a
     link (GET) never records anything."""
     link = links.read_token(PURPOSE, token)
-    with unscoped():
-        survey = db.session.scalars(
-            select(CsatSurvey).where(CsatSurvey.id == link.survey_id)
+    with read_across() as reader:
+        row = reader.execute(
+            select(
+                CsatSurvey.id,
+                CsatSurvey.org_id,
+                CsatSurvey.case_id,
+                CsatSurvey.case_number,
+                CsatSurvey.subject,
+                CsatSurvey.requester_id,
+                CsatSurvey.team_name,
+            ).where(CsatSurvey.id == link.survey_id)
         ).one_or_none()
-        if survey is None or survey.requester_id != link.recipient_id:
-            raise links.LinkInvalid()  # a genuine signature over ids that do not match
-        answered = (
-            db.session.scalar(select(CsatResponse.id).where(CsatResponse.survey_id == survey.id))
+        answered = row is not None and (
+            reader.scalar(select(CsatResponse.id).where(CsatResponse.survey_id == row.id))
             is not None
         )
-    return OpenLink(survey, answered)
+    if row is None or row.requester_id != link.recipient_id:
+        raise links.LinkInvalid()  # a genuine signature over ids that do not match
+    return OpenLink(SurveyFacts(*row), answered)
 
 
 def record_answer(token: str, score: int, comment: str) -> CsatResponse:
@@ -162,29 +198,17 @@ def record_answer(token: str, score: int, comment: str) -> CsatResponse:
     return response
 
 
-def low_rating_recipients(survey: CsatSurvey) -> list[User]:
+def low_rating_recipients(survey: SurveyFacts) -> list[people.Person]:
     """Who hears of a low rating: the lead of the case's support team (selfservice answers
-    ``case.team_lead``), or the active vendor admins when the case has no team or its team no
-    active lead."""
+    ``case.team_lead``), or the active vendor staff who follow low ratings (the vendor admins)
+    when the case has no team or its team no active lead."""
     lead_id = events.ask("case.team_lead", case_id=survey.case_id)
-    with unscoped():  # vendor staff, told from a link that has no principal (reviewed)
-        if lead_id is not None:
-            return [db.session.get(User, lead_id)]
-        return list(
-            db.session.scalars(
-                select(User)
-                .join(Organization, User.org_id == Organization.id)
-                .where(
-                    Organization.kind == access.VENDOR,
-                    User.active.is_(True),
-                    User.role == "vendor_admin",
-                )
-                .order_by(User.id)
-            )
-        )
+    if lead_id is not None:
+        return people.people([lead_id])
+    return people.vendor_staff_who_may(LOW_RATINGS_ACTION)
 
 
-def _tell_low_rating(survey: CsatSurvey, response: CsatResponse) -> None:
+def _tell_low_rating(survey: SurveyFacts, response: CsatResponse) -> None:
     notify.notify(
         low_rating_recipients(survey),
         "feedback.csat_low",
@@ -195,5 +219,5 @@ def _tell_low_rating(survey: CsatSurvey, response: CsatResponse) -> None:
         ),
         body=(survey.team_name and _("Team: %(team)s", team=survey.team_name) + "\n")
         + (response.comment or _("No comment.")),
-        link=f"/cases/{survey.case_id}",
+        link=notify.link("cases.detail", case_id=survey.case_id),
     )

@@ -16,14 +16,14 @@ from feedback import links
 from feedback.csat import queries, services
 from feedback.csat.forms import CsatAnswerForm
 from feedback.ideas import services as idea_services
-from portal import access, navigation
+from portal import access
 from portal.db import db
 from portal.errors import InvalidInput
 from portal.navigation import NavItem
 
 bp = Blueprint("csat_results", __name__, url_prefix="/feedback/satisfaction")
 public = Blueprint("csat", __name__, url_prefix="/feedback/csat")
-navigation.add(NavItem("csat_results.index", _l("CSAT"), "feedback.view", ("vendor",), 59))
+NAVIGATION = [NavItem("csat_results.index", _l("CSAT"), "feedback.view", ("vendor",), 59)]
 
 BREAKDOWNS = (
     ("agent", _l("Per agent")),

@@ -14,7 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
@@ -32,9 +34,28 @@ from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import User
 from portal.search import FullTextIndex
+from portal.workflow import Workflow
 
-IDEA_STATUSES = ("under_review", "planned", "in_progress", "done", "declined", "duplicate")
-OPEN_STATUSES = ("under_review", "planned", "in_progress")
+
+class IdeaStatus(StrEnum):
+    under_review = "under_review"
+    planned = "planned"
+    in_progress = "in_progress"
+    done = "done"
+    declined = "declined"
+    duplicate = "duplicate"
+
+
+IDEA_STATUSES = tuple(IdeaStatus)
+OPEN_STATUSES = (IdeaStatus.under_review, IdeaStatus.planned, IdeaStatus.in_progress)
+STATUS_LABELS = {
+    IdeaStatus.under_review: _l("Under review"),
+    IdeaStatus.planned: _l("Planned"),
+    IdeaStatus.in_progress: _l("In progress"),
+    IdeaStatus.done: _l("Done"),
+    IdeaStatus.declined: _l("Declined"),
+    IdeaStatus.duplicate: _l("Duplicate"),
+}
 EDITABLE_FIELDS = ["title", "description", "product"]
 TRENDING_DAYS = 14  # "trending": the votes of the last two weeks
 
@@ -91,6 +112,22 @@ class Idea(_SharedReading, TenantOwned, Base):
 
     author: Mapped[User | None] = relationship()
     duplicate_of: Mapped[Idea | None] = relationship(remote_side=[id])
+
+    # Vendor staff move an idea between any two statuses, except out of duplicate (the merge is
+    # not undone); every move is the audit event ``idea.status_changed``.
+    workflow = Workflow(
+        name="idea",
+        noun=_l("idea"),
+        statuses=IdeaStatus,
+        moves={
+            source: {target for target in IdeaStatus if target != source}
+            for source in IdeaStatus
+            if source != IdeaStatus.duplicate
+        },
+        audit_fields=("status_reason", "duplicate_of_id", "vote_count"),
+        stamps={status: ("status_changed_at", None) for status in IdeaStatus},
+        labels=STATUS_LABELS,
+    )
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:

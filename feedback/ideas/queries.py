@@ -10,6 +10,7 @@ from feedback.ideas.models import (
     IDEA_STATUSES,
     Idea,
     IdeaComment,
+    IdeaStatus,
     IdeaSubscription,
     IdeaVote,
 )
@@ -47,7 +48,7 @@ def board(
     if status in IDEA_STATUSES:
         stmt = stmt.where(Idea.status == status)
     else:
-        stmt = stmt.where(Idea.status != "duplicate")
+        stmt = stmt.where(Idea.status != IdeaStatus.duplicate)
     if product in PRODUCT_LINES:
         stmt = stmt.where(Idea.product == product)
     if with_authors:
@@ -62,7 +63,9 @@ def similar_to(title: str, limit: int = 5) -> list[full_text.Hit]:
     words = " ".join(title.split())[:200]
     if len(words) < 4:
         return []
-    return full_text.search(IDEA_INDEX, words, limit=limit, where=[Idea.status != "duplicate"])
+    return full_text.search(
+        IDEA_INDEX, words, limit=limit, where=[Idea.status != IdeaStatus.duplicate]
+    )
 
 
 def my_votes(user_id: int, among: list[int]) -> set[int]:

@@ -28,8 +28,8 @@ from feedback.ideas.forms import (
     LinkIdeaForm,
     StatusForm,
 )
-from feedback.ideas.models import EDITABLE_FIELDS, IDEA_STATUSES, OPEN_STATUSES, Idea
-from portal import access, audit, events, navigation
+from feedback.ideas.models import EDITABLE_FIELDS, IDEA_STATUSES, OPEN_STATUSES, Idea, IdeaStatus
+from portal import access, audit, events
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
 from portal.errors import InvalidTransition
@@ -40,7 +40,7 @@ from portal.product_lines import PRODUCT_LINES
 from portal.web import attempt, form_status, safe_next_url
 
 bp = Blueprint("ideas", __name__, url_prefix="/ideas")
-navigation.add(NavItem("ideas.index", _l("Ideas"), "ideas.view", order=70))
+NAVIGATION = [NavItem("ideas.index", _l("Ideas"), "ideas.view", order=70)]
 
 PER_PAGE = 25
 
@@ -273,7 +273,7 @@ def change_status(idea_id: int):
     if not form.validate_on_submit():
         return _detail(idea, {"status": form}, 422)
     original = None
-    if form.status.data == "duplicate" and form.duplicate_of.data:
+    if form.status.data == IdeaStatus.duplicate and form.duplicate_of.data:
         original = db.session.scalars(
             select(Idea).where(Idea.id == form.duplicate_of.data)
         ).one_or_none()

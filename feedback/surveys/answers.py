@@ -1,27 +1,27 @@
 """The NPS survey link's side: making a recipient's link, opening it (GET: reads only, so mail
 scanners that "click" record nothing) and recording its one answer. A link carries no principal,
-so every lookup here is unscoped and checked against the signed ids by hand."""
+so what it opens is read past the wall (``read_across``) and checked against the signed ids by
+hand."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from feedback import links
-from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
-from portal.db import db, unscoped
+from feedback.surveys.models import CampaignStatus, NpsCampaign, SurveyRecipient, SurveyResponse
+from portal.db import db, read_across
 from portal.errors import InvalidInput
+from portal.notify import services as notify
 
 PURPOSE = "nps"
 
 
-def survey_path(campaign_id: int, recipient_id: int) -> str:
-    """The link's path; built without a request, since the tick sends campaigns too."""
-    token = links.make_token(PURPOSE, campaign_id, recipient_id)
-    return current_app.url_map.bind("localhost").build("surveys.answer", {"token": token})
+def survey_link(campaign_id: int, recipient_id: int) -> notify.Link:
+    """The recipient's signed link (the tick sends campaigns too: no request needed)."""
+    return notify.link("surveys.answer", token=links.make_token(PURPOSE, campaign_id, recipient_id))
 
 
 class SurveyClosed(Exception):
@@ -30,8 +30,12 @@ class SurveyClosed(Exception):
 
 @dataclass
 class OpenLink:
-    campaign: NpsCampaign
-    recipient: SurveyRecipient
+    """What a link opens, as plain values."""
+
+    campaign_id: int
+    campaign_name: str
+    recipient_id: int
+    recipient_org_id: int
     answered: bool
 
 
@@ -39,22 +43,27 @@ def open_link(token: str) -> OpenLink:
     """What a token opens; raises links.LinkInvalid, links.LinkExpired or SurveyClosed.
     Reads only: opening a link (GET) never records anything."""
     link = links.read_token(PURPOSE, token)
-    with unscoped():
-        recipient = db.session.scalars(
-            select(SurveyRecipient).where(SurveyRecipient.id == link.recipient_id)
-        ).one_or_none()
-        if recipient is None or recipient.campaign_id != link.survey_id:
-            raise links.LinkInvalid()  # a genuine signature over ids that do not match
-        campaign = recipient.campaign
-        answered = (
-            db.session.scalar(
-                select(SurveyResponse.id).where(SurveyResponse.recipient_id == recipient.id)
+    with read_across() as reader:
+        row = reader.execute(
+            select(
+                SurveyRecipient.id,
+                SurveyRecipient.org_id,
+                SurveyRecipient.campaign_id,
+                NpsCampaign.name,
+                NpsCampaign.status,
             )
+            .join(NpsCampaign, NpsCampaign.id == SurveyRecipient.campaign_id)
+            .where(SurveyRecipient.id == link.recipient_id)
+        ).one_or_none()
+        answered = row is not None and (
+            reader.scalar(select(SurveyResponse.id).where(SurveyResponse.recipient_id == row.id))
             is not None
         )
-    if campaign.status == "closed":
+    if row is None or row.campaign_id != link.survey_id:
+        raise links.LinkInvalid()  # a genuine signature over ids that do not match
+    if row.status == CampaignStatus.closed:
         raise SurveyClosed()
-    return OpenLink(campaign, recipient, answered)
+    return OpenLink(row.campaign_id, row.name, row.id, row.org_id, answered)
 
 
 def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
@@ -66,23 +75,25 @@ def record_answer(token: str, score: int, comment: str) -> SurveyResponse:
         raise links.AlreadyAnswered()
     if not isinstance(score, int) or not 0 <= score <= 10:
         raise InvalidInput(_("Choose a score from 0 to 10."), field="score")
-    recipient = opened.recipient
-    # Closing may have committed since the link was opened: read the status again under a share
-    # lock, which a close (an UPDATE) waits for, so no answer lands in a closed campaign.
-    with unscoped():
+
+    def still_open() -> None:
+        # Closing may have committed since the link was opened: read the status again under a
+        # share lock, which a close (an UPDATE) waits for, so no answer lands in a closed
+        # campaign. On the request's own transaction, so the lock lasts until it commits.
         status = db.session.scalar(
             select(NpsCampaign.status)
-            .where(NpsCampaign.id == recipient.campaign_id)
+            .where(NpsCampaign.id == opened.campaign_id)
             .with_for_update(read=True)
         )
-    if status == "closed":
-        raise SurveyClosed()
+        if status == CampaignStatus.closed:
+            raise SurveyClosed()
+
     response = SurveyResponse(
-        org_id=recipient.org_id,
-        recipient_id=recipient.id,
-        campaign_id=recipient.campaign_id,
+        org_id=opened.recipient_org_id,
+        recipient_id=opened.recipient_id,
+        campaign_id=opened.campaign_id,
         score=score,
         comment=comment,
     )
-    links.record_answer_once(response)
+    links.record_answer_once(response, check=still_open)
     return response

@@ -9,7 +9,9 @@ concurrent submits of one link cannot both record.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
     CheckConstraint,
@@ -27,8 +29,17 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
+from portal.workflow import Workflow
 
-CAMPAIGN_STATUSES = ("draft", "scheduled", "sent", "closed")
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    sent = "sent"
+    closed = "closed"
+
+
+CAMPAIGN_STATUSES = tuple(CampaignStatus)
 AUDIENCE_KINDS = ("customer", "partner")
 
 
@@ -55,6 +66,22 @@ class NpsCampaign(TenantOwned, Base):
     reminded_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # draft -> scheduled (the tick sends it) -> sent, or draft -> sent at once; a scheduled
+    # campaign is scheduled again (another time) or goes back to draft until the tick sends it;
+    # a sent campaign is closed by hand. The audit events show the status (and what ``data``
+    # adds: the time it is sent at, how many people were asked).
+    workflow = Workflow(
+        name="nps_campaign",
+        noun=_l("campaign"),
+        statuses=CampaignStatus,
+        moves={
+            "draft": {"scheduled", "sent"},
+            "scheduled": {"scheduled", "draft", "sent"},
+            "sent": {"closed"},
+        },
+        stamps={"sent": ("sent_at", None)},
+    )
 
 
 class SurveyRecipient(TenantOwned, Base):

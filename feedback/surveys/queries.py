@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
+from feedback.surveys.models import CampaignStatus, NpsCampaign, SurveyRecipient, SurveyResponse
 from feedback.surveys.nps import NpsSummary, percent, summarise
 from portal import access
 from portal.db import db
@@ -67,7 +67,9 @@ def results(campaign: NpsCampaign) -> CampaignResults:
 
 def trend(product: str | None = None) -> list[CampaignResults]:
     """Every sent campaign's results, oldest first (optionally of one product)."""
-    stmt = select(NpsCampaign).where(NpsCampaign.status.in_(("sent", "closed")))
+    stmt = select(NpsCampaign).where(
+        NpsCampaign.status.in_((CampaignStatus.sent, CampaignStatus.closed))
+    )
     if product is not None:
         stmt = stmt.where(NpsCampaign.product == product)
     sent = db.session.scalars(stmt.order_by(NpsCampaign.sent_at, NpsCampaign.id))

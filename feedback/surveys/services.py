@@ -2,42 +2,47 @@
 caller commits.
 
 A campaign: draft -> scheduled (send at a time; the tick sends it) -> sent; or draft -> sent at
-once; a scheduled campaign may go back to draft (its schedule cancelled) until the tick sends it.
-A sent campaign is closed by hand: its links then say so, no reminder goes out, its results
-stay. Sending writes one recipient row per active user of the audience's organisations and
-emails each a signed link (``feedback.links``). One reminder goes to those who have not answered,
-``remind_after_days`` after sending. Every step that the tick may run twice claims its row with a
-conditional UPDATE first, so a second run (or a concurrent one) does nothing.
+once; a scheduled campaign may go back to draft (its schedule cancelled) until the tick sends it
+(``NpsCampaign.workflow``). A sent campaign is closed by hand: its links then say so, no reminder
+goes out, its results stay. Sending writes one recipient row per active user of the audience's
+organisations and emails each a signed link (``feedback.links``). One reminder goes to those who
+have not answered, ``remind_after_days`` after sending. Every move that may race (the tick and a
+person) is a claim (``transition(..., claim=True)``), so a second run (or a concurrent one) does
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from feedback import links
-from feedback.surveys.answers import survey_path
-from feedback.surveys.models import AUDIENCE_KINDS, NpsCampaign, SurveyRecipient, SurveyResponse
-from portal import access, audit, jobs
+from feedback.surveys.answers import survey_link
+from feedback.surveys.models import (
+    AUDIENCE_KINDS,
+    CampaignStatus,
+    NpsCampaign,
+    SurveyRecipient,
+    SurveyResponse,
+)
+from portal import access, audit
 from portal.clock import utcnow
-from portal.db import db, unscoped
+from portal.db import db, read_across
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import TIERS, Organization, User
-from portal.notify import register_kind
 from portal.notify import services as notify
 from portal.product_lines import PRODUCT_LINES
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 log = logging.getLogger(__name__)
 
-register_kind("feedback.survey", _l("Surveys about our products and service"))
-
 AUDIT_FIELDS = ["name", "product", "audience_kinds", "audience_tiers", "audience_org_ids"]
+NOT_SENT = (CampaignStatus.draft, CampaignStatus.scheduled)
 
 
 def _require_manager(actor: Principal) -> None:
@@ -91,7 +96,10 @@ def create_campaign(fields: dict, *, actor: Principal) -> NpsCampaign:
     audience_org_ids (these organisations only, instead of kinds), remind_after_days."""
     _require_manager(actor)
     campaign = NpsCampaign(
-        org_id=actor.org_id, status="draft", created_by_id=actor.user_id, **_clean(fields)
+        org_id=actor.org_id,
+        status=CampaignStatus.draft,
+        created_by_id=actor.user_id,
+        **_clean(fields),
     )
     db.session.add(campaign)
     db.session.flush()
@@ -102,125 +110,142 @@ def create_campaign(fields: dict, *, actor: Principal) -> NpsCampaign:
 
 
 def schedule_campaign(campaign: NpsCampaign, send_at: datetime, *, actor: Principal) -> None:
-    """Send the campaign at ``send_at`` (aware, in the future); the tick sends it."""
+    """Send the campaign at ``send_at`` (aware, in the future); the tick sends it. Claimed: a
+    campaign the tick sent meanwhile stays sent."""
     _require_manager(actor)
-    if campaign.status not in ("draft", "scheduled"):
-        raise InvalidTransition(_("Only a campaign not sent yet can be scheduled."))
+    refusal = _("Only a campaign not sent yet can be scheduled.")
+    if campaign.status not in NOT_SENT:
+        raise InvalidTransition(refusal)
     if send_at.tzinfo is None or send_at <= utcnow():
         raise InvalidInput(_("Choose a time in the future."), field="send_at")
-    campaign.status = "scheduled"
-    campaign.send_at = send_at
-    audit.record(
-        "nps_campaign.scheduled", campaign, actor=actor, after={"send_at": send_at.isoformat()}
+    scheduled = transition(
+        campaign,
+        CampaignStatus.scheduled,
+        actor=actor,
+        changes={"send_at": send_at},
+        data={"send_at": send_at},
+        claim=True,
     )
+    if not scheduled:
+        db.session.refresh(campaign)
+        raise InvalidTransition(refusal)
 
 
 def send_campaign(campaign: NpsCampaign, *, actor: Principal | None) -> int:
     """Send now (vendor staff) or when due (the tick, ``actor`` None). Returns how many people
-    were asked. Claimed with a conditional UPDATE: a second send of the same campaign fails."""
+    were asked. Claimed: a second send of the same campaign fails."""
     if actor is not None:
         _require_manager(actor)
     session = db.session
     now = utcnow()
     # By hand: a draft or a scheduled campaign. The tick: only one still scheduled and due, as
-    # it listed it; a schedule cancelled or moved meanwhile is not sent.
+    # it listed it; a schedule cancelled or moved meanwhile is not sent. The row is held
+    # (PostgreSQL) from this check to the claim, so a reschedule cannot slip in between.
     if actor is None:
-        sendable = [NpsCampaign.status == "scheduled", NpsCampaign.send_at <= now]
+        sendable = [NpsCampaign.status == CampaignStatus.scheduled, NpsCampaign.send_at <= now]
     else:
-        sendable = [NpsCampaign.status.in_(("draft", "scheduled"))]
-    claimed = session.execute(
-        update(NpsCampaign)
-        .where(NpsCampaign.id == campaign.id, *sendable)
-        .values(status="sent", sent_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+        sendable = [NpsCampaign.status.in_(NOT_SENT)]
+    still = session.scalar(
+        select(NpsCampaign.id).where(NpsCampaign.id == campaign.id, *sendable).with_for_update()
+    )
+    session.refresh(campaign)
+    audience = audience_of(campaign) if still is not None else []
+    sent = still is not None and transition(
+        campaign,
+        CampaignStatus.sent,
+        actor=actor,
+        at=now,
+        data={"recipients": len(audience)},
+        claim=True,
+    )
+    if not sent:
         session.refresh(campaign)
-        if campaign.status in ("draft", "scheduled"):
+        if campaign.status in NOT_SENT:
             raise InvalidTransition(_("This campaign's schedule changed: it was not sent."))
         raise InvalidTransition(_("This campaign was already sent."))
-    session.refresh(campaign)
-    count = 0
-    with unscoped(session):  # the recipients' rows, in their organisations
-        for user in audience_of(campaign):
-            recipient = SurveyRecipient(
-                org_id=user.org_id,
-                campaign_id=campaign.id,
-                user_id=user.id,
-                email=user.email,
-                org_kind=user.org.kind,
-                org_tier=user.org.tier or "",
-                sent_at=now,
-            )
-            session.add(recipient)
-            session.flush()
-            _email_link(campaign, recipient, user, reminder=False)
-            count += 1
-    audit.record("nps_campaign.sent", campaign, actor=actor, after={"recipients": count})
-    return count
+    # The recipients' rows are in their organisations: vendor staff write there, as does the
+    # tick (a job sees every organisation).
+    for person in audience:
+        recipient = SurveyRecipient(
+            org_id=person.org_id,
+            campaign_id=campaign.id,
+            user_id=person.id,
+            email=person.email,
+            org_kind=person.org_kind,
+            org_tier=person.org_tier,
+            sent_at=now,
+        )
+        session.add(recipient)
+        session.flush()
+        _email_link(campaign, recipient, person, reminder=False)
+    return len(audience)
 
 
 def unschedule_campaign(campaign: NpsCampaign, *, actor: Principal) -> None:
     """Cancel the schedule: the campaign goes back to draft, to be edited, rescheduled or sent
-    by hand. Claimed with a conditional UPDATE, as the tick may be sending it at that moment."""
+    by hand. Claimed, as the tick may be sending it at that moment."""
     _require_manager(actor)
-    send_at = campaign.send_at
     _claim(
         campaign,
-        "scheduled",
-        {"status": "draft", "send_at": None},
+        CampaignStatus.draft,
         {
-            "draft": _("This campaign is not scheduled."),
-            "sent": _("This campaign was sent already: close it instead."),
-            "closed": _("This campaign is closed."),
+            CampaignStatus.draft: _("This campaign is not scheduled."),
+            CampaignStatus.sent: _("This campaign was sent already: close it instead."),
+            CampaignStatus.closed: _("This campaign is closed."),
         },
-    )
-    audit.record(
-        "nps_campaign.unscheduled",
-        campaign,
         actor=actor,
-        before={"status": "scheduled", "send_at": send_at.isoformat() if send_at else None},
-        after={"status": "draft"},
+        event="nps_campaign.unscheduled",
+        changes={"send_at": None},
+        data={"cancelled_send_at": campaign.send_at},
     )
 
 
 def close_campaign(campaign: NpsCampaign, *, actor: Principal) -> None:
     """Close a sent campaign: its links answer "closed" (``open_link``), the reminder tick skips
-    it, its results stay. Claimed with a conditional UPDATE (two clicks, or the tick reminding)."""
+    it, its results stay. Claimed (two clicks, or the tick reminding)."""
     _require_manager(actor)
     _claim(
         campaign,
-        "sent",
-        {"status": "closed"},
+        CampaignStatus.closed,
         {
-            "draft": _("A draft was never sent: there is nothing to close."),
-            "scheduled": _("This campaign is not sent yet: cancel its schedule instead."),
-            "closed": _("This campaign is already closed."),
+            CampaignStatus.draft: _("A draft was never sent: there is nothing to close."),
+            CampaignStatus.scheduled: _(
+                "This campaign is not sent yet: cancel its schedule instead."
+            ),
+            CampaignStatus.closed: _("This campaign is already closed."),
         },
+        actor=actor,
     )
-    audit.record(
-        "nps_campaign.closed", campaign, actor=actor,
-        before={"status": "sent"}, after={"status": "closed"},
-    )  # fmt: skip
 
 
-def _claim(campaign: NpsCampaign, status: str, values: dict, refusals: dict) -> None:
-    """Move ``campaign`` from ``status`` with ``values``, only if it is still there; otherwise
+def _claim(campaign: NpsCampaign, to: CampaignStatus, refusals: dict, **move) -> None:
+    """Move ``campaign`` to ``to`` only if it is still in the status it was read in; otherwise
     raise InvalidTransition with the refusal for the status it is in (read again: another
     request or the tick may have moved it meanwhile)."""
     session = db.session
-    claimed = session.execute(
-        update(NpsCampaign)
-        .where(NpsCampaign.id == campaign.id, NpsCampaign.status == status)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
     session.refresh(campaign)
-    if claimed != 1:
-        raise InvalidTransition(refusals[campaign.status])
+    if campaign.status not in refusals and transition(campaign, to, claim=True, **move):
+        return
+    session.refresh(campaign)
+    raise InvalidTransition(
+        refusals.get(campaign.status, _("This campaign changed meanwhile: try again."))
+    )
 
 
-def audience_of(campaign: NpsCampaign) -> list[User]:
+@dataclass(frozen=True)
+class AudienceMember:
+    """One person a campaign asks, as plain values (read past the wall)."""
+
+    id: int
+    org_id: int
+    email: str
+    name: str
+    org_kind: str
+    org_tier: str
+    active: bool = True
+
+
+def audience_of(campaign: NpsCampaign) -> list[AudienceMember]:
     """The active users of the active organisations the campaign asks."""
     rule = [Organization.active.is_(True), Organization.kind != access.VENDOR]
     if campaign.audience_org_ids:
@@ -235,21 +260,25 @@ def audience_of(campaign: NpsCampaign) -> list[User]:
                 partner = partner & Organization.tier.in_(campaign.audience_tiers)
             kinds.append(partner)
         rule.append(or_(*kinds))
-    with unscoped():
-        return list(
-            db.session.scalars(
-                select(User)
-                .join(Organization, User.org_id == Organization.id)
-                .where(User.active.is_(True), *rule)
-                .order_by(User.id)
+    with read_across() as reader:
+        rows = reader.execute(
+            select(
+                User.id, User.org_id, User.email, User.name, Organization.kind, Organization.tier
             )
-        )
+            .join(Organization, User.org_id == Organization.id)
+            .where(User.active.is_(True), *rule)
+            .order_by(User.id)
+        ).all()
+    return [
+        AudienceMember(id, org_id, email, name, kind, tier or "")
+        for id, org_id, email, name, kind, tier in rows
+    ]
 
 
 def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
     if not user.active or not notify.email_enabled(user, "feedback.survey"):
         return
-    url = notify.absolute_url(survey_path(campaign.id, recipient.id))
+    url = notify.absolute_url(survey_link(campaign.id, recipient.id))
     days = links.lifetime_seconds() // 86400
     subject = (
         _("Reminder: how likely are you to recommend us?")
@@ -275,72 +304,68 @@ def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
     )
 
 
-# The tick.
+# The ticks (registered in ``feedback.surveys.init_app``).
 
 
-@jobs.periodic("send_due_nps_campaigns")
-def send_due_campaigns(session: Session) -> int:
+def send_due_campaigns() -> int:
     """Tick: send every scheduled campaign whose time has come (safe to run twice)."""
+    session = db.session
     done = 0
-    with jobs.system_session(session):
-        due = session.scalars(
-            select(NpsCampaign).where(
-                NpsCampaign.status == "scheduled", NpsCampaign.send_at <= utcnow()
-            )
-        ).all()
-        for campaign in due:
-            try:
-                with session.begin_nested():
-                    send_campaign(campaign, actor=None)
-                done += 1
-            except InvalidTransition:
-                log.info("campaign %s was sent meanwhile", campaign.id)
+    due = session.scalars(
+        select(NpsCampaign).where(
+            NpsCampaign.status == CampaignStatus.scheduled, NpsCampaign.send_at <= utcnow()
+        )
+    ).all()
+    for campaign in due:
+        try:
+            with session.begin_nested():
+                send_campaign(campaign, actor=None)
+            done += 1
+        except InvalidTransition:
+            log.info("campaign %s was sent meanwhile", campaign.id)
     return done
 
 
-@jobs.periodic("remind_nps_recipients")
-def remind_recipients(session: Session) -> int:
+def remind_recipients() -> int:
     """Tick: once per campaign, ``remind_after_days`` after sending, email a fresh link to every
     recipient who has not answered. The campaign's ``reminded_at`` is claimed first, so a second
     run sends nothing."""
+    session = db.session
     now = utcnow()
     reminded = 0
-    with jobs.system_session(session):
-        candidates = session.scalars(
-            select(NpsCampaign).where(
-                NpsCampaign.status == "sent", NpsCampaign.reminded_at.is_(None)
+    candidates = session.scalars(
+        select(NpsCampaign).where(
+            NpsCampaign.status == CampaignStatus.sent, NpsCampaign.reminded_at.is_(None)
+        )
+    ).all()
+    for campaign in candidates:
+        if campaign.sent_at + timedelta(days=campaign.remind_after_days) > now:
+            continue
+        claimed = session.execute(
+            update(NpsCampaign)
+            .where(
+                NpsCampaign.id == campaign.id,
+                NpsCampaign.reminded_at.is_(None),
+                NpsCampaign.status == CampaignStatus.sent,  # not one closed since it was read
+            )
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            continue
+        answered = select(SurveyResponse.recipient_id).where(
+            SurveyResponse.campaign_id == campaign.id
+        )
+        waiting = session.scalars(
+            select(SurveyRecipient).where(
+                SurveyRecipient.campaign_id == campaign.id,
+                SurveyRecipient.reminded_at.is_(None),
+                SurveyRecipient.id.not_in(answered),
             )
         ).all()
-        for campaign in candidates:
-            if campaign.sent_at + timedelta(days=campaign.remind_after_days) > now:
-                continue
-            claimed = session.execute(
-                update(NpsCampaign)
-                .where(
-                    NpsCampaign.id == campaign.id,
-                    NpsCampaign.reminded_at.is_(None),
-                    NpsCampaign.status == "sent",  # not one closed since it was read
-                )
-                .values(reminded_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if claimed != 1:
-                continue
-            answered = select(SurveyResponse.recipient_id).where(
-                SurveyResponse.campaign_id == campaign.id
-            )
-            waiting = session.scalars(
-                select(SurveyRecipient).where(
-                    SurveyRecipient.campaign_id == campaign.id,
-                    SurveyRecipient.reminded_at.is_(None),
-                    SurveyRecipient.id.not_in(answered),
-                )
-            ).all()
-            for recipient in waiting:
-                recipient.reminded_at = now
-                _email_link(campaign, recipient, recipient.user, reminder=True)
-                reminded += 1
-            audit.record(
-                "nps_campaign.reminded", campaign, actor=None, after={"reminded": reminded}
-            )
+        for recipient in waiting:
+            recipient.reminded_at = now
+            _email_link(campaign, recipient, recipient.user, reminder=True)
+            reminded += 1
+        audit.record("nps_campaign.reminded", campaign, actor=None, after={"reminded": reminded})
     return reminded

@@ -19,7 +19,7 @@ from feedback import links
 from feedback.surveys import answers, queries, services
 from feedback.surveys.forms import AnswerForm, CampaignForm, CloseForm, ScheduleForm
 from feedback.surveys.models import NpsCampaign
-from portal import access, audit, navigation
+from portal import access, audit
 from portal.db import db, get_or_404
 from portal.errors import InvalidInput
 from portal.identity.forms import ConfirmForm
@@ -30,7 +30,7 @@ from portal.web import attempt, choices, form_status
 
 bp = Blueprint("nps", __name__, url_prefix="/feedback/nps")
 public = Blueprint("surveys", __name__, url_prefix="/feedback/survey")
-navigation.add(NavItem("nps.index", _l("NPS"), "feedback.view", ("vendor",), 60))
+NAVIGATION = [NavItem("nps.index", _l("NPS"), "feedback.view", ("vendor",), 60)]
 
 
 @bp.get("/")

@@ -14,14 +14,33 @@ the mirror image: of two concurrent removals, one deletes the row and uncounts i
 
 from __future__ import annotations
 
-from feedback.ideas.services.case_links import link_case, linked_cases  # noqa: F401
-from feedback.ideas.services.common import STATUS_LABELS, idea_path  # noqa: F401
-from feedback.ideas.services.ideas import (  # noqa: F401
+from feedback.ideas.services.case_links import link_case, linked_cases
+from feedback.ideas.services.common import STATUS_LABELS, idea_link
+from feedback.ideas.services.ideas import (
     add_comment,
     check_editable,
     edit_idea,
     may_edit,
     submit_idea,
 )
-from feedback.ideas.services.statuses import change_status, merge_into, subscribers_of  # noqa: F401
-from feedback.ideas.services.votes import follow, unfollow, unvote, vote  # noqa: F401
+from feedback.ideas.services.statuses import change_status, merge_into, subscribers_of
+from feedback.ideas.services.votes import follow, unfollow, unvote, vote
+
+__all__ = [
+    "STATUS_LABELS",
+    "add_comment",
+    "change_status",
+    "check_editable",
+    "edit_idea",
+    "follow",
+    "idea_link",
+    "link_case",
+    "linked_cases",
+    "may_edit",
+    "merge_into",
+    "submit_idea",
+    "subscribers_of",
+    "unfollow",
+    "unvote",
+    "vote",
+]

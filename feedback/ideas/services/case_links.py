@@ -7,12 +7,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from feedback.ideas.models import Idea, IdeaCaseLink
-from feedback.ideas.services.common import idea_path
-from portal import audit, events
-from portal.db import db, unscoped
+from feedback.ideas.models import Idea, IdeaCaseLink, IdeaStatus
+from feedback.ideas.services.common import idea_link
+from portal import audit, events, people
+from portal.db import db
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
-from portal.identity.models import User
 from portal.notify import services as notify
 
 
@@ -21,7 +20,7 @@ def link_case(idea: Idea, case_id: int | None = None, number: str | None = None,
     Returns the link; raises InvalidInput when no such case is visible."""
     if not actor.can("ideas.manage"):
         raise Forbidden(_("Only vendor staff link cases to ideas."))
-    if idea.status == "duplicate":
+    if idea.status == IdeaStatus.duplicate:
         raise InvalidTransition(_("Link the case to the original idea."))
     case = events.ask("case.summary", case_id=case_id, number=number)
     if case is None:
@@ -73,12 +72,10 @@ def tell_linked_requesters(idea: Idea, *, already: set[int]) -> None:
             requesters.add(case["requester_id"])
     if not requesters:
         return
-    with unscoped():  # the cases' requesters, in their organisations (reviewed)
-        users = list(db.session.scalars(select(User).where(User.id.in_(requesters))))
     notify.notify(
-        users,
+        people.people(requesters),  # the cases' requesters, in their organisations
         "ideas.status",
         _("The idea behind your case is done: “%(title)s”", title=idea.title),
         _("You raised a case that asked for this; it is now available."),
-        idea_path(idea.id),
+        idea_link(idea.id),
     )

@@ -1,30 +1,21 @@
-"""What the ideas' use cases share: status names, the audited fields, the link to an idea,
-and the checks of what people type."""
+"""What the ideas' use cases share: status names, the link to an idea, and the checks of what
+people type."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
+from feedback.ideas.models import STATUS_LABELS
 from portal.errors import InvalidInput
-from portal.notify import register_kind
+from portal.notify import services as notify
 from portal.product_lines import PRODUCT_LINES
 
-register_kind("ideas.status", _l("News of ideas I proposed, voted for or follow"))
-
-STATUS_LABELS = {
-    "under_review": _l("Under review"),
-    "planned": _l("Planned"),
-    "in_progress": _l("In progress"),
-    "done": _l("Done"),
-    "declined": _l("Declined"),
-    "duplicate": _l("Duplicate"),
-}
-AUDIT_FIELDS = ["status", "status_reason", "duplicate_of_id", "vote_count"]
+__all__ = ["STATUS_LABELS", "clean_fields", "idea_link"]
 
 
-def idea_path(idea_id: int) -> str:
-    return f"/ideas/{idea_id}"
+def idea_link(idea_id: int) -> notify.Link:
+    """Where news of an idea points: its page."""
+    return notify.link("ideas.detail", idea_id=idea_id)
 
 
 def clean_fields(fields: dict) -> dict:

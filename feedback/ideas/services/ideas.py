@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from sqlalchemy import update
 
-from feedback.ideas.models import EDITABLE_FIELDS, Idea, IdeaComment
+from feedback.ideas.models import EDITABLE_FIELDS, Idea, IdeaComment, IdeaStatus
 from feedback.ideas.services.common import clean_fields
 from feedback.ideas.services.votes import subscribe
 from portal import audit
@@ -23,7 +23,7 @@ def submit_idea(fields: dict, *, actor: Principal) -> Idea:
     cleaned = clean_fields(fields)
     idea = Idea(
         org_id=actor.org_id,
-        status="under_review",
+        status=IdeaStatus.under_review,
         author_id=actor.user_id,
         vote_count=0,
         **cleaned,
@@ -48,9 +48,9 @@ def check_editable(idea: Idea, actor: Principal) -> None:
     if not actor.can("ideas.manage"):
         if idea.author_id is None or idea.author_id != actor.user_id:
             raise Forbidden(_("Only its author and the vendor's staff edit an idea."))
-        if idea.status != "under_review":
+        if idea.status != IdeaStatus.under_review:
             raise Forbidden(_("The idea is no longer under review: only the vendor edits it."))
-    if idea.status == "duplicate":
+    if idea.status == IdeaStatus.duplicate:
         raise InvalidTransition(_("A duplicate stays merged into its original: edit that one."))
 
 

@@ -1,5 +1,5 @@
-"""Vendor staff move ideas between statuses; a duplicate merges into its original. Every change
-tells the idea's subscribers (in the portal and by email)."""
+"""Vendor staff move ideas between statuses (``Idea.workflow``); a duplicate merges into its
+original. Every change tells the idea's subscribers (in the portal and by email)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, update
 
 from feedback.ideas import trending
-from feedback.ideas.models import IDEA_STATUSES, Idea, IdeaSubscription, IdeaVote
+from feedback.ideas.models import IDEA_STATUSES, Idea, IdeaStatus, IdeaSubscription, IdeaVote
 from feedback.ideas.services.case_links import tell_linked_requesters
-from feedback.ideas.services.common import AUDIT_FIELDS, STATUS_LABELS, idea_path
-from portal import audit
-from portal.clock import utcnow
-from portal.db import db, unscoped
+from feedback.ideas.services.common import STATUS_LABELS, idea_link
+from portal import people
+from portal.db import db
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
-from portal.identity.models import User
 from portal.notify import services as notify
 from portal.tenancy import Principal
+from portal.workflow import transition
 
 
 def change_status(
@@ -33,49 +32,43 @@ def change_status(
         raise Forbidden(_("Only vendor staff change the status of ideas."))
     if status not in IDEA_STATUSES:
         raise InvalidInput(_("Choose a status from the list."), field="status")
+    status = IdeaStatus(status)
     _lock(idea, duplicate_of)
-    if idea.status == "duplicate":
+    if idea.status == IdeaStatus.duplicate:
         raise InvalidTransition(_("A duplicate stays merged into its original."))
     if status == idea.status:
         raise InvalidTransition(_("The idea is already %(status)s.", status=STATUS_LABELS[status]))
     reason = (reason or "").strip()[:2000]
-    if status == "declined" and not reason:
+    if status == IdeaStatus.declined and not reason:
         raise InvalidInput(_("Say why the idea is declined."), field="reason")
-    if status == "duplicate":
+    if status == IdeaStatus.duplicate:
         if duplicate_of is None:
             raise InvalidInput(_("Give the number of the original idea."), field="duplicate_of")
-        if duplicate_of.id == idea.id or duplicate_of.status == "duplicate":
+        if duplicate_of.id == idea.id or duplicate_of.status == IdeaStatus.duplicate:
             raise InvalidInput(
                 _("Choose another idea that is not itself a duplicate."), field="duplicate_of"
             )
-    before = audit.snapshot(idea, AUDIT_FIELDS)
     told = subscribers_of(idea.id)
-    idea.status = status
-    idea.status_reason = reason
-    idea.status_changed_at = utcnow()
-    if status == "duplicate":
-        idea.duplicate_of_id = duplicate_of.id
+    changes = {"status_reason": reason}
+    merged = None
+    if status == IdeaStatus.duplicate:
+        changes["duplicate_of_id"] = duplicate_of.id
+        merged = {"vote_count": 0}  # the merge below moves every vote to the original
+    transition(idea, status, actor=actor, event="idea.status_changed", changes=changes, data=merged)
+    if status == IdeaStatus.duplicate:
         merge_into(idea, duplicate_of)
-    db.session.flush()
-    audit.record(
-        "idea.status_changed",
-        idea,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(idea, AUDIT_FIELDS),
-    )
     _tell_subscribers(idea, told, actor=actor, original=duplicate_of)
-    if status == "done":
-        tell_linked_requesters(idea, already={u.id for u in told} | {actor.user_id})
+    if status == IdeaStatus.done:
+        tell_linked_requesters(idea, already={p.id for p in told} | {actor.user_id})
 
 
 def _lock(*ideas: Idea | None) -> None:
     """Hold the ideas' rows (PostgreSQL) and read them again: a vote takes the idea's row before
     it writes, so none slips in between a merge's recount and its write, nor lands on an idea
-    that closed meanwhile; two staff changing one idea at once go one after the other."""
+    that closed meanwhile; two staff changing one idea at once go one after the other. Vendor
+    staff (who alone change statuses) may lock every organisation's ideas."""
     ids = sorted({i.id for i in ideas if i is not None})  # one order: no deadlock
-    with unscoped():
-        db.session.execute(select(Idea.id).where(Idea.id.in_(ids)).with_for_update())
+    db.session.execute(select(Idea.id).where(Idea.id.in_(ids)).with_for_update())
     for idea in ideas:
         if idea is not None:
             db.session.refresh(idea)
@@ -107,29 +100,25 @@ def merge_into(duplicate: Idea, original: Idea) -> None:
     session.flush()
 
 
-def subscribers_of(idea_id: int) -> list[User]:
-    """The people following an idea, whatever their organisation (vendor staff's view)."""
-    with unscoped():
-        return list(
-            db.session.scalars(
-                select(User)
-                .join(IdeaSubscription, IdeaSubscription.user_id == User.id)
-                .where(IdeaSubscription.idea_id == idea_id)
-                .order_by(User.id)
-            )
-        )
+def subscribers_of(idea_id: int) -> list[people.Person]:
+    """The people following an idea, whatever their organisation (vendor staff read every
+    subscription; the people are looked up past the wall)."""
+    user_ids = db.session.scalars(
+        select(IdeaSubscription.user_id).where(IdeaSubscription.idea_id == idea_id)
+    ).all()
+    return people.people(user_ids)
 
 
-def _tell_subscribers(idea: Idea, users: list[User], *, actor: Principal, original) -> None:
+def _tell_subscribers(idea: Idea, told: list, *, actor: Principal, original) -> None:
     label = STATUS_LABELS[idea.status]
     title = _("Idea “%(title)s” is now %(status)s", title=idea.title, status=label)
-    if idea.status == "duplicate":
+    if idea.status == IdeaStatus.duplicate:
         body = _(
             "It is the same as “%(original)s”; your vote and your subscription moved there.",
             original=original.title,
         )
-        link = idea_path(original.id)
+        link = idea_link(original.id)
     else:
         body = _("Reason: %(reason)s", reason=idea.status_reason) if idea.status_reason else ""
-        link = idea_path(idea.id)
-    notify.notify([u for u in users if u.id != actor.user_id], "ideas.status", title, body, link)
+        link = idea_link(idea.id)
+    notify.notify([p for p in told if p.id != actor.user_id], "ideas.status", title, body, link)

@@ -114,7 +114,7 @@ def _add_to_counts(idea: Idea, change: int, *, recent: bool) -> bool:
     if recent:
         values["recent_vote_count"] = Idea.recent_vote_count + change
     session = db.session
-    with unscoped(session):
+    with unscoped(session):  # reason: the counts live on the idea, in its author's organisation
         changed = session.execute(
             update(Idea)
             .where(Idea.id == idea.id, Idea.status.in_(OPEN_STATUSES))
