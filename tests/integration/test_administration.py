@@ -5,13 +5,15 @@ from sqlalchemy import select
 
 from portal.audit import AppendOnly, AuditEvent
 from portal.identity.models import Invitation, Organization, User
+from tests import factories
+from tests.unchanged import unchanged
 
 
 def test_vendor_admin_creates_a_customer_managed_by_a_partner(
-    client, login_as, vendor, user_factory, org_factory, db, mailbox
+    client_as, vendor, user_factory, org_factory, db, mailbox
 ):
     partner = org_factory("reseller", tier="gold")
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     response = client.post(
         "/admin/organizations/new",
         data={
@@ -34,11 +36,11 @@ def test_vendor_admin_creates_a_customer_managed_by_a_partner(
 
 
 def test_bad_organisation_input_gets_clear_messages_and_writes_nothing(
-    client, login_as, vendor, user_factory, org_factory, db
+    client_as, vendor, user_factory, org_factory, db
 ):
     existing = org_factory("reseller", name="Taken Name")
     customer = org_factory("customer")
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     before = db.scalar(select(Organization.id).order_by(Organization.id.desc()))
     cases = [
         ({"name": "taken name", "kind": "reseller"}, "An organisation with this name exists."),
@@ -64,50 +66,46 @@ def test_bad_organisation_input_gets_clear_messages_and_writes_nothing(
             "managed_by_id": "",
             **fields,
         }
-        response = client.post("/admin/organizations/new", data=data)
+        with unchanged(db, existing, customer, counted=[Organization, User]):
+            response = client.post("/admin/organizations/new", data=data)
         assert response.status_code == 422, fields
         assert message in response.get_data(as_text=True), fields
     db.expire_all()
     assert db.scalar(select(Organization.id).order_by(Organization.id.desc())) == before
 
 
-def test_partner_admin_manages_only_its_own_users(client, login_as, org_factory, user_factory):
+def test_partner_admin_manages_only_its_own_users(client_as, db, org_factory, user_factory):
     mine, other = org_factory("reseller"), org_factory("reseller")
     admin = user_factory(mine, "partner_admin")
     colleague = user_factory(mine, "partner_user")
     stranger = user_factory(other, "partner_user")
-    login_as(admin)
+    client = client_as(admin)
     page = client.get("/admin/users").get_data(as_text=True)
     assert colleague.email in page and stranger.email not in page
-    assert client.get(f"/admin/users/{stranger.id}").status_code == 404
-    assert client.post(f"/admin/users/{stranger.id}/deactivate").status_code == 404
-    assert client.get(f"/admin/organizations/{other.id}").status_code == 403  # vendor staff only
+    with unchanged(db, stranger, other):
+        assert client.get(f"/admin/users/{stranger.id}").status_code == 404
+        assert client.post(f"/admin/users/{stranger.id}/deactivate").status_code == 404
+        # vendor staff only
+        assert client.get(f"/admin/organizations/{other.id}").status_code == 403
     assert client.get(f"/admin/users/{colleague.id}").status_code == 200
 
 
-def test_admin_cannot_demote_or_deactivate_itself(client, login_as, org_factory, user_factory, db):
+def test_admin_cannot_demote_or_deactivate_itself(client_as, org_factory, user_factory, db):
     admin = user_factory(org_factory("customer"), "customer_admin")
-    login_as(admin)
-    response = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
+    client = client_as(admin)
+    with unchanged(db, admin):
+        response = client.post(f"/admin/users/{admin.id}/deactivate", follow_redirects=True)
     assert "You cannot deactivate your own account." in response.get_data(as_text=True)
     db.expire_all()
     assert db.get(User, admin.id).active
 
 
-def test_deactivation_ends_the_users_sessions_at_once(
-    app, client, login_as, org_factory, user_factory, db
-):
+def test_deactivation_ends_the_users_sessions_at_once(client_as, org_factory, user_factory, db):
     org = org_factory("reseller")
     admin, user = user_factory(org, "partner_admin"), user_factory(org, "partner_user")
-    victim_client = app.test_client()
-    assert (
-        victim_client.post(
-            "/login", data={"email": user.email, "password": "correct-horse-battery"}
-        ).status_code
-        == 302
-    )
+    victim_client = client_as(user)
     assert victim_client.get("/home").status_code == 200
-    login_as(admin)
+    client = client_as(admin)
     assert client.post(f"/admin/users/{user.id}/deactivate").status_code == 302
     assert victim_client.get("/home").status_code == 302  # signed out
     events = db.scalars(
@@ -118,10 +116,10 @@ def test_deactivation_ends_the_users_sessions_at_once(
     assert "user.deactivated" in events
 
 
-def test_role_change_is_audited_and_takes_effect(client, login_as, org_factory, user_factory, db):
+def test_role_change_is_audited_and_takes_effect(client_as, org_factory, user_factory, db):
     org = org_factory("reseller")
     admin, user = user_factory(org, "partner_admin"), user_factory(org, "partner_user")
-    login_as(admin)
+    client = client_as(admin)
     assert (
         client.post(f"/admin/users/{user.id}/role", data={"role": "partner_admin"}).status_code
         == 302
@@ -132,37 +130,37 @@ def test_role_change_is_audited_and_takes_effect(client, login_as, org_factory, 
     assert event.before["role"] == "partner_user" and event.after["role"] == "partner_admin"
     assert event.actor_user_id == admin.id and event.org_id == org.id
     # A role from another audience is refused with a clear message.
-    response = client.post(f"/admin/users/{user.id}/role", data={"role": "vendor_admin"})
+    with unchanged(db, user):
+        response = client.post(f"/admin/users/{user.id}/role", data={"role": "vendor_admin"})
     assert response.status_code == 302
     db.expire_all()
     assert db.get(User, user.id).role == "partner_admin"
 
 
 def test_deactivating_an_organisation_signs_its_users_out(
-    app, client, login_as, vendor, org_factory, user_factory
+    client_as, db, vendor, org_factory, user_factory
 ):
     org = org_factory("supplier")
     member = user_factory(org, "partner_user")
-    member_client = app.test_client()
-    member_client.post("/login", data={"email": member.email, "password": "correct-horse-battery"})
+    member_client = client_as(member)
     assert member_client.get("/home").status_code == 200
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     assert client.post(f"/admin/organizations/{org.id}/deactivate").status_code == 302
     assert member_client.get("/home").status_code == 302
-    assert (
-        member_client.post(
-            "/login", data={"email": member.email, "password": "correct-horse-battery"}
-        ).status_code
-        == 422
-    )
+    with unchanged(db, member, org):
+        signed_in = member_client.post(
+            "/login", data={"email": member.email, "password": factories.PASSWORD}
+        )
+    assert signed_in.status_code == 422
 
 
-def test_audit_log_page_is_for_vendor_admins(client, login_as, vendor, org_factory, user_factory):
+def test_audit_log_page_is_for_vendor_admins(client_as, db, vendor, org_factory, user_factory):
     partner_admin = user_factory(org_factory(), "partner_admin")
-    login_as(partner_admin)
-    assert client.get("/admin/audit").status_code == 403
+    client = client_as(partner_admin)
+    with unchanged(db):
+        assert client.get("/admin/audit").status_code == 403
     client.post("/logout")
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     assert client.get("/admin/audit").status_code == 200
 
 
@@ -181,12 +179,13 @@ def test_audit_events_are_append_only(db, org_factory):
 
 
 def test_channel_manager_sees_organisations_but_cannot_change_them(
-    client, login_as, vendor, org_factory, user_factory
+    client_as, db, vendor, org_factory, user_factory
 ):
     org = org_factory("distributor", name="Visible Distribution")
-    login_as(user_factory(vendor, "channel_manager"))
+    client = client_as(user_factory(vendor, "channel_manager"))
     assert "Visible Distribution" in client.get("/admin/organizations?kind=distributor").get_data(
         as_text=True
     )
-    assert client.get(f"/admin/organizations/{org.id}/edit").status_code == 403
-    assert client.post(f"/admin/organizations/{org.id}/deactivate").status_code == 403
+    with unchanged(db, org):
+        assert client.get(f"/admin/organizations/{org.id}/edit").status_code == 403
+        assert client.post(f"/admin/organizations/{org.id}/deactivate").status_code == 403

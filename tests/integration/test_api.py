@@ -77,9 +77,9 @@ def test_an_unknown_token_is_401_invalid_token(client):
 
 
 def test_a_signed_in_browser_session_counts_for_nothing_at_the_api(
-    client, login_as, partner, user_factory
+    client_as, partner, user_factory
 ):
-    login_as(user_factory(partner, "partner_admin"))
+    client = client_as(user_factory(partner, "partner_admin"))
     assert_problem(client.get("/api/v1/me"), 401)
 
 
@@ -120,9 +120,7 @@ def test_both_ways_the_wall_holds(client, db, org_factory, user_factory, partner
     assert_problem(api_get(client, f"/api/v1/users/{theirs.id}", partner_token), 404)
 
 
-def test_a_users_token_gets_no_more_than_the_users_role(
-    client, login_as, db, partner, user_factory
-):
+def test_a_users_token_gets_no_more_than_the_users_role(client_as, db, partner, user_factory):
     """Scopes intersected with the role: a partner user's token with users:* still may not list
     or invite users, because the role does not allow it."""
     app_client = make_api_client(
@@ -131,7 +129,7 @@ def test_a_users_token_gets_no_more_than_the_users_role(
         redirect_uris=[REDIRECT_URI],
         scopes="organizations:read users:read users:write",
     )
-    login_as(user_factory(partner, "partner_user"))
+    client = client_as(user_factory(partner, "partner_user"))
     token = user_tokens(client, app_client, scope="organizations:read users:read users:write")[
         "access_token"
     ]
@@ -145,10 +143,10 @@ def test_a_users_token_gets_no_more_than_the_users_role(
     assert api_get(client, "/api/v1/organizations", token).status_code == 200
 
 
-def test_a_token_of_a_deactivated_user_stops_working(client, login_as, db, partner, user_factory):
+def test_a_token_of_a_deactivated_user_stops_working(client_as, db, partner, user_factory):
     app_client = make_api_client(db, partner, redirect_uris=[REDIRECT_URI])
     user = user_factory(partner, "partner_user")
-    login_as(user)
+    client = client_as(user)
     token = user_tokens(client, app_client)["access_token"]
     assert api_get(client, "/api/v1/me", token).status_code == 200
     db.get(User, user.id, populate_existing=True).active = False

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from portal.audit import AuditEvent
 from portal.identity.tokens import hash_token
-from portal.oauth.models import OAuthClient
+from portal.oauth.models import OAuthClient, OAuthToken
 from tests.integration.oauth_support import (
     ApiClient,
     api_get,
@@ -22,6 +22,7 @@ from tests.integration.oauth_support import (
     shown_client,
     user_tokens,
 )
+from tests.unchanged import unchanged
 
 SCOPES = ["organizations:read", "users:read"]
 
@@ -61,8 +62,8 @@ def count_clients(db) -> int:
     return db.scalar(select(func.count()).select_from(OAuthClient))
 
 
-def test_secret_is_shown_once_and_only_its_hash_is_stored(client, login_as, admin, db):
-    login_as(admin)
+def test_secret_is_shown_once_and_only_its_hash_is_stored(client_as, admin, db):
+    client = client_as(admin)
     response = register(
         client, redirect_uris="https://app.example.test/cb\nhttp://127.0.0.1:8765/cb"
     )
@@ -99,8 +100,8 @@ def _as_api_client(row: OAuthClient, secret: str) -> ApiClient:
     return ApiClient(row, row.client_id, secret)
 
 
-def test_rotation_makes_the_old_secret_fail_and_the_new_one_work(client, login_as, admin, db):
-    login_as(admin)
+def test_rotation_makes_the_old_secret_fail_and_the_new_one_work(client_as, admin, db):
+    client = client_as(admin)
     client_id, old_secret = shown_client(register(client).get_data(as_text=True))
     row = stored(db, client_id)
     old = _as_api_client(row, old_secret)
@@ -111,7 +112,8 @@ def test_rotation_makes_the_old_secret_fail_and_the_new_one_work(client, login_a
     _, new_secret = shown_client(response.get_data(as_text=True))
     assert new_secret and new_secret != old_secret
 
-    refused = client_credentials(client, old, "users:read")
+    with unchanged(db, stored(db, client_id), counted=[OAuthToken]):
+        refused = client_credentials(client, old, "users:read")
     assert refused.status_code == 401 and refused.get_json()["error"] == "invalid_client"
     assert client_credentials(
         client, _as_api_client(row, new_secret), "users:read"
@@ -122,8 +124,8 @@ def test_rotation_makes_the_old_secret_fail_and_the_new_one_work(client, login_a
     assert new_secret not in page and old_secret not in page
 
 
-def test_disabling_ends_its_tokens_and_the_token_endpoint_refuses_it(client, login_as, admin, db):
-    login_as(admin)
+def test_disabling_ends_its_tokens_and_the_token_endpoint_refuses_it(client_as, admin, db):
+    client = client_as(admin)
     client_id, secret = shown_client(register(client).get_data(as_text=True))
     api_client = _as_api_client(stored(db, client_id), secret)
     token = cc_token(client, api_client, "users:read")["access_token"]
@@ -133,17 +135,18 @@ def test_disabling_ends_its_tokens_and_the_token_endpoint_refuses_it(client, log
     assert response.status_code == 302
     assert not stored(db, client_id).active
 
-    problem = assert_problem(api_get(client, "/api/v1/me", token), 401)
+    with unchanged(db, stored(db, client_id), counted=[OAuthToken]):
+        problem = assert_problem(api_get(client, "/api/v1/me", token), 401)
+        refused = client_credentials(client, api_client, "users:read")
     assert problem["title"] == "Unauthorized"
-    refused = client_credentials(client, api_client, "users:read")
     assert refused.status_code in (400, 401) and refused.get_json()["error"] == "invalid_client"
     assert "Disabled" in client.get(f"/admin/api-clients/{api_client.row.id}").get_data(
         as_text=True
     )
 
 
-def test_reenabling_a_client_does_not_revive_its_old_tokens(client, login_as, admin, db):
-    login_as(admin)
+def test_reenabling_a_client_does_not_revive_its_old_tokens(client_as, admin, db):
+    client = client_as(admin)
     client_id, secret = shown_client(
         register(client, redirect_uris="https://app.example.test/callback").get_data(as_text=True)
     )
@@ -156,9 +159,10 @@ def test_reenabling_a_client_does_not_revive_its_old_tokens(client, login_as, ad
     assert stored(db, client_id).active
     # The client works again, with new tokens; what it held when disabled stays dead.
     assert cc_token(client, api_client, "users:read")["access_token"]
-    assert_problem(api_get(client, "/api/v1/me", service_token), 401)
-    assert_problem(api_get(client, "/api/v1/me", user["access_token"]), 401)
-    assert refresh(client, api_client, user["refresh_token"]).status_code == 400
+    with unchanged(db, stored(db, client_id), counted=[OAuthToken]):
+        assert_problem(api_get(client, "/api/v1/me", service_token), 401)
+        assert_problem(api_get(client, "/api/v1/me", user["access_token"]), 401)
+        assert refresh(client, api_client, user["refresh_token"]).status_code == 400
 
 
 @pytest.mark.parametrize(
@@ -183,12 +187,11 @@ def test_reenabling_a_client_does_not_revive_its_old_tokens(client, login_as, ad
         ({"name": "   "}, "This field is required."),
     ],
 )
-def test_bad_input_gets_a_clear_422_and_writes_nothing(
-    client, login_as, admin, db, fields, field_message
-):
-    login_as(admin)
+def test_bad_input_gets_a_clear_422_and_writes_nothing(client_as, admin, db, fields, field_message):
+    client = client_as(admin)
     before = count_clients(db)
-    response = register(client, **fields)
+    with unchanged(db, counted=[OAuthClient]):
+        response = register(client, **fields)
     assert response.status_code == 422, fields
     assert field_message in response.get_data(as_text=True), fields
     db.expire_all()
@@ -196,16 +199,17 @@ def test_bad_input_gets_a_clear_422_and_writes_nothing(
     assert not db.scalar(select(AuditEvent).where(AuditEvent.action == "api_client.registered"))
 
 
-def test_partner_user_may_not_manage_api_clients(client, login_as, partner, user_factory, db):
+def test_partner_user_may_not_manage_api_clients(client_as, partner, user_factory, db):
     existing = make_api_client(db, partner, service_role="partner_user")
-    login_as(user_factory(partner, "partner_user"))
+    client = client_as(user_factory(partner, "partner_user"))
     before = count_clients(db)
-    assert client.get("/admin/api-clients/").status_code == 403
-    assert client.get("/admin/api-clients/new").status_code == 403
-    assert register(client).status_code == 403
-    assert client.get(f"/admin/api-clients/{existing.row.id}").status_code == 403
-    assert client.post(f"/admin/api-clients/{existing.row.id}/rotate-secret").status_code == 403
-    assert client.post(f"/admin/api-clients/{existing.row.id}/disable").status_code == 403
+    with unchanged(db, existing.row, counted=[OAuthClient]):
+        assert client.get("/admin/api-clients/").status_code == 403
+        assert client.get("/admin/api-clients/new").status_code == 403
+        assert register(client).status_code == 403
+        assert client.get(f"/admin/api-clients/{existing.row.id}").status_code == 403
+        assert client.post(f"/admin/api-clients/{existing.row.id}/rotate-secret").status_code == 403
+        assert client.post(f"/admin/api-clients/{existing.row.id}/disable").status_code == 403
     db.expire_all()
     assert count_clients(db) == before
     row = stored(db, existing.client_id)
@@ -214,25 +218,26 @@ def test_partner_user_may_not_manage_api_clients(client, login_as, partner, user
 
 @pytest.mark.parametrize("viewer", ["partner_admin_of_another_partner", "vendor_admin"])
 def test_another_organisations_client_is_404(
-    client, login_as, partner, vendor, org_factory, user_factory, db, viewer
+    client, client_as, partner, vendor, org_factory, user_factory, db, viewer
 ):
     foreign = make_api_client(db, partner, service_role="partner_admin", name="Foreign ZZQ sync")
     if viewer == "vendor_admin":
-        login_as(user_factory(vendor, "vendor_admin"))
+        client = client_as(user_factory(vendor, "vendor_admin"))
     else:
-        login_as(user_factory(org_factory("reseller"), "partner_admin"))
+        client = client_as(user_factory(org_factory("reseller"), "partner_admin"))
     url = f"/admin/api-clients/{foreign.row.id}"
-    assert client.get(url).status_code == 404
-    assert client.post(url + "/rotate-secret").status_code == 404
-    assert client.post(url + "/disable").status_code == 404
+    with unchanged(db, foreign.row, counted=[OAuthClient]):
+        assert client.get(url).status_code == 404
+        assert client.post(url + "/rotate-secret").status_code == 404
+        assert client.post(url + "/disable").status_code == 404
     assert "Foreign ZZQ sync" not in client.get("/admin/api-clients/").get_data(as_text=True)
     row = stored(db, foreign.client_id)
     assert row.active and row.secret_hash == hash_token(foreign.secret)
     assert client_credentials(client, foreign, "users:read").status_code == 200
 
 
-def test_public_client_has_no_secret(client, login_as, admin, db):
-    login_as(admin)
+def test_public_client_has_no_secret(client_as, admin, db):
+    client = client_as(admin)
     response = register(
         client, confidential=None, service_role="", redirect_uris="http://127.0.0.1:9000/cb"
     )
@@ -241,11 +246,12 @@ def test_public_client_has_no_secret(client, login_as, admin, db):
     assert secret is None
     row = stored(db, client_id)
     assert not row.confidential and row.secret_hash is None
-    assert client.post(f"/admin/api-clients/{row.id}/rotate-secret").status_code == 302
-    # It cannot use client_credentials, with or without a made-up secret.
-    refused = client.post(
-        "/oauth/token",
-        data={"grant_type": "client_credentials", "scope": "users:read"},
-        headers=basic_auth(client_id, "made-up"),
-    )
+    with unchanged(db, row, counted=[OAuthToken]):
+        assert client.post(f"/admin/api-clients/{row.id}/rotate-secret").status_code == 302
+        # It cannot use client_credentials, with or without a made-up secret.
+        refused = client.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "users:read"},
+            headers=basic_auth(client_id, "made-up"),
+        )
     assert refused.status_code in (400, 401)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
+from selfservice.cases.models import Case, CaseComment
+from tests.factories import make_case, make_case_comment
 from tests.integration.test_cases import make_people
-from tests.isolation.kinds_cases import add_note, make_case
 from tests.isolation.kinds_leads import bearer_for
+from tests.unchanged import unchanged
 
 SCOPES = "cases:read cases:write"
 
@@ -20,8 +22,8 @@ def people(db, vendor, org_factory, user_factory):
 @pytest.fixture
 def case(db, people):
     case = make_case(db, people.customer, people.customer_user, "API case QXA")
-    add_note(db, case, "Public answer QXP", internal=False)
-    add_note(db, case, "Internal note QXI", internal=True)
+    make_case_comment(db, case, "Public answer QXP", internal=False)
+    make_case_comment(db, case, "Internal note QXI", internal=True)
     return case
 
 
@@ -43,7 +45,10 @@ def test_partner_and_agent_tokens(app, db, people, case):
     assert "Internal note QXI" not in client.get(
         f"/api/v1/cases/{case.id}", headers=partner
     ).get_data(as_text=True)
-    refused = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "hi"}, headers=partner)
+    with unchanged(db, case, counted=[CaseComment]):
+        refused = client.post(
+            f"/api/v1/cases/{case.id}/comments", json={"body": "hi"}, headers=partner
+        )
     assert refused.status_code == 403
     assert refused.headers["Content-Type"].startswith("application/problem+json")
     agent = bearer_for(db, people.agent, SCOPES)
@@ -61,12 +66,16 @@ def test_partner_and_agent_tokens(app, db, people, case):
 def test_foreign_and_unshared_cases_are_404(app, db, people, case, org_factory, user_factory):
     client = app.test_client()
     colleague = bearer_for(db, people.colleague, SCOPES)
-    assert client.get(f"/api/v1/cases/{case.id}", headers=colleague).status_code == 404
-    assert client.get("/api/v1/cases/987654321", headers=colleague).status_code == 404
+    with unchanged(db, case, counted=[CaseComment]):
+        assert client.get(f"/api/v1/cases/{case.id}", headers=colleague).status_code == 404
+        assert client.get("/api/v1/cases/987654321", headers=colleague).status_code == 404
     stranger_org = org_factory("reseller")
     stranger = bearer_for(db, user_factory(stranger_org, "partner_admin"), SCOPES)
-    assert client.get(f"/api/v1/cases/{case.id}", headers=stranger).status_code == 404
-    reply = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "x"}, headers=stranger)
+    with unchanged(db, case, counted=[CaseComment]):
+        assert client.get(f"/api/v1/cases/{case.id}", headers=stranger).status_code == 404
+        reply = client.post(
+            f"/api/v1/cases/{case.id}/comments", json={"body": "x"}, headers=stranger
+        )
     assert reply.status_code == 404
 
 
@@ -85,15 +94,16 @@ def test_open_a_case_and_reply_reopens(app, db, people):
         headers=headers,
     )
     assert again.get_json()["id"] == created.get_json()["id"]
-    bad = client.post("/api/v1/cases", json={"subject": "x", "description": ""}, headers=headers)
-    assert bad.status_code == 422
     read_only = bearer_for(db, people.customer_user, "cases:read")
-    assert (
-        client.post(
+    with unchanged(db, (Case, created.get_json()["id"]), counted=[Case]):
+        bad = client.post(
+            "/api/v1/cases", json={"subject": "x", "description": ""}, headers=headers
+        )
+        refused = client.post(
             "/api/v1/cases", json={"subject": "Nope", "description": "x"}, headers=read_only
-        ).status_code
-        == 403
-    )
+        )
+    assert bad.status_code == 422
+    assert refused.status_code == 403
 
 
 def test_a_token_without_a_user_sees_no_requester_less_case(app, db, people):
@@ -109,7 +119,8 @@ def test_a_token_without_a_user_sees_no_requester_less_case(app, db, people):
     listed = http.get("/api/v1/cases", headers=headers)
     assert listed.status_code == 200
     assert orphan.number not in listed.get_data(as_text=True)
-    assert http.get(f"/api/v1/cases/{orphan.id}", headers=headers).status_code == 404
+    with unchanged(db, orphan):
+        assert http.get(f"/api/v1/cases/{orphan.id}", headers=headers).status_code == 404
 
 
 def test_a_subject_with_line_breaks_never_breaks_the_emails(app, db, people, mailbox):
@@ -158,9 +169,10 @@ def test_replying_needs_the_write_scope(app, db, people, case):
     reader = bearer_for(db, people.customer_user, "cases:read")
     assert client.get(f"/api/v1/cases/{case.id}", headers=reader).status_code == 200
     for case_id in (case.id, 987654321):
-        refused = client.post(
-            f"/api/v1/cases/{case_id}/comments", json={"body": "x"}, headers=reader
-        )
+        with unchanged(db, case, counted=[CaseComment]):
+            refused = client.post(
+                f"/api/v1/cases/{case_id}/comments", json={"body": "x"}, headers=reader
+            )
         assert refused.status_code == 403
     writer = bearer_for(db, people.customer_user, SCOPES)
     ok = client.post(f"/api/v1/cases/{case.id}/comments", json={"body": "More"}, headers=writer)

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 
+from tests.factories import make_case, make_case_comment
 from tests.integration.test_row_level_security import as_ordinary_role, pg  # noqa: F401
-from tests.isolation.kinds_cases import add_note, make_case
 
 TABLES = ("cases", "case_comments", "case_status_changes")
 
@@ -20,7 +20,7 @@ def managed_case(db, org_factory, user_factory):
     customer = org_factory("customer", managed_by_id=partner.id)
     stranger = org_factory("reseller")
     case = make_case(db, customer, user_factory(customer, "customer_user"), "RLS case")
-    add_note(db, case, "reply", internal=False)
+    make_case_comment(db, case, "reply", internal=False)
     return partner, customer, stranger, case
 
 
@@ -67,7 +67,7 @@ def test_internal_notes_and_their_files_stay_in_the_vendors_scope(
     from tests.isolation.kinds_cases import add_file
 
     partner, customer, stranger, case = managed_case
-    note = add_note(db, case, "internal QXRLS", internal=True)
+    note = make_case_comment(db, case, "internal QXRLS", internal=True)
     add_file(db, case, note, "internal.txt")
     db.flush()
     internal = "SELECT count(*) FROM {} WHERE internal"
@@ -101,7 +101,7 @@ def test_articles_by_audience_and_status_as_article_visible_to(
 ):
     """Drafts and internal articles: the vendor's scope only; a visitor (no organisation)
     public ones; customers and partners also their audience's."""
-    from tests.isolation.kinds_articles import make_article
+    from tests.factories import make_article
 
     for audience in ("public", "customers", "partners", "internal"):
         make_article(db, f"RLS {audience}", audience)
@@ -127,8 +127,7 @@ def test_votes_events_and_support_teams_are_the_vendors(
 ):
     from selfservice.cases.models import SupportTeam, SupportTeamMember
     from selfservice.kb.models import ArticleEvent, ArticleVote
-    from tests.factories import make_user, vendor_org
-    from tests.isolation.kinds_articles import make_article
+    from tests.factories import make_article, make_user, vendor_org
 
     article = make_article(db, "RLS voted")
     db.add(ArticleVote(article_id=article.id, voter="visitor:x", helpful=True))

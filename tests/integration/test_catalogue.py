@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from partners.catalogue.models import Product
-from tests.integration.test_quotes import client_for
+from partners.catalogue.models import PriceBreak, Product, ProductRule
+from tests.unchanged import unchanged
 
 PRODUCT = {
     "sku": "fw-100",
@@ -42,8 +42,8 @@ def create(client, **overrides) -> int:
     return int(response.headers["Location"].split("/")[-2])
 
 
-def test_a_channel_manager_adds_a_product_with_breaks_and_rules(app, db, staff):
-    manager = client_for(app, staff["manager"])
+def test_a_channel_manager_adds_a_product_with_breaks_and_rules(client_as, db, staff):
+    manager = client_as(staff["manager"])
     fw = create(manager)
     lic = create(manager, sku="LIC-1", name="Licence", max_quantity="")
     product = db.get(Product, fw)
@@ -80,38 +80,42 @@ def test_a_channel_manager_adds_a_product_with_breaks_and_rules(app, db, staff):
         ("breaks", {"min_quantity": 1, "unit_price": "5"}, "Number must be between 2"),
     ],
 )
-def test_bad_rules_and_breaks_get_a_clear_message(app, db, staff, path, data, message):
-    manager = client_for(app, staff["manager"])
+def test_bad_rules_and_breaks_get_a_clear_message(client_as, db, staff, path, data, message):
+    manager = client_as(staff["manager"])
     fw = create(manager)
-    response = manager.post(f"/catalogue/{fw}/{path}", data=data)
+    with unchanged(db, (Product, fw), counted=[Product, ProductRule, PriceBreak]):
+        response = manager.post(f"/catalogue/{fw}/{path}", data=data)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
 
 
-def test_a_duplicate_sku_or_an_upside_down_range_is_refused(app, db, staff):
-    manager = client_for(app, staff["manager"])
+def test_a_duplicate_sku_or_an_upside_down_range_is_refused(client_as, db, staff):
+    manager = client_as(staff["manager"])
     create(manager)
-    again = manager.post("/catalogue/new", data={**PRODUCT, "sku": "FW-100 "})
+    with unchanged(db, counted=[Product]):
+        again = manager.post("/catalogue/new", data={**PRODUCT, "sku": "FW-100 "})
     assert again.status_code == 422 and "Another product has the SKU FW-100" in again.get_data(
         as_text=True
     )
-    upside = manager.post("/catalogue/new", data={**PRODUCT, "sku": "X", "min_quantity": "20"})
+    with unchanged(db, counted=[Product]):
+        upside = manager.post("/catalogue/new", data={**PRODUCT, "sku": "X", "min_quantity": "20"})
     assert upside.status_code == 422
     assert "The minimum quantity is above the maximum." in upside.get_data(as_text=True)
     assert db.scalars(select(Product.sku)).all() == ["FW-100"]
 
 
-def test_only_catalogue_managers_change_it(app, db, staff):
-    fw = create(client_for(app, staff["manager"]))
-    sales = client_for(app, staff["sales"])
+def test_only_catalogue_managers_change_it(client_as, db, staff):
+    fw = create(client_as(staff["manager"]))
+    sales = client_as(staff["sales"])
     assert sales.get("/catalogue/").status_code == 200  # vendor staff read it
-    assert sales.get(f"/catalogue/{fw}/edit").status_code == 403
-    assert sales.post("/catalogue/new", data=PRODUCT).status_code == 403
-    partner = client_for(app, staff["partner"])
-    assert partner.get("/catalogue/").status_code == 403
+    with unchanged(db, (Product, fw), counted=[Product, ProductRule, PriceBreak]):
+        assert sales.get(f"/catalogue/{fw}/edit").status_code == 403
+        assert sales.post("/catalogue/new", data=PRODUCT).status_code == 403
+        partner = client_as(staff["partner"])
+        assert partner.get("/catalogue/").status_code == 403
 
 
-def test_two_people_editing_one_product_the_second_is_told(app, db, staff):
-    first, second = client_for(app, staff["manager"]), client_for(app, staff["manager"])
+def test_two_people_editing_one_product_the_second_is_told(client_as, db, staff):
+    first, second = client_as(staff["manager"]), client_as(staff["manager"])
     fw = create(first)
 
     def snapshot_of(client):
@@ -125,9 +129,10 @@ def test_two_people_editing_one_product_the_second_is_told(app, db, staff):
         ).status_code
         == 302
     )
-    response = second.post(
-        f"/catalogue/{fw}/edit", data={**PRODUCT, "list_price": "999", "snapshot": two}
-    )
+    with unchanged(db, (Product, fw)):
+        response = second.post(
+            f"/catalogue/{fw}/edit", data={**PRODUCT, "list_price": "999", "snapshot": two}
+        )
     assert response.status_code == 409 and "Someone else changed this" in response.get_data(
         as_text=True
     )
@@ -157,8 +162,8 @@ LIC-B,Licence B,400,EUR,0,,,,,
 )
 
 
-def test_a_csv_import_adds_products_with_rules_and_breaks(app, db, staff):
-    manager = client_for(app, staff["manager"])
+def test_a_csv_import_adds_products_with_rules_and_breaks(client_as, db, staff):
+    manager = client_as(staff["manager"])
     response = upload(manager, GOOD_CSV)
     assert response.status_code == 302
     db.expire_all()
@@ -185,7 +190,7 @@ def test_a_csv_import_adds_products_with_rules_and_breaks(app, db, staff):
     assert len(db.scalars(select(Product)).all()) == 4
 
 
-def test_a_csv_with_errors_imports_nothing_and_lists_every_error(app, db, staff):
+def test_a_csv_with_errors_imports_nothing_and_lists_every_error(client_as, db, staff):
     bad = """sku,name,list_price,currency,requires
 OK-1,Fine,10,EUR,
 BAD-1,Bad price,ten,EUR,
@@ -193,8 +198,9 @@ BAD-2,Bad currency,10,XXX,
 OK-1,Twice,10,EUR,
 BAD-3,Needs a ghost,10,EUR,GHOST-9
 """
-    manager = client_for(app, staff["manager"])
-    response = upload(manager, bad)
+    manager = client_as(staff["manager"])
+    with unchanged(db, counted=[Product, ProductRule]):
+        response = upload(manager, bad)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Nothing was imported: 4 lines have errors." in page
@@ -206,24 +212,32 @@ BAD-3,Needs a ghost,10,EUR,GHOST-9
     ]:
         assert f"Line {line}: {message}" in page
     assert db.scalars(select(Product)).all() == []
-    unknown = upload(manager, "sku,name,price\nX,Y,1\n")
+    with unchanged(db, counted=[Product]):
+        unknown = upload(manager, "sku,name,price\nX,Y,1\n")
     assert unknown.status_code == 422
     assert "Unknown columns: price." in unknown.get_data(as_text=True)
     assert "Missing columns: currency, list_price." in unknown.get_data(as_text=True)
-    assert upload(client_for(app, staff["sales"]), GOOD_CSV).status_code == 403
+    with unchanged(db, counted=[Product]):
+        assert upload(client_as(staff["sales"]), GOOD_CSV).status_code == 403
 
 
-def test_a_csv_import_reads_what_spreadsheets_write_and_refuses_the_rest_clearly(app, db, staff):
+def test_a_csv_import_reads_what_spreadsheets_write_and_refuses_the_rest_clearly(
+    client_as, db, staff
+):
     """Semicolons and a byte-order mark (Excel in much of Europe) import; a file that is not
     UTF-8 or too large gets the same messages as the leads' import (portal.csv_upload)."""
-    manager = client_for(app, staff["manager"])
+    manager = client_as(staff["manager"])
     semicolons = "\ufeffsku;name;list_price;currency\nSW-9;Switch;1000;EUR\n"
     assert upload(manager, semicolons).status_code == 302
     assert db.scalar(select(Product.name).where(Product.sku == "SW-9")) == "Switch"
-    latin1 = upload(manager, "sku,name,list_price,currency\nM-1,Müller,1,EUR\n".encode("latin-1"))
+    with unchanged(db, counted=[Product]):
+        latin1 = upload(
+            manager, "sku,name,list_price,currency\nM-1,Müller,1,EUR\n".encode("latin-1")
+        )
     assert latin1.status_code == 422
     assert "The file is not UTF-8 text (byte 34)" in latin1.get_data(as_text=True)
-    huge = upload(manager, "sku,name,list_price,currency\n" + "x" * (2 * 2**20))
+    with unchanged(db, counted=[Product]):
+        huge = upload(manager, "sku,name,list_price,currency\n" + "x" * (2 * 2**20))
     assert huge.status_code == 422
     assert "The file is larger than 2 MB." in huge.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(Product)) == 1

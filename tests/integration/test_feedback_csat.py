@@ -20,9 +20,9 @@ from feedback.csat.models import CsatResponse, CsatSurvey
 from portal.clock import utcnow
 from portal.identity.models import User
 from portal.notify.models import Notification
-from selfservice.cases.models import SupportTeam
+from selfservice.cases.models import SupportTeam, SupportTeamMember
 from tests.integration.test_cases import load, make_people, open_case, set_status
-from tests.isolation.kinds_leads import signed_in
+from tests.unchanged import unchanged
 
 LINK = re.compile(r"http://portal\.test(/feedback/csat/[A-Za-z0-9._-]+)")
 
@@ -34,9 +34,9 @@ def people(db, vendor, org_factory, user_factory):
     return people
 
 
-def solve(app, agent, case_id, status="solved"):
+def solve(client_as, agent, case_id, status="solved"):
     # From the case page, as the agent sees it: the status form carries the page's snapshot.
-    response = set_status(signed_in(app, agent), case_id, status)
+    response = set_status(client_as(agent), case_id, status)
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
 
 
@@ -52,17 +52,17 @@ def answers(db) -> int:
     return db.scalar(select(func.count()).select_from(CsatResponse))
 
 
-def solved_case_link(app, db, people, mailbox) -> tuple[int, str]:
-    case_id = open_case(app, people.customer_user, product="networking")
-    solve(app, people.agent, case_id)
+def solved_case_link(client_as, db, people, mailbox) -> tuple[int, str]:
+    case_id = open_case(client_as, people.customer_user, product="networking")
+    solve(client_as, people.agent, case_id)
     (path,) = survey_links(mailbox, people.customer_user)
     return case_id, path
 
 
 def test_solving_emails_the_requester_a_link_get_shows_post_records(
-    app, client, db, people, mailbox
+    client_as, client, db, people, mailbox
 ):
-    case_id, path = solved_case_link(app, db, people, mailbox)
+    case_id, path = solved_case_link(client_as, db, people, mailbox)
     survey = db.scalar(select(CsatSurvey))
     assert (survey.case_id, survey.requester_id, survey.product) == (
         case_id,
@@ -86,21 +86,24 @@ def test_solving_emails_the_requester_a_link_get_shows_post_records(
     )
 
 
-def test_a_link_answers_once_and_the_database_decides(app, client, db, people, mailbox):
-    _, path = solved_case_link(app, db, people, mailbox)
+def test_a_link_answers_once_and_the_database_decides(client_as, client, db, people, mailbox):
+    _, path = solved_case_link(client_as, db, people, mailbox)
     assert client.post(path, data={"score": "5"}).status_code == 200
-    again = client.post(path, data={"score": "1"})
+    survey = db.scalar(select(CsatSurvey))
+    with unchanged(db, survey, counted=[CsatResponse]):
+        again = client.post(path, data={"score": "1"})
     assert again.status_code == 200 and "already answered" in again.get_data(as_text=True)
     assert "already answered" in client.get(path).get_data(as_text=True)
     assert [r.score for r in db.scalars(select(CsatResponse))] == [5]
-    survey = db.scalar(select(CsatSurvey))
     with pytest.raises(IntegrityError), db.begin_nested():
         db.add(CsatResponse(org_id=survey.org_id, survey_id=survey.id, score=3))
         db.flush()
 
 
-def test_expired_tampered_foreign_purpose_and_bad_scores(app, client, db, people, mailbox):
-    _, path = solved_case_link(app, db, people, mailbox)
+def test_expired_tampered_foreign_purpose_and_bad_scores(
+    client_as, app, client, db, people, mailbox
+):
+    _, path = solved_case_link(client_as, db, people, mailbox)
     token = path.rsplit("/", 1)[1]
     survey = db.scalar(select(CsatSurvey))
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
@@ -108,25 +111,29 @@ def test_expired_tampered_foreign_purpose_and_bad_scores(app, client, db, people
         nps = links.make_token("nps", survey.id, people.customer_user.id)
         other_person = links.make_token("csat", survey.id, people.colleague.id)
     for bad in (tampered, nps, other_person, "not-a-token"):
-        page = client.get(f"/feedback/csat/{bad}")
-        assert page.status_code == 400
-        assert "not valid" in page.get_data(as_text=True)
-        assert client.post(f"/feedback/csat/{bad}", data={"score": "5"}).status_code == 400
-    assert client.post(path, data={"score": "6"}).status_code == 422
-    assert client.post(path, data={}).status_code == 422
+        with unchanged(db, survey, counted=[CsatResponse]):
+            page = client.get(f"/feedback/csat/{bad}")
+            assert page.status_code == 400
+            assert "not valid" in page.get_data(as_text=True)
+            assert client.post(f"/feedback/csat/{bad}", data={"score": "5"}).status_code == 400
+    with unchanged(db, survey, counted=[CsatResponse]):
+        assert client.post(path, data={"score": "6"}).status_code == 422
+        assert client.post(path, data={}).status_code == 422
     days = app.config.get("SURVEY_LINK_DAYS") or links.DEFAULT_DAYS
     with time_machine.travel(utcnow() + timedelta(days=days, hours=1), tick=False):
-        late = client.post(path, data={"score": "5"})
+        with unchanged(db, survey, counted=[CsatResponse]):
+            late = client.post(path, data={"score": "5"})
         assert late.status_code == 410 and "expired" in late.get_data(as_text=True)
     assert answers(db) == 0
 
 
-def test_the_answer_needs_csrf(app, db, people, mailbox):
-    _, path = solved_case_link(app, db, people, mailbox)
+def test_the_answer_needs_csrf(client_as, app, db, people, mailbox):
+    _, path = solved_case_link(client_as, db, people, mailbox)
     app.config["WTF_CSRF_ENABLED"] = True
     try:
         strict = app.test_client()
-        assert strict.post(path, data={"score": "5"}).status_code == 400
+        with unchanged(db, db.scalar(select(CsatSurvey)), counted=[CsatResponse]):
+            assert strict.post(path, data={"score": "5"}).status_code == 400
         assert answers(db) == 0
         page = strict.get(path).get_data(as_text=True)
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -136,21 +143,23 @@ def test_the_answer_needs_csrf(app, db, people, mailbox):
     assert answers(db) == 1
 
 
-def test_solved_again_while_the_survey_is_open_is_not_asked_twice(app, client, db, people, mailbox):
-    case_id, path = solved_case_link(app, db, people, mailbox)
-    solve(app, people.agent, case_id, "open")
-    solve(app, people.agent, case_id)
+def test_solved_again_while_the_survey_is_open_is_not_asked_twice(
+    client_as, client, db, people, mailbox
+):
+    case_id, path = solved_case_link(client_as, db, people, mailbox)
+    solve(client_as, people.agent, case_id, "open")
+    solve(client_as, people.agent, case_id)
     assert len(survey_links(mailbox, people.customer_user)) == 1
     assert client.post(path, data={"score": "3"}).status_code == 200
-    solve(app, people.agent, case_id, "open")
-    solve(app, people.agent, case_id)  # the first survey was answered: this solve is asked
+    solve(client_as, people.agent, case_id, "open")
+    solve(client_as, people.agent, case_id)  # the first survey was answered: this solve is asked
     assert len(survey_links(mailbox, people.customer_user)) == 2
     assert db.scalar(select(func.count()).select_from(CsatSurvey)) == 2
 
 
-def test_a_customer_solving_its_own_case_is_asked_too(app, db, people, mailbox):
-    case_id = open_case(app, people.customer_user)
-    solve(app, people.customer_user, case_id)
+def test_a_customer_solving_its_own_case_is_asked_too(client_as, db, people, mailbox):
+    case_id = open_case(client_as, people.customer_user)
+    solve(client_as, people.customer_user, case_id)
     assert load(db, case_id).status == "solved"
     assert len(survey_links(mailbox, people.customer_user)) == 1
 
@@ -160,17 +169,19 @@ def told_of_low_ratings(db) -> list[int]:
     return [n.user_id for n in db.scalars(select(Notification).where(kind))]
 
 
-def test_a_low_rating_without_a_team_tells_the_vendor_admins(app, client, db, people, mailbox):
-    _, path = solved_case_link(app, db, people, mailbox)
+def test_a_low_rating_without_a_team_tells_the_vendor_admins(
+    client_as, client, db, people, mailbox
+):
+    _, path = solved_case_link(client_as, db, people, mailbox)
     assert client.post(path, data={"score": "2", "comment": "Slow"}).status_code == 200
     assert told_of_low_ratings(db) == [people.admin.id]
     (mail,) = [m for m in mailbox.to(people.admin.email) if "Low rating" in m["Subject"]]
     assert "Slow" in mail.get_content()
 
 
-def team_with_lead(app, db, people, lead_id) -> SupportTeam:
+def team_with_lead(client_as, db, people, lead_id) -> SupportTeam:
     """Made on the Support teams page by a vendor admin, as in the browser."""
-    page = signed_in(app, people.admin).post(
+    page = client_as(people.admin).post(
         "/cases/teams",
         data={"name": "Networking", "members": [people.agent.id], "lead_id": lead_id},
     )
@@ -178,14 +189,14 @@ def team_with_lead(app, db, people, lead_id) -> SupportTeam:
     return db.scalar(select(SupportTeam).where(SupportTeam.name == "Networking"))
 
 
-def test_a_low_rating_tells_the_lead_of_the_case_team(app, client, db, people, mailbox):
-    team = team_with_lead(app, db, people, people.agent2.id)  # a lead need not be a member
+def test_a_low_rating_tells_the_lead_of_the_case_team(client_as, client, db, people, mailbox):
+    team = team_with_lead(client_as, db, people, people.agent2.id)  # a lead need not be a member
     assert team.lead_id == people.agent2.id
-    assert "Lead: " in signed_in(app, people.admin).get("/cases/teams").get_data(as_text=True)
-    case_id = open_case(app, people.customer_user, product="networking")
+    assert "Lead: " in client_as(people.admin).get("/cases/teams").get_data(as_text=True)
+    case_id = open_case(client_as, people.customer_user, product="networking")
     load(db, case_id).team_id = team.id
     db.flush()
-    solve(app, people.agent, case_id)
+    solve(client_as, people.agent, case_id)
     (path,) = survey_links(mailbox, people.customer_user)
     assert client.post(path, data={"score": "1", "comment": "Never again"}).status_code == 200
     assert told_of_low_ratings(db) == [people.agent2.id]
@@ -194,23 +205,27 @@ def test_a_low_rating_tells_the_lead_of_the_case_team(app, client, db, people, m
     assert not [m for m in mailbox.to(people.admin.email) if "Low rating" in m["Subject"]]
 
 
-def test_a_deactivated_lead_is_replaced_by_the_vendor_admins(app, client, db, people, mailbox):
-    team = team_with_lead(app, db, people, people.agent2.id)
-    case_id = open_case(app, people.customer_user, product="networking")
+def test_a_deactivated_lead_is_replaced_by_the_vendor_admins(
+    client_as, client, db, people, mailbox
+):
+    team = team_with_lead(client_as, db, people, people.agent2.id)
+    case_id = open_case(client_as, people.customer_user, product="networking")
     load(db, case_id).team_id = team.id
     db.get(User, people.agent2.id).active = False
     db.flush()
-    solve(app, people.agent, case_id)
+    solve(client_as, people.agent, case_id)
     (path,) = survey_links(mailbox, people.customer_user)
     assert client.post(path, data={"score": "2"}).status_code == 200
     assert told_of_low_ratings(db) == [people.admin.id]
 
 
-def test_a_team_lead_must_be_an_active_agent(app, db, people):
-    boss = signed_in(app, people.admin)
-    refused = boss.post(
-        "/cases/teams", data={"name": "Sales desk", "members": [], "lead_id": people.manager.id}
-    )
+def test_a_team_lead_must_be_an_active_agent(client_as, db, people):
+    boss = client_as(people.admin)
+    with unchanged(db, counted=[SupportTeam, SupportTeamMember]):
+        refused = boss.post(
+            "/cases/teams",
+            data={"name": "Sales desk", "members": [], "lead_id": people.manager.id},
+        )
     assert refused.status_code == 422
     assert "The lead must be an active support agent." in refused.get_data(as_text=True)
     assert db.scalar(select(SupportTeam).where(SupportTeam.name == "Sales desk")) is None
@@ -219,8 +234,8 @@ def test_a_team_lead_must_be_an_active_agent(app, db, people):
     assert db.scalar(select(SupportTeam.lead_id).where(SupportTeam.name == "Sales desk")) is None
 
 
-def test_a_good_rating_tells_nobody(app, client, db, people, mailbox):
-    _, path = solved_case_link(app, db, people, mailbox)
+def test_a_good_rating_tells_nobody(client_as, client, db, people, mailbox):
+    _, path = solved_case_link(client_as, db, people, mailbox)
     assert client.post(path, data={"score": "4"}).status_code == 200
     assert not db.scalars(
         select(Notification).where(Notification.kind == "feedback.csat_low")
@@ -255,10 +270,10 @@ def add_answer(db, case_id, org, agent, team, month, score, comment="", product=
 
 
 @pytest.fixture
-def known_set(app, db, people, org_factory):
+def known_set(client_as, db, people, org_factory):
     """Acme (managed by the reseller), agent 1, team Network, January: 5, 4, 1; Lone Customer
     (no partner), agent 2, team Storage, February: 3, 5; one survey unanswered."""
-    case_id = open_case(app, people.customer_user)
+    case_id = open_case(client_as, people.customer_user)
     lone = org_factory("customer", name="Lone Customer")
     for score in (5, 4, 1):
         add_answer(db, case_id, people.customer, people.agent, "Network", 1, score)
@@ -268,7 +283,7 @@ def known_set(app, db, people, org_factory):
     return case_id
 
 
-def test_results_arithmetic_on_a_known_set(app, db, people, known_set):
+def test_results_arithmetic_on_a_known_set(client_as, app, db, people, known_set):
     from feedback.csat import queries
     from portal.db import db as portal_db
     from portal.db import set_principal
@@ -296,23 +311,27 @@ def test_results_arithmetic_on_a_known_set(app, db, people, known_set):
     assert shown(by_product[""]) == (5, Decimal("3.6"), Decimal("60.0"))
     assert shown(queries.summarise([])) == (0, None, None)
 
-    page = signed_in(app, people.manager).get("/feedback/satisfaction/")
+    page = client_as(people.manager).get("/feedback/satisfaction/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "60.0 %" in html and "66.7 %" in html and "Great" in html
-    analytics = signed_in(app, people.manager).get("/feedback/analytics").get_data(as_text=True)
+    analytics = client_as(people.manager).get("/feedback/analytics").get_data(as_text=True)
     assert "3.6" in analytics and "50.0 %" in analytics
 
 
-def test_the_case_page_shows_its_rating_to_vendor_staff_only(app, client, db, people, mailbox):
-    case_id, path = solved_case_link(app, db, people, mailbox)
+def test_the_case_page_shows_its_rating_to_vendor_staff_only(
+    client_as, client, db, people, mailbox
+):
+    case_id, path = solved_case_link(client_as, db, people, mailbox)
     assert client.post(path, data={"score": "2", "comment": "Took ages"}).status_code == 200
-    agent_page = signed_in(app, people.agent).get(f"/cases/{case_id}").get_data(as_text=True)
+    agent_page = client_as(people.agent).get(f"/cases/{case_id}").get_data(as_text=True)
     assert 'data-testid="csat-rating"' in agent_page and "Took ages" in agent_page
     for outsider in (people.customer_user, people.customer_admin, people.partner_user):
-        page = signed_in(app, outsider).get(f"/cases/{case_id}")
+        page = client_as(outsider).get(f"/cases/{case_id}")
         assert page.status_code == 200
         assert "csat-rating" not in page.get_data(as_text=True)
         assert "Took ages" not in page.get_data(as_text=True)
     for outsider in (people.customer_user, people.partner_user):
-        assert signed_in(app, outsider).get("/feedback/satisfaction/").status_code == 403
+        browser = client_as(outsider)
+        with unchanged(db, counted=[CsatResponse]):
+            assert browser.get("/feedback/satisfaction/").status_code == 403

@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from feedback.ideas.models import IdeaCaseLink
+from feedback.ideas.models import Idea, IdeaCaseLink
 from portal.notify.models import Notification
+from selfservice.cases.models import Case
 from tests.integration.test_cases import load, make_people, open_case
 from tests.integration.test_feedback_ideas import propose
-from tests.isolation.kinds_leads import signed_in
+from tests.unchanged import unchanged
 
 DONE_TITLE = "The idea behind your case is done"
 
@@ -30,11 +31,11 @@ def told(db, user) -> list[str]:
     ]
 
 
-def test_link_from_both_pages_and_done_tells_the_requesters_once(app, db, people, mailbox):
-    idea_id = propose(app, people.partner_user)
-    first = open_case(app, people.customer_user, subject="Need dark mode")
-    second = open_case(app, people.colleague, subject="Dark mode please")
-    staff = signed_in(app, people.staff)
+def test_link_from_both_pages_and_done_tells_the_requesters_once(client_as, db, people, mailbox):
+    idea_id = propose(client_as, people.partner_user)
+    first = open_case(client_as, people.customer_user, subject="Need dark mode")
+    second = open_case(client_as, people.colleague, subject="Dark mode please")
+    staff = client_as(people.staff)
     number = load(db, first).number
     assert staff.post(f"/ideas/{idea_id}/cases", data={"case_number": number}).status_code == 302
     assert staff.post(f"/ideas/{idea_id}/cases", data={"case_number": number}).status_code == 302
@@ -44,7 +45,8 @@ def test_link_from_both_pages_and_done_tells_the_requesters_once(app, db, people
     assert number in staff.get(f"/ideas/{idea_id}").get_data(as_text=True)
     case_page = staff.get(f"/cases/{second}").get_data(as_text=True)
     assert 'data-testid="case-ideas"' in case_page and "Dark mode for the console" in case_page
-    bad = staff.post(f"/ideas/{idea_id}/cases", data={"case_number": "NOPE-1"})
+    with unchanged(db, (Idea, idea_id), counted=[IdeaCaseLink]):
+        bad = staff.post(f"/ideas/{idea_id}/cases", data={"case_number": "NOPE-1"})
     assert bad.status_code == 422 and "There is no case with this number." in bad.get_data(
         as_text=True
     )
@@ -58,20 +60,20 @@ def test_link_from_both_pages_and_done_tells_the_requesters_once(app, db, people
     assert len(mails) == 1
 
 
-def test_only_vendor_staff_link_and_see_links(app, db, people):
-    idea_id = propose(app, people.partner_user)
-    case_id = open_case(app, people.customer_user)
+def test_only_vendor_staff_link_and_see_links(client_as, db, people):
+    idea_id = propose(client_as, people.partner_user)
+    case_id = open_case(client_as, people.customer_user)
     number = load(db, case_id).number
     for outsider in (people.customer_user, people.partner_user):
-        client = signed_in(app, outsider)
-        assert (
-            client.post(f"/ideas/{idea_id}/cases", data={"case_number": number}).status_code == 403
-        )
-        assert (
-            client.post(f"/ideas/cases/{case_id}/link", data={"idea_id": idea_id}).status_code
-            == 403
-        )
+        client = client_as(outsider)
+        with unchanged(db, (Idea, idea_id), (Case, case_id), counted=[IdeaCaseLink]):
+            linked = client.post(f"/ideas/{idea_id}/cases", data={"case_number": number})
+            assert linked.status_code == 403
+            linked = client.post(f"/ideas/cases/{case_id}/link", data={"idea_id": idea_id})
+            assert linked.status_code == 403
         assert "case-ideas" not in client.get(f"/cases/{case_id}").get_data(as_text=True)
     assert db.scalars(select(IdeaCaseLink)).all() == []
-    staff = signed_in(app, people.staff)
-    assert staff.post("/ideas/cases/987654321/link", data={"idea_id": idea_id}).status_code == 404
+    staff = client_as(people.staff)
+    with unchanged(db, (Idea, idea_id), counted=[IdeaCaseLink]):
+        missing = staff.post("/ideas/cases/987654321/link", data={"idea_id": idea_id})
+    assert missing.status_code == 404

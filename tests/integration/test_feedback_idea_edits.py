@@ -15,7 +15,8 @@ from portal.db import unscoped
 from portal.notify.models import Notification
 from tests.integration import test_feedback_ideas as ideas_tests
 from tests.integration.race_support import together, written_first
-from tests.integration.test_feedback_ideas import as_user, propose
+from tests.integration.test_feedback_ideas import propose
+from tests.unchanged import unchanged
 
 
 @pytest.fixture
@@ -60,9 +61,9 @@ def edits_of(db, idea_id: int) -> list[AuditEvent]:
     )
 
 
-def test_the_author_edits_while_under_review_and_it_is_kept_in_the_history(app, db, board):
-    idea_id = propose(app, board["author"], "Dark mode for the console")
-    author = as_user(app, board["author"])
+def test_the_author_edits_while_under_review_and_it_is_kept_in_the_history(client_as, db, board):
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
+    author = client_as(board["author"])
     assert 'data-testid="edit-idea"' in author.get(f"/ideas/{idea_id}").get_data(as_text=True)
     data = form_of(author, idea_id) | {
         "title": "Dark theme for the admin console",
@@ -87,15 +88,15 @@ def test_the_author_edits_while_under_review_and_it_is_kept_in_the_history(app, 
     assert edited.actor_user_id == board["author"].id
     # An edit is no news of the idea's progress: its followers (the author) are not told.
     assert db.scalar(select(func.count()).select_from(Notification)) == 0
-    history = as_user(app, board["manager"]).get(f"/ideas/{idea_id}").get_data(as_text=True)
+    history = client_as(board["manager"]).get(f"/ideas/{idea_id}").get_data(as_text=True)
     edited_entry = " ".join(history[history.find("idea.edited") :].split())[:300]
     assert edited_entry.startswith("idea.edited</strong> by Ada Author")
     assert "title: Dark mode for the console → Dark theme for the admin console" in edited_entry
 
 
-def test_bad_input_is_refused_with_the_typed_values_kept(app, db, board):
-    idea_id = propose(app, board["author"], "Dark mode for the console")
-    author = as_user(app, board["author"])
+def test_bad_input_is_refused_with_the_typed_values_kept(client_as, db, board):
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
+    author = client_as(board["author"])
     data = form_of(author, idea_id)
     for bad, field in (
         ({"title": "Hm"}, "title"),
@@ -106,7 +107,8 @@ def test_bad_input_is_refused_with_the_typed_values_kept(app, db, board):
         ({"description": "d" * 5001}, "description"),
     ):
         typed = data | bad | {"description": bad.get("description", "Typed description kept")}
-        response = author.post(f"/ideas/{idea_id}/edit", data=typed)
+        with unchanged(db, (Idea, idea_id)):
+            response = author.post(f"/ideas/{idea_id}/edit", data=typed)
         assert response.status_code == 422, (bad, response.status_code)
         html = response.get_data(as_text=True)
         assert "is-invalid" in html, bad
@@ -117,31 +119,35 @@ def test_bad_input_is_refused_with_the_typed_values_kept(app, db, board):
     assert edits_of(db, idea_id) == []
 
 
-def test_others_get_403_and_nothing_changes(app, db, board):
-    idea_id = propose(app, board["author"], "Dark mode for the console")
+def test_others_get_403_and_nothing_changes(client_as, db, board):
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
     for who in ("colleague", "partner", "sales"):
-        client = as_user(app, board[who])
-        assert client.get(f"/ideas/{idea_id}/edit").status_code == 403, who
+        client = client_as(board[who])
         sent = {"title": f"Changed by {who}", "product": "networking", "snapshot": "x"}
-        assert client.post(f"/ideas/{idea_id}/edit", data=sent).status_code == 403, who
+        with unchanged(db, (Idea, idea_id)):
+            assert client.get(f"/ideas/{idea_id}/edit").status_code == 403, who
+            assert client.post(f"/ideas/{idea_id}/edit", data=sent).status_code == 403, who
         page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
         assert 'data-testid="edit-idea"' not in page, who
     assert fresh(db, idea_id).title == "Dark mode for the console"
     assert edits_of(db, idea_id) == []
-    assert as_user(app, board["author"]).get("/ideas/987654321/edit").status_code == 404
+    author = client_as(board["author"])
+    with unchanged(db, (Idea, idea_id)):
+        assert author.get("/ideas/987654321/edit").status_code == 404
 
 
-def test_once_planned_only_vendor_staff_edit_and_a_duplicate_nobody(app, db, board):
-    idea_id = propose(app, board["author"], "Dark mode for the console")
-    original = propose(app, board["partner"], "A dark theme everywhere")
-    manager = as_user(app, board["manager"])
+def test_once_planned_only_vendor_staff_edit_and_a_duplicate_nobody(client_as, db, board):
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
+    original = propose(client_as, board["partner"], "A dark theme everywhere")
+    manager = client_as(board["manager"])
     assert manager.post(f"/ideas/{idea_id}/status", data={"status": "planned"}).status_code == 302
-    author = as_user(app, board["author"])
-    assert author.get(f"/ideas/{idea_id}/edit").status_code == 403
+    author = client_as(board["author"])
     sent = {"title": "Changed after planning", "product": "networking", "snapshot": "x"}
-    assert author.post(f"/ideas/{idea_id}/edit", data=sent).status_code == 403
+    with unchanged(db, (Idea, idea_id)):
+        assert author.get(f"/ideas/{idea_id}/edit").status_code == 403
+        assert author.post(f"/ideas/{idea_id}/edit", data=sent).status_code == 403
     # Vendor staff fix the title of a planned idea (support agents run the board too).
-    support = as_user(app, board["support"])
+    support = client_as(board["support"])
     data = form_of(support, idea_id) | {"title": "Dark mode for the web console"}
     assert support.post(f"/ideas/{idea_id}/edit", data=data).status_code == 302
     assert fresh(db, idea_id).title == "Dark mode for the web console"
@@ -151,24 +157,26 @@ def test_once_planned_only_vendor_staff_edit_and_a_duplicate_nobody(app, db, boa
         f"/ideas/{idea_id}/status", data={"status": "duplicate", "duplicate_of": original}
     )
     assert merged.status_code == 302
-    refused = manager.get(f"/ideas/{idea_id}/edit", follow_redirects=True)
-    assert "A duplicate stays merged into its original" in refused.get_data(as_text=True)
     stale["title"] = "Edited duplicate"
-    refused = manager.post(f"/ideas/{idea_id}/edit", data=stale, follow_redirects=True)
+    with unchanged(db, (Idea, idea_id), (Idea, original)):
+        refused = manager.get(f"/ideas/{idea_id}/edit", follow_redirects=True)
+        assert "A duplicate stays merged into its original" in refused.get_data(as_text=True)
+        refused = manager.post(f"/ideas/{idea_id}/edit", data=stale, follow_redirects=True)
     assert "A duplicate stays merged into its original" in refused.get_data(as_text=True)
     assert fresh(db, idea_id).title == "Dark mode for the web console"
     assert 'data-testid="edit-idea"' not in manager.get(f"/ideas/{idea_id}").get_data(as_text=True)
 
 
-def test_two_people_editing_at_once_do_not_overwrite_each_other(app, db, board):
-    idea_id = propose(app, board["author"], "Dark mode for the console")
-    author = as_user(app, board["author"])
-    manager = as_user(app, board["manager"])
+def test_two_people_editing_at_once_do_not_overwrite_each_other(client_as, db, board):
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
+    author = client_as(board["author"])
+    manager = client_as(board["manager"])
     mine, theirs = form_of(author, idea_id), form_of(manager, idea_id)
     theirs["title"] = "Dark mode for the management console"
     assert manager.post(f"/ideas/{idea_id}/edit", data=theirs).status_code == 302
     mine["title"] = "Night mode for the console"
-    stale = author.post(f"/ideas/{idea_id}/edit", data=mine)
+    with unchanged(db, (Idea, idea_id)):
+        stale = author.post(f"/ideas/{idea_id}/edit", data=mine)
     assert stale.status_code == 409
     html = stale.get_data(as_text=True)
     assert "Someone else changed this while you were editing it" in html
@@ -183,19 +191,23 @@ def test_two_people_editing_at_once_do_not_overwrite_each_other(app, db, board):
     # A missing or forged snapshot is a conflict too, never a blind overwrite.
     for forged in ("", "forged"):
         sent = mine | {"title": "Blind overwrite", "snapshot": forged}
-        assert author.post(f"/ideas/{idea_id}/edit", data=sent).status_code == 409
+        with unchanged(db, (Idea, idea_id)):
+            assert author.post(f"/ideas/{idea_id}/edit", data=sent).status_code == 409
     assert len(edits_of(db, idea_id)) == 2
 
 
-def test_a_write_that_races_past_the_snapshot_check_is_a_conflict(app, db, board):
+def test_a_write_that_races_past_the_snapshot_check_is_a_conflict(client_as, app, db, board):
     """Both requests read the idea before either wrote: the snapshot check passes for both, so
     the write itself must refuse the later one. Here the other person's write lands between
     this request's check and its own UPDATE, on the same transaction."""
-    idea_id = propose(app, board["author"], "Dark mode for the console")
-    author = as_user(app, board["author"])
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
+    author = client_as(board["author"])
     data = form_of(author, idea_id) | {"title": "Night mode for the console"}
     meanwhile = f"UPDATE ideas SET title = 'Dark mode, changed meanwhile' WHERE id = {idea_id}"
-    with written_first(app, "UPDATE ideas SET", meanwhile) as sneaked:
+    with (
+        unchanged(db, (Idea, idea_id)),
+        written_first(app, "UPDATE ideas SET", meanwhile) as sneaked,
+    ):
         response = author.post(f"/ideas/{idea_id}/edit", data=data)
     assert sneaked and response.status_code == 409
     assert "Dark mode, changed meanwhile" in response.get_data(as_text=True)
@@ -205,10 +217,10 @@ def test_a_write_that_races_past_the_snapshot_check_is_a_conflict(app, db, board
     assert edits_of(db, idea_id) == []
 
 
-def test_the_search_index_follows_an_edit(app, db, board):
-    idea_id = propose(app, board["author"], "Dark mode for the console")
-    author = as_user(app, board["author"])
-    searcher = as_user(app, board["partner"])
+def test_the_search_index_follows_an_edit(client_as, db, board):
+    idea_id = propose(client_as, board["author"], "Dark mode for the console")
+    author = client_as(board["author"])
+    searcher = client_as(board["partner"])
 
     def found(typed: str) -> list[int]:
         response = searcher.get("/ideas/similar", query_string={"title": typed})
@@ -230,12 +242,12 @@ def test_the_search_index_follows_an_edit(app, db, board):
 committed = ideas_tests.committed  # the fixture: people committed for real
 
 
-def test_two_real_concurrent_edits_save_one_and_tell_the_other(app, committed):
+def test_two_real_concurrent_edits_save_one_and_tell_the_other(client_as, app, committed):
     """Two tabs of the author save at the same moment from the same form: one edit is saved,
     the other is a clear 409, never a server error or a silent overwrite."""
     author = committed["customer"]
-    idea_id = propose(app, author, "Concurrent edit idea")
-    clients = [as_user(app, author) for _ in range(2)]
+    idea_id = propose(client_as, author, "Concurrent edit idea")
+    clients = [client_as(author) for _ in range(2)]
     forms = [form_of(c, idea_id) | {"title": f"Concurrent edit {n}"} for n, c in enumerate(clients)]
     statuses = together(
         app,

@@ -17,6 +17,7 @@ from portal.clock import utcnow
 from portal.db import Base, make_engine, unscoped
 from portal.notify.models import Notification
 from tests import factories
+from tests.unchanged import unchanged
 
 
 @pytest.fixture
@@ -34,15 +35,8 @@ def board(db, vendor, org_factory, user_factory):
     }
 
 
-def as_user(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
-def propose(app, user, title="Dark mode for the console", product="networking") -> int:
-    page = as_user(app, user).post(
+def propose(client_as, user, title="Dark mode for the console", product="networking") -> int:
+    page = client_as(user).post(
         "/ideas/new", data={"title": title, "description": "Easier at night", "product": product}
     )
     assert page.status_code == 302, page.get_data(as_text=True)[:400]
@@ -69,12 +63,13 @@ def tick_trending(app) -> int:
         return jobs.run_periodic(["ideas_trending"])["ideas_trending"]
 
 
-def test_a_partner_proposes_and_follows_and_bad_input_is_refused(app, db, board):
-    client = as_user(app, board["partner"])
-    refused = client.post("/ideas/new", data={"title": "Hm", "product": ""})
+def test_a_partner_proposes_and_follows_and_bad_input_is_refused(client_as, db, board):
+    client = client_as(board["partner"])
+    with unchanged(db, counted=[Idea, IdeaSubscription]):
+        refused = client.post("/ideas/new", data={"title": "Hm", "product": ""})
     assert refused.status_code == 422
     assert db.scalar(select(func.count()).select_from(Idea)) == 0
-    idea_id = propose(app, board["partner"])
+    idea_id = propose(client_as, board["partner"])
     idea = db.get(Idea, idea_id)
     assert (idea.status, idea.org_id, idea.vote_count) == (
         "under_review",
@@ -82,25 +77,29 @@ def test_a_partner_proposes_and_follows_and_bad_input_is_refused(app, db, board)
         0,
     )
     assert subscribers_of(db, idea_id) == {board["partner"].id}
-    assert as_user(app, board["manager"]).get("/ideas/new").status_code == 403
+    manager = client_as(board["manager"])
+    with unchanged(db, idea, counted=[Idea, IdeaSubscription]):
+        assert manager.get("/ideas/new").status_code == 403
 
 
-def test_one_vote_per_person_and_voting_subscribes(app, db, board):
-    idea_id = propose(app, board["partner"])
-    client = as_user(app, board["customer"])
+def test_one_vote_per_person_and_voting_subscribes(client_as, db, board):
+    idea_id = propose(client_as, board["partner"])
+    client = client_as(board["customer"])
     assert client.post(f"/ideas/{idea_id}/vote").status_code == 302
     assert client.post(f"/ideas/{idea_id}/vote").status_code == 302
     assert count_of(db, idea_id) == 1
     assert votes_of(db, idea_id) == {board["customer"].id}
     assert board["customer"].id in subscribers_of(db, idea_id)
-    as_user(app, board["customer2"]).post(f"/ideas/{idea_id}/vote")
+    client_as(board["customer2"]).post(f"/ideas/{idea_id}/vote")
     assert count_of(db, idea_id) == 2
-    assert as_user(app, board["manager"]).post(f"/ideas/{idea_id}/vote").status_code == 403
+    manager = client_as(board["manager"])
+    with unchanged(db, (Idea, idea_id), counted=[IdeaVote, IdeaSubscription]):
+        assert manager.post(f"/ideas/{idea_id}/vote").status_code == 403
 
 
-def test_following_unfollowing_and_an_empty_comment(app, db, board):
-    idea_id = propose(app, board["partner"])
-    client = as_user(app, board["other"])
+def test_following_unfollowing_and_an_empty_comment(client_as, db, board):
+    idea_id = propose(client_as, board["partner"])
+    client = client_as(board["other"])
     assert client.post(f"/ideas/{idea_id}/follow").status_code == 302
     assert board["other"].id in subscribers_of(db, idea_id)
     assert client.post(f"/ideas/{idea_id}/follow").status_code == 302  # twice: still one
@@ -114,38 +113,42 @@ def test_following_unfollowing_and_an_empty_comment(app, db, board):
     )
     assert client.post(f"/ideas/{idea_id}/unfollow").status_code == 302
     assert board["other"].id not in subscribers_of(db, idea_id)
-    refused = client.post(f"/ideas/{idea_id}/comment", data={"body": "   "})
+    with unchanged(db, (Idea, idea_id), counted=[IdeaComment, IdeaSubscription]):
+        refused = client.post(f"/ideas/{idea_id}/comment", data={"body": "   "})
     assert refused.status_code == 422
     assert db.scalar(select(func.count()).select_from(IdeaComment)) == 0
 
 
-def test_authors_organisations_are_shown_to_vendor_staff_only(app, db, board):
-    idea_id = propose(app, board["partner"])
-    as_user(app, board["partner"]).post(f"/ideas/{idea_id}/comment", data={"body": "Please!"})
+def test_authors_organisations_are_shown_to_vendor_staff_only(client_as, db, board):
+    idea_id = propose(client_as, board["partner"])
+    client_as(board["partner"]).post(f"/ideas/{idea_id}/comment", data={"body": "Please!"})
     partner_org = board["orgs"]["partner"].name
     for who in ("customer", "other"):
-        client = as_user(app, board[who])
+        client = client_as(board[who])
         for path in ("/ideas/", f"/ideas/{idea_id}", "/ideas/?sort=trending"):
             body = client.get(path).get_data(as_text=True)
             assert "Dark mode for the console" in body  # the board is shared
             assert partner_org not in body and "Pat Partner" not in body, path
         assert "A partner" in client.get(f"/ideas/{idea_id}").get_data(as_text=True)
-    vendor_view = as_user(app, board["manager"]).get(f"/ideas/{idea_id}").get_data(as_text=True)
+    vendor_view = client_as(board["manager"]).get(f"/ideas/{idea_id}").get_data(as_text=True)
     assert partner_org in vendor_view and "Pat Partner" in vendor_view
     # A colleague's name is no secret inside one's own organisation.
-    as_user(app, board["customer"]).post(f"/ideas/{idea_id}/comment", data={"body": "Yes"})
-    colleague_view = as_user(app, board["customer2"]).get(f"/ideas/{idea_id}")
+    client_as(board["customer"]).post(f"/ideas/{idea_id}/comment", data={"body": "Yes"})
+    colleague_view = client_as(board["customer2"]).get(f"/ideas/{idea_id}")
     assert "Cas Customer" in colleague_view.get_data(as_text=True)
-    assert "Cas Customer" not in as_user(app, board["other"]).get(f"/ideas/{idea_id}").get_data(
+    assert "Cas Customer" not in client_as(board["other"]).get(f"/ideas/{idea_id}").get_data(
         as_text=True
     )
 
 
-def test_status_changes_notify_subscribers_in_app_and_by_email(app, db, board, mailbox):
-    idea_id = propose(app, board["partner"])
-    as_user(app, board["customer"]).post(f"/ideas/{idea_id}/vote")
-    manager = as_user(app, board["manager"])
-    refused = manager.post(f"/ideas/{idea_id}/status", data={"status": "declined", "reason": ""})
+def test_status_changes_notify_subscribers_in_app_and_by_email(client_as, db, board, mailbox):
+    idea_id = propose(client_as, board["partner"])
+    client_as(board["customer"]).post(f"/ideas/{idea_id}/vote")
+    manager = client_as(board["manager"])
+    with unchanged(db, (Idea, idea_id), counted=[IdeaSubscription]):
+        refused = manager.post(
+            f"/ideas/{idea_id}/status", data={"status": "declined", "reason": ""}
+        )
     assert refused.status_code == 422
     assert "Say why the idea is declined." in refused.get_data(as_text=True)
     assert db.get(Idea, idea_id).status == "under_review"
@@ -164,36 +167,40 @@ def test_status_changes_notify_subscribers_in_app_and_by_email(app, db, board, m
     )
     assert "Reason: Not on our roadmap" in mailbox.to(board["customer"].email)[0].get_content()
     # Votes close with the idea.
-    as_user(app, board["customer2"]).post(f"/ideas/{idea_id}/vote")
+    late = client_as(board["customer2"])
+    with unchanged(db, (Idea, idea_id), counted=[IdeaVote, IdeaSubscription]):
+        late.post(f"/ideas/{idea_id}/vote")
     assert count_of(db, idea_id) == 1
-    assert (
-        as_user(app, board["customer"])
-        .post(f"/ideas/{idea_id}/status", data={"status": "done"})
-        .status_code
-        == 403
-    )
+    customer = client_as(board["customer"])
+    with unchanged(db, (Idea, idea_id), counted=[IdeaSubscription]):
+        refused = customer.post(f"/ideas/{idea_id}/status", data={"status": "done"})
+    assert refused.status_code == 403
 
 
-def test_a_duplicate_moves_votes_and_subscribers_without_double_counting(app, db, board, mailbox):
-    original = propose(app, board["partner"], "Dark mode for the console")
-    duplicate = propose(app, board["other"], "A dark theme please")
+def test_a_duplicate_moves_votes_and_subscribers_without_double_counting(
+    client_as, db, board, mailbox
+):
+    original = propose(client_as, board["partner"], "Dark mode for the console")
+    duplicate = propose(client_as, board["other"], "A dark theme please")
     for who, ideas in (
         ("customer", (original, duplicate)),  # voted for both: counts once afterwards
         ("customer2", (duplicate,)),
         ("partner", (original,)),
     ):
-        client = as_user(app, board[who])
+        client = client_as(board[who])
         for idea_id in ideas:
             client.post(f"/ideas/{idea_id}/vote")
     assert (count_of(db, original), count_of(db, duplicate)) == (2, 2)
-    manager = as_user(app, board["manager"])
-    missing = manager.post(
-        f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": "987654"}
-    )
+    manager = client_as(board["manager"])
+    both = (Idea, original), (Idea, duplicate)
+    with unchanged(db, *both, counted=[IdeaVote, IdeaSubscription]):
+        missing = manager.post(
+            f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": "987654"}
+        )
+        itself = manager.post(
+            f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": duplicate}
+        )
     assert missing.status_code == 422
-    itself = manager.post(
-        f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": duplicate}
-    )
     assert itself.status_code == 422
     merged = manager.post(
         f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": original}
@@ -208,27 +215,29 @@ def test_a_duplicate_moves_votes_and_subscribers_without_double_counting(app, db
     (told,) = mailbox.to(board["customer2"].email)
     assert "your vote and your subscription moved there" in told.get_content()
     assert f"/ideas/{original}" in told.get_content()
-    assert manager.post(f"/ideas/{duplicate}/status", data={"status": "planned"}).status_code == 422
+    with unchanged(db, *both, counted=[IdeaVote, IdeaSubscription]):
+        reopened = manager.post(f"/ideas/{duplicate}/status", data={"status": "planned"})
+    assert reopened.status_code == 422
     # The board leaves duplicates out unless asked for them.
-    body = as_user(app, board["customer"]).get("/ideas/").get_data(as_text=True)
+    body = client_as(board["customer"]).get("/ideas/").get_data(as_text=True)
     assert "A dark theme please" not in body
-    listed = as_user(app, board["customer"]).get("/ideas/?status=duplicate")
+    listed = client_as(board["customer"]).get("/ideas/?status=duplicate")
     assert "A dark theme please" in listed.get_data(as_text=True)
 
 
-def test_sorts_and_filters(app, db, board):
-    old = propose(app, board["partner"], "Old idea with many votes", "security")
-    new = propose(app, board["customer"], "New idea trending now", "cloud")
+def test_sorts_and_filters(client_as, app, db, board):
+    old = propose(client_as, board["partner"], "Old idea with many votes", "security")
+    new = propose(client_as, board["customer"], "New idea trending now", "cloud")
     for who in ("customer", "customer2", "other"):
-        as_user(app, board[who]).post(f"/ideas/{old}/vote")
-    as_user(app, board["other"]).post(f"/ideas/{new}/vote")
-    as_user(app, board["partner"]).post(f"/ideas/{new}/vote")
+        client_as(board[who]).post(f"/ideas/{old}/vote")
+    client_as(board["other"]).post(f"/ideas/{new}/vote")
+    client_as(board["partner"]).post(f"/ideas/{new}/vote")
     # The old idea's votes are from long ago: trending counts the last 14 days only.
     for vote in db.scalars(select(IdeaVote).where(IdeaVote.idea_id == old)):
         vote.created_at = utcnow() - timedelta(days=30)
     db.flush()
     tick_trending(app)  # trending is a stored count: the tick takes aged votes out of it
-    client = as_user(app, board["other"])
+    client = client_as(board["other"])
 
     def order(query):
         body = client.get(f"/ideas/{query}").get_data(as_text=True)
@@ -243,30 +252,32 @@ def test_sorts_and_filters(app, db, board):
     assert "New idea" not in body and "Old idea" not in body
 
 
-def test_similar_ideas_are_suggested_by_title(app, db, board):
-    first = propose(app, board["partner"], "Dark mode for the console")
-    propose(app, board["other"], "Export invoices to CSV", "services")
-    merged = propose(app, board["other"], "A dark mode console theme")
-    as_user(app, board["manager"]).post(
+def test_similar_ideas_are_suggested_by_title(client_as, db, board):
+    first = propose(client_as, board["partner"], "Dark mode for the console")
+    propose(client_as, board["other"], "Export invoices to CSV", "services")
+    merged = propose(client_as, board["other"], "A dark mode console theme")
+    client_as(board["manager"]).post(
         f"/ideas/{merged}/status", data={"status": "duplicate", "duplicate_of": first}
     )
-    client = as_user(app, board["customer"])
+    client = client_as(board["customer"])
     found = client.get("/ideas/similar?title=console+dark+mode").get_json()
     assert [i["title"] for i in found] == ["Dark mode for the console"]  # not the duplicate
     assert found[0]["url"] == f"/ideas/{first}" and found[0]["status"] == "Under review"
     assert client.get("/ideas/similar?title=abc").get_json() == []
     assert client.get("/ideas/similar?title=payroll+integration").get_json() == []
-    assert as_user(app, board["manager"]).get("/ideas/similar?title=dark").status_code == 403
+    manager = client_as(board["manager"])
+    with unchanged(db):
+        assert manager.get("/ideas/similar?title=dark").status_code == 403
 
 
-def test_similar_ideas_use_the_knowledge_base_search(app, db, board):
+def test_similar_ideas_use_the_knowledge_base_search(client_as, db, board):
     """portal.search, as the help centre: title before description, stemmed words, and what
     people type never reaches the engine's query syntax."""
-    in_description = propose(app, board["partner"], "Quieter alerts", "services")
+    in_description = propose(client_as, board["partner"], "Quieter alerts", "services")
     db.get(Idea, in_description).description = "Group printer alerts by site"
-    propose(app, board["other"], "Printer alerts by email", "services")
+    propose(client_as, board["other"], "Printer alerts by email", "services")
     db.flush()
-    client = as_user(app, board["customer"])
+    client = client_as(board["customer"])
 
     def titles(typed):
         response = client.get("/ideas/similar", query_string={"title": typed})
@@ -279,9 +290,9 @@ def test_similar_ideas_use_the_knowledge_base_search(app, db, board):
     assert titles("'); --") == []
 
 
-def test_analytics_shows_top_ideas_per_product(app, db, board):
-    propose(app, board["partner"], "Better VPN logs", "security")
-    page = as_user(app, board["manager"]).get("/feedback/analytics")
+def test_analytics_shows_top_ideas_per_product(client_as, db, board):
+    propose(client_as, board["partner"], "Better VPN logs", "security")
+    page = client_as(board["manager"]).get("/feedback/analytics")
     assert page.status_code == 200
     assert "Better VPN logs" in page.get_data(as_text=True)
 
@@ -360,10 +371,10 @@ def counted(app, idea_id: int) -> tuple[int, int, int]:
     return result
 
 
-def test_two_concurrent_votes_of_one_person_count_once(app, committed):
-    idea_id = propose(app, committed["partner"], "Concurrent idea")
+def test_two_concurrent_votes_of_one_person_count_once(client_as, app, committed):
+    idea_id = propose(client_as, committed["partner"], "Concurrent idea")
     # Two sign-ins of one person (a double click, two tabs), each its own session and connection.
-    clients = [as_user(app, committed["customer"]) for _ in range(2)]
+    clients = [client_as(committed["customer"]) for _ in range(2)]
     statuses = at_once(app, clients, f"/ideas/{idea_id}/vote", "INSERT INTO idea_votes")
     assert statuses == [302, 302]
     assert counted(app, idea_id) == (1, 1, 1)
@@ -380,10 +391,10 @@ def test_two_concurrent_votes_of_one_person_count_once(app, committed):
     session.close()
 
 
-def test_two_concurrent_removals_of_one_vote_uncount_it_once(app, committed):
-    idea_id = propose(app, committed["partner"], "Concurrent removal")
-    as_user(app, committed["partner"]).post(f"/ideas/{idea_id}/vote")  # stays
-    clients = [as_user(app, committed["customer"]) for _ in range(2)]
+def test_two_concurrent_removals_of_one_vote_uncount_it_once(client_as, app, committed):
+    idea_id = propose(client_as, committed["partner"], "Concurrent removal")
+    client_as(committed["partner"]).post(f"/ideas/{idea_id}/vote")  # stays
+    clients = [client_as(committed["customer"]) for _ in range(2)]
     clients[0].post(f"/ideas/{idea_id}/vote")
     assert counted(app, idea_id) == (2, 2, 2)
     statuses = at_once(app, clients, f"/ideas/{idea_id}/unvote", "DELETE FROM idea_votes")

@@ -18,7 +18,8 @@ from portal.audit import AuditEvent
 from portal.clock import utcnow
 from portal.keyset import encode_cursor
 from tests.integration import test_feedback_ideas as ideas_tests
-from tests.integration.test_feedback_ideas import as_user, propose, tick_trending
+from tests.integration.test_feedback_ideas import propose, tick_trending
+from tests.unchanged import unchanged
 
 board = ideas_tests.board  # the people of the board (a fixture, found by its name here)
 
@@ -81,8 +82,8 @@ ORDERS = {
 
 
 @pytest.mark.parametrize("sort", list(ORDERS))
-def test_each_sort_pages_through_every_idea_once_in_order(app, db, board, many_ideas, sort):
-    client = as_user(app, board["customer"])
+def test_each_sort_pages_through_every_idea_once_in_order(client_as, db, board, many_ideas, sort):
+    client = client_as(board["customer"])
     ideas = sorted(many_ideas, key=ORDERS[sort], reverse=True)
     for query, wanted in (
         ("", [i for i in ideas if i.status != "duplicate"]),
@@ -106,8 +107,8 @@ def test_each_sort_pages_through_every_idea_once_in_order(app, db, board, many_i
     ]
 
 
-def test_a_cursor_the_portal_did_not_give_is_a_422(app, db, board, many_ideas):
-    client = as_user(app, board["customer"])
+def test_a_cursor_the_portal_did_not_give_is_a_422(client_as, db, board, many_ideas):
+    client = client_as(board["customer"])
     for query in (
         "after=not-a-cursor",
         "before=WzEsMl0",
@@ -116,16 +117,17 @@ def test_a_cursor_the_portal_did_not_give_is_a_422(app, db, board, many_ideas):
         f"sort=trending&after={encode_cursor('trending', [1, 5])}",  # a key too short
         f"sort=newest&after={encode_cursor('newest', ['2026-01-01T00:00:00', 5])}",  # naive
     ):
-        assert client.get(f"/ideas/?{query}").status_code == 422, query
+        with unchanged(db, counted=[Idea, IdeaVote]):
+            assert client.get(f"/ideas/?{query}").status_code == 422, query
     assert client.get(f"/ideas/?after={encode_cursor('votes', [1, 5])}").status_code == 200
 
 
-def test_a_voter_takes_the_vote_back_and_still_follows(app, db, board):
-    idea_id = propose(app, board["partner"])
+def test_a_voter_takes_the_vote_back_and_still_follows(client_as, db, board):
+    idea_id = propose(client_as, board["partner"])
     for who in ("customer", "other"):
-        as_user(app, board[who]).post(f"/ideas/{idea_id}/vote")
+        client_as(board[who]).post(f"/ideas/{idea_id}/vote")
     assert counts(db, idea_id) == (2, 2)
-    client = as_user(app, board["customer"])
+    client = client_as(board["customer"])
     page = client.get(f"/ideas/{idea_id}").get_data(as_text=True)
     assert "Remove my vote" in page and f"/ideas/{idea_id}/unvote" in page
     removed = client.post(f"/ideas/{idea_id}/unvote", follow_redirects=True)
@@ -145,73 +147,77 @@ def test_a_voter_takes_the_vote_back_and_still_follows(app, db, board):
     assert event.org_id == board["orgs"]["customer"].id
     assert event.actor_user_id == board["customer"].id
     # Again: nothing to remove, nothing uncounted; the other person's vote stays.
-    again = client.post(f"/ideas/{idea_id}/unvote", follow_redirects=True)
+    with unchanged(db, (Idea, idea_id), counted=[IdeaVote, IdeaSubscription]):
+        again = client.post(f"/ideas/{idea_id}/unvote", follow_redirects=True)
     assert "You had not voted for this idea." in again.get_data(as_text=True)
     assert counts(db, idea_id) == (1, 1)
     # From the board, back to the board; and a partner may take its vote back too.
-    partner = as_user(app, board["partner"])
+    partner = client_as(board["partner"])
     partner.post(f"/ideas/{idea_id}/vote")
     board_page = partner.get("/ideas/?sort=newest").get_data(as_text=True)
     assert f'action="/ideas/{idea_id}/unvote"' in board_page
     back = partner.post(f"/ideas/{idea_id}/unvote", data={"next": "/ideas/?sort=newest"})
     assert back.status_code == 302 and back.headers["Location"].endswith("/ideas/?sort=newest")
     assert counts(db, idea_id) == (1, 1)
-    assert as_user(app, board["manager"]).post(f"/ideas/{idea_id}/unvote").status_code == 403
+    manager = client_as(board["manager"])
+    with unchanged(db, (Idea, idea_id), counted=[IdeaVote, IdeaSubscription]):
+        assert manager.post(f"/ideas/{idea_id}/unvote").status_code == 403
     assert counts(db, idea_id) == (1, 1)
 
 
-def test_votes_stay_once_the_idea_is_closed(app, db, board):
-    idea_id = propose(app, board["partner"])
-    client = as_user(app, board["customer"])
+def test_votes_stay_once_the_idea_is_closed(client_as, db, board):
+    idea_id = propose(client_as, board["partner"])
+    client = client_as(board["customer"])
     client.post(f"/ideas/{idea_id}/vote")
-    manager = as_user(app, board["manager"])
+    manager = client_as(board["manager"])
     assert manager.post(f"/ideas/{idea_id}/status", data={"status": "done"}).status_code == 302
-    refused = client.post(f"/ideas/{idea_id}/unvote", follow_redirects=True)
+    with unchanged(db, (Idea, idea_id), counted=[IdeaVote, IdeaSubscription]):
+        refused = client.post(f"/ideas/{idea_id}/unvote", follow_redirects=True)
     assert "Votes are closed for this idea: yours stays counted." in refused.get_data(as_text=True)
     assert counts(db, idea_id) == (1, 1)
     assert "Remove my vote" not in client.get(f"/ideas/{idea_id}").get_data(as_text=True)
 
 
-def test_a_vote_leaves_trending_after_14_days_once_the_tick_ran(app, db, board):
+def test_a_vote_leaves_trending_after_14_days_once_the_tick_ran(client_as, app, db, board):
     with time_machine.travel(utcnow(), tick=False) as clock:
-        old = propose(app, board["partner"], "Voted for a while ago")
+        old = propose(client_as, board["partner"], "Voted for a while ago")
         for who in ("customer", "customer2"):
-            as_user(app, board[who]).post(f"/ideas/{old}/vote")
+            client_as(board[who]).post(f"/ideas/{old}/vote")
         clock.shift(timedelta(days=1))
-        new = propose(app, board["customer"], "Voted for lately")
+        new = propose(client_as, board["customer"], "Voted for lately")
         assert counts(db, old) == (2, 2)
 
         def trending():  # signed in afresh: sessions do not last two weeks
-            body = as_user(app, board["other"]).get("/ideas/?sort=trending").get_data(as_text=True)
+            body = client_as(board["other"]).get("/ideas/?sort=trending").get_data(as_text=True)
             return sorted(("Voted for a while ago", "Voted for lately"), key=body.index)
 
         clock.shift(timedelta(days=12, hours=23))  # 13 days 23 hours after the vote
         assert tick_trending(app) == 0 and counts(db, old) == (2, 2)
         clock.shift(timedelta(hours=1, seconds=1))  # 14 days and a second
         assert counts(db, old) == (2, 2)  # stored: it waits for the tick
-        as_user(app, board["partner"]).post(f"/ideas/{new}/vote")
+        client_as(board["partner"]).post(f"/ideas/{new}/vote")
         assert trending() == ["Voted for a while ago", "Voted for lately"]  # 2 recent, 1
         assert tick_trending(app) == 1
         assert counts(db, old) == (2, 0) and counts(db, new) == (1, 1)
         assert trending() == ["Voted for lately", "Voted for a while ago"]
         assert tick_trending(app) == 0  # safe to run twice
         # Taking back an aged vote uncounts it from the votes only.
-        as_user(app, board["customer"]).post(f"/ideas/{old}/unvote")
+        client_as(board["customer"]).post(f"/ideas/{old}/unvote")
         assert counts(db, old) == (1, 0)
 
 
-def test_a_merge_recounts_the_trending_votes(app, db, board):
+def test_a_merge_recounts_the_trending_votes(client_as, app, db, board):
     with time_machine.travel(utcnow(), tick=False) as clock:
-        original = propose(app, board["partner"], "Dark mode for the console")
-        duplicate = propose(app, board["other"], "A dark theme please")
-        as_user(app, board["customer"]).post(f"/ideas/{original}/vote")
-        as_user(app, board["customer"]).post(f"/ideas/{duplicate}/vote")  # both: counts once
+        original = propose(client_as, board["partner"], "Dark mode for the console")
+        duplicate = propose(client_as, board["other"], "A dark theme please")
+        client_as(board["customer"]).post(f"/ideas/{original}/vote")
+        client_as(board["customer"]).post(f"/ideas/{duplicate}/vote")  # both: counts once
         clock.shift(timedelta(days=20))
         tick_trending(app)
-        as_user(app, board["customer2"]).post(f"/ideas/{duplicate}/vote")
-        as_user(app, board["partner"]).post(f"/ideas/{duplicate}/vote")
+        client_as(board["customer2"]).post(f"/ideas/{duplicate}/vote")
+        client_as(board["partner"]).post(f"/ideas/{duplicate}/vote")
         assert counts(db, original) == (1, 0) and counts(db, duplicate) == (3, 2)
-        merged = as_user(app, board["manager"]).post(
+        merged = client_as(board["manager"]).post(
             f"/ideas/{duplicate}/status", data={"status": "duplicate", "duplicate_of": original}
         )
         assert merged.status_code == 302

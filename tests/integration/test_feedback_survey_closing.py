@@ -10,15 +10,21 @@ import time_machine
 from sqlalchemy import select
 
 from feedback.surveys import services
-from feedback.surveys.models import NpsCampaign
+from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
 from portal import jobs
 from portal.audit import AuditEvent
 from portal.clock import utcnow
 from portal.tenancy import Principal
 from tests.integration import test_feedback_surveys as surveys
 from tests.integration.race_support import written_first
-from tests.integration.test_feedback_ideas import as_user
-from tests.integration.test_feedback_surveys import acting, answer_count, link_of, sent_campaign
+from tests.integration.test_feedback_surveys import (
+    acting,
+    answer_count,
+    campaign_rows,
+    link_of,
+    sent_campaign,
+)
+from tests.unchanged import unchanged
 
 people = surveys.people  # the fixture, shared with the other NPS tests
 
@@ -53,17 +59,18 @@ def draft(app, people, **fields) -> int:
 
 
 def test_closing_a_sent_campaign_closes_its_links_and_keeps_its_results(
-    app, client, login_as, db, people, mailbox
+    app, client, client_as, db, people, mailbox
 ):
     campaign_id = sent_campaign(app, people)
     answered = link_of(mailbox, people["gold"])
     waiting = link_of(mailbox, people["silver"])
     assert client.post(answered, data={"score": "10", "comment": "Fast answers"}).status_code == 200
-    login_as(people["manager"])
+    client = client_as(people["manager"])
     page = client.get(f"/feedback/nps/{campaign_id}").get_data(as_text=True)
     assert 'data-testid="close-campaign"' in page
     # Not ticked: nothing happens, the box says why.
-    unticked = client.post(f"/feedback/nps/{campaign_id}/close")
+    with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+        unticked = client.post(f"/feedback/nps/{campaign_id}/close")
     assert unticked.status_code == 422
     assert "Tick the box to confirm that you close it." in unticked.get_data(as_text=True)
     assert status_of(db, campaign_id) == "sent"
@@ -76,25 +83,27 @@ def test_closing_a_sent_campaign_closes_its_links_and_keeps_its_results(
     # The links say so, on GET and on POST, and record nothing.
     anyone = app.test_client()
     for path in (waiting, answered):
-        for response in (anyone.get(path), anyone.post(path, data={"score": "2"})):
-            assert response.status_code == 410
-            assert "This survey is closed" in response.get_data(as_text=True)
+        with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+            for response in (anyone.get(path), anyone.post(path, data={"score": "2"})):
+                assert response.status_code == 410
+                assert "This survey is closed" in response.get_data(as_text=True)
     assert answer_count(db, campaign_id) == 1
     # Results stay visible, and count the campaign.
-    sales = as_user(app, people["sales"])
+    sales = client_as(people["sales"])
     page = sales.get(f"/feedback/nps/{campaign_id}").get_data(as_text=True)
     assert 'data-testid="campaign-closed"' in page and "Fast answers" in page
     assert 'data-testid="response-rate">25.0 %<' in page  # 1 of 4
     assert 'data-testid="close-campaign"' not in page  # sales reads, does not manage
     assert "Autumn NPS" in sales.get("/feedback/nps/").get_data(as_text=True)
-    assert sales.post(f"/feedback/nps/{campaign_id}/close", data=CONFIRMED).status_code == 403
+    with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+        assert sales.post(f"/feedback/nps/{campaign_id}/close", data=CONFIRMED).status_code == 403
 
 
-def test_no_reminder_goes_out_for_a_closed_campaign(app, client, login_as, db, people, mailbox):
+def test_no_reminder_goes_out_for_a_closed_campaign(app, client, client_as, db, people, mailbox):
     with time_machine.travel(utcnow(), tick=False) as clock:
         campaign_id = sent_campaign(app, people, remind_after_days=3)
         mailbox.clear()
-        login_as(people["manager"])
+        client = client_as(people["manager"])
         assert client.post(f"/feedback/nps/{campaign_id}/close", data=CONFIRMED).status_code == 302
         clock.shift(timedelta(days=30))
         with app.app_context():
@@ -105,12 +114,10 @@ def test_no_reminder_goes_out_for_a_closed_campaign(app, client, login_as, db, p
     assert (campaign.status, campaign.reminded_at) == ("closed", None)
 
 
-def test_closing_anything_but_a_sent_campaign_is_refused(
-    app, client, login_as, db, people, mailbox
-):
+def test_closing_anything_but_a_sent_campaign_is_refused(app, client_as, db, people, mailbox):
     drafted = draft(app, people)
     closed = sent_campaign(app, people)
-    login_as(people["manager"])
+    client = client_as(people["manager"])
     assert client.post(f"/feedback/nps/{closed}/close", data=CONFIRMED).status_code == 302
     send_at = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     scheduled = draft(app, people, name="Scheduled NPS")
@@ -120,16 +127,17 @@ def test_closing_anything_but_a_sent_campaign_is_refused(
         (scheduled, "scheduled", "This campaign is not sent yet: cancel its schedule instead."),
         (closed, "closed", "This campaign is already closed."),
     ):
-        refused = client.post(f"/feedback/nps/{campaign_id}/close", data=CONFIRMED)
+        with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyRecipient]):
+            refused = client.post(f"/feedback/nps/{campaign_id}/close", data=CONFIRMED)
         assert refused.status_code == 409, status
         assert message in refused.get_data(as_text=True)
         assert status_of(db, campaign_id) == status
     assert len(events_of(db, closed, "nps_campaign.closed")) == 1
 
 
-def test_a_scheduled_campaign_goes_back_to_draft(app, client, login_as, db, people, mailbox):
+def test_a_scheduled_campaign_goes_back_to_draft(app, client_as, db, people, mailbox):
     campaign_id = draft(app, people)
-    login_as(people["manager"])
+    client = client_as(people["manager"])
     send_at = (utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
     assert (
         client.post(f"/feedback/nps/{campaign_id}/schedule", data={"send_at": send_at})
@@ -147,16 +155,19 @@ def test_a_scheduled_campaign_goes_back_to_draft(app, client, login_as, db, peop
         assert jobs.run_periodic(["send_due_nps_campaigns"]) == {"send_due_nps_campaigns": 0}
     assert not mailbox
     # A draft has no schedule to cancel; a sent campaign is closed instead.
-    refused = client.post(f"/feedback/nps/{campaign_id}/unschedule")
+    with unchanged(db, (NpsCampaign, campaign_id), counted=[SurveyRecipient]):
+        refused = client.post(f"/feedback/nps/{campaign_id}/unschedule")
     assert refused.status_code == 409
     assert "This campaign is not scheduled." in refused.get_data(as_text=True)
     sent = sent_campaign(app, people, name="Sent NPS")
-    refused = client.post(f"/feedback/nps/{sent}/unschedule")
+    with unchanged(db, *campaign_rows(db, sent), counted=[SurveyRecipient]):
+        refused = client.post(f"/feedback/nps/{sent}/unschedule")
     assert refused.status_code == 409
     assert "close it instead" in refused.get_data(as_text=True)
     assert status_of(db, sent) == "sent"
-    sales = as_user(app, people["sales"])
-    assert sales.post(f"/feedback/nps/{sent}/unschedule").status_code == 403
+    sales = client_as(people["sales"])
+    with unchanged(db, *campaign_rows(db, sent), counted=[SurveyRecipient]):
+        assert sales.post(f"/feedback/nps/{sent}/unschedule").status_code == 403
 
 
 def test_a_campaign_closed_while_the_tick_runs_is_not_reminded(app, db, people, mailbox):

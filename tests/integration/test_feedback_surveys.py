@@ -19,6 +19,7 @@ from feedback.surveys.models import NpsCampaign, SurveyRecipient, SurveyResponse
 from portal import jobs
 from portal.clock import utcnow
 from portal.tenancy import Principal
+from tests.unchanged import unchanged
 
 LINK = re.compile(r"http://portal\.test(/feedback/survey/[A-Za-z0-9._-]+)")
 
@@ -70,6 +71,12 @@ def link_of(mailbox, user) -> str:
     return LINK.search(message.get_content()).group(1)
 
 
+def campaign_rows(db, campaign_id) -> list:
+    """The campaign and its recipients: what an answer, or a refused one, could touch."""
+    recipients = select(SurveyRecipient).where(SurveyRecipient.campaign_id == campaign_id)
+    return [(NpsCampaign, campaign_id), *db.scalars(recipients)]
+
+
 def answer_count(db, campaign_id=None) -> int:
     stmt = select(func.count()).select_from(SurveyResponse)
     if campaign_id:
@@ -102,10 +109,11 @@ def test_sending_emails_each_recipient_a_link_that_opens_without_sign_in(
 
 
 def test_a_link_answers_once(app, client, db, people, mailbox):
-    sent_campaign(app, people)
+    campaign_id = sent_campaign(app, people)
     path = link_of(mailbox, people["silver"])
     assert client.post(path, data={"score": "3"}).status_code == 200
-    again = client.post(path, data={"score": "10"})
+    with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+        again = client.post(path, data={"score": "10"})
     assert again.status_code == 200
     assert "already answered" in again.get_data(as_text=True)
     assert "already answered" in client.get(path).get_data(as_text=True)
@@ -115,7 +123,7 @@ def test_a_link_answers_once(app, client, db, people, mailbox):
 def test_two_submits_that_both_read_unanswered_record_once(app, db, people, mailbox):
     """The database decides: even when both requests saw no answer yet (as two concurrent
     submits do), the unique answer per recipient lets one in."""
-    sent_campaign(app, people)
+    campaign_id = sent_campaign(app, people)
     token = link_of(mailbox, people["gold"]).rsplit("/", 1)[1]
     with acting(app) as session:
         answers.record_answer(token, 8, "")
@@ -129,8 +137,10 @@ def test_two_submits_that_both_read_unanswered_record_once(app, db, people, mail
 
     with acting(app) as session, pytest.MonkeyPatch.context() as patch:
         patch.setattr(answers, "open_link", stale)
-        with pytest.raises(links.AlreadyAnswered):
-            answers.record_answer(token, 2, "")
+        with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+            with pytest.raises(links.AlreadyAnswered):
+                answers.record_answer(token, 2, "")
+            session.flush()
     assert answer_count(db) == 1
     recipient_id = db.scalar(select(SurveyResponse.recipient_id))
     with pytest.raises(IntegrityError), db.begin_nested():
@@ -150,11 +160,13 @@ def test_a_tampered_or_foreign_link_is_a_clear_400(app, client, db, people, mail
     path = link_of(mailbox, people["customer"])
     token = path.rsplit("/", 1)[1]
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    rows = campaign_rows(db, campaign_id)
     for bad in (tampered, "not-a-token", token.upper()):
-        page = client.get(f"/feedback/survey/{bad}")
-        assert page.status_code == 400
-        assert "not valid" in page.get_data(as_text=True)
-        assert client.post(f"/feedback/survey/{bad}", data={"score": "5"}).status_code == 400
+        with unchanged(db, *rows, counted=[SurveyResponse]):
+            page = client.get(f"/feedback/survey/{bad}")
+            assert page.status_code == 400
+            assert "not valid" in page.get_data(as_text=True)
+            assert client.post(f"/feedback/survey/{bad}", data={"score": "5"}).status_code == 400
     with app.test_request_context():
         recipient = db.scalar(
             select(SurveyRecipient).where(SurveyRecipient.email == people["customer"].email)
@@ -170,23 +182,25 @@ def test_a_tampered_or_foreign_link_is_a_clear_400(app, client, db, people, mail
         finally:
             app.config["SECRET_KEY"] = secret
     for bad in (other, csat, forged):
-        assert client.get(f"/feedback/survey/{bad}").status_code == 400
-        assert client.post(f"/feedback/survey/{bad}", data={"score": "5"}).status_code == 400
+        with unchanged(db, *rows, counted=[SurveyResponse]):
+            assert client.get(f"/feedback/survey/{bad}").status_code == 400
+            assert client.post(f"/feedback/survey/{bad}", data={"score": "5"}).status_code == 400
     assert answer_count(db) == 0
 
 
 def test_a_link_expires_after_14_days(app, client, db, people, mailbox):
     # Forward from now only: itsdangerous refuses a token stamped in the future.
     with time_machine.travel(utcnow(), tick=False) as clock:
-        sent_campaign(app, people)
+        campaign_id = sent_campaign(app, people)
         path = link_of(mailbox, people["gold"])
         clock.shift(timedelta(days=13, hours=23))
         assert client.get(path).status_code == 200
         clock.shift(timedelta(hours=2))
-        expired = client.get(path)
-        assert expired.status_code == 410
-        assert "expired" in expired.get_data(as_text=True)
-        assert client.post(path, data={"score": "10"}).status_code == 410
+        with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+            expired = client.get(path)
+            assert expired.status_code == 410
+            assert "expired" in expired.get_data(as_text=True)
+            assert client.post(path, data={"score": "10"}).status_code == 410
     assert answer_count(db) == 0
 
 
@@ -194,21 +208,23 @@ def test_the_lifetime_is_configurable(app, client, db, people, mailbox):
     days, app.config["SURVEY_LINK_DAYS"] = app.config["SURVEY_LINK_DAYS"], 2
     try:
         with time_machine.travel(utcnow(), tick=False) as clock:
-            sent_campaign(app, people)
+            campaign_id = sent_campaign(app, people)
             path = link_of(mailbox, people["gold"])
             assert "works for 2 days" in mailbox.to(people["gold"].email)[0].get_content()
             clock.shift(timedelta(days=2, minutes=1))
-            assert client.get(path).status_code == 410
+            with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+                assert client.get(path).status_code == 410
     finally:
         app.config["SURVEY_LINK_DAYS"] = days
 
 
 def test_the_answer_is_csrf_protected(app, client, db, people, mailbox):
-    sent_campaign(app, people)
+    campaign_id = sent_campaign(app, people)
     path = link_of(mailbox, people["gold"])
     app.config["WTF_CSRF_ENABLED"] = True
     try:
-        assert client.post(path, data={"score": "7"}).status_code == 400
+        with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+            assert client.post(path, data={"score": "7"}).status_code == 400
         assert answer_count(db) == 0
         page = client.get(path).get_data(as_text=True)
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
@@ -219,12 +235,13 @@ def test_the_answer_is_csrf_protected(app, client, db, people, mailbox):
 
 
 def test_a_missing_or_wrong_score_is_a_clear_message(app, client, db, people, mailbox):
-    sent_campaign(app, people)
+    campaign_id = sent_campaign(app, people)
     path = link_of(mailbox, people["gold"])
-    for data in ({}, {"score": "11"}, {"score": "x"}):
-        page = client.post(path, data=data)
-        assert page.status_code == 422
-    assert "Choose a score from 0 to 10." in client.post(path, data={}).get_data(as_text=True)
+    with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyResponse]):
+        for data in ({}, {"score": "11"}, {"score": "x"}):
+            page = client.post(path, data=data)
+            assert page.status_code == 422
+        assert "Choose a score from 0 to 10." in client.post(path, data={}).get_data(as_text=True)
     assert answer_count(db) == 0
 
 
@@ -243,23 +260,27 @@ def test_audience_by_tier_and_by_list(app, db, people, mailbox):
     assert emails == {people["silver"].email}
 
 
-def test_bad_campaigns_are_refused_with_a_clear_message(app, client, login_as, db, people):
-    login_as(people["manager"])
-    page = client.post("/feedback/nps/new", data={"name": "No audience", "remind_after_days": "7"})
+def test_bad_campaigns_are_refused_with_a_clear_message(client_as, db, people):
+    client = client_as(people["manager"])
+    with unchanged(db, counted=[NpsCampaign]):
+        page = client.post(
+            "/feedback/nps/new", data={"name": "No audience", "remind_after_days": "7"}
+        )
     assert page.status_code == 422
     assert "Choose who is asked" in page.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(NpsCampaign)) == 0
 
 
-def test_a_time_in_the_past_is_refused(app, client, login_as, db, people):
-    login_as(people["manager"])
+def test_a_time_in_the_past_is_refused(client_as, db, people):
+    client = client_as(people["manager"])
     created = client.post(
         "/feedback/nps/new",
         data={"name": "Past", "audience_kinds": ["customer"], "remind_after_days": "7"},
     )
     campaign_id = int(created.headers["Location"].rsplit("/", 1)[1])
     past = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
-    page = client.post(f"/feedback/nps/{campaign_id}/schedule", data={"send_at": past})
+    with unchanged(db, (NpsCampaign, campaign_id), counted=[SurveyRecipient]):
+        page = client.post(f"/feedback/nps/{campaign_id}/schedule", data={"send_at": past})
     assert page.status_code == 422
     assert "Choose a time in the future." in page.get_data(as_text=True)
     db.expire_all()
@@ -267,10 +288,10 @@ def test_a_time_in_the_past_is_refused(app, client, login_as, db, people):
 
 
 def test_scheduled_campaign_is_sent_by_the_tick_once_and_reminded_once(
-    app, client, login_as, db, people, mailbox
+    app, client, client_as, db, people, mailbox
 ):
     with time_machine.travel(utcnow(), tick=False) as clock:
-        login_as(people["manager"])
+        client = client_as(people["manager"])
         created = client.post(
             "/feedback/nps/new",
             data={"name": "Scheduled", "audience_kinds": ["partner"], "remind_after_days": "7"},
@@ -313,13 +334,13 @@ def test_scheduled_campaign_is_sent_by_the_tick_once_and_reminded_once(
     db.refresh(campaign)
     assert campaign.status == "sent" and campaign.reminded_at is not None
     # Sending again by hand is refused.
-    login_as(people["manager"])
+    client = client_as(people["manager"])
     client.post(f"/feedback/nps/{campaign_id}/send")
     assert db.scalar(select(func.count()).select_from(SurveyRecipient)) == 3
 
 
 def test_results_show_nps_rate_distribution_breakdown_and_reasons(
-    app, client, login_as, db, people, mailbox
+    app, client, client_as, db, people, mailbox
 ):
     campaign_id = sent_campaign(app, people)
     for who, score, reason in (
@@ -328,7 +349,7 @@ def test_results_show_nps_rate_distribution_breakdown_and_reasons(
         ("customer", 3, "Late deliveries"),
     ):
         client.post(link_of(mailbox, people[who]), data={"score": str(score), "comment": reason})
-    login_as(people["sales"])  # feedback.view: reads, does not manage
+    client = client_as(people["sales"])  # feedback.view: reads, does not manage
     page = client.get(f"/feedback/nps/{campaign_id}")
     body = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -339,12 +360,14 @@ def test_results_show_nps_rate_distribution_breakdown_and_reasons(
     assert "Send now" not in body
     trend = client.get("/feedback/nps/").get_data(as_text=True)
     assert "Autumn NPS" in trend and "33.3" in trend
-    assert client.post(f"/feedback/nps/{campaign_id}/send").status_code == 403
+    with unchanged(db, *campaign_rows(db, campaign_id), counted=[SurveyRecipient]):
+        assert client.post(f"/feedback/nps/{campaign_id}/send").status_code == 403
 
 
-def test_only_vendor_staff_see_campaigns(app, client, login_as, db, people):
+def test_only_vendor_staff_see_campaigns(app, client_as, db, people):
     campaign_id = sent_campaign(app, people)
-    login_as(people["customer"])
-    assert client.get("/feedback/nps/").status_code == 403
-    assert client.get(f"/feedback/nps/{campaign_id}").status_code == 403
-    assert client.get("/feedback/analytics").status_code == 403
+    client = client_as(people["customer"])
+    with unchanged(db, (NpsCampaign, campaign_id)):
+        assert client.get("/feedback/nps/").status_code == 403
+        assert client.get(f"/feedback/nps/{campaign_id}").status_code == 403
+        assert client.get("/feedback/analytics").status_code == 403

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from portal.identity.models import Invitation, User
 from portal.notify.models import Notification
+from tests.unchanged import unchanged
 
 PASSWORD = "invited-and-happy"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -58,8 +59,8 @@ def admin(partner, user_factory):
     return user_factory(partner, "partner_admin")
 
 
-def test_the_whole_journey(app, client, db, login_as, mailbox, partner, admin):
-    login_as(admin)
+def test_the_whole_journey(app, db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
     assert client.get(f"/admin/organizations/{partner.id}/invite").status_code == 200
     response = invite(client, partner, "Ina@Example.test")
     assert response.status_code == 302
@@ -118,8 +119,8 @@ def test_the_whole_journey(app, client, db, login_as, mailbox, partner, admin):
     ]
 
 
-def test_the_invitation_page_names_the_organisation(app, client, login_as, mailbox, partner, admin):
-    login_as(admin)
+def test_the_invitation_page_names_the_organisation(app, client_as, mailbox, partner, admin):
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
     client.post("/logout")
@@ -128,26 +129,29 @@ def test_the_invitation_page_names_the_organisation(app, client, login_as, mailb
     assert f"Join {partner.name}</h1>" in page
 
 
-def test_the_password_must_follow_the_rules(app, client, db, login_as, mailbox, partner, admin):
-    login_as(admin)
+def test_the_password_must_follow_the_rules(app, db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
     invitee = app.test_client()
-    response = accept(invitee, link, password="short")
+    with unchanged(db, counted=[Invitation, User]):
+        response = accept(invitee, link, password="short")
     assert response.status_code == 422
     assert "Use at least" in response.get_data(as_text=True)
     assert users_with(db, "ina@example.test") == 0
     assert accept(invitee, link).status_code == 302  # a failed try does not use the link up
 
 
-def test_the_link_works_once(app, client, db, login_as, mailbox, partner, admin):
-    login_as(admin)
+def test_the_link_works_once(app, db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
     invitee = app.test_client()
     assert accept(invitee, link).status_code == 302
 
-    for response in (invitee.get(link), accept(invitee, link, password="another-password-1")):
+    with unchanged(db, counted=[Invitation, User]):
+        answers = (invitee.get(link), accept(invitee, link, password="another-password-1"))
+    for response in answers:
         assert response.status_code == 410
         assert "no longer valid" in response.get_data(as_text=True)
     assert users_with(db, "ina@example.test") == 1
@@ -159,10 +163,10 @@ def test_the_link_works_once(app, client, db, login_as, mailbox, partner, admin)
     )
 
 
-def test_the_link_expires(app, client, db, login_as, mailbox, partner, admin):
+def test_the_link_expires(app, client, db, client_as, mailbox, partner, admin):
     days = app.config["INVITATION_DAYS"]
     with time_machine.travel(START, tick=False) as traveller:
-        login_as(admin)
+        client = client_as(admin)
         invite(client, partner, "ina@example.test")
         link = invitation_link(app, mailbox.to("ina@example.test")[0])
         invitee = app.test_client()
@@ -182,10 +186,8 @@ def test_a_forged_link_is_not_valid(client):
     assert "no longer valid" in response.get_data(as_text=True)
 
 
-def test_a_new_invitation_replaces_the_pending_one(
-    app, client, db, login_as, mailbox, partner, admin
-):
-    login_as(admin)
+def test_a_new_invitation_replaces_the_pending_one(app, db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     invite(client, partner, "ina@example.test", role="partner_admin")
     first, second = (invitation_link(app, m) for m in mailbox.to("ina@example.test"))
@@ -196,68 +198,73 @@ def test_a_new_invitation_replaces_the_pending_one(
 
 
 def test_inviting_an_address_that_has_an_account_is_a_clear_error(
-    client, db, login_as, mailbox, partner, admin, org_factory, user_factory
+    db, client_as, mailbox, partner, admin, org_factory, user_factory
 ):
     elsewhere = user_factory(org_factory("distributor"))
-    login_as(admin)
+    client = client_as(admin)
     for email in (elsewhere.email, admin.email.upper()):
-        response = invite(client, partner, email)
+        with unchanged(db, counted=[Invitation, User]):
+            response = invite(client, partner, email)
         assert response.status_code == 422
         assert f"{email.lower()} already has an account." in response.get_data(as_text=True)
         assert invitations_to(db, email.lower()) == []
     assert mailbox == []
 
 
-def test_an_unknown_role_is_refused(client, db, login_as, mailbox, partner, admin):
-    login_as(admin)
-    response = invite(client, partner, "ina@example.test", role="vendor_admin")
+def test_an_unknown_role_is_refused(db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
+    with unchanged(db, counted=[Invitation, User]):
+        response = invite(client, partner, "ina@example.test", role="vendor_admin")
     assert response.status_code == 422
     assert invitations_to(db, "ina@example.test") == []
     assert mailbox == []
 
 
 def test_accepting_when_the_address_got_an_account_meanwhile_is_a_clear_error(
-    app, client, db, login_as, mailbox, partner, admin, org_factory, user_factory
+    app, db, client_as, mailbox, partner, admin, org_factory, user_factory
 ):
     """Two organisations invite the same person; the second link, opened after the first was
     accepted, must not crash on the unique email."""
     other = org_factory("distributor")
     other_admin = user_factory(other)
-    login_as(admin)
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     client.post("/logout")
-    login_as(other_admin)
+    client = client_as(other_admin)
     invite(client, other, "ina@example.test", role="partner_user")
     ours, theirs = (invitation_link(app, m) for m in mailbox.to("ina@example.test"))
 
     invitee = app.test_client()
     assert accept(invitee, ours).status_code == 302
-    response = accept(invitee, theirs)
+    with unchanged(db, counted=[Invitation, User]):
+        response = accept(invitee, theirs)
     assert response.status_code < 500
     assert "already has an account" in response.get_data(as_text=True)
     assert users_with(db, "ina@example.test") == 1
 
 
 def test_a_partner_admin_cannot_invite_into_a_foreign_organisation(
-    client, db, login_as, mailbox, admin, org_factory
+    db, client_as, mailbox, admin, org_factory
 ):
     foreign = org_factory("reseller")
-    login_as(admin)
-    assert client.get(f"/admin/organizations/{foreign.id}/invite").status_code == 404
-    assert invite(client, foreign, "ina@example.test").status_code == 404
-    assert client.get("/admin/organizations/999999999/invite").status_code == 404  # same answer
+    client = client_as(admin)
+    with unchanged(db, counted=[Invitation, User]):
+        assert client.get(f"/admin/organizations/{foreign.id}/invite").status_code == 404
+        assert invite(client, foreign, "ina@example.test").status_code == 404
+        assert client.get("/admin/organizations/999999999/invite").status_code == 404  # same answer
     assert invitations_to(db, "ina@example.test") == []
     assert mailbox == []
 
 
 def test_a_partner_admin_cannot_invite_into_organisations_it_only_sees(
-    client, db, login_as, mailbox, vendor, partner, admin, org_factory
+    db, client_as, mailbox, vendor, partner, admin, org_factory
 ):
     managed = org_factory("customer", managed_by_id=partner.id)
-    login_as(admin)
+    client = client_as(admin)
     for org, role in ((vendor, "vendor_admin"), (managed, "customer_admin")):
-        assert client.get(f"/admin/organizations/{org.id}/invite").status_code == 403
-        response = invite(client, org, "ina@example.test", role=role)
+        with unchanged(db, counted=[Invitation, User]):
+            assert client.get(f"/admin/organizations/{org.id}/invite").status_code == 403
+            response = invite(client, org, "ina@example.test", role=role)
         assert response.status_code == 403
         assert f"You may not manage the members of {org.name}." in response.get_data(as_text=True)
     assert invitations_to(db, "ina@example.test") == []
@@ -265,9 +272,9 @@ def test_a_partner_admin_cannot_invite_into_organisations_it_only_sees(
 
 
 def test_a_vendor_admin_may_invite_into_a_partner_organisation(
-    app, client, db, login_as, mailbox, vendor, partner, user_factory
+    app, db, client_as, mailbox, vendor, partner, user_factory
 ):
-    login_as(user_factory(vendor))
+    client = client_as(user_factory(vendor))
     response = invite(client, partner, "ina@example.test", role="partner_admin")
     assert response.status_code == 302
     assert response.headers["Location"] == f"/admin/organizations/{partner.id}"
@@ -280,16 +287,17 @@ def test_a_vendor_admin_may_invite_into_a_partner_organisation(
     assert db.scalar(select(User.org_id).where(User.email == "ina@example.test")) == partner.id
 
 
-def test_a_partner_user_may_not_invite(client, db, login_as, mailbox, partner, user_factory):
-    login_as(user_factory(partner, "partner_user"))
-    assert client.get(f"/admin/organizations/{partner.id}/invite").status_code == 403
-    assert invite(client, partner, "ina@example.test").status_code == 403
+def test_a_partner_user_may_not_invite(db, client_as, mailbox, partner, user_factory):
+    client = client_as(user_factory(partner, "partner_user"))
+    with unchanged(db, counted=[Invitation, User]):
+        assert client.get(f"/admin/organizations/{partner.id}/invite").status_code == 403
+        assert invite(client, partner, "ina@example.test").status_code == 403
     assert invitations_to(db, "ina@example.test") == []
     assert mailbox == []
 
 
-def test_revoking_an_invitation_kills_its_link(app, client, db, login_as, mailbox, partner, admin):
-    login_as(admin)
+def test_revoking_an_invitation_kills_its_link(app, db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
     [invitation] = invitations_to(db, "ina@example.test")
@@ -302,34 +310,38 @@ def test_revoking_an_invitation_kills_its_link(app, client, db, login_as, mailbo
     assert invitations_to(db, "ina@example.test")[0].status == "revoked"
 
     invitee = app.test_client()
-    assert invitee.get(link).status_code == 410
-    assert accept(invitee, link).status_code == 410
+    with unchanged(db, invitation, counted=[Invitation, User]):
+        assert invitee.get(link).status_code == 410
+        assert accept(invitee, link).status_code == 410
     assert users_with(db, "ina@example.test") == 0
 
-    again = client.post(f"/admin/invitations/{invitation.id}/revoke", follow_redirects=True)
+    with unchanged(db, invitation):
+        again = client.post(f"/admin/invitations/{invitation.id}/revoke", follow_redirects=True)
     assert "Only a pending invitation can be revoked." in again.get_data(as_text=True)
 
 
 def test_only_admins_of_the_organisation_may_revoke(
-    client, db, login_as, mailbox, partner, admin, org_factory, user_factory
+    db, client_as, mailbox, partner, admin, org_factory, user_factory
 ):
-    login_as(admin)
+    client = client_as(admin)
     invite(client, partner, "ina@example.test")
     [invitation] = invitations_to(db, "ina@example.test")
     client.post("/logout")
 
-    login_as(user_factory(partner, "partner_user"))
-    assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 403
+    client = client_as(user_factory(partner, "partner_user"))
+    with unchanged(db, invitation):
+        assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 403
     client.post("/logout")
-    login_as(user_factory(org_factory("reseller")))
-    assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 404
+    client = client_as(user_factory(org_factory("reseller")))
+    with unchanged(db, invitation):
+        assert client.post(f"/admin/invitations/{invitation.id}/revoke").status_code == 404
     assert invitations_to(db, "ina@example.test")[0].status == "pending"
 
 
 def test_an_admin_who_turned_member_mail_off_is_told_in_the_app_only(
-    app, client, db, login_as, mailbox, partner, admin
+    app, db, client_as, mailbox, partner, admin
 ):
-    login_as(admin)
+    client = client_as(admin)
     client.post("/account/notifications", data={"email_kinds": ["admin.organization_changed"]})
     invite(client, partner, "ina@example.test")
     link = invitation_link(app, mailbox.to("ina@example.test")[0])
@@ -339,3 +351,52 @@ def test_an_admin_who_turned_member_mail_off_is_told_in_the_app_only(
     notes = db.scalars(select(Notification).where(Notification.user_id == admin.id)).all()
     assert [n.kind for n in notes] == ["admin.member_joined"]
     assert mailbox.to(admin.email) == []
+
+
+def invitation_history(db, invitation) -> list[tuple[str, dict | None]]:
+    from portal.audit import AuditEvent
+
+    return [
+        (e.action, e.after)
+        for e in db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == "Invitation", AuditEvent.object_id == invitation.id)
+            .order_by(AuditEvent.id)
+        )
+    ]
+
+
+def test_the_tick_marks_invitations_past_their_expiry_expired_once(
+    app, db, client_as, mailbox, partner, admin
+):
+    from portal import jobs
+
+    days = app.config["INVITATION_DAYS"]
+    with time_machine.travel(START, tick=False) as traveller:
+        client = client_as(admin)
+        invite(client, partner, "ina@example.test")
+        invite(client, partner, "ivo@example.test")
+        traveller.shift(timedelta(days=days) - timedelta(minutes=1))
+        with app.app_context():
+            assert jobs.run_periodic(["expire_invitations"]) == {"expire_invitations": 0}
+        traveller.shift(timedelta(minutes=2))
+        with app.app_context():
+            assert jobs.run_periodic(["expire_invitations"]) == {"expire_invitations": 2}
+            assert jobs.run_periodic(["expire_invitations"]) == {"expire_invitations": 0}
+    [ina] = invitations_to(db, "ina@example.test")
+    assert ina.status == "expired"
+    assert [action for action, _ in invitation_history(db, ina)] == [
+        "invitation.created",
+        "invitation.expired",
+    ]
+
+
+def test_a_replaced_invitation_is_recorded_as_revoked(app, db, client_as, mailbox, partner, admin):
+    client = client_as(admin)
+    invite(client, partner, "ina@example.test")
+    invite(client, partner, "ina@example.test", role="partner_admin")
+    first, second = invitations_to(db, "ina@example.test")
+    assert (first.status, second.status) == ("revoked", "pending")
+    (created, _), (revoked, after) = invitation_history(db, first)
+    assert (created, revoked) == ("invitation.created", "invitation.revoked")
+    assert after["status"] == "revoked" and after["replaced"] is True

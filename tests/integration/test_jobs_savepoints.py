@@ -9,7 +9,7 @@ from portal import jobs
 RAN: list[str] = []
 
 
-def remember(session, what: str) -> None:
+def remember(what: str) -> None:
     RAN.append(what)
 
 

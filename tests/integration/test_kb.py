@@ -10,9 +10,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from selfservice.kb.models import Article, ArticleEvent, ArticleVote
-from tests.isolation.kinds_articles import make_article
-from tests.isolation.kinds_leads import signed_in
+from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, ArticleVote
+from tests.factories import make_article
+from tests.unchanged import unchanged
 
 
 @pytest.fixture
@@ -57,8 +57,8 @@ def titles(html: str) -> list[str]:
     return re.findall(r'<a class="fw-semibold" href="[^"]+">([^<]+)</a>', block)
 
 
-def test_title_matches_rank_first_with_highlighted_snippets(app, db, readers, library):
-    html = signed_in(app, readers.customer_user).get("/help/?q=printer").get_data(as_text=True)
+def test_title_matches_rank_first_with_highlighted_snippets(client_as, db, readers, library):
+    html = client_as(readers.customer_user).get("/help/?q=printer").get_data(as_text=True)
     found = titles(html)
     # Title matches (weighted) before an article that mentions the word only in its body.
     assert found[-1] == "Network checklist"
@@ -70,9 +70,9 @@ def test_title_matches_rank_first_with_highlighted_snippets(app, db, readers, li
     assert "<mark>printer</mark>" in html.lower()
 
 
-def test_search_respects_audience_and_drafts(app, db, readers, library):
+def test_search_respects_audience_and_drafts(client_as, app, db, readers, library):
     def found(user):
-        client = signed_in(app, user) if user else app.test_client()
+        client = client_as(user) if user else app.test_client()
         return set(titles(client.get("/help/?q=printer").get_data(as_text=True)))
 
     common = {"Printer offline after driver update", "Network checklist"}
@@ -85,14 +85,16 @@ def test_search_respects_audience_and_drafts(app, db, readers, library):
     }  # fmt: skip
 
 
-def test_article_pages_follow_the_audience(app, db, readers, library):
+def test_article_pages_follow_the_audience(client_as, app, db, readers, library):
     anonymous = app.test_client()
     assert anonymous.get(f"/help/articles/{library['title'].id}").status_code == 200
     for key in ("customers", "partners", "internal", "draft"):
-        assert anonymous.get(f"/help/articles/{library[key].id}").status_code == 404
-    customer = signed_in(app, readers.customer_user)
+        with unchanged(db, library[key]):
+            assert anonymous.get(f"/help/articles/{library[key].id}").status_code == 404
+    customer = client_as(readers.customer_user)
     assert customer.get(f"/help/articles/{library['customers'].id}").status_code == 200
-    assert customer.get(f"/help/articles/{library['partners'].id}").status_code == 404
+    with unchanged(db, library["partners"]):
+        assert customer.get(f"/help/articles/{library['partners'].id}").status_code == 404
     assert "Printer known bugs" not in customer.get("/help/").get_data(as_text=True)
 
 
@@ -106,8 +108,8 @@ def test_markdown_is_sanitised(app, db, readers):
     assert "&lt;script&gt;" in body  # shown as text, never run
 
 
-def test_suggestions_while_typing(app, db, readers, library):
-    client = signed_in(app, readers.customer_user)
+def test_suggestions_while_typing(client_as, db, readers, library):
+    client = client_as(readers.customer_user)
     fragment = client.get("/help/suggest?q=printer offl").get_data(as_text=True)
     assert "Printer offline after driver update" in fragment
     assert "Printer known bugs" not in fragment
@@ -116,11 +118,11 @@ def test_suggestions_while_typing(app, db, readers, library):
     assert client.get('/help/suggest?q=" OR * NEAR(').status_code == 200
 
 
-def test_one_vote_per_person_and_per_visitor(app, db, readers, library, mailbox):
+def test_one_vote_per_person_and_per_visitor(client_as, app, db, readers, library, mailbox):
     art = library["title"]
     art.author_id = readers.agent.id
     db.flush()
-    client = signed_in(app, readers.customer_user)
+    client = client_as(readers.customer_user)
     client.post(f"/help/articles/{art.id}/vote", data={"helpful": "yes"})
     client.post(f"/help/articles/{art.id}/vote", data={"helpful": "no", "comment": "Still broken"})
     visitor = app.test_client()
@@ -131,15 +133,15 @@ def test_one_vote_per_person_and_per_visitor(app, db, readers, library, mailbox)
     mine = next(v for v in votes if v.user_id == readers.customer_user.id)
     assert mine.helpful is False and mine.comment == "Still broken"
     # The author reads the comment; the customer does not see other people's votes.
-    page = signed_in(app, readers.agent).get(f"/help/articles/{art.id}").get_data(as_text=True)
+    page = client_as(readers.agent).get(f"/help/articles/{art.id}").get_data(as_text=True)
     assert "Still broken" in page
     (to_author,) = mailbox.to(readers.agent.email)
     assert "Still broken" in to_author.get_content()
 
 
-def test_case_avoided_and_raised_after_reading_show_in_the_report(app, db, readers, library):
+def test_case_avoided_and_raised_after_reading_show_in_the_report(client_as, db, readers, library):
     art = library["title"]
-    customer = signed_in(app, readers.customer_user)
+    customer = client_as(readers.customer_user)
     page = customer.get(f"/help/articles/{art.id}?from=case&subject=Printer+offline")
     assert 'data-testid="from-case"' in page.get_data(as_text=True)
     customer.post(f"/help/articles/{art.id}/viewed")
@@ -155,14 +157,15 @@ def test_case_avoided_and_raised_after_reading_show_in_the_report(app, db, reade
     assert response.status_code == 302
     kinds = db.scalars(select(ArticleEvent.kind).where(ArticleEvent.article_id == art.id)).all()
     assert sorted(kinds) == ["case_avoided", "case_raised", "view"]
-    report = signed_in(app, readers.agent).get("/help/report").get_data(as_text=True)
+    report = client_as(readers.agent).get("/help/report").get_data(as_text=True)
     row = report.split(f'data-article="{art.id}"', 1)[1].split("</tr>", 1)[0]
     assert [int(n) for n in re.findall(r'text-end">(\d+)<', row)] == [1, 0, 0, 1, 1]
-    assert signed_in(app, readers.customer_user).get("/help/report").status_code == 403
+    with unchanged(db):
+        assert client_as(readers.customer_user).get("/help/report").status_code == 403
 
 
-def test_support_writes_and_publishes_articles(app, db, readers):
-    agent = signed_in(app, readers.agent)
+def test_support_writes_and_publishes_articles(client_as, db, readers):
+    agent = client_as(readers.agent)
     response = agent.post(
         "/help/manage/new",
         data={"title": "Scanner jams", "body": "Open *tray 2*.", "audience": "customers",
@@ -170,8 +173,9 @@ def test_support_writes_and_publishes_articles(app, db, readers):
     )  # fmt: skip
     assert response.status_code == 302
     art = db.scalar(select(Article).where(Article.title == "Scanner jams"))
-    customer = signed_in(app, readers.customer_user)
-    assert customer.get(f"/help/articles/{art.id}").status_code == 404
+    customer = client_as(readers.customer_user)
+    with unchanged(db, art):
+        assert customer.get(f"/help/articles/{art.id}").status_code == 404
     page = agent.get(f"/help/manage/{art.id}/edit").get_data(as_text=True)
     snap = re.search(r'name="snapshot" type="hidden" value="([^"]+)"', page).group(1)
     data = {"title": "Scanner jams", "body": "Open *tray 2*.", "audience": "customers",
@@ -180,24 +184,27 @@ def test_support_writes_and_publishes_articles(app, db, readers):
     assert customer.get(f"/help/articles/{art.id}").status_code == 200
     assert "Scanner jams" in customer.get("/help/?q=scanner").get_data(as_text=True)
     # The same stale snapshot again: someone changed it meanwhile.
-    assert agent.post(f"/help/manage/{art.id}/edit", data=data).status_code == 409
-    assert customer.post("/help/manage/new", data={"title": "x"}).status_code == 403
+    with unchanged(db, art, counted=[Article]):
+        assert agent.post(f"/help/manage/{art.id}/edit", data=data).status_code == 409
+        assert customer.post("/help/manage/new", data={"title": "x"}).status_code == 403
 
 
-def test_support_adds_categories(app, db, readers):
-    agent = signed_in(app, readers.agent)
+def test_support_adds_categories(client_as, db, readers):
+    agent = client_as(readers.agent)
     assert agent.post("/help/manage/categories", data={"name": "Storage"}).status_code == 302
-    assert agent.post("/help/manage/categories", data={"name": "Storage"}).status_code == 422
+    with unchanged(db, counted=[ArticleCategory]):
+        assert agent.post("/help/manage/categories", data={"name": "Storage"}).status_code == 422
     assert "Storage" in agent.get("/help/").get_data(as_text=True)
-    customer = signed_in(app, readers.customer_user)
-    assert customer.post("/help/manage/categories", data={"name": "Mine"}).status_code == 403
+    customer = client_as(readers.customer_user)
+    with unchanged(db, counted=[ArticleCategory]):
+        assert customer.post("/help/manage/categories", data={"name": "Mine"}).status_code == 403
 
 
-def test_a_case_is_avoided_once_per_reader_and_article(app, db, readers, library):
+def test_a_case_is_avoided_once_per_reader_and_article(client_as, app, db, readers, library):
     """Saying "solved" again (a reload, a script) does not inflate the cases avoided: one per
     reader and article; another reader counts."""
     art = library["title"]
-    customer = signed_in(app, readers.customer_user)
+    customer = client_as(readers.customer_user)
     for _ in range(3):
         assert customer.post(f"/help/articles/{art.id}/solved").status_code == 302
     visitor = app.test_client()

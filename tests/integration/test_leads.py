@@ -16,14 +16,9 @@ from portal.audit import AuditEvent
 from portal.clock import utcnow
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.notify.models import Notification
-from tests.isolation.kinds_leads import (
-    acting_as,
-    cover,
-    make_lead,
-    make_offer,
-    mine,
-    signed_in,
-)
+from tests.factories import make_lead, make_offer
+from tests.isolation.kinds_leads import acting_as, cover, mine
+from tests.unchanged import unchanged
 
 
 @pytest.fixture
@@ -72,8 +67,8 @@ LEAD_FORM = {
 # Creating and editing.
 
 
-def test_vendor_creates_a_lead_and_it_is_audited(app, db, channel):
-    client = signed_in(app, channel.manager)
+def test_vendor_creates_a_lead_and_it_is_audited(client_as, db, channel):
+    client = client_as(channel.manager)
     response = client.post("/leads/new", data=LEAD_FORM)
     assert response.status_code == 302
     lead = db.scalar(select(Lead).where(Lead.company == "Acme Industrial GmbH"))
@@ -99,10 +94,11 @@ def test_vendor_creates_a_lead_and_it_is_audited(app, db, channel):
         ({"company": "x" * 201}, "Field cannot be longer than 200 characters."),
     ],
 )
-def test_bad_lead_input_is_422_and_writes_nothing(app, db, channel, change, message):
-    client = signed_in(app, channel.manager)
+def test_bad_lead_input_is_422_and_writes_nothing(client_as, db, channel, change, message):
+    client = client_as(channel.manager)
     before = lead_count(db)
-    response = client.post("/leads/new", data={**LEAD_FORM, **change})
+    with unchanged(db, counted=[Lead]):
+        response = client.post("/leads/new", data={**LEAD_FORM, **change})
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert lead_count(db) == before
@@ -116,19 +112,23 @@ def test_service_checks_what_the_api_and_csv_send_too(app, db, channel):
             ({**LEAD_FORM, "email": "a@"}, "email"),
             ({**LEAD_FORM, "phone": "9" * 51}, "phone"),
         ]:
-            with pytest.raises(InvalidInput) as refused:
+            with unchanged(db, counted=[Lead]), pytest.raises(InvalidInput) as refused:
                 services.create_lead(values, actor=actor)
             assert refused.value.field == field
         lead = services.create_lead({**LEAD_FORM, "country": "Germany"}, actor=actor)
         assert lead.country == "DE"
-    with acting_as(app, channel.gold_admin) as partner, pytest.raises(Forbidden):
+    with (
+        unchanged(db, counted=[Lead]),
+        acting_as(app, channel.gold_admin) as partner,
+        pytest.raises(Forbidden),
+    ):
         services.create_lead(LEAD_FORM, actor=partner)
 
 
 def test_creating_with_offer_now_offers_it_by_rule_and_notifies_the_partner(
-    app, db, channel, mailbox
+    client_as, db, channel, mailbox
 ):
-    client = signed_in(app, channel.manager)
+    client = client_as(channel.manager)
     response = client.post(
         "/leads/new", data={**LEAD_FORM, "offer_now": "y"}, follow_redirects=True
     )
@@ -144,9 +144,9 @@ def test_creating_with_offer_now_offers_it_by_rule_and_notifies_the_partner(
     assert mailbox.to(channel.gold_admin.email)
 
 
-def test_editing_uses_optimistic_locking(app, db, channel):
+def test_editing_uses_optimistic_locking(client_as, db, channel):
     lead = make_lead(db, channel.manager.org, "Locked Lead Co", phone="1")
-    first, second = signed_in(app, channel.manager), signed_in(app, channel.manager)
+    first, second = client_as(channel.manager), client_as(channel.manager)
 
     def opened(client) -> str:
         page = client.get(f"/leads/{lead.id}/edit").get_data(as_text=True)
@@ -160,9 +160,10 @@ def test_editing_uses_optimistic_locking(app, db, channel):
         ).status_code
         == 302
     )
-    late = second.post(
-        f"/leads/{lead.id}/edit", data={**form, "phone": "222", "snapshot": seen_second}
-    )
+    with unchanged(db, lead):
+        late = second.post(
+            f"/leads/{lead.id}/edit", data={**form, "phone": "222", "snapshot": seen_second}
+        )
     assert late.status_code == 409
     page = late.get_data(as_text=True)
     assert "Someone else changed this" in page and 'data-testid="edit-conflict"' in page
@@ -177,10 +178,11 @@ def test_editing_uses_optimistic_locking(app, db, channel):
     assert actions_on(db, lead).count("lead.edited") == 2
 
 
-def test_a_forged_edit_snapshot_is_a_conflict_not_a_save(app, db, channel):
+def test_a_forged_edit_snapshot_is_a_conflict_not_a_save(client_as, db, channel):
     lead = make_lead(db, channel.manager.org, "Forged Snapshot Co")
-    client = signed_in(app, channel.manager)
-    response = client.post(f"/leads/{lead.id}/edit", data={**LEAD_FORM, "snapshot": "made-up"})
+    client = client_as(channel.manager)
+    with unchanged(db, lead):
+        response = client.post(f"/leads/{lead.id}/edit", data={**LEAD_FORM, "snapshot": "made-up"})
     assert response.status_code == 409
     db.expire_all()
     assert db.get(Lead, lead.id).company == "Forged Snapshot Co"
@@ -196,9 +198,9 @@ def offer_to(db, channel, status="offered", partner=None, **fields) -> tuple[Lea
     return lead, make_offer(db, lead, partner, status, **fields)
 
 
-def test_partner_accepts_an_offer(app, db, channel, mailbox):
+def test_partner_accepts_an_offer(client_as, db, channel, mailbox):
     lead, offer = offer_to(db, channel, offered_by_id=channel.manager.id)
-    client = signed_in(app, channel.gold_admin)
+    client = client_as(channel.gold_admin)
     response = client.post(f"/leads/{lead.id}/accept", follow_redirects=True)
     assert "You accepted" in response.get_data(as_text=True)
     db.expire_all()
@@ -213,10 +215,11 @@ def test_partner_accepts_an_offer(app, db, channel, mailbox):
     assert client.get(f"/leads/{lead.id}").status_code == 200  # still the partner's
 
 
-def test_partner_declines_with_a_reason_and_the_lead_moves_on(app, db, channel):
+def test_partner_declines_with_a_reason_and_the_lead_moves_on(client_as, db, channel):
     lead, offer = offer_to(db, channel)
-    client = signed_in(app, channel.gold_admin)
-    refused = client.post(f"/leads/{lead.id}/decline", data={"reason": "  "})
+    client = client_as(channel.gold_admin)
+    with unchanged(db, lead, offer):
+        refused = client.post(f"/leads/{lead.id}/decline", data={"reason": "  "})
     assert refused.status_code == 422
     assert "This field is required." in refused.get_data(as_text=True)
     db.expire_all()
@@ -231,7 +234,8 @@ def test_partner_declines_with_a_reason_and_the_lead_moves_on(app, db, channel):
         (channel.gold.id, "declined"),
         (channel.silver.id, "offered"),
     ]
-    assert client.get(f"/leads/{lead.id}").status_code == 404  # no longer the gold partner's
+    with unchanged(db, lead, *lead.offers):
+        assert client.get(f"/leads/{lead.id}").status_code == 404  # no longer the gold partner's
     assert "lead_offer.declined" in actions_on(db, offer)
 
 
@@ -239,55 +243,66 @@ def test_partner_declines_with_a_reason_and_the_lead_moves_on(app, db, channel):
 @pytest.mark.parametrize("answer", ["accept", "decline"])
 def test_an_offer_that_is_not_open_cannot_be_answered(app, db, channel, status, answer):
     lead, offer = offer_to(db, channel, status)
-    with acting_as(app, channel.gold_admin) as actor, pytest.raises(InvalidTransition):
+    with (
+        unchanged(db, lead, offer, counted=[LeadOffer]),
+        acting_as(app, channel.gold_admin) as actor,
+        pytest.raises(InvalidTransition),
+    ):
         if answer == "accept":
             services.accept_offer(mine(offer), actor=actor)
         else:
             services.decline_offer(mine(offer), "because", actor=actor)
 
 
-def test_an_accepted_offer_cannot_be_answered_again_through_the_page(app, db, channel):
+def test_an_accepted_offer_cannot_be_answered_again_through_the_page(client_as, db, channel):
     lead, offer = offer_to(db, channel, "accepted")
-    client = signed_in(app, channel.gold_admin)
+    client = client_as(channel.gold_admin)
     for path, data in (("accept", {}), ("decline", {"reason": "changed my mind"})):
-        response = client.post(f"/leads/{lead.id}/{path}", data=data)
+        with unchanged(db, lead, offer):
+            response = client.post(f"/leads/{lead.id}/{path}", data=data)
         assert response.status_code == 409
         assert "cannot be answered" in response.get_data(as_text=True)
     db.expire_all()
     assert offer.status == "accepted" and offer.decline_reason == ""
 
 
-def test_too_late_to_answer_even_before_tick_ran(app, db, channel):
+def test_too_late_to_answer_even_before_tick_ran(client_as, db, channel):
     lead, offer = offer_to(db, channel, respond_by=utcnow() - timedelta(minutes=1))
-    client = signed_in(app, channel.gold_admin)
-    response = client.post(f"/leads/{lead.id}/accept")
+    client = client_as(channel.gold_admin)
+    with unchanged(db, lead, offer):
+        response = client.post(f"/leads/{lead.id}/accept")
     assert response.status_code == 409
     assert "run out" in response.get_data(as_text=True)
     db.expire_all()
     assert offer.status == "offered"
 
 
-def test_only_the_partner_offered_answers(app, db, channel):
+def test_only_the_partner_offered_answers(client_as, app, db, channel):
     lead, offer = offer_to(db, channel)
-    with acting_as(app, channel.manager) as actor, pytest.raises(Forbidden):
-        services.accept_offer(mine(offer), actor=actor)
-    assert signed_in(app, channel.silver_admin).post(f"/leads/{lead.id}/accept").status_code == 404
-    assert signed_in(app, channel.manager).post(f"/leads/{lead.id}/accept").status_code == 403
+    silver, manager = client_as(channel.silver_admin), client_as(channel.manager)
+    with unchanged(db, lead, offer):
+        with acting_as(app, channel.manager) as actor, pytest.raises(Forbidden):
+            services.accept_offer(mine(offer), actor=actor)
+        assert silver.post(f"/leads/{lead.id}/accept").status_code == 404
+        assert manager.post(f"/leads/{lead.id}/accept").status_code == 403
 
 
 @pytest.mark.parametrize("status", ["offered", "accepted"])
-def test_vendor_recalls_an_open_offer_and_the_partner_loses_the_lead(app, db, channel, status):
+def test_vendor_recalls_an_open_offer_and_the_partner_loses_the_lead(
+    client_as, db, channel, status
+):
     lead, offer = offer_to(db, channel, status)
-    partner = signed_in(app, channel.gold_admin)
+    partner = client_as(channel.gold_admin)
     assert partner.get(f"/leads/{lead.id}").status_code == 200
-    client = signed_in(app, channel.manager)
+    client = client_as(channel.manager)
     response = client.post(f"/leads/{lead.id}/recall", follow_redirects=True)
     assert "Recalled from Gold Reseller GmbH." in response.get_data(as_text=True)
     db.expire_all()
     assert (offer.status, lead.status) == ("recalled", "new")
     assert actions_on(db, offer) == ["lead_offer.recalled"]
     assert "lead.recalled" in actions_on(db, lead)
-    assert partner.get(f"/leads/{lead.id}").status_code == 404
+    with unchanged(db, lead, offer):
+        assert partner.get(f"/leads/{lead.id}").status_code == 404
     assert lead.company not in partner.get("/leads/").get_data(as_text=True)
     assert (
         db.scalar(select(Notification.kind).where(Notification.user_id == channel.gold_admin.id))
@@ -295,22 +310,26 @@ def test_vendor_recalls_an_open_offer_and_the_partner_loses_the_lead(app, db, ch
     )
 
 
-def test_recall_refused_when_nothing_is_offered_or_the_lead_is_closed(app, db, channel):
-    client = signed_in(app, channel.manager)
+def test_recall_refused_when_nothing_is_offered_or_the_lead_is_closed(client_as, db, channel):
+    client = client_as(channel.manager)
     fresh = make_lead(db, channel.manager.org, "Nobody Has It Co")
-    response = client.post(f"/leads/{fresh.id}/recall")
+    with unchanged(db, fresh, counted=[LeadOffer]):
+        response = client.post(f"/leads/{fresh.id}/recall")
     assert response.status_code == 409
     assert "not offered to anyone" in response.get_data(as_text=True)
     won, offer = offer_to(db, channel, "accepted")
     won.status = "won"
     db.flush()
-    assert client.post(f"/leads/{won.id}/recall").status_code == 409
+    with unchanged(db, won, offer):
+        assert client.post(f"/leads/{won.id}/recall").status_code == 409
     db.expire_all()
     assert offer.status == "accepted"
 
 
-def test_vendor_offers_by_hand_and_the_rules_of_the_programme_hold(app, db, channel, org_factory):
-    client = signed_in(app, channel.manager)
+def test_vendor_offers_by_hand_and_the_rules_of_the_programme_hold(
+    client_as, db, channel, org_factory
+):
+    client = client_as(channel.manager)
     lead = make_lead(db, channel.manager.org, "By Hand Co")
     response = client.post(
         f"/leads/{lead.id}/offer", data={"partner_id": channel.silver.id, "note": "Asked for it"}
@@ -320,12 +339,15 @@ def test_vendor_offers_by_hand_and_the_rules_of_the_programme_hold(app, db, chan
     (offer,) = lead.offers
     assert offer.org_id == channel.silver.id and offer.reason == "Offered by hand. Asked for it"
     # Already offered: a second offer is refused until a recall.
-    again = client.post(f"/leads/{lead.id}/offer", data={"partner_id": channel.gold.id})
+    with unchanged(db, lead, offer, counted=[LeadOffer]):
+        again = client.post(f"/leads/{lead.id}/offer", data={"partner_id": channel.gold.id})
     assert again.status_code == 409 and "Recall the offer first" in again.get_data(as_text=True)
     assert len(db.scalars(select(LeadOffer).where(LeadOffer.lead_id == lead.id)).all()) == 1
 
 
-def test_hand_offers_refuse_suppliers_decliners_and_capped_partners(app, db, channel, org_factory):
+def test_hand_offers_refuse_suppliers_decliners_and_capped_partners(
+    client_as, app, db, channel, org_factory
+):
     supplier = org_factory("supplier", name="Supplier Parts")
     inactive = org_factory("reseller", name="Sleeping Reseller", active=False, tier="gold")
     registered = org_factory("reseller", name="Small Reseller", tier="registered")  # cap 3
@@ -340,56 +362,66 @@ def test_hand_offers_refuse_suppliers_decliners_and_capped_partners(app, db, cha
             (channel.gold, "declined this lead already"),
             (registered, "holds 3 open leads"),
         ):
-            with pytest.raises(InvalidInput, match=message):
+            with (
+                unchanged(db, lead, counted=[LeadOffer]),
+                pytest.raises(InvalidInput, match=message),
+            ):
                 services.offer_lead(mine(lead), mine(partner), actor=actor)
     # A supplier is not even a choice on the page.
-    client = signed_in(app, channel.manager)
-    response = client.post(f"/leads/{lead.id}/offer", data={"partner_id": supplier.id})
+    client = client_as(channel.manager)
+    with unchanged(db, lead, counted=[LeadOffer]):
+        response = client.post(f"/leads/{lead.id}/offer", data={"partner_id": supplier.id})
     assert response.status_code == 422 and "Not a valid choice" in response.get_data(as_text=True)
     db.expire_all()
     assert lead.status == "new"
 
 
 @pytest.mark.parametrize("status", ["offered", "accepted", "won", "lost"])
-def test_only_a_new_lead_is_offered(app, db, channel, status):
+def test_only_a_new_lead_is_offered(client_as, app, db, channel, status):
     lead = make_lead(db, channel.manager.org, "Busy Co", status)
-    with acting_as(app, channel.manager) as actor, pytest.raises(InvalidTransition):
-        services.offer_by_rule(mine(lead), actor=actor)
-    client = signed_in(app, channel.manager)
-    assert client.post(f"/leads/{lead.id}/offer-by-rule").status_code == 409
+    client = client_as(channel.manager)
+    with unchanged(db, lead, counted=[LeadOffer]):
+        with acting_as(app, channel.manager) as actor, pytest.raises(InvalidTransition):
+            services.offer_by_rule(mine(lead), actor=actor)
+        assert client.post(f"/leads/{lead.id}/offer-by-rule").status_code == 409
 
 
 # Outcomes.
 
 
-def test_partner_records_the_outcome_of_a_lead_it_accepted(app, db, channel):
+def test_partner_records_the_outcome_of_a_lead_it_accepted(client_as, db, channel):
     lead, offer = offer_to(db, channel, "accepted", offered_by_id=channel.manager.id)
-    client = signed_in(app, channel.gold_admin)
+    client = client_as(channel.gold_admin)
     response = client.post(f"/leads/{lead.id}/close", data={"outcome": "won"})
     assert response.status_code == 302
     db.expire_all()
     assert lead.status == "won" and offer.status == "accepted"
     assert "lead.won" in actions_on(db, lead) and "lead_offer.won" in actions_on(db, offer)
-    again = client.post(f"/leads/{lead.id}/close", data={"outcome": "lost"})
+    with unchanged(db, lead, offer):
+        again = client.post(f"/leads/{lead.id}/close", data={"outcome": "lost"})
     assert again.status_code == 409 and "already closed" in again.get_data(as_text=True)
 
 
-def test_partner_cannot_close_a_lead_it_has_not_accepted(app, db, channel):
+def test_partner_cannot_close_a_lead_it_has_not_accepted(client_as, db, channel):
     lead, offer = offer_to(db, channel, "offered")
-    client = signed_in(app, channel.gold_admin)
-    response = client.post(f"/leads/{lead.id}/close", data={"outcome": "won"})
+    client = client_as(channel.gold_admin)
+    with unchanged(db, lead, offer):
+        response = client.post(f"/leads/{lead.id}/close", data={"outcome": "won"})
     assert response.status_code == 409
     assert "Accept the lead" in response.get_data(as_text=True)
     db.expire_all()
     assert lead.status == "offered"
 
 
-def test_vendor_closes_new_and_accepted_leads_but_not_offered_ones(app, db, channel, user_factory):
-    client = signed_in(app, channel.manager)
+def test_vendor_closes_new_and_accepted_leads_but_not_offered_ones(
+    client_as, db, channel, user_factory
+):
+    client = client_as(channel.manager)
     fresh = make_lead(db, channel.manager.org, "Dead End Co")
     assert client.post(f"/leads/{fresh.id}/close", data={"outcome": "lost"}).status_code == 302
-    offered, _ = offer_to(db, channel, "offered")
-    response = client.post(f"/leads/{offered.id}/close", data={"outcome": "won"})
+    offered, offer = offer_to(db, channel, "offered")
+    with unchanged(db, offered, offer):
+        response = client.post(f"/leads/{offered.id}/close", data={"outcome": "won"})
     assert response.status_code == 409 and "recall the offer first" in response.get_data(
         as_text=True
     )
@@ -398,10 +430,11 @@ def test_vendor_closes_new_and_accepted_leads_but_not_offered_ones(app, db, chan
     db.expire_all()
     assert (fresh.status, offered.status, accepted.status) == ("lost", "offered", "won")
     # Support agents see leads but do not manage them.
-    agent = signed_in(app, user_factory(channel.manager.org, "support_agent"))
+    agent = client_as(user_factory(channel.manager.org, "support_agent"))
     other = make_lead(db, channel.manager.org, "Agent Try Co")
-    assert agent.post(f"/leads/{other.id}/close", data={"outcome": "won"}).status_code == 403
-    assert bad_outcome(client, other) == 422
+    with unchanged(db, other):
+        assert agent.post(f"/leads/{other.id}/close", data={"outcome": "won"}).status_code == 403
+        assert bad_outcome(client, other) == 422
 
 
 def bad_outcome(client, lead) -> int:
@@ -411,7 +444,7 @@ def bad_outcome(client, lead) -> int:
 # The list.
 
 
-def test_the_list_filters_sorts_and_pages_by_cursor(app, db, channel):
+def test_the_list_filters_sorts_and_pages_by_cursor(client_as, db, channel):
     vendor = channel.manager.org
     for n in range(30):
         make_lead(
@@ -422,7 +455,7 @@ def test_the_list_filters_sorts_and_pages_by_cursor(app, db, channel):
             product_line="security" if n % 2 else "networking",
             email=f"person{n}@listed.test",
         )
-    client = signed_in(app, channel.manager)
+    client = client_as(channel.manager)
 
     def companies(url) -> tuple[list[str], str]:
         page = client.get(url).get_data(as_text=True)
@@ -441,13 +474,16 @@ def test_the_list_filters_sorts_and_pages_by_cursor(app, db, channel):
     by_company, _ = companies("/leads/?q=listed&sort=company&country=AT&product_line=security")
     assert by_company == ["03 Co", "09 Co", "15 Co", "21 Co", "27 Co"]
     assert companies("/leads/?q=person7%40")[0] == ["07 Co"]
-    assert client.get("/leads/?status=bogus").status_code == 422
-    assert client.get("/leads/?after=not-a-cursor").status_code == 422
+    with unchanged(db):
+        assert client.get("/leads/?status=bogus").status_code == 422
+        assert client.get("/leads/?after=not-a-cursor").status_code == 422
 
 
-def test_the_list_costs_the_same_number_of_statements_whatever_the_data(app, db, channel):
+def test_the_list_costs_the_same_number_of_statements_whatever_the_data(
+    client_as, app, db, channel
+):
     vendor = channel.manager.org
-    client = signed_in(app, channel.manager)
+    client = client_as(channel.manager)
     engine = app.extensions["db"].engine
     statements: list[tuple[str, object]] = []
 

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from partners.leads import csv_import
 from partners.leads.models import Lead
 from portal.audit import AuditEvent
-from tests.isolation.kinds_leads import make_lead, signed_in
+from tests.factories import make_lead
+from tests.unchanged import unchanged
 
 GOOD = """company,contact_name,email,phone,country,product_line,notes
 Acme Industrial GmbH,Jana Roth,j.roth@acme.test,+49 30 1234,DE,networking,Trade fair
@@ -61,8 +62,8 @@ def count(db) -> int:
     return db.scalar(select(func.count()).select_from(Lead))
 
 
-def test_a_good_file_is_previewed_then_imported_in_one_go(app, db, staff):
-    client = signed_in(app, staff)
+def test_a_good_file_is_previewed_then_imported_in_one_go(client_as, db, staff):
+    client = client_as(staff)
     preview = upload(client, GOOD)
     assert preview.status_code == 200
     page = preview.get_data(as_text=True)
@@ -87,9 +88,10 @@ def test_a_good_file_is_previewed_then_imported_in_one_go(app, db, staff):
     assert events[0].actor_user_id == staff.id and events[0].after["file"] == "leads.csv"
 
 
-def test_bad_rows_import_nothing_and_each_is_explained(app, db, staff):
-    client = signed_in(app, staff)
-    response = upload(client, BAD)
+def test_bad_rows_import_nothing_and_each_is_explained(client_as, db, staff):
+    client = client_as(staff)
+    with unchanged(db, counted=[Lead]):
+        response = upload(client, BAD)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "Checked 6 rows: 1 ready to import (16.7 %), 5 with errors." in page
@@ -110,9 +112,11 @@ def test_bad_rows_import_nothing_and_each_is_explained(app, db, staff):
     assert count(db) == 0
 
 
-def test_a_lead_that_already_exists_is_an_error_at_preview_and_at_confirmation(app, db, staff):
+def test_a_lead_that_already_exists_is_an_error_at_preview_and_at_confirmation(
+    client_as, db, staff
+):
     make_lead(db, staff.org, "Already Here Co", email="taken@lead.test")
-    client = signed_in(app, staff)
+    client = client_as(staff)
     text = "company,email,country,product_line\nNew Co,taken@lead.test,DE,cloud\n"
     page = upload(client, text).get_data(as_text=True)
     assert "A lead with taken@lead.test exists" in page
@@ -123,7 +127,8 @@ def test_a_lead_that_already_exists_is_an_error_at_preview_and_at_confirmation(a
     pieces = payload_of(upload(client, text).get_data(as_text=True))
     make_lead(db, staff.org, "Sneaked In Co", email="b@lead.test")
     before = count(db)
-    response = confirm(client, pieces)
+    with unchanged(db, counted=[Lead]):
+        response = confirm(client, pieces)
     assert response.status_code == 422
     assert "A lead with b@lead.test exists" in response.get_data(as_text=True)
     assert count(db) == before
@@ -138,17 +143,19 @@ def test_a_lead_that_already_exists_is_an_error_at_preview_and_at_confirmation(a
         ("company,country,product_line\nA,DE,cloud,extra\n", "more cells than the header"),
     ],
 )
-def test_files_that_are_not_lead_lists_are_refused(app, db, staff, content, message):
-    response = upload(signed_in(app, staff), content)
+def test_files_that_are_not_lead_lists_are_refused(client_as, db, staff, content, message):
+    with unchanged(db, counted=[Lead]):
+        response = upload(client_as(staff), content)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert count(db) == 0
 
 
-def test_encodings_separators_and_headers_people_use(app, db, staff):
-    client = signed_in(app, staff)
+def test_encodings_separators_and_headers_people_use(client_as, db, staff):
+    client = client_as(staff)
     latin1 = "company;country;product_line\nMüller GmbH;DE;networking\n".encode("latin-1")
-    response = upload(client, latin1)
+    with unchanged(db, counted=[Lead]):
+        response = upload(client, latin1)
     assert response.status_code == 422 and "not UTF-8" in response.get_data(as_text=True)
     text = "\ufeffCompany Name;Country Code;Product Line;Shoe size\nMüller GmbH;deu;Networking;44\n"
     page = upload(client, text).get_data(as_text=True)
@@ -158,22 +165,23 @@ def test_encodings_separators_and_headers_people_use(app, db, staff):
     assert (lead.country, lead.product_line) == ("DE", "networking")
 
 
-def test_a_tampered_or_missing_preview_imports_nothing(app, db, staff):
-    client = signed_in(app, staff)
+def test_a_tampered_or_missing_preview_imports_nothing(client_as, db, staff):
+    client = client_as(staff)
     pieces = payload_of(upload(client, GOOD).get_data(as_text=True))
     forged = [pieces[0][:-3] + "AAA"]
     for attempt in (forged, [], ["not-a-preview"]):
-        response = confirm(client, attempt)
+        with unchanged(db, counted=[Lead]):
+            response = confirm(client, attempt)
         assert response.status_code == 422
         assert "Upload the file again" in response.get_data(as_text=True)
     assert count(db) == 0
 
 
-def test_a_large_file_travels_in_pieces_and_imports_whole(app, db, staff, monkeypatch):
+def test_a_large_file_travels_in_pieces_and_imports_whole(client_as, db, staff, monkeypatch):
     monkeypatch.setattr(csv_import, "SEAL_CHUNK", 4096)
     rows = [f"Bulk Company {n:05d},{n:05d}@bulk.test,DE,storage" for n in range(3000)]
     text = "company,email,country,product_line\n" + "\n".join(rows) + "\n"
-    client = signed_in(app, staff)
+    client = client_as(staff)
     page = upload(client, text).get_data(as_text=True)
     assert "Checked 3,000 rows: 3,000 ready to import (100.0 %)" in page
     pieces = payload_of(page)
@@ -182,12 +190,13 @@ def test_a_large_file_travels_in_pieces_and_imports_whole(app, db, staff, monkey
     assert count(db) == 3000
 
 
-def test_only_staff_who_manage_leads_import(app, db, vendor, user_factory, org_factory):
+def test_only_staff_who_manage_leads_import(client_as, db, vendor, user_factory, org_factory):
     partner = user_factory(org_factory("reseller"), "partner_admin")
     agent = user_factory(vendor, "support_agent")
     for user in (partner, agent):
-        client = signed_in(app, user)
-        assert client.get("/leads/import").status_code == 403
-        assert upload(client, GOOD).status_code == 403
-        assert confirm(client, ["x"]).status_code == 403
+        client = client_as(user)
+        with unchanged(db, counted=[Lead]):
+            assert client.get("/leads/import").status_code == 403
+            assert upload(client, GOOD).status_code == 403
+            assert confirm(client, ["x"]).status_code == 403
     assert count(db) == 0

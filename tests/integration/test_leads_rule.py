@@ -11,7 +11,8 @@ from partners.leads import services
 from partners.leads.models import LeadOffer
 from portal.audit import AuditEvent
 from portal.notify.models import Notification
-from tests.isolation.kinds_leads import acting_as, cover, make_lead, make_offer, mine, signed_in
+from tests.factories import make_lead, make_offer
+from tests.isolation.kinds_leads import acting_as, cover, mine
 
 
 @pytest.fixture
@@ -134,10 +135,10 @@ def test_closed_leads_free_a_partners_capacity(app, db, vendor, manager, org_fac
 
 
 def test_no_eligible_partner_leaves_the_lead_new_and_tells_the_channel_team(
-    app, db, vendor, manager, org_factory
+    client_as, db, vendor, manager, org_factory
 ):
     lead = make_lead(db, vendor, "Nowhere KK", country="JP")
-    client = signed_in(app, manager)
+    client = client_as(manager)
     response = client.post(f"/leads/{lead.id}/offer-by-rule", follow_redirects=True)
     assert "No partner is eligible" in response.get_data(as_text=True)
     db.expire_all()
@@ -156,13 +157,15 @@ def test_no_eligible_partner_leaves_the_lead_new_and_tells_the_channel_team(
     )
 
 
-def test_the_vendor_sees_the_rules_ranking_on_the_lead_page(app, db, vendor, manager, org_factory):
+def test_the_vendor_sees_the_rules_ranking_on_the_lead_page(
+    client_as, db, vendor, manager, org_factory
+):
     first = org_factory("reseller", name="First Choice GmbH", tier="platinum")
     second = org_factory("reseller", name="Second Choice GmbH", tier="silver")
     for org in (first, second):
         cover(db, org, ("DE",), ("networking",))
     lead = make_lead(db, vendor, "Ranked AG")
-    page = signed_in(app, manager).get(f"/leads/{lead.id}").get_data(as_text=True)
+    page = client_as(manager).get(f"/leads/{lead.id}").get_data(as_text=True)
     ranking = page.split('data-testid="ranking"')[1].split("</table>")[0]
     assert ranking.index("First Choice GmbH") < ranking.index("Second Choice GmbH")
     assert "5.00" in ranking and "2.00" in ranking  # priorities: weight / (offers + 1)

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from partners.leads.models import Lead, SharedLead
 from portal.audit import AuditEvent
 from portal.notify.models import Notification
-from tests.isolation.kinds_leads import make_shared, signed_in
+from tests.factories import make_shared_lead
+from tests.unchanged import unchanged
 
 FORM = {
     "company": "Innsbruck Alpine Hotels",
@@ -38,8 +39,8 @@ def people(vendor, org_factory, user_factory):
     return People
 
 
-def test_partner_shares_and_vendor_approves_into_the_pipeline(app, db, people, mailbox):
-    partner = signed_in(app, people.partner)
+def test_partner_shares_and_vendor_approves_into_the_pipeline(client_as, db, people, mailbox):
+    partner = client_as(people.partner)
     response = partner.post("/leads/shared/new", data=FORM, follow_redirects=True)
     assert "is shared with the vendor for review" in response.get_data(as_text=True)
     shared = db.scalar(select(SharedLead).where(SharedLead.company == FORM["company"]))
@@ -53,7 +54,7 @@ def test_partner_shares_and_vendor_approves_into_the_pipeline(app, db, people, m
         == "leads.shared_submitted"
     )
 
-    manager = signed_in(app, people.manager)
+    manager = client_as(people.manager)
     queue = manager.get("/leads/shared/").get_data(as_text=True)
     assert FORM["company"] in queue and "Sharing Reseller" in queue
     response = manager.post(f"/leads/shared/{shared.id}/approve", data={"note": "Thanks!"})
@@ -89,15 +90,17 @@ def test_partner_shares_and_vendor_approves_into_the_pipeline(app, db, people, m
     assert actions == ["shared_lead.submitted", "shared_lead.approved"]
     # The partner is credited, but the lead itself is the vendor's: not visible to the partner
     # until the vendor offers it.
-    assert partner.get(f"/leads/{lead.id}").status_code == 404
+    with unchanged(db, lead, shared):
+        assert partner.get(f"/leads/{lead.id}").status_code == 404
 
 
-def test_rejection_needs_a_reason_and_the_partner_reads_it(app, db, people):
-    shared = make_shared(
+def test_rejection_needs_a_reason_and_the_partner_reads_it(client_as, db, people):
+    shared = make_shared_lead(
         db, people.supplier, "Oslo Fish Export", submitted_by_id=people.supplier_admin.id
     )
-    manager = signed_in(app, people.manager)
-    response = manager.post(f"/leads/shared/{shared.id}/reject", data={"reason": " "})
+    manager = client_as(people.manager)
+    with unchanged(db, shared, counted=[Lead]):
+        response = manager.post(f"/leads/shared/{shared.id}/reject", data={"reason": " "})
     assert response.status_code == 422
     db.expire_all()
     assert shared.status == "submitted"
@@ -107,7 +110,7 @@ def test_rejection_needs_a_reason_and_the_partner_reads_it(app, db, people):
         ).status_code
         == 302
     )
-    page = signed_in(app, people.supplier_admin).get(f"/leads/shared/{shared.id}")
+    page = client_as(people.supplier_admin).get(f"/leads/shared/{shared.id}")
     assert "Rejected on" in page.get_data(as_text=True)
     assert "Already a customer of ours" in page.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(Lead)) == 0
@@ -115,12 +118,13 @@ def test_rejection_needs_a_reason_and_the_partner_reads_it(app, db, people):
 
 @pytest.mark.parametrize("status", ["approved", "rejected"])
 @pytest.mark.parametrize("decision", ["approve", "reject"])
-def test_a_decided_shared_lead_cannot_be_decided_again(app, db, people, status, decision):
-    shared = make_shared(db, people.reseller, "Decided Co", status, decision_reason="first")
-    manager = signed_in(app, people.manager)
-    response = manager.post(
-        f"/leads/shared/{shared.id}/{decision}", data={"reason": "again", "note": "again"}
-    )
+def test_a_decided_shared_lead_cannot_be_decided_again(client_as, db, people, status, decision):
+    shared = make_shared_lead(db, people.reseller, "Decided Co", status, decision_reason="first")
+    manager = client_as(people.manager)
+    with unchanged(db, shared, counted=[Lead]):
+        response = manager.post(
+            f"/leads/shared/{shared.id}/{decision}", data={"reason": "again", "note": "again"}
+        )
     assert response.status_code == 409
     assert f"is {status} already" in response.get_data(as_text=True)
     db.expire_all()
@@ -128,44 +132,49 @@ def test_a_decided_shared_lead_cannot_be_decided_again(app, db, people, status, 
     assert db.scalar(select(func.count()).select_from(Lead)) == 0
 
 
-def test_who_may_share_and_who_may_decide(app, db, people):
+def test_who_may_share_and_who_may_decide(client_as, db, people):
     assert (
-        signed_in(app, people.supplier_admin).post("/leads/shared/new", data=FORM).status_code
-        == 302
+        client_as(people.supplier_admin).post("/leads/shared/new", data=FORM).status_code == 302
     )  # suppliers share leads too
-    customer = signed_in(app, people.customer)
-    assert customer.get("/leads/shared/new").status_code == 403
-    assert signed_in(app, people.manager).get("/leads/shared/new").status_code == 403
-    shared = make_shared(db, people.reseller, "Not Yours To Decide")
-    sales = signed_in(app, people.sales)  # sees leads, does not review shared ones
+    customer = client_as(people.customer)
+    with unchanged(db, counted=[SharedLead]):
+        assert customer.get("/leads/shared/new").status_code == 403
+        assert client_as(people.manager).get("/leads/shared/new").status_code == 403
+    shared = make_shared_lead(db, people.reseller, "Not Yours To Decide")
+    sales = client_as(people.sales)  # sees leads, does not review shared ones
     assert sales.get(f"/leads/shared/{shared.id}").status_code == 200
-    assert sales.post(f"/leads/shared/{shared.id}/approve").status_code == 403
-    partner = signed_in(app, people.partner)
-    assert partner.post(f"/leads/shared/{shared.id}/approve").status_code == 403
+    with unchanged(db, shared, counted=[Lead]):
+        assert sales.post(f"/leads/shared/{shared.id}/approve").status_code == 403
+    partner = client_as(people.partner)
+    with unchanged(db, shared, counted=[Lead]):
+        assert partner.post(f"/leads/shared/{shared.id}/approve").status_code == 403
 
 
-def test_bad_shared_lead_input_is_422_and_writes_nothing(app, db, people):
-    partner = signed_in(app, people.partner)
+def test_bad_shared_lead_input_is_422_and_writes_nothing(client_as, db, people):
+    partner = client_as(people.partner)
     for change in ({"company": ""}, {"country": "XX"}, {"email": "nope"}):
-        assert partner.post("/leads/shared/new", data={**FORM, **change}).status_code == 422
+        with unchanged(db, counted=[SharedLead]):
+            assert partner.post("/leads/shared/new", data={**FORM, **change}).status_code == 422
     assert db.scalar(select(func.count()).select_from(SharedLead)) == 0
 
 
-def test_a_partner_sees_only_its_own_submissions(app, db, people):
-    mine = make_shared(db, people.reseller, "My Own Find")
-    theirs = make_shared(db, people.other, "Their Secret Find")
-    partner = signed_in(app, people.partner)
+def test_a_partner_sees_only_its_own_submissions(client_as, db, people):
+    mine = make_shared_lead(db, people.reseller, "My Own Find")
+    theirs = make_shared_lead(db, people.other, "Their Secret Find")
+    partner = client_as(people.partner)
     listing = partner.get("/leads/shared/").get_data(as_text=True)
     assert "My Own Find" in listing and "Their Secret Find" not in listing
     assert partner.get(f"/leads/shared/{mine.id}").status_code == 200
-    assert partner.get(f"/leads/shared/{theirs.id}").status_code == 404
-    assert (
-        partner.post(f"/leads/shared/{theirs.id}/reject", data={"reason": "x"}).status_code == 403
-    )
+    with unchanged(db, theirs):
+        assert partner.get(f"/leads/shared/{theirs.id}").status_code == 404
+        assert (
+            partner.post(f"/leads/shared/{theirs.id}/reject", data={"reason": "x"}).status_code
+            == 403
+        )
     # Vendor staff see all; the review queue shows submitted ones, oldest first.
-    make_shared(db, people.other, "Already Approved Find", "approved")
-    queue = signed_in(app, people.manager).get("/leads/shared/").get_data(as_text=True)
+    make_shared_lead(db, people.other, "Already Approved Find", "approved")
+    queue = client_as(people.manager).get("/leads/shared/").get_data(as_text=True)
     assert queue.index("My Own Find") < queue.index("Their Secret Find")
     assert "Already Approved Find" not in queue
-    everything = signed_in(app, people.manager).get("/leads/shared/?status=").get_data(as_text=True)
+    everything = client_as(people.manager).get("/leads/shared/?status=").get_data(as_text=True)
     assert "Already Approved Find" in everything

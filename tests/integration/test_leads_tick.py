@@ -15,7 +15,9 @@ from partners.leads.models import Lead, LeadOffer
 from portal import jobs
 from portal.audit import AuditEvent
 from portal.notify.models import Notification
-from tests.isolation.kinds_leads import bearer_for, cover, make_lead, signed_in
+from tests.factories import make_lead
+from tests.isolation.kinds_leads import bearer_for, cover
+from tests.unchanged import unchanged
 
 FRIDAY_3PM = datetime(2027, 3, 5, 15, 0, tzinfo=UTC)
 DEADLINE = datetime(2027, 3, 9, 15, 0, tzinfo=UTC)  # Fri 2h + Mon 8h + Tue 6h
@@ -50,9 +52,9 @@ def tick(app, *names: str) -> dict:
         return jobs.run_periodic(list(names) or ["remind_lead_offers", "expire_lead_offers"])
 
 
-def offer_by_rule(app, db, world, company="Deadline GmbH") -> Lead:
+def offer_by_rule(client_as, db, world, company="Deadline GmbH") -> Lead:
     lead = make_lead(db, world.manager.org, company)
-    client = signed_in(app, world.manager)
+    client = client_as(world.manager)
     assert client.post(f"/leads/{lead.id}/offer-by-rule").status_code == 302
     db.expire_all()
     return lead
@@ -77,22 +79,24 @@ def kinds_for(db, user) -> list[str]:
     )
 
 
-def test_respond_by_counts_business_hours_across_the_weekend(app, db, world, clock):
-    lead = offer_by_rule(app, db, world)
+def test_respond_by_counts_business_hours_across_the_weekend(client_as, db, world, clock):
+    lead = offer_by_rule(client_as, db, world)
     (offer,) = lead.offers
     assert offer.offered_at == FRIDAY_3PM
     assert offer.respond_by == DEADLINE
 
 
-def test_public_holidays_do_not_count(app, db, world, clock, monkeypatch):
+def test_public_holidays_do_not_count(client_as, app, db, world, clock, monkeypatch):
     monkeypatch.setitem(app.config, "BUSINESS_HOLIDAYS", "DE")
     clock.move_to(at(2027, 3, 25, 15))  # Thursday before Good Friday; Easter Monday follows
-    lead = offer_by_rule(app, db, world)
+    lead = offer_by_rule(client_as, db, world)
     assert lead.offers[0].respond_by == at(2027, 3, 31, 15)  # Thu 2h + Tue 8h + Wed 6h
 
 
-def test_overdue_offers_expire_and_the_lead_goes_to_the_next_partner(app, db, world, clock):
-    lead = offer_by_rule(app, db, world)
+def test_overdue_offers_expire_and_the_lead_goes_to_the_next_partner(
+    client_as, app, db, world, clock
+):
+    lead = offer_by_rule(client_as, db, world)
     assert offers(db, lead) == [(world.first.id, "offered")]
 
     clock.move_to(at(2027, 3, 9, 14, 59))
@@ -110,15 +114,13 @@ def test_overdue_offers_expire_and_the_lead_goes_to_the_next_partner(app, db, wo
     assert "By rule:" in fresh.reason and "had this lead before" in fresh.reason
 
     # The first partner lost it (pages and API); the second has it.
-    first = signed_in(app, world.first_admin)
-    assert first.get(f"/leads/{lead.id}").status_code == 404
-    assert "Deadline GmbH" not in first.get("/leads/").get_data(as_text=True)
-    api = app.test_client()
-    assert (
-        api.get(f"/api/v1/leads/{lead.id}", headers=bearer_for(db, world.first_admin)).status_code
-        == 404
-    )
-    assert signed_in(app, world.second_admin).get(f"/leads/{lead.id}").status_code == 200
+    first = client_as(world.first_admin)
+    api, bearer = app.test_client(), bearer_for(db, world.first_admin)
+    with unchanged(db, lead, *lead.offers, counted=[LeadOffer]):
+        assert first.get(f"/leads/{lead.id}").status_code == 404
+        assert "Deadline GmbH" not in first.get("/leads/").get_data(as_text=True)
+        assert api.get(f"/api/v1/leads/{lead.id}", headers=bearer).status_code == 404
+    assert client_as(world.second_admin).get(f"/leads/{lead.id}").status_code == 200
 
     assert (
         "lead_offer.expired"
@@ -142,10 +144,10 @@ def test_overdue_offers_expire_and_the_lead_goes_to_the_next_partner(app, db, wo
     assert offers(db, lead) == [(world.first.id, "expired"), (world.second.id, "offered")]
 
 
-def test_the_weekend_does_not_run_the_clock(app, db, world, clock, monkeypatch):
+def test_the_weekend_does_not_run_the_clock(client_as, app, db, world, clock, monkeypatch):
     monkeypatch.setitem(app.config, "LEAD_RESPONSE_HOURS", 2)
     clock.move_to(at(2027, 3, 5, 16))  # Friday 16:00: 1 hour on Friday, 1 on Monday
-    lead = offer_by_rule(app, db, world)
+    lead = offer_by_rule(client_as, db, world)
     assert lead.offers[0].respond_by == at(2027, 3, 8, 10)
     for moment in (at(2027, 3, 6, 12), at(2027, 3, 7, 23, 59), at(2027, 3, 8, 9, 59)):
         clock.move_to(moment)
@@ -154,9 +156,9 @@ def test_the_weekend_does_not_run_the_clock(app, db, world, clock, monkeypatch):
     assert tick(app, "expire_lead_offers")["expire_lead_offers"] == 1
 
 
-def test_when_nobody_is_left_the_lead_comes_back_new(app, db, world, clock):
-    lead = offer_by_rule(app, db, world)
-    first = signed_in(app, world.first_admin)
+def test_when_nobody_is_left_the_lead_comes_back_new(client_as, app, db, world, clock):
+    lead = offer_by_rule(client_as, db, world)
+    first = client_as(world.first_admin)
     assert first.post(f"/leads/{lead.id}/decline", data={"reason": "Busy"}).status_code == 302
     db.expire_all()
     assert offers(db, lead) == [(world.first.id, "declined"), (world.second.id, "offered")]
@@ -176,8 +178,8 @@ def test_when_nobody_is_left_the_lead_comes_back_new(app, db, world, clock):
     )
 
 
-def test_reminders_go_out_once_before_the_deadline(app, db, world, clock, mailbox):
-    lead = offer_by_rule(app, db, world)
+def test_reminders_go_out_once_before_the_deadline(client_as, app, db, world, clock, mailbox):
+    lead = offer_by_rule(client_as, db, world)
     clock.move_to(at(2027, 3, 8, 16))  # Monday 16:00: 7 business hours left
     assert tick(app, "remind_lead_offers")["remind_lead_offers"] == 0
     clock.move_to(at(2027, 3, 9, 11))  # Tuesday 11:00: 4 left
@@ -199,17 +201,17 @@ def test_reminders_go_out_once_before_the_deadline(app, db, world, clock, mailbo
     )
 
 
-def test_an_answered_offer_is_neither_reminded_nor_expired(app, db, world, clock):
-    lead = offer_by_rule(app, db, world)
-    assert signed_in(app, world.first_admin).post(f"/leads/{lead.id}/accept").status_code == 302
+def test_an_answered_offer_is_neither_reminded_nor_expired(client_as, app, db, world, clock):
+    lead = offer_by_rule(client_as, db, world)
+    assert client_as(world.first_admin).post(f"/leads/{lead.id}/accept").status_code == 302
     clock.move_to(at(2027, 3, 20, 9))
     assert tick(app) == {"remind_lead_offers": 0, "expire_lead_offers": 0}
     db.expire_all()
     assert offers(db, lead) == [(world.first.id, "accepted")] and lead.status == "accepted"
 
 
-def test_flask_tick_runs_the_lead_tasks(app, db, world, clock):
-    lead = offer_by_rule(app, db, world)
+def test_flask_tick_runs_the_lead_tasks(client_as, app, db, world, clock):
+    lead = offer_by_rule(client_as, db, world)
     clock.move_to(at(2027, 3, 10, 9))
     result = app.test_cli_runner().invoke(args=["tick", "expire_lead_offers"])
     assert result.exit_code == 0, result.output
@@ -218,7 +220,7 @@ def test_flask_tick_runs_the_lead_tasks(app, db, world, clock):
     assert offers(db, lead)[0] == (world.first.id, "expired")
 
 
-def test_a_tick_racing_another_changes_nothing_the_first_did(app, db, world, clock):
+def test_a_tick_racing_another_changes_nothing_the_first_did(client_as, app, db, world, clock):
     """Two ticks at once: the late one read the offer before the first committed. Its write
     carries the version it read, so it fails instead of expiring (and re-offering) again."""
     from sqlalchemy.orm.exc import StaleDataError
@@ -226,8 +228,9 @@ def test_a_tick_racing_another_changes_nothing_the_first_did(app, db, world, clo
     from partners.leads import services
     from portal.db import db as portal_db
     from portal.db import unscoped
+    from portal.jobs import system_session
 
-    lead = offer_by_rule(app, db, world)
+    lead = offer_by_rule(client_as, db, world)
     clock.move_to(at(2027, 3, 10, 9))
     with app.app_context():
         late = portal_db.new_session()
@@ -237,9 +240,11 @@ def test_a_tick_racing_another_changes_nothing_the_first_did(app, db, world, clo
                 assert stale.status == "offered"
             late.commit()  # ends its read; the object keeps what it read (expire_on_commit off)
             assert tick(app, "expire_lead_offers")["expire_lead_offers"] == 1
-            with unscoped(late), services.system_session(late), pytest.raises(StaleDataError):
-                services.expire_offer(stale)
-            late.rollback()
+            db.expire_all()
+            with unchanged(db, lead, *lead.offers, counted=[LeadOffer]):
+                with unscoped(late), system_session(late), pytest.raises(StaleDataError):
+                    services.expire_offer(stale)
+                late.rollback()
         finally:
             late.close()
     db.expire_all()

@@ -184,9 +184,9 @@ def test_notify_does_not_let_the_callers_pending_rows_past_the_wall(
 
 
 def test_turning_an_optional_kind_off_keeps_in_app_but_stops_email(
-    app, db, client, login_as, mailbox, partner_admin
+    app, db, client_as, mailbox, partner_admin
 ):
-    login_as(partner_admin)
+    client = client_as(partner_admin)
     page = client.get("/account").get_data(as_text=True)
     assert 'value="admin.member_joined"' in page
     assert 'value="account.security"' not in page  # not offered: it cannot be turned off
@@ -221,11 +221,11 @@ def test_turning_an_optional_kind_off_keeps_in_app_but_stops_email(
 
 
 def test_the_choice_holds_when_someone_else_causes_the_notification(
-    app, db, client, login_as, mailbox, vendor, user_factory, partner_admin
+    app, db, client_as, mailbox, vendor, user_factory, partner_admin
 ):
     """A vendor admin changes the partner's organisation: the partner admin, who turned that mail
     off, gets the in-app notification only. The request runs as the vendor admin."""
-    login_as(partner_admin)
+    client = client_as(partner_admin)
     client.post("/account/notifications", data={})  # every optional kind off
     vendor_admin = user_factory(vendor)
     with app_session(app, Principal.for_user(vendor_admin)) as session:
@@ -235,8 +235,8 @@ def test_the_choice_holds_when_someone_else_causes_the_notification(
     assert mailbox.to(partner_admin.email) == []
 
 
-def test_security_mail_cannot_be_turned_off(app, db, client, login_as, mailbox, partner_admin):
-    login_as(partner_admin)
+def test_security_mail_cannot_be_turned_off(db, client_as, mailbox, partner_admin):
+    client = client_as(partner_admin)
     # Every optional kind off, and a forged attempt to name the security kind too.
     client.post("/account/notifications", data={"email_kinds": []})
     client.post("/account/notifications", data={"email_kinds": ["not-account.security"]})
@@ -296,11 +296,11 @@ def _add_notifications(db, user, *titles, link=None):
     return rows
 
 
-def test_unread_badge_and_marking_one_then_all_read(client, login_as, db, partner_admin):
+def test_unread_badge_and_marking_one_then_all_read(client_as, db, partner_admin):
     first, second, third = _add_notifications(db, partner_admin, "One", "Two", "Three")
     first.link = "/account"
     db.flush()
-    login_as(partner_admin)
+    client = client_as(partner_admin)
 
     page = client.get("/home").get_data(as_text=True)
     assert nav_unread(page) == 3
@@ -331,19 +331,19 @@ def test_unread_badge_and_marking_one_then_all_read(client, login_as, db, partne
 
 
 def test_read_all_leaves_other_users_notifications_alone(
-    client, login_as, db, org_factory, user_factory, partner_admin
+    client_as, db, org_factory, user_factory, partner_admin
 ):
     colleague = user_factory(partner_admin.org, "partner_user")
     _add_notifications(db, partner_admin, "Mine")
     _add_notifications(db, colleague, "Theirs")
-    login_as(partner_admin)
+    client = client_as(partner_admin)
     client.post("/notifications/read-all")
     assert [n.read_at for n in notifications_of(db, colleague)] == [None]
 
 
 @pytest.mark.parametrize("reader_kind", ["colleague", "vendor_admin", "other_partner"])
 def test_another_users_notification_is_404(
-    client, login_as, db, vendor, org_factory, user_factory, partner_admin, reader_kind
+    client_as, db, vendor, org_factory, user_factory, partner_admin, reader_kind
 ):
     [theirs] = _add_notifications(db, partner_admin, "Private to the partner admin")
     reader = {
@@ -351,7 +351,7 @@ def test_another_users_notification_is_404(
         "vendor_admin": lambda: user_factory(vendor),
         "other_partner": lambda: user_factory(org_factory("reseller")),
     }[reader_kind]()
-    login_as(reader)
+    client = client_as(reader)
 
     assert client.post(f"/notifications/{theirs.id}/read").status_code == 404
     assert client.post("/notifications/999999999/read").status_code == 404  # same answer
@@ -431,10 +431,10 @@ def test_delivering_the_same_message_twice_sends_it_once(app, db, mailbox, partn
     with app.app_context():
         session = portal_db.new_session()
         try:
-            with unscoped(session):
-                assert services.deliver_email(session, message.id) is True
+            with jobs.system_session(session), unscoped(session):
+                assert services.deliver_email(message.id) is True
                 session.commit()
-                assert services.deliver_email(session, message.id) is False
+                assert services.deliver_email(message.id) is False
                 session.commit()
         finally:
             session.close()
@@ -462,8 +462,8 @@ def test_a_message_being_sent_by_another_worker_is_not_sent_again(app, db, mailb
     with app.app_context():
         session = portal_db.new_session()
         try:
-            with unscoped(session):
-                assert services.deliver_email(session, message.id) is False
+            with jobs.system_session(session), unscoped(session):
+                assert services.deliver_email(message.id) is False
                 session.commit()
         finally:
             session.close()

@@ -165,10 +165,8 @@ def test_a_client_without_service_role_or_with_a_wrong_secret_gets_no_client_tok
 # authorization_code
 
 
-def test_authorization_code_with_pkce_acts_as_the_user(
-    client, login_as, db, member, partner, app_client
-):
-    login_as(member)
+def test_authorization_code_with_pkce_acts_as_the_user(client_as, db, member, partner, app_client):
+    client = client_as(member)
     pkce = Pkce.new()
     url = authorize_url(app_client, pkce=pkce, state="s-123")
     page = client.get(url)
@@ -194,20 +192,18 @@ def test_authorization_code_with_pkce_acts_as_the_user(
     assert me["role"] == "partner_user" and me["organization"]["id"] == partner.id
 
 
-def test_a_public_client_exchanges_its_code_with_pkce_and_no_secret(
-    client, login_as, db, member, partner
-):
+def test_a_public_client_exchanges_its_code_with_pkce_and_no_secret(client_as, db, member, partner):
     public = make_api_client(db, partner, redirect_uris=[REDIRECT_URI], confidential=False)
-    login_as(member)
+    client = client_as(member)
     tokens = user_tokens(client, public)
     me = api_get(client, "/api/v1/me", tokens["access_token"]).get_json()
     assert me["user"]["id"] == member.id
 
 
 def test_a_confidential_client_cannot_exchange_a_code_without_its_secret(
-    client, login_as, member, app_client
+    client_as, member, app_client
 ):
-    login_as(member)
+    client = client_as(member)
     pkce = Pkce.new()
     code = obtain_code(client, app_client, pkce)
     response = client.post(
@@ -224,19 +220,15 @@ def test_a_confidential_client_cannot_exchange_a_code_without_its_secret(
     assert exchange_code(client, app_client, code, pkce.verifier).status_code == 200
 
 
-def test_a_user_token_never_gets_more_scopes_than_the_client_has(
-    client, login_as, db, member, app_client
-):
-    login_as(member)
+def test_a_user_token_never_gets_more_scopes_than_the_client_has(client_as, db, member, app_client):
+    client = client_as(member)
     tokens = user_tokens(client, app_client, scope="organizations:read leads:write users:write")
     assert tokens["scope"] == "organizations:read"
     assert fetch_token_row(db, tokens["access_token"]).scope == "organizations:read"
 
 
-def test_the_consent_page_lists_only_scopes_the_client_can_get(
-    client, login_as, member, app_client
-):
-    login_as(member)
+def test_the_consent_page_lists_only_scopes_the_client_can_get(client_as, member, app_client):
+    client = client_as(member)
     page = client.get(authorize_url(app_client, scope="organizations:read leads:write"))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -244,8 +236,8 @@ def test_the_consent_page_lists_only_scopes_the_client_can_get(
     assert "leads:write" not in html
 
 
-def test_pkce_is_required(client, login_as, member, app_client, db):
-    login_as(member)
+def test_pkce_is_required(client_as, member, app_client, db):
+    client = client_as(member)
     url = authorize_url(app_client, omit=("code_challenge", "code_challenge_method"))
     page = client.get(url)
     assert page.status_code == 400
@@ -254,8 +246,8 @@ def test_pkce_is_required(client, login_as, member, app_client, db):
     assert db.scalar(select(OAuthAuthorizationCode)) is None
 
 
-def test_plain_code_challenge_method_is_refused(client, login_as, member, app_client, db):
-    login_as(member)
+def test_plain_code_challenge_method_is_refused(client_as, member, app_client, db):
+    client = client_as(member)
     pkce = Pkce.new()
     url = authorize_url(app_client, pkce=pkce, method="plain")
     page = client.get(url)
@@ -265,8 +257,8 @@ def test_plain_code_challenge_method_is_refused(client, login_as, member, app_cl
     assert db.scalar(select(OAuthAuthorizationCode)) is None
 
 
-def test_a_wrong_or_missing_verifier_is_refused(client, login_as, member, app_client):
-    login_as(member)
+def test_a_wrong_or_missing_verifier_is_refused(client_as, member, app_client):
+    client = client_as(member)
     pkce = Pkce.new()
     code = obtain_code(client, app_client, pkce)
     missing = exchange_code(client, app_client, code, None)
@@ -275,8 +267,8 @@ def test_a_wrong_or_missing_verifier_is_refused(client, login_as, member, app_cl
     assert wrong.status_code == 400 and wrong.get_json()["error"] == "invalid_grant"
 
 
-def test_a_reused_code_is_refused_and_revokes_what_it_gave(client, login_as, member, app_client):
-    login_as(member)
+def test_a_reused_code_is_refused_and_revokes_what_it_gave(client_as, member, app_client):
+    client = client_as(member)
     pkce = Pkce.new()
     code = obtain_code(client, app_client, pkce)
     first = exchange_code(client, app_client, code, pkce.verifier)
@@ -292,8 +284,8 @@ def test_a_reused_code_is_refused_and_revokes_what_it_gave(client, login_as, mem
     )
 
 
-def test_an_expired_code_is_refused(client, login_as, member, app_client):
-    login_as(member)
+def test_an_expired_code_is_refused(client_as, member, app_client):
+    client = client_as(member)
     with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
         pkce = Pkce.new()
         code = obtain_code(client, app_client, pkce)
@@ -302,9 +294,9 @@ def test_an_expired_code_is_refused(client, login_as, member, app_client):
     assert late.status_code == 400 and late.get_json()["error"] == "invalid_grant"
 
 
-def test_a_code_of_another_client_is_refused(client, login_as, db, member, partner, app_client):
+def test_a_code_of_another_client_is_refused(client_as, db, member, partner, app_client):
     other = make_api_client(db, partner, redirect_uris=[REDIRECT_URI])
-    login_as(member)
+    client = client_as(member)
     pkce = Pkce.new()
     code = obtain_code(client, app_client, pkce)
     stolen = exchange_code(client, other, code, pkce.verifier)
@@ -323,9 +315,9 @@ def test_a_code_of_another_client_is_refused(client, login_as, db, member, partn
     ],
 )
 def test_a_redirect_uri_not_exactly_registered_is_refused(
-    client, login_as, member, app_client, db, redirect_uri
+    client_as, member, app_client, db, redirect_uri
 ):
-    login_as(member)
+    client = client_as(member)
     url = authorize_url(app_client, redirect_uri=redirect_uri)
     page = client.get(url)
     assert page.status_code == 400 and "Location" not in page.headers
@@ -334,12 +326,10 @@ def test_a_redirect_uri_not_exactly_registered_is_refused(
     assert db.scalar(select(OAuthAuthorizationCode)) is None
 
 
-def test_the_token_request_must_repeat_the_codes_redirect_uri(
-    client, login_as, db, member, partner
-):
+def test_the_token_request_must_repeat_the_codes_redirect_uri(client_as, db, member, partner):
     second = REDIRECT_URI.replace("callback", "other")
     two = make_api_client(db, partner, redirect_uris=[REDIRECT_URI, second])
-    login_as(member)
+    client = client_as(member)
     pkce = Pkce.new()
     code = obtain_code(client, two, pkce)
     mismatch = exchange_code(client, two, code, pkce.verifier, redirect_uri=second)
@@ -348,12 +338,12 @@ def test_the_token_request_must_repeat_the_codes_redirect_uri(
 
 @pytest.mark.parametrize("who", ["vendor_admin", "partner_admin_elsewhere"])
 def test_users_may_authorise_only_their_own_organisations_clients(
-    client, login_as, db, vendor, org_factory, user_factory, app_client, who
+    client, client_as, db, vendor, org_factory, user_factory, app_client, who
 ):
     if who == "vendor_admin":
-        login_as(user_factory(vendor, "vendor_admin"))
+        client = client_as(user_factory(vendor, "vendor_admin"))
     else:
-        login_as(user_factory(org_factory("reseller"), "partner_admin"))
+        client = client_as(user_factory(org_factory("reseller"), "partner_admin"))
     url = authorize_url(app_client)
     page = client.get(url)
     assert page.status_code == 400
@@ -363,8 +353,8 @@ def test_users_may_authorise_only_their_own_organisations_clients(
     assert db.scalar(select(OAuthAuthorizationCode)) is None
 
 
-def test_deny_redirects_with_access_denied(client, login_as, member, app_client, db):
-    login_as(member)
+def test_deny_redirects_with_access_denied(client_as, member, app_client, db):
+    client = client_as(member)
     url = authorize_url(app_client, state="deny-me")
     assert client.get(url).status_code == 200
     target, params = redirect_params(client.post(url, data={"decision": "deny"}))
@@ -382,8 +372,8 @@ def test_consent_needs_a_signed_in_user(client, app_client):
 # refresh_token
 
 
-def test_refresh_rotates_the_refresh_token_and_keeps_the_user(client, login_as, member, app_client):
-    login_as(member)
+def test_refresh_rotates_the_refresh_token_and_keeps_the_user(client_as, member, app_client):
+    client = client_as(member)
     first = user_tokens(client, app_client)
     response = refresh(client, app_client, first["refresh_token"])
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -404,11 +394,9 @@ def test_refresh_rotates_the_refresh_token_and_keeps_the_user(client, login_as, 
     ] == (member.id)
 
 
-def test_another_client_cannot_use_a_refresh_token(
-    client, login_as, db, member, partner, app_client
-):
+def test_another_client_cannot_use_a_refresh_token(client_as, db, member, partner, app_client):
     other = make_api_client(db, partner, redirect_uris=[REDIRECT_URI])
-    login_as(member)
+    client = client_as(member)
     tokens = user_tokens(client, app_client)
     stolen = refresh(client, other, tokens["refresh_token"])
     assert stolen.status_code == 400 and stolen.get_json()["error"] == "invalid_grant"
@@ -420,10 +408,8 @@ def test_another_client_cannot_use_a_refresh_token(
 
 @pytest.mark.parametrize("which", ["access_token", "refresh_token"])
 @pytest.mark.parametrize("with_hint", [True, False])
-def test_revocation_ends_the_token_at_the_api(
-    client, login_as, member, app_client, which, with_hint
-):
-    login_as(member)
+def test_revocation_ends_the_token_at_the_api(client_as, member, app_client, which, with_hint):
+    client = client_as(member)
     tokens = user_tokens(client, app_client)
     assert api_get(client, "/api/v1/me", tokens["access_token"]).status_code == 200
     response = revoke(client, app_client, tokens[which], which if with_hint else None)
@@ -434,8 +420,8 @@ def test_revocation_ends_the_token_at_the_api(
     assert refresh(client, app_client, tokens["refresh_token"]).status_code == 400
 
 
-def test_revocation_with_a_wrong_hint_still_revokes(client, login_as, member, app_client):
-    login_as(member)
+def test_revocation_with_a_wrong_hint_still_revokes(client_as, member, app_client):
+    client = client_as(member)
     tokens = user_tokens(client, app_client)
     assert revoke(client, app_client, tokens["access_token"], "refresh_token").status_code == 200
     assert_problem(api_get(client, "/api/v1/me", tokens["access_token"]), 401)
@@ -484,8 +470,8 @@ def test_introspection_tells_the_owner_about_its_token(client, db, partner, serv
     assert info["sub"] == f"client:{service_client.client_id}"
 
 
-def test_introspection_of_a_user_token_names_the_user(client, login_as, member, app_client):
-    login_as(member)
+def test_introspection_of_a_user_token_names_the_user(client_as, member, app_client):
+    client = client_as(member)
     tokens = user_tokens(client, app_client)
     info = introspect(client, app_client, tokens["refresh_token"], "refresh_token").get_json()
     assert info["active"] is True and info["sub"] == str(member.id)
@@ -523,9 +509,9 @@ def test_introspection_with_a_wrong_hint_still_finds_the_token(client, service_c
 
 
 def test_introspection_agrees_with_the_api_about_a_deactivated_user(
-    client, login_as, db, member, app_client
+    client_as, db, member, app_client
 ):
-    login_as(member)
+    client = client_as(member)
     tokens = user_tokens(client, app_client)
     db.get(User, member.id, populate_existing=True).active = False
     db.flush()
@@ -583,7 +569,7 @@ def test_metadata_lists_exactly_the_supported_grants(app, client):
 
 
 def test_the_metadata_grant_list_matches_what_the_token_endpoint_accepts(
-    client, login_as, member, app_client, service_client
+    client, client_as, member, app_client, service_client
 ):
     for grant in ("password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"):
         response = token_request(
@@ -593,7 +579,7 @@ def test_the_metadata_grant_list_matches_what_the_token_endpoint_accepts(
         )
         assert response.status_code == 400
         assert response.get_json()["error"] == "unsupported_grant_type"
-    login_as(member)
+    client = client_as(member)
     implicit = client.get(
         authorize_url(app_client).replace("response_type=code", "response_type=token")
     )
@@ -603,10 +589,8 @@ def test_the_metadata_grant_list_matches_what_the_token_endpoint_accepts(
 # nothing in plaintext at rest
 
 
-def test_no_secret_token_or_code_is_stored_in_plaintext(
-    client, login_as, db, partner, user_factory
-):
-    login_as(user_factory(partner, "partner_admin"))
+def test_no_secret_token_or_code_is_stored_in_plaintext(client_as, db, partner, user_factory):
+    client = client_as(user_factory(partner, "partner_admin"))
     created = client.post(
         "/admin/api-clients/new",
         data={

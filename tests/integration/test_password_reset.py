@@ -154,8 +154,8 @@ def test_a_newer_link_does_not_revive_an_older_one_after_use(app, client, mailbo
     assert client.get(first).status_code == 410  # the password changed: every older link is dead
 
 
-def test_a_reset_ends_every_session_of_the_account(app, client, db, login_as, mailbox, user):
-    login_as(user)  # the user's browser (or an attacker's) is signed in
+def test_a_reset_ends_every_session_of_the_account(app, db, client_as, mailbox, user):
+    client = client_as(user)  # the user's browser (or an attacker's) is signed in
     assert client.get("/home").status_code == 200
 
     other = app.test_client()  # the reset happens in another browser

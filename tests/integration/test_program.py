@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import event, select
 
 from partners.deals.models import DealRegistration
-from partners.leads.models import Lead, LeadOffer
 from partners.program import queries
 from partners.program.models import Specialisation, Territory, Tier
 from partners.program.seed import seed_partner_coverage
@@ -25,6 +24,7 @@ from portal.notify.models import Notification
 from portal.seed import SEEDERS
 from portal.tenancy import Principal
 from tests import factories
+from tests.unchanged import unchanged
 
 # Helpers.
 
@@ -48,13 +48,6 @@ def _snapshot(response) -> str:
     match = re.search(r'<input[^>]*name="snapshot"[^>]*value="([^"]+)"', response.get_data(True))
     assert match, "the form carries a snapshot"
     return match.group(1)
-
-
-def _signed_in(app, user):
-    other = app.test_client()
-    response = other.post("/login", data={"email": user.email, "password": factories.PASSWORD})
-    assert response.status_code == 302
-    return other
 
 
 def _coverage(db, org) -> tuple[list[str], list[str]]:
@@ -86,48 +79,28 @@ _T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _offer(db, vendor, partner, status: str, answered_after: timedelta | None = None):
-    lead = Lead(org_id=vendor.id, company="Lead Co", country="DE", product_line="security")
-    db.add(lead)
-    db.flush()
-    db.add(
-        LeadOffer(
-            org_id=partner.id,
-            lead_id=lead.id,
-            status=status,
-            offered_at=_T0,
-            respond_by=_T0 + timedelta(days=2),
-            responded_at=_T0 + answered_after if answered_after is not None else None,
-        )
-    )
-    db.flush()
+    lead = factories.make_lead(db, vendor, "Lead Co", product_line="security")
+    responded_at = _T0 + answered_after if answered_after is not None else None
+    factories.make_offer(
+        db, lead, partner, status, offered_at=_T0, respond_by=_T0 + timedelta(days=2),
+        responded_at=responded_at,
+    )  # fmt: skip
 
 
 def _deal(db, partner, number: str, status: str, value: str = "1000.00") -> DealRegistration:
-    deal = DealRegistration(
-        org_id=partner.id,
-        number=number,
-        customer_name=f"Customer of {number}",
-        customer_name_key=f"customer of {number.lower()}",
-        customer_domain=f"{number.lower()}.test",
-        value=Decimal(value),
-        currency="EUR",
+    return factories.make_deal(
+        db, partner, f"Customer of {number}", status, number=number, value=Decimal(value),
         expected_close=date(2027, 1, 15),
-        status=status,
-    )
-    db.add(deal)
-    db.flush()
-    return deal
+    )  # fmt: skip
 
 
 # Tiers.
 
 
-def test_vendor_admin_edits_a_tier_and_the_change_is_audited(
-    client, login_as, vendor, user_factory, db
-):
+def test_vendor_admin_edits_a_tier_and_the_change_is_audited(client_as, vendor, user_factory, db):
     admin = user_factory(vendor, "vendor_admin")
     gold = _tier(db, "gold")
-    login_as(admin)
+    client = client_as(admin)
     form = client.get(f"/program/tiers/{gold.id}")
     assert form.status_code == 200
     data = {
@@ -175,15 +148,16 @@ def test_vendor_admin_edits_a_tier_and_the_change_is_audited(
     ],
 )
 def test_bad_tier_terms_are_a_422_and_change_nothing(
-    client, login_as, vendor, user_factory, db, changes, message
+    client_as, vendor, user_factory, db, changes, message
 ):
     gold = _tier(db, "gold")
     before = _terms(gold)
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     snapshot = _snapshot(client.get(f"/program/tiers/{gold.id}"))
-    response = client.post(
-        f"/program/tiers/{gold.id}", data={**before, **changes, "snapshot": snapshot}
-    )
+    with unchanged(db, gold):
+        response = client.post(
+            f"/program/tiers/{gold.id}", data={**before, **changes, "snapshot": snapshot}
+        )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert message in page
@@ -193,20 +167,21 @@ def test_bad_tier_terms_are_a_422_and_change_nothing(
 
 
 def test_a_concurrent_tier_edit_lists_what_changed_and_overwrites_nothing(
-    app, client, login_as, vendor, user_factory, db
+    client_as, vendor, user_factory, db
 ):
     gold = _tier(db, "gold")
     opened = _terms(gold)
     url = f"/program/tiers/{gold.id}"
-    login_as(user_factory(vendor, "vendor_admin"))
-    colleague = _signed_in(app, user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
+    colleague = client_as(user_factory(vendor, "vendor_admin"))
     mine, theirs = _snapshot(client.get(url)), _snapshot(colleague.get(url))
 
     first = client.post(url, data={**opened, "discount_percent": "17.50", "snapshot": mine})
     assert first.status_code == 302
 
     # The colleague saves from the form opened before that save: a conflict, not an overwrite.
-    second = colleague.post(url, data={**opened, "name": "Gold Plus", "snapshot": theirs})
+    with unchanged(db, (Tier, gold.id)):
+        second = colleague.post(url, data={**opened, "name": "Gold Plus", "snapshot": theirs})
     assert second.status_code == 409
     page = second.get_data(as_text=True)
     assert "Someone else changed this while you were editing it." in page
@@ -230,39 +205,42 @@ def test_a_concurrent_tier_edit_lists_what_changed_and_overwrites_nothing(
     assert len(_events(db, "tier.updated")) == 2
 
 
-def test_a_forged_or_missing_snapshot_is_refused(client, login_as, vendor, user_factory, db):
+def test_a_forged_or_missing_snapshot_is_refused(client_as, vendor, user_factory, db):
     gold = _tier(db, "gold")
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     for snapshot in ("forged", ""):
-        response = client.post(
-            f"/program/tiers/{gold.id}", data={**_terms(gold), "name": "X", "snapshot": snapshot}
-        )
+        with unchanged(db, gold):
+            response = client.post(
+                f"/program/tiers/{gold.id}",
+                data={**_terms(gold), "name": "X", "snapshot": snapshot},
+            )
         assert response.status_code == 409
     assert _tier(db, "gold").name == "Gold"
 
 
 def test_vendor_staff_read_tiers_but_only_vendor_admins_change_them(
-    client, login_as, vendor, user_factory, db
+    client_as, vendor, user_factory, db
 ):
     gold = _tier(db, "gold")
-    login_as(user_factory(vendor, "channel_manager"))
+    client = client_as(user_factory(vendor, "channel_manager"))
     listing = client.get("/program/tiers")
     assert listing.status_code == 200 and "Platinum" in listing.get_data(as_text=True)
     assert f"/program/tiers/{gold.id}" not in listing.get_data(as_text=True)
-    assert client.get(f"/program/tiers/{gold.id}").status_code == 403
-    assert client.post(f"/program/tiers/{gold.id}", data=_terms(gold)).status_code == 403
+    with unchanged(db, gold):
+        assert client.get(f"/program/tiers/{gold.id}").status_code == 403
+        assert client.post(f"/program/tiers/{gold.id}", data=_terms(gold)).status_code == 403
 
 
 # A partner's tier.
 
 
 def test_moving_a_partner_between_tiers_is_audited_and_tells_its_admins(
-    client, login_as, vendor, org_factory, user_factory, db
+    client_as, vendor, org_factory, user_factory, db
 ):
     partner = org_factory("reseller", tier="gold")
     partner_admin = user_factory(partner, "partner_admin")
     admin = user_factory(vendor, "vendor_admin")
-    login_as(admin)
+    client = client_as(admin)
     url = f"/program/partners/{partner.id}/tier"
     assert client.post(url, data={"tier": "platinum", "seen_tier": "gold"}).status_code == 302
     db.expire_all()
@@ -276,10 +254,12 @@ def test_moving_a_partner_between_tiers_is_audited_and_tells_its_admins(
     assert "partner.tier_changed" in profile and "is now in the Platinum tier" in profile
 
     # No such tier: a 422 on the profile, nothing changed.
-    response = client.post(url, data={"tier": "diamond", "seen_tier": "platinum"})
+    with unchanged(db, partner):
+        response = client.post(url, data={"tier": "diamond", "seen_tier": "platinum"})
     assert response.status_code == 422 and "Not a valid choice" in response.get_data(True)
     # Moved by someone else since the page was opened: a conflict, nothing changed.
-    response = client.post(url, data={"tier": "silver", "seen_tier": "gold"})
+    with unchanged(db, partner):
+        response = client.post(url, data={"tier": "silver", "seen_tier": "gold"})
     assert response.status_code == 409
     assert "Someone else changed this" in response.get_data(as_text=True)
     # Out of any tier.
@@ -290,22 +270,24 @@ def test_moving_a_partner_between_tiers_is_audited_and_tells_its_admins(
 
 
 def test_only_partners_have_tiers_here_and_only_vendor_admins_move_them(
-    client, login_as, vendor, org_factory, user_factory, db
+    client_as, vendor, org_factory, user_factory, db
 ):
     customer = org_factory("customer")
     partner = org_factory("reseller", tier="silver")
-    login_as(user_factory(vendor, "vendor_admin"))
-    assert client.get(f"/program/partners/{customer.id}").status_code == 404
-    assert client.get(f"/program/partners/{vendor.id}").status_code == 404
-    assert (
-        client.post(f"/program/partners/{customer.id}/tier", data={"tier": "gold"}).status_code
-        == 404
-    )
+    client = client_as(user_factory(vendor, "vendor_admin"))
+    with unchanged(db, customer, vendor):
+        assert client.get(f"/program/partners/{customer.id}").status_code == 404
+        assert client.get(f"/program/partners/{vendor.id}").status_code == 404
+        assert (
+            client.post(f"/program/partners/{customer.id}/tier", data={"tier": "gold"}).status_code
+            == 404
+        )
     client.post("/logout")
-    login_as(user_factory(vendor, "channel_manager"))
+    client = client_as(user_factory(vendor, "channel_manager"))
     page = client.get(f"/program/partners/{partner.id}").get_data(as_text=True)
     assert "Move to tier" not in page and f"/program/partners/{partner.id}/coverage" not in page
-    response = client.post(f"/program/partners/{partner.id}/tier", data={"tier": "gold"})
+    with unchanged(db, partner):
+        response = client.post(f"/program/partners/{partner.id}/tier", data={"tier": "gold"})
     assert response.status_code == 403
     db.expire_all()
     assert db.get(Organization, partner.id).tier == "silver"
@@ -315,10 +297,10 @@ def test_only_partners_have_tiers_here_and_only_vendor_admins_move_them(
 
 
 def test_vendor_admin_sets_territories_and_specialisations(
-    client, login_as, vendor, org_factory, user_factory, db
+    client_as, vendor, org_factory, user_factory, db
 ):
     partner = org_factory("distributor")
-    login_as(user_factory(vendor, "vendor_admin"))
+    client = client_as(user_factory(vendor, "vendor_admin"))
     url = f"/program/partners/{partner.id}/coverage"
     assert client.get(url).status_code == 200
     response = client.post(
@@ -364,15 +346,16 @@ def test_vendor_admin_sets_territories_and_specialisations(
     ],
 )
 def test_bad_coverage_is_a_422_and_changes_nothing(
-    client, login_as, vendor, org_factory, user_factory, db, data, message
+    client_as, vendor, org_factory, user_factory, db, data, message
 ):
     partner = org_factory("reseller")
     _cover(db, partner, ["CH"], ["cloud"])
-    login_as(user_factory(vendor, "vendor_admin"))
-    response = client.post(
-        f"/program/partners/{partner.id}/coverage",
-        data={"seen_countries": "CH", "seen_product_lines": "cloud", **data},
-    )
+    client = client_as(user_factory(vendor, "vendor_admin"))
+    with unchanged(db, partner, counted=[Territory, Specialisation]):
+        response = client.post(
+            f"/program/partners/{partner.id}/coverage",
+            data={"seen_countries": "CH", "seen_product_lines": "cloud", **data},
+        )
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert _coverage(db, partner) == (["CH"], ["cloud"])
@@ -380,20 +363,21 @@ def test_bad_coverage_is_a_422_and_changes_nothing(
 
 
 def test_a_concurrent_coverage_edit_is_shown_and_overwrites_nothing(
-    client, login_as, vendor, org_factory, user_factory, db
+    client_as, vendor, org_factory, user_factory, db
 ):
     partner = org_factory("reseller")
     _cover(db, partner, ["DE", "FR"], ["storage"])
-    login_as(user_factory(vendor, "vendor_admin"))
-    response = client.post(
-        f"/program/partners/{partner.id}/coverage",
-        data={
-            "countries": "US",
-            "product_lines": ["cloud"],
-            "seen_countries": "AT,CH,DE",  # what the page showed before someone else saved
-            "seen_product_lines": "storage",
-        },
-    )
+    client = client_as(user_factory(vendor, "vendor_admin"))
+    with unchanged(db, partner, counted=[Territory, Specialisation]):
+        response = client.post(
+            f"/program/partners/{partner.id}/coverage",
+            data={
+                "countries": "US",
+                "product_lines": ["cloud"],
+                "seen_countries": "AT,CH,DE",  # what the page showed before someone else saved
+                "seen_product_lines": "storage",
+            },
+        )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     conflict = re.search(r'data-testid="edit-conflict".*?</div>', page, re.S).group(0)
@@ -408,7 +392,7 @@ def test_a_concurrent_coverage_edit_is_shown_and_overwrites_nothing(
 
 
 def test_directory_filters_by_tier_country_specialisation_kind_and_name(
-    client, login_as, vendor, org_factory, user_factory, db
+    client_as, vendor, org_factory, user_factory, db
 ):
     alpha = org_factory("reseller", name="Alpha Dir Networks", tier="gold")
     beta = org_factory("distributor", name="Beta Dir Distribution", tier="silver")
@@ -420,7 +404,7 @@ def test_directory_filters_by_tier_country_specialisation_kind_and_name(
     _deal(db, alpha, "PX-1", "approved")
     _deal(db, alpha, "PX-2", "lost")
     names = {alpha.name, beta.name, gamma.name, "Delta Dir Customer"}
-    login_as(user_factory(vendor, "sales_rep"))
+    client = client_as(user_factory(vendor, "sales_rep"))
 
     def listed(query: str) -> set[str]:
         response = client.get(f"/program/partners?{query}")
@@ -454,10 +438,10 @@ def test_directory_filters_by_tier_country_specialisation_kind_and_name(
     assert re.search(r'<td class="text-end">1</td>', row), "one open deal (lost is closed)"
 
 
-def test_directory_is_paginated(client, login_as, vendor, org_factory, user_factory):
+def test_directory_is_paginated(client_as, vendor, org_factory, user_factory):
     for n in range(30):
         org_factory("reseller", name=f"Paged Partner {n:02d}")
-    login_as(user_factory(vendor, "support_agent"))
+    client = client_as(user_factory(vendor, "support_agent"))
     first = client.get("/program/partners?q=paged").get_data(as_text=True)
     second = client.get("/program/partners?q=paged&page=2").get_data(as_text=True)
     assert "30 partners" in first and "Page 1 of 2" in first
@@ -471,7 +455,7 @@ def test_directory_is_paginated(client, login_as, vendor, org_factory, user_fact
 
 
 def test_profile_shows_users_open_deals_and_lead_figures(
-    client, login_as, vendor, org_factory, user_factory, db
+    client_as, vendor, org_factory, user_factory, db
 ):
     partner = org_factory("reseller", tier="gold", name="Profiled Partner")
     person = user_factory(partner, "partner_user", name="Pat Profiled")
@@ -487,7 +471,7 @@ def test_profile_shows_users_open_deals_and_lead_figures(
     _deal(db, partner, "PX-13", "draft")
     _deal(db, partner, "PX-14", "won")
     _deal(db, other, "PX-15", "approved")
-    login_as(user_factory(vendor, "channel_manager"))
+    client = client_as(user_factory(vendor, "channel_manager"))
     response = client.get(f"/program/partners/{partner.id}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -543,12 +527,12 @@ def test_lead_figures_come_from_aggregates_whatever_the_number_of_offers(
 # A partner's own programme, and nothing else.
 
 
-def test_partner_reads_its_own_programme(client, login_as, org_factory, user_factory, db):
+def test_partner_reads_its_own_programme(client_as, org_factory, user_factory, db):
     mine = org_factory("reseller", tier="silver", name="My Own Reseller")
     other = org_factory("reseller", tier="platinum", name="Someone Else Reseller")
     _cover(db, mine, ["CH", "LI"], ["cloud", "security"])
     _cover(db, other, ["JP"], ["storage"])
-    login_as(user_factory(mine, "partner_user"))
+    client = client_as(user_factory(mine, "partner_user"))
     home = client.get("/home").get_data(as_text=True)
     assert 'href="/program/mine"' in home and 'href="/program/partners"' not in home
     response = client.get("/program/mine")
@@ -561,40 +545,42 @@ def test_partner_reads_its_own_programme(client, login_as, org_factory, user_fac
 
 
 def test_partners_cannot_reach_the_directory_profiles_or_tiers(
-    client, login_as, org_factory, user_factory, db
+    client_as, org_factory, user_factory, db
 ):
     mine, other = org_factory("reseller", tier="gold"), org_factory("supplier")
     gold = _tier(db, "gold")
-    login_as(user_factory(mine, "partner_admin"))
-    for url in (
-        "/program/partners",
-        f"/program/partners/{other.id}",
-        f"/program/partners/{mine.id}",
-        f"/program/partners/{other.id}/coverage",
-        f"/program/partners/{mine.id}/coverage",
-        "/program/tiers",
-        f"/program/tiers/{gold.id}",
-    ):
-        assert client.get(url).status_code == 403, url
-    for url in (
-        f"/program/partners/{mine.id}/tier",
-        f"/program/partners/{other.id}/coverage",
-        f"/program/tiers/{gold.id}",
-    ):
-        assert client.post(url, data={"tier": "platinum", "countries": "US"}).status_code == 403
+    client = client_as(user_factory(mine, "partner_admin"))
+    with unchanged(db, mine, other, gold, counted=[Territory, Specialisation]):
+        for url in (
+            "/program/partners",
+            f"/program/partners/{other.id}",
+            f"/program/partners/{mine.id}",
+            f"/program/partners/{other.id}/coverage",
+            f"/program/partners/{mine.id}/coverage",
+            "/program/tiers",
+            f"/program/tiers/{gold.id}",
+        ):
+            assert client.get(url).status_code == 403, url
+        for url in (
+            f"/program/partners/{mine.id}/tier",
+            f"/program/partners/{other.id}/coverage",
+            f"/program/tiers/{gold.id}",
+        ):
+            assert client.post(url, data={"tier": "platinum", "countries": "US"}).status_code == 403
     db.expire_all()
     assert db.get(Organization, mine.id).tier == "gold"
     assert _coverage(db, other) == ([], [])
 
 
-def test_customers_have_no_programme_page(client, login_as, org_factory, user_factory):
-    login_as(user_factory(org_factory("customer"), "customer_admin"))
-    assert client.get("/program/mine").status_code == 403
+def test_customers_have_no_programme_page(client_as, db, org_factory, user_factory):
+    client = client_as(user_factory(org_factory("customer"), "customer_admin"))
+    with unchanged(db):
+        assert client.get("/program/mine").status_code == 403
     assert 'href="/program/mine"' not in client.get("/home").get_data(as_text=True)
 
 
-def test_vendor_staff_find_partners_in_the_navigation(client, login_as, vendor, user_factory):
-    login_as(user_factory(vendor, "support_agent"))
+def test_vendor_staff_find_partners_in_the_navigation(client_as, vendor, user_factory):
+    client = client_as(user_factory(vendor, "support_agent"))
     home = client.get("/home").get_data(as_text=True)
     assert 'href="/program/partners"' in home and 'href="/program/mine"' not in home
 
@@ -684,11 +670,15 @@ def test_services_check_everything_a_form_would(app, db, vendor, org_factory, us
             ),
         ]
         for call, field in refused:
-            with pytest.raises(InvalidInput) as error:
-                call()
+            with unchanged(db, partner, customer, gold, counted=[Territory, Specialisation]):
+                with pytest.raises(InvalidInput) as error:
+                    call()
+                portal_db.session.flush()
             assert error.value.field == field
-        with pytest.raises(Forbidden):
-            services.change_partner_tier(session_partner, tier_code="gold", actor=manager)
+        with unchanged(db, partner):
+            with pytest.raises(Forbidden):
+                services.change_partner_tier(session_partner, tier_code="gold", actor=manager)
+            portal_db.session.flush()
         # Without an "as seen" value (an API call), the move happens without a conflict check.
         assert services.change_partner_tier(session_partner, tier_code="gold", actor=admin)
         assert not services.change_partner_tier(session_partner, tier_code="gold", actor=admin)

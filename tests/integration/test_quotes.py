@@ -19,13 +19,14 @@ from sqlalchemy import func, select
 from partners.catalogue.models import PriceBreak, Product, ProductRule
 from partners.deals.models import DealRegistration
 from partners.quotes import services
-from partners.quotes.models import Quote, QuoteRequest
+from partners.quotes.models import Quote, QuoteLine, QuoteRequest
 from portal import jobs
 from portal.audit import AuditEvent
 from portal.errors import Forbidden, InvalidTransition
 from portal.notify.models import Notification
 from portal.tenancy import Principal
 from tests import factories
+from tests.unchanged import unchanged
 
 D = Decimal
 IN_30_DAYS = (date.today() + timedelta(days=30)).isoformat()
@@ -91,13 +92,6 @@ def world(db, vendor, org_factory, user_factory):
     }
 
 
-def client_for(app, user):
-    client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
-    assert response.status_code == 302
-    return client
-
-
 def principal(user) -> Principal:
     return Principal.for_user(user)
 
@@ -153,8 +147,8 @@ def add(client, quote_id, sku, quantity, discount="", tax=""):
     )
 
 
-def sent_quote(app, world, recipient=None, lines=(("PSU-1", 3),), who="manager") -> int:
-    vendor = client_for(app, world[who])
+def sent_quote(client_as, world, recipient=None, lines=(("PSU-1", 3),), who="manager") -> int:
+    vendor = client_as(world[who])
     quote_id = new_quote(vendor, recipient or world["gold"])
     for sku, qty in lines:
         assert add(vendor, quote_id, sku, qty).status_code == 302
@@ -170,8 +164,8 @@ def sent_quote(app, world, recipient=None, lines=(("PSU-1", 3),), who="manager")
 # Building and pricing.
 
 
-def test_the_builder_prices_lines_with_break_tier_discount_and_tax(app, db, world):
-    vendor = client_for(app, world["manager"])
+def test_the_builder_prices_lines_with_break_tier_discount_and_tax(client_as, db, world):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"])
     quote = load(db, quote_id)
     assert re.fullmatch(r"Q-\d{4}-\d{5}", quote.number) and quote.revision == 1
@@ -191,8 +185,8 @@ def test_the_builder_prices_lines_with_break_tier_discount_and_tax(app, db, worl
     assert "9,740.90" in page and "SW-48" in page
 
 
-def test_a_customer_gets_no_tier_discount(app, db, world):
-    vendor = client_for(app, world["manager"])
+def test_a_customer_gets_no_tier_discount(client_as, db, world):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["customer"])
     add(vendor, quote_id, "PSU-1", 1, tax="0")
     quote = load(db, quote_id)
@@ -207,37 +201,42 @@ def test_a_customer_gets_no_tier_discount(app, db, world):
         ({"sku": "PSU-1", "quantity": 1, "discount_percent": "120"}, "Number must be between"),
     ],
 )
-def test_bad_lines_get_a_clear_message_and_nothing_is_written(app, db, world, data, message):
-    vendor = client_for(app, world["manager"])
+def test_bad_lines_get_a_clear_message_and_nothing_is_written(client_as, db, world, data, message):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"])
     data = {**data, "snapshot": seen(vendor, quote_id)}
-    response = vendor.post(f"/quotes/{quote_id}/lines", data=data)
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        response = vendor.post(f"/quotes/{quote_id}/lines", data=data)
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert load(db, quote_id).lines == []
 
 
-def test_amounts_past_what_a_quote_holds_are_refused_clearly(app, db, world):
+def test_amounts_past_what_a_quote_holds_are_refused_clearly(client_as, db, world):
     db.add(Product(sku="BIG-1", name="Data centre", list_price=D("1000000000"), currency="EUR"))
     db.flush()  # the highest list price the catalogue takes
-    vendor = client_for(app, world["admin"])
+    vendor = client_as(world["admin"])
     quote_id = new_quote(vendor, world["customer"])
-    response = add(vendor, quote_id, "BIG-1", 1_000_000)  # 1e15: past Numeric(14, 2)
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        response = add(vendor, quote_id, "BIG-1", 1_000_000)  # 1e15: past Numeric(14, 2)
     assert response.status_code == 422
     assert "Line 1 (BIG-1) comes to more than 999,999,999,999.99 EUR" in response.get_data(
         as_text=True
     )
     assert load(db, quote_id).lines == []
     assert add(vendor, quote_id, "BIG-1", 600, tax="0").status_code == 302
-    response = add(vendor, quote_id, "BIG-1", 600, tax="0")  # each line fits, their sum not
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        response = add(vendor, quote_id, "BIG-1", 600, tax="0")  # each line fits, their sum not
     assert response.status_code == 422
     assert "The quote would come to more than" in response.get_data(as_text=True)
     quote = load(db, quote_id)
     assert len(quote.lines) == 1 and quote.total == D("600000000000.00")
 
 
-def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, world, mailbox):
-    vendor = client_for(app, world["manager"])
+def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(
+    client_as, db, world, mailbox
+):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"])
     add(vendor, quote_id, "SW-48", 2)
     add(vendor, quote_id, "LIC-STD", 1)
@@ -278,8 +277,8 @@ def test_a_rule_violation_blocks_sending_naming_the_rule_and_the_lines(app, db, 
     assert load(db, quote_id).status == "sent"
 
 
-def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(app, db, world):
-    sales = client_for(app, world["sales"])
+def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(client_as, db, world):
+    sales = client_as(world["sales"])
     quote_id = new_quote(sales, world["gold"])
     add(sales, quote_id, "PSU-1", 1, discount="10")  # at the sales rep's limit
     add(sales, quote_id, "PSU-1", 1, discount="15")  # above it
@@ -289,13 +288,11 @@ def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(app,
         f"/quotes/{quote_id}/send", data={"snapshot": seen(sales, quote_id)}, follow_redirects=True
     )
     assert "Line 2: the discount is above the limit" in response.get_data(as_text=True)
-    assert (
-        sales.post(
-            f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(sales, quote_id)}
-        ).status_code
-        == 403
-    )
-    admin = client_for(app, world["admin"])
+    snapshot = seen(sales, quote_id)
+    with unchanged(db, (Quote, quote_id), *load(db, quote_id).lines):
+        refused = sales.post(f"/quotes/{quote_id}/approve-discounts", data={"snapshot": snapshot})
+    assert refused.status_code == 403
+    admin = client_as(world["admin"])
     admin.post(f"/quotes/{quote_id}/approve-discounts", data={"snapshot": seen(admin, quote_id)})
     line = load(db, quote_id).lines[1]
     assert line.discount_approved_by_id == world["admin"].id and line.discount_approved_at
@@ -305,8 +302,8 @@ def test_a_discount_above_the_role_limit_waits_for_a_vendor_admins_approval(app,
     assert load(db, quote_id).status == "sent"
 
 
-def test_a_vendor_admins_own_discount_is_approved_as_given(app, db, world):
-    admin = client_for(app, world["admin"])
+def test_a_vendor_admins_own_discount_is_approved_as_given(client_as, db, world):
+    admin = client_as(world["admin"])
     quote_id = new_quote(admin, world["gold"])
     add(admin, quote_id, "PSU-1", 1, discount="40")
     assert not load(db, quote_id).lines[0].needs_approval
@@ -316,9 +313,9 @@ def test_a_vendor_admins_own_discount_is_approved_as_given(app, db, world):
 
 
 def test_sending_stores_the_pdf_once_with_its_hash_and_emails_the_recipients(
-    app, db, world, mailbox
+    client_as, db, world, mailbox
 ):
-    quote_id = sent_quote(app, world, lines=[("SW-48", 12), ("PSU-1", 12), ("SVC-DAY", 5)])
+    quote_id = sent_quote(client_as, world, lines=[("SW-48", 12), ("PSU-1", 12), ("SVC-DAY", 5)])
     quote = load(db, quote_id)
     assert quote.status == "sent" and quote.sent_at
     assert quote.pdf.startswith(b"%PDF")
@@ -329,7 +326,7 @@ def test_sending_stores_the_pdf_once_with_its_hash_and_emails_the_recipients(
     body = mailbox.to(world["gold_user"].email)[0].get_content()
     assert f"http://portal.test/quotes/{quote_id}" in body and quote.number in mailbox[0]["Subject"]
     # Downloads are served from storage: the same bytes, whatever the catalogue does later.
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     db.get(Product, world["products"]["SW-48"].id).name = "Renamed switch"
     db.flush()
     first = partner.get(f"/quotes/{quote_id}/pdf")
@@ -338,8 +335,8 @@ def test_sending_stores_the_pdf_once_with_its_hash_and_emails_the_recipients(
     assert first.headers["X-Content-SHA256"] == quote.pdf_sha256
 
 
-def test_the_pdf_text_has_the_number_every_line_and_the_right_totals(app, db, world):
-    quote_id = sent_quote(app, world, lines=[("SW-48", 12), ("PSU-1", 12), ("SVC-DAY", 5)])
+def test_the_pdf_text_has_the_number_every_line_and_the_right_totals(client_as, db, world):
+    quote_id = sent_quote(client_as, world, lines=[("SW-48", 12), ("PSU-1", 12), ("SVC-DAY", 5)])
     quote = load(db, quote_id)
     pages = PdfReader(io.BytesIO(quote.pdf)).pages
     text = " ".join(" ".join(page.extract_text() for page in pages).split())  # wraps undone
@@ -355,8 +352,8 @@ def test_the_pdf_text_has_the_number_every_line_and_the_right_totals(app, db, wo
     assert re.search(r"Page 1 of \d", text)
 
 
-def test_a_draft_renders_a_preview_marked_draft_and_stores_nothing(app, db, world):
-    vendor = client_for(app, world["manager"])
+def test_a_draft_renders_a_preview_marked_draft_and_stores_nothing(client_as, db, world):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"])
     add(vendor, quote_id, "PSU-1", 2)
     response = vendor.get(f"/quotes/{quote_id}/pdf")
@@ -366,11 +363,11 @@ def test_a_draft_renders_a_preview_marked_draft_and_stores_nothing(app, db, worl
     assert load(db, quote_id).pdf is None
 
 
-def test_the_first_opening_by_the_recipient_marks_it_viewed(app, db, world):
-    quote_id = sent_quote(app, world)
-    client_for(app, world["manager"]).get(f"/quotes/{quote_id}")
+def test_the_first_opening_by_the_recipient_marks_it_viewed(client_as, db, world):
+    quote_id = sent_quote(client_as, world)
+    client_as(world["manager"]).get(f"/quotes/{quote_id}")
     assert load(db, quote_id).status == "sent"  # vendor staff opening it is not the recipient
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     assert partner.get(f"/quotes/{quote_id}").status_code == 200
     quote = load(db, quote_id)
     assert quote.status == "viewed" and quote.viewed_at
@@ -379,10 +376,10 @@ def test_the_first_opening_by_the_recipient_marks_it_viewed(app, db, world):
     assert load(db, quote_id).viewed_at == seen
 
 
-def test_two_first_openings_at_once_mark_it_viewed_once_and_both_show_it(app, db, world):
+def test_two_first_openings_at_once_mark_it_viewed_once_and_both_show_it(client_as, app, db, world):
     from sqlalchemy import update
 
-    quote_id = sent_quote(app, world)
+    quote_id = sent_quote(client_as, world)
     with acting(app, world["gold_user"]) as session:
         quote = session.get(Quote, quote_id)  # loaded while it was still "sent"
         # Meanwhile the other opening (the PDF, a colleague) marks it viewed.
@@ -397,8 +394,8 @@ def test_two_first_openings_at_once_mark_it_viewed_once_and_both_show_it(app, db
     assert not db.scalars(select(AuditEvent).where(AuditEvent.action == "quote.viewed")).all()
 
 
-def test_proposal_sections_are_markdown_with_html_shown_as_text(app, db, world):
-    vendor = client_for(app, world["manager"])
+def test_proposal_sections_are_markdown_with_html_shown_as_text(client_as, db, world):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(
         vendor,
         world["gold"],
@@ -413,27 +410,18 @@ def test_proposal_sections_are_markdown_with_html_shown_as_text(app, db, world):
 # Answering.
 
 
-def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db, world, mailbox):
-    deal = DealRegistration(
-        org_id=world["gold"].id,
-        number="DR-QT-1",
-        customer_name="Acme",
-        customer_name_key="acme",
-        customer_domain="acme.test",
-        products=["x"],
-        value=D("1000"),
-        currency="EUR",
-        expected_close=date.today() + timedelta(days=30),
-        status="approved",
+def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(
+    client_as, db, world, mailbox
+):
+    deal = factories.make_deal(
+        db, world["gold"], "Acme", "approved", number="DR-QT-1", value=D("1000"), products=["x"]
     )
-    db.add(deal)
-    db.flush()
-    vendor = client_for(app, world["manager"])
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"], deal_number="DR-QT-1")
     add(vendor, quote_id, "PSU-1", 1)
     vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
     mailbox.clear()
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
     quote = load(db, quote_id)
     assert quote.pdf_sha256 in page
@@ -461,18 +449,21 @@ def test_acceptance_records_who_when_where_and_the_hash_of_the_pdf_shown(app, db
             Notification.user_id == world["manager"].id, Notification.kind == "quotes.answered"
         )
     )
-    again = partner.post(
-        f"/quotes/{quote_id}/accept",
-        data={"full_name": "Pat Partner", "consent": "y", "pdf_sha256": quote.pdf_sha256},
-    )
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        again = partner.post(
+            f"/quotes/{quote_id}/accept",
+            data={"full_name": "Pat Partner", "consent": "y", "pdf_sha256": quote.pdf_sha256},
+        )
     assert again.status_code == 422 and "cannot be answered again" in again.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(("hops", "recorded"), [(1, "198.51.100.23"), (0, "10.0.0.5")])
-def test_behind_trusted_proxies_the_clients_address_is_recorded(app, db, world, hops, recorded):
+def test_behind_trusted_proxies_the_clients_address_is_recorded(
+    client_as, app, db, world, hops, recorded
+):
     from portal.app import create_app
 
-    quote_id = sent_quote(app, world)
+    quote_id = sent_quote(client_as, world)
     behind = create_app(
         {
             "PORTAL_ENV": "testing",
@@ -491,7 +482,7 @@ def test_behind_trusted_proxies_the_clients_address_is_recorded(app, db, world, 
     # The same test transaction as every other session of this test.
     behind.extensions["db"].session_factory = app.extensions["db"].session_factory
     try:
-        partner = client_for(behind, world["gold_user"])
+        partner = client_as(world["gold_user"], app=behind)
         response = partner.post(
             f"/quotes/{quote_id}/accept",
             data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
@@ -524,30 +515,35 @@ def test_trusted_proxies_is_a_small_number_of_hops():
         ),
     ],
 )
-def test_acceptance_needs_a_name_consent_and_the_document_shown(app, db, world, data, message):
-    quote_id = sent_quote(app, world)
-    partner = client_for(app, world["gold_user"])
+def test_acceptance_needs_a_name_consent_and_the_document_shown(
+    client_as, db, world, data, message
+):
+    quote_id = sent_quote(client_as, world)
+    partner = client_as(world["gold_user"])
     data = {"pdf_sha256": load(db, quote_id).pdf_sha256, **data}
-    response = partner.post(f"/quotes/{quote_id}/accept", data=data)
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        response = partner.post(f"/quotes/{quote_id}/accept", data=data)
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert load(db, quote_id).status == "sent"
 
 
-def test_a_decline_needs_a_reason_and_is_recorded(app, db, world):
-    quote_id = sent_quote(app, world)
-    customer_like = client_for(app, world["gold_admin"])
-    assert customer_like.post(f"/quotes/{quote_id}/decline", data={"reason": ""}).status_code == 422
+def test_a_decline_needs_a_reason_and_is_recorded(client_as, db, world):
+    quote_id = sent_quote(client_as, world)
+    customer_like = client_as(world["gold_admin"])
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        refused = customer_like.post(f"/quotes/{quote_id}/decline", data={"reason": ""})
+    assert refused.status_code == 422
     customer_like.post(f"/quotes/{quote_id}/decline", data={"reason": "Too expensive"})
     quote = load(db, quote_id)
     assert quote.status == "declined" and quote.decline_reason == "Too expensive"
     assert quote.decided_by_id == world["gold_admin"].id and quote.decided_pdf_sha256
 
 
-def test_a_long_decline_reason_goes_in_the_body_under_a_fixed_title(app, db, world, mailbox):
-    quote_id = sent_quote(app, world)
+def test_a_long_decline_reason_goes_in_the_body_under_a_fixed_title(client_as, db, world, mailbox):
+    quote_id = sent_quote(client_as, world)
     mailbox.clear()
     reason = "Too expensive for us.\nSubject: injected\n" + "x" * 3000
-    partner = client_for(app, world["gold_admin"])
+    partner = client_as(world["gold_admin"])
     response = partner.post(f"/quotes/{quote_id}/decline", data={"reason": reason})
     assert response.status_code == 302
     quote = load(db, quote_id)
@@ -564,18 +560,21 @@ def test_a_long_decline_reason_goes_in_the_body_under_a_fixed_title(app, db, wor
     assert "Too expensive for us." in mail.get_content() and "x" * 3000 in mail.get_content()
 
 
-def test_vendor_staff_cannot_answer_a_quote(app, db, world):
-    quote_id = sent_quote(app, world)
-    vendor = client_for(app, world["manager"])
-    assert vendor.post(f"/quotes/{quote_id}/accept", data={}).status_code == 403
+def test_vendor_staff_cannot_answer_a_quote(client_as, db, world):
+    quote_id = sent_quote(client_as, world)
+    vendor = client_as(world["manager"])
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        assert vendor.post(f"/quotes/{quote_id}/accept", data={}).status_code == 403
 
 
 # Versions.
 
 
-def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, db, world, mailbox):
-    quote_id = sent_quote(app, world)
-    vendor = client_for(app, world["manager"])
+def test_revising_makes_version_two_which_supersedes_version_one_when_sent(
+    client_as, db, world, mailbox
+):
+    quote_id = sent_quote(client_as, world)
+    vendor = client_as(world["manager"])
     response = vendor.post(f"/quotes/{quote_id}/revise")
     v2_id = int(response.headers["Location"].split("/")[-1])
     v1, v2 = load(db, quote_id), load(db, v2_id)
@@ -587,8 +586,9 @@ def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, 
     # A second revision of version 1 is refused: revise the newest.
     again = vendor.post(f"/quotes/{quote_id}/revise", follow_redirects=True)
     assert "Version 2 exists already: revise the newest version" in again.get_data(as_text=True)
-    partner = client_for(app, world["gold_user"])
-    assert partner.get(f"/quotes/{v2_id}").status_code == 404  # a draft: the vendor's only
+    partner = client_as(world["gold_user"])
+    with unchanged(db, (Quote, v2_id)):
+        assert partner.get(f"/quotes/{v2_id}").status_code == 404  # a draft: the vendor's only
     page = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
     assert 'data-testid="answer"' in page and 'data-testid="not-current"' not in page
     add(vendor, v2_id, "PSU-1", 4)
@@ -596,10 +596,11 @@ def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, 
     v1, v2 = load(db, quote_id), load(db, v2_id)
     assert v2.status == "sent" and v2.pdf_sha256 != v1.pdf_sha256
     assert v1.status == "superseded" and v1.superseded_by_id == v2.id
-    refused = partner.post(
-        f"/quotes/{quote_id}/accept",
-        data={"full_name": "Pat", "consent": "y", "pdf_sha256": v1.pdf_sha256},
-    )
+    with unchanged(db, v1, v2):
+        refused = partner.post(
+            f"/quotes/{quote_id}/accept",
+            data={"full_name": "Pat", "consent": "y", "pdf_sha256": v1.pdf_sha256},
+        )
     assert refused.status_code == 422
     assert "Version 1 was superseded by a revised version" in refused.get_data(as_text=True)
     old = partner.get(f"/quotes/{quote_id}").get_data(as_text=True)
@@ -609,9 +610,9 @@ def test_revising_makes_version_two_which_supersedes_version_one_when_sent(app, 
     assert len(numbers) == 2
 
 
-def test_a_draft_revision_is_discarded_and_the_live_version_stays(app, db, world):
-    quote_id = sent_quote(app, world)
-    vendor = client_for(app, world["manager"])
+def test_a_draft_revision_is_discarded_and_the_live_version_stays(client_as, db, world):
+    quote_id = sent_quote(client_as, world)
+    vendor = client_as(world["manager"])
     v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
     assert "Discard this revision" in vendor.get(f"/quotes/{v2_id}").get_data(as_text=True)
     assert "Discard this revision" not in vendor.get(f"/quotes/{quote_id}").get_data(as_text=True)
@@ -630,7 +631,7 @@ def test_a_draft_revision_is_discarded_and_the_live_version_stays(app, db, world
         as_text=True
     )
     assert load(db, quote_id).status == "sent"
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     accepted = partner.post(
         f"/quotes/{quote_id}/accept",
         data={"full_name": "Pat Partner", "consent": "y", "pdf_sha256": v1.pdf_sha256},
@@ -638,24 +639,26 @@ def test_a_draft_revision_is_discarded_and_the_live_version_stays(app, db, world
     assert accepted.status_code == 302 and load(db, quote_id).status == "accepted"
 
 
-def test_a_revision_cannot_be_sent_once_its_version_was_accepted(app, db, world):
-    quote_id = sent_quote(app, world)
-    vendor = client_for(app, world["manager"])
+def test_a_revision_cannot_be_sent_once_its_version_was_accepted(client_as, db, world):
+    quote_id = sent_quote(client_as, world)
+    vendor = client_as(world["manager"])
     v2_id = int(vendor.post(f"/quotes/{quote_id}/revise").headers["Location"].split("/")[-1])
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     partner.post(
         f"/quotes/{quote_id}/accept",
         data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
     )
-    response = vendor.post(
-        f"/quotes/{v2_id}/send", data={"snapshot": seen(vendor, v2_id)}, follow_redirects=True
-    )
+    snapshot = seen(vendor, v2_id)
+    with unchanged(db, (Quote, v2_id), (Quote, quote_id)):
+        response = vendor.post(
+            f"/quotes/{v2_id}/send", data={"snapshot": snapshot}, follow_redirects=True
+        )
     assert "Version 1 was accepted meanwhile" in response.get_data(as_text=True)
     assert load(db, v2_id).status == "draft" and load(db, quote_id).status == "accepted"
 
 
-def test_quote_numbers_are_never_reused(app, db, world):
-    vendor = client_for(app, world["manager"])
+def test_quote_numbers_are_never_reused(client_as, db, world):
+    vendor = client_as(world["manager"])
     first = load(db, new_quote(vendor, world["gold"])).number
     second = load(db, new_quote(vendor, world["gold"])).number
     assert first != second and int(second[-5:]) > int(first[-5:])
@@ -674,8 +677,10 @@ def test_quote_numbers_are_never_reused(app, db, world):
         ("superseded", "decline"),
     ],
 )
-def test_transitions_not_in_the_state_machine_are_refused(app, db, world, status, action):
-    quote_id = sent_quote(app, world)
+def test_transitions_not_in_the_state_machine_are_refused(
+    client_as, app, db, world, status, action
+):
+    quote_id = sent_quote(client_as, world)
     db.get(Quote, quote_id).status = status
     db.flush()
     who = world["manager"] if action in ("revise", "send") else world["gold_admin"]
@@ -689,23 +694,25 @@ def test_transitions_not_in_the_state_machine_are_refused(app, db, world, status
                 full_name="Pat",
                 consent=True,
                 pdf_sha256=quote.pdf_sha256,
-                ip=None,
                 user_agent="",
                 actor=principal(who),
             ),
             "decline": lambda: services.decline_quote(
-                quote, reason="no", ip=None, user_agent="", actor=principal(who)
+                quote, reason="no", user_agent="", actor=principal(who)
             ),
         }[action]
-        with pytest.raises(InvalidTransition):
-            call()
+        with unchanged(db, quote, counted=[Quote, QuoteLine]):
+            with pytest.raises(InvalidTransition):
+                call()
+            session.flush()
         session.rollback()
 
 
-def test_a_draft_cannot_be_edited_once_sent(app, db, world):
-    quote_id = sent_quote(app, world)
-    vendor = client_for(app, world["manager"])
-    response = add(vendor, quote_id, "PSU-1", 1)
+def test_a_draft_cannot_be_edited_once_sent(client_as, db, world):
+    quote_id = sent_quote(client_as, world)
+    vendor = client_as(world["manager"])
+    with unchanged(db, (Quote, quote_id), counted=[QuoteLine]):
+        response = add(vendor, quote_id, "PSU-1", 1)
     assert response.status_code == 422 and "revise it to change it" in response.get_data(
         as_text=True
     )
@@ -714,32 +721,42 @@ def test_a_draft_cannot_be_edited_once_sent(app, db, world):
 # Expiry.
 
 
-def test_expiry_by_tick_with_a_frozen_clock_and_acceptance_refused(app, db, world):
+def test_expiry_by_tick_with_a_frozen_clock_and_acceptance_refused(client_as, app, db, world):
     with time_machine.travel("2031-03-01 09:00 +0000", tick=False) as clock:
-        vendor = client_for(app, world["manager"])
+        vendor = client_as(world["manager"])
         quote_id = new_quote(vendor, world["gold"], valid_until="2031-03-10")
         add(vendor, quote_id, "PSU-1", 1)
         vendor.post(f"/quotes/{quote_id}/send", data={"snapshot": seen(vendor, quote_id)})
-        partner = client_for(app, world["gold_user"])
+        partner = client_as(world["gold_user"])
         clock.move_to("2031-03-10 23:00 +0000")
         with app.app_context():
             assert jobs.run_periodic(["expire_quotes"]) == {"expire_quotes": 0}
         clock.move_to("2031-03-11 00:01 +0000")
-        partner = client_for(app, world["gold_user"])  # a new day, a new sign-in
+        partner = client_as(world["gold_user"])  # a new day, a new sign-in
         # Past its date, not yet ticked: acceptance is refused all the same.
-        refused = partner.post(
-            f"/quotes/{quote_id}/accept",
-            data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
-        )
+        with unchanged(db, (Quote, quote_id)):
+            refused = partner.post(
+                f"/quotes/{quote_id}/accept",
+                data={
+                    "full_name": "Pat",
+                    "consent": "y",
+                    "pdf_sha256": load(db, quote_id).pdf_sha256,
+                },
+            )
         assert "This quote expired on 2031-03-10" in refused.get_data(as_text=True)
         with app.app_context():
             assert jobs.run_periodic(["expire_quotes"]) == {"expire_quotes": 1}
             assert jobs.run_periodic(["expire_quotes"]) == {"expire_quotes": 0}
         assert load(db, quote_id).status == "expired"
-        refused = partner.post(
-            f"/quotes/{quote_id}/accept",
-            data={"full_name": "Pat", "consent": "y", "pdf_sha256": load(db, quote_id).pdf_sha256},
-        )
+        with unchanged(db, (Quote, quote_id)):
+            refused = partner.post(
+                f"/quotes/{quote_id}/accept",
+                data={
+                    "full_name": "Pat",
+                    "consent": "y",
+                    "pdf_sha256": load(db, quote_id).pdf_sha256,
+                },
+            )
         assert refused.status_code == 422 and "expired on 2031-03-10" in refused.get_data(
             as_text=True
         )
@@ -748,8 +765,8 @@ def test_expiry_by_tick_with_a_frozen_clock_and_acceptance_refused(app, db, worl
 # Concurrent edits.
 
 
-def test_two_people_editing_one_draft_the_second_is_told_what_changed(app, db, world):
-    first, second = client_for(app, world["manager"]), client_for(app, world["sales"])
+def test_two_people_editing_one_draft_the_second_is_told_what_changed(client_as, db, world):
+    first, second = client_as(world["manager"]), client_as(world["sales"])
     quote_id = new_quote(first, world["gold"])
 
     def snapshot_of(client):
@@ -764,20 +781,23 @@ def test_two_people_editing_one_draft_the_second_is_told_what_changed(app, db, w
         ).status_code
         == 302
     )
-    response = second.post(
-        f"/quotes/{quote_id}/edit", data={**data, "terms": "Net 60.", "snapshot": seen_second}
-    )
+    with unchanged(db, (Quote, quote_id)):
+        response = second.post(
+            f"/quotes/{quote_id}/edit", data={**data, "terms": "Net 60.", "snapshot": seen_second}
+        )
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "Someone else changed this" in page and "Net 45." in page and "Net 60." in page
     assert load(db, quote_id).terms == "Net 45."
 
 
-def test_two_revisions_racing_for_the_same_version_are_a_conflict(app, db, world, monkeypatch):
+def test_two_revisions_racing_for_the_same_version_are_a_conflict(
+    client_as, app, db, world, monkeypatch
+):
     from partners.quotes import queries
     from portal.errors import Conflict
 
-    quote_id = sent_quote(app, world)
+    quote_id = sent_quote(client_as, world)
     v1 = load(db, quote_id)
     # The other revision commits version 2 after this one read the newest version (1).
     db.add(
@@ -794,13 +814,15 @@ def test_two_revisions_racing_for_the_same_version_are_a_conflict(app, db, world
     monkeypatch.setattr(queries, "latest_revision", lambda number: 1)
     with acting(app, world["sales"]) as session:
         quote = session.get(Quote, quote_id)
-        with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
-            services.revise_quote(quote, actor=principal(world["sales"]))
+        with unchanged(db, quote, counted=[Quote, QuoteLine]):
+            with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
+                services.revise_quote(quote, actor=principal(world["sales"]))
+            session.flush()
         session.rollback()
 
 
-def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(app, db, world):
-    first, second = client_for(app, world["admin"]), client_for(app, world["manager"])
+def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(client_as, db, world):
+    first, second = client_as(world["admin"]), client_as(world["manager"])
     quote_id = new_quote(first, world["gold"])
     add(first, quote_id, "PSU-1", 1, discount="30")  # a vendor admin's own: approved as given
     stale = seen(first, quote_id)
@@ -808,18 +830,21 @@ def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(app, d
     assert add(second, quote_id, "PSU-1", 1, discount="25").status_code == 302
     line = load(db, quote_id).lines[0]
     message = "Someone else changed this quote since your page showed it"
-    for path, data in [
-        ("send", {}),
-        ("approve-discounts", {}),
-        ("remove-line", {"line_id": line.id}),
-    ]:
+    with unchanged(db, (Quote, quote_id), line, counted=[QuoteLine]):
+        for path, data in [
+            ("send", {}),
+            ("approve-discounts", {}),
+            ("remove-line", {"line_id": line.id}),
+        ]:
+            response = first.post(
+                f"/quotes/{quote_id}/{path}",
+                data={**data, "snapshot": stale},
+                follow_redirects=True,
+            )
+            assert message in response.get_data(as_text=True), path
         response = first.post(
-            f"/quotes/{quote_id}/{path}", data={**data, "snapshot": stale}, follow_redirects=True
+            f"/quotes/{quote_id}/lines", data={"sku": "PSU-1", "quantity": 1, "snapshot": stale}
         )
-        assert message in response.get_data(as_text=True), path
-    response = first.post(
-        f"/quotes/{quote_id}/lines", data={"sku": "PSU-1", "quantity": 1, "snapshot": stale}
-    )
     assert response.status_code == 409 and message in response.get_data(as_text=True)
     quote = load(db, quote_id)
     assert quote.status == "draft" and len(quote.lines) == 2 and quote.lines[1].needs_approval
@@ -829,8 +854,8 @@ def test_actions_from_a_stale_page_are_refused_as_changed_by_someone_else(app, d
     assert load(db, quote_id).status == "sent"
 
 
-def test_removing_and_re_adding_the_same_line_still_moves_the_version(app, db, world):
-    vendor = client_for(app, world["manager"])
+def test_removing_and_re_adding_the_same_line_still_moves_the_version(client_as, db, world):
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"])
     add(vendor, quote_id, "PSU-1", 1)
     stale, version = seen(vendor, quote_id), load(db, quote_id).version
@@ -853,22 +878,11 @@ def test_removing_and_re_adding_the_same_line_still_moves_the_version(app, db, w
 # Requests from deal registrations.
 
 
-def test_a_partner_requests_a_quote_on_an_approved_registration(app, db, world):
-    deal = DealRegistration(
-        org_id=world["gold"].id,
-        number="DR-QT-2",
-        customer_name="Beta Corp",
-        customer_name_key="beta",
-        customer_domain="beta.test",
-        products=["x"],
-        value=D("5"),
-        currency="EUR",
-        expected_close=date.today() + timedelta(days=30),
-        status="submitted",
+def test_a_partner_requests_a_quote_on_an_approved_registration(client_as, db, world):
+    deal = factories.make_deal(
+        db, world["gold"], "Beta Corp", "submitted", number="DR-QT-2", value=D("5"), products=["x"]
     )
-    db.add(deal)
-    db.flush()
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     response = partner.post(
         f"/quotes/request/{deal.id}", data={"message": "50 switches"}, follow_redirects=True
     )
@@ -878,13 +892,10 @@ def test_a_partner_requests_a_quote_on_an_approved_registration(app, db, world):
     partner.post(f"/quotes/request/{deal.id}", data={"message": "50 switches"})
     request = db.scalar(select(QuoteRequest))
     assert request.status == "open" and request.org_id == world["gold"].id
-    assert (
-        client_for(app, world["other_admin"])
-        .post(f"/quotes/request/{deal.id}", data={})
-        .status_code
-        == 404
-    )
-    vendor = client_for(app, world["sales"])
+    other_admin = client_as(world["other_admin"])
+    with unchanged(db, deal, request, counted=[QuoteRequest]):
+        assert other_admin.post(f"/quotes/request/{deal.id}", data={}).status_code == 404
+    vendor = client_as(world["sales"])
     queue = vendor.get("/quotes/requests").get_data(as_text=True)
     assert "DR-QT-2" in queue and "50 switches" in queue
     form = vendor.get(f"/quotes/new?request={request.id}").get_data(as_text=True)
@@ -894,46 +905,38 @@ def test_a_partner_requests_a_quote_on_an_approved_registration(app, db, world):
     assert request.status == "quoted" and request.quote_id == quote_id
     assert load(db, quote_id).deal_id == deal.id
     # A quote on a registration goes to its partner only.
-    wrong = vendor.post(
-        "/quotes/new",
-        data={
-            "recipient": world["other"].id,
-            "currency": "EUR",
-            "valid_until": IN_30_DAYS,
-            "deal_number": "DR-QT-2",
-        },
-    )
+    with unchanged(db, request, counted=[Quote]):
+        wrong = vendor.post(
+            "/quotes/new",
+            data={
+                "recipient": world["other"].id,
+                "currency": "EUR",
+                "valid_until": IN_30_DAYS,
+                "deal_number": "DR-QT-2",
+            },
+        )
     assert wrong.status_code == 422 and "goes to the partner that registered it" in wrong.get_data(
         as_text=True
     )
 
 
 def _approved_deal(db, world, number: str, org=None) -> DealRegistration:
-    deal = DealRegistration(
-        org_id=(org or world["gold"]).id,
-        number=number,
-        customer_name=f"Customer of {number}",
-        customer_name_key=number.lower(),
-        customer_domain=f"{number.lower()}.test",
-        products=["x"],
-        value=D("5"),
-        currency="EUR",
-        expected_close=date.today() + timedelta(days=30),
-        status="approved",
+    return factories.make_deal(
+        db, org or world["gold"], f"Customer of {number}", "approved", number=number, value=D("5")
     )
-    db.add(deal)
-    db.flush()
-    return deal
 
 
-def test_vendor_staff_decline_a_request_and_the_partner_may_ask_again(app, db, world, mailbox):
+def test_vendor_staff_decline_a_request_and_the_partner_may_ask_again(
+    client_as, db, world, mailbox
+):
     deal = _approved_deal(db, world, "DR-QT-3")
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     partner.post(f"/quotes/request/{deal.id}", data={"message": "Switches, please"})
     request = db.scalar(select(QuoteRequest).where(QuoteRequest.deal_id == deal.id))
-    vendor = client_for(app, world["sales"])
+    vendor = client_as(world["sales"])
     assert 'data-testid="close-request"' in vendor.get("/quotes/requests").get_data(as_text=True)
-    assert partner.post(f"/quotes/requests/{request.id}/close", data={}).status_code == 403
+    with unchanged(db, request):
+        assert partner.post(f"/quotes/requests/{request.id}/close", data={}).status_code == 403
     refused = vendor.post(
         f"/quotes/requests/{request.id}/close", data={"reason": ""}, follow_redirects=True
     )
@@ -981,23 +984,24 @@ def test_vendor_staff_decline_a_request_and_the_partner_may_ask_again(app, db, w
     assert "This quote request is closed already" in stale.get_data(as_text=True)
 
 
-def test_a_quote_from_a_request_is_on_the_requests_registration(app, db, world):
+def test_a_quote_from_a_request_is_on_the_requests_registration(client_as, db, world):
     deal = _approved_deal(db, world, "DR-QT-4")
     other_deal = _approved_deal(db, world, "DR-QT-5")
-    partner = client_for(app, world["gold_user"])
+    partner = client_as(world["gold_user"])
     partner.post(f"/quotes/request/{deal.id}", data={"message": "Switches"})
     request = db.scalar(select(QuoteRequest).where(QuoteRequest.deal_id == deal.id))
-    vendor = client_for(app, world["sales"])
-    wrong = vendor.post(
-        "/quotes/new",
-        data={
-            "recipient": world["gold"].id,
-            "currency": "EUR",
-            "valid_until": IN_30_DAYS,
-            "deal_number": other_deal.number,
-            "request_id": request.id,
-        },
-    )
+    vendor = client_as(world["sales"])
+    with unchanged(db, request, counted=[Quote]):
+        wrong = vendor.post(
+            "/quotes/new",
+            data={
+                "recipient": world["gold"].id,
+                "currency": "EUR",
+                "valid_until": IN_30_DAYS,
+                "deal_number": other_deal.number,
+                "request_id": request.id,
+            },
+        )
     assert wrong.status_code == 422
     assert "The request is for another registration" in wrong.get_data(as_text=True)
     db.expire_all()
@@ -1005,15 +1009,16 @@ def test_a_quote_from_a_request_is_on_the_requests_registration(app, db, world):
     quote_id = new_quote(vendor, world["gold"], deal_number=deal.number, request_id=request.id)
     db.expire_all()
     assert request.status == "quoted" and request.quote_id == quote_id
-    twice = vendor.post(
-        "/quotes/new",
-        data={
-            "recipient": world["gold"].id,
-            "currency": "EUR",
-            "valid_until": IN_30_DAYS,
-            "request_id": request.id,
-        },
-    )
+    with unchanged(db, request, counted=[Quote]):
+        twice = vendor.post(
+            "/quotes/new",
+            data={
+                "recipient": world["gold"].id,
+                "currency": "EUR",
+                "valid_until": IN_30_DAYS,
+                "request_id": request.id,
+            },
+        )
     assert twice.status_code == 422 and "This quote request is quoted already" in twice.get_data(
         as_text=True
     )
@@ -1022,34 +1027,36 @@ def test_a_quote_from_a_request_is_on_the_requests_registration(app, db, world):
 # Who sees what.
 
 
-def test_recipients_see_only_their_own_sent_quotes(app, db, world):
-    to_gold = sent_quote(app, world)
-    to_customer = sent_quote(app, world, recipient=world["customer"])
-    vendor = client_for(app, world["manager"])
+def test_recipients_see_only_their_own_sent_quotes(client_as, db, world):
+    to_gold = sent_quote(client_as, world)
+    to_customer = sent_quote(client_as, world, recipient=world["customer"])
+    vendor = client_as(world["manager"])
     draft = new_quote(vendor, world["gold"])
-    gold = client_for(app, world["gold_user"])
+    gold = client_as(world["gold_user"])
     assert gold.get(f"/quotes/{to_gold}").status_code == 200
     # The customer the partner manages is another organisation: its quote is not the partner's.
-    for quote_id in (to_customer, draft):
-        for path in ("", "/pdf", "/certificate"):
-            assert gold.get(f"/quotes/{quote_id}{path}").status_code == 404
-    other = client_for(app, world["other_admin"])
-    assert other.get(f"/quotes/{to_gold}").status_code == 404
-    assert other.post(f"/quotes/{to_gold}/accept", data={}).status_code == 404
-    customer = client_for(app, world["customer_user"])
+    with unchanged(db, (Quote, to_customer), (Quote, draft)):
+        for quote_id in (to_customer, draft):
+            for path in ("", "/pdf", "/certificate"):
+                assert gold.get(f"/quotes/{quote_id}{path}").status_code == 404
+    other = client_as(world["other_admin"])
+    with unchanged(db, (Quote, to_gold)):
+        assert other.get(f"/quotes/{to_gold}").status_code == 404
+        assert other.post(f"/quotes/{to_gold}/accept", data={}).status_code == 404
+    customer = client_as(world["customer_user"])
     assert customer.get(f"/quotes/{to_customer}").status_code == 200
     assert customer.get(f"/quotes/{to_gold}").status_code == 404
     listing = customer.get("/quotes/").get_data(as_text=True)
     assert load(db, to_customer).number in listing and load(db, to_gold).number not in listing
-    support = client_for(app, world["support"])
+    support = client_as(world["support"])
     assert support.get(f"/quotes/{draft}").status_code == 200  # vendor staff read every quote
-    assert (
-        support.post(f"/quotes/{draft}/send", data={"snapshot": seen(support, draft)}).status_code
-        == 403
-    )
+    snapshot = seen(support, draft)
+    with unchanged(db, (Quote, draft)):
+        refused = support.post(f"/quotes/{draft}/send", data={"snapshot": snapshot})
+    assert refused.status_code == 403
 
 
-def test_the_quote_list_and_the_request_queue_are_keyset_paged(app, db, world):
+def test_the_quote_list_and_the_request_queue_are_keyset_paged(client_as, db, world):
     from html import unescape
 
     for n in range(30):
@@ -1077,43 +1084,53 @@ def test_the_quote_list_and_the_request_queue_are_keyset_paged(app, db, world):
             url, pages = unescape(found.group(1)) if found else None, pages + 1
         return seen_titles, pages
 
-    vendor = client_for(app, world["manager"])
+    vendor = client_as(world["manager"])
     titles, pages = walk(vendor, "/quotes/?q=Paged", r"Paged quote (\d\d)")
     assert pages == 2 and titles == [f"{n:02d}" for n in range(29, -1, -1)]  # newest first
-    partner = client_for(app, world["gold_user"])  # its own sent versions, drafts never
+    partner = client_as(world["gold_user"])  # its own sent versions, drafts never
     titles, pages = walk(partner, "/quotes/?q=Paged", r"Paged quote (\d\d)")
     assert pages == 2 and titles == [f"{n:02d}" for n in range(29, -1, -1) if n % 10 != 9]
     asks, pages = walk(vendor, "/quotes/requests", r"Ask (\d\d)")
     assert pages == 2 and asks == [f"{n:02d}" for n in range(30)]  # the longest-waiting first
-    assert vendor.get("/quotes/?after=not-a-cursor").status_code == 422
-    assert vendor.get("/quotes/requests?after=bm9wZQ").status_code == 422
+    with unchanged(db):
+        assert vendor.get("/quotes/?after=not-a-cursor").status_code == 422
+        assert vendor.get("/quotes/requests?after=bm9wZQ").status_code == 422
 
 
-def test_services_refuse_the_wrong_actor(app, db, world):
-    quote_id = sent_quote(app, world)
+def test_services_refuse_the_wrong_actor(client_as, app, db, world):
+    quote_id = sent_quote(client_as, world)
     with acting(app, world["other_admin"]) as session:
         quote = session.get(Quote, quote_id)
         assert quote is None  # the wall: not even loaded
     with acting(app, world["support"]) as session:
         quote = session.get(Quote, quote_id)
-        with pytest.raises(Forbidden):
-            services.revise_quote(quote, actor=principal(world["support"]))
+        with unchanged(db, quote, counted=[Quote]):
+            with pytest.raises(Forbidden):
+                services.revise_quote(quote, actor=principal(world["support"]))
+            session.flush()
         session.rollback()
 
 
-def test_a_change_racing_another_on_the_same_quote_is_a_conflict_not_an_error(app, db, world):
+def test_a_change_racing_another_on_the_same_quote_is_a_conflict_not_an_error(
+    client_as, app, db, world
+):
     from sqlalchemy import update
 
     from portal.errors import Conflict
 
-    vendor = client_for(app, world["manager"])
+    vendor = client_as(world["manager"])
     quote_id = new_quote(vendor, world["gold"])
     with acting(app, world["sales"]) as session:
         quote = session.get(Quote, quote_id)
         quote.lines  # loaded as this person saw it  # noqa: B018
         # Meanwhile someone else saves the same quote (its version moves on).
         db.execute(update(Quote).where(Quote.id == quote_id).values(version=Quote.version + 1))
-        with pytest.raises(Conflict, match="Someone else changed this quote meanwhile"):
+        # (Not the quote's own row: the refused flush rolls back the shared connection's
+        # savepoint, this test's own version bump with it.)
+        with (
+            unchanged(db, counted=[QuoteLine]),
+            pytest.raises(Conflict, match="Someone else changed this quote meanwhile"),
+        ):
             services.add_line(quote, sku="PSU-1", quantity=1, actor=principal(world["sales"]))
         session.rollback()
     assert load(db, quote_id).lines == []

@@ -33,8 +33,8 @@ def test_production_sends_hsts_and_secure_cookies(tmp_dir):
     assert "HttpOnly" in response.headers["Set-Cookie"]
 
 
-def test_pages_with_tenant_data_are_not_cached(client, login_as, org_factory, user_factory):
-    login_as(user_factory(org_factory()))
+def test_pages_with_tenant_data_are_not_cached(client_as, org_factory, user_factory):
+    client = client_as(user_factory(org_factory()))
     assert client.get("/home").headers["Cache-Control"] == "no-store"
 
 
@@ -105,14 +105,14 @@ def test_successful_sign_ins_do_not_count_towards_the_limit(client, org_factory,
         client.post("/logout")
 
 
-def test_logout_is_post_only(client, login_as, org_factory, user_factory):
-    login_as(user_factory(org_factory()))
+def test_logout_is_post_only(client_as, org_factory, user_factory):
+    client = client_as(user_factory(org_factory()))
     assert client.get("/logout").status_code == 405
     assert client.get("/home").status_code == 200
 
 
-def test_error_pages_are_in_the_portal_style(client, login_as, org_factory, user_factory):
-    login_as(user_factory(org_factory(), "partner_user"))
+def test_error_pages_are_in_the_portal_style(client_as, org_factory, user_factory):
+    client = client_as(user_factory(org_factory(), "partner_user"))
     missing = client.get("/admin/users/999999")
     assert missing.status_code == 403  # partner users may not view users at all
     page = client.get("/no/such/page")

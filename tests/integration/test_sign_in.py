@@ -34,10 +34,10 @@ def test_empty_form_says_what_is_missing(client):
 
 
 def test_sign_out_ends_the_session_even_for_a_replayed_cookie(
-    client, login_as, org_factory, user_factory, db
+    client_as, org_factory, user_factory, db
 ):
     user = user_factory(org_factory())
-    login_as(user)
+    client = client_as(user)
     cookie = client.get_cookie("portal")
     assert client.post("/logout").status_code == 302
     assert client.get("/home").status_code == 302  # back to the sign-in page
@@ -54,10 +54,10 @@ def test_deactivated_user_cannot_sign_in(client, org_factory, user_factory):
     assert response.status_code == 422
 
 
-def test_session_expires_after_its_lifetime(app, client, login_as, org_factory, user_factory):
+def test_session_expires_after_its_lifetime(app, client_as, org_factory, user_factory):
     user = user_factory(org_factory())
     with time_machine.travel("2026-03-02 09:00 +0000", tick=False) as traveller:
-        login_as(user)
+        client = client_as(user)
         assert client.get("/home").status_code == 200
         traveller.shift(app.config["PERMANENT_SESSION_LIFETIME"])
         assert client.get("/home").status_code == 302

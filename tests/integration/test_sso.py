@@ -132,27 +132,19 @@ def fresh(db):
     return db
 
 
-def signed_in_client(app, user):
-    """A browser of its own, signed in with the user's password through the real form."""
-    browser = app.test_client()
-    response = browser.post("/login", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return browser
-
-
 class World:
     """Organisation A with provider A, organisation B with provider B, each configured by its
     admin on the admin page."""
 
-    def __init__(self, app, db, org_factory, user_factory, idp_a, idp_b):
+    def __init__(self, client_as, db, org_factory, user_factory, idp_a, idp_b):
         self.db = db
         self.user_factory = user_factory
         self.org_a = org_factory("reseller", name="Alpha Resellers")
         self.org_b = org_factory("distributor", name="Beta Distribution")
         self.admin_a = user_factory(self.org_a, "partner_admin")
         self.admin_b = user_factory(self.org_b, "partner_admin")
-        self.admin_client_a = signed_in_client(app, self.admin_a)
-        self.admin_client_b = signed_in_client(app, self.admin_b)
+        self.admin_client_a = client_as(self.admin_a)
+        self.admin_client_b = client_as(self.admin_b)
         self.configure_a(provider_form(idp_a, A_CLIENT, A_SECRET, [A_DOMAIN]))
         self.configure_b(provider_form(idp_b, B_CLIENT, B_SECRET, [B_DOMAIN]))
 
@@ -186,13 +178,13 @@ class World:
 
 
 @pytest.fixture
-def world(app, db, org_factory, user_factory, idp_a, idp_b) -> World:
-    return World(app, db, org_factory, user_factory, idp_a, idp_b)
+def world(client_as, db, org_factory, user_factory, idp_a, idp_b) -> World:
+    return World(client_as, db, org_factory, user_factory, idp_a, idp_b)
 
 
 @pytest.fixture
 def browser(app, db):
-    """A second, anonymous browser (the ``client`` fixture stays free for ``login_as``)."""
+    """A second, anonymous browser."""
     return app.test_client()
 
 
@@ -727,9 +719,9 @@ def test_the_client_secret_is_stored_encrypted_and_a_blank_one_keeps_it(app, wor
     assert len(events) == 3 and all(A_SECRET not in str((e.before, e.after)) for e in events)
 
 
-def test_a_first_configuration_needs_a_secret(app, db, org_factory, user_factory, idp_a):
+def test_a_first_configuration_needs_a_secret(client_as, db, org_factory, user_factory, idp_a):
     org = org_factory("supplier")
-    admin_client = signed_in_client(app, user_factory(org, "partner_admin"))
+    admin_client = client_as(user_factory(org, "partner_admin"))
     response = admin_client.post(
         "/admin/sign-in", data=provider_form(idp_a, A_CLIENT, "", ["delta.test"])
     )
@@ -741,11 +733,11 @@ def test_a_first_configuration_needs_a_secret(app, db, org_factory, user_factory
 
 
 def test_only_an_organisations_admin_may_open_the_configuration(
-    app, world, login_as, client, user_factory, idp_a
+    app, world, client_as, user_factory, idp_a
 ):
     anonymous = app.test_client().get("/admin/sign-in")
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
-    login_as(user_factory(world.org_a, "partner_user"))
+    client = client_as(user_factory(world.org_a, "partner_user"))
     assert client.get("/admin/sign-in").status_code == 403
     data = provider_form(idp_a, "x", "y", ["evil.test"])
     assert client.post("/admin/sign-in", data=data).status_code == 403

@@ -5,6 +5,7 @@ markers: never on a page of an audience they are not for."""
 from __future__ import annotations
 
 from selfservice.kb.models import Article
+from tests.factories import make_article
 from tests.isolation.world import World, record_kind
 
 ARTICLES = {  # title -> (audience, status)
@@ -14,14 +15,6 @@ ARTICLES = {  # title -> (audience, status)
     "Internal article ZZQ-INTL": ("internal", "published"),
     "Draft article ZZQ-DRFT": ("public", "draft"),
 }
-
-
-def make_article(db, title: str, audience: str = "public", status: str = "published", **fields):
-    article = Article(title=title, body=fields.pop("body", f"All about {title}."),
-                      audience=audience, status=status, **fields)  # fmt: skip
-    db.add(article)
-    db.flush()
-    return article
 
 
 def _seed(db, w: World) -> None:

@@ -10,53 +10,17 @@ from __future__ import annotations
 
 import itertools
 
-from portal.clock import utcnow
 from selfservice.cases.models import (
     Case,
     CaseAttachment,
     CaseComment,
-    CaseStatusChange,
     CaseWatcher,
     SlaPolicy,
 )
+from tests.factories import make_case, make_case_comment
 from tests.isolation.world import World, record_kind
 
 _numbers = itertools.count(1)
-
-
-def make_case(db, org, requester, subject: str, status: str = "open", **fields) -> Case:
-    now = utcnow()
-    case = Case(
-        org_id=org.id,
-        number=f"CS-T-{next(_numbers):07d}",
-        subject=subject,
-        description=fields.pop("description", f"About {subject}"),
-        requester_id=requester.id if requester else None,
-        status=status,
-        created_at=now,
-        updated_at=now,
-        status_changed_at=now,
-        **fields,
-    )
-    db.add(case)
-    db.flush()
-    db.add(CaseStatusChange(org_id=org.id, case_id=case.id, status=status, at=now))
-    db.flush()
-    return case
-
-
-def add_note(db, case: Case, body: str, internal: bool, author=None) -> CaseComment:
-    comment = CaseComment(
-        org_id=case.org_id,
-        case_id=case.id,
-        body=body,
-        internal=internal,
-        by_agent=internal,
-        author_id=author.id if author else None,
-    )
-    db.add(comment)
-    db.flush()
-    return comment
 
 
 def add_file(db, case: Case, comment: CaseComment, name: str) -> CaseAttachment:
@@ -79,9 +43,9 @@ def add_file(db, case: Case, comment: CaseComment, name: str) -> CaseAttachment:
 def _seed(db, w: World) -> None:
     customer = w.home["customer"]
     own = make_case(db, customer, w.users["customer_user"], "Home case of the customer user")
-    note = add_note(db, own, "Internal note ZZQI never for customers", internal=True)
+    note = make_case_comment(db, own, "Internal note ZZQI never for customers", internal=True)
     add_file(db, own, note, "internal-zzqf.txt")
-    reply = add_note(db, own, "Public reply visible to the customer", internal=False)
+    reply = make_case_comment(db, own, "Public reply visible to the customer", internal=False)
     add_file(db, own, reply, "public.txt")
     w.markers.append("Internal note ZZQI never for customers")
     make_case(db, customer, w.users["customer_admin"], "Admin case ZZQA of the customer admin")
@@ -90,7 +54,9 @@ def _seed(db, w: World) -> None:
     for org, user in zip(w.foreign, w.foreign_users, strict=True):
         foreign = make_case(db, org, user, f"Foreign case ZZQS {org.id}")
         db.add(CaseWatcher(org_id=org.id, case_id=foreign.id, user_id=user.id))
-        add_file(db, foreign, add_note(db, foreign, "Foreign reply", internal=False), "f.txt")
+        add_file(
+            db, foreign, make_case_comment(db, foreign, "Foreign reply", internal=False), "f.txt"
+        )
         w.markers.append(f"Foreign case ZZQS {org.id}")
 
 

@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from decimal import Decimal
-
 from partners.deals.models import DealRegistration
+from tests.factories import make_deal
 from tests.isolation.world import World, record_kind
-
-
-def make_deal(db, org, customer: str, status: str = "submitted") -> DealRegistration:
-    deal = DealRegistration(
-        org_id=org.id,
-        number=f"DR-T{org.id}-{len(customer)}-{status[:3]}",
-        customer_name=customer,
-        customer_name_key=customer.lower(),
-        customer_domain=f"{customer.split()[0].lower()}.test",
-        products=["switches"],
-        value=Decimal("1000.00"),
-        currency="EUR",
-        expected_close=date.today() + timedelta(days=30),
-        status=status,
-    )
-    db.add(deal)
-    db.flush()
-    return deal
 
 
 def _seed(db, w: World) -> None:

@@ -11,30 +11,16 @@ from __future__ import annotations
 from feedback.ideas.models import Idea, IdeaComment, IdeaVote
 from feedback.surveys.models import NpsCampaign
 from portal import access
+from tests.factories import make_campaign, make_idea
 from tests.isolation.world import World, record_kind
 
 
-def _idea(db, user, title: str, description: str, votes: int = 0) -> Idea:
-    idea = Idea(
-        org_id=user.org_id,
-        title=title,
-        description=description,
-        product="networking",
-        author_id=user.id,
-        vote_count=votes,
-    )
-    db.add(idea)
-    db.flush()
-    return idea
-
-
 def _seed(db, w: World) -> None:
-    campaign = NpsCampaign(
-        org_id=w.vendor.id, name="Matrix NPS campaign", audience_kinds=["customer"], status="draft"
-    )
-    db.add(campaign)
+    make_campaign(db, w.vendor, "Matrix NPS campaign", audience_kinds=["customer"])
     for org, user in zip(w.foreign, w.foreign_users, strict=True):
-        idea = _idea(db, user, f"Foreign idea of {org.kind}", "Shared on the board", votes=1)
+        idea = make_idea(
+            db, user, f"Foreign idea of {org.kind}", description="Shared on the board", vote_count=1
+        )
         db.add(IdeaVote(org_id=org.id, idea_id=idea.id, user_id=user.id))
         db.add(
             IdeaComment(
@@ -70,7 +56,7 @@ def _idea_own(db, w: World, role) -> int:
     user = w.users[role.name]
     idea = db.query(Idea).filter(Idea.author_id == user.id).first()
     if idea is None:
-        idea = _idea(db, user, f"Own idea of {role.name}", "Proposed at home")
+        idea = make_idea(db, user, f"Own idea of {role.name}", description="Proposed at home")
     return idea.id
 
 

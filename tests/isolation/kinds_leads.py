@@ -13,42 +13,14 @@ from datetime import timedelta
 
 from partners.leads.models import Lead, LeadOffer, SharedLead
 from portal.clock import utcnow
+from tests.factories import make_lead, make_offer, make_shared_lead
 from tests.isolation.world import World, record_kind
-
-
-def make_lead(db, vendor, company: str, status: str = "new", **fields) -> Lead:
-    fields.setdefault("country", "DE")
-    fields.setdefault("product_line", "networking")
-    lead = Lead(org_id=vendor.id, company=company, status=status, **fields)
-    db.add(lead)
-    db.flush()
-    return lead
-
-
-def make_offer(db, lead: Lead, partner, status: str = "offered", **fields) -> LeadOffer:
-    now = utcnow()
-    fields.setdefault("respond_by", now + timedelta(days=2))
-    if status in ("accepted", "declined"):
-        fields.setdefault("responded_at", now)
-    offer = LeadOffer(org_id=partner.id, lead_id=lead.id, status=status, offered_at=now, **fields)
-    db.add(offer)
-    db.flush()
-    return offer
-
-
-def make_shared(db, partner, company: str, status: str = "submitted", **fields) -> SharedLead:
-    fields.setdefault("country", "DE")
-    fields.setdefault("product_line", "security")
-    shared = SharedLead(org_id=partner.id, company=company, status=status, **fields)
-    db.add(shared)
-    db.flush()
-    return shared
 
 
 def _seed(db, w: World) -> None:
     home = w.home["partner"]
     make_offer(db, make_lead(db, w.vendor, "Home Offered Lead Co", "offered"), home)
-    make_shared(db, home, "Home Shared Lead Co")
+    make_shared_lead(db, home, "Home Shared Lead Co")
     gone = {
         "Recalled Lead ZZQR": "recalled",
         "Declined Lead ZZQK": "declined",
@@ -63,7 +35,7 @@ def _seed(db, w: World) -> None:
         if org.kind != "reseller":
             continue
         make_offer(db, make_lead(db, w.vendor, f"Foreign Lead ZZQL {org.id}", "offered"), org)
-        make_shared(db, org, f"Foreign Shared ZZQS {org.id}", email="shared-zzqs@foreign.test")
+        make_shared_lead(db, org, f"Foreign Shared ZZQS {org.id}", email="shared-zzqs@foreign.test")
         w.markers += [f"Foreign Lead ZZQL {org.id}", f"Foreign Shared ZZQS {org.id}"]
         w.markers.append("shared-zzqs@foreign.test")
 
@@ -114,16 +86,6 @@ def cover(db, org, countries=("DE",), lines=("networking",)) -> None:
     db.add_all(Territory(org_id=org.id, country=c) for c in countries)
     db.add_all(Specialisation(org_id=org.id, product_line=p) for p in lines)
     db.flush()
-
-
-def signed_in(app, user):
-    """A test client of its own, signed in as ``user`` through the sign-in form."""
-    from tests import factories
-
-    client = app.test_client()
-    response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    return client
 
 
 def bearer_for(db, user, scopes: str = "leads:read leads:write") -> dict:

@@ -6,53 +6,22 @@ addressed to it. The catalogue is the vendor's (global): its pages are for vendo
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from decimal import Decimal
 
 from partners.catalogue.models import Product
-from partners.quotes.models import Quote, QuoteLine, QuoteRequest
-from tests.isolation.kinds_deals import make_deal
+from partners.quotes.models import Quote, QuoteRequest
+from tests.factories import make_deal, make_quote
 from tests.isolation.world import World, record_kind
 
 PDF = b"%PDF-1.4 matrix placeholder"
 
 
-def make_quote(db, org, title: str, status: str = "viewed") -> Quote:
-    quote = Quote(
-        org_id=org.id,
-        number=f"Q-T{org.id}-{len(title)}{status[:2]}",
-        status=status,
-        title=title,
-        currency="EUR",
-        valid_until=date.today() + timedelta(days=30),
-        total=Decimal("100.00"),
-        pdf=None if status == "draft" else PDF,
-        pdf_sha256=None if status == "draft" else "0" * 64,
-    )
-    db.add(quote)
-    db.flush()
-    db.add(
-        QuoteLine(
-            org_id=org.id,
-            quote_id=quote.id,
-            sku="MX-1",
-            name=f"Line of {title}",
-            quantity=1,
-            list_price=Decimal("100"),
-            unit_price=Decimal("100"),
-            net_amount=Decimal("100.00"),
-        )
-    )
-    db.flush()
-    return quote
-
-
 def _seed(db, w: World) -> None:
     for org in w.foreign:
-        make_quote(db, org, f"Foreign quote ZZQQ {org.id}")
+        make_quote(db, org, f"Foreign quote ZZQQ {org.id}", "viewed")
         w.markers += [f"Foreign quote ZZQQ {org.id}", f"Line of Foreign quote ZZQQ {org.id}"]
     for audience in ("partner", "customer"):
-        make_quote(db, w.home[audience], f"Home {audience} quote")
+        make_quote(db, w.home[audience], f"Home {audience} quote", "viewed")
         make_quote(db, w.home[audience], f"Unsent draft ZZQR {audience}", status="draft")
         w.markers.append(f"Unsent draft ZZQR {audience}")  # recipients never see drafts
     db.add(Product(sku="MX-1", name="Matrix product", list_price=Decimal("1"), currency="EUR"))

@@ -11,24 +11,19 @@ from sqlalchemy import func, select
 import tests.isolation.kinds_feedback  # noqa: F401 - seeds the foreign ideas and their votes
 from feedback.ideas.models import Idea, IdeaVote
 from portal import access
-from tests import factories
 from tests.isolation.world import build_world
 
 VOTERS = [name for name in access.ROLES if access.role_allows(name, "ideas.vote")]
 
 
 @pytest.mark.parametrize("role_name", VOTERS)
-def test_nobody_takes_back_another_organisations_vote(app, db, role_name):
+def test_nobody_takes_back_another_organisations_vote(client_as, db, role_name):
     world = build_world(db)
     foreign = [org.id for org in world.foreign]
     ideas = list(db.scalars(select(Idea).where(Idea.org_id.in_(foreign))))
     votes = db.scalar(select(func.count()).select_from(IdeaVote))
     assert ideas and votes == len(ideas)
-    client = app.test_client()
-    signed_in = client.post(
-        "/login", data={"email": world.users[role_name].email, "password": factories.PASSWORD}
-    )
-    assert signed_in.status_code == 302
+    client = client_as(world.users[role_name])
     for idea in ideas:
         answer = client.post(f"/ideas/{idea.id}/unvote", follow_redirects=True)
         assert "You had not voted for this idea." in answer.get_data(as_text=True)

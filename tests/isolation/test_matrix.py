@@ -23,7 +23,7 @@ from portal import access
 from portal.clock import utcnow
 from portal.identity.tokens import hash_token
 from portal.oauth.models import OAuthToken
-from tests import factories, isolation
+from tests import isolation
 from tests.isolation.world import RECORD_KINDS, World, build_world
 
 for _module in pkgutil.iter_modules(isolation.__path__):  # features' record kinds
@@ -96,13 +96,9 @@ def get_writes(app):
 
 
 @pytest.mark.parametrize("role_name", list(access.ROLES))
-def test_isolation_matrix(app, db, world, role_name, get_writes):
+def test_isolation_matrix(app, db, client_as, world, role_name, get_writes):
     role = access.ROLES[role_name]
-    client = app.test_client()
-    response = client.post(
-        "/login", data={"email": world.users[role_name].email, "password": factories.PASSWORD}
-    )
-    assert response.status_code == 302
+    client = client_as(world.users[role_name])
     bearer = _bearer_headers(db, world, role)
     adapter = app.url_map.bind("localhost")
     checked = 0
