@@ -126,6 +126,8 @@ class TenantViolation(RuntimeError):
 
 
 _UNSCOPED = "tenant_unscoped"
+# While a read_across block is open, its savepoint would undo what the shared session flushes.
+_READING_ACROSS = "tenant_reading_across"
 _PRINCIPAL = "tenant_principal"
 
 
@@ -172,6 +174,7 @@ def read_across(session: Session | None = None) -> Iterator[Session]:
     objects (they are detached when the block ends). Its work is undone at the end (a savepoint
     rolled back): it is for reading."""
     shared = session if session is not None else db.session
+    shared.flush()  # what the caller wrote so far is seen (and not undone with the savepoint)
     reader = Session(
         bind=shared.connection(),
         join_transaction_mode="create_savepoint",
@@ -179,9 +182,11 @@ def read_across(session: Session | None = None) -> Iterator[Session]:
         autoflush=False,
     )
     reader.info[_UNSCOPED] = True
+    shared.info[_READING_ACROSS] = shared.info.get(_READING_ACROSS, 0) + 1
     try:
         yield reader
     finally:
+        shared.info[_READING_ACROSS] -= 1
         reader.close()
 
 
@@ -261,6 +266,8 @@ def _anonymous_rule(model: type) -> ColumnElement[bool]:
 
 @event.listens_for(Session, "before_flush")
 def _stamp_new_rows(session: Session, flush_context, instances) -> None:
+    if session.info.get(_READING_ACROSS) and (session.new or session.dirty or session.deleted):
+        raise TenantViolation("write after the read_across block: its savepoint would undo it")
     _sync_database_scope(session)
     unscoped_session = session.info.get(_UNSCOPED)
     principal = session.info.get(_PRINCIPAL)

@@ -7,7 +7,7 @@ stamped in, and the organisations its events concern. ``transition`` checks the 
 writes the audit event (before and after, in the same transaction), flushes, and then publishes
 a ``portal.events.DomainEvent`` with plain values. Nothing else assigns a status: a
 ``before_flush`` guard refuses a changed status that did not come through here, and another
-refuses an ORM ``UPDATE`` that sets one (``tests/unit/test_workflow_static.py`` also reads the
+refuses an ORM ``UPDATE`` that sets one (``tests/unit/test_platform_rules.py`` also reads the
 code for assignments).
 """
 
@@ -139,6 +139,7 @@ def transition(
     event: str | None = None,
     changes: Mapping[str, Any] | None = None,
     data: Mapping[str, Any] | None = None,
+    audit_data: Mapping[str, Any] | None = None,
     audit_org_id: int | None = None,
     claim: bool = False,
     at: datetime | None = None,
@@ -150,14 +151,17 @@ def transition(
     applies the stamps and ``changes`` (other fields that belong to this move), records the audit
     event ``event`` (default: the workflow's, else ``<workflow>.<to>``) with before and after,
     flushes, and publishes the domain event. ``actor`` is a ``Principal`` or None for the system
-    (ticks). ``data`` goes into the audit event's after values and the domain event.
+    (ticks). ``data`` goes into the audit event's after values and the domain event;
+    ``audit_data`` into the audit event only (what the record's owner may read and the
+    organisations the event concerns may not, such as the partners a lead was ranked against).
     ``audit_org_id`` files the audit event in another organisation's history than the record's.
     ``at`` is the moment of the move (default now), for a caller that computes other fields
     from it.
 
     With ``claim=True`` the move is one conditional UPDATE (``WHERE status = <current>``), for
     moves that may race (two first openings, a tick and a person): the loser gets False and
-    nothing is written. Otherwise returns True.
+    nothing is written. A claim moves the record's version counter on, if it has one, so a page
+    or request that read it before is stale, as after any change. Otherwise returns True.
     """
     workflow = workflow_of(record)
     if workflow is None:
@@ -175,6 +179,8 @@ def transition(
         values[at_attribute] = now
     if by_attribute:
         values[by_attribute] = actor.user_id if actor is not None else None
+    if workflow.attribute in (changes or {}):
+        raise ValueError("the status is the move's target, not one of its changes")
     values.update(changes or {})
     if claim:
         if not _claim(session, record, workflow, source, values):
@@ -186,8 +192,14 @@ def transition(
     kind = event or workflow.event_for(target.value)
     plain = {k: audit.plain(v) for k, v in (data or {}).items()}
     if workflow.audited:
-        after = audit.snapshot(record, list(workflow.audit_fields)) | plain
-        if audit_org_id is None and getattr(record, "org_id", None) is None and actor is not None:
+        after = (
+            audit.snapshot(record, list(workflow.audit_fields))
+            | plain
+            | {k: audit.plain(v) for k, v in (audit_data or {}).items()}
+        )
+        if audit_org_id is None and getattr(record, "org_id", None) is None:
+            if actor is None:
+                raise ValueError(f"say in whose history a move of {type(record).__name__} goes")
             audit_org_id = actor.org_id  # a global record (an article): the actor's history
         audit.record(
             kind, record, actor=actor, org_id=audit_org_id, before=before, after=after,
@@ -213,6 +225,10 @@ def transition(
 
 def _claim(session: Session, record, workflow: Workflow, source, values: dict) -> bool:
     model = type(record)
+    mapper = inspect(model)
+    if mapper.version_id_col is not None and mapper.version_id_generator is not False:
+        version = mapper.get_property_by_column(mapper.version_id_col).key
+        values = {**values, version: getattr(record, version) + 1}
     statement = (
         update(model)
         .where(model.id == record.id, getattr(model, workflow.attribute) == source)
@@ -295,8 +311,11 @@ def _refuse_status_update(state) -> None:
     for model in stateful_models():
         if model.__table__.name == table_name:
             column = workflow_of(model).attribute
-            values = state.statement._values or {}
-            if any(getattr(key, "key", key) == column for key in values):
+            values = [getattr(key, "key", key) for key in state.statement._values or {}]
+            parameters = state.parameters or {}
+            for row in parameters if isinstance(parameters, list) else [parameters]:
+                values += list(row)  # update(Model) executed with rows by primary key
+            if column in values:
                 raise StatusAssigned(
                     f"an UPDATE of {model.__name__} sets its status outside "
                     "portal.workflow.transition"

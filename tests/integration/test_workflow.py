@@ -258,3 +258,41 @@ def test_every_move_of_every_workflow_is_audited(app, db, world):
             )
             walked += 1
     assert walked >= len(workflow_of(DealRegistration).all_moves())
+
+
+def test_a_claim_moves_the_version_on_so_a_page_read_before_is_stale(app, db, world):
+    deal = factories.make_deal(db, world["partner"], status="approved")
+    version = deal.version
+    with acting_as(app, world["manager"]):
+        mine = portal_db.session.get(DealRegistration, deal.id)
+        assert transition(mine, DealStatus.expired, actor=None, claim=True)
+        assert mine.version == version + 1
+        portal_db.session.commit()
+    db.expire_all()
+    assert (deal.status, deal.version) == ("expired", version + 1)
+
+
+def test_a_write_inside_a_read_across_block_is_refused(app, db, world):
+    from portal.db import TenantViolation
+
+    deal = factories.make_deal(db, world["partner"], status="draft")
+    with acting_as(app, world["partner_admin"]):
+        mine = portal_db.session.get(DealRegistration, deal.id)
+        with read_across(), pytest.raises(TenantViolation):
+            mine.notes = "written while reading across"
+            portal_db.session.flush()
+        portal_db.session.rollback()
+
+
+def test_the_status_is_no_change_of_a_move(app, db, world):
+    deal = factories.make_deal(db, world["partner"], status="submitted")
+    with acting_as(app, world["manager"]) as actor:
+        mine = portal_db.session.get(DealRegistration, deal.id)
+        with pytest.raises(ValueError):
+            transition(mine, DealStatus.approved, actor=actor, changes={"status": "won"})
+
+
+def test_an_update_by_primary_key_rows_setting_a_status_is_refused(app, db, world):
+    deal = factories.make_deal(db, world["partner"], status="approved")
+    with acting_as(app, world["manager"]), pytest.raises(StatusAssigned):
+        portal_db.session.execute(update(DealRegistration), [{"id": deal.id, "status": "won"}])

@@ -103,10 +103,10 @@ def _make_offer(
     db.session.add(offer)
     flush_changes()
     moved = {"partner": partner.name, "offer_id": offer.id, "reason": reason}
-    if ranking is not None:
-        moved["ranking"] = ranking  # other partners' names: in the vendor's history only
+    # Other partners' names: in the vendor's history only, never in the event.
+    ranked = {"ranking": ranking} if ranking is not None else None
     with stale_as_conflict():
-        transition(lead, LeadStatus.offered, actor=actor, data=moved)
+        transition(lead, LeadStatus.offered, actor=actor, data=moved, audit_data=ranked)
     audit.record(
         "lead_offer.created", offer, actor=actor, after=audit.snapshot(offer, OFFER_AUDIT_FIELDS)
     )

@@ -24,7 +24,6 @@ def expire_quotes() -> int:
             QuoteStatus.expired,
             actor=None,
             claim=True,
-            changes={"version": quote.version + 1},
         )
         for quote in expired
     )

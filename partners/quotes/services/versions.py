@@ -129,10 +129,8 @@ def mark_viewed(quote: Quote, *, actor: Principal) -> bool:
     one conditional UPDATE, so only one of them marks it and the other just shows the quote."""
     if actor.org_id != quote.org_id or quote.status != QuoteStatus.sent:
         return False
-    # The version moves on, as with any change: a page that showed the quote before is stale.
-    changed = transition(
-        quote, QuoteStatus.viewed, actor=actor, claim=True, changes={"version": quote.version + 1}
-    )
+    # The claim moves the version on: a page that showed the quote before is stale.
+    changed = transition(quote, QuoteStatus.viewed, actor=actor, claim=True)
     db.session.refresh(quote)  # as it is now, whoever marked it
     return changed
 
