@@ -5,7 +5,8 @@ from sqlalchemy import pool
 
 from portal.app import load_models
 from portal.config import from_environment
-from portal.db import UNMODELLED_OBJECTS, Base, UTCDateTime, make_engine
+from portal.db import UNMODELLED_OBJECTS, Base, UTCDateTime
+from portal.engine import make_engine
 
 load_models()
 target_metadata = Base.metadata

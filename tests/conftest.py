@@ -22,7 +22,8 @@ from sqlalchemy.orm import sessionmaker
 from portal import migrate
 from portal.app import create_app
 from portal.db import db as portal_db
-from portal.db import make_engine, unscoped
+from portal.db import unscoped
+from portal.engine import make_engine
 from portal.extensions import limiter
 from tests import factories
 

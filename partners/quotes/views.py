@@ -39,7 +39,8 @@ from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest, QuoteSta
 from portal import access, audit
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
-from portal.db import db, get_or_404, writes_on_get
+from portal.db import db, get_or_404
+from portal.engine import writes_on_get
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.keyset import InvalidCursor

@@ -14,7 +14,8 @@ from sqlalchemy import delete, event, func, select
 from feedback.ideas.models import Idea, IdeaComment, IdeaSubscription, IdeaVote
 from portal import jobs
 from portal.clock import utcnow
-from portal.db import Base, make_engine, unscoped
+from portal.db import Base, unscoped
+from portal.engine import make_engine
 from portal.notify.models import Notification
 from tests import factories
 from tests.unchanged import unchanged

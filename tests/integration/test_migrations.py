@@ -4,7 +4,9 @@ upgrades, and a clean way back.
 
 0010: existing ideas are searchable after the upgrade, the index follows edits, and the downgrade
 leaves a board that still takes new ideas. 0011: the trending count is filled from the votes of
-the last 14 days, and the downgrade keeps 0010's search index working."""
+the last 14 days, and the downgrade keeps 0010's search index working. 0013: an API client's
+status is filled from its active flag, and the downgrade gives the flag back; neither direction
+loses the tokens the clients hold."""
 
 from __future__ import annotations
 
@@ -16,10 +18,11 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from portal import migrate
-from portal.db import make_engine
+from portal.engine import make_engine
 
 BEFORE_0010 = "0009_csat"
 BEFORE_0011 = "0010_search_and_leads"
+BEFORE_0013 = "0012_invitation_status"
 
 
 @pytest.fixture
@@ -138,6 +141,76 @@ def test_0011_fills_the_trending_count_from_votes_and_the_downgrade_is_clean(scr
             # 0010's search index survives: no table rebuild in either direction.
             kept = _add_idea(conn, "Searchable after the downgrade", "")
             assert _found(conn, "downgrade") == {kept}
+        with engine.begin() as conn:
+            migrate.upgrade(conn)
+            assert migrate.differences(conn) == []
+    finally:
+        engine.dispose()
+
+
+def _add_api_client(conn, client_id: str, active: bool) -> int:
+    org_id = conn.scalar(text("SELECT id FROM organizations"))
+    if org_id is None:
+        org_id = conn.scalar(
+            text(
+                "INSERT INTO organizations (name, kind, active, created_at, version) "
+                "VALUES ('Reseller plc', 'reseller', true, CURRENT_TIMESTAMP, 1) RETURNING id"
+            )
+        )
+    pk = conn.scalar(
+        text(
+            "INSERT INTO oauth_clients (client_id, name, redirect_uris, scopes, service_role, "
+            "active, created_at, org_id) VALUES (:client_id, 'Sync', '[]', 'users:read', "
+            "'partner_user', :active, CURRENT_TIMESTAMP, :org_id) RETURNING id"
+        ),
+        {"client_id": client_id, "active": active, "org_id": org_id},
+    )
+    at = datetime.now(UTC)
+    if conn.dialect.name == "sqlite":
+        at = at.replace(tzinfo=None)  # stored as naive UTC (portal.db.UTCDateTime)
+    conn.execute(
+        text(
+            "INSERT INTO oauth_tokens (client_pk, access_token_hash, scope, issued_at, "
+            "expires_at, org_id) VALUES (:pk, :hash, 'users:read', :at, :at, :org_id)"
+        ),
+        {"pk": pk, "hash": f"hash-of-{client_id}", "at": at, "org_id": org_id},
+    )
+    return pk
+
+
+def test_0013_fills_the_client_status_from_the_active_flag_and_the_downgrade_is_clean(
+    scratch_url,
+):
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            migrate.upgrade(conn, BEFORE_0013)
+            enabled = _add_api_client(conn, "enabled-client", True)
+            disabled = _add_api_client(conn, "disabled-client", False)
+        with engine.begin() as conn:
+            migrate.upgrade(conn)
+            statuses = dict(conn.execute(text("SELECT id, status FROM oauth_clients")).all())
+            assert statuses == {enabled: "active", disabled: "disabled"}
+            columns = {column["name"] for column in inspect(conn).get_columns("oauth_clients")}
+            assert "active" not in columns
+            assert conn.scalar(text("SELECT count(*) FROM oauth_tokens")) == 2
+            assert migrate.differences(conn) == []
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE oauth_clients SET status = 'active' WHERE id = :id"), {"id": disabled}
+            )
+            conn.execute(
+                text("UPDATE oauth_clients SET status = 'disabled' WHERE id = :id"), {"id": enabled}
+            )
+            migrate.downgrade(conn, BEFORE_0013)
+            flags = {
+                pk: bool(active)
+                for pk, active in conn.execute(text("SELECT id, active FROM oauth_clients"))
+            }
+            assert flags == {enabled: False, disabled: True}
+            columns = {column["name"] for column in inspect(conn).get_columns("oauth_clients")}
+            assert "status" not in columns
+            assert conn.scalar(text("SELECT count(*) FROM oauth_tokens")) == 2
         with engine.begin() as conn:
             migrate.upgrade(conn)
             assert migrate.differences(conn) == []

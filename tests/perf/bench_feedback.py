@@ -201,7 +201,8 @@ def baselines(app, repeat: int) -> dict[str, float]:
     from sqlalchemy import func, select
 
     from feedback.ideas.models import Idea, IdeaVote
-    from portal.db import db, make_engine, unscoped
+    from portal.db import db, unscoped
+    from portal.engine import make_engine
 
     owner = make_engine(app.config["DATABASE_URL"])
     raw = owner.raw_connection()

@@ -293,7 +293,7 @@ def add_registrations(app, total: int, seed: int = 11) -> int:
 def analyze(app) -> None:
     """Planner statistics after a bulk load, as autovacuum (or a DBA) would gather them. On
     PostgreSQL as the tables' owner: the app's ordinary role may not ANALYZE them."""
-    from portal.db import make_engine
+    from portal.engine import make_engine
 
     engine = make_engine(app.config["DATABASE_URL"])
     try:
@@ -673,7 +673,7 @@ def run_postgres(args, url: str) -> None:
     # The row-level security policies make the planner's cost estimates of a scan of a large
     # table high enough to pass jit_above_cost, and compiling then costs more than running.
     # The same pages with JIT off, for comparison (set on this scratch database, then reset).
-    from portal.db import make_engine
+    from portal.engine import make_engine
 
     owner = make_engine(url, isolation_level="AUTOCOMMIT")
     try:
