@@ -56,9 +56,7 @@ def who_may(action: str, org_id: int) -> list[Person]:
 
 def vendor_staff_who_may(action: str) -> list[Person]:
     """The active vendor staff whose role allows ``action``."""
-    return _people(
-        [Organization.kind == access.VENDOR, User.role.in_(roles_allowed(action))]
-    )
+    return _people([Organization.kind == access.VENDOR, User.role.in_(roles_allowed(action))])
 
 
 def people(user_ids: Iterable[int | None]) -> list[Person]:

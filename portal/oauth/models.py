@@ -5,7 +5,9 @@ the provider's client secret, which we must send, is stored encrypted."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
@@ -14,13 +16,23 @@ from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
 from portal.identity.tokens import hash_token
+from portal.workflow import Workflow
+
+
+class ClientStatus(StrEnum):
+    active = "active"
+    disabled = "disabled"
 
 
 class OAuthClient(TenantOwned, Base):
     """An API client of one organisation. A confidential client with a ``service_role`` may use
     ``client_credentials`` and then acts as its organisation with that role; a client with
     redirect URIs may use ``authorization_code`` (PKCE S256 always) for the users of its
-    organisation."""
+    organisation.
+
+    Active until an admin disables it (its tokens are revoked then, and stay dead if it is
+    enabled again); a disabled client gets no tokens.
+    """
 
     __tablename__ = "oauth_clients"
 
@@ -32,12 +44,24 @@ class OAuthClient(TenantOwned, Base):
     scopes: Mapped[str] = mapped_column(String(500))
     confidential: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     service_role: Mapped[str | None] = mapped_column(String(30))
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    status: Mapped[str] = mapped_column(
+        String(20), default=ClientStatus.active, server_default="active"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     secret_rotated_at: Mapped[datetime | None]
 
     org: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
+
+    # Re-enabling is audited as ``api_client.enabled`` (the caller names it), as it always was.
+    workflow = Workflow(
+        name="api_client",
+        noun=_l("API client"),
+        statuses=ClientStatus,
+        moves={"active": {"disabled"}, "disabled": {"active"}},
+        audit_fields=("name", "redirect_uris", "scopes", "confidential", "service_role"),
+        labels={"active": _l("enabled"), "disabled": _l("disabled")},
+    )
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
@@ -67,7 +91,7 @@ class OAuthClient(TenantOwned, Base):
         )
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        if not self.active:
+        if self.status != ClientStatus.active:
             return False
         if self.confidential:
             return method in ("client_secret_basic", "client_secret_post")
@@ -166,13 +190,13 @@ class OAuthToken(TenantOwned, Base):
         return self.expires_at <= utcnow()
 
     def is_revoked(self) -> bool:
-        return self.revoked_at is not None or not self.client.active
+        return self.revoked_at is not None or self.client.status != ClientStatus.active
 
     def is_refresh_token_active(self) -> bool:
         return (
             self.refresh_token_hash is not None
             and self.revoked_at is None
-            and self.client.active
+            and self.client.status == ClientStatus.active
             and (self.refresh_expires_at is None or self.refresh_expires_at > utcnow())
         )
 

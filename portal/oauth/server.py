@@ -27,7 +27,7 @@ from sqlalchemy.orm import joinedload
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.identity.tokens import hash_token
-from portal.oauth.models import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from portal.oauth.models import ClientStatus, OAuthAuthorizationCode, OAuthClient, OAuthToken
 
 ACCESS_TOKEN_SECONDS = 900
 REFRESH_TOKEN_DAYS = 30
@@ -181,7 +181,9 @@ class Introspection(IntrospectionEndpoint):
 
 def _query_client(client_id: str) -> OAuthClient | None:
     client = db.session.scalar(select(OAuthClient).where(OAuthClient.client_id == client_id))
-    return client if client is not None and client.active and client.org.active else None
+    if client is None or client.status != ClientStatus.active or not client.org.active:
+        return None
+    return client
 
 
 def _save_token(token: dict, request) -> None:

@@ -1,4 +1,5 @@
-"""Use cases of API clients: register, rotate the secret, disable. Writers only flush."""
+"""Use cases of API clients: register, rotate the secret, disable and enable (moves of
+``OAuthClient.workflow``). Writers only flush."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from portal.db import db
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization
 from portal.identity.tokens import hash_token
-from portal.oauth.models import OAuthClient, OAuthToken
+from portal.oauth.models import ClientStatus, OAuthClient, OAuthToken
 from portal.tenancy import Principal
+from portal.workflow import transition
 
-CLIENT_AUDIT_FIELDS = ["name", "redirect_uris", "scopes", "confidential", "service_role", "active"]
+CLIENT_AUDIT_FIELDS = ["name", "redirect_uris", "scopes", "confidential", "service_role", "status"]
 
 
 def _check_may_manage(org: Organization, actor: Principal) -> None:
@@ -124,20 +126,14 @@ def rotate_secret(client: OAuthClient, *, actor: Principal) -> str:
 def set_client_active(client: OAuthClient, active: bool, *, actor: Principal) -> None:
     """A disabled client gets no tokens, and the tokens it holds stop working."""
     _check_may_manage(client.org, actor)
-    if client.active == active:
+    target = ClientStatus.active if active else ClientStatus.disabled
+    if client.status == target:
         return
-    before = audit.snapshot(client, CLIENT_AUDIT_FIELDS)
-    client.active = active
+    # Enabling is audited as api_client.enabled, as before the client had a status.
+    transition(client, target, actor=actor, event="api_client.enabled" if active else None)
     if not active:  # what it holds stays dead, even if it is enabled again
         db.session.execute(
             update(OAuthToken)
             .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-    audit.record(
-        "api_client.enabled" if active else "api_client.disabled",
-        client,
-        actor=actor,
-        before=before,
-        after=audit.snapshot(client, CLIENT_AUDIT_FIELDS),
-    )

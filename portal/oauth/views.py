@@ -13,7 +13,7 @@ from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.oauth import services
 from portal.oauth.forms import ApiClientForm
-from portal.oauth.models import OAuthClient
+from portal.oauth.models import ClientStatus, OAuthClient
 from portal.web import attempt, form_status, role_choices
 
 bp = Blueprint("api_clients", __name__, url_prefix="/admin/api-clients")
@@ -97,7 +97,7 @@ def set_active(api_client_id: int, change: str):
         db.session.commit()
         flash(
             _("%(name)s is enabled.", name=client.name)
-            if client.active
+            if client.status == ClientStatus.active
             else _("%(name)s is disabled; its tokens no longer work.", name=client.name),
             "success",
         )

@@ -133,7 +133,7 @@ def test_disabling_ends_its_tokens_and_the_token_endpoint_refuses_it(client_as, 
 
     response = client.post(f"/admin/api-clients/{api_client.row.id}/disable")
     assert response.status_code == 302
-    assert not stored(db, client_id).active
+    assert stored(db, client_id).status == "disabled"
 
     with unchanged(db, stored(db, client_id), counted=[OAuthToken]):
         problem = assert_problem(api_get(client, "/api/v1/me", token), 401)
@@ -156,7 +156,17 @@ def test_reenabling_a_client_does_not_revive_its_old_tokens(client_as, admin, db
     url = f"/admin/api-clients/{api_client.row.id}"
     assert client.post(url + "/disable").status_code == 302
     assert client.post(url + "/enable").status_code == 302
-    assert stored(db, client_id).active
+    assert stored(db, client_id).status == "active"
+    moves = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "OAuthClient", AuditEvent.object_id == api_client.row.id)
+        .where(AuditEvent.action.in_(["api_client.disabled", "api_client.enabled"]))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.before["status"], e.after["status"]) for e in moves] == [
+        ("api_client.disabled", "active", "disabled"),
+        ("api_client.enabled", "disabled", "active"),
+    ]
     # The client works again, with new tokens; what it held when disabled stays dead.
     assert cc_token(client, api_client, "users:read")["access_token"]
     with unchanged(db, stored(db, client_id), counted=[OAuthToken]):
@@ -213,7 +223,7 @@ def test_partner_user_may_not_manage_api_clients(client_as, partner, user_factor
     db.expire_all()
     assert count_clients(db) == before
     row = stored(db, existing.client_id)
-    assert row.active and row.secret_hash == hash_token(existing.secret)
+    assert row.status == "active" and row.secret_hash == hash_token(existing.secret)
 
 
 @pytest.mark.parametrize("viewer", ["partner_admin_of_another_partner", "vendor_admin"])
@@ -232,7 +242,7 @@ def test_another_organisations_client_is_404(
         assert client.post(url + "/disable").status_code == 404
     assert "Foreign ZZQ sync" not in client.get("/admin/api-clients/").get_data(as_text=True)
     row = stored(db, foreign.client_id)
-    assert row.active and row.secret_hash == hash_token(foreign.secret)
+    assert row.status == "active" and row.secret_hash == hash_token(foreign.secret)
     assert client_credentials(client, foreign, "users:read").status_code == 200
 
 

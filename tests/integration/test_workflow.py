@@ -209,12 +209,32 @@ def _quote_request(db, w, status):
     return request
 
 
+def _api_client(db, w, status):
+    import secrets
+
+    from portal.oauth.models import OAuthClient
+
+    # The walker acts as the vendor's admin, and a client is seen by its own organisation only.
+    client = OAuthClient(
+        org_id=w["vendor"].id,
+        client_id="walk-" + secrets.token_hex(8),
+        name="Walk client",
+        redirect_uris=["https://walk.example.test/callback"],
+        scopes="users:read",
+        status=status,
+    )
+    db.add(client)
+    db.flush()
+    return client
+
+
 def _customer(db, w):
     return factories.make_org(db, "customer", managed_by_id=w["partner"].id)
 
 
 BUILDERS = {
     "Invitation": _invitation,
+    "OAuthClient": _api_client,
     "Article": lambda db, w, status: factories.make_article(db, status=status),
     "Case": lambda db, w, status: factories.make_case(db, _customer(db, w), status=status),
     "Idea": lambda db, w, status: factories.make_idea(db, org=w["partner"], status=status),
