@@ -16,7 +16,7 @@ from portal.db import db, get_or_404
 from portal.errors import DomainError
 from portal.identity.models import Organization
 from portal.identity.views import complete_sign_in
-from portal.oauth import sso
+from portal.oauth import sso, sso_settings
 from portal.oauth.models import IdentityProvider
 from portal.web import attempt, form_status, role_choices
 
@@ -64,7 +64,7 @@ def configure():
     form.default_role.choices = role_choices(org.kind)
     if form.validate_on_submit():
         with attempt(form) as done:
-            sso.configure_provider(
+            sso_settings.configure_provider(
                 org,
                 issuer=form.issuer.data,
                 client_id=form.client_id.data,

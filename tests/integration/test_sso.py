@@ -23,7 +23,7 @@ from sqlalchemy import func, select, text
 from portal.audit import AuditEvent
 from portal.errors import InvalidInput
 from portal.identity.models import Organization, User
-from portal.oauth import sso
+from portal.oauth import sso, sso_settings
 from portal.oauth.models import ExternalIdentity, IdentityProvider
 from tests.factories import PASSWORD
 from tests.oidc_provider import TestProvider
@@ -621,11 +621,11 @@ def test_https_and_public_addresses_are_required_outside_development(
     def no_network(*args, **kwargs):
         raise AssertionError(f"a request was made: {args}")
 
-    monkeypatch.setattr(sso.requests, "get", no_network)
+    monkeypatch.setattr(sso_settings.requests, "get", no_network)
 
     with app.test_request_context():
         with pytest.raises(InvalidInput, match="must be an https URL"):
-            sso.fetch_discovery("http://93.184.215.14")
+            sso_settings.fetch_discovery("http://93.184.215.14")
         for issuer in (
             "https://127.0.0.1",
             f"https://127.0.0.1:{idp_a.port}/realms/a",
@@ -635,7 +635,7 @@ def test_https_and_public_addresses_are_required_outside_development(
             "https://[::1]",
         ):
             with pytest.raises(InvalidInput, match="private, loopback or link-local") as caught:
-                sso.fetch_discovery(issuer)
+                sso_settings.fetch_discovery(issuer)
             assert caught.value.field == "issuer"
 
     # The admin page says so too, and keeps the saved configuration.
@@ -670,9 +670,9 @@ def test_the_servers_own_calls_must_also_go_to_public_https(app, monkeypatch):
             "jwks_uri": issuer + "/jwks",
             key: url,
         }
-        monkeypatch.setattr(sso.requests, "get", lambda *a, _d=document, **k: Answer(_d))
+        monkeypatch.setattr(sso_settings.requests, "get", lambda *a, _d=document, **k: Answer(_d))
         with app.test_request_context(), pytest.raises(InvalidInput, match=message):
-            sso.fetch_discovery(issuer)
+            sso_settings.fetch_discovery(issuer)
 
 
 def test_a_domain_of_another_organisation_is_refused(world, idp_b, org_factory, user_factory):
@@ -697,7 +697,7 @@ def test_the_client_secret_is_stored_encrypted_and_a_blank_one_keeps_it(app, wor
     assert A_SECRET not in dump and B_SECRET not in dump
     stored = world.provider_of(world.org_a).client_secret_encrypted
     with app.app_context():
-        assert sso.decrypt_secret(stored) == A_SECRET
+        assert sso_settings.decrypt_secret(stored) == A_SECRET
     shown = page(world.admin_client_a.get("/admin/sign-in"))
     assert A_SECRET not in shown and stored not in shown
 
@@ -706,7 +706,7 @@ def test_the_client_secret_is_stored_encrypted_and_a_blank_one_keeps_it(app, wor
     provider = world.provider_of(world.org_a)
     assert provider.config_version == 2 and provider.default_role == "partner_admin"
     with app.app_context():
-        assert sso.decrypt_secret(provider.client_secret_encrypted) == A_SECRET
+        assert sso_settings.decrypt_secret(provider.client_secret_encrypted) == A_SECRET
     response = browser.get(trip(browser, idp_a, f"ann@{A_DOMAIN}", ann()))
     assert response.status_code == 302 and idp_a.token_requests[-1]["status"] == 200
     assert_signed_in(browser, world.org_a, ann_user.name)

@@ -10,18 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from portal import access
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("portal", "partners", "selfservice", "feedback")
-ROLE_NAMES = {
-    "vendor_admin",
-    "channel_manager",
-    "sales_rep",
-    "support_agent",
-    "partner_admin",
-    "partner_user",
-    "customer_admin",
-    "customer_user",
-}
+ROLE_NAMES = set(access.ROLES)
 MAX_UNSCOPED = 25
 
 
