@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from feedback.csat.models import CsatResponse, CsatSurvey
 from feedback.ideas import services as ideas
@@ -111,6 +111,8 @@ CSAT_COMMENTS = {
 
 
 def seed_csat_answers(session, orgs: dict) -> int:
+    if session.scalar(select(func.count()).select_from(CsatResponse)):
+        return 0  # answered once: the surveys still open stay open on a second run
     added = 0
     surveys_sent = session.scalars(
         select(CsatSurvey).where(~CsatSurvey.response.has()).order_by(CsatSurvey.solved_at)

@@ -168,6 +168,25 @@ def unscoped(session: Session | None = None) -> Iterator[Session]:
 
 
 @contextmanager
+def walled(session: Session | None = None) -> Iterator[Session]:
+    """The tenant wall back up for the block, inside an ``unscoped()`` one: what runs here (the
+    subscribers of an event published by a reviewed cross-organisation write) sees and writes
+    only what the session's principal may. A no-op where the wall is already up."""
+    session = session if session is not None else db.session
+    previous = session.info.get(_UNSCOPED, False)
+    if not previous:
+        yield session
+        return
+    session.flush()  # what the unscoped caller wrote, written as it was allowed to
+    session.info[_UNSCOPED] = False
+    try:
+        yield session
+        session.flush()  # what the block added is checked by the wall
+    finally:
+        session.info[_UNSCOPED] = previous
+
+
+@contextmanager
 def read_across(session: Session | None = None) -> Iterator[Session]:
     """A short-lived session that sees every organisation, for what must be read past the wall
     (whom to tell, a reviewed lookup). It shares the shared session's connection and transaction,

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
+
+from flask import has_app_context
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,33 @@ def subscribe(pattern: str, fn: Subscriber) -> Subscriber:
 
 def publish(event: DomainEvent) -> None:
     """Run every subscriber whose pattern matches, in order of subscription. An exception
-    propagates to the publisher: the change and its consequences stand or fall together."""
-    for pattern, listeners in list(_subscribers.items()):
-        if pattern == event.type or fnmatchcase(event.type, pattern):
-            for fn in list(listeners):
-                fn(event)
+    propagates to the publisher: the change and its consequences stand or fall together.
+
+    Subscribers run behind the tenant wall even when the publisher wrote past it (a customer's
+    acceptance winning its partner's deal): what a subscriber reads is what the principal may.
+    """
+    listeners = [
+        fn
+        for pattern, fns in list(_subscribers.items())
+        if pattern == event.type or fnmatchcase(event.type, pattern)
+        for fn in list(fns)
+    ]
+    if not listeners:
+        return
+    with _walled():
+        for fn in listeners:
+            fn(event)
+
+
+@contextmanager
+def _walled():
+    if not has_app_context():  # a unit test, no session
+        yield
+        return
+    from portal.db import walled
+
+    with walled():
+        yield
 
 
 # Questions: one package answers, another asks, neither imports the other.

@@ -316,3 +316,32 @@ def test_an_update_by_primary_key_rows_setting_a_status_is_refused(app, db, worl
     deal = factories.make_deal(db, world["partner"], status="approved")
     with acting_as(app, world["manager"]), pytest.raises(StatusAssigned):
         portal_db.session.execute(update(DealRegistration), [{"id": deal.id, "status": "won"}])
+
+
+def test_subscribers_read_behind_the_wall_even_after_a_write_past_it(app, db, world):
+    """A customer's acceptance wins its partner's deal (a reviewed write past the wall); what
+    subscribes to deal.won reads as the customer, who may not see the registration."""
+    from partners.deals import services as deals
+
+    customer = factories.make_org(db, "customer", managed_by_id=world["partner"].id)
+    buyer = factories.make_user(db, customer)
+    deal = factories.make_deal(db, world["partner"], status="approved")
+    seen = []
+
+    def listener(event):
+        seen.append(
+            portal_db.session.scalar(
+                select(DealRegistration).where(DealRegistration.id == event.record_id)
+            )
+        )
+
+    events.subscribe("deal.won", listener)
+    try:
+        with acting_as(app, buyer) as actor:
+            assert deals.win_deal_by_quote(deal.id, quote_label="Q-1 v1", actor=actor)
+            portal_db.session.commit()
+    finally:
+        events._subscribers["deal.won"].remove(listener)
+    assert seen == [None]
+    db.expire_all()
+    assert deal.status == "won"
