@@ -206,20 +206,7 @@ def transition(
             session=session,
         )  # fmt: skip
     session.flush()
-    events.publish(
-        events.DomainEvent(
-            type=kind,
-            record_type=type(record).__name__,
-            record_id=record.id,
-            org_ids=tuple(dict.fromkeys(o for o in workflow.concerns(record) if o is not None)),
-            actor_user_id=actor.user_id if actor is not None else None,
-            actor_org_id=actor.org_id if actor is not None else None,
-            at=now,
-            before=str(source) if source is not None else None,
-            after=target.value,
-            data=plain,
-        )
-    )
+    _publish(kind, record, workflow, actor, now, source, target.value, plain)
     return True
 
 
@@ -253,14 +240,25 @@ def _claiming(session: Session):
         session.info[_CLAIMING] = previous
 
 
-def record_event(
-    kind: str, record, *, actor, data: Mapping[str, Any] | None = None, session=None
+def announce(
+    kind: str,
+    record,
+    *,
+    actor,
+    data: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Publish a fact about ``record`` that is not a move (``deal.conflicts_flagged``), with
-    the same shape as a transition's event; the caller audits it as it sees fit."""
+    """Publish a fact about ``record`` that is not its move, in the shape of a transition's
+    event: ``case.solved``, told with what the satisfaction survey needs while the move itself
+    is audited as ``case.status_changed``. ``at`` is when it happened (default now)."""
     workflow = workflow_of(record)
-    concerns = workflow.concerns(record) if workflow is not None else _owner(record)
     status = getattr(record, workflow.attribute) if workflow is not None else None
+    plain = {k: audit.plain(v) for k, v in (data or {}).items()}
+    _publish(kind, record, workflow, actor, at or utcnow(), status, status, plain)
+
+
+def _publish(kind, record, workflow, actor, at, before, after, data) -> None:
+    concerns = workflow.concerns(record) if workflow is not None else _owner(record)
     events.publish(
         events.DomainEvent(
             type=kind,
@@ -269,10 +267,10 @@ def record_event(
             org_ids=tuple(dict.fromkeys(o for o in concerns if o is not None)),
             actor_user_id=actor.user_id if actor is not None else None,
             actor_org_id=actor.org_id if actor is not None else None,
-            at=utcnow(),
-            before=str(status) if status is not None else None,
-            after=str(status) if status is not None else None,
-            data={k: audit.plain(v) for k, v in (data or {}).items()},
+            at=at,
+            before=str(before) if before is not None else None,
+            after=str(after) if after is not None else None,
+            data=data,
         )
     )
 

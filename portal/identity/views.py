@@ -218,7 +218,8 @@ def notification_preferences():
 
 
 def _account_page(profile, password_form, status: int = 200):
-    enabled = {k for k in KINDS if notify.email_enabled(current_user, k)}
+    off = notify.emails_off([current_user.id], KINDS)
+    enabled = {k for k in KINDS if (current_user.id, k) not in off}
     return render_template(
         "identity/account.html",
         profile=profile,

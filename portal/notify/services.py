@@ -73,18 +73,27 @@ def queue_email(
     return message
 
 
-def email_enabled(user, kind: str) -> bool:
-    if not KINDS[kind].optional:
-        return True
-    # The recipient's own choice, whoever causes the notification (preferences are otherwise
-    # visible to their user only).
+def emails_off(user_ids: Iterable[int], kinds: Iterable[str]) -> set[tuple[int, str]]:
+    """The (user, kind) pairs among these whose user turned the kind's email off: one read of
+    the recipients' own choices, whoever causes the notification (preferences are otherwise
+    visible to their user only). Security mail cannot be turned off."""
+    ids = sorted(set(user_ids))
+    optional = [k for k in kinds if KINDS[k].optional]
+    if not ids or not optional:
+        return set()
     with read_across() as reader:
-        choice = reader.scalar(
-            select(NotificationPreference.email_enabled).where(
-                NotificationPreference.user_id == user.id, NotificationPreference.kind == kind
+        rows = reader.execute(
+            select(NotificationPreference.user_id, NotificationPreference.kind).where(
+                NotificationPreference.user_id.in_(ids),
+                NotificationPreference.kind.in_(optional),
+                NotificationPreference.email_enabled.is_(False),
             )
-        )
-    return True if choice is None else choice
+        ).all()
+    return {(user_id, kind) for user_id, kind in rows}
+
+
+def email_enabled(user, kind: str) -> bool:
+    return (user.id, kind) not in emails_off([user.id], [kind])
 
 
 def notify(
@@ -97,25 +106,21 @@ def notify(
     whatever the feature passed.
     """
     title = one_line(title, MAX_SUBJECT)
-    path = link.path() if isinstance(link, Link) else link
-    told: set[int] = set()
-    for user in users:
-        if not user.active or user.id in told:
-            continue
-        told.add(user.id)
-        with unscoped():  # reason: the recipient's row (see queue_email)
-            db.session.add(
-                Notification(
-                    org_id=user.org_id,
-                    user_id=user.id,
-                    kind=kind,
-                    title=title,
-                    body=body,
-                    link=path,
-                )
+    path = link.path() if link is not None else None
+    recipients = list({u.id: u for u in users if u.active}.values())
+    if not recipients:
+        return
+    off = emails_off([u.id for u in recipients], [kind])
+    with unscoped():  # reason: the recipients' rows (see queue_email)
+        db.session.add_all(
+            Notification(
+                org_id=u.org_id, user_id=u.id, kind=kind, title=title, body=body, link=path
             )
-        if email_enabled(user, kind):
-            text = body + (f"\n\n{absolute_url(path)}" if path else "")
+            for u in recipients
+        )
+    text = body + (f"\n\n{absolute_url(path)}" if path else "")
+    for user in recipients:
+        if (user.id, kind) not in off:
             queue_email(
                 org_id=user.org_id,
                 user_id=user.id,

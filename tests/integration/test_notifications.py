@@ -94,7 +94,7 @@ def test_notify_writes_in_app_notification_and_email_delivered_after_commit(
             "admin.organization_changed",
             "Your tier changed",
             "You are now a gold partner.",
-            link="/home",
+            link=services.link("dashboard.home"),  # an endpoint; the layer makes "/home"
         )
         assert mailbox == []  # written, not sent: the transaction is still open
         session.commit()

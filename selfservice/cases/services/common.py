@@ -11,7 +11,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import access, audit, events, people
+from portal import access, audit, people
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.errors import Forbidden, InvalidInput
@@ -20,7 +20,7 @@ from portal.notify import services as notify
 from portal.people import Person
 from portal.tenancy import Principal
 from portal.text import clean_text
-from portal.workflow import transition
+from portal.workflow import announce, transition
 from selfservice.cases import sla
 from selfservice.cases.models import (
     AUDIT_FIELDS,
@@ -188,7 +188,7 @@ def move_case(
 
 def publish_solved(case: Case, now: datetime, *, actor: Principal | None = None) -> None:
     """Tell other packages (the CSAT survey of ``feedback``) through ``portal.events`` that
-    ``case`` was solved at ``now``. Published by hand, not as the move's own event: the move is
+    ``case`` was solved at ``now``. Announced apart from the move's own event: the move is
     audited under the names the history shows (``case.status_changed``, ``case.merged``), and
     ``at`` is the solving time itself (the demo's cases were solved in the past)."""
     team_name = ""
@@ -197,19 +197,14 @@ def publish_solved(case: Case, now: datetime, *, actor: Principal | None = None)
             team_name = (
                 reader.scalar(select(SupportTeam.name).where(SupportTeam.id == case.team_id)) or ""
             )
-    events.publish(
-        events.DomainEvent(
-            type="case.solved", record_type="Case", record_id=case.id, org_ids=(case.org_id,),
-            actor_user_id=actor.user_id if actor is not None else None,
-            actor_org_id=actor.org_id if actor is not None else None,
-            at=now, before=None, after=CaseStatus.solved.value,
-            data={
-                "number": case.number, "subject": case.subject,
-                "requester_id": case.requester_id, "agent_id": case.assignee_id,
-                "team_id": case.team_id, "team_name": team_name,
-                "product": case.product or "", "merged": case.merged_into_id is not None,
-            },
-        )
+    announce(
+        "case.solved", case, actor=actor, at=now,
+        data={
+            "number": case.number, "subject": case.subject,
+            "requester_id": case.requester_id, "agent_id": case.assignee_id,
+            "team_id": case.team_id, "team_name": team_name,
+            "product": case.product or "", "merged": case.merged_into_id is not None,
+        },
     )  # fmt: skip
 
 
