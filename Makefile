@@ -1,6 +1,7 @@
 # The two commands of the README, and what they stand on.
 #   make demo   install, create the SQLite database through the migrations, seed, serve
-#   make test   install (with test tools and Chromium for the browser tests), run every test
+#   make test   install (with test tools, axe-core from npm and Chromium for the browser tests),
+#               run every test
 # TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test  runs on PostgreSQL.
 
 PYTHON ?= python3
@@ -25,8 +26,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml node_modules/.installed
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+# axe-core, which the browser tests inject into pages (tests/e2e/test_layout_accessibility.py):
+# the version pinned in package-lock.json, from the npm registry. Needs Node.js 18 or newer.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "npm is missing: install Node.js 18+ (Debian/Ubuntu: apt-get install nodejs npm)"; exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' || { \
+	  echo "Node.js $$(node --version) is too old: the tests need 18 or newer"; exit 1; }
+	npm ci --no-audit --no-fund
 	touch $@
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own browser here).

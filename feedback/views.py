@@ -15,7 +15,9 @@ from portal.navigation import NavItem
 from portal.product_lines import PRODUCT_LINES
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
-NAVIGATION = [NavItem("feedback.analytics", _l("Feedback"), "feedback.view", ("vendor",), 61)]
+NAVIGATION = [
+    NavItem("feedback.analytics", _l("By product"), "feedback.view", ("vendor",), 61, "feedback")
+]
 
 
 @bp.get("/analytics")

@@ -14,6 +14,8 @@ from functools import wraps
 from flask import abort, current_app, g
 from flask_babel import lazy_gettext as _l
 
+from portal.errors import Forbidden
+
 VENDOR = "vendor"
 PARTNER_KINDS = ("reseller", "distributor", "supplier")
 CUSTOMER = "customer"
@@ -232,6 +234,14 @@ ROLES: dict[str, Role] = {
 
 ALL_ACTIONS = frozenset().union(*(r.actions for r in ROLES.values()))
 
+# What a partner's role allows, some kinds of partner still do not do: suppliers share leads and
+# answer quotes but register no deals, so they are neither offered registrations nor follow them.
+DEAL_REGISTERING_KINDS = ("reseller", "distributor")
+PARTNER_KIND_RULES: dict[str, tuple[tuple[str, ...], object]] = {
+    action: (DEAL_REGISTERING_KINDS, _l("Only resellers and distributors register deals."))
+    for action in ("deals.view", "deals.register", "deals.close", "deals.follow")
+}
+
 
 def roles_for(org_kind: str) -> list[Role]:
     """The roles a user of an organisation of this kind may hold."""
@@ -246,6 +256,20 @@ def role_allows(role: str, action: str) -> bool:
     if action not in ALL_ACTIONS:
         raise KeyError(f"unknown action {action!r}: add it to a role in portal/access.py")
     return role in ROLES and action in ROLES[role].actions
+
+
+def kind_refusal(org_kind: str, action: str):
+    """Why an organisation of this kind may not do ``action`` whatever the role (a message safe
+    to show), or None when its kind does not stand in the way."""
+    rule = PARTNER_KIND_RULES.get(action)
+    if rule is None or org_kind not in PARTNER_KINDS or org_kind in rule[0]:
+        return None
+    return rule[1]
+
+
+def allows(role: str, org_kind: str, action: str) -> bool:
+    """The role allows ``action`` and the kind of the organisation does not forbid it."""
+    return role_allows(role, action) and kind_refusal(org_kind, action) is None
 
 
 def require(action: str) -> Callable:
@@ -264,6 +288,9 @@ def require(action: str) -> Callable:
             if principal is None:
                 return current_app.login_manager.unauthorized()
             if not principal.can(action):
+                reason = kind_refusal(principal.org_kind, action)
+                if reason is not None:
+                    raise Forbidden(str(reason))
                 abort(403)
             return view(*args, **kwargs)
 

@@ -107,6 +107,8 @@ def create_app(config: dict | None = None) -> Flask:
     _init_errors(app)
     app.context_processor(_template_globals)
     app.add_template_filter(audit.shown, "shown")
+    app.add_template_filter(audit.described, "described")
+    app.add_template_filter(audit.status_label, "status_label")
     app.add_template_filter(product_lines.label, "product_line")
     for name, function in formatting.FILTERS.items():
         app.add_template_filter(function, name)
@@ -144,7 +146,7 @@ def _register_parts(app: Flask) -> None:
     """Every part registers itself, in this order: its blueprints (pages and API resources),
     navigation, notification kinds, periodic jobs, seeders and event subscriptions, in one
     ``init_app``. The API blueprint is registered last, once every part has added its routes."""
-    from portal import api, cli, dashboard, identity, notify, views
+    from portal import api, cli, dashboard, identity, notify, search_views, views
     from portal.oauth import endpoints, server, sso, sso_views
     from portal.oauth import views as api_clients
 
@@ -157,8 +159,10 @@ def _register_parts(app: Flask) -> None:
         endpoints.bp,
         sso_views.bp,
         api_clients.bp,
+        search_views.bp,
     ):
         app.register_blueprint(blueprint)
+    dashboard.init_app(app)
     identity.init_app(app)
     notify.init_app(app)
     api.init_app(app)
@@ -210,7 +214,11 @@ def _resolve_principal() -> None:
 
 
 def _user_timezone():
-    return getattr(current_user, "timezone", None) if current_user else None
+    """The signed-in person's time zone (the one their browser reported, or the one they chose);
+    UTC (Babel's default) for visitors, for people whose zone is not known yet, and for a stored
+    name this machine does not know."""
+    name = getattr(current_user, "timezone", None) if current_user else None
+    return name if formatting.zone_or_none(name) is not None else None
 
 
 def _no_store_for_signed_in(response):
@@ -227,7 +235,7 @@ def _template_globals():
     return {
         "principal": principal,
         "access": access,
-        "navigation": navigation.items_for(principal),
+        "navigation": navigation.groups_for(principal),
         "unread_notifications": (lambda: unread_count(principal.user_id)) if principal else None,
         "vendor_name": current_app.config["VENDOR_NAME"],
     }

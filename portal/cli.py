@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from portal import jobs, migrate
+from portal.config import base_url_on_port
 from portal.db import db
 
 
@@ -85,11 +86,18 @@ def seed_command() -> None:
 
 
 @click.command("demo", help="Migrate, seed the demo world and serve it on 127.0.0.1.")
-@click.option("--port", default=5000, show_default=True)
+@click.option(
+    "--port",
+    default=5000,
+    show_default=True,
+    help="Also the port of emailed links, unless BASE_URL names another host.",
+)
 @with_appcontext
 def demo_command(port: int) -> None:
     from portal.seed import DEMO_PASSWORD, DEMO_USERS, seed_demo_world
 
+    # Before seeding: the demo world's own notifications carry links too.
+    current_app.config["BASE_URL"] = base_url_on_port(current_app.config["BASE_URL"], port)
     with db.engine.begin() as connection:
         migrate.upgrade(connection)
     with _quiet_mail():

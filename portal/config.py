@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "embedded-development-key-not-for-production"  # noqa: S105
@@ -18,6 +19,9 @@ MB = 1024 * 1024
 # for a reply with its attachments (5 files of at most CASES_ATTACHMENT_MAX_BYTES each).
 MAX_REQUEST_BYTES = 60 * MB
 MAX_ATTACHMENT_BYTES = 11 * MB
+# Where emailed links point unless BASE_URL says otherwise: the embedded mode on this machine.
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 # The variables ``from_environment`` reads; ``create_app(config)`` treats these keys the same way.
@@ -70,6 +74,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def base_url_on_port(base_url: str, port: int) -> str:
+    """BASE_URL for the portal served on ``port`` of this machine (``flask demo --port N``): a
+    loopback BASE_URL, the default included, moves to that port so that emailed links reach the
+    server that runs; another host (a proxy or tunnel in front of it) is kept as it is."""
+    parts = urlsplit(base_url)
+    if parts.hostname not in LOOPBACK_HOSTS:
+        return base_url
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return urlunsplit(parts._replace(netloc=f"{host}:{port}")).rstrip("/")
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from the environment."""
     env = os.environ if environ is None else environ
@@ -88,7 +103,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         secret_key = DEV_SECRET_KEY
     production = mode == "production"
     calendar = _business_calendar(env)
-    base_url = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    base_url = env.get("BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     return {
         "PORTAL_ENV": mode,
         "SECRET_KEY": secret_key,

@@ -1,10 +1,25 @@
-"""The main navigation, as data: each package's ``init_app`` adds its entries."""
+"""The main navigation, as data: each package's ``init_app`` adds its entries.
+
+An entry names the action its page requires (``access.require`` on the route), so the navigation
+offers a principal only the pages its role may open. Entries are grouped by *area* (Channel,
+Sales, Support, Feedback, Administration), each a drop-down; an area with one entry for this
+principal shows as a plain link, and an entry with no area (Home) is always one.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+
+# The areas, in the order the navigation shows them.
+AREAS: dict[str, object] = {
+    "channel": _l("Channel"),
+    "sales": _l("Sales"),
+    "support": _l("Support"),
+    "feedback": _l("Feedback"),
+    "admin": _l("Administration"),
+}
 
 
 @dataclass(frozen=True)
@@ -14,15 +29,46 @@ class NavItem:
     action: str
     audiences: tuple[str, ...] = ("vendor", "partner", "customer")
     order: int = 50
+    area: str | None = None  # a key of AREAS; None: a plain link of its own (Home)
+
+    def __post_init__(self) -> None:
+        if self.area is not None and self.area not in AREAS:
+            raise KeyError(f"unknown navigation area {self.area!r}: add it to AREAS")
+
+
+@dataclass(frozen=True)
+class NavGroup:
+    """What the navigation shows in one place: a drop-down (the area's ``label`` over several
+    ``items``), or a plain link (one item; ``label`` is then the item's own)."""
+
+    key: str
+    label: object
+    items: tuple[NavItem, ...]
+
+    @property
+    def is_menu(self) -> bool:
+        return len(self.items) > 1
+
+    @property
+    def endpoints(self) -> frozenset[str]:
+        return frozenset(i.endpoint for i in self.items)
 
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard.home", _l("Home"), "home.view", order=0),
-    NavItem("identity.organizations", _l("Organisations"), "orgs.view", ("vendor",), order=80),
-    NavItem("identity.users", _l("Team"), "users.view", order=90),
-    NavItem("identity.audit_log", _l("Audit log"), "audit.view", ("vendor",), order=95),
-    NavItem("api_clients.index", _l("API clients"), "api_clients.manage", order=96),
-    NavItem("sso.configure", _l("Sign-in"), "sso.manage", order=97),
+    NavItem("identity.organizations", _l("Organisations"), "orgs.view", ("vendor",), 80, "admin"),
+    NavItem(
+        "identity.my_organization",
+        _l("My organisation"),
+        "home.view",
+        ("partner", "customer"),
+        89,
+        "admin",
+    ),
+    NavItem("identity.users", _l("Team"), "users.view", order=90, area="admin"),
+    NavItem("identity.audit_log", _l("Audit log"), "audit.view", ("vendor",), 95, "admin"),
+    NavItem("api_clients.index", _l("API clients"), "api_clients.manage", order=96, area="admin"),
+    NavItem("sso.configure", _l("Sign-in"), "sso.manage", order=97, area="admin"),
 ]
 
 
@@ -34,9 +80,23 @@ def add(*items: NavItem) -> None:
 
 
 def items_for(principal) -> list[NavItem]:
+    """The entries ``principal`` may open, in order (none for nobody)."""
     if principal is None:
         return []
     return sorted(
         (i for i in NAVIGATION if principal.audience in i.audiences and principal.can(i.action)),
         key=lambda i: i.order,
     )
+
+
+def groups_for(principal) -> list[NavGroup]:
+    """The navigation of ``principal``: the plain entries (Home) first, then each area that has
+    an entry this principal may open, in the order of AREAS; entries in order within an area."""
+    items = items_for(principal)
+    plain = [NavGroup(i.endpoint, i.label, (i,)) for i in items if i.area is None]
+    groups = []
+    for key, label in AREAS.items():
+        entries = tuple(i for i in items if i.area == key)
+        if entries:
+            groups.append(NavGroup(key, label if len(entries) > 1 else entries[0].label, entries))
+    return plain + groups

@@ -11,22 +11,46 @@ index itself is created by a migration, since no model describes it (``portal.db
 - PostgreSQL: a stored generated column ``search_vector`` of the columns' tsvectors weighted A, B,
   … in order (``'english'``), with a GIN index ``ix_<table>_search``; ranked by ts_rank.
 
+Under row-level security PostgreSQL can use the GIN index only because migration 0016 marks the
+``tsvector @@ tsquery`` operator LEAKPROOF (where the migrating role may): a policy is otherwise
+checked on every row first.
+
 A later migration that rebuilds such a table on SQLite (``batch_alter_table`` copies it into a
 new one) drops its FTS triggers with it: it must create them again, as 0006 and 0010 do.
 
 What people type is never passed to the engine's query syntax: it is split into words, and each
-word becomes a quoted prefix term (``"printe"*`` / ``printe:*``) joined by OR; ranking sorts the
-records that match more and rarer words first. The query is an ORM select of the model, so the
-tenant wall adds the reader's rule like everywhere else.
+word becomes a quoted prefix term (``"printe"*`` / ``printe:*``). ``search`` joins them by OR and
+ranks the records that match more and rarer words first (documents: articles, ideas);
+``matches`` is a condition that holds every word, for a list that keeps its own order (records:
+leads, cases). Either is part of an ORM select of the model, so the tenant wall adds the reader's
+rule like everywhere else.
+
+Search across the portal: ``portal`` imports no feature package, so each package adds a
+``Source`` of its records in its ``init_app`` (``search.add_source(...)``), and ``everywhere``
+asks every source the principal's actions allow, a few records and a capped count each.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
-from sqlalchemy import column, func, literal, literal_column, select, table
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    Integer,
+    Select,
+    any_,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+)
 
 from portal.db import UNMODELLED_OBJECTS, db
 
@@ -63,8 +87,9 @@ class Hit:
     snippet: Markup
 
 
-def terms(query: str) -> list[str]:
-    words = [w for w in _WORD.findall((query or "").lower()) if len(w) >= 2]
+def terms(query: str, *, shortest: int = 2) -> list[str]:
+    """The words of ``query`` to look for, lower case, each once, at most ``MAX_TERMS``."""
+    words = [w for w in _WORD.findall((query or "").lower()) if len(w) >= shortest]
     return list(dict.fromkeys(words))[:MAX_TERMS]
 
 
@@ -120,16 +145,150 @@ def _postgresql(index: FullTextIndex, words: list[str]):
     return stmt, float
 
 
+def _builder():
+    return _postgresql if db.session.get_bind().dialect.name == "postgresql" else _sqlite
+
+
+def matches(
+    index: FullTextIndex, query: str, *, among_few: bool = False
+) -> ColumnElement[bool] | None:
+    """A condition on ``index.model``: the record holds every word of ``query`` (each as a
+    prefix). None when ``query`` has no word to look for.
+
+    It is ``id IN`` the index's matches (on PostgreSQL ``id = ANY`` of them, gathered once from
+    the GIN index), so the database reads the few rows of a rare word by id instead of walking
+    the table in the list's order until it has a page: the planner cannot know that a word is
+    rare (PostgreSQL guesses 2 % for any prefix). ``among_few``: the statement starts from a few
+    rows found otherwise (a partner's offers), so each is only tested against the matches
+    (``id + 0`` keeps SQLite from reading every match of a common word by id instead)."""
+    words = terms(query, shortest=1)  # every word narrows: "paged 5" is one of the pages
+    if not words:
+        return None
+    model = index.model
+    if db.session.get_bind().dialect.name == "postgresql":
+        english = literal_column("'english'::regconfig")
+        wanted = func.to_tsquery(english, " & ".join(f"{w}:*" for w in words))
+        if among_few:
+            return index.document().op("@@")(wanted)
+        name = model.__tablename__
+        rows = table(name, column("id"), column("search_vector")).alias(f"{name}_matching")
+        ids = select(func.array_agg(rows.c.id)).where(rows.c.search_vector.op("@@")(wanted))
+        return model.id == any_(cast(ids.scalar_subquery(), ARRAY(Integer)))
+    fts = table(index.fts_table, column("rowid"))
+    hidden = literal_column(index.fts_table)
+    found = select(fts.c.rowid).where(hidden.op("MATCH")(" AND ".join(f'"{w}"*' for w in words)))
+    return (model.id + 0 if among_few else model.id).in_(found)
+
+
+def ranked(index: FullTextIndex, query: str) -> Select | None:
+    """The records matching any word of ``query``, best first (as ``search`` orders them), as a
+    select of the model alone. None when ``query`` has no word."""
+    words = terms(query)
+    if not words:
+        return None
+    stmt, _score = _builder()(index, words)
+    return stmt.with_only_columns(index.model)
+
+
 def search(index: FullTextIndex, query: str, *, limit: int = 10, where=()) -> list[Hit]:
     """The best matches of ``query`` the reader may see, best first, narrowed by ``where``
     (conditions on the model), each with its highlighted snippet."""
     words = terms(query)
     if not words:
         return []
-    dialect = db.session.get_bind().dialect.name
-    build = _postgresql if dialect == "postgresql" else _sqlite
-    stmt, score = build(index, words)
+    stmt, score = _builder()(index, words)
     for condition in where:
         stmt = stmt.where(condition)
     rows = db.session.execute(stmt.limit(limit)).all()
     return [Hit(row[0], score(row[1]), _highlight(row[2])) for row in rows]
+
+
+# Search across the portal.
+
+PER_KIND = 5  # records shown per kind; the rest through the kind's filtered list
+COUNT_CAP = 100  # counted up to this, shown as "100+" past it: a common word costs no more
+
+
+@dataclass(frozen=True)
+class Found:
+    """One record as the results page shows it."""
+
+    title: str
+    url: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A kind of record the portal-wide search finds.
+
+    ``records(query, principal)`` is a select of the matching records, best first, through the
+    wall (None when the query has nothing to look for); ``found(record)`` says how one is shown
+    and linked; ``see_all(query)`` is the URL of the kind's list filtered by the query, where
+    there is one. Only principals whose role allows ``action`` are searched for this kind."""
+
+    kind: str
+    label: object
+    action: str
+    records: Callable[[str, object], Select | None]
+    found: Callable[[object], Found]
+    see_all: Callable[[str], str] | None = None
+    order: int = 50
+
+
+@dataclass
+class Group:
+    source: Source
+    items: list[Found] = field(default_factory=list)
+    count: int = 0  # capped at COUNT_CAP + 1
+    see_all: str | None = None  # the kind's list, filtered by the query
+
+    @property
+    def more(self) -> bool:
+        return self.count > len(self.items)
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+
+_SOURCES: dict[str, Source] = {}
+
+
+def add_source(*sources: Source) -> None:
+    """Add kinds of record to the portal-wide search (a source of a kind already there replaces
+    it)."""
+    for source in sources:
+        _SOURCES[source.kind] = source
+
+
+def sources_for(principal) -> list[Source]:
+    if principal is None:
+        return []
+    return sorted(
+        (s for s in _SOURCES.values() if principal.can(s.action)), key=lambda s: (s.order, s.kind)
+    )
+
+
+def everywhere(principal, query: str, *, per_kind: int = PER_KIND) -> list[Group]:
+    """For each kind the principal may search, the first ``per_kind`` records matching ``query``
+    that it may see and how many match (counted up to ``COUNT_CAP`` + 1), with the URL of the
+    kind's filtered list. Kinds with no match are left out.
+
+    Two statements a kind at most: the ids of the first ``COUNT_CAP`` + 1 matches in the
+    source's order (the index is read once, however common the word), then the records shown."""
+    groups = []
+    for source in sources_for(principal):
+        stmt = source.records(query, principal)
+        if stmt is None:
+            continue
+        model = stmt.column_descriptions[0]["entity"]
+        ids = db.session.scalars(stmt.with_only_columns(model.id).limit(COUNT_CAP + 1)).all()
+        if not ids:
+            continue
+        shown = ids[:per_kind]
+        loaded = {r.id: r for r in db.session.scalars(select(model).where(model.id.in_(shown)))}
+        items = [source.found(loaded[i]) for i in shown if i in loaded]
+        see_all = source.see_all(query) if source.see_all else None
+        groups.append(Group(source, items, len(ids), see_all))
+    return groups

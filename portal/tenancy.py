@@ -41,8 +41,9 @@ class Principal:
         return self.org_kind == access.CUSTOMER
 
     def can(self, action: str) -> bool:
-        """The role allows ``action``, and for a token, a granted scope covers it too."""
-        if not access.role_allows(self.role, action):
+        """The role allows ``action`` (and the kind of organisation: ``access.allows``), and for a
+        token, a granted scope covers it too."""
+        if not access.allows(self.role, self.org_kind, action):
             return False
         if self.scopes is None:
             return True

@@ -6,12 +6,17 @@ from flask_babel import lazy_gettext as _l
 def init_app(app) -> None:
     """The survey after ``case.solved``, the results and answer pages, navigation, the kind of
     notification a low rating sends."""
-    from feedback.csat import services, views
-    from portal import events, navigation
+    from feedback.csat import home, services, views
+    from portal import events, navigation, panels
     from portal.notify import register_kind
 
     events.subscribe("case.solved", services.on_case_solved)
     app.register_blueprint(views.bp)
     app.register_blueprint(views.public)
     navigation.add(*views.NAVIGATION)
+    panels.add("home", *home.PANELS)
     register_kind("feedback.csat_low", _l("Low satisfaction ratings of cases"))
+
+    from feedback.csat import org_panels
+
+    panels.add("organization", *org_panels.PANELS)

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from feedback import links
 from feedback.csat.models import SATISFIED, CsatResponse, CsatSurvey
 from feedback.surveys.nps import TENTH, percent
-from portal.db import db
+from portal.clock import utcnow
+from portal.db import db, read_across
 from portal.identity.models import Organization, User
 from portal.product_lines import PRODUCT_LINES
 
@@ -151,3 +154,72 @@ def rating_of_case(case_id: int) -> list[tuple[int, str]]:
         .order_by(CsatResponse.id)
     )
     return [(score, comment) for score, comment in rows]
+
+
+@dataclass(frozen=True)
+class RatingToGive:
+    survey_id: int
+    case_id: int
+    case_number: str
+    subject: str
+
+
+def ratings_to_give(
+    user_id: int, org_id: int, since: datetime, limit: int = 5
+) -> tuple[int, list[RatingToGive]]:
+    """The surveys this person was asked and has not answered, sent after ``since`` (older
+    links no longer work): how many, and the latest few, as plain values."""
+    unanswered = (
+        CsatSurvey.requester_id == user_id,
+        CsatSurvey.org_id == org_id,
+        CsatSurvey.sent_at >= since,
+        ~select(CsatResponse.id).where(CsatResponse.survey_id == CsatSurvey.id).exists(),
+    )
+    # reason: surveys are vendor-only behind the wall; a requester reads its own open ones
+    # (ids, case number and subject) to answer them, as its emailed link lets it.
+    with read_across() as reader:
+        count = reader.scalar(select(func.count()).select_from(CsatSurvey).where(*unanswered))
+        rows = (
+            reader.execute(
+                select(
+                    CsatSurvey.id, CsatSurvey.case_id, CsatSurvey.case_number, CsatSurvey.subject
+                )
+                .where(*unanswered)
+                .order_by(CsatSurvey.sent_at.desc(), CsatSurvey.id.desc())
+                .limit(limit)
+            ).all()
+            if count
+            else []
+        )
+    return count or 0, [RatingToGive(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class AskedRating:
+    """What a solved case asks its requester: the rating to give (``open``), or the score given
+    (the comment stays the vendor's to read)."""
+
+    survey_id: int
+    score: int | None
+    open: bool
+
+
+def rating_asked(case_id: int, user_id: int | None) -> AskedRating | None:
+    """The latest survey of the case that asks ``user_id`` (its requester), with the answer if
+    given; None when the case asks them nothing. Surveys and answers are the vendor's rows: the
+    requester's own are found past the wall by the requester's id, as plain values."""
+    if not user_id:
+        return None
+    since = utcnow() - timedelta(seconds=links.lifetime_seconds())  # as the emailed link's
+    with read_across() as reader:
+        row = reader.execute(
+            select(CsatSurvey.id, CsatSurvey.sent_at > since, CsatResponse.score)
+            .outerjoin(CsatResponse, CsatResponse.survey_id == CsatSurvey.id)
+            .where(CsatSurvey.case_id == case_id, CsatSurvey.requester_id == user_id)
+            .order_by(CsatSurvey.id.desc())
+            .limit(1)
+        ).one_or_none()
+    if row is None:
+        return None
+    survey_id, live, score = row
+    return AskedRating(survey_id, score, score is None and bool(live))

@@ -22,9 +22,10 @@ from feedback.csat.models import CsatResponse, CsatSurvey
 from portal import access, events, people
 from portal.clock import utcnow
 from portal.db import db, read_across, unscoped
-from portal.errors import InvalidInput
+from portal.errors import Conflict, InvalidInput
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
+from portal.tenancy import Principal
 
 PURPOSE = "csat"
 LOW_SCORES = (1, 2)
@@ -145,10 +146,29 @@ class SurveyFacts:
     team_name: str
 
 
+# The columns of SurveyFacts, in its order.
+_FACTS = (
+    CsatSurvey.id,
+    CsatSurvey.org_id,
+    CsatSurvey.case_id,
+    CsatSurvey.case_number,
+    CsatSurvey.subject,
+    CsatSurvey.requester_id,
+    CsatSurvey.team_name,
+)
+
+
 @dataclass
 class OpenLink:
     survey: SurveyFacts
     answered: bool
+
+
+def _answered(reader: Session, survey_id: int) -> bool:
+    return (
+        reader.scalar(select(CsatResponse.id).where(CsatResponse.survey_id == survey_id))
+        is not None
+    )
 
 
 def open_link(token: str) -> OpenLink:
@@ -156,21 +176,8 @@ def open_link(token: str) -> OpenLink:
     link (GET) never records anything."""
     link = links.read_token(PURPOSE, token)
     with read_across() as reader:
-        row = reader.execute(
-            select(
-                CsatSurvey.id,
-                CsatSurvey.org_id,
-                CsatSurvey.case_id,
-                CsatSurvey.case_number,
-                CsatSurvey.subject,
-                CsatSurvey.requester_id,
-                CsatSurvey.team_name,
-            ).where(CsatSurvey.id == link.survey_id)
-        ).one_or_none()
-        answered = row is not None and (
-            reader.scalar(select(CsatResponse.id).where(CsatResponse.survey_id == row.id))
-            is not None
-        )
+        row = reader.execute(select(*_FACTS).where(CsatSurvey.id == link.survey_id)).one_or_none()
+        answered = row is not None and _answered(reader, row.id)
     if row is None or row.requester_id != link.recipient_id:
         raise links.LinkInvalid()  # a genuine signature over ids that do not match
     return OpenLink(SurveyFacts(*row), answered)
@@ -180,7 +187,37 @@ def record_answer(token: str, score: int, comment: str) -> CsatResponse:
     """Record the answer of a link; raises LinkInvalid, LinkExpired, AlreadyAnswered or
     InvalidInput. Once only: the unique answer per survey decides between concurrent submits.
     A rating of 1 or 2 tells the team lead (in-app and email; see low_rating_recipients)."""
-    opened = open_link(token)
+    return _answer(open_link(token), score, comment)
+
+
+def rate_case(case_id: int, score: int, comment: str, *, actor: Principal) -> CsatResponse:
+    """The requester rates a solved case on its page, signed in: the same survey, answer and
+    low-rating notice as the emailed link (the link and the page answer once between them).
+    Raises InvalidInput when the case asks the actor nothing or for a rating outside 1 to 5,
+    Conflict once answered or past the link's lifetime."""
+    since = utcnow() - timedelta(seconds=links.lifetime_seconds())  # as the emailed link's
+    with read_across() as reader:  # the survey is the vendor's row: found by its requester
+        row = reader.execute(
+            select(*_FACTS, CsatSurvey.sent_at > since)
+            .where(CsatSurvey.case_id == case_id, CsatSurvey.requester_id == actor.user_id)
+            .order_by(CsatSurvey.id.desc())
+            .limit(1)
+        ).one_or_none()
+        answered = row is not None and _answered(reader, row.id)
+    if row is None or actor.user_id is None:
+        raise InvalidInput(_("This case asks you for no rating."))
+    if answered:
+        raise Conflict(_("You have already rated this case. Thank you!"))
+    if not row[len(_FACTS)]:
+        raise Conflict(_("The time to rate this case has passed. Thank you all the same."))
+    opened = OpenLink(SurveyFacts(*row[: len(_FACTS)]), answered=False)
+    try:
+        return _answer(opened, score, comment)
+    except links.AlreadyAnswered:  # the emailed link answered at the same moment
+        raise Conflict(_("You have already rated this case. Thank you!")) from None
+
+
+def _answer(opened: OpenLink, score: int, comment: str) -> CsatResponse:
     if opened.answered:
         raise links.AlreadyAnswered()
     if not isinstance(score, int) or not 1 <= score <= 5:

@@ -40,7 +40,7 @@ from portal.product_lines import PRODUCT_LINES
 from portal.web import attempt, form_status, safe_next_url
 
 bp = Blueprint("ideas", __name__, url_prefix="/ideas")
-NAVIGATION = [NavItem("ideas.index", _l("Ideas"), "ideas.view", order=70)]
+NAVIGATION = [NavItem("ideas.index", _l("Ideas"), "ideas.view", order=58, area="feedback")]
 
 PER_PAGE = 25
 

@@ -16,3 +16,8 @@ def init_app(app) -> None:
     register_kind("feedback.survey", _l("Surveys about our products and service"))
     jobs.add_periodic("send_due_nps_campaigns", services.send_due_campaigns)
     jobs.add_periodic("remind_nps_recipients", services.remind_recipients)
+
+    from feedback.surveys import org_panels
+    from portal import panels
+
+    panels.add("organization", *org_panels.PANELS)

@@ -30,7 +30,7 @@ from portal.web import attempt, choices, form_status
 
 bp = Blueprint("nps", __name__, url_prefix="/feedback/nps")
 public = Blueprint("surveys", __name__, url_prefix="/feedback/survey")
-NAVIGATION = [NavItem("nps.index", _l("NPS"), "feedback.view", ("vendor",), 60)]
+NAVIGATION = [NavItem("nps.index", _l("NPS"), "feedback.view", ("vendor",), 60, "feedback")]
 
 
 @bp.get("/")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from spectree import Response
 from sqlalchemy import select
 
-from partners.deals import services
+from partners.deals import queries, services
 from partners.deals.models import DealRegistration
 from partners.deals.services import CURRENCIES
 from portal.api import api
@@ -96,6 +96,11 @@ class DealOut(BaseModel):
     expires_at: str | None
     decision_reason: str
     extension: ExtensionOut | None
+    under_conflict_review: bool = Field(
+        description="Awaiting the channel team's decision while a possible conflict with another "
+        "registration, or with a deal the vendor works itself, is looked into. Who or what it "
+        "conflicts with is the vendor's to know: a partner learns only this."
+    )
 
 
 class DealPage(BaseModel):
@@ -103,7 +108,11 @@ class DealPage(BaseModel):
     next_cursor: str | None
 
 
-def _out(deal: DealRegistration) -> dict:
+def _out(deal: DealRegistration, conflict_review: set[int] | None = None) -> dict:
+    """The registration as the API shows it; ``conflict_review``: the ids under conflict review
+    among a page's registrations (read once for the page), else read for this one."""
+    if conflict_review is None:
+        conflict_review = queries.under_conflict_review([deal])
     return DealOut(
         id=deal.id,
         number=deal.number,
@@ -117,6 +126,7 @@ def _out(deal: DealRegistration) -> dict:
         expires_at=deal.expires_at.isoformat() if deal.expires_at else None,
         decision_reason=deal.decision_reason,
         extension=_extension(deal),
+        under_conflict_review=deal.id in conflict_review,
     ).model_dump(mode="json")
 
 
@@ -138,16 +148,20 @@ def _extension(deal: DealRegistration) -> ExtensionOut | None:
     query=PageQuery, resp=Response(HTTP_200=DealPage, HTTP_422=Problem, **ERRORS), tags=TAGS
 )
 def list_deals(query: PageQuery):
-    """Deal registrations the caller may see: a partner's own; vendor staff all."""
+    """Deal registrations the caller may see: a partner's own; vendor staff all. Each says
+    whether it is ``under_conflict_review`` (never with whom)."""
     require_action("deals.view")
     rows, cursor = page_of(select(DealRegistration), DealRegistration, query)
-    return DealPage(items=[_out(d) for d in rows], next_cursor=cursor)
+    conflict_review = queries.under_conflict_review(rows)
+    return DealPage(items=[_out(d, conflict_review) for d in rows], next_cursor=cursor)
 
 
 @routes.get(f"/deals/<{ID}:deal_id>")
 @guarded(DealRegistration, "deal_id", "deals.view")
 @api.validate(resp=Response(HTTP_200=DealOut, HTTP_404=Problem, **ERRORS), tags=TAGS)
 def get_deal(deal_id: int):
+    """One registration; ``under_conflict_review`` is true while a possible conflict with
+    another registration or a direct deal of the vendor is looked into before the decision."""
     return DealOut(**_out(g.api_record))
 
 
@@ -183,7 +197,8 @@ def _transition(use_case) -> dict:
 @api.validate(json=Empty, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def submit_deal(deal_id: int, json: Empty):
     """The registering partner submits a draft (or an edited one the channel team asked about)
-    for review; conflict detection runs. Its answer says only "submitted"."""
+    for review; conflict detection runs. Its answer says "submitted" and, where a possible
+    conflict was found, ``under_conflict_review`` (never with whom)."""
     return write_once(
         lambda: _transition(lambda deal: services.submit_deal(deal, actor=g.principal))
     )

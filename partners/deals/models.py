@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
+from portal.search import FullTextIndex
 from portal.workflow import Workflow
 
 
@@ -29,6 +30,7 @@ class DealStatus(StrEnum):
 
 DEAL_STATUSES = tuple(DealStatus)
 OPEN_DEAL_STATUSES = (DealStatus.submitted, DealStatus.info_requested, DealStatus.approved)
+AWAITING_DECISION = (DealStatus.submitted, DealStatus.info_requested)
 EDITABLE_FIELDS = [
     "customer_name",
     "customer_domain",
@@ -52,6 +54,16 @@ AUDIT_FIELDS = [
 ]
 _DECIDED = ("decided_at", "decided_by_id")
 _CLOSED = ("closed_at", None)
+STATUS_LABELS = {
+    DealStatus.draft: _l("Draft"),
+    DealStatus.submitted: _l("Under review"),
+    DealStatus.info_requested: _l("Information requested"),
+    DealStatus.approved: _l("Approved"),
+    DealStatus.rejected: _l("Rejected"),
+    DealStatus.won: _l("Won"),
+    DealStatus.lost: _l("Lost"),
+    DealStatus.expired: _l("Expired"),
+}
 
 
 class DealRegistration(TenantOwned, Base):
@@ -109,6 +121,7 @@ class DealRegistration(TenantOwned, Base):
         name="deal",
         noun=_l("registration"),
         statuses=DealStatus,
+        labels=STATUS_LABELS,
         moves={
             "draft": {"submitted"},
             "submitted": {"approved", "rejected", "info_requested"},
@@ -181,3 +194,7 @@ class DealConflict(TenantOwned, Base):
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:
         return True  # written by the partner's submit, into the vendor's review queue
+
+
+# The portal-wide search (portal.search; migration 0016).
+REGISTRATION_INDEX = FullTextIndex(DealRegistration, ("customer_name", "customer_domain", "number"))

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from partners.deals.models import DEAL_STATUSES, DealConflict, DealRegistration, DirectDeal
-from portal.db import db
+from partners.deals.models import (
+    AWAITING_DECISION,
+    DEAL_STATUSES,
+    DealConflict,
+    DealRegistration,
+    DealStatus,
+    DirectDeal,
+)
+from portal.clock import utcnow
+from portal.db import db, read_across
 from portal.keyset import KeysetPage, keyset_page
 
 # sort name -> the columns of the order (the last one unique), descending or not
@@ -15,6 +26,19 @@ REGISTRATION_SORTS = {
     "oldest": ((DealRegistration.id,), False),
 }
 REVIEW_SORTS = {"oldest": ((DealRegistration.submitted_at, DealRegistration.id), False)}
+# A protection "ends soon" within this many days (the home page and the list's ``ending=soon``).
+ENDING_SOON_DAYS = 30
+
+
+def ending_soon_before(now: datetime | None = None) -> datetime:
+    return (now or utcnow()) + timedelta(days=ENDING_SOON_DAYS)
+
+
+def ending_soon(before: datetime):
+    """Approved registrations whose protection ends before ``before``."""
+    return and_(
+        DealRegistration.status == DealStatus.approved, DealRegistration.expires_at <= before
+    )
 
 
 def registration_page(
@@ -23,12 +47,16 @@ def registration_page(
     *,
     after: str | None = None,
     before: str | None = None,
+    ending: bool = False,
 ) -> KeysetPage:
-    """A page of the registrations the principal may see (a partner: its own), newest first.
-    Raises InvalidCursor for a cursor the portal did not give."""
+    """A page of the registrations the principal may see (a partner: its own), newest first;
+    ``ending``: only protections that end soon. Raises InvalidCursor for a cursor the portal did
+    not give."""
     stmt = select(DealRegistration).options(joinedload(DealRegistration.partner))
     if status in DEAL_STATUSES:
         stmt = stmt.where(DealRegistration.status == status)
+    if ending:
+        stmt = stmt.where(ending_soon(ending_soon_before()))
     if search:
         stmt = stmt.where(DealRegistration.customer_name.icontains(search.strip(), autoescape=True))
     return keyset_page(stmt, REGISTRATION_SORTS, "newest", after=after, before=before)
@@ -110,5 +138,103 @@ def conflicts_of(deal: DealRegistration) -> list[tuple[DealConflict, DealRegistr
     ]
 
 
+def under_conflict_review(deals: Iterable[DealRegistration]) -> set[int]:
+    """The ids, among ``deals`` (loaded through the wall), of those awaiting the channel team's
+    decision with a possible conflict recorded (found when they or another were submitted): what
+    the review queue counts. A partner may not read the conflicts (the vendor's review data, which
+    name the other side); it learns this yes or no about its own registrations, nothing else."""
+    waiting = {deal.id for deal in deals if deal.status in AWAITING_DECISION}
+    if not waiting:
+        return set()
+    with read_across() as reader:  # the vendor's rows, reduced to yes or no on the caller's own
+        rows = reader.execute(
+            select(DealConflict.registration_id, DealConflict.other_registration_id).where(
+                or_(
+                    DealConflict.registration_id.in_(waiting),
+                    DealConflict.other_registration_id.in_(waiting),
+                )
+            )
+        ).all()
+    return {deal_id for row in rows for deal_id in row if deal_id in waiting}
+
+
 def direct_deals() -> Select:
     return select(DirectDeal).order_by(DirectDeal.id.desc())
+
+
+# The home page: counts in one grouped query, the first few items with what they show.
+
+
+def review_counts() -> dict[str, int]:
+    """Vendor staff: registrations to review, of them those with possible conflicts, and
+    extension requests waiting, in one statement."""
+    conflicted = (
+        select(DealConflict.id)
+        .where(
+            or_(
+                DealConflict.registration_id == DealRegistration.id,
+                DealConflict.other_registration_id == DealRegistration.id,
+            )
+        )
+        .correlate(DealRegistration)
+        .exists()
+    )
+    submitted = DealRegistration.status == DealStatus.submitted
+    extension = and_(
+        DealRegistration.status == DealStatus.approved,
+        DealRegistration.extension_requested_at.is_not(None),
+        DealRegistration.extension_outcome == "",
+    )
+    row = db.session.execute(
+        select(
+            func.count(case((submitted, 1))),
+            func.count(case((and_(submitted, conflicted), 1))),
+            func.count(case((extension, 1))),
+        ).where(DealRegistration.status.in_((DealStatus.submitted, DealStatus.approved)))
+    ).one()
+    return {"review": row[0], "conflicts": row[1], "extensions": row[2]}
+
+
+def oldest_to_review(limit: int = 5) -> list[tuple[DealRegistration, int]]:
+    """The first registrations of the review queue, as (registration, conflicts) rows."""
+    stmt = review_queue().order_by(DealRegistration.submitted_at, DealRegistration.id)
+    return [(deal, conflicts) for deal, conflicts in db.session.execute(stmt.limit(limit))]
+
+
+def partner_counts(before: datetime) -> dict[str, int]:
+    """The principal's registrations per status, and ``ending``: protections ending before
+    ``before``; one grouped statement."""
+    rows = db.session.execute(
+        select(
+            DealRegistration.status,
+            func.count(),
+            func.count(case((ending_soon(before), 1))),
+        ).group_by(DealRegistration.status)
+    ).all()
+    counts = {status: n for status, n, _ending in rows}
+    counts["ending"] = sum(ending for _status, _n, ending in rows)
+    return counts
+
+
+def needing_information(limit: int = 5) -> list[DealRegistration]:
+    """Registrations the vendor asked more information about, the longest-waiting first."""
+    return list(
+        db.session.scalars(
+            select(DealRegistration)
+            .where(DealRegistration.status == DealStatus.info_requested)
+            .order_by(DealRegistration.decided_at, DealRegistration.id)
+            .limit(limit)
+        )
+    )
+
+
+def protections_ending(before: datetime, limit: int = 5) -> list[DealRegistration]:
+    """Approved registrations whose protection ends before ``before``, the soonest first."""
+    return list(
+        db.session.scalars(
+            select(DealRegistration)
+            .where(ending_soon(before))
+            .order_by(DealRegistration.expires_at, DealRegistration.id)
+            .limit(limit)
+        )
+    )

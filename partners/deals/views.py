@@ -32,7 +32,11 @@ from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
 NAVIGATION = [
-    NavItem("deals.index", _l("Deal registrations"), "deals.view", ("vendor", "partner"), 20)
+    NavItem(
+        "deals.index", _l("Deal registrations"), "deals.view", ("vendor", "partner"), 20, "channel"
+    ),
+    NavItem("deals.review", _l("Registration review"), "deals.review", ("vendor",), 21, "channel"),
+    NavItem("deals.direct", _l("Direct deals"), "direct_deals.manage", ("vendor",), 22, "channel"),
 ]
 
 DECISION_FORMS = {
@@ -57,7 +61,9 @@ def index():
     status = request.args.get("status") or None
     search = request.args.get("q", "").strip() or None
     try:
-        page = queries.registration_page(status, search, **_cursor_args())
+        page = queries.registration_page(
+            status, search, ending=request.args.get("ending") == "soon", **_cursor_args()
+        )
     except InvalidCursor:
         abort(422)
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
@@ -68,6 +74,7 @@ def index():
         status=status,
         q=search or "",
         statuses=DEAL_STATUSES,
+        conflict_review=queries.under_conflict_review(page.items),
     )
 
 
@@ -129,6 +136,7 @@ def _detail(deal: DealRegistration, forms: dict | None = None, status: int = 200
         deal=deal,
         forms=forms,
         conflicts=conflicts,
+        conflict_review=bool(queries.under_conflict_review([deal])),
         confirm=ConfirmForm(),
         events=audit.history_for(deal),
     ), status

@@ -8,8 +8,10 @@ def init_app(app) -> None:
     notification kinds, the offer ticks and the demo."""
     from partners.leads import (
         api,
+        home,
         import_views,
         offer_views,
+        search_source,
         seed,
         services,
         shared_api,
@@ -17,7 +19,7 @@ def init_app(app) -> None:
         views,
     )
     from portal import api as portal_api
-    from portal import jobs, navigation
+    from portal import jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
@@ -27,6 +29,8 @@ def init_app(app) -> None:
     portal_api.add_routes(api.routes)
     portal_api.add_routes(shared_api.routes)
     navigation.add(*views.NAVIGATION)
+    panels.add("home", *home.PANELS)
+    search.add_source(search_source.SOURCE)
     register_kind("leads.offered", _l("A lead is offered to my organisation"))
     register_kind("leads.reminder", _l("Reminder before a lead offer runs out"))
     register_kind(
@@ -41,3 +45,7 @@ def init_app(app) -> None:
     jobs.add_periodic("expire_lead_offers", services.expire_lead_offers)
     jobs.add_periodic("remind_lead_offers", services.remind_lead_offers)
     demo.add_seeder(seed.seed_leads)
+
+    from partners.leads import org_panels
+
+    panels.add("organization", *org_panels.PANELS)

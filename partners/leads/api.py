@@ -208,7 +208,8 @@ def list_leads(query: LeadQuery):
     stmt = select(Lead)
     if not g.principal.is_vendor_staff:
         stmt = queries.partner_leads(stmt)
-    rows, cursor = page_of(queries.filter_leads(stmt, filters), Lead, query)
+    partner_view = not g.principal.is_vendor_staff
+    rows, cursor = page_of(queries.filter_leads(stmt, filters, among_few=partner_view), Lead, query)
     offers = queries.open_offers_of([lead.id for lead in rows])
     return LeadPage(items=[_lead(lead, offers.get(lead.id)) for lead in rows], next_cursor=cursor)
 

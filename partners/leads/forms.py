@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -10,6 +12,7 @@ from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringFi
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES
+from partners.leads.queries import EXPIRING_WITHIN
 from partners.leads.services import MAX_REASON, country_choices
 from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
@@ -97,6 +100,22 @@ class LeadFilterForm(FlaskForm):
         _l("Status"),
         choices=lambda: choices(
             [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in LEAD_STATUSES]
+        ),
+        validators=[Optional()],
+    )
+    expiring = SelectField(
+        _l("Answer due"),
+        choices=lambda: choices(
+            [
+                ("", _l("Any time")),
+                (
+                    "soon",
+                    _l(
+                        "Unanswered, due within %(hours)d hours",
+                        hours=EXPIRING_WITHIN // timedelta(hours=1),
+                    ),
+                ),
+            ]
         ),
         validators=[Optional()],
     )

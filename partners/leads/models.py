@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization
+from portal.search import FullTextIndex
 from portal.workflow import Workflow
 
 
@@ -215,6 +216,10 @@ class SharedLead(TenantOwned, Base):
             "rejected": ("decided_at", "decided_by_id"),
         },
     )
+
+
+# The lead list's search and the portal-wide search (portal.search; migration 0016).
+LEAD_INDEX = FullTextIndex(Lead, ("company", "contact_name", "email"))
 
 
 __all__ = ["Lead", "LeadOffer", "LeadStatus", "OfferStatus", "SharedLead", "SharedLeadStatus"]

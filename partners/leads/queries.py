@@ -9,14 +9,25 @@ with a COUNT over the table, so a page costs the same at row 100 and at row 100,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadOffer, LeadStatus, SharedLead
+from partners.leads.models import (
+    LEAD_INDEX,
+    OPEN_OFFER_STATUSES,
+    Lead,
+    LeadOffer,
+    LeadStatus,
+    OfferStatus,
+    SharedLead,
+    SharedLeadStatus,
+)
 from partners.program.models import Specialisation, Territory, Tier
+from portal import search as full_text
 from portal.audit import AuditEvent
+from portal.clock import utcnow
 from portal.db import db
 from portal.identity.models import Organization, User
 from portal.keyset import PER_PAGE, KeysetPage, keyset_page
@@ -25,6 +36,11 @@ from portal.keyset import PER_PAGE, KeysetPage, keyset_page
 OFFER_KINDS = ("reseller", "distributor")
 # A lead counts against a partner's cap while it is offered to it or accepted and not closed.
 OPEN_LEAD_STATUSES = (LeadStatus.offered.value, LeadStatus.accepted.value)
+
+# An offer is "about to expire" when it is unanswered and its respond-by is this close (or past,
+# before the tick expires it): the channel team's home panel and the lead list's filter
+# ``expiring=soon`` both read it, so the panel's count is the list's length.
+EXPIRING_WITHIN = timedelta(hours=48)
 
 # sort name -> the columns of the order, all in one direction, the last one unique.
 LEAD_SORTS: dict[str, tuple[tuple, bool]] = {
@@ -48,23 +64,38 @@ class LeadFilters:
     product_line: str | None = None
     q: str | None = None
     sort: str = "newest"
+    expiring_before: datetime | None = None  # leads whose offer is unanswered and due by then
 
 
-def filter_leads(stmt: Select, filters: LeadFilters) -> Select:
+def expiring_deadline() -> datetime:
+    """The respond-by up to which an unanswered offer is about to expire, from now."""
+    return utcnow() + EXPIRING_WITHIN
+
+
+def unanswered(before: datetime | None = None):
+    """The condition on ``LeadOffer``: still unanswered, due by ``before`` if given."""
+    condition = LeadOffer.status == OfferStatus.offered
+    if before is not None:
+        condition = and_(condition, LeadOffer.respond_by <= before)
+    return condition
+
+
+def filter_leads(stmt: Select, filters: LeadFilters, *, among_few: bool = False) -> Select:
     if filters.status:
         stmt = stmt.where(Lead.status == filters.status)
     if filters.country:
         stmt = stmt.where(Lead.country == filters.country)
     if filters.product_line:
         stmt = stmt.where(Lead.product_line == filters.product_line)
+    if filters.expiring_before is not None:
+        due = select(LeadOffer.lead_id).where(unanswered(filters.expiring_before))
+        stmt = stmt.where(Lead.id.in_(due))
     if filters.q:
-        stmt = stmt.where(
-            or_(
-                Lead.company.icontains(filters.q, autoescape=True),
-                Lead.contact_name.icontains(filters.q, autoescape=True),
-                Lead.email.icontains(filters.q, autoescape=True),
-            )
-        )
+        # Every word, in company, contact or e-mail, through the full-text index: a rare word
+        # reads its few rows instead of scanning every lead for a substring. A partner's list
+        # starts from its offers (``among_few``), and tests each against the matches.
+        found = full_text.matches(LEAD_INDEX, filters.q, among_few=among_few)
+        stmt = stmt.where(found if found is not None else false())
     return stmt
 
 
@@ -98,7 +129,7 @@ def lead_page(
     if partner_view:
         stmt = partner_leads(select(Lead, LeadOffer))
         page = keyset_page(
-            filter_leads(stmt, filters),
+            filter_leads(stmt, filters, among_few=True),
             LEAD_SORTS,
             filters.sort,
             after=after,
@@ -281,3 +312,39 @@ def offerable_partners() -> list[Organization]:
             .order_by(Organization.name)
         )
     )
+
+
+# The home page: a count in one statement, the first few items with what they show.
+
+
+def shared_waiting(limit: int = 5) -> tuple[int, list[SharedLead]]:
+    """Shared leads waiting for the vendor's decision: how many, and the oldest few."""
+    waiting = SharedLead.status == SharedLeadStatus.submitted
+    count = db.session.scalar(select(func.count()).select_from(SharedLead).where(waiting))
+    if not count:
+        return 0, []
+    first = db.session.scalars(
+        select(SharedLead)
+        .options(joinedload(SharedLead.partner))
+        .where(waiting)
+        .order_by(SharedLead.id)
+        .limit(limit)
+    )
+    return count, list(first)
+
+
+def offers_unanswered(before: datetime | None = None, limit: int = 5) -> tuple[int, list]:
+    """Offers still unanswered (for a partner: its own), those whose respond-by is before
+    ``before`` if given: how many, and the soonest few with their lead and partner."""
+    waiting = unanswered(before)
+    count = db.session.scalar(select(func.count()).select_from(LeadOffer).where(waiting))
+    if not count:
+        return 0, []
+    first = db.session.scalars(
+        select(LeadOffer)
+        .options(joinedload(LeadOffer.lead), joinedload(LeadOffer.partner))
+        .where(waiting)
+        .order_by(LeadOffer.respond_by, LeadOffer.id)
+        .limit(limit)
+    )
+    return count, list(first)

@@ -38,7 +38,12 @@ from portal.web import attempt, choices, form_status
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
-NAVIGATION = [NavItem("leads.index", _l("Leads"), "leads.view", ("vendor", "partner"), 10)]
+NAVIGATION = [
+    NavItem("leads.index", _l("Leads"), "leads.view", ("vendor", "partner"), 10, "channel"),
+    NavItem(
+        "leads.shared_index", _l("Shared leads"), "leads.view", ("vendor", "partner"), 11, "channel"
+    ),
+]
 
 
 @bp.context_processor
@@ -79,6 +84,7 @@ def index():
         product_line=form.product_line.data or None,
         q=form.q.data or None,
         sort=form.sort.data or "newest",
+        expiring_before=queries.expiring_deadline() if form.expiring.data == "soon" else None,
     )
     try:
         page = queries.lead_page(

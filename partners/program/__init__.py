@@ -10,3 +10,8 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     navigation.add(*views.NAVIGATION)
     demo.add_seeder(seed.seed_partner_coverage)
+
+    from partners.program import org_panels
+    from portal import panels
+
+    panels.add("organization", *org_panels.PANELS)

@@ -29,8 +29,8 @@ from portal.web import attempt, form_status, paginate
 bp = Blueprint("program", __name__, url_prefix="/program")
 
 NAVIGATION = [
-    NavItem("program.directory", _l("Partners"), "program.view", ("vendor",), 30),
-    NavItem("program.mine", _l("Programme"), "program.own", ("partner",), 30),
+    NavItem("program.directory", _l("Partners"), "program.view", ("vendor",), 30, "channel"),
+    NavItem("program.mine", _l("Programme"), "program.own", ("partner",), 30, "channel"),
 ]
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
+from portal.search import FullTextIndex
 from portal.workflow import Workflow
 
 
@@ -44,6 +45,17 @@ class QuoteStatus(StrEnum):
     declined = "declined"
     expired = "expired"
     superseded = "superseded"
+
+
+STATUS_LABELS = {
+    QuoteStatus.draft: _l("Draft"),
+    QuoteStatus.sent: _l("Sent"),
+    QuoteStatus.viewed: _l("Viewed"),
+    QuoteStatus.accepted: _l("Accepted"),
+    QuoteStatus.declined: _l("Declined"),
+    QuoteStatus.expired: _l("Expired"),
+    QuoteStatus.superseded: _l("Superseded"),
+}
 
 
 class QuoteRequestStatus(StrEnum):
@@ -125,6 +137,7 @@ class Quote(TenantOwned, Base):
         name="quote",
         noun=_l("quote"),
         statuses=QuoteStatus,
+        labels=STATUS_LABELS,
         moves={
             "draft": {"sent"},
             "sent": {"viewed", "accepted", "declined", "expired", "superseded"},
@@ -235,3 +248,7 @@ class QuoteRequest(TenantOwned, Base):
         moves={"open": {"quoted", "closed"}},
         stamps={"closed": ("closed_at", None)},
     )
+
+
+# The portal-wide search (portal.search; migration 0016).
+QUOTE_INDEX = FullTextIndex(Quote, ("number", "title"))

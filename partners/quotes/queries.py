@@ -6,7 +6,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from partners.deals.models import DealRegistration
-from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest, QuoteRequestStatus
+from partners.quotes.models import (
+    OPEN_STATUSES,
+    QUOTE_STATUSES,
+    Quote,
+    QuoteRequest,
+    QuoteRequestStatus,
+)
 from portal import access
 from portal.db import db
 from portal.identity.models import Organization
@@ -34,6 +40,8 @@ def quote_page(
     stmt = select(Quote).options(joinedload(Quote.recipient))
     if status in QUOTE_STATUSES:
         stmt = stmt.where(Quote.status == status)
+    elif status == "open":  # waiting for the recipient's answer (sent or viewed)
+        stmt = stmt.where(Quote.status.in_(OPEN_STATUSES))
     if search:
         text = search.strip()
         stmt = stmt.where(
@@ -94,3 +102,40 @@ def deals_by_id(ids: list[int]) -> dict[int, DealRegistration]:
         d.id: d
         for d in db.session.scalars(select(DealRegistration).where(DealRegistration.id.in_(ids)))
     }
+
+
+# The home page: counts in one statement, the first few items with what they show.
+
+
+def waiting_counts(with_requests: bool) -> tuple[int, int]:
+    """Quote versions waiting for an answer (for a recipient: its own), and, for vendor staff,
+    the open quote requests; one statement."""
+    quotes = (
+        select(func.count())
+        .select_from(Quote)
+        .where(Quote.status.in_(OPEN_STATUSES))
+        .scalar_subquery()
+    )
+    if not with_requests:
+        return db.session.scalar(select(quotes)) or 0, 0
+    requests = (
+        select(func.count())
+        .select_from(QuoteRequest)
+        .where(QuoteRequest.status == QuoteRequestStatus.open)
+        .scalar_subquery()
+    )
+    row = db.session.execute(select(quotes, requests)).one()
+    return row[0], row[1]
+
+
+def waiting_quotes(limit: int = 5) -> list[Quote]:
+    """The quote versions waiting for an answer whose validity ends first, with the recipient."""
+    return list(
+        db.session.scalars(
+            select(Quote)
+            .options(joinedload(Quote.recipient))
+            .where(Quote.status.in_(OPEN_STATUSES))
+            .order_by(Quote.valid_until, Quote.id)
+            .limit(limit)
+        )
+    )

@@ -51,7 +51,8 @@ from portal.web import attempt, form_status
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
 routes = Routes()
 NAVIGATION = [
-    NavItem("quotes.index", _l("Quotes"), "quotes.view", ("vendor", "partner", "customer"), 30)
+    NavItem("quotes.index", _l("Quotes"), "quotes.view", order=30, area="sales"),
+    NavItem("quotes.requests", _l("Quote requests"), "quotes.manage", ("vendor",), 31, "sales"),
 ]
 
 

@@ -9,7 +9,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from portal import access, audit
-from portal.db import db, get_or_404
+from portal.db import get_or_404
 from portal.identity import queries, services
 from portal.identity.forms import (
     ConfirmForm,
@@ -73,7 +73,7 @@ def invite(org_id: int):
 def _org_users_url(org: Organization) -> str:
     if org.id == _principal().org_id:
         return url_for("identity.users")
-    return url_for("identity.organization_detail", org_id=org.id)
+    return url_for("identity.organization", org_id=org.id)
 
 
 @routes.get("/admin/users/<int:user_id>")
@@ -176,7 +176,7 @@ def new_organization():
             )
         if done:
             flash(_("%(name)s created; its admin is invited.", name=org.name), "success")
-            return redirect(url_for("identity.organization_detail", org_id=org.id))
+            return redirect(url_for("identity.organization", org_id=org.id))
     return render_template(
         "identity/admin/organization_form.html", form=form, org=None
     ), form_status(form)
@@ -184,21 +184,10 @@ def new_organization():
 
 @routes.get("/admin/organizations/<int:org_id>")
 @login_required
-@access.require("orgs.view")
 def organization_detail(org_id: int):
-    org = get_or_404(Organization, org_id)
-    managed = db.session.scalars(
-        select(Organization).where(Organization.managed_by_id == org.id).order_by(Organization.name)
-    ).all()
-    return render_template(
-        "identity/admin/organization_detail.html",
-        org=org,
-        managed=managed,
-        users=db.session.scalars(queries.users_of(org.id)).all(),
-        invitations=queries.pending_invitations_of(org.id),
-        confirm=ConfirmForm(),
-        events=audit.history_for(org),
-    )
+    """The old address of an organisation's page: it moved to ``identity.organization``."""
+    org = queries.organization_for_page(org_id, _principal())
+    return redirect(url_for("identity.organization", org_id=org.id), 301)
 
 
 @routes.route("/admin/organizations/<int:org_id>/edit", methods=["GET", "POST"])
@@ -219,7 +208,7 @@ def edit_organization(org_id: int):
             )
         if done:
             flash(_("%(name)s saved.", name=org.name), "success")
-            return redirect(url_for("identity.organization_detail", org_id=org.id))
+            return redirect(url_for("identity.organization", org_id=org.id))
     return render_template(
         "identity/admin/organization_form.html", form=form, org=org
     ), form_status(form)
@@ -240,7 +229,7 @@ def set_organization_active(org_id: int, change: str):
                 else _("%(name)s is deactivated; its users are signed out.", name=org.name),
                 "success",
             )
-    return redirect(url_for("identity.organization_detail", org_id=org.id))
+    return redirect(url_for("identity.organization", org_id=org.id))
 
 
 @routes.get("/admin/audit")

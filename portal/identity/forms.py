@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from portal import access
+from portal import access, formatting
 from portal.identity.models import TIERS
 from portal.web import choices
 
@@ -40,11 +40,29 @@ class ChangePasswordForm(NewPasswordForm):
 
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    timezone = StringField(
+    timezone = SelectField(
         _l("Time zone"),
-        validators=[DataRequired(), Length(max=64)],
-        description=_l("For example Europe/Berlin or America/New_York."),
+        validators=[DataRequired()],
+        description=_l(
+            "Dates and times are shown in this zone. Your browser's zone is used until you "
+            "choose one."
+        ),
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        zones = formatting.zone_choices()
+        if self.timezone.data and self.timezone.data not in zones:
+            zones = (self.timezone.data, *zones)  # an alias a browser reported stays selectable
+        self.timezone.choices = choices((zone, zone.replace("_", " ")) for zone in zones)
+        if not self.timezone.data:
+            self.timezone.data = "UTC"  # what pages show while no zone is known
+
+
+class BrowserTimezoneForm(FlaskForm):
+    """The zone ``portal/static/timezone.js`` reports, once (``Intl.DateTimeFormat``)."""
+
+    timezone = StringField(validators=[DataRequired(), Length(max=64)])
 
 
 class InviteForm(FlaskForm):
@@ -70,6 +88,12 @@ class OrganizationForm(FlaskForm):
     tier = SelectField(_l("Partner tier"), choices=tier_choices, validators=[Optional()])
     managed_by_id = SelectField(
         _l("Managed by partner"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
+    )
+
+
+class AccountManagerForm(FlaskForm):
+    account_manager_id = SelectField(
+        _l("Account manager"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
     )
 
 

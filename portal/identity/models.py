@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from portal import access
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned, global_table
+from portal.search import FullTextIndex
 from portal.workflow import Workflow
 
 TIERS = ("registered", "silver", "gold", "platinum")
@@ -45,8 +46,16 @@ class Organization(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The vendor user who looks after this organisation ("dedicated personal assistance"),
+    # assigned by vendor staff (portal.identity.services.assign_account_manager).
+    account_manager_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True), index=True
+    )
 
     managed_by: Mapped[Organization | None] = relationship(remote_side=[id])
+    # Through the wall: only vendor staff load it (others read the manager with
+    # portal.identity.queries.account_manager_of, across the wall).
+    account_manager: Mapped[User | None] = relationship(foreign_keys=[account_manager_id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -84,13 +93,17 @@ class User(TenantOwned, Base):
     role: Mapped[str] = mapped_column(String(30))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # The IANA zone pages show times in; None until the browser reports one or the person
+    # picks one (pages then show UTC).
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
-    org: Mapped[Organization] = relationship(lazy="joined", innerjoin=True)
+    org: Mapped[Organization] = relationship(
+        lazy="joined", innerjoin=True, foreign_keys="User.org_id"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -197,6 +210,11 @@ class Invitation(TenantOwned, Base):
     def is_open(self) -> bool:
         """Pending and not past its expiry: its link still works."""
         return self.status == InvitationStatus.pending and self.expires_at > utcnow()
+
+
+# The portal-wide search (portal.search; the indexes are migration 0016's).
+ORGANIZATION_INDEX = FullTextIndex(Organization, ("name",))
+USER_INDEX = FullTextIndex(User, ("name", "email"))
 
 
 __all__ = ["TIERS", "Invitation", "InvitationStatus", "Organization", "User", "UserSession"]

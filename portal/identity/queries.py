@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from flask import abort
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
+from sqlalchemy.orm import selectinload
 
-from portal import access
+from portal import access, people
+from portal.audit import AuditEvent
 from portal.clock import utcnow
-from portal.db import db, read_across
+from portal.db import db, get_or_404, read_across
 from portal.identity.models import Invitation, InvitationStatus, Organization, User
+from portal.keyset import KeysetPage, keyset_page
 from portal.web import choices
+from portal.workflow import stateful_models
 
 
 def users_of(org_id: int) -> Select:
     return select(User).where(User.org_id == org_id).order_by(User.name)
+
+
+def people_of(org_id: int, limit: int = 100) -> list[User]:
+    """The people of an organisation that the principal may see (a partner sees none of its
+    customers' people), by name; the organisation page shows the first ``limit``."""
+    return db.session.scalars(users_of(org_id).limit(limit)).all()
 
 
 def pending_invitations_of(org_id: int) -> list[Invitation]:
@@ -54,3 +67,107 @@ def serving_partner_name(org: Organization) -> str | None:
         return None
     with read_across() as reader:
         return reader.scalar(select(Organization.name).where(Organization.id == org.managed_by_id))
+
+
+# The organisation page.
+
+
+def organization_for_page(org_id: int, principal) -> Organization:
+    """The organisation whose page ``principal`` may open, else 404: vendor staff any, a partner
+    its own and the customers it manages, a customer its own. The wall shows everyone the vendor's
+    row too (its name on quotes and cases); its page is the vendor staff's only."""
+    org = get_or_404(Organization, org_id)
+    if org.kind == access.VENDOR and not principal.is_vendor_staff:
+        abort(404)
+    return org
+
+
+def managed_customers(org_id: int) -> list[Organization]:
+    return db.session.scalars(
+        select(Organization).where(Organization.managed_by_id == org_id).order_by(Organization.name)
+    ).all()
+
+
+def account_manager_of(org: Organization) -> people.Person | None:
+    """The organisation's account manager as plain values (name, email), read across the wall:
+    a customer or partner sees no vendor user's row, but may read who looks after it."""
+    return people.person(org.account_manager_id)
+
+
+def account_manager_for(org_id: int) -> people.Person | None:
+    """The account manager of the organisation ``org_id`` if the principal sees that
+    organisation (a case's or a quote's page shows it in one line)."""
+    manager_id = db.session.scalar(
+        select(Organization.account_manager_id).where(Organization.id == org_id)
+    )
+    return people.person(manager_id)
+
+
+def account_manager_choices() -> list:
+    from portal.identity.services import account_manager_candidates
+
+    candidates = account_manager_candidates()
+    pairs = [(str(p.id), f"{p.name} <{p.email}>") for p in candidates]
+    return choices([("", _("Nobody"))] + pairs)
+
+
+TIMELINE_SORTS = {"newest": ((AuditEvent.id,), True)}
+
+
+def timeline(org_id: int, *, after: str | None = None, before: str | None = None) -> KeysetPage:
+    """The audit events of the organisation's records (an event's ``org_id`` is the organisation
+    of the record it changed), newest first, paged by key, as the principal may see them (vendor
+    staff all, an organisation's admins its own, others what they did themselves).
+    Raises portal.keyset.InvalidCursor for a cursor this portal did not give."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.org_id == org_id)
+        .options(selectinload(AuditEvent.actor))
+    )
+    return keyset_page(stmt, TIMELINE_SORTS, "newest", after=after, before=before, per_page=20)
+
+
+def actor_organizations(events) -> dict[int, str]:
+    """The names of the visible organisations that acted in ``events``: who did it, where the
+    person is not visible (a vendor agent, seen by a customer's admin)."""
+    ids = {e.actor_org_id for e in events if e.actor_org_id is not None}
+    if not ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Organization.id, Organization.name).where(Organization.id.in_(ids))
+        ).all()
+    )
+
+
+_IDENTITY_EVENTS = {
+    "organization.created": _l("Organisation created"),
+    "organization.updated": _l("Organisation details changed"),
+    "organization.activated": _l("Organisation reactivated"),
+    "organization.deactivated": _l("Organisation deactivated"),
+    "organization.account_manager": _l("Account manager assigned"),
+    "invitation.created": _l("Person invited"),
+    "user.joined": _l("Person joined"),
+    "user.role_changed": _l("Role changed"),
+    "user.activated": _l("Person reactivated"),
+    "user.deactivated": _l("Person deactivated"),
+    "user.password_changed": _l("Password changed"),
+    "user.password_reset": _l("Password reset"),
+}
+
+
+def event_label(action: str) -> str:
+    """A person's words for an audit action: known identity events by name, a workflow's moves as
+    its noun and the status reached ("Quote accepted"), anything else from its code's words."""
+    if action in _IDENTITY_EVENTS:
+        return str(_IDENTITY_EVENTS[action])
+    name, _sep, verb = action.partition(".")
+    for model in stateful_models():
+        workflow = model.workflow
+        if workflow.name == name:
+            noun = str(workflow.noun or name.replace("_", " "))
+            done = workflow.label(verb) if verb in {s.value for s in workflow.statuses} else None
+            text = f"{noun} {done or _(verb.replace('_', ' '))}"
+            return text[:1].upper() + text[1:]
+    text = f"{name.replace('_', ' ')} {verb.replace('_', ' ')}".strip()
+    return text[:1].upper() + text[1:]

@@ -21,6 +21,7 @@ from portal.extensions import limiter
 from portal.identity import services
 from portal.identity.forms import (
     AcceptInvitationForm,
+    BrowserTimezoneForm,
     ChangePasswordForm,
     ConfirmForm,
     ForgotPasswordForm,
@@ -185,7 +186,7 @@ def account():
         if done:
             flash(_("Your profile is saved."), "success")
             return redirect(url_for("identity.account"))
-    return _account_page(profile, password_form)
+    return _account_page(profile, password_form, form_status(profile))
 
 
 @routes.post("/account/password")
@@ -205,6 +206,20 @@ def change_password():
             flash(_("Your password is changed. Your other sessions were signed out."), "success")
             return redirect(url_for("identity.account"))
     return _account_page(ProfileForm(obj=current_user, formdata=None), password_form, 422)
+
+
+@routes.post("/account/timezone")
+@login_required
+def browser_timezone():
+    """The time zone the browser reports, stored only while the person has none (sent once by
+    ``portal/static/timezone.js``): 204, or 400 for an unknown zone."""
+    form = BrowserTimezoneForm()
+    if form.validate_on_submit():
+        with attempt(form) as done:
+            services.set_browser_timezone(current_user, form.timezone.data)
+        if done:
+            return "", 204
+    return {"errors": form.errors}, 400
 
 
 @routes.post("/account/notifications")

@@ -8,16 +8,27 @@ def init_app(app) -> None:
     resources, navigation, notification kinds, the SLA and auto-close ticks, the demo cases,
     and the answers other packages ask for (``case.summary``, ``case.team_lead``)."""
     from portal import api as portal_api
-    from portal import events, jobs, navigation
+    from portal import events, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
-    from selfservice.cases import admin_views, api, handling_views, seed, services, views
+    from selfservice.cases import (
+        admin_views,
+        api,
+        handling_views,
+        home,
+        search_source,
+        seed,
+        services,
+        views,
+    )
 
     for module in (views, handling_views, admin_views):
         module.routes.add_to(views.bp)
     app.register_blueprint(views.bp)
     portal_api.add_routes(api.routes)
     navigation.add(*views.NAVIGATION)
+    panels.add("home", *home.PANELS)
+    search.add_source(search_source.SOURCE)
     register_kind("cases.new", _l("New cases for support"))
     register_kind("cases.opened", _l("Confirmation of the cases I raise"))
     register_kind("cases.reply", _l("Replies on my cases"))
@@ -29,3 +40,7 @@ def init_app(app) -> None:
     demo.add_seeder(seed.seed_cases)
     events.provide("case.summary", services.case_summary)
     events.provide("case.team_lead", services.team_lead)
+
+    from selfservice.cases import org_panels
+
+    panels.add("organization", *org_panels.PANELS)

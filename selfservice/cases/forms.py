@@ -16,6 +16,7 @@ from portal.web import choices
 from selfservice.cases.models import PRIORITIES
 from selfservice.cases.services import STATUS_LABELS
 
+ATTACH_LABEL = _l("Attach files (PDF, images, text, logs, zip; up to 10 MB each)")
 PRIORITY_LABELS = {
     "low": _l("Low"),
     "normal": _l("Normal"),
@@ -41,6 +42,7 @@ class CaseForm(FlaskForm):
     org_id = SelectField(_l("Organisation"), coerce=int, validators=[Optional()], choices=[])
     requester_email = StringField(_l("Requester's email (optional)"), validators=[Length(max=254)])
     read_article = HiddenField()  # the suggested article the person read before opening
+    files = MultipleFileField(ATTACH_LABEL)
 
 
 class ReplyForm(FlaskForm):
@@ -51,7 +53,7 @@ class ReplyForm(FlaskForm):
         choices=choices([("", "—"), *[(k, v) for k, v in STATUS_LABELS.items() if k != "new"]]),
         validators=[Optional()],
     )
-    files = MultipleFileField(_l("Attach files (PDF, images, text, logs, zip; up to 10 MB each)"))
+    files = MultipleFileField(ATTACH_LABEL)
 
 
 class StatusForm(FlaskForm):

@@ -39,6 +39,7 @@ from portal import access
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned, global_table
 from portal.identity.models import Organization, User
+from portal.search import FullTextIndex
 from portal.workflow import Workflow
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -401,3 +402,7 @@ class CaseAttachment(_CasePart, Base):
         if principal.is_vendor_staff:
             return true()
         return and_(cls.internal.is_(False), super().visible_to(principal))
+
+
+# The portal-wide search (portal.search; migration 0016).
+CASE_INDEX = FullTextIndex(Case, ("subject", "number"))

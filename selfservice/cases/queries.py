@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from portal import access
@@ -35,11 +36,18 @@ def page(
     return keyset_page(stmt, SORTS, sort, after=after, before=before)
 
 
-def cases(status: str | None = None, search: str | None = None) -> Select:
-    """Cases the principal may see, most recently changed first."""
+def cases(
+    status: str | None = None, search: str | None = None, other_than_org: int | None = None
+) -> Select:
+    """Cases the principal may see, most recently changed first. ``status`` "unresolved": any
+    open one; ``other_than_org``: leave that organisation's out (a partner's customers' cases)."""
     stmt = select(Case).options(joinedload(Case.org), joinedload(Case.requester))
     if status in STATUSES:
         stmt = stmt.where(Case.status == status)
+    elif status == "unresolved":
+        stmt = stmt.where(Case.status.in_(OPEN_QUEUE))
+    if other_than_org is not None:
+        stmt = stmt.where(Case.org_id != other_than_org)
     if search:
         term = f"%{search.strip()}%"
         stmt = stmt.where(or_(Case.subject.ilike(term), Case.number.ilike(term)))
@@ -151,3 +159,58 @@ def watcher_candidate(email: str) -> WatcherCandidate | None:
             .where(func.lower(User.email) == email.strip().lower())
         ).first()
     return WatcherCandidate(*row) if row is not None else None
+
+
+# The home page: counts in one statement, the first few cases with what they show.
+
+BREACHED = or_(Case.first_response_breached, Case.resolution_breached)
+
+
+def agent_counts(user_id: int, soon: datetime) -> dict[str, int]:
+    """An agent's open cases by SLA urgency (breached, due before ``soon``, paused, the rest),
+    and the unassigned and breached open cases of everyone; one statement."""
+    mine = Case.assignee_id == user_id
+    due_soon = or_(Case.first_response_due_at <= soon, Case.resolution_due_at <= soon)
+    paused = Case.status.in_((CaseStatus.pending, CaseStatus.on_hold))
+    row = db.session.execute(
+        select(
+            func.count(case((mine, 1))),
+            func.count(case((and_(mine, BREACHED), 1))),
+            func.count(case((and_(mine, ~BREACHED, due_soon), 1))),
+            func.count(case((and_(mine, ~BREACHED, paused), 1))),
+            func.count(case((Case.assignee_id.is_(None), 1))),
+            func.count(case((BREACHED, 1))),
+        ).where(Case.status.in_(OPEN_QUEUE))
+    ).one()
+    keys = ("mine", "mine_breached", "mine_due_soon", "mine_paused", "unassigned", "breached")
+    return dict(zip(keys, row, strict=True))
+
+
+def most_urgent(user_id: int, limit: int = 5) -> list[Case]:
+    """An agent's open cases in queue order (breached first, then the next deadline)."""
+    stmt = queue("mine", user_id).order_by(Case.queue_rank, Case.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def open_counts(other_than_org: int | None = None) -> dict[str, int]:
+    """The open cases the principal sees, per status (``other_than_org``: without that
+    organisation's); one grouped statement."""
+    stmt = select(Case.status, func.count()).where(Case.status.in_(OPEN_QUEUE))
+    if other_than_org is not None:
+        stmt = stmt.where(Case.org_id != other_than_org)
+    return dict(db.session.execute(stmt.group_by(Case.status)).all())
+
+
+def recent_open(other_than_org: int | None = None, limit: int = 5) -> list[Case]:
+    """The open cases the principal sees, the most recently changed first, with their
+    organisation."""
+    stmt = (
+        select(Case)
+        .options(joinedload(Case.org))
+        .where(Case.status.in_(OPEN_QUEUE))
+        .order_by(Case.updated_at.desc(), Case.id.desc())
+        .limit(limit)
+    )
+    if other_than_org is not None:
+        stmt = stmt.where(Case.org_id != other_than_org)
+    return list(db.session.scalars(stmt))

@@ -48,8 +48,8 @@ from selfservice.kb import services as kb_services
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 routes = Routes()
 NAVIGATION = [
-    NavItem("cases.index", _l("Cases"), "cases.view", order=30),
-    NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), order=31),
+    NavItem("cases.index", _l("Cases"), "cases.view", order=30, area="support"),
+    NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), 31, "support"),
 ]
 
 QUEUE_VIEWS = {
@@ -82,7 +82,14 @@ def index():
     search = request.args.get("q", "").strip() or None
     return render_template(
         "selfservice/cases/index.html",
-        page=_page(queries.cases(status, search), "recent"),
+        page=_page(
+            queries.cases(
+                status,
+                search,
+                other_than_org=g.principal.org_id if request.args.get("customers") else None,
+            ),
+            "recent",
+        ),
         args=_list_args(),
         status=status,
         q=search or "",
@@ -142,6 +149,7 @@ def new():
                     },
                     requester=requester,
                     actor=g.principal,
+                    files=_uploads(),
                 )
                 _note_article_read(form.read_article.data, case)
             if done:

@@ -1,6 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.web import choices
@@ -21,6 +28,10 @@ class ArticleForm(FlaskForm):
         _l("Status"), choices=choices([("draft", _l("Draft")), ("published", _l("Published"))])
     )
     body = TextAreaField(_l("Article (markdown)"), validators=[DataRequired(), Length(max=100000)])
+    promoted = BooleanField(
+        _l("Promote on the help centre's front page"),
+        description=_l("Listed under “Featured” to the readers who may read it."),
+    )
     snapshot = HiddenField()
 
 

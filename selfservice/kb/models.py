@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    exists,
     false,
     text,
     true,
@@ -56,7 +57,7 @@ def audiences_for(principal) -> tuple[str, ...]:
     return ("public", "customers")
 
 
-@global_table("the vendor's help centre: categories are for every audience")
+@global_table("the vendor's help centre: seen by whoever may read one of its articles")
 class ArticleCategory(Base):
     __tablename__ = "kb_categories"
 
@@ -64,6 +65,24 @@ class ArticleCategory(Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     description: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=100)
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """Vendor staff: every category. Others: a category holding at least one article they
+        may read, so an internal one ("Support runbooks") or an empty one is never named to
+        them, in a list, a link or a breadcrumb."""
+        if principal.is_vendor_staff:
+            return true()
+        return _holds(
+            and_(
+                Article.status == ArticleStatus.published,
+                Article.audience.in_(audiences_for(principal)),
+            )
+        )
+
+    @classmethod
+    def visible_to_anonymous(cls) -> ColumnElement[bool]:
+        return _holds(Article.visible_to_anonymous())
 
 
 @global_table("the vendor's help centre: who reads an article is its audience, not its owner")
@@ -83,6 +102,9 @@ class Article(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_at: Mapped[datetime | None]
+    # An editor's choice: listed as "Featured" on the help centre's front page (to readers who
+    # may read it, through the wall), before the most helpful articles.
+    promoted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     category: Mapped[ArticleCategory | None] = relationship()
@@ -116,6 +138,11 @@ class Article(Base):
     @classmethod
     def visible_to_anonymous(cls) -> ColumnElement[bool]:
         return and_(cls.status == ArticleStatus.published, cls.audience == "public")
+
+
+def _holds(readable: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The category has an article matching ``readable`` (correlated to the category row)."""
+    return exists().where(Article.category_id == ArticleCategory.id, readable)
 
 
 # Searched through portal.search; the index itself is made by migration 0006.

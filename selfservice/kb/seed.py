@@ -141,6 +141,9 @@ ARTICLES = [
      "Draft: IPv6 router advertisement settings for the 5.3 firmware."),
 ]  # fmt: skip
 
+# Editors' choices for the front page ("Featured"): two public articles every reader may read.
+PROMOTED = {"How to raise a support case", "Reset a forgotten password"}
+
 
 def seed_help_centre(session, orgs) -> int:
     existing = set(session.scalars(select(Article.title)))
@@ -170,6 +173,7 @@ def seed_help_centre(session, orgs) -> int:
             created_at=when,
             updated_at=when,
             published_at=when if status == "published" else None,
+            promoted=title in PROMOTED,
         )
         session.add(article)
         session.flush()

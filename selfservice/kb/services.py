@@ -24,7 +24,9 @@ from selfservice.kb.models import (
     ArticleVote,
 )
 
-EDITABLE_FIELDS = ["title", "body", "audience", "status", "category_id"]
+EDITABLE_FIELDS = ["title", "body", "audience", "status", "category_id", "promoted"]
+# What the audit records of an article (its body is too long to copy into every event).
+AUDITED_FIELDS = ["title", "audience", "status", "category_id", "promoted"]
 MAX_BODY = 100_000
 
 
@@ -52,6 +54,8 @@ def _clean(fields: dict) -> dict:
         "audience": audience,
         "status": status,
         "category_id": category_id,
+        # An editor's choice for the front page; the editor's form is the only way to set it.
+        "promoted": bool(fields.get("promoted")),
     }
 
 
@@ -93,7 +97,7 @@ def create_article(fields: dict, *, actor: Principal) -> Article:
     db.session.flush()
     audit.record(
         "article.created", article, actor=actor, org_id=actor.org_id,
-        after=audit.snapshot(article, EDITABLE_FIELDS[:1] + EDITABLE_FIELDS[2:]),
+        after=audit.snapshot(article, AUDITED_FIELDS),
     )  # fmt: skip
     return article
 
@@ -105,6 +109,7 @@ def update_article(article: Article, fields: dict, *, seen: str | None, actor: P
     _require_editor(actor)
     check_unchanged(article, seen)
     cleaned = _clean(fields)
+    before = audit.snapshot(article, AUDITED_FIELDS)
     status = cleaned.pop("status")
     now = utcnow()
     if status != article.status:
@@ -124,7 +129,7 @@ def update_article(article: Article, fields: dict, *, seen: str | None, actor: P
     db.session.flush()
     audit.record(
         "article.edited", article, actor=actor, org_id=actor.org_id,
-        after=audit.snapshot(article, ["title", "audience", "status"]),
+        before=before, after=audit.snapshot(article, AUDITED_FIELDS),
     )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ import secrets
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from portal import access
 from portal.concurrency import EditConflict, snapshot
@@ -24,10 +25,13 @@ from selfservice.kb.forms import (
     ConfirmForm,
     VoteForm,
 )
-from selfservice.kb.models import Article
+from selfservice.kb.models import Article, ArticleCategory
 
 bp = Blueprint("kb", __name__, url_prefix="/help")
-NAVIGATION = [NavItem("kb.index", _l("Help centre"), "home.view", order=29)]
+NAVIGATION = [
+    NavItem("kb.index", _l("Help centre"), "home.view", order=29, area="support"),
+    NavItem("kb.manage", _l("Manage articles"), "articles.manage", ("vendor",), 32, "support"),
+]
 
 
 def voter_key() -> str:
@@ -42,18 +46,23 @@ def voter_key() -> str:
 
 @bp.get("/")
 def index():
+    """Browse by category, the editors' featured articles and the most helpful ones first (the
+    front page), or search (of one category)."""
     q = request.args.get("q", "").strip()[:200]
     category_id = request.args.get("category", type=int)
+    # Through the wall: a category the reader may not see (an internal one) is not found.
+    category = get_or_404(ArticleCategory, category_id) if category_id else None
     hits = search.search(q, limit=25, category_id=category_id) if q else []
-    page = None
-    if not q:
-        page = paginate(queries.articles_by_title(category_id), per_page=30)
+    featured = queries.featured() if not (q or category_id) else []
     return render_template(
         "selfservice/kb/index.html",
         q=q,
         hits=hits,
-        page=page,
-        categories=queries.categories(),
+        page=None if q else paginate(queries.articles_by_title(category_id), per_page=30),
+        featured=featured,
+        helpful=[] if q else queries.most_helpful(5, category_id, besides=featured),
+        categories=queries.categories_with_counts(),
+        category=category,
         category_id=category_id,
     )
 
@@ -75,6 +84,7 @@ def article(article_id: int):
         article=art,
         vote_form=VoteForm(formdata=None),
         confirm=ConfirmForm(subject=request.args.get("subject", "")[:200]),
+        tally=queries.tally(art.id),
         from_case=request.args.get("from") == "case",
         subject=request.args.get("subject", "")[:200],
         comments=services.comments_for_author(art)
@@ -109,7 +119,18 @@ def vote(article_id: int):
             user_id=principal.user_id if principal else None,
         )
         db.session.commit()
-        flash(_("Thank you for your feedback."), "success")
+        counted = queries.tally(art.id)
+        flash(
+            _("Thank you for your feedback.")
+            + " "
+            + ngettext(
+                "%(helpful)d of %(num)d reader found this helpful.",
+                "%(helpful)d of %(num)d readers found this helpful.",
+                counted.votes,
+                helpful=counted.helpful,
+            ),
+            "success",
+        )
     else:
         flash(_("Say whether the article helped."), "warning")
     return redirect(url_for("kb.article", article_id=art.id))
@@ -166,6 +187,7 @@ def _fields(form: ArticleForm) -> dict:
         "audience": form.audience.data,
         "status": form.status.data,
         "category_id": form.category_id.data or None,
+        "promoted": form.promoted.data,
     }
 
 

@@ -193,14 +193,17 @@ def browser_log() -> BrowserLog:
     return BrowserLog()
 
 
-@pytest.fixture
-def page(chromium, live_server, browser_log):
-    """A fresh browser context (no cookies) per test, watched by ``browser_log``."""
+@contextmanager
+def watched_page(chromium, base_url: str, browser_log: BrowserLog, **context_options):
+    """A fresh browser context (no cookies) and its page, watched by ``browser_log``: nothing
+    may leave the machine, and console errors, script errors and failed requests are recorded
+    (and checked at the end, should the test forget to look)."""
     context = chromium.new_context(
-        base_url=live_server,
+        base_url=base_url,
         viewport={"width": 1280, "height": 800},
         locale="en-GB",
         service_workers="block",
+        **context_options,
     )
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
 
@@ -235,7 +238,25 @@ def page(chromium, live_server, browser_log):
             and browser_log.failed_requests.append(f"{request.url}: {request.failure}")
         ),
     )
-    yield page
-    context.close()
+    try:
+        yield page
+    finally:
+        context.close()
     if not browser_log.checked:  # a safety net for a test that forgot to look
         browser_log.assert_clean()
+
+
+@pytest.fixture
+def page(chromium, live_server, browser_log):
+    """A fresh browser context per test, watched by ``browser_log``."""
+    with watched_page(chromium, live_server, browser_log) as page:
+        yield page
+
+
+@pytest.fixture
+def axe_page(chromium, live_server, browser_log):
+    """A page like ``page`` whose context ignores the portal's Content-Security-Policy, so that a
+    test can inject axe-core: the policy (``script-src 'self'``) rightly refuses a script the
+    portal does not serve."""
+    with watched_page(chromium, live_server, browser_log, bypass_csp=True) as page:
+        yield page

@@ -30,6 +30,22 @@ def nav(page: Page):
     return page.get_by_role("navigation", name="Main navigation")
 
 
+def nav_link(page: Page, name: str):
+    """A link of the main navigation, reached as a person reaches it: the menu opened on a narrow
+    window, and the drop-down of its area opened when it is in one (a plain link otherwise)."""
+    page.wait_for_load_state("load")
+    link = nav(page).get_by_role("link", name=name, exact=True, include_hidden=True)
+    link.first.wait_for(state="attached")
+    toggler = nav(page).locator(".navbar-toggler")
+    if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
+        toggler.click()
+    inside = page.get_by_role("link", name=name, exact=True, include_hidden=True)  # for has=
+    menu = nav(page).locator("li.dropdown").filter(has=inside)
+    if menu.count() and not link.is_visible():
+        menu.locator("[data-bs-toggle=dropdown]").click()
+    return nav(page).get_by_role("link", name=name, exact=True)
+
+
 def sign_in(page: Page, email: str) -> None:
     goto(page, "/login")
     page.get_by_label("Email", exact=True).fill(email)

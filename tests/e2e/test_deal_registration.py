@@ -2,7 +2,7 @@
 
 Reseller B (Brightline) registers a deal through the page; reseller A (Cobalt) then registers the
 same customer under a slightly different name and with the ``www.`` form of its domain. A sees
-its registration only as "Under review", and never B's name, B's customer record or B's
+its registration "under conflict review" (issue 13), and never B's name, B's customer record or B's
 registration number on any of its pages. The channel manager finds both registrations flagged in the
 review queue, opens it and sees B's beside it (the partner that registered first, and when),
 approves B's and rejects A's with a reason. B then sees its registration approved with the end of
@@ -24,7 +24,7 @@ from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import serve_portal
-from tests.e2e.steps import HOME_URL, click, goto, nav, sign_in, sign_out
+from tests.e2e.steps import HOME_URL, click, goto, nav, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -109,21 +109,21 @@ def _expect_none_of(page: Page, secrets: list[str], where: str) -> None:
 
 
 def _moment(shown: str) -> datetime:
-    """A moment as the pages write it in English: ``11/23/26, 4:55 PM``."""
-    return datetime.strptime(" ".join(shown.split()), "%m/%d/%y, %I:%M %p")
+    """A moment as the pages write it in English: ``Nov 23, 2026, 4:55 PM``."""
+    return datetime.strptime(" ".join(shown.split()), "%b %d, %Y, %I:%M %p")
 
 
 def _protection_dates(before: datetime, after: datetime) -> set[str]:
-    # The end of protection as the page writes it (long date, English, the user's UTC); the
+    # The end of protection as the page writes it (medium date, English, the browser's UTC); the
     # approval fell between ``before`` and ``after``, which may straddle midnight.
     return {
-        format_date(moment + timedelta(days=SILVER_PROTECTION_DAYS), "long", locale="en")
+        format_date(moment + timedelta(days=SILVER_PROTECTION_DAYS), "medium", locale="en")
         for moment in (before, after)
     }
 
 
 def _open_own_registration(page: Page, number: str) -> None:
-    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    click(nav_link(page, "Deal registrations"))
     expect(page).to_have_url(LIST_URL)
     expect(page.get_by_role("heading", name="Deal registrations")).to_be_visible()
     click(page.get_by_role("link", name=number, exact=True))
@@ -134,7 +134,7 @@ def _open_own_registration(page: Page, number: str) -> None:
 def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser_log, live_server):
     # Reseller B registers first, from its list of registrations.
     sign_in(page, PARTNER_B[0])
-    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    click(nav_link(page, "Deal registrations"))
     expect(page).to_have_url(LIST_URL)
     click(page.get_by_role("link", name="Register a deal"))
     expect(page).to_have_url(re.compile(r"/deals/new$"))
@@ -142,13 +142,14 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     expect(page.get_by_text("Under review.", exact=True)).to_be_visible()
     sign_out(page)
 
-    # Reseller A registers the same customer: it is told only "under review".
+    # Reseller A registers the same customer: it is told only "under conflict review".
     secrets_of_b = [PARTNER_B[1], CUSTOMER_B["End customer (company)"], b_number, "Priya Hale"]
     sign_in(page, PARTNER_A[0])
     goto(page, "/deals/new")
     a_id, a_number = _register(page, CUSTOMER_A, PRODUCTS_A)
     assert a_id != b_id and a_number != b_number
-    expect(page.get_by_text("Under review.", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("conflict-review")).to_contain_text("Under conflict review.")
+    expect(page.get_by_text("Under review.", exact=True)).to_have_count(0)
     expect(page.get_by_test_id("conflicts")).to_have_count(0)
     expect(page.get_by_text("Possible conflicts")).to_have_count(0)
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
@@ -156,12 +157,13 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     expect(page.get_by_text("Quillfeather Analytics Inc. · quillfeather.io")).to_be_visible()
     _expect_none_of(page, secrets_of_b, "A's registration")
 
-    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    click(nav_link(page, "Deal registrations"))
     expect(page).to_have_url(LIST_URL)
     own_rows = page.get_by_role("row").filter(has_text="Quillfeather")
     expect(own_rows).to_have_count(1)
     expect(own_rows).to_contain_text(a_number)
     expect(own_rows.get_by_test_id("deal-status")).to_have_text("Under review")
+    expect(own_rows.get_by_test_id("deal-conflict-review")).to_have_text("Conflict review")
     _expect_none_of(page, secrets_of_b, "A's list")
     page.get_by_placeholder("Customer name contains…").fill("Quillfeather")
     click(page.get_by_role("button", name="Filter"))
@@ -183,7 +185,7 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
 
     # The channel manager: the review queue flags A's registration, oldest first.
     sign_in(page, CHANNEL_MANAGER)
-    click(nav(page).get_by_role("link", name="Deal registrations", exact=True))
+    click(nav_link(page, "Deal registrations"))
     expect(page).to_have_url(LIST_URL)
     click(page.get_by_role("link", name="Review queue"))
     expect(page).to_have_url(REVIEW_URL)
@@ -214,7 +216,7 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
         PARTNER_B[1],
         "Quillfeather Analytics Ltd · quillfeather.io",
         "Core switches, Wi-Fi 7 access points",
-        "48000.00 EUR",
+        "€48,000.00",
     ):
         expect(conflicts).to_contain_text(text)
     expect(conflicts.get_by_role("link", name=b_number)).to_be_visible()
@@ -298,9 +300,12 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     browser_log.assert_clean()
 
 
-def test_a_partner_is_not_told_its_registration_conflicts(page: Page, browser_log):
+def test_a_partner_is_told_its_registration_is_under_conflict_review_not_with_whom(
+    page: Page, browser_log
+):
     # Delta registers a customer that Alpine (approved) and Cobalt (under review) registered
-    # in the demo world: two conflicts for the channel manager, none of them Delta's to know.
+    # in the demo world: two conflicts for the channel manager; Delta learns only that its
+    # registration is under conflict review (issue 13), nothing of the others.
     sign_in(page, "admin@delta.example")
     goto(page, "/deals/new")
     _register(
@@ -312,10 +317,21 @@ def test_a_partner_is_not_told_its_registration_conflicts(page: Page, browser_lo
         },
         ["Branch routers"],
     )
-    expect(page.get_by_text("Under review.", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("conflict-review")).to_have_text(
+        "Under conflict review. Another registration, or a deal the vendor works itself, names"
+        " the same customer. The channel team looks into it before deciding, and you are told"
+        " of its decision."
+    )
+    expect(
+        page.get_by_role("heading", level=1).get_by_test_id("deal-conflict-review")
+    ).to_be_visible()
     expect(page.get_by_test_id("conflicts")).to_have_count(0)
+    expect(page.get_by_text("Possible conflicts")).to_have_count(0)
     _expect_none_of(page, ["Alpine", "Cobalt", "Hawthorne Retail Group Ltd"], "Delta's page")
+    goto(page, "/deals/")
+    row = page.get_by_role("row").filter(has_text="Hawthorne")
+    expect(row).to_have_count(1)
+    expect(row.get_by_test_id("deal-conflict-review")).to_have_text("Conflict review")
+    _expect_none_of(page, ["Alpine", "Cobalt", "Hawthorne Retail Group Ltd"], "Delta's list")
     page.wait_for_load_state("load")
     browser_log.assert_clean()
-    main = page.get_by_role("main")
-    expect(main.get_by_text(re.compile("conflict", re.IGNORECASE))).to_have_count(0)

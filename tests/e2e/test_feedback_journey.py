@@ -29,7 +29,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import serve_portal
-from tests.e2e.steps import click, goto, nav, sign_in, sign_out
+from tests.e2e.steps import click, goto, nav, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -90,7 +90,7 @@ def _only_refusals(browser_log, refused: list[str]) -> None:
 def test_a_partners_idea_is_voted_planned_and_both_are_told(page: Page, browser_log, mailbox):
     refused: list[str] = []
     sign_in(page, PARTNER[0])
-    click(nav(page).get_by_role("link", name="Ideas", exact=True))
+    click(nav_link(page, "Ideas"))
     click(page.get_by_role("link", name="Propose an idea"))
     page.wait_for_load_state("load")  # the suggestions' script
     page.get_by_label("Title").fill("dark mode console")  # the demo board has one like it
@@ -119,7 +119,7 @@ def test_a_partners_idea_is_voted_planned_and_both_are_told(page: Page, browser_
     sign_out(page)
 
     sign_in(page, CUSTOMER)
-    click(nav(page).get_by_role("link", name="Ideas", exact=True))
+    click(nav_link(page, "Ideas"))
     page.get_by_label("Sort").select_option("newest")
     click(page.get_by_role("button", name="Show", exact=True))
     click(page.get_by_role("link", name=TITLE))
@@ -159,7 +159,7 @@ def test_a_recipient_answers_the_nps_link_without_signing_in(
     page: Page, browser_log, mailbox, chromium, live_server
 ):
     sign_in(page, MANAGER)
-    click(nav(page).get_by_role("link", name="NPS", exact=True))
+    click(nav_link(page, "NPS"))
     click(page.get_by_role("link", name="New campaign"))
     page.get_by_label("Name").fill("Customer NPS, browser test")
     page.get_by_label("Customers").check()

@@ -32,7 +32,7 @@ from playwright.sync_api import Page, expect
 
 from portal.business_hours import add_business_hours, calendar_from_config
 from tests.e2e.conftest import serve_portal
-from tests.e2e.steps import click, nav, sign_in, sign_out
+from tests.e2e.steps import click, nav, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -87,7 +87,7 @@ def live_server(tmp_path_factory):
 
 
 def _open_leads(page: Page) -> None:
-    click(nav(page).get_by_role("link", name="Leads", exact=True))
+    click(nav_link(page, "Leads"))
     expect(page).to_have_url(LIST_URL)
 
 
@@ -109,8 +109,9 @@ def _fact(page: Page, name: str):
 
 
 def _moment(shown: str) -> datetime:
-    """A moment as the pages write it in English (``11/23/26, 4:55 PM``), in UTC."""
-    return datetime.strptime(" ".join(shown.split()), "%m/%d/%y, %I:%M %p").replace(tzinfo=UTC)
+    """A moment as the pages write it in English (``Nov 23, 2026, 4:55 PM``), in UTC (the
+    browser's zone here)."""
+    return datetime.strptime(" ".join(shown.split()), "%b %d, %Y, %I:%M %p").replace(tzinfo=UTC)
 
 
 def _time_of(element) -> tuple[datetime, datetime]:
@@ -137,7 +138,7 @@ def _row_of(page: Page, company: str):
 
 def _search(page: Page, text: str) -> None:
     """Filter the lead list by what a company, contact or email contains."""
-    search = page.get_by_role("search")
+    search = page.get_by_role("main").get_by_role("search")
     search.get_by_label("Search", exact=True).fill(text)
     click(search.get_by_role("button", name="Filter"))
     expect(page).to_have_url(re.compile(r"/leads/\?q=" + re.escape(text.replace(" ", "+"))))
@@ -391,7 +392,8 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     expect(accepted).to_contain_text("Accepted on")
     expect(accepted).not_to_contain_text("Answer due by")
     expect(_offers_row(page, RESELLER[1]).locator("[data-status]")).to_have_text("Accepted")
-    expect(_history(page)).to_contain_text("lead_offer.accepted")
+    expect(_history(page)).to_contain_text("Lead offer accepted")  # in words, not its code
+    expect(_history(page)).not_to_contain_text("lead_offer.")
 
     # Both answers reached the manager, who offered the leads; the decline's says why and opens
     # the lead.
@@ -417,7 +419,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     expect(declined.locator("[data-status]")).to_have_text("Declined")
     expect(declined.locator("td").last).to_have_text(DECLINE_REASON)
     expect(
-        _history(page).get_by_role("listitem").filter(has_text="lead_offer.declined")
+        _history(page).get_by_role("listitem").filter(has_text="Lead offer declined")
     ).to_contain_text(DECLINE_REASON)
     ranking = page.get_by_test_id("ranking").locator("tbody tr").filter(has_text=RESELLER[1])
     expect(ranking).to_contain_text("declined this lead")
@@ -504,9 +506,9 @@ def test_the_lead_list_pages_by_key_through_a_filter(page: Page, browser_log):
     click(pager.get_by_role("link", name="Next"))
     expect(page).to_have_url(re.compile(r"/leads/\?.*after="))
     expect(page).to_have_url(re.compile(r"[?&]q=Quokka\+Paging(&|$)"))  # the filter stays
-    expect(page.get_by_role("search").get_by_label("Search", exact=True)).to_have_value(
-        PAGED_PREFIX
-    )
+    expect(
+        page.get_by_role("main").get_by_role("search").get_by_label("Search", exact=True)
+    ).to_have_value(PAGED_PREFIX)
     expect(_lead_rows(page)).to_have_count(PAGED_COUNT - PER_PAGE)
     expect(_companies(page)).to_have_text(newest_first[PER_PAGE:])
     expect(pager.get_by_role("link", name="Next")).to_have_count(0)
@@ -519,7 +521,7 @@ def test_the_lead_list_pages_by_key_through_a_filter(page: Page, browser_log):
     expect(_companies(page)).to_have_text(newest_first[:PER_PAGE])
 
     # By company name (a text key), with the other filters of the form kept on every page.
-    search = page.get_by_role("search")
+    search = page.get_by_role("main").get_by_role("search")
     search.get_by_label("Country", exact=True).select_option(label="Japan")
     search.get_by_label("Product line", exact=True).select_option(label="Storage")
     search.get_by_label("Order", exact=True).select_option(label="Company")

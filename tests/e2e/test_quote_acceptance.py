@@ -3,8 +3,8 @@
 The sales rep builds a quote for a customer with a firewall but not the licence it requires: the
 builder names the rule and the line, and sending is refused with the same message. The rep adds
 the licence, the warning goes, the quote is sent. The customer's admin opens it (it becomes
-viewed), downloads the PDF (whose SHA-256 is the one the page shows), and accepts it by typing
-a full name and ticking the consent box; the certificate shows the same hash. The rep then sees
+viewed), downloads the PDF, and accepts it by typing a full name and ticking the consent box;
+the certificate shows the PDF's SHA-256 as its document fingerprint. The rep then sees
 the quote accepted. No page logs an error or asks a host other than the portal's own.
 
 The portal runs as a live server of this module's own, with a PostgreSQL database of its own
@@ -26,6 +26,7 @@ from portal.app import create_app
 from portal.seed import DEMO_PASSWORD, seed_demo_world
 from tests.conftest import reset_schema
 from tests.e2e.conftest import LOOPBACK, _e2e_database_name, _PostgresDatabase
+from tests.e2e.steps import nav_link
 
 pytestmark = pytest.mark.browser
 
@@ -122,9 +123,7 @@ def _add_line(page: Page, sku: str, quantity: int) -> None:
 
 def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_log):
     _sign_in(page, SALES)
-    _click(
-        page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Quotes")
-    )
+    _click(nav_link(page, "Quotes"))
     _click(page.get_by_role("link", name="New quote"))
     page.get_by_label("Recipient organisation", exact=True).select_option(
         label=f"{CUSTOMER_ORG} (Customer)"
@@ -166,7 +165,9 @@ def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_
     download = page.request.get(pdf_link.get_attribute("href"))
     assert download.ok and download.headers["content-type"] == "application/pdf"
     pdf_hash = hashlib.sha256(download.body()).hexdigest()
-    expect(page.get_by_test_id("answer")).to_contain_text(pdf_hash)
+    # The fingerprint is kept for the certificate: the page answered does not show it.
+    expect(page.get_by_test_id("answer")).not_to_contain_text(pdf_hash)
+    expect(page.get_by_text("SHA-256")).to_have_count(0)
     page.get_by_label("Your full name", exact=True).fill("Kim Kestrel")
     _click(page.get_by_role("button", name="Accept the quote"))
     # The consent box is required: nothing is accepted without it (the page answers 422,

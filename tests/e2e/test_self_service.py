@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.seed import DEMO_PASSWORD
+from tests.e2e.steps import nav_link
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +46,7 @@ def sign_out(page: Page) -> None:
 
 def test_suggestion_case_reply_note_and_read_only_partner(page: Page, browser_log):
     sign_in(page, CUSTOMER)
-    page.get_by_role("navigation", name="Main navigation").get_by_role("link", name="Cases").click()
+    nav_link(page, "Cases").click()
     page.get_by_role("link", name="Open a case").click()
     loaded = page.evaluate("performance.timeOrigin")
     page.get_by_label("Subject").press_sequentially("VPN tunnel drops", delay=30)
@@ -93,4 +94,58 @@ def test_suggestion_case_reply_note_and_read_only_partner(page: Page, browser_lo
     expect(page.get_by_test_id("reply").filter(has_text=REPLY)).to_be_visible()
     expect(page.get_by_text(NOTE)).to_have_count(0)
     expect(page.get_by_test_id("reply-form")).to_have_count(0)
+    browser_log.assert_clean()
+
+
+DRAFT = "Since the firmware update the tunnel drops at 02:00 every night; logs attached later."
+
+
+def test_a_draft_survives_a_suggested_article_on_a_phone(page: Page, browser_log):
+    """At 390 px the suggested articles sit between the fields and the button; reading one and
+    coming back keeps what was typed; sending the case forgets the draft."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in(page, CUSTOMER)
+    page.goto("/cases/new")
+    page.get_by_label("Describe the problem (markdown)").fill(DRAFT)
+    page.get_by_label("Product").fill("VPN gateway")
+    page.get_by_label("Subject").press_sequentially("VPN tunnel drops", delay=30)
+    suggestion = page.get_by_test_id("suggestion").filter(has_text=ARTICLE)
+    expect(suggestion).to_be_visible()
+    button = page.get_by_role("button", name="Open the case")
+    assert suggestion.bounding_box()["y"] < button.bounding_box()["y"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the new-case page is {width} px wide on a phone"
+    suggestion.click()
+    expect(page.get_by_role("heading", name=ARTICLE)).to_be_visible()
+    page.get_by_role("link", name="No, open a case anyway").click()
+    expect(page.get_by_label("Describe the problem (markdown)")).to_have_value(DRAFT)
+    expect(page.get_by_label("Product")).to_have_value("VPN gateway")
+    expect(page.get_by_label("Subject")).to_have_value("VPN tunnel drops")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page).to_have_url(CASE_URL)
+    expect(page.get_by_test_id("description")).to_contain_text("tunnel drops at 02:00")
+    page.goto("/cases/new")  # sent: the draft is gone
+    expect(page.get_by_label("Describe the problem (markdown)")).to_have_value("")
+    browser_log.assert_clean()
+
+
+def test_a_solved_case_asks_its_requester_for_a_rating_on_its_page(page: Page, browser_log):
+    sign_in(page, CUSTOMER)
+    page.goto("/cases/new")
+    page.get_by_label("Subject").fill("Badge printer prints blank cards")
+    page.get_by_label("Describe the problem (markdown)").fill("Every card comes out blank.")
+    page.get_by_role("button", name="Open the case").click()
+    expect(page).to_have_url(CASE_URL)
+    expect(page.get_by_test_id("csat-prompt")).to_have_count(0)
+    page.get_by_role("button", name="My problem is solved").click()
+    prompt = page.get_by_test_id("csat-prompt")
+    expect(prompt).to_be_visible()
+    prompt.get_by_label("4 · Satisfied").check()
+    prompt.get_by_label("Anything you would like to add? (optional)").fill("Fixed it myself")
+    prompt.get_by_role("button", name="Send my rating").click()
+    expect(page.get_by_text("Thank you: your rating is recorded.")).to_be_visible()
+    expect(page.get_by_test_id("csat-given")).to_have_text(
+        "You rated the help on this case 4 of 5. Thank you!"
+    )
+    expect(page.get_by_test_id("csat-form")).to_have_count(0)
     browser_log.assert_clean()

@@ -21,6 +21,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from portal.seed import DEMO_PASSWORD
 from tests.e2e.conftest import serve_portal
+from tests.e2e.steps import nav_link
 from tests.oidc_provider import TestProvider
 
 pytestmark = pytest.mark.browser
@@ -76,9 +77,7 @@ def connect_provider_as_admin(page: Page, provider: TestProvider, live_server: s
     shows at the provider, fill in and save the provider, see it in use, sign out. Returns the
     callback URL."""
     _sign_in_with_password(page, ADMIN)
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Sign-in", exact=True
-    ).click()
+    nav_link(page, "Sign-in").click()
     expect(page).to_have_url(SIGN_IN_SETTINGS_URL)
     expect(page.get_by_role("heading", name="Sign-in with your identity provider")).to_be_visible()
 

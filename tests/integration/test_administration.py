@@ -31,8 +31,10 @@ def test_vendor_admin_creates_a_customer_managed_by_a_partner(
     invitation = db.scalar(select(Invitation).where(Invitation.org_id == org.id))
     assert invitation.role == "customer_admin" and invitation.email == "ada@acme.test"
     assert mailbox.to("ada@acme.test"), "the first admin is invited by email"
-    page = client.get(f"/admin/organizations/{org.id}").get_data(as_text=True)
-    assert "Acme Widgets" in page and "ada@acme.test" in page and "organization.created" in page
+    old_address = client.get(f"/admin/organizations/{org.id}")
+    assert old_address.status_code == 301 and old_address.location == f"/organizations/{org.id}"
+    page = client.get(f"/organizations/{org.id}").get_data(as_text=True)
+    assert "Acme Widgets" in page and "ada@acme.test" in page and "Organisation created" in page
 
 
 def test_bad_organisation_input_gets_clear_messages_and_writes_nothing(
@@ -85,8 +87,9 @@ def test_partner_admin_manages_only_its_own_users(client_as, db, org_factory, us
     with unchanged(db, stranger, other):
         assert client.get(f"/admin/users/{stranger.id}").status_code == 404
         assert client.post(f"/admin/users/{stranger.id}/deactivate").status_code == 404
-        # vendor staff only
-        assert client.get(f"/admin/organizations/{other.id}").status_code == 403
+        # another partner's organisation is invisible: 404, as for one that does not exist
+        assert client.get(f"/admin/organizations/{other.id}").status_code == 404
+        assert client.get(f"/organizations/{other.id}").status_code == 404
     assert client.get(f"/admin/users/{colleague.id}").status_code == 200
 
 

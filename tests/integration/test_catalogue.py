@@ -66,7 +66,7 @@ def test_a_channel_manager_adds_a_product_with_breaks_and_rules(client_as, db, s
     assert [(b.min_quantity, b.unit_price) for b in product.breaks] == [(5, Decimal("1100"))]
     assert [(r.kind, r.other_product_id) for r in product.rules] == [("requires", lic)]
     listing = manager.get("/catalogue/").get_data(as_text=True)
-    assert "requires LIC-1" in listing and "5+: 1,100.00" in listing
+    assert "requires LIC-1" in listing and "5+: €1,100.00" in listing
     manager.post(f"/catalogue/{fw}/remove-rule", data={"rule_id": product.rules[0].id})
     db.expire_all()
     assert db.get(Product, fw).rules == []

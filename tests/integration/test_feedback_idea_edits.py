@@ -89,9 +89,9 @@ def test_the_author_edits_while_under_review_and_it_is_kept_in_the_history(clien
     # An edit is no news of the idea's progress: its followers (the author) are not told.
     assert db.scalar(select(func.count()).select_from(Notification)) == 0
     history = client_as(board["manager"]).get(f"/ideas/{idea_id}").get_data(as_text=True)
-    edited_entry = " ".join(history[history.find("idea.edited") :].split())[:300]
-    assert edited_entry.startswith("idea.edited</strong> by Ada Author")
-    assert "title: Dark mode for the console → Dark theme for the admin console" in edited_entry
+    edited_entry = " ".join(history[history.find("Idea edited") :].split())[:300]
+    assert edited_entry.startswith("Idea edited</strong> by Ada Author")
+    assert "Title: Dark mode for the console → Dark theme for the admin console" in edited_entry
 
 
 def test_bad_input_is_refused_with_the_typed_values_kept(client_as, db, board):

@@ -277,7 +277,7 @@ def test_a_vendor_admin_may_invite_into_a_partner_organisation(
     client = client_as(user_factory(vendor))
     response = invite(client, partner, "ina@example.test", role="partner_admin")
     assert response.status_code == 302
-    assert response.headers["Location"] == f"/admin/organizations/{partner.id}"
+    assert response.headers["Location"] == f"/organizations/{partner.id}"
     assert (
         accept(
             app.test_client(), invitation_link(app, mailbox.to("ina@example.test")[0])

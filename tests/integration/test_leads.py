@@ -80,7 +80,7 @@ def test_vendor_creates_a_lead_and_it_is_audited(client_as, db, channel):
     )
     assert actions_on(db, lead) == ["lead.created"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Acme Industrial GmbH" in page and "lead.created" in page
+    assert "Acme Industrial GmbH" in page and "Lead created" in page  # its history, in words
     assert "Gold Reseller GmbH" in page  # the rule's view of who fits
 
 

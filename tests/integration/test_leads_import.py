@@ -67,7 +67,7 @@ def test_a_good_file_is_previewed_then_imported_in_one_go(client_as, db, staff):
     preview = upload(client, GOOD)
     assert preview.status_code == 200
     page = preview.get_data(as_text=True)
-    assert "Checked 3 rows: 3 ready to import (100.0 %), 0 with errors." in page
+    assert "Checked 3 rows: 3 ready to import (100%), 0 with errors." in page
     assert "<progress" in page and "Import 3 leads" in page
     assert "Contoso, Inc." in page  # the sample rows
     assert count(db) == 0  # a preview writes nothing
@@ -94,7 +94,7 @@ def test_bad_rows_import_nothing_and_each_is_explained(client_as, db, staff):
         response = upload(client, BAD)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "Checked 6 rows: 1 ready to import (16.7 %), 5 with errors." in page
+    assert "Checked 6 rows: 1 ready to import (16.7%), 5 with errors." in page
     assert "Nothing was imported." in page and "payload" not in page
     errors = page.split('data-testid="import-errors"')[1].split("</table>")[0]
     rows = re.findall(r"<tr><td>(\d+)</td><td>(\w+)</td><td>([^<]*)</td></tr>", errors)
@@ -183,7 +183,7 @@ def test_a_large_file_travels_in_pieces_and_imports_whole(client_as, db, staff, 
     text = "company,email,country,product_line\n" + "\n".join(rows) + "\n"
     client = client_as(staff)
     page = upload(client, text).get_data(as_text=True)
-    assert "Checked 3,000 rows: 3,000 ready to import (100.0 %)" in page
+    assert "Checked 3,000 rows: 3,000 ready to import (100%)" in page
     pieces = payload_of(page)
     assert len(pieces) > 2
     assert confirm(client, pieces).status_code == 302

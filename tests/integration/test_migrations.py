@@ -216,3 +216,45 @@ def test_0013_fills_the_client_status_from_the_active_flag_and_the_downgrade_is_
             assert migrate.differences(conn) == []
     finally:
         engine.dispose()
+
+
+def test_0014_adds_the_account_manager_and_the_downgrade_is_clean(scratch_url):
+    """The column takes a vendor user, is emptied when the user goes (ON DELETE SET NULL, on
+    SQLite too), and the downgrade drops it without losing an organisation."""
+    engine = make_engine(scratch_url)
+    try:
+        with engine.begin() as conn:
+            migrate.upgrade(conn, "0013_client_status")
+            org = conn.scalar(
+                text(
+                    "INSERT INTO organizations (name, kind, active, created_at, version) "
+                    "VALUES ('Vendor', 'vendor', true, CURRENT_TIMESTAMP, 1) RETURNING id"
+                )
+            )
+        with engine.begin() as conn:
+            migrate.upgrade(conn)
+            assert migrate.differences(conn) == []
+            user = conn.scalar(
+                text(
+                    "INSERT INTO users (org_id, email, name, role, active, timezone, created_at, "
+                    "version) VALUES (:org, 'am@vendor.test', 'AM', 'sales_rep', true, 'UTC', "
+                    "CURRENT_TIMESTAMP, 1) RETURNING id"
+                ),
+                {"org": org},
+            )
+            conn.execute(
+                text("UPDATE organizations SET account_manager_id = :u WHERE id = :o"),
+                {"u": user, "o": org},
+            )
+            conn.execute(text("DELETE FROM users WHERE id = :u"), {"u": user})
+            assert conn.scalar(text("SELECT account_manager_id FROM organizations")) is None
+        with engine.begin() as conn:
+            migrate.downgrade(conn, "0013_client_status")
+            columns = {c["name"] for c in inspect(conn).get_columns("organizations")}
+            assert "account_manager_id" not in columns
+            assert conn.scalar(text("SELECT count(*) FROM organizations")) == 1
+        with engine.begin() as conn:
+            migrate.upgrade(conn)
+            assert migrate.differences(conn) == []
+    finally:
+        engine.dispose()

@@ -103,7 +103,7 @@ def test_a_move_the_table_refuses_changes_nothing(app, db, world):
     deal = factories.make_deal(db, world["partner"], status="draft")
     with unchanged(db, deal), acting_as(app, world["manager"]) as actor:
         mine = portal_db.session.get(DealRegistration, deal.id)
-        with pytest.raises(InvalidTransition, match="draft cannot become approved"):
+        with pytest.raises(InvalidTransition, match="Draft cannot become Approved"):
             transition(mine, DealStatus.approved, actor=actor)
         portal_db.session.rollback()
     assert audit_actions(db, deal) == []

@@ -149,7 +149,7 @@ def test_money_and_markdown_are_app_wide_filters(app):
 
     assert app.jinja_env.filters["money"] is formatting.money
     assert app.jinja_env.filters["markdown"] is formatting.markdown
-    assert formatting.money(D("1234.5"), "EUR") == "1,234.50"
-    assert formatting.money(D("1234.5"), "JPY") == "1,235" and formatting.money(None, "EUR") == ""
+    assert formatting.money(D("1234.5"), "EUR") == "€1,234.50"
+    assert formatting.money(D("1234.5"), "JPY") == "¥1,235" and formatting.money(None, "EUR") == ""
     html = formatting.markdown("**a** <b>x</b> [l](javascript:alert(1))")
     assert "<strong>a</strong>" in html and "&lt;b&gt;" in html and 'href="javascript:' not in html

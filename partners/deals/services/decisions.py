@@ -16,6 +16,7 @@ from partners.deals.services.common import (
     tell_partner,
     tier_protection_days,
 )
+from portal import formatting
 from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput
@@ -50,7 +51,7 @@ def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: 
             "Deal %(number)s with %(customer)s is approved, protected until %(until)s.",
             number=deal.number,
             customer=deal.customer_name,
-            until=deal.expires_at.date().isoformat(),
+            until=formatting.date(deal.expires_at.date()),
         ),
     )
 

@@ -15,7 +15,7 @@ from partners.deals.services.common import (
     tell_partner,
     tell_reviewers,
 )
-from portal import audit
+from portal import audit, formatting
 from portal.clock import utcnow
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.tenancy import Principal
@@ -106,6 +106,6 @@ def extend_protection(deal: DealRegistration, *, days: int, actor: Principal) ->
         _(
             "Protection of deal %(number)s is extended to %(until)s.",
             number=deal.number,
-            until=deal.expires_at.date().isoformat(),
+            until=formatting.date(deal.expires_at.date()),
         ),
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from partners.leads import models
 from partners.leads.models import Lead, LeadOffer, SharedLead
-from portal import people
+from portal import formatting, people
 from portal.concurrency import flush_or_conflict
 from portal.db import unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput
@@ -214,4 +214,4 @@ def shared_outcome_people(shared: SharedLead) -> list[Person]:
 
 def format_when(moment: datetime) -> str:
     """A moment as notifications show it."""
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+    return formatting.datetime(moment, with_zone=True, zone="UTC")

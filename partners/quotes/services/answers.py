@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from partners.deals import services as deals
 from partners.quotes.models import OPEN_STATUSES, Quote, QuoteStatus
 from partners.quotes.services.common import raced
-from portal import people
+from portal import formatting, people
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
@@ -39,7 +39,7 @@ def check_answerable(quote: Quote, actor: Principal) -> None:
             _(
                 "This quote expired on %(date)s and can no longer be accepted. Ask the vendor "
                 "for a new version.",
-                date=quote.valid_until.isoformat(),
+                date=formatting.date(quote.valid_until),
             )
         )
     if quote.status not in OPEN_STATUSES:

@@ -18,7 +18,7 @@ from partners.quotes.services.common import (
     raced,
 )
 from partners.quotes.services.drafts import reprice, rule_violations
-from portal import audit
+from portal import audit, formatting
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import InvalidInput, InvalidTransition
@@ -107,7 +107,7 @@ def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> No
         ),
         body=_(
             "Valid until %(date)s. Open it to read, download or accept it.",
-            date=quote.valid_until.isoformat(),
+            date=formatting.date(quote.valid_until),
         ),
         link=notify.link("quotes.detail", quote_id=quote.id),
     )

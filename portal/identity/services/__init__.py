@@ -5,8 +5,9 @@ queue notifications, and only flush: the view or command that called them commit
 ``DomainError``s whose message is safe to show.
 
 Split by use case: ``accounts`` (sign-in, sessions, passwords), ``invitations``, ``users`` (roles,
-deactivation, profile), ``organizations`` (vendor admins), ``common`` (audit fields, email and
-password rules). This package names them all: callers use ``portal.identity.services``.
+deactivation, profile), ``organizations`` (vendor admins: organisations, their account managers),
+``common`` (audit fields, email and password rules). This package names them all: callers use
+``portal.identity.services``.
 """
 
 from portal.identity.services.accounts import (
@@ -35,18 +36,27 @@ from portal.identity.services.invitations import (
     revoke_invitation,
 )
 from portal.identity.services.organizations import (
+    account_manager_candidates,
+    assign_account_manager,
     create_organization,
     set_organization_active,
     update_organization,
 )
-from portal.identity.services.users import change_role, set_user_active, update_profile
+from portal.identity.services.users import (
+    change_role,
+    set_browser_timezone,
+    set_user_active,
+    update_profile,
+)
 
 __all__ = [
-    "ORG_AUDIT_FIELDS", "USER_AUDIT_FIELDS", "accept_invitation", "authenticate",
+    "ORG_AUDIT_FIELDS", "USER_AUDIT_FIELDS", "accept_invitation", "account_manager_candidates",
+    "assign_account_manager", "authenticate",
     "change_password", "change_role", "check_may_manage_members", "check_password_rules",
     "create_organization", "end_all_sessions", "end_session", "expire_invitations",
     "invitation_for_token", "invite_user", "normalise_email", "request_password_reset",
-    "reset_password", "reset_token_is_valid", "revoke_invitation", "set_organization_active",
-    "set_user_active", "start_session", "update_organization", "update_profile",
+    "reset_password", "reset_token_is_valid", "revoke_invitation", "set_browser_timezone",
+    "set_organization_active", "set_user_active", "start_session", "update_organization",
+    "update_profile",
     "user_for_session",
 ]  # fmt: skip

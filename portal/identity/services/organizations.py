@@ -1,11 +1,12 @@
-"""Organisations, managed by vendor admins: created, edited, deactivated and reactivated."""
+"""Organisations, managed by vendor admins: created, edited, deactivated and reactivated, and
+given an account manager."""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from portal import access, audit
+from portal import access, audit, people
 from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput
@@ -107,4 +108,41 @@ def set_organization_active(org: Organization, active: bool, *, actor: Principal
         actor=actor,
         before=before,
         after=audit.snapshot(org, ORG_AUDIT_FIELDS),
+    )
+
+
+# Who may look after an organisation: the vendor's commercial staff, those who work deals with
+# customers themselves (an action, so no role is named here).
+ACCOUNT_MANAGER_ACTION = "direct_deals.manage"
+
+
+def account_manager_candidates() -> list:
+    """The active vendor staff who may be an account manager, as ``portal.people.Person``."""
+    return people.vendor_staff_who_may(ACCOUNT_MANAGER_ACTION)
+
+
+def assign_account_manager(org: Organization, user_id: int | None, *, actor: Principal) -> None:
+    """Make the vendor user ``user_id`` the account manager of ``org`` (None: nobody).
+
+    Raises Forbidden unless the actor manages organisations, InvalidInput for someone who is not
+    an active vendor user allowed to manage accounts. Audited as ``organization.account_manager``.
+    """
+    if not actor.can("orgs.manage"):
+        raise Forbidden(_("Only vendor admins assign account managers."))
+    if org.kind == access.VENDOR:
+        raise Forbidden(_("The vendor organisation has no account manager."))
+    if user_id is not None and user_id not in {p.id for p in account_manager_candidates()}:
+        raise InvalidInput(
+            _("Choose an active member of the vendor's sales staff."), field="account_manager_id"
+        )
+    if org.account_manager_id == user_id:
+        return
+    before = {"account_manager_id": org.account_manager_id}
+    org.account_manager_id = user_id
+    audit.record(
+        "organization.account_manager",
+        org,
+        actor=actor,
+        before=before,
+        after={"account_manager_id": user_id},
     )

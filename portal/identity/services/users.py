@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from portal import access, audit
+from portal import access, audit, formatting
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import User
 from portal.identity.services.accounts import end_all_sessions
@@ -48,10 +48,20 @@ def set_user_active(user: User, active: bool, *, actor: Principal) -> None:
 
 
 def update_profile(user: User, *, name: str, timezone: str) -> None:
-    from zoneinfo import available_timezones
-
     if not name.strip():
         raise InvalidInput(_("Give your name."), field="name")
-    if timezone not in available_timezones():
+    if formatting.zone_or_none(timezone) is None:
         raise InvalidInput(_("Unknown time zone."), field="timezone")
     user.name, user.timezone = name.strip(), timezone
+
+
+def set_browser_timezone(user: User, timezone: str) -> bool:
+    """Store the time zone ``user``'s browser reports, once: only while they have none, so a zone
+    they chose (or one stored before) stays. Returns whether it was stored; ``InvalidInput`` for
+    a name that is not an IANA time zone."""
+    if formatting.zone_or_none(timezone) is None:
+        raise InvalidInput(_("Unknown time zone."), field="timezone")
+    if user.timezone:
+        return False
+    user.timezone = timezone
+    return True

@@ -13,7 +13,7 @@ from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.text import clean_text, one_line
-from selfservice.cases.attachments import check_files
+from selfservice.cases.attachments import CheckedFile, check_files
 from selfservice.cases.models import (
     AUDIT_FIELDS,
     PRIORITIES,
@@ -43,10 +43,17 @@ from selfservice.cases.services.common import (
 
 
 def open_case(
-    org: Organization, fields: dict, *, actor: Principal, requester: User | None = None
+    org: Organization,
+    fields: dict,
+    *,
+    actor: Principal,
+    requester: User | None = None,
+    files: list[tuple[str, bytes]] | None = None,
 ) -> Case:
     """Raise a case for ``org``: a customer or partner for its own organisation, vendor staff on
-    someone's behalf (``requester`` of that organisation). Raises InvalidInput, Forbidden."""
+    someone's behalf (``requester`` of that organisation), with files (name, content) that go
+    with its description, checked as a reply's are before anything is written. Raises
+    InvalidInput, Forbidden."""
     if not actor.can("cases.open") and not is_agent(actor):
         raise Forbidden(_("You may not open cases."))
     if not actor.is_vendor_staff and org.id != actor.org_id:
@@ -66,6 +73,7 @@ def open_case(
         requester = db.session.get(User, actor.user_id)
     if requester is not None and requester.org_id != org.id:
         raise InvalidInput(_("The requester must belong to the organisation."), field="requester")
+    checked = check_files(files or [])
     now = utcnow()
     product = clean_text(fields.get("product"), 100)
     case = Case(
@@ -91,6 +99,7 @@ def open_case(
     db.session.add(
         CaseStatusChange(org_id=case.org_id, case_id=case.id, status=CaseStatus.new, at=now)
     )
+    store_files(case, checked, comment_id=None, internal=False, actor=actor, at=now)
     db.session.flush()
     refresh_sla(case, now)
     audit.record("case.opened", case, actor=actor, after=audit.snapshot(case, AUDIT_FIELDS))
@@ -154,22 +163,7 @@ def add_comment(
     case.updated_at = now
     if checked:
         db.session.flush()
-        for f in checked:
-            db.session.add(
-                CaseAttachment(
-                    org_id=case.org_id,
-                    case_id=case.id,
-                    comment_id=comment.id,
-                    filename=f.filename,
-                    content_type=f.content_type,
-                    size=len(f.content),
-                    sha256=f.sha256,
-                    internal=internal,
-                    uploaded_by_id=actor.user_id,
-                    created_at=now,
-                    content=f.content,
-                )
-            )
+        store_files(case, checked, comment_id=comment.id, internal=internal, actor=actor, at=now)
     if internal:
         db.session.flush()
         tell_of(
@@ -219,6 +213,35 @@ def add_comment(
             body=text,
         )
     return comment
+
+
+def store_files(
+    case: Case,
+    checked: list[CheckedFile],
+    *,
+    comment_id: int | None,
+    internal: bool,
+    actor: Principal,
+    at,
+) -> None:
+    """Keep files already checked (``check_files``) with a reply (``comment_id``) or, without
+    one, with the case's description."""
+    for f in checked:
+        db.session.add(
+            CaseAttachment(
+                org_id=case.org_id,
+                case_id=case.id,
+                comment_id=comment_id,
+                filename=f.filename,
+                content_type=f.content_type,
+                size=len(f.content),
+                sha256=f.sha256,
+                internal=internal,
+                uploaded_by_id=actor.user_id,
+                created_at=at,
+                content=f.content,
+            )
+        )
 
 
 def _check_agent_status(case: Case, status: str) -> None:

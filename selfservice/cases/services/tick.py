@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import audit
+from portal import audit, formatting
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import InvalidTransition
@@ -80,7 +80,8 @@ def _tell_sla(case: Case, target: str, *, breached: bool, due_at: datetime | Non
     )
     body = case.subject
     if due_at is not None:
-        body += "\n" + _("Due at %(when)s UTC.", when=due_at.strftime("%Y-%m-%d %H:%M"))
+        when = formatting.datetime(due_at, with_zone=True, zone="UTC")
+        body += "\n" + _("Due at %(when)s.", when=when)
     tell_of(agents_to_tell(case), case, "cases.sla", title, body=body)
 
 

@@ -1,0 +1,292 @@
+"""In a real browser, for every demo role: the page fits the window (1,280 px on a laptop, 390 px on
+a phone) with Notifications, the user's name and Sign out in reach; the navigation offers only
+pages the role may open and works from the keyboard; and axe-core finds no serious or critical
+violation on the home, list, detail and form pages of every audience.
+
+axe-core comes from npm (``package.json`` at the repository root; ``make install-test`` runs
+``npm ci``). It is injected into pages the portal serves, so these pages run in a context that
+ignores the Content-Security-Policy (``axe_page``); the policy itself is tested elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from portal.seed import DEMO_USERS, ORGANIZATIONS
+from tests.e2e.steps import goto, nav, sign_in
+
+pytestmark = pytest.mark.browser
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+BLOCKING = ("serious", "critical")
+
+# One demo user per role and kind of organisation (a supplier's admin is not a reseller's).
+_KIND = {name: kind for name, kind, _tier, _manager in ORGANIZATIONS}
+ROLES: dict[tuple[str, str], str] = {}
+for _email, _role, _org in DEMO_USERS:
+    ROLES.setdefault((_role, _KIND[_org]), _email)
+DEMO_ROLES = sorted(ROLES.values())
+
+
+def _width(page: Page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth")
+
+
+def _nav_paths(page: Page) -> list[str]:
+    """Every page the main navigation offers, drop-downs included (opened or not)."""
+    hrefs = (
+        nav(page)
+        .locator("a.nav-link[href], a.dropdown-item[href]")
+        .evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    )
+    return list(dict.fromkeys(h for h in hrefs if h.startswith("/")))
+
+
+def _in_window(page: Page, locator, width: int) -> None:
+    expect(locator).to_be_visible()
+    box = locator.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (
+        f"{locator} is outside the {width} px window: {box}"
+    )
+
+
+def _account_controls(page: Page, email: str):
+    name = page.evaluate("() => document.querySelector('[data-testid=account]')?.textContent")
+    assert name and name.strip(), f"{email}: no account link in the navigation"
+    return (
+        nav(page).get_by_test_id("notifications"),
+        nav(page).get_by_test_id("account"),
+        nav(page).get_by_role("button", name="Sign out"),
+    )
+
+
+@pytest.mark.parametrize("email", DEMO_ROLES)
+def test_every_role_fits_a_laptop_and_a_phone(page: Page, browser_log, email):
+    sign_in(page, email)
+    paths = _nav_paths(page)
+    assert "/home" in paths, paths
+    too_wide, refused = [], []
+
+    for path in paths:
+        response = page.goto(path)
+        if response.status != 200:
+            refused.append(f"{path}: {response.status}")
+        if _width(page) > LAPTOP["width"]:
+            too_wide.append(f"{path}: {_width(page)} px at {LAPTOP['width']}")
+    goto(page, "/home")
+    for control in _account_controls(page, email):
+        _in_window(page, control, LAPTOP["width"])
+
+    page.set_viewport_size(PHONE)
+    for path in paths:
+        page.goto(path)
+        if _width(page) > PHONE["width"]:
+            too_wide.append(f"{path}: {_width(page)} px at {PHONE['width']}")
+    goto(page, "/home")
+    toggler = nav(page).get_by_role("button", name="Show navigation")
+    expect(toggler).to_be_visible()
+    expect(nav(page).get_by_role("button", name="Sign out")).to_be_hidden()
+    toggler.click()
+    for control in _account_controls(page, email):
+        _in_window(page, control, PHONE["width"])
+    assert _width(page) <= PHONE["width"], f"/home with the menu open: {_width(page)} px"
+
+    assert not refused, f"{email}: the navigation offers pages the role may not open: {refused}"
+    assert not too_wide, f"{email}: pages wider than the window: {too_wide}"
+    browser_log.assert_clean()
+
+
+def test_the_navigation_works_from_the_keyboard_with_visible_focus(page: Page, browser_log):
+    sign_in(page, "admin@northwind.example")
+    toggle = nav(page).get_by_role("button", name="Channel", exact=True)
+    toggle.focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")  # focus by keyboard, so :focus-visible applies
+    expect(toggle).to_be_focused()
+    outline = toggle.evaluate(
+        "el => { const s = getComputedStyle(el);"
+        " return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]; }"
+    )
+    assert outline[0] != "none" and outline[1] >= 2, outline
+
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    leads = nav(page).get_by_role("link", name="Leads", exact=True)
+    expect(leads).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    expect(leads).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(toggle).to_be_focused()
+
+    page.keyboard.press("ArrowDown")  # opens the menu on its first entry
+    expect(leads).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/leads/$"))
+    expect(nav(page).get_by_role("button", name="Channel", exact=True)).to_have_class(
+        re.compile(r"\bactive\b")
+    )
+    browser_log.assert_clean()
+
+
+def test_every_page_has_a_favicon(page: Page, browser_log):
+    page.goto("/login")
+    icon = page.locator("head link[rel=icon]")
+    expect(icon).to_have_count(1)
+    assert page.request.get(icon.get_attribute("href")).status == 200
+    answer = page.request.get("/favicon.ico")
+    assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+    browser_log.assert_clean()
+
+
+# axe-core.
+
+
+@dataclass(frozen=True)
+class Detail:
+    """The first record a list links to (its address is not known in advance)."""
+
+    list_path: str
+    pattern: str
+
+
+# Home, list, detail and form pages of every audience; None signs nobody in.
+AXE_PAGES: dict[str | None, list[str | Detail]] = {
+    "admin@northwind.example": [
+        "/home",
+        "/leads/",
+        Detail("/leads/", r"^/leads/\d+$"),
+        "/leads/new",
+        "/leads/shared/",
+        "/deals/",
+        Detail("/deals/", r"^/deals/\d+$"),
+        "/deals/review",
+        "/quotes/",
+        Detail("/quotes/", r"^/quotes/\d+$"),
+        "/quotes/new",
+        "/catalogue/",
+        "/admin/organizations",
+        Detail("/admin/organizations", r"^/(admin/)?organizations/\d+$"),
+        "/admin/users",
+        "/admin/audit",
+        "/program/partners",
+        Detail("/program/partners", r"^/program/partners/\d+$"),
+        "/feedback/satisfaction/",
+        "/feedback/nps/",
+        "/feedback/analytics",
+        "/ideas/",
+        Detail("/ideas/", r"^/ideas/\d+$"),
+        "/help/manage",
+        "/notifications/",
+        "/account",
+    ],
+    "channel@northwind.example": ["/home"],
+    "sales@northwind.example": ["/home"],
+    "support@northwind.example": [
+        "/home",
+        "/cases/queue",
+        Detail("/cases/queue", r"^/cases/\d+$"),
+        "/help/manage/new",
+    ],
+    "admin@alpine.example": [
+        "/home",
+        "/leads/",
+        Detail("/leads/", r"^/leads/\d+$"),
+        "/leads/shared/new",
+        "/deals/",
+        Detail("/deals/", r"^/deals/\d+$"),
+        "/deals/new",
+        "/quotes/",
+        Detail("/quotes/", r"^/quotes/\d+$"),
+        "/program/mine",
+        "/cases/",
+        "/cases/new",
+        "/ideas/new",
+        "/admin/users",
+    ],
+    "sam@alpine.example": ["/home"],
+    "admin@evergreen.example": ["/home", "/leads/shared/"],
+    "admin@granite.example": [
+        "/home",
+        "/quotes/",
+        Detail("/quotes/", r"^/quotes/\d+$"),
+        "/cases/",
+        Detail("/cases/", r"^/cases/\d+$"),
+        "/cases/new",
+        "/ideas/",
+        "/account",
+    ],
+    "lee@granite.example": ["/home"],
+    None: ["/login", "/help/", Detail("/help/", r"^/help/articles/\d+$"), "/password/forgot"],
+}
+
+
+def _open(page: Page, where: str | Detail) -> str:
+    if isinstance(where, str):
+        response = page.goto(where)
+        assert response.status == 200, f"{where}: {response.status}"
+        return where
+    goto(page, where.list_path)
+    hrefs = page.locator("main a[href]").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+    found = next((h for h in hrefs if re.match(where.pattern, h)), None)
+    assert found, f"{where.list_path} links to nothing like {where.pattern}"
+    return _open(page, found)
+
+
+def _blocking_violations(page: Page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                        nodes: v.nodes.map(n => n.target.join(' ') + '  ' + n.failureSummary
+                                                .replace(/\\s+/g, ' ').slice(0, 160))}))"""
+    )
+    return [v for v in violations if v["impact"] in BLOCKING]
+
+
+def _report(found: dict[str, list[dict]]) -> str:
+    lines = []
+    for path, violations in found.items():
+        for v in violations:
+            lines.append(f"{path}: {v['impact']} {v['id']} ({v['help']}) on {len(v['nodes'])}:")
+            lines += [f"    {node}" for node in v["nodes"][:5]]
+    return "\n".join(lines)
+
+
+def test_axe_core_is_installed():
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci` (make install-test does)"
+
+
+@pytest.mark.parametrize("email", list(AXE_PAGES), ids=lambda e: e or "anonymous")
+def test_axe_finds_no_serious_or_critical_violation(axe_page: Page, browser_log, email):
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
+    if email:
+        sign_in(axe_page, email)
+    found = {}
+    for where in AXE_PAGES[email]:
+        path = _open(axe_page, where)
+        violations = _blocking_violations(axe_page)
+        if violations:
+            found[path] = violations
+    nodes = sum(len(v["nodes"]) for vs in found.values() for v in vs)
+    assert not found, (
+        f"{email or 'anonymous'}: {nodes} serious or critical violations "
+        f"on {len(found)} of {len(AXE_PAGES[email])} pages:\n{_report(found)}"
+    )
+    browser_log.assert_clean()
+
+
+def test_axe_covers_at_least_25_signed_in_pages():
+    signed_in = sum(len(pages) for email, pages in AXE_PAGES.items() if email)
+    assert signed_in >= 25, signed_in
