@@ -200,3 +200,22 @@ def test_only_staff_who_manage_leads_import(client_as, db, vendor, user_factory,
             assert upload(client, GOOD).status_code == 403
             assert confirm(client, ["x"]).status_code == 403
     assert count(db) == 0
+
+
+def test_excel_quoting_is_read_as_written(client_as, db, staff):
+    """RFC 4180 as Excel writes it: a doubled quote is one quote, and a quoted field may hold
+    doubled quotes and the delimiter (the sniffer, given the header alone, misread both)."""
+    client = client_as(staff)
+    text = (
+        "company,country,product_line,notes\r\n"
+        'Quote Works,DE,networking,"He said ""hi"""\r\n'
+        '"Comma ""Co"", Ltd",GB,security,plain\r\n'
+    )
+    page = upload(client, text).get_data(as_text=True)
+    assert "2 ready to import" in page
+    assert confirm(client, payload_of(page)).status_code == 302
+    leads = db.scalars(select(Lead).order_by(Lead.id)).all()
+    assert [(lead.company, lead.notes) for lead in leads] == [
+        ("Quote Works", 'He said "hi"'),
+        ('Comma "Co", Ltd', "plain"),
+    ]
