@@ -356,6 +356,10 @@ def test_files_go_with_a_reply_and_download_safely(client_as, db, people, clock)
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["Content-Type"] == "application/octet-stream"
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    # The download's own policy, not the site-wide one: nothing loads, nothing runs.
+    policy = [p.strip() for p in download.headers["Content-Security-Policy"].split(";")]
+    assert "default-src 'none'" in policy and "sandbox" in policy
+    assert not any(p.startswith(("script-src", "style-src")) for p in policy)
     with unchanged(db, att):
         assert client_as(people.colleague).get(f"/cases/attachments/{att.id}").status_code == 404
 
