@@ -1,5 +1,11 @@
 """WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi run``."""
 
-from portal.app import create_app
+import sys
 
-app = create_app()
+from portal.app import create_app
+from portal.config import ConfigurationError
+
+try:
+    app = create_app()
+except ConfigurationError as error:  # one line that says what to set, not a traceback
+    sys.exit(f"portal: {error}")

@@ -1,8 +1,12 @@
 """Settings from environment variables, with safe defaults for the embedded mode.
 
 The embedded mode (no environment at all) runs on a SQLite file in ``instance/``, delivers jobs
-inline and writes emails to the log. Production sets ``PORTAL_ENV=production`` and must then give
-a ``SECRET_KEY``: we refuse to start rather than sign sessions with a guessable key.
+inline and writes emails to the log, signing with a development key that is in the source. That
+key is used only where nothing else says the portal is more than a demo: production
+(``PORTAL_ENV=production``), and any setting past the embedded defaults (another database, a
+``BASE_URL`` that is not loopback, ``REDIS_URL`` or ``SMTP_URL``) without an explicit
+``PORTAL_ENV=development``, need a ``SECRET_KEY``; without one the portal refuses to start, in one
+line, rather than sign sessions and links with a key anyone can read.
 """
 
 from __future__ import annotations
@@ -85,6 +89,21 @@ def base_url_on_port(base_url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{host}:{port}")).rstrip("/")
 
 
+def beyond_embedded(env) -> str | None:
+    """The first setting that is not the embedded development default, or None: a database other
+    than the local SQLite file, a BASE_URL off this machine, Redis or an SMTP server."""
+    database_url = env.get("DATABASE_URL")
+    if database_url and normalise_database_url(database_url) != default_database_url():
+        return "DATABASE_URL"
+    base_url = env.get("BASE_URL")
+    if base_url and urlsplit(base_url).hostname not in LOOPBACK_HOSTS:
+        return "BASE_URL"
+    for name in ("REDIS_URL", "SMTP_URL"):
+        if env.get(name):
+            return name
+    return None
+
+
 def from_environment(environ: dict[str, str] | None = None) -> dict:
     """Build the Flask config mapping from the environment."""
     env = os.environ if environ is None else environ
@@ -95,10 +114,13 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         )
     secret_key = env.get("SECRET_KEY")
     if not secret_key:
-        if mode == "production":
+        beyond = None if env.get("PORTAL_ENV") == "development" else beyond_embedded(env)
+        if mode == "production" or beyond:
+            why = "PORTAL_ENV is production" if mode == "production" else f"{beyond} is set"
             raise ConfigurationError(
-                "SECRET_KEY is not set. Set it to a long random value, for example the output of "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                f"SECRET_KEY is not set and {why}: set SECRET_KEY to a long random value (python "
+                "-c 'import secrets; print(secrets.token_urlsafe(48))'), or PORTAL_ENV=development "
+                "for a development setup."
             )
         secret_key = DEV_SECRET_KEY
     production = mode == "production"

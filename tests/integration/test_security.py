@@ -1,9 +1,13 @@
 """The security baseline: headers, CSRF, sign-in throttling, start-up refusal without a key."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from portal.app import create_app
-from portal.config import ConfigurationError, from_environment
+from portal.config import DEV_SECRET_KEY, PROJECT_ROOT, ConfigurationError, from_environment
 from tests.factories import PASSWORD
 
 
@@ -44,8 +48,55 @@ def test_missing_secret_key_outside_development_is_a_clear_startup_error():
     assert from_environment({})["SECRET_KEY"]  # development has a default
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("DATABASE_URL", "postgres://u@h/db"),
+        ("DATABASE_URL", "sqlite:////srv/portal/other.sqlite3"),
+        ("BASE_URL", "https://partners.example.com"),
+        ("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ("SMTP_URL", "smtp://mail.example.com:587"),
+    ],
+)
+def test_settings_past_the_embedded_default_refuse_the_development_key(setting, value):
+    """Fail closed: a real database, a public address, Redis or a mail server say this is no
+    demo, so signing with the key in the source (anyone could forge a survey answer or a
+    session) is refused, in one line that says what to set."""
+    for mode in ({}, {"PORTAL_ENV": "testing"}):
+        with pytest.raises(ConfigurationError, match=f"SECRET_KEY is not set and {setting}"):
+            from_environment({setting: value, **mode})
+    assert from_environment({setting: value, "SECRET_KEY": "k" * 40})["SECRET_KEY"] == "k" * 40
+    # Saying it is development is a choice someone made, and keeps the development key.
+    assert from_environment({setting: value, "PORTAL_ENV": "development"})["SECRET_KEY"]
+
+
+def test_the_embedded_defaults_keep_the_development_key():
+    for env in ({}, {"BASE_URL": "http://127.0.0.1:5123"}, {"BASE_URL": "http://localhost"}):
+        assert from_environment(env)["SECRET_KEY"] == DEV_SECRET_KEY
+
+
+def test_the_wsgi_entry_point_says_what_to_set_in_one_line(tmp_dir):
+    env = {**os.environ, "DATABASE_URL": "postgres://u@h/db", "PYTHONPATH": str(PROJECT_ROOT)}
+    for name in ("SECRET_KEY", "PORTAL_ENV"):
+        env.pop(name, None)
+    done = subprocess.run(  # noqa: S603 - our own interpreter and entry point
+        [sys.executable, "-c", "import wsgi"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "portal: SECRET_KEY is not set and DATABASE_URL is set: set SECRET_KEY to a long random "
+        "value (python -c 'import secrets; print(secrets.token_urlsafe(48))'), or "
+        "PORTAL_ENV=development for a development setup."
+    ]
+
+
 def test_database_url_spellings_are_normalised():
-    config = from_environment({"DATABASE_URL": "postgres://u@h/db"})
+    config = from_environment({"DATABASE_URL": "postgres://u@h/db", "SECRET_KEY": "k"})
     assert config["DATABASE_URL"] == "postgresql+psycopg://u@h/db"
 
 
