@@ -75,22 +75,23 @@ def review_page(*, after: str | None = None, before: str | None = None) -> Keyse
     )
 
 
-def extension_requests(limit: int = 50) -> list[DealRegistration]:
+def extension_requests(limit: int | None = None) -> list[DealRegistration]:
     """Approved registrations whose partner waits for an answer to its extension request,
-    the longest-waiting first."""
-    return list(
-        db.session.scalars(
-            select(DealRegistration)
-            .options(joinedload(DealRegistration.partner))
-            .where(
-                DealRegistration.status == "approved",
-                DealRegistration.extension_requested_at.is_not(None),
-                DealRegistration.extension_outcome == "",
-            )
-            .order_by(DealRegistration.extension_requested_at, DealRegistration.id)
-            .limit(limit)
+    the longest-waiting first, with their partner (one statement); all of them (the review
+    queue) or the first ``limit`` (the home panel)."""
+    stmt = (
+        select(DealRegistration)
+        .options(joinedload(DealRegistration.partner))
+        .where(
+            DealRegistration.status == "approved",
+            DealRegistration.extension_requested_at.is_not(None),
+            DealRegistration.extension_outcome == "",
         )
+        .order_by(DealRegistration.extension_requested_at, DealRegistration.id)
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db.session.scalars(stmt))
 
 
 def review_queue() -> Select:

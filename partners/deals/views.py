@@ -90,6 +90,7 @@ def review():
         "partners/deals/review.html",
         page=page,
         extension_requests=queries.extension_requests() if not page.has_prev else [],
+        decline=DeclineExtensionForm(formdata=None),
     )
 
 
@@ -212,7 +213,7 @@ def decide(deal_id: int, decision: str):
     flash(_("Deal %(number)s: %(state)s.", number=deal.number, state=_(deal.status)), "success")
     return redirect(
         url_for("deals.review")
-        if decision not in ("extend", "decline-extension")
+        if decision not in ("extend", "decline-extension") or request.form.get("back") == "review"
         else url_for("deals.detail", deal_id=deal.id)
     )
 
