@@ -89,6 +89,9 @@ def run_job(path: str, args: tuple) -> None:
 
 
 class InlineBackend:
+    def health(self) -> dict:
+        return {"status": "ok", "mode": "inline"}
+
     def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
         for path, args in jobs:
             try:
@@ -102,8 +105,26 @@ class RedisBackend:
         from redis import Redis
         from rq import Queue
 
-        self.connection = Redis.from_url(redis_url)
+        self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
         self.queue = Queue(queue_name, connection=self.connection)
+
+    def health(self) -> dict:
+        """Redis answers, and what the queue holds: jobs waiting, failed, and the workers that
+        listen to it (none means queued work waits: worth an alert, though the app runs)."""
+        from redis.exceptions import RedisError
+        from rq import Worker
+
+        try:
+            self.connection.ping()
+            return {
+                "status": "ok",
+                "mode": "redis",
+                "waiting": len(self.queue),
+                "failed": self.queue.failed_job_registry.count,
+                "workers": Worker.count(queue=self.queue),
+            }
+        except RedisError as error:
+            return {"status": "unavailable", "mode": "redis", "error": type(error).__name__}
 
     def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
         for path, args in jobs:

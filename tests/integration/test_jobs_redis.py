@@ -158,3 +158,39 @@ def test_flask_tick_twice_does_not_send_twice(app, db, mailbox, org_factory, use
     assert [m["Subject"] for m in mailbox.to(user.email)] == ["Stuck since a worker died"]
     assert refreshed(db, stuck).status == "sent"
     assert refreshed(db, fresh).status == "pending"
+
+
+@pytest.mark.redis
+def test_the_health_check_reports_the_queue_and_an_unreachable_redis(app, client, redis_backend):
+    """/healthz: 200 with the queue's figures while Redis answers; 503 naming the job queue when
+    it does not (a load balancer then takes the host out), the database still reported."""
+    redis_backend.queue.enqueue("portal.jobs.run_in_worker", "x:y", ())
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["status"] == "ok" and body["checks"]["database"] == {"status": "ok"}
+    assert body["checks"]["jobs"] == {
+        "status": "ok",
+        "mode": "redis",
+        "waiting": 1,
+        "failed": 0,
+        "workers": 0,
+    }
+
+    unreachable = jobs.RedisBackend("redis://127.0.0.1:1/0")  # nothing listens on port 1
+    app.extensions["jobs"] = unreachable
+    answer = client.get("/healthz")
+    assert answer.status_code == 503
+    body = answer.get_json()
+    assert body["status"] == "unavailable" and body["checks"]["database"] == {"status": "ok"}
+    assert body["checks"]["jobs"]["status"] == "unavailable"
+    assert body["checks"]["jobs"]["error"] == "ConnectionError"
+
+
+def test_the_health_check_of_the_embedded_mode(client):
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.get_json() == {
+        "status": "ok",
+        "checks": {"database": {"status": "ok"}, "jobs": {"status": "ok", "mode": "inline"}},
+    }
