@@ -131,6 +131,7 @@ WHAT = {
     "voted": _l("vote added"), "unvoted": _l("vote withdrawn"), "case_linked": _l("case linked"),
     "break_set": _l("price break set"), "rule_added": _l("rule added"),
     "rule_removed": _l("rule removed"), "unscheduled": _l("unscheduled"),
+    "account_manager": _l("account manager assigned"),
 }  # fmt: skip
 # The subject of events about records that have no workflow to name them.
 SUBJECTS = {

@@ -12,7 +12,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from portal import access, panels
+from portal import access, audit, panels
 from portal.identity import queries, services
 from portal.identity.forms import AccountManagerForm, ConfirmForm
 from portal.keyset import InvalidCursor
@@ -53,7 +53,7 @@ def organization(org_id: int):
         sections=panels.build("organization", principal, org_id=org.id),
         timeline=timeline,
         actor_orgs=queries.actor_organizations(timeline.items),
-        event_label=queries.event_label,
+        event_label=audit.describe,
         manages=manages,
         may_invite=may_invite,
         form=form,

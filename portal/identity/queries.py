@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import abort
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
@@ -15,7 +14,6 @@ from portal.db import db, get_or_404, read_across
 from portal.identity.models import Invitation, InvitationStatus, Organization, User
 from portal.keyset import KeysetPage, keyset_page
 from portal.web import choices
-from portal.workflow import stateful_models
 
 
 def users_of(org_id: int) -> Select:
@@ -138,36 +136,3 @@ def actor_organizations(events) -> dict[int, str]:
             select(Organization.id, Organization.name).where(Organization.id.in_(ids))
         ).all()
     )
-
-
-_IDENTITY_EVENTS = {
-    "organization.created": _l("Organisation created"),
-    "organization.updated": _l("Organisation details changed"),
-    "organization.activated": _l("Organisation reactivated"),
-    "organization.deactivated": _l("Organisation deactivated"),
-    "organization.account_manager": _l("Account manager assigned"),
-    "invitation.created": _l("Person invited"),
-    "user.joined": _l("Person joined"),
-    "user.role_changed": _l("Role changed"),
-    "user.activated": _l("Person reactivated"),
-    "user.deactivated": _l("Person deactivated"),
-    "user.password_changed": _l("Password changed"),
-    "user.password_reset": _l("Password reset"),
-}
-
-
-def event_label(action: str) -> str:
-    """A person's words for an audit action: known identity events by name, a workflow's moves as
-    its noun and the status reached ("Quote accepted"), anything else from its code's words."""
-    if action in _IDENTITY_EVENTS:
-        return str(_IDENTITY_EVENTS[action])
-    name, _sep, verb = action.partition(".")
-    for model in stateful_models():
-        workflow = model.workflow
-        if workflow.name == name:
-            noun = str(workflow.noun or name.replace("_", " "))
-            done = workflow.label(verb) if verb in {s.value for s in workflow.statuses} else None
-            text = f"{noun} {done or _(verb.replace('_', ' '))}"
-            return text[:1].upper() + text[1:]
-    text = f"{name.replace('_', ' ')} {verb.replace('_', ' ')}".strip()
-    return text[:1].upper() + text[1:]

@@ -147,7 +147,7 @@ def test_timeline_is_paged_by_key_with_labels(app, db, client_as, world):
     admin = client_as(world["admin"])
     _, body = page(admin, world["customer"])
     assert body.count('data-testid="timeline-event"') == 20
-    assert "Organisation details changed" in body and "organization.updated" not in body
+    assert "Organisation updated" in body and "organization.updated" not in body
     seen = 20
     url = f"/organizations/{world['customer'].id}"
     while 'rel="next"' in body:
