@@ -14,6 +14,7 @@ from partners.deals.models import (
     DealRegistration,
 )
 from partners.program.models import Tier
+from portal import access
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import InvalidInput
@@ -21,7 +22,8 @@ from portal.identity.models import Organization
 from portal.notify import services as notify
 
 CURRENCIES = ("EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "CAD", "AUD", "JPY")
-REGISTERING_KINDS = ("reseller", "distributor")
+# The kinds of partner that register deals: one list, the access rules'.
+REGISTERING_KINDS = access.DEAL_REGISTERING_KINDS
 DEFAULT_PROTECTION_DAYS = 90
 
 
