@@ -101,6 +101,10 @@ _QUOTING = {"quotes.manage", "catalogue.manage"}
 _RECIPIENT = {"quotes.accept"}
 # The channel: vendor staff who run it, and what every partner does in it.
 _CHANNEL = {"leads.manage", "leads.review", "deals.review", "deals.close", "direct_deals.manage"}
+# Analytics: the channel's dashboards (channel, forecast) and the segments over organisations are
+# for the vendor's channel and sales staff; the support dashboard for support staff.
+_CHANNEL_ANALYSIS = {"reports.channel", "segments.manage"}
+_SUPPORT_ANALYSIS = {"reports.support"}
 _PARTNER = {
     "leads.view",
     "leads.respond",
@@ -126,6 +130,8 @@ _FEEDBACK_STAFF = {"feedback.view", "feedback.manage", "ideas.manage", "ideas.ed
 _SELF_SERVICE = {"cases.view", "cases.open"}
 _SUPPORT = {"cases.view", "cases.work", "articles.manage"}
 _CASE_SETTINGS = {"cases.settings"}  # an organisation's admin: share cases org-wide or not
+# A customer's own dashboard: its cases' SLA compliance, open cases, quotes (what the wall shows).
+_CUSTOMER_ANALYSIS = {"reports.own"}
 
 ROLES: dict[str, Role] = {
     r.name: r
@@ -144,6 +150,8 @@ ROLES: dict[str, Role] = {
                 | _FEEDBACK_STAFF
                 | _SELF_SERVICE
                 | _SUPPORT
+                | _CHANNEL_ANALYSIS
+                | _SUPPORT_ANALYSIS
                 | {
                     "orgs.manage",
                     "audit.view",
@@ -160,7 +168,14 @@ ROLES: dict[str, Role] = {
             _l("Channel manager"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF | _CHANNEL | _QUOTING | _FEEDBACK_STAFF),
+            frozenset(
+                _EVERYONE
+                | _VENDOR_STAFF
+                | _CHANNEL
+                | _QUOTING
+                | _FEEDBACK_STAFF
+                | _CHANNEL_ANALYSIS
+            ),
         ),
         Role(
             SALES_REP,
@@ -170,6 +185,7 @@ ROLES: dict[str, Role] = {
             frozenset(
                 _EVERYONE
                 | _VENDOR_STAFF
+                | _CHANNEL_ANALYSIS
                 | {
                     "leads.manage",
                     "deals.close",
@@ -184,7 +200,14 @@ ROLES: dict[str, Role] = {
             _l("Support agent"),
             "vendor",
             False,
-            frozenset(_EVERYONE | _VENDOR_STAFF | _SELF_SERVICE | _SUPPORT | _FEEDBACK_STAFF),
+            frozenset(
+                _EVERYONE
+                | _VENDOR_STAFF
+                | _SELF_SERVICE
+                | _SUPPORT
+                | _FEEDBACK_STAFF
+                | _SUPPORT_ANALYSIS
+            ),
         ),
         Role(
             PARTNER_ADMIN,
@@ -220,6 +243,7 @@ ROLES: dict[str, Role] = {
                 | _SELF_SERVICE
                 | _CASE_SETTINGS
                 | _IDEAS_CONTRIBUTOR
+                | _CUSTOMER_ANALYSIS
             ),
         ),
         Role(
@@ -227,7 +251,9 @@ ROLES: dict[str, Role] = {
             _l("Customer user"),
             "customer",
             False,
-            frozenset(_EVERYONE | _RECIPIENT | _SELF_SERVICE | _IDEAS_CONTRIBUTOR),
+            frozenset(
+                _EVERYONE | _RECIPIENT | _SELF_SERVICE | _IDEAS_CONTRIBUTOR | _CUSTOMER_ANALYSIS
+            ),
         ),
     )
 }

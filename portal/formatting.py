@@ -149,6 +149,13 @@ def money(amount, currency: str, *, locale=None) -> str:
     return numbers.format_currency(value, currency.upper(), locale=_reader_locale(locale))
 
 
+def number(value, *, locale=None) -> str:
+    """A count or measure the reader's way: "1,234" (en), "1.234" (de), "12.5". "" for None."""
+    if value is None or value == "":
+        return ""
+    return numbers.format_decimal(value, locale=_reader_locale(locale))
+
+
 @lru_cache(maxsize=32)
 def _percent_pattern(locale: Locale) -> numbers.NumberPattern:
     pattern = numbers.parse_pattern(locale.percent_formats[None].pattern)
@@ -215,6 +222,7 @@ FILTERS = {
     "datetime": datetime,
     "duration": duration,
     "money": money,
+    "number": number,
     "percent": percent,
     "reduction": reduction,
     "browser": browser,
