@@ -19,11 +19,13 @@ from portal.api.pagination import PageQuery, page_of
 from portal.api.resources import ERRORS, ID, action
 from portal.db import db
 from portal.identity.models import Organization
+from portal.product_lines import PRODUCT_LINES
 from portal.routes import Routes
 from selfservice.cases import queries, services
 from selfservice.cases.models import PRIORITIES, STATUSES, Case
 
 routes = Routes()
+LINE_CODES = tuple(PRODUCT_LINES)
 
 
 class CaseIn(BaseModel):
@@ -32,7 +34,23 @@ class CaseIn(BaseModel):
     subject: str = Field(min_length=3, max_length=200)
     description: str = Field(min_length=1, max_length=20000, description="Markdown.")
     priority: Literal[PRIORITIES] = "normal"
-    product: str = Field("", max_length=100)
+    product_id: int | None = Field(
+        None,
+        description="The catalogue product the case is about (an active one); its product "
+        "line goes with it.",
+    )
+    product_line: Literal[LINE_CODES] | None = Field(
+        None,
+        description="The product line the case is about (a code). With product_id it must be "
+        "that product's line, or be left out.",
+    )
+    product: str = Field(
+        "",
+        max_length=100,
+        description="The product in the requester's own words (a model, a version). Sent "
+        "without product_id and product_line, words that are exactly a product's SKU or name, or "
+        "a line's code or name, are read as that product or line.",
+    )
     org_id: int | None = Field(
         None, description="Vendor staff only: the organisation the case is for."
     )
@@ -69,7 +87,11 @@ class CaseOut(BaseModel):
     org_id: int
     priority: str
     status: Literal[STATUSES]
-    product: str
+    product_id: int | None = Field(description="The catalogue product the case is about.")
+    product_line: str | None = Field(
+        description="The product line the case is about: its product's, or its own."
+    )
+    product: str = Field(description="The product in the requester's own words.")
     created_at: str
     updated_at: str
     sla: dict[str, TargetOut]
@@ -116,6 +138,8 @@ def _out(case: Case, detailed: bool = False) -> dict:
         "org_id": case.org_id,
         "priority": case.priority,
         "status": case.status,
+        "product_id": case.product_id,
+        "product_line": case.product_line,
         "product": case.product,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
@@ -174,7 +198,9 @@ def get_case(case_id: int):
     tags=["cases"],
 )
 def open_case(json: CaseIn):
-    """Open a case for the caller's organisation (vendor staff: for ``org_id``). Send an
+    """Open a case for the caller's organisation (vendor staff: for ``org_id``), about a
+    catalogue product (``product_id``) or a product line (``product_line``); an unknown or
+    withdrawn product, or a line that is not the product's, is 422 with the reason. Send an
     ``Idempotency-Key`` header to retry safely."""
     require_action("cases.open")
     org_id = json.org_id if g.principal.is_vendor_staff and json.org_id else g.principal.org_id

@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from partners.catalogue.models import Product
 from portal import access
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned, global_table
@@ -77,7 +78,8 @@ STATUS_LABELS = {
 }
 # What a case's audit events show, before and after.
 AUDIT_FIELDS = [
-    "status", "priority", "product", "category", "assignee_id", "team_id", "sla_policy_id",
+    "status", "priority", "product", "product_line", "product_id", "category", "assignee_id",
+    "team_id", "sla_policy_id",
 ]  # fmt: skip
 # Agents move a case between any statuses but new; a customer marks its case solved, and its
 # reply reopens a pending or solved one; only a solved case closes (by an agent, a merge or the
@@ -189,7 +191,15 @@ class Case(TenantOwned, Base):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("support_teams.id", ondelete="SET NULL"))
+    # What the case is about: a catalogue product (``product_id``), whose line is then copied
+    # into ``product_line`` so that grouping by line is one column, or a line alone (a code of
+    # portal.product_lines). ``product`` keeps the requester's own words (a model, a version;
+    # and what cases said in free text before migration 0018).
     product: Mapped[str] = mapped_column(String(100), default="")
+    product_line: Mapped[str | None] = mapped_column(String(60), index=True)
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL"), index=True
+    )
     category: Mapped[str] = mapped_column(String(100), default="")
     priority: Mapped[str] = mapped_column(String(10), default="normal")
     status: Mapped[str] = mapped_column(String(10), default=CaseStatus.new)
@@ -231,6 +241,7 @@ class Case(TenantOwned, Base):
     requester: Mapped[User | None] = relationship(foreign_keys=[requester_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     sla_policy: Mapped[SlaPolicy | None] = relationship()
+    catalogue_product: Mapped[Product | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -248,6 +259,16 @@ class Case(TenantOwned, Base):
         # as case.solved, with what the satisfaction survey needs (services.common).
         event="case.status_changed",
     )
+
+    @property
+    def product_words(self) -> str:
+        """The requester's own words about the product, unless they only repeat what the case
+        names (its product's SKU or name, its line): shown beside the product."""
+        words = (self.product or "").strip()
+        named = {self.product_line or ""}
+        if self.catalogue_product is not None:
+            named |= {self.catalogue_product.sku, self.catalogue_product.name}
+        return "" if words.lower() in {n.strip().lower() for n in named if n} else words
 
     @property
     def category_of_status(self) -> str:

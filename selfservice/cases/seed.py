@@ -22,19 +22,20 @@ from selfservice.cases.models import (
     SupportTeamMember,
 )
 
-# requester, subject, priority, product, history [(status, hours ago)], replies
-# [(by agent, internal, hours ago, text)]
+# requester, subject, priority, product (a catalogue SKU of partners.quotes.seed, a product
+# line's code, or ""), history [(status, hours ago)], replies [(by agent, internal, hours ago,
+# text)]
 DEMO_CASES = [
-    ("lee@granite.example", "Branch VPN tunnel drops every few hours", "high", "NW-FW200",
+    ("lee@granite.example", "Branch VPN tunnel drops every few hours", "high", "SEC-FW-200",
      [("new", 30)], []),
-    ("admin@granite.example", "Core switch ports amber after firmware 5.2", "urgent", "NW-SW48",
+    ("admin@granite.example", "Core switch ports amber after firmware 5.2", "urgent", "NW-CORE-48",
      [("new", 50), ("open", 48)],
      [(True, False, 48, "Thanks, we are looking at the logs now."),
       (True, True, 47, "Matches known issue with portfast on 5.2; engineering ticket ENG-2211.")]),
     ("lee@granite.example", "Scanner to email fails with authentication error", "normal", "",
      [("new", 20), ("pending", 18)],
      [(True, False, 18, "Could you send us the scanner's SMTP settings (without the password)?")]),
-    ("admin@harbor.example", "Licence activation refused on new server", "normal", "Licences",
+    ("admin@harbor.example", "Licence activation refused on new server", "normal", "SEC-LIC-STD",
      [("new", 40), ("open", 39), ("on_hold", 30)],
      [(True, False, 39, "We have asked the licensing team to reset your activations."),
       (True, True, 30, "Waiting on licensing (LIC-884).")]),
@@ -42,24 +43,24 @@ DEMO_CASES = [
      [("new", 100), ("open", 99), ("solved", 20)],
      [(True, False, 99, "Please remove the duplicate port and restart the spooler."),
       (False, False, 21, "That fixed it, thank you!")]),
-    ("admin@juniper.example", "Invoice shows prorated seats twice", "normal", "Billing",
+    ("admin@juniper.example", "Invoice shows prorated seats twice", "normal", "",
      [("new", 300), ("open", 299), ("solved", 200), ("closed", 100)],
      [(True, False, 299, "Corrected invoice attached; sorry for the trouble.")]),
-    ("admin@kestrel.example", "Production line dashboards do not load", "urgent", "",
+    ("admin@kestrel.example", "Production line dashboards do not load", "urgent", "cloud",
      [("new", 12)], []),
-    ("admin@harbor.example", "Wi-Fi clients cannot get an address in warehouse 3", "high", "",
+    ("admin@harbor.example", "Wi-Fi clients cannot get an address in warehouse 3", "high", "NW-AP7",
      [("new", 6)], []),
 ]  # fmt: skip
 
 # Cases of the last six months, solved and closed: their satisfaction surveys (feedback's seed
 # answers most of them) give results over several months.
 PAST_SUBJECTS = [
-    ("Firewall rule changes not applied", "NW-FW200"),
-    ("Switch stack lost its second member", "NW-SW48"),
-    ("Licence count wrong after renewal", "Licences"),
-    ("Invoice address needs correcting", "Billing"),
-    ("Access point reboots at night", ""),
-    ("Cannot download the new firmware", "NW-SW48"),
+    ("Firewall rule changes not applied", "SEC-FW-200"),
+    ("Switch stack lost its second member", "NW-CORE-48"),
+    ("Licence count wrong after renewal", "SEC-LIC-STD"),
+    ("Invoice address needs correcting", ""),
+    ("Access point reboots at night", "NW-AP7"),
+    ("Cannot download the new firmware", "networking"),
 ]
 PAST_REQUESTERS = [
     "admin@granite.example",
@@ -80,6 +81,11 @@ PAST_CASES = [
     )
     for n, hours in enumerate(range(24 * 175, 24 * 10, -24 * 9))
 ]
+
+
+def billing(subject: str, product: str) -> bool:
+    """Licences and invoices go to the licensing and billing team."""
+    return product == "SEC-LIC-STD" or subject.startswith("Invoice")
 
 
 def seed_cases(session, orgs) -> int:
@@ -111,7 +117,6 @@ def seed_cases(session, orgs) -> int:
         requester = users[email]
         org = requester.org
         opened = now - timedelta(hours=history[0][1])
-        policy = services.choose_policy(org, priority, product)
         case = Case(
             org_id=org.id,
             number="pending",
@@ -119,19 +124,22 @@ def seed_cases(session, orgs) -> int:
             description=f"{subject}.\n\nReported by {requester.name}.",
             requester_id=requester.id,
             opened_by_id=requester.id,
-            product=product,
             priority=priority,
             status=CaseStatus.new,
             created_at=opened,
             updated_at=now - timedelta(hours=history[-1][1]),
             status_changed_at=opened,
-            sla_policy_id=policy.id if policy else None,
             assignee_id=agent.id if len(history) > 1 else None,
             assigned_at=now - timedelta(hours=history[1][1]) if len(history) > 1 else None,
             team_id=teams[
-                "Licensing and billing" if product in ("Licences", "Billing") else "Networking"
+                "Licensing and billing" if billing(subject, product) else "Networking"
             ].id,
         )
+        # What it is about: the catalogue's product (and its line) or a line, as a case opened
+        # with these words would be; the policy as opening chooses it.
+        services.apply_product(case, services.product_named(product))
+        policy = services.choose_policy(org, priority, services.product_terms(case))
+        case.sla_policy_id = policy.id if policy else None
         session.add(case)
         session.flush()
         case.number = f"CS-{opened.year}-{case.id:06d}"

@@ -98,6 +98,8 @@ def test_suggestion_case_reply_note_and_read_only_partner(page: Page, browser_lo
 
 
 DRAFT = "Since the firmware update the tunnel drops at 02:00 every night; logs attached later."
+FIREWALL = "Firewall appliance 200 (SEC-FW-200)"
+DETAILS = "Model, version or serial number (optional)"
 
 
 def test_a_draft_survives_a_suggested_article_on_a_phone(page: Page, browser_log):
@@ -107,7 +109,9 @@ def test_a_draft_survives_a_suggested_article_on_a_phone(page: Page, browser_log
     sign_in(page, CUSTOMER)
     page.goto("/cases/new")
     page.get_by_label("Describe the problem (markdown)").fill(DRAFT)
-    page.get_by_label("Product").fill("VPN gateway")
+    product = page.get_by_label("Product", exact=True)
+    product.select_option(label=FIREWALL)  # the demo catalogue's, in its line's group
+    page.get_by_label(DETAILS).fill("VPN gateway")
     page.get_by_label("Subject").press_sequentially("VPN tunnel drops", delay=30)
     suggestion = page.get_by_test_id("suggestion").filter(has_text=ARTICLE)
     expect(suggestion).to_be_visible()
@@ -119,11 +123,14 @@ def test_a_draft_survives_a_suggested_article_on_a_phone(page: Page, browser_log
     expect(page.get_by_role("heading", name=ARTICLE)).to_be_visible()
     page.get_by_role("link", name="No, open a case anyway").click()
     expect(page.get_by_label("Describe the problem (markdown)")).to_have_value(DRAFT)
-    expect(page.get_by_label("Product")).to_have_value("VPN gateway")
+    expect(product.locator("option:checked")).to_have_text(FIREWALL)
+    expect(page.get_by_label(DETAILS)).to_have_value("VPN gateway")
     expect(page.get_by_label("Subject")).to_have_value("VPN tunnel drops")
     page.get_by_role("button", name="Open the case").click()
     expect(page).to_have_url(CASE_URL)
     expect(page.get_by_test_id("description")).to_contain_text("tunnel drops at 02:00")
+    expect(page.get_by_test_id("product")).to_contain_text("Firewall appliance 200")
+    expect(page.get_by_test_id("product")).to_contain_text("VPN gateway")
     page.goto("/cases/new")  # sent: the draft is gone
     expect(page.get_by_label("Describe the problem (markdown)")).to_have_value("")
     browser_log.assert_clean()

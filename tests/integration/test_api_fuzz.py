@@ -225,6 +225,10 @@ def _respect_business_rules(case) -> None:
         body["products"] = [p if str(p).strip() else "switches" for p in body.get("products", [])]
         if not str(body.get("customer_name", "")).strip():
             body["customer_name"] = "Fuzzed Customer"
+    if isinstance(body, dict) and body.get("product_id") is not None:
+        # A case (issue 14, item 5): the fuzz world has no catalogue, so no product id exists;
+        # the case is about its product line, or nothing.
+        body["product_id"] = None
     query = case.query
     if isinstance(query, dict) and isinstance(query.get("cursor"), str):
         query["cursor"] = encode_cursor(len(query["cursor"]))

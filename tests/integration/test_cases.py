@@ -16,6 +16,7 @@ from sqlalchemy import select
 from portal import jobs
 from portal.notify.models import Notification
 from selfservice.cases.models import Case, CaseAttachment, CaseComment, CaseWatcher
+from tests.factories import make_product
 from tests.unchanged import unchanged
 
 MONDAY_10 = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
@@ -473,35 +474,48 @@ def test_an_internal_note_is_no_response(client_as, app, db, people, clock):
 
 
 def test_policies_by_conditions_first_match_wins(client_as, db, people, clock):
+    """A policy's product condition names a catalogue product (SKU or name), a product line
+    (code or label: every product of the line), or, as written before cases named products,
+    the requester's words; any case."""
     from selfservice.cases.models import SlaPolicy
 
+    firewall = make_product(db, sku="SEC-FW-200", name="Firewall 200", product_line="security")
+    switch = make_product(db, sku="NW-CORE-48", name="Core switch", product_line="networking")
+    hours = {"first_response_pauses": [], "resolution_pauses": ["pending"]}
     db.add_all(
         [
             SlaPolicy(name="Gold partners' customers", position=1, tier="gold",
-                      first_response_hours=2, resolution_hours=10,
-                      first_response_pauses=[], resolution_pauses=["pending"]),
-            SlaPolicy(name="Firewalls", position=2, product="NW-FW200",
-                      first_response_hours=3, resolution_hours=12,
-                      first_response_pauses=[], resolution_pauses=["pending"],
+                      first_response_hours=2, resolution_hours=10, **hours),
+            SlaPolicy(name="Firewalls", position=2, product="sec-fw-200",
+                      first_response_hours=3, resolution_hours=12, **hours,
                       timezone="Europe/Berlin", business_hours="08:00-18:00", holidays="DE"),
+            SlaPolicy(name="Networking", position=3, product="Networking",
+                      first_response_hours=4, resolution_hours=12, **hours),
+            SlaPolicy(name="Old boxes", position=4, product="NW-FW100",
+                      first_response_hours=5, resolution_hours=12, **hours),
         ]
     )  # fmt: skip
     db.flush()
     # The customer's managing partner is gold: the first policy matches before any other.
-    first = load(db, open_case(client_as, people.customer_user, product="NW-FW200"))
+    first = load(db, open_case(client_as, people.customer_user, product=f"product:{firewall.id}"))
     assert first.sla_policy.name == "Gold partners' customers"
     assert first.first_response_due_at == at(2027, 3, 1, 12)
     # A customer without a gold partner, with the product: the product's policy and calendar.
     direct = db.get(type(people.customer), people.customer.id)
     direct.managed_by_id = None
     db.flush()
-    second = load(
-        db, open_case(client_as, people.customer_user, subject="Firewall", product="nw-fw200")
-    )
-    assert second.sla_policy.name == "Firewalls"
-    assert second.first_response_due_at == at(2027, 3, 1, 13)  # 10:00 UTC + 3 h (Berlin 08-18)
-    third = load(db, open_case(client_as, people.customer_user, subject="Other thing"))
-    assert third.sla_policy.name == "Normal"
+
+    def policy_of(subject, **fields):
+        case = load(db, open_case(client_as, people.customer_user, subject=subject, **fields))
+        return case.sla_policy.name, case.first_response_due_at
+
+    three = ("Firewalls", at(2027, 3, 1, 13))  # 10:00 UTC + 3 h (Berlin 08-18)
+    assert policy_of("Firewall", product=f"product:{firewall.id}") == three
+    four = ("Networking", at(2027, 3, 1, 14))  # the line's policy: its products, the line itself
+    assert policy_of("Switch", product=f"product:{switch.id}") == four
+    assert policy_of("Wi-Fi", product="line:networking") == four
+    assert policy_of("Old box", product_details="nw-fw100") == ("Old boxes", at(2027, 3, 1, 15))
+    assert policy_of("Other thing", product="line:security")[0] == "Normal"
 
 
 def test_round_robin_stays_within_the_case_team(client_as, db, people, clock, user_factory, vendor):
@@ -550,7 +564,8 @@ def test_vendor_admins_keep_sla_policies(client_as, app, db, people, clock, user
     assert refused.status_code == 422 and "unknown time zone" in refused.get_data(as_text=True)
     assert admin.post("/cases/sla", data={**data, "timezone": "UTC"}).status_code == 302
     case = load(
-        db, open_case(client_as, people.customer_user, subject="FW issue", product="NW-FW200")
+        db,
+        open_case(client_as, people.customer_user, subject="FW issue", product_details="NW-FW200"),
     )
     assert case.sla_policy.name == "Platinum firewall"
     assert case.first_response_due_at == MONDAY_10 + timedelta(minutes=30)

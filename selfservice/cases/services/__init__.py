@@ -8,7 +8,8 @@ the SLA clocks are computed from that history (``selfservice.cases.sla``).
 
 Split by topic: ``common`` (SLA clocks, moves, who is an agent, teams, whom to tell),
 ``conversation`` (opening, replies and notes, status changes), ``handling`` (editing,
-assignment, merging, watchers, sharing), ``tick`` (warnings, breaches, auto-close). This package
+assignment, merging, watchers, sharing), ``products`` (what a case is about: a catalogue
+product or a product line), ``tick`` (warnings, breaches, auto-close). This package
 names them all.
 """
 
@@ -44,13 +45,22 @@ from selfservice.cases.services.handling import (
     set_sharing,
     update_case,
 )
+from selfservice.cases.services.products import (
+    CaseProduct,
+    apply_product,
+    choose_product,
+    line_code,
+    product_named,
+    product_terms,
+)
 from selfservice.cases.services.tick import check_sla, close_solved_cases
 
 __all__ = [
     "AGENT_ACTION", "AUDIT_FIELDS", "EDITABLE_FIELDS", "STATUS_FIELDS", "STATUS_LABELS",
-    "add_comment", "add_watcher", "agents", "assign_case", "assign_round_robin", "case_link",
-    "case_summary", "change_status", "check_sla", "choose_policy", "clocks",
-    "close_solved_cases", "is_agent", "is_shared", "merge_case", "move_case", "open_case",
+    "CaseProduct", "add_comment", "add_watcher", "agents", "apply_product", "assign_case",
+    "assign_round_robin", "case_link", "case_summary", "change_status", "check_sla",
+    "choose_policy", "choose_product", "clocks", "close_solved_cases", "is_agent", "is_shared",
+    "line_code", "merge_case", "move_case", "open_case", "product_named", "product_terms",
     "queue_rank", "refresh_sla", "remove_watcher", "require_participant", "save_team",
     "set_sharing", "status_history", "team_lead", "teams", "update_case",
 ]  # fmt: skip

@@ -5,6 +5,7 @@ and its clocks (stored due times, breaches, queue rank), the one way a case move
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 from flask import current_app
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 # The action that makes someone a support agent: who works cases and hears of them.
 AGENT_ACTION = "cases.work"
-EDITABLE_FIELDS = ["priority", "product", "category", "assignee_id", "team_id"]
+EDITABLE_FIELDS = ["priority", "product_line", "product_id", "category", "assignee_id", "team_id"]
 STATUS_FIELDS = ["status"]  # what the status forms show (their snapshot)
 MAX_SUBJECT, MAX_BODY = 200, 20_000
 
@@ -68,8 +69,12 @@ def _tiers_of(org: Organization) -> set[str]:
     return tiers
 
 
-def choose_policy(org: Organization, priority: str, product: str) -> SlaPolicy | None:
-    """The first active policy (by position) whose every set condition matches."""
+def choose_policy(
+    org: Organization, priority: str, products: Collection[str] = ()
+) -> SlaPolicy | None:
+    """The first active policy (by position) whose every set condition matches. ``products``:
+    what the case's product may be called, lower case (``products.product_terms``): a policy's
+    product condition matches a line's code, a catalogue product's SKU or name, or the words."""
     tiers = _tiers_of(org)
     for policy in db.session.scalars(
         select(SlaPolicy)
@@ -80,7 +85,7 @@ def choose_policy(org: Organization, priority: str, product: str) -> SlaPolicy |
             continue
         if policy.tier and policy.tier not in tiers:
             continue
-        if policy.product and policy.product.lower() != (product or "").lower():
+        if policy.product and policy.product.strip().lower() not in products:
             continue
         return policy
     return None
@@ -203,7 +208,10 @@ def publish_solved(case: Case, now: datetime, *, actor: Principal | None = None)
             "number": case.number, "subject": case.subject,
             "requester_id": case.requester_id, "agent_id": case.assignee_id,
             "team_id": case.team_id, "team_name": team_name,
-            "product": case.product or "", "merged": case.merged_into_id is not None,
+            # The product as feedback names products (a line's code), else the words.
+            "product": case.product_line or case.product or "",
+            "product_line": case.product_line, "product_id": case.product_id,
+            "merged": case.merged_into_id is not None,
         },
     )  # fmt: skip
 

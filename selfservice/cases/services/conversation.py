@@ -40,6 +40,12 @@ from selfservice.cases.services.common import (
     require_participant,
     tell_of,
 )
+from selfservice.cases.services.products import (
+    apply_product,
+    choose_product,
+    product_named,
+    product_terms,
+)
 
 
 def open_case(
@@ -52,7 +58,10 @@ def open_case(
 ) -> Case:
     """Raise a case for ``org``: a customer or partner for its own organisation, vendor staff on
     someone's behalf (``requester`` of that organisation), with files (name, content) that go
-    with its description, checked as a reply's are before anything is written. Raises
+    with its description, checked as a reply's are before anything is written. ``fields``:
+    subject, description, priority, category; what it is about, ``product_id`` (an active
+    catalogue product) or ``product_line`` (``products.choose_product``), and ``product``, the
+    requester's own words (alone, read as the product or line they name exactly). Raises
     InvalidInput, Forbidden."""
     if not actor.can("cases.open") and not is_agent(actor):
         raise Forbidden(_("You may not open cases."))
@@ -73,9 +82,13 @@ def open_case(
         requester = db.session.get(User, actor.user_id)
     if requester is not None and requester.org_id != org.id:
         raise InvalidInput(_("The requester must belong to the organisation."), field="requester")
+    words = clean_text(fields.get("product"), 100)
+    if fields.get("product_id") is not None or fields.get("product_line"):
+        chosen = choose_product(fields.get("product_id"), fields.get("product_line"))
+    else:  # only words (an API client of before 0018): a product or line they name exactly
+        chosen = product_named(words)
     checked = check_files(files or [])
     now = utcnow()
-    product = clean_text(fields.get("product"), 100)
     case = Case(
         org_id=org.id,
         number="pending",
@@ -83,7 +96,7 @@ def open_case(
         description=description,
         requester_id=requester.id if requester else None,
         opened_by_id=actor.user_id,
-        product=product,
+        product=words,
         category=clean_text(fields.get("category"), 100),
         priority=priority,
         status=CaseStatus.new,
@@ -91,7 +104,8 @@ def open_case(
         updated_at=now,
         status_changed_at=now,
     )
-    policy = choose_policy(org, priority, product)
+    apply_product(case, chosen)
+    policy = choose_policy(org, priority, product_terms(case))
     case.sla_policy_id = policy.id if policy else None
     db.session.add(case)
     db.session.flush()

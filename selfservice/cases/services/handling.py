@@ -38,12 +38,20 @@ from selfservice.cases.services.common import (
     require_participant,
     tell_of,
 )
+from selfservice.cases.services.products import (
+    CaseProduct,
+    apply_product,
+    choose_product,
+    product_terms,
+)
 
 
 def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal) -> None:
-    """An agent edits priority, product, category and assignee. ``seen`` is the form's snapshot:
-    if someone else saved meanwhile, EditConflict says what changed and nothing is overwritten.
-    A new priority or product chooses the SLA policy again."""
+    """An agent edits priority, what the case is about (``product_id`` or ``product_line``, as
+    ``products.choose_product`` checks them; left as they are when ``fields`` names neither),
+    category and assignee. ``seen`` is the form's snapshot: if someone else saved meanwhile,
+    EditConflict says what changed and nothing is overwritten. A new priority or product
+    chooses the SLA policy again."""
     if not is_agent(actor):
         raise Forbidden(_("Only support agents edit cases."))
     check_unchanged(case, seen, shown_only=True)  # a reply meanwhile is no conflict
@@ -51,7 +59,11 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     priority = fields.get("priority") or case.priority
     if priority not in PRIORITIES:
         raise InvalidInput(_("Choose a priority from the list."), field="priority")
-    product = clean_text(fields.get("product", case.product), 100)
+    words = clean_text(fields.get("product", case.product), 100)
+    if "product_id" in fields or "product_line" in fields:
+        chosen = choose_product(fields.get("product_id"), fields.get("product_line"), current=case)
+    else:
+        chosen = CaseProduct(case.catalogue_product, case.product_line)
     assignee_id = fields.get("assignee_id") or None
     if assignee_id and assignee_id != case.assignee_id:
         _check_assignee(assignee_id)
@@ -59,8 +71,13 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     if team_id and db.session.get(SupportTeam, team_id) is None:
         raise InvalidInput(_("Choose a team from the list."), field="team_id")
     case.team_id = team_id
-    reprice = priority != case.priority or product != case.product
-    case.priority, case.product = priority, product
+    reprice = (
+        priority != case.priority
+        or words != case.product
+        or (chosen.product_id, chosen.line) != (case.product_id, case.product_line)
+    )
+    case.priority, case.product = priority, words
+    apply_product(case, chosen)
     case.category = clean_text(fields.get("category", case.category), 100)
     newly_assigned = assignee_id and assignee_id != case.assignee_id
     now = utcnow()
@@ -69,7 +86,9 @@ def update_case(case: Case, fields: dict, *, seen: str | None, actor: Principal)
     case.assignee_id = assignee_id
     if reprice:
         refresh_sla(case, now)
-        policy = choose_policy(db.session.get(Organization, case.org_id), priority, product)
+        policy = choose_policy(
+            db.session.get(Organization, case.org_id), priority, product_terms(case)
+        )
         case.sla_policy_id = policy.id if policy else None
         db.session.flush()
         db.session.refresh(case, ["sla_policy"])
