@@ -6,8 +6,8 @@ from flask_babel import lazy_gettext as _l
 def init_app(app) -> None:
     """The survey after ``case.solved``, the results and answer pages, navigation, the kind of
     notification a low rating sends."""
-    from feedback.csat import home, services, views
-    from portal import events, navigation, panels
+    from feedback.csat import exports, home, segment_criteria, services, views
+    from portal import events, export, navigation, panels
     from portal.notify import register_kind
 
     events.subscribe("case.solved", services.on_case_solved)
@@ -15,7 +15,9 @@ def init_app(app) -> None:
     app.register_blueprint(views.public)
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
+    export.add(exports.SOURCE)
     register_kind("feedback.csat_low", _l("Low satisfaction ratings of cases"))
+    segment_criteria.register()
 
     from feedback.csat import org_panels
 

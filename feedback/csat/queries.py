@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
 from feedback import links
@@ -22,7 +23,10 @@ from feedback.surveys.nps import TENTH, percent
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.identity.models import Organization, User
-from portal.product_lines import PRODUCT_LINES
+
+# Read in SQL only: CSAT per product line groups the answers by the rated case's product line in
+# one statement (as the feedback dashboard does); everything else a survey shows is its copy.
+from selfservice.cases.models import Case
 
 
 @dataclass(frozen=True)
@@ -63,17 +67,20 @@ class Answer:
     product: str
 
 
-def answers(product: str | None = None) -> list[Answer]:
-    """Every CSAT answer the principal may read (vendor staff: all), oldest solve first."""
+def answer_rows(product: str | None = None) -> Select:
+    """Every CSAT answer the principal may read (vendor staff: all), oldest solve first, as
+    (score, comment, survey, agent's name, organisation's name, managing partner's name), with
+    the answer itself as ``CsatResponse`` (its time): the results' rows and the CSV export's."""
     partner = aliased(Organization)
     stmt = (
         select(
             CsatResponse.score,
             CsatResponse.comment,
             CsatSurvey,
-            User.name,
-            Organization.name,
-            partner.name,
+            User.name.label("agent"),
+            Organization.name.label("organisation"),
+            partner.name.label("partner"),
+            CsatResponse.answered_at,
         )
         .join(CsatSurvey, CsatResponse.survey_id == CsatSurvey.id)
         .join(Organization, CsatSurvey.org_id == Organization.id)
@@ -83,6 +90,12 @@ def answers(product: str | None = None) -> list[Answer]:
     )
     if product is not None:
         stmt = stmt.where(CsatSurvey.product == product)
+    return stmt
+
+
+def answers(product: str | None = None) -> list[Answer]:
+    """Every CSAT answer the principal may read (vendor staff: all), oldest solve first."""
+    stmt = answer_rows(product)
     return [
         Answer(
             score=score,
@@ -96,7 +109,7 @@ def answers(product: str | None = None) -> list[Answer]:
             month=survey.solved_at.strftime("%Y-%m"),
             product=survey.product,
         )
-        for score, comment, survey, agent, org, managing in db.session.execute(stmt)
+        for score, comment, survey, agent, org, managing, _answered in db.session.execute(stmt)
     ]
 
 
@@ -123,25 +136,34 @@ def results() -> dict:
     }
 
 
-def product_code(text: str) -> str:
-    """The product code (``portal.product_lines``) a case's free-text product names, or ""."""
-    wanted = (text or "").strip().lower()
-    for code, label in PRODUCT_LINES.items():
-        if wanted in (code, str(label).lower()):
-            return code
-    return ""
-
-
 def by_product() -> dict[str, CsatSummary]:
-    """Per product code (and "" for every case, the whole portfolio)."""
-    rows = answers()
-    scores: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        scores[""].append(row.score)
-        code = product_code(row.product)
-        if code:
-            scores[code].append(row.score)
-    return {code: summarise(values) for code, values in scores.items()}
+    """Per product line of the rated cases (``Case.product_line``: a code of
+    ``portal.product_lines``, the line of the case's catalogue product when it names one), and
+    "" for every answer (the whole portfolio, cases of no line included). One grouped
+    statement; the whole portfolio is the sum of its groups."""
+    rows = db.session.execute(
+        select(
+            Case.product_line,
+            func.count(),
+            func.sum(CsatResponse.score),
+            func.sum(sql_case((CsatResponse.score.in_(SATISFIED), 1), else_=0)),
+        )
+        .select_from(CsatResponse)
+        .join(CsatSurvey, CsatResponse.survey_id == CsatSurvey.id)
+        .join(Case, Case.id == CsatSurvey.case_id)
+        .group_by(Case.product_line)
+    ).all()
+    summaries = {
+        line: CsatSummary(int(count), int(total or 0), int(satisfied or 0))
+        for line, count, total, satisfied in rows
+        if line
+    }
+    summaries[""] = CsatSummary(
+        sum(int(count) for _line, count, _total, _sat in rows),
+        sum(int(total or 0) for _line, _count, total, _sat in rows),
+        sum(int(satisfied or 0) for _line, _count, _total, satisfied in rows),
+    )
+    return summaries
 
 
 def rating_of_case(case_id: int) -> list[tuple[int, str]]:

@@ -5,13 +5,14 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app) -> None:
     """The board's pages, navigation, the news of ideas' kind, the trending tick."""
-    from feedback.ideas import search_source, trending, views
-    from portal import jobs, navigation, search
+    from feedback.ideas import exports, search_source, trending, views
+    from portal import export, jobs, navigation, search
     from portal.notify import register_kind
 
     app.register_blueprint(views.bp)
     navigation.add(*views.NAVIGATION)
     search.add_source(search_source.SOURCE)
+    export.add(exports.SOURCE)
     register_kind("ideas.status", _l("News of ideas I proposed, voted for or follow"))
     jobs.add_periodic("ideas_trending", trending.age_trending_votes)
 

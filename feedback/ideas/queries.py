@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from feedback.ideas.models import (
@@ -44,6 +44,28 @@ def board(
     asked for. Keyset-paged (no COUNT, no OFFSET); ``with_authors`` loads who wrote each idea in
     the same query (vendor staff see it). Raises InvalidCursor for a cursor the portal did not
     give."""
+    stmt = board_rows(status, product, with_authors=with_authors)
+    return keyset_page(stmt, SORTS, sort, after=after, before=before, per_page=per_page)
+
+
+def board_filters(args) -> dict:
+    """The board's sort and filters from its query string (the board and its CSV export both
+    read them here): an unknown sort is "votes", an unknown status or product no filter."""
+    sort = args.get("sort")
+    status = args.get("status")
+    product = args.get("product")
+    return {
+        "sort": sort if sort in SORTS else "votes",
+        "status": status if status in IDEA_STATUSES else None,
+        "product": product if product in PRODUCT_LINES else None,
+    }
+
+
+def board_rows(
+    status: str | None = None, product: str | None = None, *, with_authors: bool = False
+) -> Select:
+    """The ideas on the board, unordered (the board orders them by ``SORTS``): of ``status``,
+    or every status but duplicates; of ``product``; with who wrote each (vendor staff)."""
     stmt = select(Idea)
     if status in IDEA_STATUSES:
         stmt = stmt.where(Idea.status == status)
@@ -53,7 +75,7 @@ def board(
         stmt = stmt.where(Idea.product == product)
     if with_authors:
         stmt = stmt.options(joinedload(Idea.author).joinedload(User.org))
-    return keyset_page(stmt, SORTS, sort, after=after, before=before, per_page=per_page)
+    return stmt
 
 
 def similar_to(title: str, limit: int = 5) -> list[full_text.Hit]:

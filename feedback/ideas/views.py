@@ -28,7 +28,7 @@ from feedback.ideas.forms import (
     LinkIdeaForm,
     StatusForm,
 )
-from feedback.ideas.models import EDITABLE_FIELDS, IDEA_STATUSES, OPEN_STATUSES, Idea, IdeaStatus
+from feedback.ideas.models import EDITABLE_FIELDS, OPEN_STATUSES, Idea, IdeaStatus
 from portal import access, audit, events
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
@@ -49,9 +49,8 @@ PER_PAGE = 25
 @login_required
 @access.require("ideas.view")
 def index():
-    sort = request.args.get("sort") if request.args.get("sort") in queries.SORTS else "votes"
-    status = request.args.get("status") if request.args.get("status") in IDEA_STATUSES else None
-    product = request.args.get("product") if request.args.get("product") in PRODUCT_LINES else None
+    filters = queries.board_filters(request.args)
+    sort, status, product = filters["sort"], filters["status"], filters["product"]
     try:
         page = queries.board(
             sort,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload
 
 from feedback.surveys.models import CampaignStatus, NpsCampaign, SurveyRecipient, SurveyResponse
 from feedback.surveys.nps import NpsSummary, percent, summarise
@@ -74,3 +75,30 @@ def trend(product: str | None = None) -> list[CampaignResults]:
         stmt = stmt.where(NpsCampaign.product == product)
     sent = db.session.scalars(stmt.order_by(NpsCampaign.sent_at, NpsCampaign.id))
     return [results(c) for c in sent]
+
+
+# Every answer, for the CSV export of NPS answers.
+
+
+def answer_filters(args) -> dict:
+    """The answers' filter from a query string: ``campaign`` (an id) or every campaign.
+    Raises ValueError for a campaign that is not a number."""
+    campaign = (args.get("campaign") or "").strip()
+    if campaign and not campaign.isdigit():
+        raise ValueError("campaign")
+    return {"campaign_id": int(campaign) if campaign else None}
+
+
+def answer_rows(campaign_id: int | None = None) -> Select:
+    """Every NPS answer the principal may read (vendor staff), the latest first as a campaign's
+    page lists them, as (SurveyResponse, SurveyRecipient with its organisation, NpsCampaign)."""
+    stmt = (
+        select(SurveyResponse, SurveyRecipient, NpsCampaign)
+        .join(SurveyRecipient, SurveyResponse.recipient_id == SurveyRecipient.id)
+        .join(NpsCampaign, SurveyResponse.campaign_id == NpsCampaign.id)
+        .options(joinedload(SurveyRecipient.org))
+        .order_by(SurveyResponse.answered_at.desc(), SurveyResponse.id.desc())
+    )
+    if campaign_id is not None:
+        stmt = stmt.where(SurveyResponse.campaign_id == campaign_id)
+    return stmt

@@ -26,6 +26,7 @@ from portal.identity.forms import ConfirmForm
 from portal.identity.models import Organization
 from portal.navigation import NavItem
 from portal.product_lines import PRODUCT_LINES
+from portal.segments import queries as segments
 from portal.web import attempt, choices, form_status
 
 bp = Blueprint("nps", __name__, url_prefix="/feedback/nps")
@@ -49,6 +50,9 @@ def _org_choices(form: CampaignForm) -> None:
         .order_by(Organization.name)
     )
     form.audience_org_ids.choices = choices((o.id, f"{o.name} ({o.kind_label})") for o in orgs)
+    form.audience_segment_id.choices = choices(
+        [("", _("No segment"))] + [(str(i), name) for i, name in segments.segment_choices()]
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -88,6 +92,9 @@ def _detail(
         confirm=ConfirmForm(),
         products=PRODUCT_LINES,
         events=audit.history_for(campaign),
+        segment_name=(
+            segments.name_of(campaign.audience_segment_id) if campaign.audience_segment_id else None
+        ),
     ), status
 
 

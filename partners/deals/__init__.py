@@ -5,9 +5,18 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app) -> None:
     """Pages and API resources, navigation, notification kinds, the expiry tick, the demo."""
-    from partners.deals import api, home, search_source, seed, services, views
+    from partners.deals import (
+        api,
+        exports,
+        home,
+        search_source,
+        seed,
+        segment_criteria,
+        services,
+        views,
+    )
     from portal import api as portal_api
-    from portal import jobs, navigation, panels, search
+    from portal import export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
@@ -16,10 +25,12 @@ def init_app(app) -> None:
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
+    export.add(exports.SOURCE)
     register_kind("deals.decided", _l("Decisions on my deal registrations"))
     register_kind("deals.submitted", _l("Deal registrations to review"))
     jobs.add_periodic("expire_deal_protection", services.expire_protection)
     demo.add_seeder(seed.seed_deals)
+    segment_criteria.register()
 
     from partners.deals import org_panels
 

@@ -41,6 +41,32 @@ def ending_soon(before: datetime):
     )
 
 
+def registration_filters(args) -> dict:
+    """The registration list's filters from its query string (the list page and its CSV export
+    both read them here): ``status``, ``search`` and ``ending`` (protections that end soon)."""
+    return {
+        "status": args.get("status") or None,
+        "search": (args.get("q") or "").strip() or None,
+        "ending": args.get("ending") == "soon",
+    }
+
+
+def registrations(
+    status: str | None = None, search: str | None = None, *, ending: bool = False
+) -> Select:
+    """The registrations the principal may see (a partner: its own), with their partner,
+    unordered (the list's order is ``REGISTRATION_SORTS["newest"]``); ``ending``: only
+    protections that end soon."""
+    stmt = select(DealRegistration).options(joinedload(DealRegistration.partner))
+    if status in DEAL_STATUSES:
+        stmt = stmt.where(DealRegistration.status == status)
+    if ending:
+        stmt = stmt.where(ending_soon(ending_soon_before()))
+    if search:
+        stmt = stmt.where(DealRegistration.customer_name.icontains(search.strip(), autoescape=True))
+    return stmt
+
+
 def registration_page(
     status: str | None = None,
     search: str | None = None,
@@ -52,13 +78,7 @@ def registration_page(
     """A page of the registrations the principal may see (a partner: its own), newest first;
     ``ending``: only protections that end soon. Raises InvalidCursor for a cursor the portal did
     not give."""
-    stmt = select(DealRegistration).options(joinedload(DealRegistration.partner))
-    if status in DEAL_STATUSES:
-        stmt = stmt.where(DealRegistration.status == status)
-    if ending:
-        stmt = stmt.where(ending_soon(ending_soon_before()))
-    if search:
-        stmt = stmt.where(DealRegistration.customer_name.icontains(search.strip(), autoescape=True))
+    stmt = registrations(status, search, ending=ending)
     return keyset_page(stmt, REGISTRATION_SORTS, "newest", after=after, before=before)
 
 

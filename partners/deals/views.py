@@ -58,12 +58,9 @@ def _cursor_args() -> dict:
 @login_required
 @access.require("deals.view")
 def index():
-    status = request.args.get("status") or None
-    search = request.args.get("q", "").strip() or None
+    filters = queries.registration_filters(request.args)
     try:
-        page = queries.registration_page(
-            status, search, ending=request.args.get("ending") == "soon", **_cursor_args()
-        )
+        page = queries.registration_page(**filters, **_cursor_args())
     except InvalidCursor:
         abort(422)
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
@@ -71,8 +68,8 @@ def index():
         "partners/deals/index.html",
         page=page,
         args=args,
-        status=status,
-        q=search or "",
+        status=filters["status"],
+        q=filters["search"] or "",
         statuses=DEAL_STATUSES,
         conflict_review=queries.under_conflict_review(page.items),
     )

@@ -8,6 +8,7 @@ def init_app(app) -> None:
     notification kinds, the offer ticks and the demo."""
     from partners.leads import (
         api,
+        exports,
         home,
         import_views,
         offer_views,
@@ -19,7 +20,7 @@ def init_app(app) -> None:
         views,
     )
     from portal import api as portal_api
-    from portal import jobs, navigation, panels, search
+    from portal import export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
@@ -31,6 +32,7 @@ def init_app(app) -> None:
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
+    export.add(exports.SOURCE)
     register_kind("leads.offered", _l("A lead is offered to my organisation"))
     register_kind("leads.reminder", _l("Reminder before a lead offer runs out"))
     register_kind(

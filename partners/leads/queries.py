@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.elements import ColumnElement
 
 from partners.leads.models import (
     LEAD_INDEX,
@@ -65,6 +66,19 @@ class LeadFilters:
     q: str | None = None
     sort: str = "newest"
     expiring_before: datetime | None = None  # leads whose offer is unanswered and due by then
+
+
+def lead_filters(form) -> LeadFilters:
+    """The filters of the lead list from its validated ``LeadFilterForm`` (the list page and its
+    CSV export both read them here)."""
+    return LeadFilters(
+        status=form.status.data or None,
+        country=form.country.data or None,
+        product_line=form.product_line.data or None,
+        q=form.q.data or None,
+        sort=form.sort.data or "newest",
+        expiring_before=expiring_deadline() if form.expiring.data == "soon" else None,
+    )
 
 
 def expiring_deadline() -> datetime:
@@ -150,6 +164,18 @@ def lead_page(
     offers = open_offers_of([lead.id for lead in page.items])
     page.items = [LeadRow(lead, offers.get(lead.id)) for lead in page.items]
     return page
+
+
+def lead_rows(filters: LeadFilters, *, partner_view: bool) -> Select:
+    """Every row of the lead list, unordered (the sort is ``LEAD_SORTS[filters.sort]``), as
+    (Lead, its open offer or None) with the offer's partner: the list's rows without paging,
+    for its CSV export. A partner's are its own offers, as on its page."""
+    if partner_view:
+        return filter_leads(partner_leads(select(Lead, LeadOffer)), filters, among_few=True)
+    stmt = select(Lead, LeadOffer).outerjoin(
+        LeadOffer, and_(LeadOffer.lead_id == Lead.id, LeadOffer.status.in_(OPEN_OFFER_STATUSES))
+    )
+    return filter_leads(stmt, filters).options(joinedload(LeadOffer.partner))
 
 
 def open_offers_of(lead_ids: list[int]) -> dict[int, LeadOffer]:
@@ -239,24 +265,23 @@ def shared_page(
 # What the distribution rule reads (vendor staff, or the system's unscoped session).
 
 
-def fitting_partners(country: str, product_line: str) -> list[Organization]:
+def fitting_partners(
+    country: str, product_line: str, within: ColumnElement[bool] | None = None
+) -> list[Organization]:
     """Active resellers and distributors with ``country`` as a territory and ``product_line``
-    as a specialisation."""
-    return list(
-        db.session.scalars(
-            select(Organization)
-            .where(
-                Organization.kind.in_(OFFER_KINDS),
-                Organization.active.is_(True),
-                exists().where(Territory.org_id == Organization.id, Territory.country == country),
-                exists().where(
-                    Specialisation.org_id == Organization.id,
-                    Specialisation.product_line == product_line,
-                ),
-            )
-            .order_by(Organization.id)
-        )
+    as a specialisation (and, given ``within``, meeting it: a segment's membership)."""
+    stmt = select(Organization).where(
+        Organization.kind.in_(OFFER_KINDS),
+        Organization.active.is_(True),
+        exists().where(Territory.org_id == Organization.id, Territory.country == country),
+        exists().where(
+            Specialisation.org_id == Organization.id,
+            Specialisation.product_line == product_line,
+        ),
     )
+    if within is not None:
+        stmt = stmt.where(within)
+    return list(db.session.scalars(stmt.order_by(Organization.id)))
 
 
 def tiers_by_code() -> dict[str, Tier]:

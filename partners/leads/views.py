@@ -25,6 +25,7 @@ from partners.leads.forms import (
     LeadForm,
     OfferForm,
     ReasonForm,
+    RuleForm,
 )
 from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadStatus
 from portal import access
@@ -33,6 +34,7 @@ from portal.db import get_or_404
 from portal.identity.forms import ConfirmForm
 from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
+from portal.segments import queries as segments
 from portal.tenancy import Principal
 from portal.web import attempt, choices, form_status
 
@@ -78,14 +80,7 @@ def index():
     form = LeadFilterForm(formdata=request.args)
     if not form.validate():
         return render_template("partners/leads/list.html", form=form, page=None), 422
-    filters = queries.LeadFilters(
-        status=form.status.data or None,
-        country=form.country.data or None,
-        product_line=form.product_line.data or None,
-        q=form.q.data or None,
-        sort=form.sort.data or "newest",
-        expiring_before=queries.expiring_deadline() if form.expiring.data == "soon" else None,
-    )
+    filters = queries.lead_filters(form)
     try:
         page = queries.lead_page(
             filters, partner_view=not principal.is_vendor_staff, **cursor_args()
@@ -112,6 +107,7 @@ def render_detail(lead: Lead, status: int = 200, **forms):
             events=queries.lead_history(lead, [o.id for o in offers]),
             shared=queries.shared_lead_of(lead.id),
             offer_form=forms.get("offer_form") or build_offer_form(),
+            rule_form=forms.get("rule_form") or build_rule_form(),
             close_form=forms.get("close_form") or CloseForm(),
         )
     else:
@@ -133,6 +129,16 @@ def build_offer_form(partners=None) -> OfferForm:
             (p.id, f"{p.name} ({(p.tier or _('no tier')).capitalize()}, {p.kind_label})")
             for p in partners
         ]
+    )
+    return form
+
+
+def build_rule_form() -> RuleForm:
+    """The form to offer a lead by rule: every fitting partner, or a segment's."""
+    form = RuleForm()
+    form.segment_id.choices = choices(
+        [("", _("Every partner that fits"))]
+        + [(str(i), _("Segment: %(name)s", name=n)) for i, n in segments.segment_choices()]
     )
     return form
 

@@ -10,15 +10,17 @@ def init_app(app) -> None:
         answer_views,
         api,
         draft_views,
+        exports,
         home,
         request_views,
         search_source,
         seed,
+        segment_criteria,
         services,
         views,
     )
     from portal import api as portal_api
-    from portal import jobs, navigation, panels, search
+    from portal import export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
@@ -29,12 +31,14 @@ def init_app(app) -> None:
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
+    export.add(exports.SOURCE)
     register_kind("quotes.sent", _l("Quotes sent to my organisation"))
     register_kind("quotes.answered", _l("Answers to the quotes I own"))
     register_kind("quotes.requested", _l("Quote requests from partners"))
     register_kind("quotes.request_closed", _l("Quote requests of mine the vendor declined"))
     jobs.add_periodic("expire_quotes", services.expire_quotes)
     demo.add_seeder(seed.seed_quotes)
+    segment_criteria.register()
 
     from partners.quotes import org_panels
 

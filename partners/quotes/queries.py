@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from partners.deals.models import DealRegistration
@@ -27,6 +27,15 @@ def vendor() -> Organization | None:
     return db.session.scalar(select(Organization).where(Organization.kind == access.VENDOR))
 
 
+def quote_filters(args) -> dict:
+    """The quote list's filters from its query string (the list page and its CSV export both
+    read them here): ``status`` (a status, or "open") and ``search``."""
+    return {
+        "status": args.get("status") or None,
+        "search": (args.get("q") or "").strip() or None,
+    }
+
+
 def quote_page(
     status: str | None = None,
     search: str | None = None,
@@ -37,6 +46,12 @@ def quote_page(
     """A page of the quote versions the principal may see (a recipient: its own, once sent),
     newest first; keyset-paged, no COUNT. Raises InvalidCursor for a cursor the portal did not
     give."""
+    return keyset_page(quotes(status, search), QUOTE_SORTS, "newest", after=after, before=before)
+
+
+def quotes(status: str | None = None, search: str | None = None) -> Select:
+    """The quote versions the principal may see, with their recipient, unordered (the list's
+    order is ``QUOTE_SORTS["newest"]``)."""
     stmt = select(Quote).options(joinedload(Quote.recipient))
     if status in QUOTE_STATUSES:
         stmt = stmt.where(Quote.status == status)
@@ -48,7 +63,7 @@ def quote_page(
             Quote.number.icontains(text, autoescape=True)
             | Quote.title.icontains(text, autoescape=True)
         )
-    return keyset_page(stmt, QUOTE_SORTS, "newest", after=after, before=before)
+    return stmt
 
 
 def versions_of(quote: Quote) -> list[Quote]:

@@ -60,18 +60,17 @@ NAVIGATION = [
 @login_required
 @access.require("quotes.view")
 def index():
-    status = request.args.get("status") or None
-    search = request.args.get("q", "").strip() or None
+    filters = queries.quote_filters(request.args)
     try:
-        page = queries.quote_page(status, search, **cursor_args())
+        page = queries.quote_page(**filters, **cursor_args())
     except InvalidCursor:
         abort(422)
     return render_template(
         "partners/quotes/index.html",
         page=page,
         args={k: v for k, v in request.args.items() if k not in ("after", "before") and v},
-        status=status,
-        q=search or "",
+        status=filters["status"],
+        q=filters["search"] or "",
         statuses=QUOTE_STATUSES,
     )
 

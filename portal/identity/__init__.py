@@ -12,9 +12,10 @@ bp = Blueprint("identity", __name__)
 
 
 def init_app(app) -> None:
-    from portal import jobs, panels, search
+    from portal import export, jobs, panels, search
     from portal.identity import (
         admin_views,
+        exports,
         home,
         org_views,
         queries,
@@ -28,6 +29,7 @@ def init_app(app) -> None:
     org_views.routes.add_to(bp)
     app.register_blueprint(bp)
     search.add_source(*search_source.SOURCES)
+    export.add(*exports.SOURCES)
     jobs.add_periodic("expire_invitations", services.expire_invitations)
     panels.add("home", *home.PANELS)
     # One line on cases and quotes (templates/identity/_account_manager.html) asks for it.

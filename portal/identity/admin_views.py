@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import select
 
 from portal import access, audit
 from portal.db import get_or_404
@@ -145,10 +144,7 @@ def revoke_invitation(invitation_id: int):
 @login_required
 @access.require("orgs.view")
 def organizations():
-    kind = request.args.get("kind") or None
-    if kind not in (None, *access.ORG_KINDS):
-        kind = None
-    search = request.args.get("q", "").strip() or None
+    kind, search = queries.organization_filters(request.args)
     return render_template(
         "identity/admin/organizations.html",
         kind=kind,
@@ -236,10 +232,9 @@ def set_organization_active(org_id: int, change: str):
 @login_required
 @access.require("audit.view")
 def audit_log():
-    stmt = select(audit.AuditEvent).order_by(audit.AuditEvent.id.desc())
-    action = request.args.get("action", "").strip()
-    if action:
-        stmt = stmt.where(audit.AuditEvent.action.startswith(action))
+    action = queries.audit_filter(request.args)
     return render_template(
-        "identity/admin/audit.html", page=paginate(stmt, per_page=50), action=action
+        "identity/admin/audit.html",
+        page=paginate(queries.audit_log(action), per_page=50),
+        action=action or "",
     )

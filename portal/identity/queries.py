@@ -39,12 +39,36 @@ def pending_invitations_of(org_id: int) -> list[Invitation]:
     ).all()
 
 
+def organization_filters(args) -> tuple[str | None, str | None]:
+    """The organisation list's filters from its query string, ``(kind, search)``: an unknown
+    kind is no filter (the list page and its CSV export read them here)."""
+    kind = args.get("kind") or None
+    if kind not in (None, *access.ORG_KINDS):
+        kind = None
+    search = (args.get("q") or "").strip() or None
+    return kind, search
+
+
 def organizations(kind: str | None = None, search: str | None = None) -> Select:
     stmt = select(Organization).order_by(Organization.kind, Organization.name)
     if kind:
         stmt = stmt.where(Organization.kind == kind)
     if search:
         stmt = stmt.where(Organization.name.ilike(f"%{search.strip()}%"))
+    return stmt
+
+
+def audit_filter(args) -> str | None:
+    """The audit log's filter from its query string: the start of an action, or None."""
+    return (args.get("action") or "").strip() or None
+
+
+def audit_log(action: str | None = None) -> Select:
+    """Audit events the principal may read, newest first; ``action``: those whose action starts
+    with it."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if action:
+        stmt = stmt.where(AuditEvent.action.startswith(action, autoescape=True))
     return stmt
 
 

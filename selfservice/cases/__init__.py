@@ -8,16 +8,18 @@ def init_app(app) -> None:
     resources, navigation, notification kinds, the SLA and auto-close ticks, the demo cases,
     and the answers other packages ask for (``case.summary``, ``case.team_lead``)."""
     from portal import api as portal_api
-    from portal import events, jobs, navigation, panels, search
+    from portal import events, export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
     from selfservice.cases import (
         admin_views,
         api,
+        exports,
         handling_views,
         home,
         search_source,
         seed,
+        segment_criteria,
         services,
         views,
     )
@@ -29,6 +31,7 @@ def init_app(app) -> None:
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
+    export.add(exports.SOURCE)
     register_kind("cases.new", _l("New cases for support"))
     register_kind("cases.opened", _l("Confirmation of the cases I raise"))
     register_kind("cases.reply", _l("Replies on my cases"))
@@ -38,6 +41,7 @@ def init_app(app) -> None:
     jobs.add_periodic("case_sla", services.check_sla)
     jobs.add_periodic("close_solved_cases", services.close_solved_cases)
     demo.add_seeder(seed.seed_cases)
+    segment_criteria.register()
     events.provide("case.summary", services.case_summary)
     events.provide("case.team_lead", services.team_lead)
 

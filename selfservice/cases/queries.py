@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from partners.catalogue.models import Product
 from portal import access
 from portal.db import db, read_across
 from portal.identity.models import Organization, User
@@ -41,7 +42,9 @@ def cases(
 ) -> Select:
     """Cases the principal may see, most recently changed first. ``status`` "unresolved": any
     open one; ``other_than_org``: leave that organisation's out (a partner's customers' cases)."""
-    stmt = select(Case).options(joinedload(Case.org), joinedload(Case.requester))
+    stmt = select(Case).options(
+        joinedload(Case.org), joinedload(Case.requester), joinedload(Case.catalogue_product)
+    )
     if status in STATUSES:
         stmt = stmt.where(Case.status == status)
     elif status == "unresolved":
@@ -54,11 +57,24 @@ def cases(
     return stmt  # ordered by page(): SORTS["recent"]
 
 
+def case_filters(args, principal) -> dict:
+    """The case list's filters from its query string (the list page and its CSV export both read
+    them here): ``status``, ``search``, and ``other_than_org`` (``customers``: a partner's
+    customers' cases, its own left out)."""
+    return {
+        "status": args.get("status") or None,
+        "search": (args.get("q") or "").strip() or None,
+        "other_than_org": principal.org_id if args.get("customers") else None,
+    }
+
+
 def queue(view: str = "all", user_id: int | None = None) -> Select:
     """The agents' queue: unresolved cases, the soonest SLA deadline first (breached first)."""
     stmt = (
         select(Case)
-        .options(joinedload(Case.org), joinedload(Case.assignee))
+        .options(
+            joinedload(Case.org), joinedload(Case.assignee), joinedload(Case.catalogue_product)
+        )
         .where(Case.status.in_(OPEN_QUEUE))
     )
     if view == "mine":
@@ -116,6 +132,19 @@ def organisations_to_open_for() -> list[tuple[int, str]]:
             .order_by(Organization.name)
         )
     ]
+
+
+def products_to_choose(keep_id: int | None = None) -> list[Product]:
+    """The catalogue's active products (and ``keep_id``, a case's own product withdrawn since)
+    that a case may name, by line, then name."""
+    offered = Product.active.is_(True)
+    if keep_id is not None:
+        offered = or_(offered, Product.id == keep_id)
+    return list(
+        db.session.scalars(
+            select(Product).where(offered).order_by(Product.product_line, Product.name, Product.id)
+        )
+    )
 
 
 def member_by_email(org_id: int, email: str) -> User | None:

@@ -40,6 +40,9 @@ from selfservice.cases.forms import (
     SolveForm,
     StatusForm,
     WatcherForm,
+    product_choices,
+    product_fields,
+    product_value,
 )
 from selfservice.cases.models import STATUSES, Case, CaseAttachment
 from selfservice.kb import services as kb_services
@@ -81,21 +84,13 @@ def _list_args() -> dict:
 @login_required
 @access.require("cases.view")
 def index():
-    status = request.args.get("status") or None
-    search = request.args.get("q", "").strip() or None
+    filters = queries.case_filters(request.args, g.principal)
     return render_template(
         "selfservice/cases/index.html",
-        page=_page(
-            queries.cases(
-                status,
-                search,
-                other_than_org=g.principal.org_id if request.args.get("customers") else None,
-            ),
-            "recent",
-        ),
+        page=_page(queries.cases(**filters), "recent"),
         args=_list_args(),
-        status=status,
-        q=search or "",
+        status=filters["status"],
+        q=filters["search"] or "",
         statuses=STATUSES,
         labels=services.STATUS_LABELS,
     )
@@ -119,6 +114,7 @@ def queue():
 
 def _case_form() -> CaseForm:
     form = CaseForm()
+    form.product.choices = product_choices(queries.products_to_choose())
     if g.principal.is_vendor_staff:
         form.org_id.choices = queries.organisations_to_open_for()
     return form
@@ -148,7 +144,8 @@ def new():
                         "subject": form.subject.data,
                         "description": form.description.data,
                         "priority": form.priority.data,
-                        "product": form.product.data,
+                        "product": form.product_details.data,
+                        **product_fields(form.product.data),
                     },
                     requester=requester,
                     actor=g.principal,
@@ -185,7 +182,8 @@ def render_detail(
     agent = services.is_agent(g.principal)
     edit = EditCaseForm(formdata=None, obj=case)
     if agent:
-        _edit_choices(edit)
+        _edit_choices(edit, case)
+        edit.product.data = product_value(case.product_id, case.product_line)
         edit.assignee_id.data = case.assignee_id or 0
         edit.team_id.data = case.team_id or 0
         edit.snapshot.data = snapshot(case, services.EDITABLE_FIELDS)
@@ -306,7 +304,7 @@ def change_status(case_id: int):
 def edit(case_id: int):
     case = get_or_404(Case, case_id)
     form = EditCaseForm()
-    _edit_choices(form)
+    _edit_choices(form, case)
     if not form.validate_on_submit():
         return render_detail(case, {"edit": form}, 422)
     with attempt(form) as done:
@@ -314,7 +312,7 @@ def edit(case_id: int):
             case,
             {
                 "priority": form.priority.data,
-                "product": form.product.data,
+                **product_fields(form.product.data),
                 "category": form.category.data,
                 "assignee_id": form.assignee_id.data or None,
                 "team_id": form.team_id.data or None,
@@ -331,7 +329,8 @@ def edit(case_id: int):
     return render_detail(case, {"edit": form}, 422)
 
 
-def _edit_choices(form: EditCaseForm) -> None:
+def _edit_choices(form: EditCaseForm, case: Case) -> None:
+    form.product.choices = product_choices(queries.products_to_choose(keep_id=case.product_id))
     form.assignee_id.choices = [(0, "—")] + [(u.id, u.name) for u in services.agents()]
     form.team_id.choices = [(0, "—")] + [(t.id, t.name) for t in services.teams()]
 

@@ -5,14 +5,15 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app) -> None:
     """Pages, navigation, the authors' notification kind, the demo help centre."""
-    from portal import navigation, panels, search
+    from portal import export, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
-    from selfservice.kb import home, search_source, seed, views
+    from selfservice.kb import exports, home, search_source, seed, views
 
     app.register_blueprint(views.bp)
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
+    export.add(exports.SOURCE)
     register_kind("articles.feedback", _l("Readers' comments on articles I wrote"))
     demo.add_seeder(seed.seed_help_centre)

@@ -122,3 +122,43 @@ def most_helpful(
         db.session.scalars(stmt), key=lambda a: (-score[a.id][0], -score[a.id][1], a.title)
     )
     return found[:limit]
+
+
+# The support staff's report (the page and its CSV export).
+
+
+def report_rows() -> Select:
+    """Per article: views, helpful and unhelpful votes, cases avoided, cases raised after
+    reading; most viewed first, as (Article, views, helpful, unhelpful, avoided, raised)."""
+    events = (
+        select(
+            ArticleEvent.article_id.label("article_id"),
+            func.sum(case((ArticleEvent.kind == "view", 1), else_=0)).label("views"),
+            func.sum(case((ArticleEvent.kind == "case_avoided", 1), else_=0)).label("avoided"),
+            func.sum(case((ArticleEvent.kind == "case_raised", 1), else_=0)).label("raised"),
+        )
+        .group_by(ArticleEvent.article_id)
+        .subquery()
+    )
+    votes = (
+        select(
+            ArticleVote.article_id.label("article_id"),
+            func.sum(case((ArticleVote.helpful.is_(True), 1), else_=0)).label("helpful"),
+            func.sum(case((ArticleVote.helpful.is_(False), 1), else_=0)).label("unhelpful"),
+        )
+        .group_by(ArticleVote.article_id)
+        .subquery()
+    )
+    return (
+        select(
+            Article,
+            func.coalesce(events.c.views, 0).label("views"),
+            func.coalesce(votes.c.helpful, 0).label("helpful"),
+            func.coalesce(votes.c.unhelpful, 0).label("unhelpful"),
+            func.coalesce(events.c.avoided, 0).label("avoided"),
+            func.coalesce(events.c.raised, 0).label("raised"),
+        )
+        .outerjoin(events, events.c.article_id == Article.id)
+        .outerjoin(votes, votes.c.article_id == Article.id)
+        .order_by(func.coalesce(events.c.views, 0).desc(), Article.id)
+    )

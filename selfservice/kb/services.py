@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal import audit, people
@@ -14,6 +14,7 @@ from portal.errors import Forbidden, InvalidInput
 from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.workflow import transition
+from selfservice.kb import queries
 from selfservice.kb.models import (
     ARTICLE_STATUSES,
     AUDIENCES,
@@ -199,39 +200,8 @@ def record_case_raised(article_id: int, case, *, actor: Principal) -> None:
 
 def report():
     """Per article: views, helpful and unhelpful votes, cases avoided, cases raised after
-    reading; most viewed first."""
-    events = (
-        select(
-            ArticleEvent.article_id.label("article_id"),
-            func.sum(case((ArticleEvent.kind == "view", 1), else_=0)).label("views"),
-            func.sum(case((ArticleEvent.kind == "case_avoided", 1), else_=0)).label("avoided"),
-            func.sum(case((ArticleEvent.kind == "case_raised", 1), else_=0)).label("raised"),
-        )
-        .group_by(ArticleEvent.article_id)
-        .subquery()
-    )
-    votes = (
-        select(
-            ArticleVote.article_id.label("article_id"),
-            func.sum(case((ArticleVote.helpful.is_(True), 1), else_=0)).label("helpful"),
-            func.sum(case((ArticleVote.helpful.is_(False), 1), else_=0)).label("unhelpful"),
-        )
-        .group_by(ArticleVote.article_id)
-        .subquery()
-    )
-    return db.session.execute(
-        select(
-            Article,
-            func.coalesce(events.c.views, 0).label("views"),
-            func.coalesce(votes.c.helpful, 0).label("helpful"),
-            func.coalesce(votes.c.unhelpful, 0).label("unhelpful"),
-            func.coalesce(events.c.avoided, 0).label("avoided"),
-            func.coalesce(events.c.raised, 0).label("raised"),
-        )
-        .outerjoin(events, events.c.article_id == Article.id)
-        .outerjoin(votes, votes.c.article_id == Article.id)
-        .order_by(func.coalesce(events.c.views, 0).desc(), Article.id)
-    ).all()
+    reading; most viewed first (``queries.report_rows``)."""
+    return db.session.execute(queries.report_rows()).all()
 
 
 def comments_for_author(article: Article) -> list[ArticleVote]:

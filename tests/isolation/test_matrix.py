@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal import access
+from portal import access, export
 from portal.clock import utcnow
 from portal.identity.tokens import hash_token
 from portal.oauth.models import OAuthToken
@@ -43,6 +43,9 @@ NON_RECORD_PARAMS = {
     # Secret capability links (invitation, password reset): whoever holds the token may use it,
     # whatever organisation they are signed in to; a made-up token must be refused.
     "token": "made-up-token-that-does-not-exist",
+    # A CSV export's list (/export/<key>.csv): every registered export is asked for, each a list
+    # page whose file must hold no foreign row (and a key nobody registered answers 404).
+    "key": export.keys,
 }
 
 MISSING_ID = 987_654_321
@@ -50,7 +53,10 @@ MISSING_ID = 987_654_321
 # List pages that show nothing until asked: the matrix also asks them with words that match the
 # foreign organisations' records (every marker holds a word starting "zzq", and "foreign" or
 # "secret"), so that a record leaking through the search would show on the page.
-LIST_QUERIES = {"search.index": ({"q": "zzq"}, {"q": "foreign"}, {"q": "secret"})}
+LIST_QUERIES = {
+    "search.index": ({"q": "zzq"}, {"q": "foreign"}, {"q": "secret"}),
+    "export.csv_file": ({"q": "zzq"}, {"q": "foreign"}, {"q": "secret"}),
+}
 
 
 @pytest.fixture
@@ -116,17 +122,18 @@ def test_isolation_matrix(app, db, client_as, world, role_name, get_writes):
         def ask(url, method=method, headers=headers):
             return client.open(url, method=method, headers=headers).status_code
 
-        params = {p: _non_record_value(rule, p) for p in rule.arguments if p in NON_RECORD_PARAMS}
         record_params = [p for p in rule.arguments if p in RECORD_KINDS]
         action = _required_action(app, rule.endpoint)
         role_lacks_action = action is not None and not role_name_allows(role_name, action)
         if not record_params:
             if method == "GET":
-                for query in ({}, *LIST_QUERIES.get(rule.endpoint, ())):
-                    url = adapter.build(rule.endpoint, {**params, **query})
-                    _check_list_page(client, url, world, role, headers)
-                checked += 1
+                for params in _non_record_values(rule):
+                    for query in ({}, *LIST_QUERIES.get(rule.endpoint, ())):
+                        url = adapter.build(rule.endpoint, {**params, **query})
+                        _check_list_page(client, url, world, role, headers)
+                    checked += 1
             continue
+        (params,) = _non_record_values(rule)  # one value each beside a record id
         (param,) = record_params  # routes carry one record id; teach the matrix if that changes
         for foreign_id in RECORD_KINDS[param].foreign(db, world, role):
             url = adapter.build(rule.endpoint, {**params, param: foreign_id})
@@ -160,6 +167,20 @@ def role_name_allows(role_name: str, action: str) -> bool:
 def _non_record_value(rule, param: str) -> str:
     items = getattr(rule._converters.get(param), "items", None)  # an <any(...)> choice
     return sorted(items)[0] if items else NON_RECORD_PARAMS[param]
+
+
+def _non_record_values(rule) -> list[dict]:
+    """The route's parameters that are no record id, as the combinations to ask for: one value
+    each, except a parameter whose values are a function of the app (every export's key), which
+    is asked for with each."""
+    combinations: list[dict] = [{}]
+    for param in rule.arguments:
+        if param not in NON_RECORD_PARAMS:
+            continue
+        value = _non_record_value(rule, param)
+        values = value() if callable(value) else [value]
+        combinations = [{**c, param: v} for c in combinations for v in values]
+    return combinations
 
 
 def _bearer_headers(db, w: World, role: access.Role) -> dict:
