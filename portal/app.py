@@ -132,6 +132,8 @@ def load_models() -> None:
         "portal.identity.models",
         "portal.notify.models",
         "portal.oauth.models",
+        "portal.segments.models",
+        "portal.export_jobs",
     ):
         importlib.import_module(module)
     for package in FEATURE_PACKAGES:
@@ -146,7 +148,7 @@ def _register_parts(app: Flask) -> None:
     """Every part registers itself, in this order: its blueprints (pages and API resources),
     navigation, notification kinds, periodic jobs, seeders and event subscriptions, in one
     ``init_app``. The API blueprint is registered last, once every part has added its routes."""
-    from portal import api, cli, dashboard, identity, notify, search_views, views
+    from portal import api, cli, dashboard, export, identity, notify, search_views, segments, views
     from portal.oauth import endpoints, server, sso, sso_views
     from portal.oauth import views as api_clients
 
@@ -166,6 +168,8 @@ def _register_parts(app: Flask) -> None:
     identity.init_app(app)
     notify.init_app(app)
     api.init_app(app)
+    segments.init_app(app)  # before the feature packages, which add their criteria
+    export.init_app(app)
     for package in FEATURE_PACKAGES:
         importlib.import_module(package).init_app(app)
     app.register_blueprint(api.bp)

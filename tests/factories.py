@@ -260,3 +260,77 @@ def make_campaign(
     fields.setdefault("audience_kinds", ["customer"])
     name = name or f"NPS campaign {next(_sequence)}"
     return _add(session, NpsCampaign(org_id=vendor.id, name=name, status=status, **fields))
+
+
+# --- issue 14, item 5 (h5): case products are products ---------------------------------------
+
+
+def make_product(session: Session, sku: str | None = None, **fields):
+    """A product of the vendor's catalogue: 100.00 EUR a unit, in the networking line, active."""
+    from partners.catalogue.models import Product
+
+    n = next(_sequence)
+    fields.setdefault("name", f"Product {n}")
+    fields.setdefault("list_price", Decimal("100"))
+    fields.setdefault("currency", "EUR")
+    fields.setdefault("product_line", "networking")
+    return _add(session, Product(sku=sku or f"P-{n:05d}", **fields))
+
+
+# Issue 14, item 3 (segments): a segment, an NPS answer and a CSAT answer.
+
+
+def make_segment(
+    session: Session, criteria: dict, name: str | None = None, vendor: Organization | None = None
+):
+    """The vendor's segment with ``criteria`` as stored (not checked against the registry)."""
+    from portal.segments.models import Segment
+
+    vendor = vendor or vendor_org(session)
+    name = name or f"Segment {next(_sequence)}"
+    return _add(session, Segment(org_id=vendor.id, name=name, criteria=criteria))
+
+
+def make_nps_answer(session: Session, person: User, score: int, answered_at, campaign=None):
+    """``person`` asked by ``campaign`` (a sent one of its own if omitted) and answering
+    ``score`` at ``answered_at``."""
+    from feedback.surveys.models import SurveyRecipient, SurveyResponse
+
+    campaign = campaign or make_campaign(session, status="sent", sent_at=answered_at)
+    org = session.get(Organization, person.org_id)
+    recipient = _add(
+        session,
+        SurveyRecipient(
+            org_id=person.org_id,
+            campaign_id=campaign.id,
+            user_id=person.id,
+            email=person.email,
+            org_kind=org.kind,
+            org_tier=org.tier or "",
+            sent_at=answered_at,
+        ),
+    )
+    return _add(
+        session,
+        SurveyResponse(
+            org_id=person.org_id,
+            recipient_id=recipient.id,
+            campaign_id=campaign.id,
+            score=score,
+            answered_at=answered_at,
+        ),
+    )
+
+
+def make_csat_answer(session: Session, org: Organization, requester: User, score: int):
+    """A solved case of ``org`` whose survey ``requester`` answered with ``score``."""
+    from feedback.csat.models import CsatResponse, CsatSurvey
+
+    case = make_case(session, org, requester, status="solved")
+    survey = _add(
+        session,
+        CsatSurvey(
+            org_id=org.id, case_id=case.id, case_number=case.number, requester_id=requester.id
+        ),
+    )
+    return _add(session, CsatResponse(org_id=org.id, survey_id=survey.id, score=score))

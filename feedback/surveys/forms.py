@@ -43,6 +43,11 @@ class CampaignForm(FlaskForm):
     audience_org_ids = SelectMultipleField(
         _l("Or only these organisations"), coerce=int, validators=[Optional()]
     )
+    audience_segment_id = SelectField(
+        _l("Or the organisations of a segment"),
+        description=_l("Its organisations as they are when the campaign is sent."),
+        validators=[Optional()],
+    )
     remind_after_days = IntegerField(
         _l("Remind those who have not answered after (days)"),
         default=7,
@@ -56,6 +61,7 @@ class CampaignForm(FlaskForm):
             "audience_kinds": self.audience_kinds.data,
             "audience_tiers": self.audience_tiers.data,
             "audience_org_ids": self.audience_org_ids.data,
+            "audience_segment_id": self.audience_segment_id.data or None,
             "remind_after_days": self.remind_after_days.data,
         }
 

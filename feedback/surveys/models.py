@@ -45,7 +45,7 @@ AUDIENCE_KINDS = ("customer", "partner")
 
 class NpsCampaign(TenantOwned, Base):
     """``org_id``: the vendor. Audience: organisation kinds (customer, partner), optionally
-    narrowed to tiers, or an explicit list of organisations."""
+    narrowed to tiers, or an explicit list of organisations, or a segment."""
 
     __tablename__ = "nps_campaigns"
     __table_args__ = (
@@ -59,6 +59,12 @@ class NpsCampaign(TenantOwned, Base):
     audience_kinds: Mapped[list] = mapped_column(JSON, default=list)
     audience_tiers: Mapped[list] = mapped_column(JSON, default=list)  # empty: every tier
     audience_org_ids: Mapped[list] = mapped_column(JSON, default=list)  # non-empty: only these
+    # The people of a segment's organisations (portal.segments), as it is when the campaign is
+    # sent; instead of kinds and organisations. A segment a campaign not sent yet asks cannot be
+    # deleted; one deleted after sending leaves the recipients as they were.
+    audience_segment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("segments.id", ondelete="SET NULL")
+    )
     status: Mapped[str] = mapped_column(String(20), default="draft")
     send_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
@@ -99,7 +105,7 @@ class SurveyRecipient(TenantOwned, Base):
     email: Mapped[str] = mapped_column(String(254))
     org_kind: Mapped[str] = mapped_column(String(20))
     org_tier: Mapped[str] = mapped_column(String(20), default="")
-    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     reminded_at: Mapped[datetime | None]
 
     campaign: Mapped[NpsCampaign] = relationship()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import or_, select, update
+from sqlalchemy import false, or_, select, update
 
 from feedback import links
 from feedback.surveys.answers import survey_link
@@ -36,12 +36,20 @@ from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import TIERS, Organization, User
 from portal.notify import services as notify
 from portal.product_lines import PRODUCT_LINES
+from portal.segments import queries as segments
 from portal.tenancy import Principal
 from portal.workflow import transition
 
 log = logging.getLogger(__name__)
 
-AUDIT_FIELDS = ["name", "product", "audience_kinds", "audience_tiers", "audience_org_ids"]
+AUDIT_FIELDS = [
+    "name",
+    "product",
+    "audience_kinds",
+    "audience_tiers",
+    "audience_org_ids",
+    "audience_segment_id",
+]
 NOT_SENT = (CampaignStatus.draft, CampaignStatus.scheduled)
 
 
@@ -72,9 +80,21 @@ def _clean(fields: dict) -> dict:
         ).all()
         if len(found) != len(org_ids):
             raise InvalidInput(_("Choose organisations from the list."), field="audience_org_ids")
-    if not kinds and not org_ids:
+    segment_id = int(fields.get("audience_segment_id") or 0) or None
+    if segment_id is not None:
+        if segments.criteria_of(segment_id) is None:
+            raise InvalidInput(_("Choose a segment from the list."), field="audience_segment_id")
+        if kinds or org_ids:
+            raise InvalidInput(
+                _(
+                    "A segment chooses the organisations itself: choose no segment, or leave "
+                    "the kinds and the list of organisations empty."
+                ),
+                field="audience_segment_id",
+            )
+    if not kinds and not org_ids and segment_id is None:
         raise InvalidInput(
-            _("Choose who is asked: customers, partners, or a list of organisations."),
+            _("Choose who is asked: customers, partners, a list of organisations or a segment."),
             field="audience_kinds",
         )
     days = fields.get("remind_after_days") or 7
@@ -86,6 +106,7 @@ def _clean(fields: dict) -> dict:
         "audience_kinds": kinds,
         "audience_tiers": tiers,
         "audience_org_ids": org_ids,
+        "audience_segment_id": segment_id,
         "remind_after_days": int(days),
     }
 
@@ -93,7 +114,8 @@ def _clean(fields: dict) -> dict:
 def create_campaign(fields: dict, *, actor: Principal) -> NpsCampaign:
     """Vendor staff create a draft campaign; ``fields``: name, product, audience_kinds
     (customer, partner), audience_tiers (partners of these tiers only; empty: all),
-    audience_org_ids (these organisations only, instead of kinds), remind_after_days."""
+    audience_org_ids (these organisations only, instead of kinds), audience_segment_id (the
+    organisations of a segment as it is when sent, instead of both), remind_after_days."""
     _require_manager(actor)
     campaign = NpsCampaign(
         org_id=actor.org_id,
@@ -246,9 +268,15 @@ class AudienceMember:
 
 
 def audience_of(campaign: NpsCampaign) -> list[AudienceMember]:
-    """The active users of the active organisations the campaign asks."""
+    """The active users of the active organisations the campaign asks (a segment's, as it is
+    now)."""
     rule = [Organization.active.is_(True), Organization.kind != access.VENDOR]
-    if campaign.audience_org_ids:
+    if campaign.audience_segment_id is not None:
+        criteria = segments.criteria_of(campaign.audience_segment_id)
+        rule.append(
+            Organization.id.in_(segments.member_ids(criteria)) if criteria is not None else false()
+        )
+    elif campaign.audience_org_ids:
         rule.append(Organization.id.in_(campaign.audience_org_ids))
     else:
         kinds = []

@@ -155,6 +155,17 @@ class OfferForm(FlaskForm):
     )
 
 
+class RuleForm(FlaskForm):
+    """Offer by rule, optionally among the partners of a segment (``portal.segments``)."""
+
+    segment_id = SelectField(
+        _l("Candidates"),
+        default="",
+        validators=[Optional()],
+        description=_l("A segment narrows the partners the rule chooses from."),
+    )
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason (required: the other side reads it)"),

@@ -12,6 +12,7 @@ from partners.leads.forms import ReasonForm
 from partners.leads.models import Lead
 from partners.leads.views import (
     build_offer_form,
+    build_rule_form,
     current_principal,
     error_status,
     flash_rule_outcome,
@@ -19,7 +20,6 @@ from partners.leads.views import (
 )
 from portal import access
 from portal.db import get_or_404
-from portal.identity.forms import ConfirmForm
 from portal.routes import Routes
 from portal.web import attempt
 
@@ -54,14 +54,17 @@ def offer(lead_id: int):
 @access.require("leads.manage")
 def offer_by_rule(lead_id: int):
     lead = get_or_404(Lead, lead_id)
-    ConfirmForm().validate_on_submit()
+    form = build_rule_form()
+    if not form.validate_on_submit():
+        return render_detail(lead, 422, rule_form=form)
+    segment_id = int(form.segment_id.data) if form.segment_id.data else None
     made = None
-    with attempt() as done:
-        made = services.offer_by_rule(lead, actor=current_principal())
+    with attempt(form) as done:
+        made = services.offer_by_rule(lead, actor=current_principal(), segment_id=segment_id)
     if done:
         flash_rule_outcome(True, made)
         return redirect(url_for("leads.detail", lead_id=lead.id))
-    return render_detail(lead, error_status(done))
+    return render_detail(lead, error_status(done), rule_form=form)
 
 
 @routes.post("/<int(max=2147483647):lead_id>/recall")

@@ -128,20 +128,30 @@ def _make_offer(
     return offer
 
 
-def offer_by_rule(lead: Lead, *, actor: Principal | None) -> LeadOffer | None:
+def offer_by_rule(
+    lead: Lead, *, actor: Principal | None, segment_id: int | None = None
+) -> LeadOffer | None:
     """Offer ``lead`` to the partner the rule ranks first (see ``rank_partners``), recording why
-    on the offer and the whole ranking in the vendor's history. If no partner is eligible, the
-    lead stays new, the channel team is told, and None is returned. Raises InvalidTransition."""
+    on the offer and the whole ranking in the vendor's history. Given ``segment_id``, only the
+    partners of that segment (``portal.segments``) are candidates. If no partner is eligible,
+    the lead stays new, the channel team is told, and None is returned. Raises
+    InvalidTransition, InvalidInput (a segment that is gone)."""
     require_vendor(actor, "leads.manage")
     _check_offerable(lead)
-    ranked = rank_partners(lead)
+    ranked = rank_partners(lead, segment_id=segment_id)
     ranking = [r.as_dict() for r in ranked]
+    within = {"segment_id": segment_id} if segment_id is not None else {}
     if not ranked or ranked[0].skipped is not None:
         audit.record(
             "lead.no_partner",
             lead,
             actor=actor,
-            after={"country": lead.country, "product_line": lead.product_line, "ranking": ranking},
+            after={
+                "country": lead.country,
+                "product_line": lead.product_line,
+                **within,
+                "ranking": ranking,
+            },
         )
         tell_channel_team(
             "leads.distribution",
@@ -158,9 +168,10 @@ def offer_by_rule(lead: Lead, *, actor: Principal | None) -> LeadOffer | None:
         )
         return None
     best = ranked[0]
-    return _make_offer(
-        lead, best.org, actor=actor, reason=rule_reason(lead, best, ranked), ranking=ranking
-    )
+    reason = rule_reason(lead, best, ranked)
+    if segment_id is not None:
+        reason = _("Candidates: the partners of a segment.") + " " + reason
+    return _make_offer(lead, best.org, actor=actor, reason=reason, ranking=ranking)
 
 
 def recall_offer(lead: Lead, *, actor: Principal) -> LeadOffer:

@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
+from sqlalchemy.sql.elements import ColumnElement
 
 from partners.leads import queries
 from partners.leads.models import Lead, OfferStatus
 from partners.leads.services.common import RULE_WINDOW
 from partners.program.models import Tier
 from portal.clock import utcnow
+from portal.errors import InvalidInput
 from portal.identity.models import Organization
+from portal.segments import queries as segments
 
 
 def tier_of(org: Organization, tiers: dict[str, Tier]) -> Tier | None:
@@ -55,13 +58,30 @@ class RankedPartner:
         }
 
 
-def rank_partners(lead: Lead, now: datetime | None = None) -> list[RankedPartner]:
-    """Every partner whose territory and specialisation fit ``lead``: the eligible ones best
-    first (highest priority, then higher tier, fewer open leads, older partner), then the ones
-    the rule skips, each with why: declined this lead, had it before (expired or recalled),
-    at its tier's open-lead cap, or a tier that gets no leads (weight 0)."""
+def within_segment(segment_id: int | None) -> ColumnElement[bool] | None:
+    """The membership of a segment (``portal.segments``) as SQL, None for no segment. Raises
+    InvalidInput for a segment that is gone."""
+    if segment_id is None:
+        return None
+    criteria = segments.criteria_of(segment_id)
+    if criteria is None:
+        raise InvalidInput(_("Choose a segment from the list."), field="segment_id")
+    return Organization.id.in_(segments.member_ids(criteria))
+
+
+def rank_partners(
+    lead: Lead, now: datetime | None = None, segment_id: int | None = None
+) -> list[RankedPartner]:
+    """Every partner whose territory and specialisation fit ``lead`` (and, given
+    ``segment_id``, that belongs to that segment): the eligible ones best first (highest
+    priority, then higher tier, fewer open leads, older partner), then the ones the rule skips,
+    each with why: declined this lead, had it before (expired or recalled), at its tier's
+    open-lead cap, or a tier that gets no leads (weight 0). Raises InvalidInput for a segment
+    that is gone."""
     now = now or utcnow()
-    fitting = queries.fitting_partners(lead.country, lead.product_line)
+    fitting = queries.fitting_partners(
+        lead.country, lead.product_line, within=within_segment(segment_id)
+    )
     ids = [org.id for org in fitting]
     tiers = queries.tiers_by_code()
     open_counts = queries.open_lead_counts(ids)
