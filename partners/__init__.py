@@ -7,7 +7,7 @@ an ``init_app`` that registers what it brings; ``init_app`` here calls them in o
 
 
 def init_app(app) -> None:
-    from partners import catalogue, deals, leads, program, quotes
+    from partners import analytics, catalogue, deals, leads, program, quotes, scorecards
 
-    for part in (program, leads, deals, catalogue, quotes):
+    for part in (program, leads, deals, catalogue, quotes, analytics, scorecards):
         part.init_app(app)

@@ -95,7 +95,16 @@ _EVERYONE = {
 }
 # ``orgs.follow``: an organisation's admins are told when its settings change (its partner tier).
 _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage", "orgs.follow"}
-_VENDOR_STAFF = {"orgs.view", "program.view", "leads.view", "deals.view", "catalogue.view"}
+# ``scorecards.view``: a partner scorecard's page, which vendor staff open for every partner and a
+# partner for its own (one route for both: the wall decides which partners it finds).
+_VENDOR_STAFF = {
+    "orgs.view",
+    "program.view",
+    "leads.view",
+    "deals.view",
+    "catalogue.view",
+    "scorecards.view",
+}
 # Quotes: vendor sales staff build and send them; recipients (partners, customers) answer them.
 _QUOTING = {"quotes.manage", "catalogue.manage"}
 _RECIPIENT = {"quotes.accept"}
@@ -113,6 +122,7 @@ _PARTNER = {
     "deals.register",
     "deals.close",
     "program.own",  # the partner's own programme page: its tier, territories, specialisations
+    "scorecards.view",  # its own scorecard (vendor staff: every partner's)
     "quotes.request",
     *_RECIPIENT,
 }

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, Float, String, func, select
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement, Select
 
 from portal import formatting
@@ -215,19 +216,24 @@ def _middle(ranked):
     return ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
 
 
-def median(stmt: Select) -> float | None:
-    """The median of a select of one numeric column, in SQL (None for no values)."""
+def median(stmt: Select, session: Session | None = None) -> float | None:
+    """The median of a select of one numeric column, in SQL (None for no values), on the
+    request's session or on ``session`` (a ``read_across`` reader)."""
     source = stmt.subquery()
     ranked = _ranked(source.c[0])
-    value = db.session.execute(select(func.avg(ranked.c.v)).where(_middle(ranked))).scalar()
+    value = (
+        (session or db.session)
+        .execute(select(func.avg(ranked.c.v)).where(_middle(ranked)))
+        .scalar()
+    )
     return None if value is None else float(value)
 
 
-def median_by(stmt: Select) -> dict:
+def median_by(stmt: Select, session: Session | None = None) -> dict:
     """``{group: median}`` of a select of (group, numeric value), in SQL."""
     source = stmt.subquery()
     ranked = _ranked(source.c[1], partition=source.c[0])
-    rows = db.session.execute(
+    rows = (session or db.session).execute(
         select(ranked.c.g, func.avg(ranked.c.v)).where(_middle(ranked)).group_by(ranked.c.g)
     )
     return {group: float(value) for group, value in rows}

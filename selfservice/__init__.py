@@ -6,7 +6,7 @@ an ``init_app`` that registers what it brings; ``init_app`` here calls them in o
 
 
 def init_app(app) -> None:
-    from selfservice import cases, kb
+    from selfservice import analytics, cases, kb
 
-    for part in (cases, kb):
+    for part in (cases, kb, analytics):
         part.init_app(app)

@@ -1,5 +1,6 @@
 """Every model of self-service, so ``create_app`` registers them before the engine is used."""
 
+from selfservice.analytics.models import SupportDay, SupportDirtyDay, SupportResponseTime
 from selfservice.cases.models import (
     Case,
     CaseAttachment,
@@ -16,5 +17,5 @@ from selfservice.kb.models import Article, ArticleCategory, ArticleEvent, Articl
 __all__ = [
     "Article", "ArticleCategory", "ArticleEvent", "ArticleVote", "Case", "CaseAttachment",
     "CaseComment", "CaseSettings", "CaseStatusChange", "CaseWatcher", "SlaPolicy", "SupportTeam",
-    "SupportTeamMember",
+    "SupportTeamMember", "SupportDay", "SupportDirtyDay", "SupportResponseTime",
 ]  # fmt: skip

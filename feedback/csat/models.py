@@ -2,8 +2,9 @@
 
 Both belong to the case's organisation, so PostgreSQL's wall keeps them with it; in the portal
 only vendor staff read them (the customer answers through the signed link, with no sign-in). The
-case's number, agent, team and product are copied when the survey is sent: ``feedback`` does not
-read ``selfservice``'s tables, and results stay as they were when the case was solved. One answer
+case's number, agent, team and product are copied when the survey is sent, so results stay as
+they were when the case was solved; only the analyses by product line (``queries.by_product``, the
+feedback dashboard) read the case's line from ``selfservice``'s table, read-only. One answer
 per survey is a unique constraint: two concurrent submits of one link cannot both record.
 """
 
@@ -47,7 +48,7 @@ class CsatSurvey(_VendorReads, TenantOwned, Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     team_name: Mapped[str] = mapped_column(String(120), default="")
     product: Mapped[str] = mapped_column(String(100), default="")
-    solved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    solved_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])

@@ -26,7 +26,8 @@ from wtforms.validators import (
 )
 
 from partners.program import queries
-from partners.program.services import DISCOUNT_MAX, TIER_LIMITS, TIER_NAME_MAX
+from partners.program.models import REQUIREMENT_CURRENCY
+from partners.program.services import DISCOUNT_MAX, TIER_LIMITS, TIER_NAME_MAX, WON_VALUE_MAX
 from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
@@ -70,6 +71,26 @@ class TierForm(FlaskForm):
         "max_open_leads",
         _l("Maximum open leads"),
         _l("A partner with this many leads offered or accepted gets no more by rule."),
+    )
+    # What partners of the tier should reach (the partner scorecard); empty: no requirement.
+    required_won_value_12m = DecimalField(
+        _l("Required won value, last 12 months (%(currency)s)", currency=REQUIREMENT_CURRENCY),
+        places=2,
+        validators=[Optional(), _a_number, NumberRange(min=0, max=WON_VALUE_MAX)],
+        description=_l(
+            "Value of the registrations a partner won in the last 12 months, in %(currency)s. "
+            "Leave empty for no requirement.",
+            currency=REQUIREMENT_CURRENCY,
+        ),
+    )
+    required_acceptance_percent = DecimalField(
+        _l("Required offer acceptance rate (%)"),
+        places=2,
+        validators=[Optional(), _a_number, NumberRange(min=0, max=100)],
+        description=_l(
+            "Share of the offered leads a partner accepts, of those it answers. Leave empty for "
+            "no requirement."
+        ),
     )
     # The tier as the form showed it (portal.concurrency), to detect someone else's save.
     snapshot = HiddenField()

@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base, TenantOwned, global_table
 
+# Tiers' money requirements are in the programme's currency: registrations in other currencies
+# are not converted (the portal keeps no exchange rates), so the scorecard counts this one.
+REQUIREMENT_CURRENCY = "EUR"
+
 
 @global_table("the vendor's programme: one set of tiers that every partner reads")
 class Tier(Base):
@@ -22,6 +26,11 @@ class Tier(Base):
     protection_days: Mapped[int] = mapped_column(default=90)
     distribution_weight: Mapped[int] = mapped_column(default=1)
     max_open_leads: Mapped[int] = mapped_column(default=10)
+    # What a partner of the tier should reach (the partner scorecard); None: no requirement.
+    # Won value of registrations in the last 12 months, in REQUIREMENT_CURRENCY.
+    required_won_value_12m: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # Offered leads accepted, of those answered, in percent.
+    required_acceptance_percent: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     __mapper_args__ = {"version_id_col": version}
@@ -47,4 +56,4 @@ class Specialisation(TenantOwned, Base):
     product_line: Mapped[str] = mapped_column(String(60), index=True)
 
 
-__all__ = ["Specialisation", "Territory", "Tier"]
+__all__ = ["REQUIREMENT_CURRENCY", "Specialisation", "Territory", "Tier"]

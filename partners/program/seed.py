@@ -1,11 +1,14 @@
 """The partner programme's part of the demo world: where the demo partners sell and what they
-are qualified for. The tiers themselves come with the migration that made their table."""
+are qualified for, and what each tier requires of its partners (the partner scorecard measures
+them against it). The tiers themselves come with the migration that made their table."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 
-from partners.program.models import Specialisation, Territory
+from partners.program.models import Specialisation, Territory, Tier
 from portal.product_lines import PRODUCT_LINES
 
 # organisation name -> (countries, product lines)
@@ -17,6 +20,28 @@ DEMO_COVERAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Fjord Distribution": (("NO", "SE", "DK"), ("storage",)),
     "Evergreen Components": (("DE",), ("services",)),
 }
+
+
+# tier code -> (won value in the last 12 months, in REQUIREMENT_CURRENCY; offer acceptance %)
+DEMO_REQUIREMENTS: dict[str, tuple[Decimal | None, Decimal | None]] = {
+    "registered": (None, Decimal("40.00")),
+    "silver": (Decimal("50000.00"), Decimal("50.00")),
+    "gold": (Decimal("150000.00"), Decimal("60.00")),
+    "platinum": (Decimal("400000.00"), Decimal("70.00")),
+}
+
+
+def seed_tier_requirements(session, orgs: dict) -> int:
+    """The demo tiers' requirements, each only for a tier that has none yet (so a requirement
+    set in the demo survives a second seeding). Returns the tiers changed."""
+    changed = 0
+    for tier in session.scalars(select(Tier).where(Tier.code.in_(DEMO_REQUIREMENTS))):
+        if tier.required_won_value_12m is not None or tier.required_acceptance_percent is not None:
+            continue
+        tier.required_won_value_12m, tier.required_acceptance_percent = DEMO_REQUIREMENTS[tier.code]
+        changed += 1
+    session.flush()
+    return changed
 
 
 def seed_partner_coverage(session, orgs: dict) -> int:

@@ -34,9 +34,13 @@ TIER_FIELDS = [
     "protection_days",
     "distribution_weight",
     "max_open_leads",
+    "required_won_value_12m",
+    "required_acceptance_percent",
 ]
 TIER_NAME_MAX = 60
 DISCOUNT_MAX = Decimal("100")
+# The largest won-value requirement (Numeric(14, 2)).
+WON_VALUE_MAX = Decimal("999999999999.99")
 # (lowest, highest) of the whole-number terms of a tier.
 TIER_LIMITS = {
     "protection_days": (1, 730),
@@ -45,6 +49,7 @@ TIER_LIMITS = {
 }
 
 _NOT_CHECKED: Any = object()  # no "as seen" value given: do not check for a concurrent change
+_KEEP: Any = object()  # a requirement not given: it stays as it is
 
 
 def _check_manager(actor: Principal) -> None:
@@ -113,6 +118,51 @@ def check_tier_terms(
     return name, discount.quantize(Decimal("0.01"))
 
 
+def _decimal_or_none(value) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return Decimal("NaN")
+    return number
+
+
+def check_tier_requirements(
+    *,
+    required_won_value_12m: Decimal | int | str | None,
+    required_acceptance_percent: Decimal | int | str | None,
+) -> tuple[Decimal | None, Decimal | None]:
+    """Validate what a tier requires of its partners (None or "": no requirement); returns them
+    clean. Raises ``InvalidInput`` naming the wrong field."""
+    won = _decimal_or_none(required_won_value_12m)
+    if won is not None:
+        if not won.is_finite() or not Decimal(0) <= won <= WON_VALUE_MAX:
+            raise InvalidInput(
+                _("Give an amount of 0 or more, or leave it empty for no requirement."),
+                field="required_won_value_12m",
+            )
+        if won != won.quantize(Decimal("0.01")):
+            raise InvalidInput(
+                _("The amount has at most two decimal places."), field="required_won_value_12m"
+            )
+        won = won.quantize(Decimal("0.01"))
+    acceptance = _decimal_or_none(required_acceptance_percent)
+    if acceptance is not None:
+        if not acceptance.is_finite() or not Decimal(0) <= acceptance <= Decimal(100):
+            raise InvalidInput(
+                _("The acceptance rate is a percentage from 0 to 100."),
+                field="required_acceptance_percent",
+            )
+        if acceptance != acceptance.quantize(Decimal("0.01")):
+            raise InvalidInput(
+                _("The acceptance rate has at most two decimal places."),
+                field="required_acceptance_percent",
+            )
+        acceptance = acceptance.quantize(Decimal("0.01"))
+    return won, acceptance
+
+
 def update_tier(
     tier: Tier,
     *,
@@ -122,10 +172,16 @@ def update_tier(
     protection_days: int,
     distribution_weight: int,
     max_open_leads: int,
+    required_won_value_12m: Decimal | int | str | None = _KEEP,
+    required_acceptance_percent: Decimal | int | str | None = _KEEP,
     actor: Principal,
 ) -> bool:
     """Change the terms of a tier. ``snapshot`` is the one its form carried
     (``portal.concurrency.snapshot(tier, TIER_FIELDS)``). Returns whether anything changed.
+
+    ``required_won_value_12m`` (in ``REQUIREMENT_CURRENCY``) and ``required_acceptance_percent``
+    are what the partner scorecard measures partners of the tier against; None clears one, and
+    one not given stays as it is.
 
     Raises ``Forbidden`` (not a vendor admin), ``InvalidInput`` (a wrong term, with its field)
     and ``EditConflict`` (someone saved the tier since the snapshot; nothing is written).
@@ -139,11 +195,24 @@ def update_tier(
         max_open_leads=max_open_leads,
         tier_id=tier.id,
     )
+    won, acceptance = check_tier_requirements(
+        required_won_value_12m=(
+            tier.required_won_value_12m
+            if required_won_value_12m is _KEEP
+            else required_won_value_12m
+        ),
+        required_acceptance_percent=(
+            tier.required_acceptance_percent
+            if required_acceptance_percent is _KEEP
+            else required_acceptance_percent
+        ),
+    )
     concurrency.check_unchanged(tier, snapshot)
     before = audit.snapshot(tier, TIER_FIELDS)
     tier.name, tier.discount_percent = name, discount
     tier.protection_days, tier.distribution_weight = protection_days, distribution_weight
     tier.max_open_leads = max_open_leads
+    tier.required_won_value_12m, tier.required_acceptance_percent = won, acceptance
     after = audit.snapshot(tier, TIER_FIELDS)
     if after == before:
         return False

@@ -16,7 +16,7 @@ from partners.program.forms import (
     TierForm,
     tier_choices,
 )
-from partners.program.models import Tier
+from partners.program.models import REQUIREMENT_CURRENCY, Tier
 from portal import access, audit, concurrency
 from portal.concurrency import EditConflict
 from portal.db import db, get_or_404
@@ -38,6 +38,7 @@ NAVIGATION = [
 def _helpers() -> dict:
     return {
         "country_name": queries.country_name,
+        "requirement_currency": REQUIREMENT_CURRENCY,
     }
 
 
@@ -236,6 +237,8 @@ def edit_tier(tier_id: int):
                 protection_days=form.protection_days.data,
                 distribution_weight=form.distribution_weight.data,
                 max_open_leads=form.max_open_leads.data,
+                required_won_value_12m=form.required_won_value_12m.data,
+                required_acceptance_percent=form.required_acceptance_percent.data,
                 actor=g.principal,
             )
         if saving:

@@ -21,6 +21,7 @@ from portal.clock import utcnow
 from portal.identity.models import User
 from portal.notify.models import Notification
 from selfservice.cases.models import SupportTeam, SupportTeamMember
+from tests.factories import make_case, make_product
 from tests.integration.test_cases import load, make_people, open_case, set_status
 from tests.unchanged import unchanged
 
@@ -255,12 +256,11 @@ def test_selfservice_never_imports_feedback():
     assert offenders == []
 
 
-def add_answer(db, case_id, org, agent, team, month, score, comment="", product="networking"):
+def add_answer(db, case_id, org, agent, team, month, score, comment=""):
     solved = datetime(2027, month, 10, 12, tzinfo=UTC)
     survey = CsatSurvey(
         org_id=org.id, case_id=case_id, case_number=f"C-{case_id}", subject="s",
-        requester_id=agent.id, agent_id=agent.id, team_name=team, product=product,
-        solved_at=solved, sent_at=solved,
+        requester_id=agent.id, agent_id=agent.id, team_name=team, solved_at=solved, sent_at=solved,
     )  # fmt: skip
     db.add(survey)
     db.flush()
@@ -271,15 +271,18 @@ def add_answer(db, case_id, org, agent, team, month, score, comment="", product=
 
 @pytest.fixture
 def known_set(client_as, db, people, org_factory):
-    """Acme (managed by the reseller), agent 1, team Network, January: 5, 4, 1; Lone Customer
-    (no partner), agent 2, team Storage, February: 3, 5; one survey unanswered."""
-    case_id = open_case(client_as, people.customer_user)
+    """Acme (managed by the reseller), agent 1, team Network, January, a networking case: 5,
+    4, 1; Lone Customer (no partner), agent 2, team Storage, February, a case on a storage
+    product: 3, 5; one survey unanswered."""
+    case_id = open_case(client_as, people.customer_user, product="line:networking")
     lone = org_factory("customer", name="Lone Customer")
+    disk = make_product(db, sku="ST-DISK-8", name="Disk shelf", product_line="storage")
+    storage = make_case(db, lone, None, "Shelf offline", product_id=disk.id, product_line="storage")
     for score in (5, 4, 1):
         add_answer(db, case_id, people.customer, people.agent, "Network", 1, score)
-    add_answer(db, case_id, lone, people.agent2, "Storage", 2, 3, product="Storage")
-    add_answer(db, case_id, lone, people.agent2, "Storage", 2, 5, "Great", product="Storage")
-    add_answer(db, case_id, lone, people.agent2, "Storage", 2, None)
+    add_answer(db, storage.id, lone, people.agent2, "Storage", 2, 3)
+    add_answer(db, storage.id, lone, people.agent2, "Storage", 2, 5, "Great")
+    add_answer(db, storage.id, lone, people.agent2, "Storage", 2, None)
     return case_id
 
 
@@ -307,16 +310,59 @@ def test_results_arithmetic_on_a_known_set(client_as, app, db, people, known_set
     assert b["partner"] == {"Managing Reseller": january}  # Lone Customer has no partner
     assert b["month"] == {"2027-01": january, "2027-02": february}
     assert shown(by_product["networking"]) == january
-    assert shown(by_product["storage"]) == february  # the case's product by name
+    assert shown(by_product["storage"]) == february  # the line of the case's product
     assert shown(by_product[""]) == (5, Decimal("3.6"), Decimal("60.0"))
+    assert set(by_product) == {"", "networking", "storage"}
     assert shown(queries.summarise([])) == (0, None, None)
 
     page = client_as(people.manager).get("/feedback/satisfaction/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "60.0 %" in html and "66.7 %" in html and "Great" in html
-    analytics = client_as(people.manager).get("/feedback/analytics").get_data(as_text=True)
-    assert "3.6" in analytics and "50.0 %" in analytics
+    # The Feedback dashboard over the known set's months: the average of every rating, and the
+    # storage line's share of satisfied ratings (3 and 5; 2 of its 3 requests answered).
+    analytics = client_as(people.manager).get(
+        "/feedback/analytics?period=custom&start=2027-01-01&end=2027-02-28"
+    )
+    html = analytics.get_data(as_text=True)
+    assert "3.6" in html[html.index('data-testid="feedback-figures"') :]
+    rates = html[html.index('id="table-response-rates-by-product-line"') :]
+    storage = rates.split('<th scope="row">Storage</th>', 1)[1].split("</tr>", 1)[0]
+    assert storage.split("</td>")[1:3] == ['<td class="text-end">66.7%', '<td class="text-end">50%']
+
+
+def test_csat_by_product_line_is_the_rated_cases_line(app, db, people):
+    """By the case's product line, in one grouped statement: a case on a line alone, a case on
+    a catalogue product (its line), cases of no line (in the whole portfolio only)."""
+    from feedback.csat import queries
+    from portal.db import db as portal_db
+    from portal.db import set_principal
+    from portal.tenancy import Principal
+
+    org = people.customer
+    firewall = make_product(db, sku="SEC-FW-9", name="Firewall 9", product_line="security")
+    on_line = make_case(db, org, None, "Wi-Fi slow", product_line="networking")
+    on_product = make_case(
+        db, org, None, "Firewall drops", product_id=firewall.id, product_line="security"
+    )
+    no_line = make_case(db, org, None, "Invoice wrong", product="Billing")
+    for case_id, scores in ((on_line.id, (5, 3)), (on_product.id, (4, 4, 1)), (no_line.id, (2,))):
+        for score in scores:
+            add_answer(db, case_id, org, people.agent, "Network", 1, score)
+    add_answer(db, on_product.id, org, people.agent, "Network", 1, None)  # asked, unanswered
+
+    with app.test_request_context():
+        set_principal(portal_db.session, Principal.for_user(people.manager))
+        summaries = queries.by_product()
+    shown = {
+        line: (s.responses, s.total, s.satisfied, s.average, s.satisfied_percent)
+        for line, s in summaries.items()
+    }
+    assert shown == {
+        "networking": (2, 8, 1, Decimal("4.0"), Decimal("50.0")),
+        "security": (3, 9, 2, Decimal("3.0"), Decimal("66.7")),
+        "": (6, 19, 3, Decimal("3.2"), Decimal("50.0")),
+    }
 
 
 def test_the_case_page_shows_its_rating_to_vendor_staff_only(

@@ -24,7 +24,9 @@
       var percent = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 });
       return function (v) { return percent.format(v); };
     }
-    var number = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 });
+    // durations keep two decimals, so that minutes still read as more than "0 h"
+    var digits = unit === "hours" || unit === "days" ? 2 : 1;
+    var number = new Intl.NumberFormat(locale, { maximumFractionDigits: digits });
     var suffix = unit === "hours" ? " h" : unit === "days" ? " d" : "";
     return function (v) { return number.format(v) + suffix; };
   }

@@ -1,0 +1,132 @@
+"""A customer's dashboard: its cases' SLA compliance, its open cases, its quotes.
+
+Everything is read through the tenant wall, so a customer's person sees the figures of exactly
+the cases and quotes the wall shows it: its own cases, or all of its organisation's where it is
+an admin or the organisation shares its cases (``Case.visible_to``), and the quotes addressed to
+its organisation once sent (``Quote.visible_to``). SLA compliance is defined as on the support
+dashboard (``sla``), but computed live here, on the cases the wall shows (the vendor's rollup
+holds every case). Every figure is one grouped statement.
+
+Quotes are the sales side's records (``partners.quotes``); only their model's public columns are
+read here, grouped, never a row. Money is never converted: one figure per currency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from partners.quotes.models import OPEN_STATUSES, Quote, QuoteStatus
+from portal import reports
+from portal.db import db
+from selfservice.analytics.sla import within
+from selfservice.analytics.support import UNRESOLVED
+from selfservice.cases.models import Case
+
+
+@dataclass(frozen=True)
+class OpenCases:
+    counts: dict  # {(status, priority): n}
+
+    def of(self, status: str, priority: str) -> int:
+        return self.counts.get((status, priority), 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def open_cases() -> OpenCases:
+    """The cases not solved or closed that the principal sees, by status and priority."""
+    rows = db.session.execute(
+        select(Case.status, Case.priority, func.count())
+        .where(Case.status.in_(UNRESOLVED))
+        .group_by(Case.status, Case.priority)
+    )
+    return OpenCases({(status, priority): int(n) for status, priority, n in rows})
+
+
+@dataclass(frozen=True)
+class CurrencyQuotes:
+    """Quotes in one currency: open now (sent or viewed, the recipient may still answer) and
+    accepted in the period, with their values (totals, tax included), the accepted ones also
+    per month of the period."""
+
+    currency: str
+    open_count: int
+    open_value: Decimal
+    accepted_count: int
+    accepted_value: Decimal
+    accepted_by_month: list  # values, aligned with period.months()
+
+
+@dataclass(frozen=True)
+class Quotes:
+    currencies: list[CurrencyQuotes]  # the most quoted first
+
+    @property
+    def open_count(self) -> int:
+        return sum(c.open_count for c in self.currencies)
+
+    @property
+    def accepted_count(self) -> int:
+        return sum(c.accepted_count for c in self.currencies)
+
+
+def quotes(period: reports.Period) -> Quotes:
+    """The quotes the principal sees: open now, and accepted in the period (by the month of
+    the acceptance), per currency, in one statement."""
+    accepted = (Quote.status == QuoteStatus.accepted) & within(
+        Quote.decided_at, period.starts_at, period.ends_at
+    )
+    is_open = Quote.status.in_(OPEN_STATUSES)
+    month = reports.month_key(Quote.decided_at)
+    # Grouped outside: ``status IN (...)`` holds bound parameters, which PostgreSQL would not
+    # match between a SELECT and a GROUP BY written out twice.
+    marked = (
+        select(
+            Quote.currency.label("currency"),
+            is_open.label("is_open"),
+            month.label("month"),
+            Quote.total.label("total"),
+        )
+        .where(is_open | accepted)
+        .subquery("marked")
+    )
+    grouped = select(
+        marked.c.currency,
+        marked.c.is_open,
+        marked.c.month,
+        func.count().label("n"),
+        func.sum(marked.c.total).label("value"),
+    ).group_by(marked.c.currency, marked.c.is_open, marked.c.month)
+    found: dict[str, dict] = {}
+    for row in db.session.execute(grouped):
+        entry = found.setdefault(
+            row.currency, {"open": (0, Decimal(0)), "accepted": {}, "count": 0}
+        )
+        value = Decimal(row.value or 0)
+        if row.is_open:
+            count, total = entry["open"]
+            entry["open"] = (count + row.n, total + value)
+        else:
+            entry["accepted"][row.month] = (row.n, value)
+        entry["count"] += row.n
+    result = []
+    for currency, entry in sorted(found.items(), key=lambda item: (-item[1]["count"], item[0])):
+        months = entry["accepted"]
+        result.append(
+            CurrencyQuotes(
+                currency=currency,
+                open_count=int(entry["open"][0]),
+                open_value=entry["open"][1],
+                accepted_count=int(sum(n for n, _v in months.values())),
+                accepted_value=sum((v for _n, v in months.values()), Decimal(0)),
+                accepted_by_month=reports.by_month(
+                    period, [(m, v) for m, (_n, v) in months.items()], missing=Decimal(0)
+                ),
+            )
+        )
+    return Quotes(result)

@@ -1,0 +1,243 @@
+"""Keeping the support figures' rollup (``models``): which days changed, and computing them again.
+
+Every flush that changes what a case's figures depend on (when it was opened, first answered,
+solved, fell due; its breaches, policy, priority, team, organisation) marks the days the case
+touches, before and after the change, as dirty (``mark_changed_days``, a ``before_flush``
+listener). The ``support_figures`` tick computes the dirty days again from the cases
+(``refresh``): one grouped INSERT ... SELECT per run of consecutive days, reading the cases by
+range on indexed columns. A dirty row without a day (the migration leaves one; so may a bulk
+load that bypasses the ORM) asks for every day.
+
+The figures are therefore as fresh as the last tick; the rows are counts, exact for whole UTC
+days, so any period of whole days sums exactly what a live query would count.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+
+from sqlalchemy import (
+    Date,
+    String,
+    case,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
+
+from portal import reports
+from portal.clock import utcnow
+from portal.db import db
+from selfservice.analytics import sla
+from selfservice.analytics.models import SupportDay, SupportDirtyDay, SupportResponseTime
+from selfservice.cases.models import Case
+
+# What a case's figures depend on, and the moments that place it on a day.
+MOMENTS = (
+    "created_at",
+    "first_responded_at",
+    "solved_at",
+    "first_response_due_at",
+    "resolution_due_at",
+)
+WATCHED = (
+    *MOMENTS,
+    "first_response_breached",
+    "resolution_breached",
+    "sla_policy_id",
+    "priority",
+    "team_id",
+    "org_id",
+)
+
+
+class day_of(FunctionElement):  # noqa: N801 - reads as the SQL function it renders
+    """The UTC date of a timestamp column."""
+
+    type = Date()
+    inherit_cache = True
+    name = "day_of"
+
+
+@compiles(day_of)
+def _day_default(element, compiler, **kw):
+    (column,) = element.clauses
+    return f"CAST(({compiler.process(column, **kw)} AT TIME ZONE 'UTC') AS DATE)"
+
+
+@compiles(day_of, "sqlite")
+def _day_sqlite(element, compiler, **kw):
+    (column,) = element.clauses
+    return f"date({compiler.process(column, **kw)})"
+
+
+# --- which days changed -------------------------------------------------------------------------
+
+
+def _days_of(record: Case) -> set[date]:
+    """The days a case's figures fall on, before and after what this flush changes."""
+    state = inspect(record)
+    days = set()
+    for name in MOMENTS:
+        history = state.attrs[name].load_history()  # an expired moment is read again
+        for value in chain(history.added, history.unchanged, history.deleted):
+            if value is not None:
+                days.add(value.astimezone(UTC).date())
+    if state.pending and record.created_at is None:
+        days.add(utcnow().date())  # opened now: ``created_at`` is given at the INSERT
+    return days
+
+
+def mark_changed_days(session: Session, flush_context, instances) -> None:
+    """``before_flush``: mark the days of each case whose figures may have changed."""
+    days: set[date] = set()
+    with session.no_autoflush:
+        for record in chain(session.new, session.dirty, session.deleted):
+            if not isinstance(record, Case):
+                continue
+            state = inspect(record)
+            changed = (
+                state.pending
+                or record in session.deleted
+                or any(state.attrs[name].history.has_changes() for name in WATCHED)
+            )
+            if changed:
+                days |= _days_of(record)
+    session.add_all(SupportDirtyDay(day=day) for day in sorted(days))
+
+
+def listen() -> None:
+    """Watch every session's flushes (once, however many apps are made)."""
+    if not event.contains(Session, "before_flush", mark_changed_days):
+        event.listen(Session, "before_flush", mark_changed_days)
+
+
+# --- computing days again -----------------------------------------------------------------------
+
+
+def refresh() -> int:
+    """Tick: compute the dirty days again; returns how many days (every day: -1)."""
+    marks = db.session.execute(select(SupportDirtyDay.id, SupportDirtyDay.day)).all()
+    if not marks:
+        return 0
+    days = {day for _id, day in marks}
+    if None in days:
+        rebuild_all()
+        done = -1
+    else:
+        for first, last in _runs(sorted(days)):
+            rebuild(first, last)
+        done = len(days)
+    # Marks made meanwhile (a later id, or not yet committed) are left for the next run.
+    db.session.execute(
+        delete(SupportDirtyDay).where(SupportDirtyDay.id <= max(i for i, _d in marks))
+    )
+    db.session.flush()
+    return done
+
+
+def _runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(first, last) for first, last in runs]
+
+
+def rebuild_all() -> None:
+    """Every day from the earliest moment of any case to the latest."""
+    bounds = [
+        db.session.execute(select(func.min(getattr(Case, m)), func.max(getattr(Case, m)))).one()
+        for m in MOMENTS
+    ]
+    moments = [value for pair in bounds for value in pair if value is not None]
+    db.session.execute(delete(SupportDay))
+    db.session.execute(delete(SupportResponseTime))
+    if moments:
+        rebuild(min(moments).astimezone(UTC).date(), max(moments).astimezone(UTC).date())
+
+
+def rebuild(first: date, last: date) -> None:
+    """Compute the days ``first`` to ``last`` (inclusive) again from the cases."""
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    db.session.execute(delete(SupportDay).where(SupportDay.day.between(first, last)))
+    db.session.execute(
+        delete(SupportResponseTime).where(SupportResponseTime.day.between(first, last))
+    )
+
+    def groups(moment) -> list:
+        return [
+            Case.org_id.label("org_id"),
+            day_of(moment).label("day"),
+            Case.team_id.label("team_id"),
+            Case.priority.label("priority"),
+        ]
+
+    opened = (
+        select(
+            literal("opened", String).label("target"),
+            *groups(Case.created_at),
+            func.count().label("met"),
+            literal(0).label("breached"),
+        )
+        .where(sla.within(Case.created_at, start, end))
+        .group_by(*groups(Case.created_at))
+    )
+    parts = union_all(opened, *sla.branches(groups, start, end)).subquery("parts")
+    keys = [parts.c.org_id, parts.c.day, parts.c.team_id, parts.c.priority]
+    db.session.execute(
+        insert(SupportDay).from_select(
+            [
+                "org_id",
+                "day",
+                "team_id",
+                "priority",
+                "opened",
+                "first_response_met",
+                "first_response_breached",
+                "resolution_met",
+                "resolution_breached",
+            ],
+            select(
+                *keys,
+                func.sum(case((parts.c.target == "opened", parts.c.met), else_=0)),
+                *sla.pivot(parts),
+            ).group_by(*keys),
+        )
+    )
+    # First replies, in tenths of an hour (the dashboard's precision), per day.
+    timed = (
+        select(
+            day_of(Case.first_responded_at).label("day"),
+            func.round(reports.hours_between(Case.created_at, Case.first_responded_at) * 10).label(
+                "tenths"
+            ),
+        )
+        .where(sla.within(Case.first_responded_at, start, end))
+        .subquery("timed")
+    )
+    db.session.execute(
+        insert(SupportResponseTime).from_select(
+            ["day", "tenths", "answered"],
+            select(timed.c.day, timed.c.tenths, func.count()).group_by(timed.c.day, timed.c.tenths),
+        )
+    )
+    db.session.flush()
+
+
+def seed(session, orgs) -> int:
+    """The demo world: compute the days its cases touch (the tick would, later)."""
+    return max(refresh(), 0)
