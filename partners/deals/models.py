@@ -88,7 +88,7 @@ class DealRegistration(TenantOwned, Base):
     products: Mapped[list] = mapped_column(JSON, default=list)
     value: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     currency: Mapped[str] = mapped_column(String(3))
-    expected_close: Mapped[date] = mapped_column(Date)
+    expected_close: Mapped[date] = mapped_column(Date, index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="draft")
     registered_by_id: Mapped[int | None] = mapped_column(
@@ -96,11 +96,11 @@ class DealRegistration(TenantOwned, Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None]
-    decided_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     expires_at: Mapped[datetime | None]
-    closed_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
     # The partner's one request for longer protection; outcome "" while it waits for a decision.
     extension_requested_at: Mapped[datetime | None]
     extension_requested_days: Mapped[int | None]

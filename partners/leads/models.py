@@ -144,7 +144,7 @@ class LeadOffer(TenantOwned, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(20), default=OfferStatus.offered.value)
-    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     respond_by: Mapped[datetime]
     responded_at: Mapped[datetime | None]
     decline_reason: Mapped[str] = mapped_column(Text, default="")
