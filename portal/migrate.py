@@ -44,3 +44,70 @@ def differences(connection: Connection) -> list:
         },
     )
     return compare_metadata(context, Base.metadata)
+
+
+# Adding a foreign key column to a table that exists, on SQLite, without rebuilding the table.
+# Alembic's batch mode would copy the table into a new one and drop the old: that drops the FTS5
+# triggers a table may carry (migration 0016), and the DROP's implicit DELETE runs the ON DELETE
+# actions of every table that references it. Instead the column is added plain and the foreign
+# key is written into the stored CREATE TABLE as a table constraint
+# (sqlite.org/lang_altertable.html, section 7); PostgreSQL adds the constraint as usual.
+
+
+def sqlite_rewrite_table(bind: Connection, table: str, change) -> None:
+    """Replace the stored CREATE TABLE of ``table`` with ``change(sql)``, bumping the schema
+    version so every connection reads it again."""
+    from sqlalchemy import text
+
+    sql = bind.execute(
+        text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :table"),
+        {"table": table},
+    ).scalar_one()
+    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+    bind.exec_driver_sql("PRAGMA writable_schema = ON")
+    try:
+        bind.execute(
+            text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = :table"),
+            {"sql": change(sql), "table": table},
+        )
+        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+    finally:
+        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+
+
+def _sqlite_constraint(name: str, column: str, referred: str, ondelete: str) -> str:
+    return (
+        f", \n\tCONSTRAINT {name} FOREIGN KEY({column}) REFERENCES {referred} (id) "
+        f"ON DELETE {ondelete}"
+    )
+
+
+def add_foreign_key(op, table: str, column: str, referred: str, *, name: str, ondelete: str):
+    """The foreign key ``table.column -> referred.id`` on a column just added (plain) to a table
+    that exists; no rebuild on SQLite."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.create_foreign_key(name, table, referred, [column], ["id"], ondelete=ondelete)
+        return
+    constraint = _sqlite_constraint(name, column, referred, ondelete)
+
+    def with_fk(sql: str) -> str:
+        return f"{sql.rstrip().rstrip(')').rstrip()}{constraint}\n)"
+
+    sqlite_rewrite_table(bind, table, with_fk)
+
+
+def drop_foreign_key(op, table: str, column: str, referred: str, *, name: str, ondelete: str):
+    """Undo ``add_foreign_key`` (the column itself is the caller's to drop)."""
+    bind = op.get_bind()
+    if bind.dialect.name != "sqlite":
+        op.drop_constraint(name, table, type_="foreignkey")
+        return
+    constraint = _sqlite_constraint(name, column, referred, ondelete)
+
+    def without_fk(sql: str) -> str:
+        if constraint not in sql:
+            raise RuntimeError(f"{table}: the constraint {name} is not as add_foreign_key wrote it")
+        return sql.replace(constraint, "")
+
+    sqlite_rewrite_table(bind, table, without_fk)

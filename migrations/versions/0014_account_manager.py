@@ -25,6 +25,8 @@ Create Date: 2026-12-05 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from portal.migrate import add_foreign_key, drop_foreign_key
+
 revision = "0014_account_manager"
 down_revision = "0013_client_status"
 branch_labels = None
@@ -32,62 +34,19 @@ depends_on = None
 
 FK = "fk_organizations_account_manager_id_users"
 INDEX = "ix_organizations_account_manager_id"
-SQLITE_FK = (
-    f", \n\tCONSTRAINT {FK} FOREIGN KEY(account_manager_id) REFERENCES users (id) "
-    "ON DELETE SET NULL"
-)
-
-
-def _sqlite_rewrite_organizations(change) -> None:
-    """Replace the stored CREATE TABLE of organizations with ``change(sql)``, bumping the schema
-    version so every connection reads it again (sqlite.org/lang_altertable.html, section 7)."""
-    bind = op.get_bind()
-    sql = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'organizations'"
-    ).scalar_one()
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    try:
-        bind.execute(
-            sa.text(
-                "UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'organizations'"
-            ),
-            {"sql": change(sql)},
-        )
-        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    finally:
-        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-
-
-def _with_fk(sql: str) -> str:
-    body = sql.rstrip().rstrip(")").rstrip()
-    return f"{body}{SQLITE_FK}\n)"
-
-
-def _without_fk(sql: str) -> str:
-    if SQLITE_FK not in sql:
-        raise RuntimeError(
-            "organizations: the account manager's constraint is not as 0014 wrote it"
-        )
-    return sql.replace(SQLITE_FK, "")
+FOREIGN_KEY = ("organizations", "account_manager_id", "users")
 
 
 def upgrade() -> None:
     op.add_column("organizations", sa.Column("account_manager_id", sa.Integer()))
-    if op.get_bind().dialect.name == "sqlite":
-        _sqlite_rewrite_organizations(_with_fk)
-    else:
-        op.create_foreign_key(
-            FK, "organizations", "users", ["account_manager_id"], ["id"], ondelete="SET NULL"
-        )
+    add_foreign_key(op, *FOREIGN_KEY, name=FK, ondelete="SET NULL")
     op.create_index(INDEX, "organizations", ["account_manager_id"])
 
 
 def downgrade() -> None:
     op.drop_index(INDEX, table_name="organizations")
-    if op.get_bind().dialect.name == "sqlite":
-        _sqlite_rewrite_organizations(_without_fk)
+    drop_foreign_key(op, *FOREIGN_KEY, name=FK, ondelete="SET NULL")
+    if op.get_bind().dialect.name == "sqlite":  # no rebuild (see add_foreign_key)
         op.execute("ALTER TABLE organizations DROP COLUMN account_manager_id")
     else:
-        op.drop_constraint(FK, "organizations", type_="foreignkey")
         op.drop_column("organizations", "account_manager_id")

@@ -22,6 +22,8 @@ Create Date: 2026-12-06 10:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from portal.migrate import sqlite_rewrite_table
+
 revision = "0015_user_timezone"
 down_revision = "0014_account_manager"
 branch_labels = None
@@ -32,24 +34,14 @@ SQLITE_AFTER = "timezone VARCHAR(64)"
 
 
 def _sqlite_rewrite_users(old: str, new: str) -> None:
-    """Replace ``old`` by ``new`` in the stored CREATE TABLE of users, bumping the schema version
-    so every connection reads it again (sqlite.org/lang_altertable.html, section 7)."""
-    bind = op.get_bind()
-    sql = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'"
-    ).scalar_one()
-    if sql.count(old) != 1:
-        raise RuntimeError(f"users: the time zone column is not as expected ({old!r})")
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    try:
-        bind.execute(
-            sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'users'"),
-            {"sql": sql.replace(old, new)},
-        )
-        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    finally:
-        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
+    """Replace ``old`` by ``new`` in the stored CREATE TABLE of users (no rebuild)."""
+
+    def replace(sql: str) -> str:
+        if sql.count(old) != 1:
+            raise RuntimeError(f"users: the time zone column is not as expected ({old!r})")
+        return sql.replace(old, new)
+
+    sqlite_rewrite_table(op.get_bind(), "users", replace)
 
 
 def upgrade() -> None:

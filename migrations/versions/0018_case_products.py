@@ -33,6 +33,8 @@ Create Date: 2026-12-03 05:20:00
 import sqlalchemy as sa
 from alembic import op
 
+from portal.migrate import add_foreign_key, drop_foreign_key
+
 revision = "0018_case_products"
 down_revision = "0017_article_promoted"
 branch_labels = None
@@ -40,9 +42,7 @@ depends_on = None
 
 FK = "fk_cases_product_id_products"
 INDEXES = {"ix_cases_product_line": "product_line", "ix_cases_product_id": "product_id"}
-SQLITE_FK = (
-    f", \n\tCONSTRAINT {FK} FOREIGN KEY(product_id) REFERENCES products (id) ON DELETE SET NULL"
-)
+FOREIGN_KEY = ("cases", "product_id", "products")
 # portal.product_lines when this revision was written: code -> English label.
 LINES = {
     "networking": "Networking",
@@ -52,36 +52,6 @@ LINES = {
     "storage": "Storage",
     "services": "Services",
 }
-
-
-def _sqlite_rewrite_cases(change) -> None:
-    """Replace the stored CREATE TABLE of cases with ``change(sql)``, bumping the schema version
-    so every connection reads it again (sqlite.org/lang_altertable.html, section 7)."""
-    bind = op.get_bind()
-    sql = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cases'"
-    ).scalar_one()
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    try:
-        bind.execute(
-            sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'cases'"),
-            {"sql": change(sql)},
-        )
-        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    finally:
-        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-
-
-def _with_fk(sql: str) -> str:
-    body = sql.rstrip().rstrip(")").rstrip()
-    return f"{body}{SQLITE_FK}\n)"
-
-
-def _without_fk(sql: str) -> str:
-    if SQLITE_FK not in sql:
-        raise RuntimeError("cases: the product's constraint is not as 0018 wrote it")
-    return sql.replace(SQLITE_FK, "")
 
 
 def _line_code(text: str | None) -> str | None:
@@ -163,10 +133,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     op.add_column("cases", sa.Column("product_line", sa.String(length=60)))
     op.add_column("cases", sa.Column("product_id", sa.Integer()))
-    if bind.dialect.name == "sqlite":
-        _sqlite_rewrite_cases(_with_fk)
-    else:
-        op.create_foreign_key(FK, "cases", "products", ["product_id"], ["id"], ondelete="SET NULL")
+    add_foreign_key(op, *FOREIGN_KEY, name=FK, ondelete="SET NULL")
     for name, column in INDEXES.items():
         op.create_index(name, "cases", [column])
     _as_every_organisation(bind, _map_existing)
@@ -177,11 +144,10 @@ def downgrade() -> None:
     _as_every_organisation(bind, _name_in_text)
     for name in INDEXES:
         op.drop_index(name, table_name="cases")
-    if bind.dialect.name == "sqlite":
-        _sqlite_rewrite_cases(_without_fk)
+    drop_foreign_key(op, *FOREIGN_KEY, name=FK, ondelete="SET NULL")
+    if bind.dialect.name == "sqlite":  # no rebuild (see add_foreign_key)
         op.execute("ALTER TABLE cases DROP COLUMN product_id")
         op.execute("ALTER TABLE cases DROP COLUMN product_line")
     else:
-        op.drop_constraint(FK, "cases", type_="foreignkey")
         op.drop_column("cases", "product_id")
         op.drop_column("cases", "product_line")

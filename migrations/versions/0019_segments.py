@@ -19,6 +19,8 @@ Create Date: 2026-12-03 05:20:00
 import sqlalchemy as sa
 from alembic import op
 
+from portal.migrate import add_foreign_key, drop_foreign_key
+
 revision = "0019_segments"
 down_revision = "0018_case_products"
 branch_labels = None
@@ -29,42 +31,7 @@ ORG = "NULLIF(current_setting('app.org_id', true), '')::integer"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
 
 FK = "fk_nps_campaigns_audience_segment_id_segments"
-SQLITE_FK = (
-    f", \n\tCONSTRAINT {FK} FOREIGN KEY(audience_segment_id) REFERENCES segments (id) "
-    "ON DELETE SET NULL"
-)
-
-
-def _sqlite_rewrite_campaigns(change) -> None:
-    """Replace the stored CREATE TABLE of nps_campaigns with ``change(sql)``, bumping the schema
-    version so every connection reads it again (sqlite.org/lang_altertable.html, section 7)."""
-    bind = op.get_bind()
-    sql = bind.exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'nps_campaigns'"
-    ).scalar_one()
-    version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
-    bind.exec_driver_sql("PRAGMA writable_schema = ON")
-    try:
-        bind.execute(
-            sa.text(
-                "UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'nps_campaigns'"
-            ),
-            {"sql": change(sql)},
-        )
-        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
-    finally:
-        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
-
-
-def _with_fk(sql: str) -> str:
-    body = sql.rstrip().rstrip(")").rstrip()
-    return f"{body}{SQLITE_FK}\n)"
-
-
-def _without_fk(sql: str) -> str:
-    if SQLITE_FK not in sql:
-        raise RuntimeError("nps_campaigns: the segment's constraint is not as 0019 wrote it")
-    return sql.replace(SQLITE_FK, "")
+FOREIGN_KEY = ("nps_campaigns", "audience_segment_id", "segments")
 
 
 def upgrade() -> None:
@@ -94,24 +61,17 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_segments_org_id"), "segments", ["org_id"])
     op.add_column("nps_campaigns", sa.Column("audience_segment_id", sa.Integer()))
-    bind = op.get_bind()
-    if bind.dialect.name == "sqlite":
-        _sqlite_rewrite_campaigns(_with_fk)
-    else:
-        op.create_foreign_key(
-            FK, "nps_campaigns", "segments", ["audience_segment_id"], ["id"], ondelete="SET NULL"
-        )
-    if bind.dialect.name == "postgresql":
+    add_foreign_key(op, *FOREIGN_KEY, name=FK, ondelete="SET NULL")
+    if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE segments ENABLE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE segments FORCE ROW LEVEL SECURITY")
         op.execute(f"CREATE POLICY tenant_wall ON segments USING {OWN_ORG} WITH CHECK {OWN_ORG}")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        _sqlite_rewrite_campaigns(_without_fk)
+    drop_foreign_key(op, *FOREIGN_KEY, name=FK, ondelete="SET NULL")
+    if op.get_bind().dialect.name == "sqlite":  # no rebuild (see add_foreign_key)
         op.execute("ALTER TABLE nps_campaigns DROP COLUMN audience_segment_id")
     else:
-        op.drop_constraint(FK, "nps_campaigns", type_="foreignkey")
         op.drop_column("nps_campaigns", "audience_segment_id")
     op.drop_table("segments")
