@@ -4,8 +4,6 @@ choice."""
 
 from __future__ import annotations
 
-import io
-
 from flask import (
     Blueprint,
     abort,
@@ -14,14 +12,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from portal import access, audit
+from portal import access, audit, uploads
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
 from portal.extensions import talisman
@@ -30,7 +27,7 @@ from portal.keyset import InvalidCursor
 from portal.navigation import NavItem
 from portal.routes import Routes
 from portal.web import attempt, form_status
-from selfservice.cases import attachments, queries, services
+from selfservice.cases import queries, services
 from selfservice.cases.forms import (
     CaseForm,
     EditCaseForm,
@@ -51,8 +48,6 @@ from selfservice.kb import services as kb_services
 # ``handling_views`` and ``admin_views`` to it.
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 routes = Routes()
-# What a person uploaded may run nothing and load nothing, even if a browser opened it in place.
-ATTACHMENT_POLICY = {"default-src": "'none'", "sandbox": ""}
 NAVIGATION = [
     NavItem("cases.index", _l("Cases"), "cases.view", order=30, area="support"),
     NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), 31, "support"),
@@ -149,7 +144,7 @@ def new():
                     },
                     requester=requester,
                     actor=g.principal,
-                    files=_uploads(),
+                    files=uploads.sent_files(),
                 )
                 _note_article_read(form.read_article.data, case)
             if done:
@@ -234,7 +229,7 @@ def reply(case_id: int):
             internal=bool(form.internal.data),
             status=form.status.data or None,
             actor=g.principal,
-            files=_uploads(),
+            files=uploads.sent_files(),
         )
     if not done:
         return render_detail(case, {"reply": form}, 422)
@@ -242,32 +237,15 @@ def reply(case_id: int):
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
-def _uploads() -> list[tuple[str, bytes]]:
-    """The files sent with the form (one past the most allowed: enough to say there are too
-    many), each read up to one byte past the limit (enough to say it is too large without
-    holding more)."""
-    limit = attachments.max_bytes()
-    sent = [f for f in request.files.getlist("files") if f and (f.filename or "")]
-    return [(f.filename or "", f.stream.read(limit + 1)) for f in sent[: attachments.MAX_FILES + 1]]
-
-
 @routes.get("/attachments/<int:attachment_id>")
 # The site-wide policy is written after the view, so the download's own goes through Talisman.
-@talisman(content_security_policy=ATTACHMENT_POLICY)
+@talisman(content_security_policy=uploads.DOWNLOAD_POLICY)
 @login_required
 @access.require("cases.view")
 def attachment(attachment_id: int):
     """A download, never shown inline: the browser must not render what a person uploaded."""
     att = get_or_404(CaseAttachment, attachment_id)
-    response = send_file(
-        io.BytesIO(att.content),
-        mimetype="application/octet-stream",
-        as_attachment=True,
-        download_name=att.filename,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.download(att.content, att.filename)
 
 
 @routes.post("/<int:case_id>/status")

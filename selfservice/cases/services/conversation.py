@@ -13,7 +13,7 @@ from portal.identity.models import Organization, User
 from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.text import clean_text, one_line
-from selfservice.cases.attachments import CheckedFile, check_files
+from portal.uploads import CheckedFile, check_files
 from selfservice.cases.models import (
     AUDIT_FIELDS,
     PRIORITIES,
@@ -31,6 +31,8 @@ from selfservice.cases.services.common import (
     MAX_BODY,
     MAX_SUBJECT,
     agents_to_tell,
+    answer_wait,
+    await_reply,
     case_link,
     choose_policy,
     customer_side,
@@ -146,9 +148,10 @@ def add_comment(
     files: list[tuple[str, bytes]] | None = None,
 ) -> CaseComment:
     """A public reply, or an internal note (agents only), with files (name, content) checked
-    before anything is written. An agent's first public reply meets the first-response target;
-    a customer's reply reopens a pending or solved case. An agent may set the status with the
-    reply. Raises InvalidInput, InvalidTransition, Forbidden."""
+    before anything is written. An agent's first public reply meets the first-response target,
+    a later one the next-response target of the reply awaited; a customer's reply starts that
+    wait (once an agent has answered) and reopens a pending or solved case. An agent may set
+    the status with the reply. Raises InvalidInput, InvalidTransition, Forbidden."""
     require_participant(case, actor)
     agent = is_agent(actor)
     if internal and not agent:
@@ -193,6 +196,8 @@ def add_comment(
         if case.first_responded_at is None:
             refresh_sla(case, now)  # a breach before this reply stays a breach
             case.first_responded_at = now
+        else:
+            answer_wait(case, now)
         target = status or (CaseStatus.open if case.status == CaseStatus.new else None)
         if target and target != case.status:
             _check_agent_status(case, target)
@@ -210,11 +215,12 @@ def add_comment(
             but=actor.user_id,
         )
     else:
+        db.session.flush()
+        await_reply(case, now)  # the agent's next reply is due (next-response target)
         if case.status in (CaseStatus.pending, CaseStatus.solved):
-            db.session.flush()
             move_case(case, CaseStatus.open, actor=actor, at=now, event="case.reopened")
         else:
-            db.session.flush()
+            refresh_sla(case, now)
         tell_of(
             agents_to_tell(case),
             case,

@@ -1,13 +1,16 @@
-"""Files sent with replies: size, count and type limits, names made safe, content checked
-against its claimed type (a file's first bytes, not its name or the browser's word)."""
+"""Files people upload (a case reply's attachments, a claim's proof of performance, a
+certification's evidence, a supplier's offer): size, count and type limits, names made safe,
+content checked against its claimed type (a file's first bytes, not its name or the browser's
+word). One set of rules for every package that takes files."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Response, current_app, request, send_file
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
@@ -26,6 +29,9 @@ TYPES: dict[str, tuple[str, tuple[bytes, ...] | None]] = {
     "csv": ("text/csv", None),
 }
 MAX_FILES = 5
+# What a person uploaded may run nothing and load nothing, even if a browser opened it in place
+# (a view serving a download passes it to Talisman).
+DOWNLOAD_POLICY = {"default-src": "'none'", "sandbox": ""}
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -42,6 +48,21 @@ class CheckedFile:
 
 def max_bytes() -> int:
     return int(current_app.config.get("CASES_ATTACHMENT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def sent_files(field: str = "files") -> list[tuple[str, bytes]]:
+    """The files the request's form sent in ``field`` (one past the most allowed: enough to say
+    there are too many), each read up to one byte past the limit (enough to say it is too large
+    without holding more)."""
+    limit = max_bytes()
+    sent = [f for f in request.files.getlist(field) if f and (f.filename or "")]
+    return [(f.filename or "", f.stream.read(limit + 1)) for f in sent[: MAX_FILES + 1]]
+
+
+def sent_file(field: str) -> tuple[str, bytes] | None:
+    """The one file the form sent in ``field`` (read as ``sent_files`` reads each), or None."""
+    files = sent_files(field)
+    return files[0] if files else None
 
 
 def safe_name(name: str) -> str:
@@ -98,3 +119,17 @@ def check_files(files: list[tuple[str, bytes]]) -> list[CheckedFile]:
             )
         checked.append(CheckedFile(filename, content_type, data))
     return checked
+
+
+def download(content: bytes, filename: str) -> Response:
+    """An uploaded file as a download, never shown inline: the browser must not render what a
+    person uploaded."""
+    response = send_file(
+        io.BytesIO(content),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
