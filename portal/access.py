@@ -52,6 +52,7 @@ SCOPE_AREAS = (
     "cases",
     "articles",
     "feedback",
+    "funds",
 )
 SCOPES = tuple(f"{area}:{verb}" for area in SCOPE_AREAS for verb in ("read", "write"))
 # Action areas whose scope area is named differently.
@@ -98,6 +99,7 @@ _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage", 
 # ``scorecards.view``: a partner scorecard's page, which vendor staff open for every partner and a
 # partner for its own (one route for both: the wall decides which partners it finds).
 _VENDOR_STAFF = {
+    "funds.view",
     "orgs.view",
     "program.view",
     "leads.view",
@@ -109,7 +111,18 @@ _VENDOR_STAFF = {
 _QUOTING = {"quotes.manage", "catalogue.manage"}
 _RECIPIENT = {"quotes.accept"}
 # The channel: vendor staff who run it, and what every partner does in it.
-_CHANNEL = {"leads.manage", "leads.review", "deals.review", "deals.close", "direct_deals.manage"}
+_CHANNEL = {
+    "leads.manage",
+    "leads.review",
+    "deals.review",
+    "deals.close",
+    "direct_deals.manage",
+    "certifications.verify",  # confirm a partner's person holds the certification it records
+    "program.review",  # apply or dismiss the tick's proposed promotions and demotions
+    "funds.manage",  # market development funds: budgets, decisions on requests and claims
+}
+# Sourcing: vendor staff ask suppliers for quotations and accept or decline their offers.
+_SOURCING = {"sourcing.manage"}
 # Analytics: the channel's dashboards (channel, forecast) and the segments over organisations are
 # for the vendor's channel and sales staff; the support dashboard for support staff.
 _CHANNEL_ANALYSIS = {"reports.channel", "segments.manage"}
@@ -124,11 +137,18 @@ _PARTNER = {
     "program.own",  # the partner's own programme page: its tier, territories, specialisations
     "scorecards.view",  # its own scorecard (vendor staff: every partner's)
     "quotes.request",
+    "certifications.manage",  # its people's certifications and trainings
+    "funds.view",  # its market development funds: budget, requests, claims
+    "funds.request",
+    "leads.pass_down",  # a distributor passes an offered lead to one of its resellers
+    "sourcing.respond",  # a supplier answers the vendor's requests for quotation
     *_RECIPIENT,
 }
 # What only a partner's admins do: follow every registration of the organisation (told of each
 # decision, whoever registered it).
-_PARTNER_ADMIN = {"deals.follow"}
+# A distributor's admins also give the first approval of its resellers' registrations, where the
+# programme asks for it.
+_PARTNER_ADMIN = {"deals.follow", "deals.first_review"}
 # Feedback: customers and partners propose and vote; vendor staff run surveys and the board.
 # ``ideas.edit`` opens the edit page; which idea a person may edit is feedback.ideas.services'
 # object rule (the author while under review, vendor staff with ``ideas.manage`` always).
@@ -157,6 +177,7 @@ ROLES: dict[str, Role] = {
                 | _VENDOR_STAFF
                 | _CHANNEL
                 | _QUOTING
+                | _SOURCING
                 | _FEEDBACK_STAFF
                 | _SELF_SERVICE
                 | _SUPPORT
@@ -183,6 +204,7 @@ ROLES: dict[str, Role] = {
                 | _VENDOR_STAFF
                 | _CHANNEL
                 | _QUOTING
+                | _SOURCING
                 | _FEEDBACK_STAFF
                 | _CHANNEL_ANALYSIS
             ),
@@ -196,6 +218,7 @@ ROLES: dict[str, Role] = {
                 _EVERYONE
                 | _VENDOR_STAFF
                 | _CHANNEL_ANALYSIS
+                | _SOURCING
                 | {
                     "leads.manage",
                     "deals.close",
@@ -273,9 +296,25 @@ ALL_ACTIONS = frozenset().union(*(r.actions for r in ROLES.values()))
 # What a partner's role allows, some kinds of partner still do not do: suppliers share leads and
 # answer quotes but register no deals, so they are neither offered registrations nor follow them.
 DEAL_REGISTERING_KINDS = ("reseller", "distributor")
+DISTRIBUTOR_KINDS = ("distributor",)
+SUPPLIER_KINDS = ("supplier",)
 PARTNER_KIND_RULES: dict[str, tuple[tuple[str, ...], object]] = {
-    action: (DEAL_REGISTERING_KINDS, _l("Only resellers and distributors register deals."))
-    for action in ("deals.view", "deals.register", "deals.close", "deals.follow")
+    **{
+        action: (DEAL_REGISTERING_KINDS, _l("Only resellers and distributors register deals."))
+        for action in ("deals.view", "deals.register", "deals.close", "deals.follow")
+    },
+    **{
+        action: (
+            DEAL_REGISTERING_KINDS,
+            _l("Market development funds are for resellers and distributors."),
+        )
+        for action in ("funds.view", "funds.request")
+    },
+    **{
+        action: (DISTRIBUTOR_KINDS, _l("Only distributors have resellers."))
+        for action in ("leads.pass_down", "deals.first_review")
+    },
+    "sourcing.respond": (SUPPLIER_KINDS, _l("Only suppliers answer requests for quotation.")),
 }
 
 
