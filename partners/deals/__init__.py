@@ -7,6 +7,7 @@ def init_app(app) -> None:
     """Pages and API resources, navigation, notification kinds, the expiry tick, the demo."""
     from partners.deals import (
         api,
+        conflicts_api,
         exports,
         home,
         search_source,
@@ -22,6 +23,7 @@ def init_app(app) -> None:
 
     app.register_blueprint(views.bp)
     portal_api.add_routes(api.routes)
+    portal_api.add_routes(conflicts_api.routes)
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)

@@ -204,12 +204,38 @@ def submit_deal(deal_id: int, json: Empty):
     )
 
 
+@routes.post(f"/deals/<{ID}:deal_id>/pass-on")
+@guarded(DealRegistration, "deal_id", "deals.view")  # the service checks deals.first_review
+@api.validate(json=Empty, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def pass_on(deal_id: int, json: Empty):
+    """A distributor's first approval of its reseller's registration (status
+    ``distributor_review``, where the programme asks for it): on to the vendor's review."""
+    return write_once(
+        lambda: _transition(lambda deal: services.pass_to_vendor(deal, actor=g.principal))
+    )
+
+
+@routes.post(f"/deals/<{ID}:deal_id>/first-reject")
+@guarded(DealRegistration, "deal_id", "deals.view")  # the service checks deals.first_review
+@api.validate(json=ReasonIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def first_reject(deal_id: int, json: ReasonIn):
+    """A distributor rejects its reseller's registration before the vendor sees it, saying why
+    (the reseller reads it)."""
+    return write_once(
+        lambda: _transition(
+            lambda deal: services.reject_first_review(deal, reason=json.reason, actor=g.principal)
+        )
+    )
+
+
 @routes.post(f"/deals/<{ID}:deal_id>/approve")
 @guarded(DealRegistration, "deal_id", "deals.review")
 @api.validate(json=ApproveIn, resp=Response(HTTP_200=DealOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
 def approve_deal(deal_id: int, json: ApproveIn):
     """Approve a submitted registration: protected for ``protection_days`` or the partner's
-    tier's days. 409 for a registration that is not submitted."""
+    tier's days. 409 for a registration that is not submitted, one with a possible conflict
+    still to settle (``/settle``), or one whose customer domain another registration's
+    approval took meanwhile (one protection per domain)."""
     return write_once(
         lambda: _transition(
             lambda deal: services.approve_deal(

@@ -1,6 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     EmailField,
@@ -91,6 +92,27 @@ class ExtensionRequestForm(FlaskForm):
 class DeclineExtensionForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason (the partner sees it)"), validators=[DataRequired(), Length(max=2000)]
+    )
+
+
+class SettleForm(FlaskForm):
+    """One conflict settled: which side keeps the customer (the first in by default)."""
+
+    conflict_id = IntegerField(validators=[DataRequired()])
+    winner = RadioField(
+        _l("Who keeps the customer"),
+        choices=choices([("registration", "registration"), ("other", "other")]),
+        validators=[DataRequired()],
+    )
+    reason = TextAreaField(
+        _l("Why the later claim wins (needed when it is not the first in)"),
+        validators=[Length(max=2000)],
+    )
+
+
+class ProgrammeForm(FlaskForm):
+    distributor_first_approval = BooleanField(
+        _l("Resellers attached to a distributor submit their registrations to it first")
     )
 
 

@@ -7,11 +7,25 @@ from decimal import Decimal
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    false,
+    text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
+from partners.two_tier import owned_or_resold
 from portal.clock import utcnow
-from portal.db import Base, TenantOwned
+from portal.db import Base, TenantOwned, global_table
 from portal.identity.models import Organization, User
 from portal.search import FullTextIndex
 from portal.workflow import Workflow
@@ -19,6 +33,7 @@ from portal.workflow import Workflow
 
 class DealStatus(StrEnum):
     draft = "draft"
+    distributor_review = "distributor_review"  # a reseller's, with its distributor first
     submitted = "submitted"
     info_requested = "info_requested"
     approved = "approved"
@@ -29,8 +44,13 @@ class DealStatus(StrEnum):
 
 
 DEAL_STATUSES = tuple(DealStatus)
-OPEN_DEAL_STATUSES = (DealStatus.submitted, DealStatus.info_requested, DealStatus.approved)
-AWAITING_DECISION = (DealStatus.submitted, DealStatus.info_requested)
+OPEN_DEAL_STATUSES = (
+    DealStatus.distributor_review,
+    DealStatus.submitted,
+    DealStatus.info_requested,
+    DealStatus.approved,
+)
+AWAITING_DECISION = (DealStatus.distributor_review, DealStatus.submitted, DealStatus.info_requested)
 EDITABLE_FIELDS = [
     "customer_name",
     "customer_domain",
@@ -56,6 +76,7 @@ _DECIDED = ("decided_at", "decided_by_id")
 _CLOSED = ("closed_at", None)
 STATUS_LABELS = {
     DealStatus.draft: _l("Draft"),
+    DealStatus.distributor_review: _l("With the distributor"),
     DealStatus.submitted: _l("Under review"),
     DealStatus.info_requested: _l("Information requested"),
     DealStatus.approved: _l("Approved"),
@@ -76,6 +97,15 @@ class DealRegistration(TenantOwned, Base):
         Index("ix_deal_registrations_status_submitted_id", "status", "submitted_at", "id"),
         Index("ix_deal_registrations_status_id", "status", "id"),
         Index("ix_deal_registrations_domain", "customer_domain"),
+        # At most one protection per customer: a second approval for the same normalised domain
+        # fails in the database even when two channel managers approve at the same moment.
+        Index(
+            "uq_deal_registrations_protected_domain",
+            "customer_domain",
+            unique=True,
+            sqlite_where=text("status = 'approved'"),
+            postgresql_where=text("status = 'approved'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,13 +153,16 @@ class DealRegistration(TenantOwned, Base):
         statuses=DealStatus,
         labels=STATUS_LABELS,
         moves={
-            "draft": {"submitted"},
+            "draft": {"submitted", "distributor_review"},
+            # the distributor's first approval sends it on to the vendor, or rejects it
+            "distributor_review": {"submitted", "rejected"},
             "submitted": {"approved", "rejected", "info_requested"},
-            "info_requested": {"submitted", "rejected"},
+            "info_requested": {"submitted", "distributor_review", "rejected"},
             "approved": {"won", "lost", "expired"},
         },
         audit_fields=tuple(AUDIT_FIELDS),
         stamps={
+            "distributor_review": ("submitted_at", None),
             "submitted": ("submitted_at", None),
             "approved": _DECIDED,
             "rejected": _DECIDED,
@@ -143,6 +176,29 @@ class DealRegistration(TenantOwned, Base):
     @property
     def extension_pending(self) -> bool:
         return self.extension_requested_at is not None and not self.extension_outcome
+
+    @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """Vendor staff see every registration; a partner its own, and a distributor also its
+        resellers' (read-only: partners.two_tier)."""
+        if principal.is_vendor_staff:
+            return true()
+        return owned_or_resold(cls.org_id, principal)
+
+
+@global_table("the vendor's rules for deal registration: one row every registration follows")
+class DealProgramme(Base):
+    """The programme's settings for deal registration (one row, id 1)."""
+
+    __tablename__ = "deal_programme"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A reseller attached to a distributor submits to the distributor first, then the vendor.
+    distributor_first_approval: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    updated_at: Mapped[datetime | None]
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class DirectDeal(TenantOwned, Base):
@@ -184,12 +240,20 @@ class DealConflict(TenantOwned, Base):
     kind: Mapped[str] = mapped_column(String(20))  # domain | name
     score: Mapped[int] = mapped_column(default=100)
     found_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The channel manager's settlement: which side keeps the customer ("registration": the one
+    # submitted when the clash was found, "other": the registration or direct deal it clashed
+    # with) and, where it is not the first in, why.
+    settled_at: Mapped[datetime | None]
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    winner: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    settlement_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     registration: Mapped[DealRegistration] = relationship(foreign_keys=[registration_id])
     other_registration: Mapped[DealRegistration | None] = relationship(
         foreign_keys=[other_registration_id]
     )
     direct_deal: Mapped[DirectDeal | None] = relationship()
+    settled_by: Mapped[User | None] = relationship(foreign_keys=[settled_by_id])
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:

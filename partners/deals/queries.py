@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy.orm import aliased, joinedload
 
 from partners.deals.models import (
     AWAITING_DECISION,
     DEAL_STATUSES,
+    OPEN_DEAL_STATUSES,
     DealConflict,
     DealRegistration,
     DealStatus,
@@ -114,16 +115,43 @@ def extension_requests(limit: int | None = None) -> list[DealRegistration]:
     return list(db.session.scalars(stmt))
 
 
+def unsettled() -> ColumnElement[bool]:
+    """A conflict still to settle: no settlement recorded and both sides still claim the
+    customer (a registration open, or a direct deal the vendor still works). A side that was
+    rejected, closed or expired meanwhile ends the clash without a settlement."""
+    claimant = aliased(DealRegistration)
+
+    def still_open(registration_id) -> ColumnElement[bool]:
+        return (
+            select(claimant.id)
+            .where(claimant.id == registration_id, claimant.status.in_(OPEN_DEAL_STATUSES))
+            .exists()
+        )
+
+    direct_open = (
+        select(DirectDeal.id)
+        .where(DirectDeal.id == DealConflict.direct_deal_id, DirectDeal.status == "open")
+        .exists()
+    )
+    return and_(
+        DealConflict.settled_at.is_(None),
+        still_open(DealConflict.registration_id),
+        or_(still_open(DealConflict.other_registration_id), direct_open),
+    )
+
+
 def review_queue() -> Select:
     """Submitted registrations (unordered: pages order them oldest first), each with its number
-    of possible conflicts (found when it was submitted, or when a later one was)."""
+    of possible conflicts still to settle (found when it was submitted, or when a later one
+    was)."""
     conflicts = (
         select(func.count(DealConflict.id))
         .where(
             or_(
                 DealConflict.registration_id == DealRegistration.id,
                 DealConflict.other_registration_id == DealRegistration.id,
-            )
+            ),
+            unsettled(),
         )
         .correlate(DealRegistration)
         .scalar_subquery()
@@ -159,11 +187,30 @@ def conflicts_of(deal: DealRegistration) -> list[tuple[DealConflict, DealRegistr
     ]
 
 
+def unsettled_conflicts(deal: DealRegistration) -> list[DealConflict]:
+    """The conflicts of a registration that stop its approval (vendor staff: the wall hides
+    conflicts from partners)."""
+    return list(
+        db.session.scalars(
+            select(DealConflict)
+            .where(
+                or_(
+                    DealConflict.registration_id == deal.id,
+                    DealConflict.other_registration_id == deal.id,
+                ),
+                unsettled(),
+            )
+            .order_by(DealConflict.id)
+        )
+    )
+
+
 def under_conflict_review(deals: Iterable[DealRegistration]) -> set[int]:
     """The ids, among ``deals`` (loaded through the wall), of those awaiting the channel team's
-    decision with a possible conflict recorded (found when they or another were submitted): what
-    the review queue counts. A partner may not read the conflicts (the vendor's review data, which
-    name the other side); it learns this yes or no about its own registrations, nothing else."""
+    decision with a possible conflict still to settle (found when they or another were
+    submitted): what the review queue counts; true until the channel manager settles it. A
+    partner may not read the conflicts (the vendor's review data, which name the other side);
+    it learns this yes or no about its own registrations, nothing else."""
     waiting = {deal.id for deal in deals if deal.status in AWAITING_DECISION}
     if not waiting:
         return set()
@@ -173,10 +220,25 @@ def under_conflict_review(deals: Iterable[DealRegistration]) -> set[int]:
                 or_(
                     DealConflict.registration_id.in_(waiting),
                     DealConflict.other_registration_id.in_(waiting),
-                )
+                ),
+                unsettled(),
             )
         ).all()
     return {deal_id for row in rows for deal_id in row if deal_id in waiting}
+
+
+def awaiting_first_review() -> list[DealRegistration]:
+    """A distributor's resellers' registrations waiting for its first approval (the wall shows
+    a distributor its resellers' registrations), the longest-waiting first."""
+    return list(
+        db.session.scalars(
+            select(DealRegistration)
+            .options(joinedload(DealRegistration.partner))
+            .where(DealRegistration.status == DealStatus.distributor_review)
+            .order_by(DealRegistration.submitted_at, DealRegistration.id)
+            .limit(200)
+        )
+    )
 
 
 def direct_deals() -> Select:
@@ -195,7 +257,8 @@ def review_counts() -> dict[str, int]:
             or_(
                 DealConflict.registration_id == DealRegistration.id,
                 DealConflict.other_registration_id == DealRegistration.id,
-            )
+            ),
+            unsettled(),
         )
         .correlate(DealRegistration)
         .exists()

@@ -88,6 +88,14 @@ REGISTRATIONS = [
         "52000.00",
         "expired",
     ),
+    (
+        "Brightline Resellers",
+        "Saltmarsh Brewing Co",
+        "saltmarsh-brewing.co.uk",
+        ["Wi-Fi 7 access points"],
+        "31000.00",
+        "submit",
+    ),  # no conflict: approved in one click
 ]
 
 

@@ -17,8 +17,10 @@ from partners.deals.forms import (
     DirectDealForm,
     ExtendForm,
     ExtensionRequestForm,
+    ProgrammeForm,
     RejectForm,
     RequestInfoForm,
+    SettleForm,
 )
 from partners.deals.models import DEAL_STATUSES, DealRegistration
 from portal import access, audit
@@ -37,6 +39,14 @@ NAVIGATION = [
     ),
     NavItem("deals.review", _l("Registration review"), "deals.review", ("vendor",), 21, "channel"),
     NavItem("deals.direct", _l("Direct deals"), "direct_deals.manage", ("vendor",), 22, "channel"),
+    NavItem(
+        "deals.first_review",
+        _l("Resellers' registrations"),
+        "deals.first_review",
+        ("partner",),
+        21,
+        "channel",
+    ),
 ]
 
 DECISION_FORMS = {
@@ -47,6 +57,8 @@ DECISION_FORMS = {
     "decline-extension": DeclineExtensionForm,
     "close": CloseForm,
     "extension-request": ExtensionRequestForm,
+    "settle": SettleForm,
+    "first-reject": RejectForm,
 }
 
 
@@ -88,6 +100,41 @@ def review():
         page=page,
         extension_requests=queries.extension_requests() if not page.has_prev else [],
         decline=DeclineExtensionForm(formdata=None),
+        programme=ProgrammeForm(
+            formdata=None,
+            distributor_first_approval=services.programme().distributor_first_approval,
+        ),
+    )
+
+
+@bp.post("/programme")
+@login_required
+@access.require("deals.review")
+def programme():
+    """The registration programme's setting: the distributor's first approval."""
+    form = ProgrammeForm()
+    if form.validate_on_submit():
+        with attempt() as done:
+            services.set_distributor_first_approval(
+                form.distributor_first_approval.data, actor=g.principal
+            )
+        if done:
+            flash(
+                _("Resellers of a distributor now submit to it first.")
+                if form.distributor_first_approval.data
+                else _("Registrations now come straight to the vendor."),
+                "success",
+            )
+    return redirect(url_for("deals.review"))
+
+
+@bp.get("/first-review")
+@login_required
+@access.require("deals.first_review")
+def first_review():
+    """A distributor's admins: its resellers' registrations waiting for its first approval."""
+    return render_template(
+        "partners/deals/first_review.html", deals=queries.awaiting_first_review()
     )
 
 
@@ -129,11 +176,13 @@ def _detail(deal: DealRegistration, forms: dict | None = None, status: int = 200
         blank["extend"] = ExtendForm(formdata=None, days=deal.extension_requested_days)
     forms = {**blank, **(forms or {})}
     conflicts = queries.conflicts_of(deal) if g.principal.is_vendor_staff else []
+    unsettled = {c.id for c in queries.unsettled_conflicts(deal)} if conflicts else set()
     return render_template(
         "partners/deals/detail.html",
         deal=deal,
         forms=forms,
-        conflicts=conflicts,
+        conflicts=[(c, other, services.sides(c), c.id in unsettled) for c, other in conflicts],
+        unsettled=len(unsettled),
         conflict_review=bool(queries.under_conflict_review([deal])),
         confirm=ConfirmForm(),
         events=audit.history_for(deal),
@@ -213,6 +262,62 @@ def decide(deal_id: int, decision: str):
         if decision not in ("extend", "decline-extension") or request.form.get("back") == "review"
         else url_for("deals.detail", deal_id=deal.id)
     )
+
+
+@bp.post("/<int:deal_id>/settle")
+@login_required
+@access.require("deals.review")
+def settle(deal_id: int):
+    """Settle one possible conflict of the registration (the form names which)."""
+    deal = get_or_404(DealRegistration, deal_id)
+    form = SettleForm()
+    if not form.validate_on_submit():
+        return _detail(deal, {"settle": form}, 422)
+    with attempt(form) as done:
+        services.settle_conflict(
+            deal,
+            form.conflict_id.data,
+            winner=form.winner.data,
+            reason=form.reason.data or "",
+            actor=g.principal,
+        )
+    if not done:
+        return _detail(deal, {"settle": form}, 422)
+    flash(_("The conflict is settled."), "success")
+    return redirect(url_for("deals.detail", deal_id=deal.id))
+
+
+@bp.post("/<int:deal_id>/pass-on")
+@login_required
+@access.require("deals.view")  # then the record (404), then the service's rule (403)
+def pass_on(deal_id: int):
+    deal = get_or_404(DealRegistration, deal_id)
+    if ConfirmForm().validate_on_submit():
+        with attempt() as done:
+            services.pass_to_vendor(deal, actor=g.principal)
+        if done:
+            flash(
+                _("Deal %(number)s is sent on to the vendor's review.", number=deal.number),
+                "success",
+            )
+            return redirect(url_for("deals.first_review"))
+    return redirect(url_for("deals.detail", deal_id=deal.id))
+
+
+@bp.post("/<int:deal_id>/first-reject")
+@login_required
+@access.require("deals.view")  # then the record (404), then the service's rule (403)
+def first_reject(deal_id: int):
+    deal = get_or_404(DealRegistration, deal_id)
+    form = RejectForm()
+    if not form.validate_on_submit():
+        return _detail(deal, {"first-reject": form}, 422)
+    with attempt(form) as done:
+        services.reject_first_review(deal, reason=form.reason.data, actor=g.principal)
+    if not done:
+        return _detail(deal, {"first-reject": form}, 422)
+    flash(_("Deal %(number)s is rejected.", number=deal.number), "success")
+    return redirect(url_for("deals.first_review"))
 
 
 @bp.post("/<int:deal_id>/extension-request")

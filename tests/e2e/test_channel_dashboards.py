@@ -52,12 +52,13 @@ def test_vendor_staff_open_the_channel_dashboard_and_read_a_chart(page: Page, br
     assert by_partner["Cobalt Networks"] == ["€506,000.00", "€410,000.00", "€410,000.00"]
     assert by_partner["Alpine IT Solutions"] == ["€313,000.00", "€236,000.00", "€0.00"]
 
-    # The pound registrations are one click away, the period kept.
+    # The pound registrations are one click away, the period kept: Brightline's Orchid (23,500,
+    # information requested), Harrow & Finch (38,000, lost) and Saltmarsh (31,000, under review).
     click(page.get_by_role("link", name="GBP", exact=True))
     expect(page).to_have_url(re.compile(r"currency=GBP"))
     rows = _rows(page, "table-value-by-partner")
     assert {row[0] for row in rows[1:]} == {"Brightline Resellers"}
-    assert rows[1][1] == "£61,500.00"
+    assert rows[1][1] == "£92,500.00"
     browser_log.assert_clean()
 
 

@@ -239,8 +239,17 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     for button in ("Approve", "Reject", "Ask for information"):
         expect(page.get_by_role("button", name=button, exact=True)).to_be_visible()
 
-    # Approve B's, the earlier one (from the conflict's link), with the tier's protection.
-    click(conflicts.get_by_role("link", name=b_number))
+    # Reject A's with a reason (on its page): that ends the conflict, so B's can be approved.
+    page.get_by_label("Reason (the partner sees it)", exact=True).fill(REJECTION)
+    click(page.get_by_role("button", name="Reject", exact=True))
+    expect(page).to_have_url(REVIEW_URL)
+    expect(page.get_by_role("alert").filter(has_text=a_number)).to_have_text(
+        f"Deal {a_number}: rejected."
+    )
+    expect(page.get_by_role("link", name=a_number, exact=True)).to_have_count(0)
+
+    # Approve B's, the earlier one, with the tier's protection.
+    click(page.get_by_role("link", name=b_number, exact=True))
     expect(page).to_have_url(re.compile(rf"/deals/{b_id}$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(b_number)
     expect(page.get_by_label("Protect for days (empty: the partner's tier)")).to_have_value("")
@@ -252,17 +261,6 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     )
     after_approval = datetime.now(UTC)
     expect(page.get_by_role("link", name=b_number, exact=True)).to_have_count(0)
-
-    # Reject A's with a reason.
-    click(page.get_by_role("link", name=a_number, exact=True))
-    expect(page).to_have_url(re.compile(rf"/deals/{a_id}$"))
-    page.get_by_label("Reason (the partner sees it)", exact=True).fill(REJECTION)
-    click(page.get_by_role("button", name="Reject", exact=True))
-    expect(page).to_have_url(REVIEW_URL)
-    expect(page.get_by_role("alert").filter(has_text=a_number)).to_have_text(
-        f"Deal {a_number}: rejected."
-    )
-    expect(page.get_by_role("link", name=a_number, exact=True)).to_have_count(0)
     sign_out(page)
 
     # B: approved, protected until the end of its tier's protection period.

@@ -80,7 +80,7 @@ def test_the_reseller_sees_its_registration_under_conflict_review_and_nothing_el
     assert "RH Group" not in rival_page and "Gold Reseller" not in rival_page
 
 
-def test_the_flag_ends_with_the_decision(app, client_as, channel, db):
+def test_the_flag_ends_with_the_settlement(app, client_as, channel, db):
     deals.register(app, channel, "silver_admin", **RIVAL)
     mine = deals.register(app, channel, **MINE)
     manager = client_as(channel["manager"])
@@ -91,6 +91,18 @@ def test_the_flag_ends_with_the_decision(app, client_as, channel, db):
     assert "Under conflict review." in waiting and "The channel team asks: Which site?" in waiting
 
     assert partner.post(f"/deals/{mine}/submit", data={}).status_code == 302
+    refused = manager.post(f"/deals/{mine}/approve", data={})
+    assert refused.status_code == 422 and deals.load(db, mine).status == "submitted"
+    assert "Settle the possible conflict" in refused.get_data(as_text=True)
+    still = partner.get(f"/deals/{mine}").get_data(as_text=True)
+    assert "Under conflict review." in still  # true until settled
+    conflict = db.scalar(select(DealConflict.id))
+    settled = manager.post(
+        f"/deals/{mine}/settle",
+        data={"conflict_id": conflict, "winner": "registration", "reason": "Signed NDA first."},
+    )
+    assert settled.status_code == 302
+    assert "conflict review" not in partner.get(f"/deals/{mine}").get_data(as_text=True).lower()
     assert manager.post(f"/deals/{mine}/approve", data={}).status_code == 302
     decided = partner.get(f"/deals/{mine}").get_data(as_text=True)
     assert deals.load(db, mine).status == "approved"

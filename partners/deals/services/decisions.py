@@ -6,8 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
+from partners.deals import queries
 from partners.deals.models import (
     DealRegistration,
     DealStatus,
@@ -19,7 +23,7 @@ from partners.deals.services.common import (
 from portal import formatting
 from portal.clock import utcnow
 from portal.db import db, unscoped
-from portal.errors import Forbidden, InvalidInput
+from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from portal.tenancy import Principal
 from portal.workflow import transition
 
@@ -31,20 +35,48 @@ def _decide(deal: DealRegistration, to: str, *, reason: str, actor: Principal) -
 
 
 def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: Principal) -> None:
-    """Approve: protected for the given days, or the partner's tier's protection days."""
+    """Approve: protected for the given days, or the partner's tier's protection days. Refused
+    (InvalidTransition) while a possible conflict is unsettled; a Conflict if another
+    registration for the same domain was approved meanwhile (the database keeps one protection
+    per domain)."""
     days = protection_days or tier_protection_days(deal.partner)
     if not 1 <= days <= 730:
         raise InvalidInput(_("Protection lasts 1 to 730 days."), field="protection_days")
     if not actor.can("deals.review"):
         raise Forbidden(_("Only channel managers decide on registrations."))
-    now = utcnow()
-    transition(
-        deal,
-        DealStatus.approved,
-        actor=actor,
-        at=now,
-        changes={"decision_reason": "", "expires_at": now + timedelta(days=days)},
-    )
+    pending = len(queries.unsettled_conflicts(deal))
+    if pending:
+        raise InvalidTransition(
+            ngettext(
+                "Settle the possible conflict of this registration before approving it.",
+                "Settle the %(num)d possible conflicts of this registration before approving it.",
+                pending,
+            )
+        )
+    now, domain = utcnow(), deal.customer_domain  # read now: a failed flush expires the record
+    _expire_lapsed(domain, now)
+    try:
+        transition(
+            deal,
+            DealStatus.approved,
+            actor=actor,
+            at=now,
+            changes={"decision_reason": "", "expires_at": now + timedelta(days=days)},
+        )
+    except StaleDataError:
+        raise Conflict(
+            _("Someone else decided on this registration meanwhile. Reload the page.")
+        ) from None
+    except IntegrityError as error:
+        if not _one_protection_refused(error):
+            raise
+        raise Conflict(
+            _(
+                "Another registration for %(domain)s was approved meanwhile: a customer has one "
+                "protection at a time. Reload the page to see its conflicts.",
+                domain=domain,
+            )
+        ) from None
     tell_partner(
         deal,
         _(
@@ -54,6 +86,30 @@ def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: 
             until=formatting.date(deal.expires_at.date()),
         ),
     )
+
+
+def _one_protection_refused(error: IntegrityError) -> bool:
+    """Whether the one-protection-per-domain index refused the write: PostgreSQL names it,
+    SQLite its column."""
+    text = str(error.orig)
+    return (
+        "uq_deal_registrations_protected_domain" in text
+        or "deal_registrations.customer_domain" in text
+    )
+
+
+def _expire_lapsed(domain: str, now) -> None:
+    """A protection of the same customer past its end that the tick has not expired yet ends
+    now, so it does not stand in the way of the new one."""
+    lapsed = db.session.scalars(
+        select(DealRegistration).where(
+            DealRegistration.customer_domain == domain,
+            DealRegistration.status == DealStatus.approved,
+            DealRegistration.expires_at <= now,
+        )
+    ).all()
+    for other in lapsed:
+        transition(other, DealStatus.expired, actor=None, claim=True)
 
 
 def reject_deal(deal: DealRegistration, *, reason: str, actor: Principal) -> None:

@@ -4,7 +4,7 @@ records its direct deals."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from partners.deals import matching
 from partners.deals.models import (
@@ -75,10 +75,26 @@ def update_deal(
 
 def submit_deal(deal: DealRegistration, *, actor: Principal) -> list[DealConflict]:
     """Submit for review; conflicts with open registrations and direct deals are recorded for
-    the channel manager. Returns them (the partner is told only 'under review')."""
+    the channel manager. Returns them (the partner is told only 'under review'). Where the
+    programme asks for it, a reseller's registration goes to its distributor first
+    (``first_review``): no conflicts yet, they are looked for when it reaches the vendor."""
+    from partners.deals.services.first_review import first_reviewer, send_to_distributor
+
     if deal.org_id != actor.org_id:
         raise Forbidden(_("Only the registering partner submits a registration."))
-    transition(deal, DealStatus.submitted, actor=actor)
+    distributor_id = first_reviewer(deal.partner)
+    if distributor_id is not None:
+        send_to_distributor(deal, distributor_id, actor=actor)
+        return []
+    return arrive_for_review(deal, actor=actor)
+
+
+def arrive_for_review(deal: DealRegistration, *, actor: Principal) -> list[DealConflict]:
+    """The registration reaches the vendor's review queue: conflicts are recorded, the channel
+    managers told. One passed on by the reseller's distributor keeps the time the reseller
+    submitted it: that is when it claimed the customer (who was first in a conflict)."""
+    kept = {"submitted_at": deal.submitted_at} if deal.status == "distributor_review" else None
+    transition(deal, DealStatus.submitted, actor=actor, changes=kept)
     conflicts = _record_conflicts(deal)
     if conflicts:  # the vendor's to know: an event in the vendor's history, by no partner user
         audit.record(
@@ -118,8 +134,28 @@ def _record_conflicts(deal: DealRegistration) -> list[DealConflict]:
             )
         ).all()
         vendor_id = reader.scalar(select(Organization.id).where(Organization.kind == access.VENDOR))
-    candidates = [matching.Candidate("registration", *row) for row in registrations] + [
-        matching.Candidate("direct", *row) for row in directs
+        recorded = reader.execute(
+            select(
+                DealConflict.registration_id,
+                DealConflict.other_registration_id,
+                DealConflict.direct_deal_id,
+            ).where(
+                or_(
+                    DealConflict.registration_id == deal.id,
+                    DealConflict.other_registration_id == deal.id,
+                )
+            )
+        ).all()
+    # A registration submitted again (after the vendor asked for information) keeps the
+    # conflicts recorded the first time, settled or not: each clash is recorded once.
+    known = {("direct", d) for _r, _o, d in recorded if d is not None} | {
+        ("registration", o if r == deal.id else r) for r, o, d in recorded if d is None
+    }
+    candidates = [
+        candidate
+        for candidate in [matching.Candidate("registration", *row) for row in registrations]
+        + [matching.Candidate("direct", *row) for row in directs]
+        if (candidate.kind, candidate.id) not in known
     ]
     conflicts = []
     for match in matching.find_matches(deal.customer_name, deal.customer_domain, candidates):
