@@ -14,6 +14,7 @@ def init_app(app) -> None:
         offer_views,
         search_source,
         seed,
+        seed_two_tier,
         services,
         shared_api,
         shared_views,
@@ -47,6 +48,7 @@ def init_app(app) -> None:
     jobs.add_periodic("expire_lead_offers", services.expire_lead_offers)
     jobs.add_periodic("remind_lead_offers", services.remind_lead_offers)
     demo.add_seeder(seed.seed_leads)
+    demo.add_seeder(seed_two_tier.seed_two_tier)
 
     from partners.leads import org_panels
 

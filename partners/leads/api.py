@@ -9,7 +9,7 @@ from typing import Literal
 
 from flask import g
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from spectree import Response
 from sqlalchemy import select
 
@@ -42,6 +42,9 @@ class OfferOut(BaseModel):
     respond_by: str
     responded_at: str | None
     decline_reason: str
+    passed_down_from_id: int | None = Field(
+        None, description="Two tiers: the distributor's offer this one was passed down from."
+    )
 
 
 class LeadOut(BaseModel):
@@ -100,6 +103,13 @@ class ReasonIn(BaseModel):
     reason: str = Field(min_length=1, max_length=services.MAX_REASON, pattern=REQUIRED_TEXT)
 
 
+class PassDownIn(BaseModel):
+    reseller_id: int = Field(ge=1, le=2147483647, description="One of the distributor's resellers.")
+    respond_by: AwareDatetime = Field(
+        description="When the reseller must answer by, with its offset: within 30 days."
+    )
+
+
 class NoteIn(BaseModel):
     note: str = Field("", max_length=services.MAX_REASON)
 
@@ -154,6 +164,7 @@ def _offer(offer: LeadOffer | None) -> dict | None:
         respond_by=iso_time(offer.respond_by),
         responded_at=iso_time(offer.responded_at),
         decline_reason=offer.decline_reason,
+        passed_down_from_id=offer.passed_down_from_id,
     ).model_dump()
 
 
@@ -310,3 +321,41 @@ def decline_lead(lead_id: int, json: ReasonIn):
         return _lead(lead, offer)
 
     return write_once(decline)
+
+
+# Two tiers. The coarse check is a partner's (answering offers), so a lead the caller does not
+# see answers 404 to every partner alike; the service checks ``leads.pass_down`` (distributors).
+
+
+@routes.post(f"/leads/<{ID}:lead_id>/pass-down")
+@guarded(Lead, "lead_id", "leads.respond")
+@api.validate(
+    json=PassDownIn, resp=Response(HTTP_201=OfferOut, **WRITE_ERRORS, **ERRORS), tags=TAGS
+)
+def pass_down_lead(lead_id: int, json: PassDownIn):
+    """A distributor passes the lead offered to it down to one of its resellers, to answer by
+    ``respond_by`` (an unanswered offer is accepted first). One reseller at a time: 409 while
+    another holds it. Answers the reseller's new offer."""
+    lead = g.api_record
+    offer = _own_offer(lead)
+
+    def pass_down():
+        reseller = db.session.get(Organization, json.reseller_id)
+        return _offer(services.pass_down(offer, reseller, json.respond_by, actor=g.principal))
+
+    return write_once(pass_down, 201)
+
+
+@routes.post(f"/leads/<{ID}:lead_id>/recall-pass-down")
+@guarded(Lead, "lead_id", "leads.respond")
+@api.validate(json=Empty, resp=Response(HTTP_200=OfferOut, **WRITE_ERRORS, **ERRORS), tags=TAGS)
+def recall_pass_down(lead_id: int, json: Empty):
+    """The distributor takes the lead back from the reseller it passed it to; the lead stays
+    the distributor's. Answers the recalled offer."""
+    lead = g.api_record
+    offer = _own_offer(lead)
+
+    def recall():
+        return _offer(services.recall_pass_down(offer, actor=g.principal))
+
+    return write_once(recall)

@@ -8,7 +8,15 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    EmailField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES
@@ -152,6 +160,15 @@ class OfferForm(FlaskForm):
     partner_id = SelectField(_l("Partner"), coerce=int, validators=[DataRequired()])
     note = StringField(
         _l("Note for the record (optional)"), filters=[_strip], validators=[Length(max=MAX_REASON)]
+    )
+
+
+class PassDownForm(FlaskForm):
+    """A distributor passes a lead down to one of its resellers, with its own respond-by."""
+
+    reseller_id = SelectField(_l("Reseller"), coerce=int, validators=[DataRequired()])
+    respond_by = DateTimeLocalField(
+        _l("Answer by (UTC)"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
 
 

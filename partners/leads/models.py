@@ -6,10 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text, exists, select, true
+from sqlalchemy import ForeignKey, Index, String, Text, exists, select, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from partners.two_tier import owned_or_resold
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization
@@ -43,6 +44,8 @@ class SharedLeadStatus(StrEnum):
 LEAD_STATUSES = tuple(s.value for s in LeadStatus)
 OFFER_STATUSES = tuple(s.value for s in OfferStatus)
 OPEN_OFFER_STATUSES = (OfferStatus.offered.value, OfferStatus.accepted.value)
+# An open offer that passed a lead down (its unique index's condition).
+OPEN_RESELLER_OFFER = "passed_down_from_id IS NOT NULL AND status IN ('offered', 'accepted')"
 SHARED_LEAD_STATUSES = tuple(s.value for s in SharedLeadStatus)
 OUTCOMES = (LeadStatus.won.value, LeadStatus.lost.value)
 LEAD_AUDIT_FIELDS = (
@@ -55,7 +58,15 @@ LEAD_AUDIT_FIELDS = (
     "source",
     "status",
 )
-OFFER_AUDIT_FIELDS = ("status", "lead_id", "respond_by", "responded_at", "decline_reason", "reason")
+OFFER_AUDIT_FIELDS = (
+    "status",
+    "lead_id",
+    "respond_by",
+    "responded_at",
+    "decline_reason",
+    "reason",
+    "passed_down_from_id",
+)
 SHARED_AUDIT_FIELDS = (
     "status",
     "company",
@@ -120,11 +131,12 @@ class Lead(TenantOwned, Base):
             return true()
         if not principal.is_partner:
             return cls.id.is_(None)
+        # An open offer to the partner, or (for a distributor) to one of its resellers.
         offered = (
             select(LeadOffer.id)
             .where(
                 LeadOffer.lead_id == cls.id,
-                LeadOffer.org_id == principal.org_id,
+                owned_or_resold(LeadOffer.org_id, principal),
                 LeadOffer.status.in_(OPEN_OFFER_STATUSES),
             )
             .correlate(cls)
@@ -139,6 +151,15 @@ class LeadOffer(TenantOwned, Base):
     __table_args__ = (
         Index("ix_lead_offers_status_respond_by", "status", "respond_by"),
         Index("ix_lead_offers_lead_id_status", "lead_id", "status"),
+        # A distributor passes a lead down to one reseller at a time: two pass-downs at the same
+        # moment end with one (the second write fails, shown as a conflict).
+        Index(
+            "uq_lead_offers_open_per_parent",
+            "passed_down_from_id",
+            unique=True,
+            sqlite_where=text(OPEN_RESELLER_OFFER),
+            postgresql_where=text(OPEN_RESELLER_OFFER),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -152,10 +173,16 @@ class LeadOffer(TenantOwned, Base):
     # Why this partner: "by hand", or the rule's reasons (territory, specialisation, weight...).
     reason: Mapped[str] = mapped_column(Text, default="")
     reminder_sent_at: Mapped[datetime | None]
+    # Two tiers: the distributor's offer this one passed down to one of its resellers (None: the
+    # vendor's own offer). The lead stays the distributor's while its reseller decides.
+    passed_down_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("lead_offers.id", ondelete="CASCADE"), index=True
+    )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     lead: Mapped[Lead] = relationship(back_populates="offers")
     partner: Mapped[Organization] = relationship(foreign_keys="LeadOffer.org_id")
+    passed_down_from: Mapped[LeadOffer | None] = relationship(remote_side=[id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -174,8 +201,18 @@ class LeadOffer(TenantOwned, Base):
     )
 
     @classmethod
+    def visible_to(cls, principal) -> ColumnElement[bool]:
+        """Vendor staff see every offer; a partner its own, and a distributor also its
+        resellers' (read-only: partners.two_tier)."""
+        if principal.is_vendor_staff:
+            return true()
+        return owned_or_resold(cls.org_id, principal)
+
+    @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:
-        return principal.is_vendor_staff  # only the vendor offers leads
+        # Only the vendor offers leads; a distributor's pass-down is written past the wall by
+        # its reviewed service (services.passing).
+        return principal.is_vendor_staff
 
 
 class SharedLead(TenantOwned, Base):

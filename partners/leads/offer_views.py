@@ -3,6 +3,8 @@ decline). Routes added to ``partners.leads.views.bp`` by the package's ``init_ap
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
@@ -12,6 +14,7 @@ from partners.leads.forms import ReasonForm
 from partners.leads.models import Lead
 from partners.leads.views import (
     build_offer_form,
+    build_pass_down_form,
     build_rule_form,
     current_principal,
     error_status,
@@ -118,3 +121,55 @@ def decline(lead_id: int):
             return redirect(url_for("leads.index"))  # the lead is no longer this partner's
         status = error_status(done)
     return render_detail(lead, status, decline_form=form)
+
+
+# Two tiers: the distributor passes the lead down to one of its resellers, or takes it back.
+# The coarse check is the partner's (answering offers), then the record (404), then
+# ``leads.pass_down`` (distributors only: 403), so a foreign lead answers 404 to every partner.
+
+
+def _may_pass_down() -> None:
+    """After the record (404): a partner that is no distributor is refused (403)."""
+    if not current_principal().can("leads.pass_down"):
+        abort(403)
+
+
+@routes.post("/<int(max=2147483647):lead_id>/pass-down")
+@login_required
+@access.require("leads.respond")
+def pass_down(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    offer = _open_offer_or_404(lead)
+    _may_pass_down()
+    form = build_pass_down_form()
+    status = 422
+    if form.validate_on_submit():
+        resellers = {r.id: r for r in queries.resellers_of(offer.org_id)}
+        respond_by = form.respond_by.data.replace(tzinfo=UTC)
+        with attempt(form) as done:
+            passed = services.pass_down(
+                offer,
+                resellers.get(form.reseller_id.data),
+                respond_by,
+                actor=current_principal(),
+            )
+        if done:
+            flash(_("Passed down to %(name)s.", name=passed.partner.name), "success")
+            return redirect(url_for("leads.detail", lead_id=lead.id))
+        status = error_status(done)
+    return render_detail(lead, status, pass_down_form=form)
+
+
+@routes.post("/<int(max=2147483647):lead_id>/recall-pass-down")
+@login_required
+@access.require("leads.respond")
+def recall_pass_down(lead_id: int):
+    lead = get_or_404(Lead, lead_id)
+    offer = _open_offer_or_404(lead)
+    _may_pass_down()
+    with attempt() as done:
+        recalled = services.recall_pass_down(offer, actor=current_principal())
+    if done:
+        flash(_("Taken back from %(name)s.", name=recalled.partner.name), "success")
+        return redirect(url_for("leads.detail", lead_id=lead.id))
+    return render_detail(lead, error_status(done))

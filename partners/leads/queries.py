@@ -29,7 +29,7 @@ from partners.program.models import Specialisation, Territory, Tier
 from portal import search as full_text
 from portal.audit import AuditEvent
 from portal.clock import utcnow
-from portal.db import db
+from portal.db import db, session_principal
 from portal.identity.models import Organization, User
 from portal.keyset import PER_PAGE, KeysetPage, keyset_page
 
@@ -116,11 +116,28 @@ def filter_leads(stmt: Select, filters: LeadFilters, *, among_few: bool = False)
 def partner_leads(stmt: Select) -> Select:
     """``stmt`` joined to the open offers the caller can see. For a partner that is its own,
     so the database starts from its few offers (indexed by organisation) instead of testing
-    every lead against the visibility rule; vendor staff never need it."""
+    every lead against the visibility rule; vendor staff never need it. A distributor also sees
+    its resellers' offers: those the vendor made them, not those it passed down itself (the
+    lead is on its list already, with its own offer), so each lead is one row."""
     return stmt.join(
         LeadOffer,
-        and_(LeadOffer.lead_id == Lead.id, LeadOffer.status.in_(OPEN_OFFER_STATUSES)),
+        and_(
+            LeadOffer.lead_id == Lead.id,
+            LeadOffer.status.in_(OPEN_OFFER_STATUSES),
+            or_(LeadOffer.org_id == _viewer_org_id(), LeadOffer.passed_down_from_id.is_(None)),
+        ),
     )
+
+
+def _viewer_org_id() -> int | None:
+    """The organisation of the session's principal (None: the system)."""
+    principal = session_principal(db.session)
+    return principal.org_id if principal is not None else None
+
+
+def _is_partner_viewer() -> bool:
+    principal = session_principal(db.session)
+    return principal is not None and principal.is_partner
 
 
 @dataclass
@@ -179,7 +196,8 @@ def lead_rows(filters: LeadFilters, *, partner_view: bool) -> Select:
 
 
 def open_offers_of(lead_ids: list[int]) -> dict[int, LeadOffer]:
-    """The open offer of each lead (with its partner), by lead id."""
+    """The open offer of each lead (with its partner), by lead id: the first one the caller sees
+    (the vendor's offer to the distributor rather than what it passed down to a reseller)."""
     if not lead_ids:
         return {}
     offers = db.session.scalars(
@@ -188,20 +206,81 @@ def open_offers_of(lead_ids: list[int]) -> dict[int, LeadOffer]:
         .where(LeadOffer.lead_id.in_(lead_ids), LeadOffer.status.in_(OPEN_OFFER_STATUSES))
         .order_by(LeadOffer.id)
     ).all()
-    return {offer.lead_id: offer for offer in offers}
+    found: dict[int, LeadOffer] = {}
+    for offer in offers:
+        found.setdefault(offer.lead_id, offer)
+    return found
 
 
 # One lead.
 
 
 def open_offer(lead_id: int) -> LeadOffer | None:
-    """The lead's open offer (offered or accepted) that the caller may see, if any."""
+    """The lead's open offer (offered or accepted): for a partner its own (a distributor sees
+    its resellers' too, but answers only its own); for vendor staff and the system the vendor's
+    offer, not what a distributor passed down from it."""
+    stmt = select(LeadOffer).where(
+        LeadOffer.lead_id == lead_id, LeadOffer.status.in_(OPEN_OFFER_STATUSES)
+    )
+    if _is_partner_viewer():
+        stmt = stmt.where(LeadOffer.org_id == _viewer_org_id())
+    else:
+        stmt = stmt.where(LeadOffer.passed_down_from_id.is_(None))
+    return db.session.scalars(stmt.order_by(LeadOffer.id.desc()).limit(1)).first()
+
+
+def passed_down_from(offer_id: int) -> list[LeadOffer]:
+    """The offers a distributor passed down from its ``offer_id`` to its resellers, newest
+    first, with their reseller."""
+    return list(
+        db.session.scalars(
+            select(LeadOffer)
+            .options(joinedload(LeadOffer.partner))
+            .where(LeadOffer.passed_down_from_id == offer_id)
+            .order_by(LeadOffer.id.desc())
+        )
+    )
+
+
+def open_pass_down(offer_id: int) -> LeadOffer | None:
+    """The open offer passed down from ``offer_id``, if any (one at a time)."""
     return db.session.scalars(
-        select(LeadOffer)
-        .where(LeadOffer.lead_id == lead_id, LeadOffer.status.in_(OPEN_OFFER_STATUSES))
-        .order_by(LeadOffer.id.desc())
-        .limit(1)
+        select(LeadOffer).where(
+            LeadOffer.passed_down_from_id == offer_id,
+            LeadOffer.status.in_(OPEN_OFFER_STATUSES),
+        )
     ).first()
+
+
+def resellers_of(distributor_id: int) -> list[Organization]:
+    """The active resellers attached to a distributor, by name (through the wall: the
+    distributor sees the organisations it manages)."""
+    return list(
+        db.session.scalars(
+            select(Organization)
+            .where(
+                Organization.managed_by_id == distributor_id,
+                Organization.kind == "reseller",
+                Organization.active.is_(True),
+            )
+            .order_by(Organization.name)
+        )
+    )
+
+
+def resellers_offers(lead_id: int) -> list[LeadOffer]:
+    """A distributor's view of its resellers' offers of a lead (read-only), oldest first."""
+    principal = session_principal(db.session)
+    if principal is None or not principal.is_partner:
+        return []
+    return list(
+        db.session.scalars(
+            select(LeadOffer)
+            .options(joinedload(LeadOffer.partner))
+            .where(LeadOffer.lead_id == lead_id, LeadOffer.org_id != principal.org_id)
+            .order_by(LeadOffer.id)
+        )
+    )
 
 
 def offers_of(lead_id: int) -> list[LeadOffer]:
@@ -359,9 +438,14 @@ def shared_waiting(limit: int = 5) -> tuple[int, list[SharedLead]]:
 
 
 def offers_unanswered(before: datetime | None = None, limit: int = 5) -> tuple[int, list]:
-    """Offers still unanswered (for a partner: its own), those whose respond-by is before
+    """Offers still unanswered (for a partner: its own, not its resellers'; for vendor staff
+    their own offers, not what distributors passed down), those whose respond-by is before
     ``before`` if given: how many, and the soonest few with their lead and partner."""
     waiting = unanswered(before)
+    if _is_partner_viewer():
+        waiting = and_(waiting, LeadOffer.org_id == _viewer_org_id())
+    else:
+        waiting = and_(waiting, LeadOffer.passed_down_from_id.is_(None))
     count = db.session.scalar(select(func.count()).select_from(LeadOffer).where(waiting))
     if not count:
         return 0, []

@@ -12,6 +12,8 @@ after a recall), then calls one service; ``attempt`` commits once or rolls back 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,11 +26,13 @@ from partners.leads.forms import (
     LeadFilterForm,
     LeadForm,
     OfferForm,
+    PassDownForm,
     ReasonForm,
     RuleForm,
 )
 from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadStatus
 from portal import access
+from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
 from portal.identity.forms import ConfirmForm
@@ -39,6 +43,8 @@ from portal.tenancy import Principal
 from portal.web import attempt, choices, form_status
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
+# A reseller's time to answer what its distributor passes down, unless the distributor says.
+PASS_DOWN_RESPONSE = timedelta(days=2)
 
 NAVIGATION = [
     NavItem("leads.index", _l("Leads"), "leads.view", ("vendor", "partner"), 10, "channel"),
@@ -111,11 +117,19 @@ def render_detail(lead: Lead, status: int = 200, **forms):
             close_form=forms.get("close_form") or CloseForm(),
         )
     else:
+        offer = queries.open_offer(lead.id)
         context.update(
-            offer=queries.open_offer(lead.id),
+            offer=offer,
             decline_form=forms.get("decline_form") or ReasonForm(),
             close_form=forms.get("close_form") or CloseForm(),
+            # A distributor's view of its resellers' offers of this lead: read-only.
+            resellers_offers=queries.resellers_offers(lead.id),
         )
+        if offer is not None and principal.can("leads.pass_down"):
+            context.update(
+                passed=queries.open_pass_down(offer.id),
+                pass_down_form=forms.get("pass_down_form") or build_pass_down_form(),
+            )
     return render_template("partners/leads/detail.html", **context), status
 
 
@@ -130,6 +144,20 @@ def build_offer_form(partners=None) -> OfferForm:
             for p in partners
         ]
     )
+    return form
+
+
+def build_pass_down_form() -> PassDownForm:
+    """The form to pass a lead down, its choices the distributor's active resellers, its
+    respond-by two days ahead to start with."""
+    form = PassDownForm()
+    form.reseller_id.choices = choices(
+        [(0, _("Choose a reseller…"))]
+        + [(r.id, r.name) for r in queries.resellers_of(current_principal().org_id)]
+    )
+    if form.respond_by.data is None and not form.is_submitted():
+        start = utcnow().replace(minute=0, second=0, microsecond=0) + PASS_DOWN_RESPONSE
+        form.respond_by.data = start.replace(tzinfo=None)
     return form
 
 

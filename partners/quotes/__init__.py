@@ -38,6 +38,7 @@ def init_app(app) -> None:
     register_kind("quotes.request_closed", _l("Quote requests of mine the vendor declined"))
     jobs.add_periodic("expire_quotes", services.expire_quotes)
     demo.add_seeder(seed.seed_quotes)
+    demo.add_seeder(seed.seed_two_tier_quote)
     segment_criteria.register()
 
     from partners.quotes import org_panels

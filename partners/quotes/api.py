@@ -44,6 +44,9 @@ class QuoteOut(BaseModel):
     status: str
     title: str
     recipient_org_id: int
+    via_org_id: int | None = Field(
+        None, description="The distributor a quote to its reseller goes through (two tiers)."
+    )
     currency: str
     valid_until: date
     subtotal: str
@@ -81,6 +84,7 @@ def _out(quote: Quote) -> dict:
         status=quote.status,
         title=quote.title,
         recipient_org_id=quote.org_id,
+        via_org_id=quote.via_org_id,
         currency=quote.currency,
         valid_until=quote.valid_until,
         subtotal=str(quote.subtotal),

@@ -49,6 +49,10 @@ class NewQuoteForm(QuoteFieldsForm):
         description=_l("For example DR-2026-00012: the quote goes to that partner."),
     )
     request_id = HiddenField()
+    through_distributor = BooleanField(
+        _l("Through the reseller's distributor"),
+        description=_l("Two tiers: the quote names the distributor, told when it is sent."),
+    )
 
 
 class LineForm(FlaskForm):

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from partners.two_tier import owned_or_resold
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
@@ -108,6 +109,11 @@ class Quote(TenantOwned, Base):
     superseded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("quotes.id", ondelete="SET NULL")
     )
+    # Two tiers: the distributor a quote to one of its resellers goes through (named on the
+    # quote, told when it is sent); None for a quote sent straight to its recipient.
+    via_org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
     # The PDF of a sent version: rendered once, stored, served from here afterwards.
     pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -123,6 +129,7 @@ class Quote(TenantOwned, Base):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     recipient: Mapped[Organization] = relationship(foreign_keys="Quote.org_id")
+    via: Mapped[Organization | None] = relationship(foreign_keys="Quote.via_org_id")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     lines: Mapped[list[QuoteLine]] = relationship(
@@ -156,10 +163,11 @@ class Quote(TenantOwned, Base):
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
-        """Vendor staff see every quote; a recipient sees the quotes addressed to it, once sent."""
+        """Vendor staff see every quote; a recipient sees the quotes addressed to it, once sent,
+        and a distributor those sent to its resellers (read-only: partners.two_tier)."""
         if principal.is_vendor_staff:
             return true()
-        return and_(cls.org_id == principal.org_id, cls.status != QuoteStatus.draft)
+        return and_(owned_or_resold(cls.org_id, principal), cls.status != QuoteStatus.draft)
 
     @property
     def label(self) -> str:
@@ -197,7 +205,8 @@ class QuoteLine(TenantOwned, Base):
 
     @classmethod
     def visible_to(cls, principal) -> ColumnElement[bool]:
-        """As its quote: vendor staff all; a recipient the lines of its quotes once sent."""
+        """As its quote: vendor staff all; a recipient (and its distributor) the lines of its
+        quotes once sent."""
         if principal.is_vendor_staff:
             return true()
         sent = (
@@ -205,7 +214,7 @@ class QuoteLine(TenantOwned, Base):
             .where(Quote.id == cls.quote_id, Quote.status != QuoteStatus.draft)
             .correlate(cls)
         )
-        return and_(cls.org_id == principal.org_id, exists(sent))
+        return and_(owned_or_resold(cls.org_id, principal), exists(sent))
 
     @property
     def needs_approval(self) -> bool:

@@ -14,7 +14,7 @@ from partners.quotes.models import (
     QuoteRequestStatus,
 )
 from portal import access
-from portal.db import db
+from portal.db import db, read_across
 from portal.identity.models import Organization
 from portal.keyset import KeysetPage, keyset_page
 
@@ -88,6 +88,16 @@ def request_page(*, after: str | None = None, before: str | None = None) -> Keys
         .where(QuoteRequest.status == QuoteRequestStatus.open)
     )
     return keyset_page(stmt, REQUEST_SORTS, "oldest", after=after, before=before)
+
+
+def via_name(quote: Quote) -> str | None:
+    """The name of the distributor a quote goes through, if any. Read past the wall (reviewed):
+    its reseller, the recipient, does not see the distributor's organisation row, and only the
+    name of the one organisation named on a quote the caller sees is read."""
+    if quote.via_org_id is None:
+        return None
+    with read_across() as reader:
+        return reader.scalar(select(Organization.name).where(Organization.id == quote.via_org_id))
 
 
 def recipients() -> list[Organization]:

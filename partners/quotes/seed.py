@@ -204,3 +204,29 @@ def seed_quotes(session, orgs: dict) -> int:
         changes={"valid_until": (utcnow() - timedelta(days=3)).date()},
     )
     return added + 5
+
+
+def seed_two_tier_quote(session, orgs: dict) -> int:
+    """A quote to Skagen IT Partners through its distributor, Fjord (sent, waiting for Skagen's
+    answer), once the two-tier demo (partners/leads/seed_two_tier.py) attached Skagen."""
+    reseller = orgs.get("Skagen IT Partners")
+    if reseller is None or reseller.managed_by_id is None:
+        return 0
+    if session.scalar(select(Quote.id).where(Quote.via_org_id.is_not(None)).limit(1)):
+        return 0
+    seller = _user(session, orgs["Northwind Systems"], access.SALES_REP)
+    quote = services.create_quote(
+        reseller,
+        {
+            "title": "Harbour storage cluster",
+            "valid_until": (utcnow() + timedelta(days=30)).date(),
+            "terms": "Delivered through Fjord Distribution. Payment **30 days** net.",
+        },
+        currency="EUR",
+        through_distributor=True,
+        actor=seller,
+    )
+    for sku in ("NW-CORE-48", "NW-PSU-R"):  # the core switch needs its power supply
+        services.add_line(quote, sku=sku, quantity=2, discount_percent=0, actor=seller)
+    services.send_quote(quote, actor=seller)
+    return 1

@@ -121,6 +121,7 @@ def new():
                     currency=form.currency.data,
                     deal=deal,
                     request=quote_request,
+                    through_distributor=form.through_distributor.data,
                     actor=g.principal,
                 )
             if done:
@@ -157,6 +158,7 @@ def render_detail(quote: Quote, forms: dict | None = None, status: int = 200):
         draft_action=DraftActionForm(formdata=None, snapshot=seen),
         remove=RemoveLineForm(formdata=None, snapshot=seen),
         events=audit.history_for(quote),
+        via_name=queries.via_name(quote),
     ), status
 
 

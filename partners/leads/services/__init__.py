@@ -9,6 +9,8 @@ safe to show: ``InvalidInput`` (422), ``InvalidTransition`` and ``Conflict`` (40
 State machines (declared once, on the models' ``workflow``; every move goes through
 ``portal.workflow.transition``):
     offer:        offered -> accepted | declined | expired | recalled;  accepted -> recalled
+                  (a distributor's accepted offer may be passed down to one of its resellers
+                  as a new offer; its end leaves the lead with the distributor: ``passing``)
     lead:         new -> offered -> accepted -> won | lost;  offered/accepted -> new (the offer
                   ended: declined, expired, recalled); new -> won | lost (vendor staff)
     shared lead:  submitted -> approved | rejected
@@ -37,6 +39,7 @@ from partners.leads.services.common import (
 )
 from partners.leads.services.leads import close_lead, create_lead, update_lead
 from partners.leads.services.offers import offer_by_rule, offer_lead, recall_offer, reoffer_lead
+from partners.leads.services.passing import pass_down, recall_pass_down
 from partners.leads.services.ranking import RankedPartner, rank_partners
 from partners.leads.services.shared import (
     approve_shared_lead,
@@ -78,8 +81,10 @@ __all__ = [
     "lead_link",
     "offer_by_rule",
     "offer_lead",
+    "pass_down",
     "rank_partners",
     "recall_offer",
+    "recall_pass_down",
     "reject_shared_lead",
     "remind_lead_offers",
     "reoffer_lead",

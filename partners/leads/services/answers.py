@@ -15,6 +15,7 @@ from partners.leads.services.common import (
     offer_concerns,
     require_action,
     stale_as_conflict,
+    tell_distributor,
 )
 from partners.leads.services.offers import reoffer_lead
 from portal import jobs
@@ -51,7 +52,9 @@ def _answer(
     reason: str = "",
 ) -> None:
     """What accepting and declining share: the offer's answer and the lead's move (each
-    audited), and the notice to the vendor people concerned."""
+    audited), and the notice to the vendor people concerned. A reseller's answer to what its
+    distributor passed down moves no lead (it stays the distributor's) and tells the
+    distributor."""
     lead = offer.lead
     with stale_as_conflict():
         transition(
@@ -61,6 +64,9 @@ def _answer(
             at=now,
             changes={"decline_reason": reason} if reason else None,
         )
+    if offer.passed_down_from_id is not None:
+        tell_distributor(offer, title, body)
+        return
     move_lead_for_partner(
         lead,
         lead_status,
@@ -114,5 +120,6 @@ def decline_offer(
         reason=reason,
     )
     # The next partner is chosen by the system, which may read every partner: not in this
-    # partner's transaction.
-    jobs.enqueue(reoffer_lead, offer.lead_id)
+    # partner's transaction. What a distributor passed down stays with it instead.
+    if offer.passed_down_from_id is None:
+        jobs.enqueue(reoffer_lead, offer.lead_id)

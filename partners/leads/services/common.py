@@ -11,13 +11,14 @@ from functools import lru_cache
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from partners.leads import models
 from partners.leads.models import Lead, LeadOffer, SharedLead
 from portal import formatting, people
 from portal.concurrency import flush_or_conflict
-from portal.db import unscoped
+from portal.db import read_across, unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput
 from portal.notify import services as notify
 from portal.people import Person
@@ -199,6 +200,24 @@ def tell_partner(org_id: int, kind: str, title: str, body: str, link=None) -> No
 def tell_channel_team(kind: str, title: str, body: str, link=None) -> None:
     """Vendor staff who distribute leads and review shared ones."""
     notify.tell("leads.review", None, kind, title, body, link=link)
+
+
+def tell_distributor(offer: LeadOffer, title: str, body: str) -> None:
+    """The people of the distributor that passed ``offer`` down who pass leads down. Its offer
+    is read past the wall (the reseller does not see it), for its organisation only."""
+    with read_across() as reader:
+        distributor_id = reader.scalar(
+            select(LeadOffer.org_id).where(LeadOffer.id == offer.passed_down_from_id)
+        )
+    if distributor_id is not None:
+        notify.tell(
+            "leads.pass_down",
+            distributor_id,
+            "leads.response",
+            title,
+            body,
+            link=lead_link(offer.lead_id),
+        )
 
 
 def offer_concerns(offer: LeadOffer) -> list[Person]:

@@ -175,8 +175,9 @@ def offer_by_rule(
 
 
 def recall_offer(lead: Lead, *, actor: Principal) -> LeadOffer:
-    """Take the lead back from the partner holding it (offered or accepted); the partner loses
-    access to it at once. Raises InvalidTransition."""
+    """Take the lead back from the partner holding it (offered or accepted), and from the
+    reseller its distributor passed it to; they lose access to it at once. Raises
+    InvalidTransition."""
     require_vendor(actor, "leads.manage")
     if lead.status in OUTCOMES:
         raise InvalidTransition(_("This lead is closed (%(s)s).", s=lead.status))
@@ -184,6 +185,7 @@ def recall_offer(lead: Lead, *, actor: Principal) -> LeadOffer:
     if offer is None:
         raise InvalidTransition(_("This lead is not offered to anyone."))
     with stale_as_conflict():
+        recall_passed_down(offer, actor=actor)
         transition(offer, OfferStatus.recalled, actor=actor)
         transition(
             lead,
@@ -199,6 +201,21 @@ def recall_offer(lead: Lead, *, actor: Principal) -> LeadOffer:
         _("The vendor took the lead %(company)s back.", company=lead.company),
     )
     return offer
+
+
+def recall_passed_down(offer: LeadOffer, *, actor: Principal | None) -> None:
+    """With the vendor's recall of ``offer``, whatever its distributor passed down from it ends
+    too (the vendor's scope, or the system's, writes every organisation's rows)."""
+    passed = queries.open_pass_down(offer.id)
+    if passed is None:
+        return
+    transition(passed, OfferStatus.recalled, actor=actor)
+    tell_partner(
+        passed.org_id,
+        "leads.offer_closed",
+        _("Lead recalled: %(company)s", company=offer.lead.company),
+        _("The vendor took the lead %(company)s back.", company=offer.lead.company),
+    )
 
 
 # The system re-offers in a job (its own session, bound as ``db.session``, sees every

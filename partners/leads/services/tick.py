@@ -16,6 +16,7 @@ from partners.leads.services.common import (
     format_when,
     lead_link,
     offer_concerns,
+    tell_distributor,
     tell_partner,
 )
 from partners.leads.services.offers import offer_by_rule
@@ -36,6 +37,9 @@ def expire_offer(offer: LeadOffer) -> LeadOffer | None:
     StaleDataError means another tick (or the partner's answer) changed the offer first."""
     if offer.status != OfferStatus.offered:
         raise InvalidTransition(_("Only an open offer expires."))
+    if offer.passed_down_from_id is not None:
+        _expire_passed_down(offer)
+        return None
     lead = offer.lead
     transition(offer, OfferStatus.expired, actor=None)
     transition(
@@ -71,6 +75,34 @@ def expire_offer(offer: LeadOffer) -> LeadOffer | None:
             link=lead_link(lead.id),
         )
     return following
+
+
+def _expire_passed_down(offer: LeadOffer) -> None:
+    """What a distributor passed down ran out: the reseller loses the lead, which stays with
+    the distributor (to pass to another reseller, or work itself)."""
+    lead = offer.lead
+    transition(offer, OfferStatus.expired, actor=None)
+    tell_partner(
+        offer.org_id,
+        "leads.offer_closed",
+        _("Lead offer expired: %(company)s", company=lead.company),
+        _(
+            "The time to answer the offer of %(company)s ran out at %(when)s; the lead went "
+            "back to your distributor.",
+            company=lead.company,
+            when=format_when(offer.respond_by),
+        ),
+    )
+    tell_distributor(
+        offer,
+        _("Lead offer expired: %(company)s", company=lead.company),
+        _(
+            "%(reseller)s did not answer the lead %(company)s by %(when)s: it is yours again.",
+            reseller=offer.partner.name,
+            company=lead.company,
+            when=format_when(offer.respond_by),
+        ),
+    )
 
 
 BATCH = 500

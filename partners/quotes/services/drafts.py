@@ -45,9 +45,12 @@ def create_quote(
     actor: Principal,
     deal: DealRegistration | None = None,
     request: QuoteRequest | None = None,
+    through_distributor: bool = False,
 ) -> Quote:
     """Start a draft quote for a partner or customer organisation, optionally on one of a
-    partner's approved deal registrations (then addressed to that partner)."""
+    partner's approved deal registrations (then addressed to that partner). A quote to a
+    reseller attached to a distributor may go ``through_distributor``: the quote names it, and
+    it is told when the quote is sent (it reads its resellers' quotes in any case)."""
     from partners.catalogue.services import CURRENCIES
 
     check_manager(actor)
@@ -73,6 +76,7 @@ def create_quote(
                 _("A quote on a registration goes to the partner that registered it."),
                 field="recipient",
             )
+    via = _distributor_of(recipient) if through_distributor else None
     tier, discount = tier_discount_percent(recipient)
     quote = Quote(
         org_id=recipient.id,
@@ -84,6 +88,7 @@ def create_quote(
         tier_discount_percent=discount,
         deal_id=deal.id if deal is not None else None,
         owner_id=actor.user_id,
+        via_org_id=via.id if via is not None else None,
         **clean_fields(fields),
     )
     db.session.add(quote)
@@ -105,6 +110,16 @@ def create_quote(
             data={"quote": quote.number},
         )
     return quote
+
+
+def _distributor_of(recipient: Organization) -> Organization:
+    distributor = recipient.managed_by if recipient.kind == "reseller" else None
+    if distributor is None or distributor.kind not in access.DISTRIBUTOR_KINDS:
+        raise InvalidInput(
+            _("%(name)s is attached to no distributor.", name=recipient.name),
+            field="through_distributor",
+        )
+    return distributor
 
 
 def update_quote(quote: Quote, fields: dict, *, seen: str | None, actor: Principal) -> None:

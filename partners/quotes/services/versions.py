@@ -111,6 +111,24 @@ def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> No
         ),
         link=notify.link("quotes.detail", quote_id=quote.id),
     )
+    if quote.via_org_id is not None:  # two tiers: the distributor it goes through
+        notify.tell(
+            "quotes.view",
+            quote.via_org_id,
+            "quotes.sent",
+            _(
+                "Quote %(label)s to %(reseller)s, through you",
+                label=quote.label,
+                reseller=quote.recipient.name,
+            ),
+            body=_(
+                "%(total)s %(currency)s, valid until %(date)s. Your reseller answers it.",
+                total=quote.total,
+                currency=quote.currency,
+                date=formatting.date(quote.valid_until),
+            ),
+            link=notify.link("quotes.detail", quote_id=quote.id),
+        )
 
 
 def stored_pdf(quote: Quote) -> bytes:
@@ -171,6 +189,7 @@ def revise_quote(quote: Quote, *, actor: Principal) -> Quote:
         currency=quote.currency,
         deal_id=quote.deal_id,
         owner_id=actor.user_id,
+        via_org_id=quote.via_org_id,
         **{f: getattr(quote, f) for f in EDITABLE_FIELDS},
     )
     if new.valid_until < utcnow().date():
