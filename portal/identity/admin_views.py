@@ -144,12 +144,14 @@ def revoke_invitation(invitation_id: int):
 @login_required
 @access.require("orgs.view")
 def organizations():
-    kind, search = queries.organization_filters(request.args)
+    kind, search, relationship = queries.organization_filters(request.args)
     return render_template(
         "identity/admin/organizations.html",
         kind=kind,
         q=search or "",
-        page=paginate(queries.organizations(kind, search)),
+        relationship=relationship,
+        relationships=queries.SUPPLIER_RELATIONSHIP_LABELS,
+        page=paginate(queries.organizations(kind, search, relationship)),
     )
 
 
@@ -169,6 +171,7 @@ def new_organization():
                 admin_name=form.admin_name.data,
                 admin_email=form.admin_email.data,
                 actor=_principal(),
+                supplier_relationship=form.supplier_relationship.data or None,
             )
         if done:
             flash(_("%(name)s created; its admin is invited.", name=org.name), "success")
@@ -193,6 +196,8 @@ def edit_organization(org_id: int):
     org = get_or_404(Organization, org_id)
     form = OrganizationForm(obj=org)
     form.managed_by_id.choices = queries.partner_choices()
+    if org.kind not in access.SUPPLIER_KINDS:
+        del form.supplier_relationship  # only a supplier has one
     if form.validate_on_submit():
         with attempt(form) as done:
             services.update_organization(
@@ -201,6 +206,11 @@ def edit_organization(org_id: int):
                 tier=form.tier.data or None,
                 managed_by_id=form.managed_by_id.data,
                 actor=_principal(),
+                supplier_relationship=(
+                    form.supplier_relationship.data or None
+                    if "supplier_relationship" in form
+                    else None
+                ),
             )
         if done:
             flash(_("%(name)s saved.", name=org.name), "success")

@@ -4,7 +4,8 @@ from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from portal import access, formatting
-from portal.identity.models import TIERS
+from portal.identity.models import tier_options
+from portal.identity.queries import SUPPLIER_RELATIONSHIP_LABELS
 from portal.web import choices
 
 
@@ -80,7 +81,11 @@ class ConfirmForm(FlaskForm):
 
 
 def tier_choices():
-    return choices([("", _l("No tier"))] + [(t, t.capitalize()) for t in TIERS])
+    return choices([("", _l("No tier")), *tier_options()])
+
+
+def supplier_relationship_choices():
+    return choices([("", _l("None")), *SUPPLIER_RELATIONSHIP_LABELS.items()])
 
 
 class OrganizationForm(FlaskForm):
@@ -88,6 +93,12 @@ class OrganizationForm(FlaskForm):
     tier = SelectField(_l("Partner tier"), choices=tier_choices, validators=[Optional()])
     managed_by_id = SelectField(
         _l("Managed by partner"), coerce=lambda v: int(v) if v else None, validators=[Optional()]
+    )
+    supplier_relationship = SelectField(
+        _l("Supplier relationship"),
+        choices=supplier_relationship_choices,
+        validators=[Optional()],
+        description=_l("Suppliers only: how closely the vendor works with this supplier."),
     )
 
 

@@ -16,7 +16,33 @@ from portal.db import Base, TenantOwned, global_table
 from portal.search import FullTextIndex
 from portal.workflow import Workflow
 
+# The tiers the programme starts with (migration 0004). The programme (partners.program) keeps
+# them in its own table, where vendor admins add, rename and order them: it registers how to read
+# them (``register_tier_source``), and ``tier_options`` is what identity offers and accepts.
 TIERS = ("registered", "silver", "gold", "platinum")
+_tier_source: list = []
+
+
+def register_tier_source(source) -> None:
+    """``source() -> [(code, name), ...]``, from the lowest tier to the highest."""
+    _tier_source[:] = [source]
+
+
+def tier_options() -> list[tuple[str, str]]:
+    """The partner tiers as (code, name), lowest first: the programme's, else ``TIERS``."""
+    if _tier_source:
+        return list(_tier_source[0]())
+    return [(code, code.capitalize()) for code in TIERS]
+
+
+# The kinds of relationship a vendor keeps with a supplier, from the loosest to the closest.
+SUPPLIER_RELATIONSHIPS = (
+    "buy_the_market",
+    "ongoing_relationship",
+    "partnership",
+    "strategic_alliance",
+    "backward_integration",
+)
 
 
 @global_table("the tenant itself; its visibility rule is on its own id")
@@ -51,6 +77,9 @@ class Organization(Base):
     account_manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL", use_alter=True), index=True
     )
+
+    # A supplier's relationship with the vendor (SUPPLIER_RELATIONSHIPS); None for other kinds.
+    supplier_relationship: Mapped[str | None] = mapped_column(String(30))
 
     managed_by: Mapped[Organization | None] = relationship(remote_side=[id])
     # Through the wall: only vendor staff load it (others read the manager with
@@ -217,4 +246,14 @@ ORGANIZATION_INDEX = FullTextIndex(Organization, ("name",))
 USER_INDEX = FullTextIndex(User, ("name", "email"))
 
 
-__all__ = ["TIERS", "Invitation", "InvitationStatus", "Organization", "User", "UserSession"]
+__all__ = [
+    "SUPPLIER_RELATIONSHIPS",
+    "TIERS",
+    "Invitation",
+    "InvitationStatus",
+    "Organization",
+    "User",
+    "UserSession",
+    "register_tier_source",
+    "tier_options",
+]

@@ -46,6 +46,7 @@ def organization(org_id: int):
         "identity/organization.html",
         org=org,
         serving_partner=queries.serving_partner_name(org) if org.managed_by_id else None,
+        supplier_relationship=queries.supplier_relationship_label(org.supplier_relationship),
         managed=queries.managed_customers(org.id) if org.kind in access.PARTNER_KINDS else [],
         users=queries.people_of(org.id),
         invitations=queries.pending_invitations_of(org.id) if may_invite else [],

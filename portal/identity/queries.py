@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
@@ -11,7 +12,13 @@ from portal import access, people
 from portal.audit import AuditEvent
 from portal.clock import utcnow
 from portal.db import db, get_or_404, read_across
-from portal.identity.models import Invitation, InvitationStatus, Organization, User
+from portal.identity.models import (
+    SUPPLIER_RELATIONSHIPS,
+    Invitation,
+    InvitationStatus,
+    Organization,
+    User,
+)
 from portal.keyset import KeysetPage, keyset_page
 from portal.web import choices
 
@@ -39,22 +46,45 @@ def pending_invitations_of(org_id: int) -> list[Invitation]:
     ).all()
 
 
-def organization_filters(args) -> tuple[str | None, str | None]:
-    """The organisation list's filters from its query string, ``(kind, search)``: an unknown
-    kind is no filter (the list page and its CSV export read them here)."""
+# What each supplier relationship is called (portal.identity.models.SUPPLIER_RELATIONSHIPS).
+SUPPLIER_RELATIONSHIP_LABELS = {
+    "buy_the_market": _l("Buy the market"),
+    "ongoing_relationship": _l("Ongoing relationship"),
+    "partnership": _l("Partnership"),
+    "strategic_alliance": _l("Strategic alliance"),
+    "backward_integration": _l("Backward integration"),
+}
+
+
+def supplier_relationship_label(code: str | None) -> str:
+    """The relationship's name, or "" for none."""
+    return str(SUPPLIER_RELATIONSHIP_LABELS.get(code, "")) if code else ""
+
+
+def organization_filters(args) -> tuple[str | None, str | None, str | None]:
+    """The organisation list's filters from its query string, ``(kind, search, relationship)``:
+    an unknown kind or relationship is no filter (the list page and its CSV export read them
+    here). A supplier relationship implies the supplier kind."""
     kind = args.get("kind") or None
     if kind not in (None, *access.ORG_KINDS):
         kind = None
     search = (args.get("q") or "").strip() or None
-    return kind, search
+    relationship = args.get("relationship") or None
+    if relationship not in SUPPLIER_RELATIONSHIPS:
+        relationship = None
+    return kind, search, relationship
 
 
-def organizations(kind: str | None = None, search: str | None = None) -> Select:
+def organizations(
+    kind: str | None = None, search: str | None = None, relationship: str | None = None
+) -> Select:
     stmt = select(Organization).order_by(Organization.kind, Organization.name)
     if kind:
         stmt = stmt.where(Organization.kind == kind)
     if search:
         stmt = stmt.where(Organization.name.ilike(f"%{search.strip()}%"))
+    if relationship:
+        stmt = stmt.where(Organization.supplier_relationship == relationship)
     return stmt
 
 

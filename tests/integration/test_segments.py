@@ -176,6 +176,7 @@ def test_the_registry_offers_every_criterion_of_the_issue(app):
         "country",
         "product_line",
         "managed_by",
+        "supplier_relationship",
         "open_cases",
         "nps_category",
         "inactive_days",

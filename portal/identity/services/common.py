@@ -10,7 +10,7 @@ from portal.identity import passwords
 USER_AUDIT_FIELDS = ["email", "name", "role", "active"]
 
 
-ORG_AUDIT_FIELDS = ["name", "kind", "tier", "managed_by_id", "active"]
+ORG_AUDIT_FIELDS = ["name", "kind", "tier", "managed_by_id", "supplier_relationship", "active"]
 
 
 def normalise_email(email: str) -> str:

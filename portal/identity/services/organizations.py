@@ -10,27 +10,45 @@ from portal import access, audit, people
 from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Forbidden, InvalidInput
-from portal.identity.models import TIERS, Organization, UserSession
+from portal.identity.models import SUPPLIER_RELATIONSHIPS, Organization, UserSession, tier_options
 from portal.identity.services.common import ORG_AUDIT_FIELDS
 from portal.identity.services.invitations import invite_user
 from portal.tenancy import Principal
 
 
 def _check_org_fields(
-    *, name: str, kind: str, tier: str | None, managed_by_id: int | None, org_id: int | None = None
+    *,
+    name: str,
+    kind: str,
+    tier: str | None,
+    managed_by_id: int | None,
+    org_id: int | None = None,
+    supplier_relationship: str | None = None,
 ) -> None:
     if not name.strip():
         raise InvalidInput(_("Give the organisation's name."), field="name")
     if kind not in access.ORG_KINDS or kind == access.VENDOR:
         raise InvalidInput(_("Choose reseller, distributor, supplier or customer."), field="kind")
-    if tier and (tier not in TIERS or kind not in access.PARTNER_KINDS):
+    if tier and (tier not in dict(tier_options()) or kind not in access.PARTNER_KINDS):
         raise InvalidInput(_("Only partners have a tier."), field="tier")
     if managed_by_id is not None:
         manager = db.session.get(Organization, managed_by_id)
-        if kind != access.CUSTOMER or manager is None or manager.kind not in access.PARTNER_KINDS:
+        # A customer by the partner that sold to it; a reseller by its distributor (two tiers).
+        allowed = manager is not None and (
+            (kind == access.CUSTOMER and manager.kind in access.PARTNER_KINDS)
+            or (kind == "reseller" and manager.kind in access.DISTRIBUTOR_KINDS)
+        )
+        if not allowed:
             raise InvalidInput(
-                _("Only a customer can be managed, and only by a partner."), field="managed_by_id"
+                _("Only a customer can be managed, by a partner, or a reseller, by a distributor."),
+                field="managed_by_id",
             )
+    if supplier_relationship and (
+        supplier_relationship not in SUPPLIER_RELATIONSHIPS or kind not in access.SUPPLIER_KINDS
+    ):
+        raise InvalidInput(
+            _("Only a supplier has a supplier relationship."), field="supplier_relationship"
+        )
     clash = db.session.scalar(
         select(Organization.id).where(
             func.lower(Organization.name) == name.strip().lower(), Organization.id != (org_id or 0)
@@ -49,12 +67,26 @@ def create_organization(
     admin_name: str,
     admin_email: str,
     actor: Principal,
+    supplier_relationship: str | None = None,
 ) -> Organization:
-    """Create a partner or customer organisation and invite its first admin."""
+    """Create a partner or customer organisation and invite its first admin. A supplier may be
+    given its relationship with the vendor (``SUPPLIER_RELATIONSHIPS``)."""
     if not actor.can("orgs.manage"):
         raise Forbidden(_("Only vendor admins create organisations."))
-    _check_org_fields(name=name, kind=kind, tier=tier, managed_by_id=managed_by_id)
-    org = Organization(name=name.strip(), kind=kind, tier=tier or None, managed_by_id=managed_by_id)
+    _check_org_fields(
+        name=name,
+        kind=kind,
+        tier=tier,
+        managed_by_id=managed_by_id,
+        supplier_relationship=supplier_relationship,
+    )
+    org = Organization(
+        name=name.strip(),
+        kind=kind,
+        tier=tier or None,
+        managed_by_id=managed_by_id,
+        supplier_relationship=supplier_relationship or None,
+    )
     db.session.add(org)
     db.session.flush()
     audit.record(
@@ -67,17 +99,29 @@ def create_organization(
 
 
 def update_organization(
-    org: Organization, *, name: str, tier: str | None, managed_by_id: int | None, actor: Principal
+    org: Organization,
+    *,
+    name: str,
+    tier: str | None,
+    managed_by_id: int | None,
+    actor: Principal,
+    supplier_relationship: str | None = None,
 ) -> None:
     if not actor.can("orgs.manage"):
         raise Forbidden(_("Only vendor admins change organisations."))
     if org.kind == access.VENDOR:
         raise Forbidden(_("The vendor organisation is not edited here."))
     _check_org_fields(
-        name=name, kind=org.kind, tier=tier, managed_by_id=managed_by_id, org_id=org.id
+        name=name,
+        kind=org.kind,
+        tier=tier,
+        managed_by_id=managed_by_id,
+        org_id=org.id,
+        supplier_relationship=supplier_relationship,
     )
     before = audit.snapshot(org, ORG_AUDIT_FIELDS)
     org.name, org.tier, org.managed_by_id = name.strip(), tier or None, managed_by_id
+    org.supplier_relationship = supplier_relationship or None
     audit.record(
         "organization.updated",
         org,
