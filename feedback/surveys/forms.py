@@ -13,7 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.identity.models import TIERS
+from portal.identity.models import tier_options
 from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
@@ -37,7 +37,7 @@ class CampaignForm(FlaskForm):
     )
     audience_tiers = MultiCheckboxField(
         _l("Partners of these tiers only (none ticked: every tier)"),
-        choices=choices((t, t.capitalize()) for t in TIERS),
+        choices=lambda: choices(tier_options()),  # the programme's tiers, as they are now
         validators=[Optional()],
     )
     audience_org_ids = SelectMultipleField(

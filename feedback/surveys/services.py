@@ -33,7 +33,7 @@ from portal import access, audit
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
-from portal.identity.models import TIERS, Organization, User
+from portal.identity.models import Organization, User, tier_options
 from portal.notify import services as notify
 from portal.product_lines import PRODUCT_LINES
 from portal.segments import queries as segments
@@ -69,7 +69,7 @@ def _clean(fields: dict) -> dict:
     if any(k not in AUDIENCE_KINDS for k in kinds):
         raise InvalidInput(_("Choose customers, partners or both."), field="audience_kinds")
     tiers = sorted(set(fields.get("audience_tiers") or []))
-    if any(t not in TIERS for t in tiers):
+    if any(t not in dict(tier_options()) for t in tiers):
         raise InvalidInput(_("Choose tiers from the list."), field="audience_tiers")
     org_ids = sorted({int(i) for i in fields.get("audience_org_ids") or []})
     if org_ids:

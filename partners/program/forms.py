@@ -8,13 +8,16 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
+    DateField,
     DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -26,8 +29,16 @@ from wtforms.validators import (
 )
 
 from partners.program import queries
-from partners.program.models import REQUIREMENT_CURRENCY
-from partners.program.services import DISCOUNT_MAX, TIER_LIMITS, TIER_NAME_MAX, WON_VALUE_MAX
+from partners.program.certifications import NAME_MAX, REASON_MAX
+from partners.program.models import REQUIREMENT_CURRENCY, CertificationKind
+from partners.program.services import (
+    CERTIFIED_PEOPLE_MAX,
+    DISCOUNT_MAX,
+    TIER_LIMITS,
+    TIER_NAME_MAX,
+    WON_VALUE_MAX,
+)
+from partners.program.standing import NOTE_MAX
 from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
@@ -92,8 +103,65 @@ class TierForm(FlaskForm):
             "no requirement."
         ),
     )
+    required_certified_people = IntegerField(
+        _l("Required certified people"),
+        validators=[Optional(), NumberRange(min=0, max=CERTIFIED_PEOPLE_MAX)],
+        description=_l(
+            "People of the partner with a verified certification valid today. Leave empty for "
+            "no requirement."
+        ),
+    )
     # The tier as the form showed it (portal.concurrency), to detect someone else's save.
     snapshot = HiddenField()
+
+
+class NewTierForm(TierForm):
+    """A new tier: the same terms; it starts above the highest, and is then moved into place."""
+
+
+class MoveTierForm(FlaskForm):
+    direction = HiddenField(validators=[DataRequired()])  # "up" or "down"
+
+
+CERTIFICATION_KINDS = {
+    CertificationKind.certification.value: _l("Certification"),
+    CertificationKind.training.value: _l("Training"),
+}
+
+
+class CertificationForm(FlaskForm):
+    user_id = SelectField(_l("Person"), coerce=lambda v: int(v) if v else None)  # people_of
+    kind = SelectField(
+        _l("Kind"),
+        choices=lambda: choices(CERTIFICATION_KINDS.items()),
+        description=_l("Only certifications count towards a tier's certified people."),
+    )
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    issuer = StringField(_l("Issued by"), validators=[DataRequired(), Length(max=NAME_MAX)])
+    issued_on = DateField(_l("Obtained on"), validators=[InputRequired()])
+    valid_until = DateField(
+        _l("Valid until"),
+        validators=[Optional()],
+        description=_l("Leave empty if it does not expire."),
+    )
+    evidence = FileField(
+        _l("Evidence"),
+        description=_l("The certificate or a record of the training: PDF or image, up to 10 MB."),
+    )
+
+
+class RejectCertificationForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why it cannot be verified"), validators=[DataRequired(), Length(max=REASON_MAX)]
+    )
+
+
+class DecideForm(FlaskForm):
+    """Verify a certification, or apply a proposal: a POST with its CSRF token."""
+
+
+class DismissProposalForm(FlaskForm):
+    note = TextAreaField(_l("Why (optional)"), validators=[Optional(), Length(max=NOTE_MAX)])
 
 
 class PartnerTierForm(FlaskForm):

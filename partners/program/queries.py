@@ -17,10 +17,19 @@ from functools import lru_cache
 import pycountry
 from flask import abort
 from sqlalchemy import Select, and_, case, extract, func, select
+from sqlalchemy.orm import joinedload
 
 from partners.deals.models import OPEN_DEAL_STATUSES, DealRegistration
 from partners.leads.models import LeadOffer, OfferStatus
-from partners.program.models import Specialisation, Territory, Tier
+from partners.program.models import (
+    Certification,
+    CertificationStatus,
+    ProposalStatus,
+    Specialisation,
+    Territory,
+    Tier,
+    TierProposal,
+)
 from portal import access, product_lines
 from portal.db import db, get_or_404
 from portal.identity.models import Organization
@@ -293,3 +302,67 @@ def _median_response_seconds(org_id: int, responded: int) -> float | None:
         .limit(2 - responded % 2)
     ).all()
     return sum(middle) / len(middle) if middle else None
+
+
+# Certifications and proposed tier changes.
+
+
+def certifications(*, status: str | None = None, org_id: int | None = None) -> Select:
+    """Certifications the principal sees (a partner: its own; vendor staff: all), waiting ones
+    first then the newest; ``status`` and ``org_id`` narrow them. With the person and partner."""
+    stmt = (
+        select(Certification)
+        .options(joinedload(Certification.person), joinedload(Certification.partner))
+        .order_by(
+            case((Certification.status == CertificationStatus.recorded, 0), else_=1),
+            Certification.created_at.desc(),
+            Certification.id.desc(),
+        )
+    )
+    if status:
+        stmt = stmt.where(Certification.status == status)
+    if org_id is not None:
+        stmt = stmt.where(Certification.org_id == org_id)
+    return stmt
+
+
+def open_proposals() -> list[TierProposal]:
+    """Proposed tier changes waiting for the channel manager, oldest first (vendor staff)."""
+    return list(
+        db.session.scalars(
+            select(TierProposal)
+            .options(joinedload(TierProposal.partner))
+            .where(TierProposal.status == ProposalStatus.proposed)
+            .order_by(TierProposal.created_at, TierProposal.id)
+        )
+    )
+
+
+def decided_proposals(limit: int = 20) -> list[TierProposal]:
+    """The latest decided or withdrawn proposals, newest first."""
+    return list(
+        db.session.scalars(
+            select(TierProposal)
+            .options(joinedload(TierProposal.partner))
+            .where(TierProposal.status != ProposalStatus.proposed)
+            .order_by(TierProposal.decided_at.desc(), TierProposal.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def waiting_counts() -> dict[str, int]:
+    """Certifications to verify and tier proposals to decide (vendor staff): one statement."""
+    row = db.session.execute(
+        select(
+            select(func.count())
+            .where(Certification.status == CertificationStatus.recorded)
+            .scalar_subquery()
+            .label("certifications"),
+            select(func.count())
+            .where(TierProposal.status == ProposalStatus.proposed)
+            .scalar_subquery()
+            .label("proposals"),
+        )
+    ).one()
+    return {"certifications": row.certifications or 0, "proposals": row.proposals or 0}

@@ -9,6 +9,7 @@ the record since the person opened its form, and what.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,11 +37,14 @@ TIER_FIELDS = [
     "max_open_leads",
     "required_won_value_12m",
     "required_acceptance_percent",
+    "required_certified_people",
 ]
 TIER_NAME_MAX = 60
 DISCOUNT_MAX = Decimal("100")
 # The largest won-value requirement (Numeric(14, 2)).
 WON_VALUE_MAX = Decimal("999999999999.99")
+CERTIFIED_PEOPLE_MAX = 10_000
+TIER_CODE_MAX = 20  # organizations.tier
 # (lowest, highest) of the whole-number terms of a tier.
 TIER_LIMITS = {
     "protection_days": (1, 730),
@@ -132,7 +136,8 @@ def check_tier_requirements(
     *,
     required_won_value_12m: Decimal | int | str | None,
     required_acceptance_percent: Decimal | int | str | None,
-) -> tuple[Decimal | None, Decimal | None]:
+    required_certified_people: int | str | None = None,
+) -> tuple[Decimal | None, Decimal | None, int | None]:
     """Validate what a tier requires of its partners (None or "": no requirement); returns them
     clean. Raises ``InvalidInput`` naming the wrong field."""
     won = _decimal_or_none(required_won_value_12m)
@@ -160,7 +165,30 @@ def check_tier_requirements(
                 field="required_acceptance_percent",
             )
         acceptance = acceptance.quantize(Decimal("0.01"))
-    return won, acceptance
+    certified = _whole_or_none(required_certified_people)
+    if certified is not None and not 0 <= certified <= CERTIFIED_PEOPLE_MAX:
+        raise InvalidInput(
+            _(
+                "Give a whole number from 0 to %(high)d, or leave it empty for no requirement.",
+                high=CERTIFIED_PEOPLE_MAX,
+            ),
+            field="required_certified_people",
+        )
+    return won, acceptance, certified
+
+
+def _whole_or_none(value) -> int | None:
+    """A whole number, None for nothing given, -1 (out of every range) for anything else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        return -1
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return -1
 
 
 def update_tier(
@@ -174,14 +202,16 @@ def update_tier(
     max_open_leads: int,
     required_won_value_12m: Decimal | int | str | None = _KEEP,
     required_acceptance_percent: Decimal | int | str | None = _KEEP,
+    required_certified_people: int | str | None = _KEEP,
     actor: Principal,
 ) -> bool:
-    """Change the terms of a tier. ``snapshot`` is the one its form carried
+    """Change the terms of a tier (its name too: partners keep the tier, which they hold by its
+    code). ``snapshot`` is the one its form carried
     (``portal.concurrency.snapshot(tier, TIER_FIELDS)``). Returns whether anything changed.
 
-    ``required_won_value_12m`` (in ``REQUIREMENT_CURRENCY``) and ``required_acceptance_percent``
-    are what the partner scorecard measures partners of the tier against; None clears one, and
-    one not given stays as it is.
+    ``required_won_value_12m`` (in ``REQUIREMENT_CURRENCY``), ``required_acceptance_percent``
+    and ``required_certified_people`` are what the partner scorecard and the tick's standing
+    measure partners of the tier against; None clears one, and one not given stays as it is.
 
     Raises ``Forbidden`` (not a vendor admin), ``InvalidInput`` (a wrong term, with its field)
     and ``EditConflict`` (someone saved the tier since the snapshot; nothing is written).
@@ -195,7 +225,7 @@ def update_tier(
         max_open_leads=max_open_leads,
         tier_id=tier.id,
     )
-    won, acceptance = check_tier_requirements(
+    won, acceptance, certified = check_tier_requirements(
         required_won_value_12m=(
             tier.required_won_value_12m
             if required_won_value_12m is _KEEP
@@ -206,6 +236,11 @@ def update_tier(
             if required_acceptance_percent is _KEEP
             else required_acceptance_percent
         ),
+        required_certified_people=(
+            tier.required_certified_people
+            if required_certified_people is _KEEP
+            else required_certified_people
+        ),
     )
     concurrency.check_unchanged(tier, snapshot)
     before = audit.snapshot(tier, TIER_FIELDS)
@@ -213,12 +248,104 @@ def update_tier(
     tier.protection_days, tier.distribution_weight = protection_days, distribution_weight
     tier.max_open_leads = max_open_leads
     tier.required_won_value_12m, tier.required_acceptance_percent = won, acceptance
+    tier.required_certified_people = certified
     after = audit.snapshot(tier, TIER_FIELDS)
     if after == before:
         return False
     _flush_or_conflict()
     # Tiers belong to no organisation: the event is the vendor's, whose admins keep the programme.
     audit.record("tier.updated", tier, actor=actor, org_id=actor.org_id, before=before, after=after)
+    return True
+
+
+def _code_for(name: str) -> str:
+    """A new tier's code from its name ("Gold plus" -> ``gold_plus``), unique among the tiers.
+    The code is what organisations hold, so it never changes when the tier is renamed."""
+    stem = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[: TIER_CODE_MAX - 3] or "tier"
+    taken = set(db.session.scalars(select(Tier.code)))
+    code, n = stem, 2
+    while code in taken:
+        code, n = f"{stem}_{n}", n + 1
+    return code
+
+
+def create_tier(
+    *,
+    name: str,
+    discount_percent: Decimal | int | str,
+    protection_days: int,
+    distribution_weight: int,
+    max_open_leads: int,
+    required_won_value_12m: Decimal | int | str | None = None,
+    required_acceptance_percent: Decimal | int | str | None = None,
+    required_certified_people: int | str | None = None,
+    actor: Principal,
+) -> Tier:
+    """Add a tier above the highest (``move_tier`` puts it in its place). Raises ``Forbidden``
+    (not a vendor admin), ``InvalidInput`` (a wrong term, with its field) and ``EditConflict``
+    (another tier of this name or code was saved at the same moment)."""
+    _check_manager(actor)
+    name, discount = check_tier_terms(
+        name=name,
+        discount_percent=discount_percent,
+        protection_days=protection_days,
+        distribution_weight=distribution_weight,
+        max_open_leads=max_open_leads,
+    )
+    won, acceptance, certified = check_tier_requirements(
+        required_won_value_12m=required_won_value_12m,
+        required_acceptance_percent=required_acceptance_percent,
+        required_certified_people=required_certified_people,
+    )
+    top = db.session.scalar(select(func.max(Tier.rank))) or 0
+    tier = Tier(
+        code=_code_for(name),
+        name=name,
+        rank=top + 1,
+        discount_percent=discount,
+        protection_days=protection_days,
+        distribution_weight=distribution_weight,
+        max_open_leads=max_open_leads,
+        required_won_value_12m=won,
+        required_acceptance_percent=acceptance,
+        required_certified_people=certified,
+    )
+    db.session.add(tier)
+    _flush_or_conflict()
+    audit.record(
+        "tier.created",
+        tier,
+        actor=actor,
+        org_id=actor.org_id,
+        after={"code": tier.code, **audit.snapshot(tier, TIER_FIELDS)},
+    )
+    return tier
+
+
+def move_tier(tier: Tier, *, up: bool, actor: Principal) -> bool:
+    """Swap a tier with the one above it (``up``) or below it in the programme's order, which
+    is what promotions and demotions follow. Returns whether it moved (not past either end).
+    Raises ``Forbidden``, and ``EditConflict`` when someone reordered the tiers meanwhile."""
+    _check_manager(actor)
+    order = queries.tiers()
+    at = order.index(tier)
+    other = at + (1 if up else -1)
+    if not 0 <= other < len(order):
+        return False
+    before = [t.code for t in order]
+    order[at], order[other] = order[other], order[at]
+    for rank, each in enumerate(order, start=1):  # ranks 1..n: the order, without ties
+        if each.rank != rank:
+            each.rank = rank
+    _flush_or_conflict()
+    audit.record(
+        "tier.reordered",
+        tier,
+        actor=actor,
+        org_id=actor.org_id,
+        before={"order": before},
+        after={"order": [t.code for t in order]},
+    )
     return True
 
 
@@ -249,6 +376,16 @@ def change_partner_tier(
         raise EditConflict([("tier", seen_tier or None, org.tier)])
     if tier_code == org.tier:
         return False
+    set_partner_tier(org, tier, actor=actor)
+    return True
+
+
+def set_partner_tier(
+    org: Organization, tier: Tier | None, *, actor: Principal, data: dict | None = None
+) -> None:
+    """Move the partner to ``tier`` (checked by the caller: who may, and that it moves), audited,
+    and tell its admins. ``data`` goes into the audit event (a proposal applied: which)."""
+    tier_code = tier.code if tier is not None else None
     before = {"tier": org.tier}
     org.tier = tier_code
     _flush_or_conflict()
@@ -258,7 +395,7 @@ def change_partner_tier(
         actor=actor,
         org_id=org.id,
         before=before,
-        after={"tier": tier_code},
+        after={"tier": tier_code, **(data or {})},
     )
     notify.tell(
         "orgs.follow",
@@ -269,7 +406,6 @@ def change_partner_tier(
         else _("%(org)s no longer has a partner tier", org=org.name),
         link=notify.link("program.mine"),
     )
-    return True
 
 
 # A partner's territories and specialisations.

@@ -12,6 +12,8 @@ from flask_login import login_required
 from partners.program import queries, services
 from partners.program.forms import (
     CoverageForm,
+    MoveTierForm,
+    NewTierForm,
     PartnerTierForm,
     TierForm,
     tier_choices,
@@ -215,7 +217,54 @@ def tiers():
         "partners/program/tiers.html",
         tiers=queries.tiers(),
         counts=queries.partner_counts_by_tier(),
+        move_form=MoveTierForm(),
     )
+
+
+def _tier_terms(form) -> dict:
+    return {
+        "name": form.name.data,
+        "discount_percent": form.discount_percent.data,
+        "protection_days": form.protection_days.data,
+        "distribution_weight": form.distribution_weight.data,
+        "max_open_leads": form.max_open_leads.data,
+        "required_won_value_12m": form.required_won_value_12m.data,
+        "required_acceptance_percent": form.required_acceptance_percent.data,
+        "required_certified_people": form.required_certified_people.data,
+    }
+
+
+@bp.route("/tiers/new", methods=["GET", "POST"])
+@login_required
+@access.require("program.manage")
+def new_tier():
+    form = NewTierForm()
+    if form.validate_on_submit():
+        with attempt(form) as saving:
+            tier = services.create_tier(**_tier_terms(form), actor=g.principal)
+        if saving:
+            flash(
+                _("Tier %(name)s added at the top: move it into its place.", name=tier.name),
+                "success",
+            )
+            return redirect(url_for("program.tiers"))
+    return render_template("partners/program/tier_new.html", form=form), form_status(form)
+
+
+@bp.post("/tiers/<int:tier_id>/move")
+@login_required
+@access.require("program.manage")
+def move_tier(tier_id: int):
+    tier = get_or_404(Tier, tier_id)
+    form = MoveTierForm()
+    if form.validate_on_submit() and form.direction.data in ("up", "down"):
+        with attempt() as saving:
+            services.move_tier(tier, up=form.direction.data == "up", actor=g.principal)
+        if saving:
+            flash(_("Tier %(name)s moved.", name=tier.name), "success")
+    else:
+        flash(_("Choose up or down."), "danger")
+    return redirect(url_for("program.tiers"))
 
 
 @bp.route("/tiers/<int:tier_id>", methods=["GET", "POST"])
@@ -239,6 +288,7 @@ def edit_tier(tier_id: int):
                 max_open_leads=form.max_open_leads.data,
                 required_won_value_12m=form.required_won_value_12m.data,
                 required_acceptance_percent=form.required_acceptance_percent.data,
+                required_certified_people=form.required_certified_people.data,
                 actor=g.principal,
             )
         if saving:

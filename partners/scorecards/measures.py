@@ -77,6 +77,7 @@ def measures(figures: Figures, tier: Tier | None, average: Average | None) -> li
 
     won_required = tier.required_won_value_12m if tier is not None else None
     acceptance_required = tier.required_acceptance_percent if tier is not None else None
+    certified_required = tier.required_certified_people if tier is not None else None
     verdicts = requirement_verdicts(tier, figures)
     rows = [
         Measure(
@@ -146,6 +147,14 @@ def measures(figures: Figures, tier: Tier | None, average: Average | None) -> li
             required=money(won_required) if won_required is not None else "",
             verdict=verdicts.get("won_12m"),
             average=avg(money, "won_value_12m"),
+        ),
+        Measure(
+            "certified",
+            _l("Certified people (verified, valid today)"),
+            count(figures.certified_people),
+            required=count(certified_required) if certified_required is not None else "",
+            verdict=verdicts.get("certified"),
+            average=avg(count, "certified_people"),
         ),
     ]
     return rows

@@ -12,7 +12,9 @@ The figures, for a period ``[starts_at, ends_at)`` and a moment ``now``:
 - *protections*: approved registrations (protected) now, and those of them whose protection
   ends within ``ENDING_SOON_DAYS``;
 - *won value*: of the registrations won in the period, and in the last 12 months (the twelve
-  calendar months ending with this one, as the period filter's "Last 12 months").
+  calendar months ending with this one, as the period filter's "Last 12 months");
+- *certified people*: the partner's active people with a verified certification (not a
+  training) valid on the day of ``now``.
 
 Money is counted in the programme's currency (``REQUIREMENT_CURRENCY``, what tiers' requirements
 are set in): the portal keeps no exchange rates, so registrations in other currencies are
@@ -37,10 +39,16 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from partners.deals.models import OPEN_DEAL_STATUSES, DealRegistration, DealStatus
 from partners.deals.queries import ENDING_SOON_DAYS, ending_soon
 from partners.leads.models import LeadOffer, OfferStatus
-from partners.program.models import REQUIREMENT_CURRENCY, Tier
+from partners.program.models import (
+    REQUIREMENT_CURRENCY,
+    Certification,
+    CertificationKind,
+    CertificationStatus,
+    Tier,
+)
 from portal import access, reports
 from portal.db import db, read_across
-from portal.identity.models import Organization
+from portal.identity.models import Organization, User
 
 CURRENCY = REQUIREMENT_CURRENCY
 # Fewer active partners than this, and a partner is shown no programme average: with two, the
@@ -82,6 +90,7 @@ class Figures:
     accepted: int = 0
     median_answer_hours: float | None = None
     other_currency: int = 0  # registrations in these figures not in CURRENCY (not added in)
+    certified_people: int = 0
 
     @property
     def win_rate(self) -> float | None:
@@ -107,6 +116,7 @@ class Average:
     protections_ending: float | None
     won_value: Decimal | None
     won_value_12m: Decimal | None
+    certified_people: float | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +188,22 @@ def _counted_deals(w: Window):
     )
 
 
+def _certified(w: Window):
+    """Rows of certifications that make their holder certified on the day of ``w.now``."""
+    today = w.now.date()
+    return and_(
+        Certification.kind == CertificationKind.certification,
+        Certification.status == CertificationStatus.verified,
+        or_(Certification.valid_until.is_(None), Certification.valid_until >= today),
+        Certification.user_id == User.id,
+        User.active.is_(True),
+    )
+
+
+def _certified_people_count():
+    return func.count(func.distinct(Certification.user_id))
+
+
 def _answer_hours() -> object:
     return reports.hours_between(LeadOffer.offered_at, LeadOffer.responded_at)
 
@@ -186,7 +212,7 @@ def _money(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def _figures(deals, offers, median: float | None) -> Figures:
+def _figures(deals, offers, median: float | None, certified: int = 0) -> Figures:
     """Figures from a row of ``_deal_columns`` and one of ``_offer_columns`` (None: no rows)."""
 
     def count(row, name: str) -> int:
@@ -208,6 +234,7 @@ def _figures(deals, offers, median: float | None) -> Figures:
         accepted=count(offers, "accepted"),
         median_answer_hours=median,
         other_currency=count(deals, "other_currency"),
+        certified_people=certified or 0,
     )
 
 
@@ -215,7 +242,7 @@ def _figures(deals, offers, median: float | None) -> Figures:
 
 
 def partner_figures(org_id: int, w: Window) -> Figures:
-    """The figures of one partner, read through the wall: three statements."""
+    """The figures of one partner, read through the wall: four statements."""
     deals = db.session.execute(
         select(*_deal_columns(w)).where(DealRegistration.org_id == org_id, _counted_deals(w))
     ).one()
@@ -227,7 +254,10 @@ def partner_figures(org_id: int, w: Window) -> Figures:
         if offers.answered
         else None
     )
-    return _figures(deals, offers, median)
+    certified = db.session.scalar(
+        select(_certified_people_count()).where(Certification.org_id == org_id, _certified(w))
+    )
+    return _figures(deals, offers, median, certified)
 
 
 def _monthly_deals(w: Window) -> Select:
@@ -288,7 +318,7 @@ class PartnerRow:
 
 def partner_rows(w: Window, *, tier: str | None = None, no_tier: bool = False) -> list[PartnerRow]:
     """Every active partner the principal sees (vendor staff: all of them) with its figures, by
-    name; ``tier`` keeps one tier's partners, ``no_tier`` those without one. Five statements,
+    name; ``tier`` keeps one tier's partners, ``no_tier`` those without one. Six statements,
     whatever the number of partners."""
     partners = select(Organization.id, Organization.name, Organization.tier).where(
         Organization.kind.in_(access.PARTNER_KINDS), Organization.active.is_(True)
@@ -320,13 +350,22 @@ def partner_rows(w: Window, *, tier: str | None = None, no_tier: bool = False) -
     medians = reports.median_by(
         select(LeadOffer.org_id, _answer_hours()).where(LeadOffer.org_id.in_(ids), _offered_in(w))
     )
+    certified = dict(
+        db.session.execute(
+            select(Certification.org_id, _certified_people_count())
+            .where(Certification.org_id.in_(ids), _certified(w))
+            .group_by(Certification.org_id)
+        ).all()
+    )
     tiers = {t.code: t for t in db.session.scalars(select(Tier))}
     return [
         PartnerRow(
             org_id,
             name,
             tiers.get(code),
-            _figures(deals.get(org_id), offers.get(org_id), medians.get(org_id)),
+            _figures(
+                deals.get(org_id), offers.get(org_id), medians.get(org_id), certified.get(org_id)
+            ),
         )
         for org_id, name, code in orgs
     ]
@@ -346,7 +385,7 @@ def programme_average(w: Window) -> Average:
 
     Read past the wall: a partner reads only its own rows, and its scorecard compares them with
     the whole programme. Only aggregates leave the reader (sums, counts, a median and the number
-    of partners); no statement here groups by partner. Four statements."""
+    of partners); no statement here groups by partner. Five statements."""
     active = _active_partner_ids()
     # reason: the programme's average is an aggregate over every partner's registrations and
     # offers, which a partner may not read one by one; only totals come out, as plain numbers.
@@ -361,7 +400,10 @@ def programme_average(w: Window) -> Average:
         median = reports.median(
             select(_answer_hours()).where(LeadOffer.org_id.in_(active), _offered_in(w)), reader
         )
-    return _average(_figures(deals, offers, median), partners)
+        certified = reader.scalar(
+            select(_certified_people_count()).where(Certification.org_id.in_(active), _certified(w))
+        )
+    return _average(_figures(deals, offers, median, certified), partners)
 
 
 def programme_monthly(period: reports.Period, w: Window, partners: int) -> Monthly:
@@ -397,6 +439,7 @@ def _average(totals: Figures, partners: int) -> Average:
         protections_ending=per(totals.protections_ending),
         won_value=per(totals.won_value),
         won_value_12m=per(totals.won_value_12m),
+        certified_people=per(totals.certified_people),
     )
 
 
@@ -412,9 +455,9 @@ MET, NOT_MET, NOT_MEASURED = "met", "not_met", "not_measured"
 
 
 def requirement_verdicts(tier: Tier | None, figures: Figures) -> dict[str, str]:
-    """Each requirement the tier sets (``won_12m``, ``acceptance``): ``MET``, ``NOT_MET``, or
-    ``NOT_MEASURED`` (no offer of the period answered). A requirement the tier does not set is
-    not in the result."""
+    """Each requirement the tier sets (``won_12m``, ``acceptance``, ``certified``): ``MET``,
+    ``NOT_MET``, or ``NOT_MEASURED`` (no offer of the period answered). A requirement the tier
+    does not set is not in the result."""
     verdicts: dict[str, str] = {}
     if tier is None:
         return verdicts
@@ -429,6 +472,9 @@ def requirement_verdicts(tier: Tier | None, figures: Figures) -> dict[str, str]:
         else:  # exactly, in whole numbers: accepted / answered >= required / 100
             met = figures.accepted * 100 >= required * figures.answered
             verdicts["acceptance"] = MET if met else NOT_MET
+    if tier.required_certified_people is not None:
+        met = figures.certified_people >= tier.required_certified_people
+        verdicts["certified"] = MET if met else NOT_MET
     return verdicts
 
 

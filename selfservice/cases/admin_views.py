@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from portal import access
 from portal.db import get_or_404
-from portal.identity.models import TIERS
+from portal.identity.models import tier_options
 from portal.routes import Routes
 from portal.web import attempt, form_status
 from selfservice.cases import policies, services
@@ -51,7 +51,7 @@ def teams():
 
 def _policy_form(obj=None) -> PolicyForm:
     form = PolicyForm(obj=obj)
-    form.tier.choices = [("", _("Any"))] + [(t, t.capitalize()) for t in TIERS]
+    form.tier.choices = [("", _("Any")), *tier_options()]
     return form
 
 

@@ -1,6 +1,7 @@
 """SLA policies, kept by vendor admins: conditions (priority, tier, product; empty matches
-anything), targets in business hours, each target's pause rule, and an optional calendar of the
-policy's own. The first active policy by position that matches a case is its policy."""
+anything), targets in business hours (next response optional), each target's pause rule, and
+an optional calendar of the policy's own. The first active policy by position that matches a
+case is its policy."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from portal import audit
 from portal.business_hours import parse_calendar
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput
-from portal.identity.models import TIERS
+from portal.identity.models import tier_options
 from portal.tenancy import Principal
-from selfservice.cases.models import PAUSED_STATUSES, PRIORITIES, SlaPolicy
+from selfservice.cases.models import PAUSED_STATUSES, PRIORITIES, TARGETS, SlaPolicy
 
 FIELDS = [
     "name", "position", "active", "priority", "tier", "product", "first_response_hours",
-    "resolution_hours", "first_response_pauses", "resolution_pauses", "timezone",
-    "business_hours", "holidays",
+    "next_response_hours", "resolution_hours", "first_response_pauses", "next_response_pauses",
+    "resolution_pauses", "timezone", "business_hours", "holidays",
 ]  # fmt: skip
 
 
@@ -46,10 +47,10 @@ def _clean(fields: dict) -> dict:
     if priority and priority not in PRIORITIES:
         raise InvalidInput(_("Choose a priority from the list."), field="priority")
     tier = fields.get("tier") or None
-    if tier and tier not in TIERS:
+    if tier and tier not in dict(tier_options()):
         raise InvalidInput(_("Choose a tier from the list."), field="tier")
     pauses = {}
-    for target in ("first_response", "resolution"):
+    for target in TARGETS:
         chosen = list(fields.get(f"{target}_pauses") or [])
         if not set(chosen) <= set(PAUSED_STATUSES):
             raise InvalidInput(_("Only paused statuses stop a clock."), field=f"{target}_pauses")
@@ -73,6 +74,11 @@ def _clean(fields: dict) -> dict:
         "tier": tier,
         "product": (fields.get("product") or "").strip()[:100] or None,
         "first_response_hours": _hours(fields.get("first_response_hours"), "first_response_hours"),
+        "next_response_hours": (
+            _hours(fields.get("next_response_hours"), "next_response_hours")
+            if str(fields.get("next_response_hours") or "").strip()
+            else None
+        ),
         "resolution_hours": _hours(fields.get("resolution_hours"), "resolution_hours"),
         **pauses,
         "timezone": timezone,

@@ -11,6 +11,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from partners.leads import seed_two_tier as two_tier_seed
+from partners.sourcing import seed as sourcing_seed
 from portal.access import PARTNER_KINDS
 from portal.seed import ORGANIZATIONS
 from tests.e2e.steps import click, nav_link, sign_in
@@ -18,7 +20,13 @@ from tests.e2e.test_layout_accessibility import AXE, BLOCKING
 
 pytestmark = pytest.mark.browser
 
-PARTNERS = [name for name, kind, _tier, _manager in ORGANIZATIONS if kind in PARTNER_KINDS]
+# The demo's partners: those of the world's list, and those the seeders of two-tier
+# distribution and of sourcing add.
+PARTNERS = sorted(
+    {name for name, kind, _tier, _manager in ORGANIZATIONS if kind in PARTNER_KINDS}
+    | {two_tier_seed.RESELLER}
+    | {name for name, _relationship, _admin in sourcing_seed.DEMO_SUPPLIERS}
+)
 
 
 def _rows(page: Page, table_id: str) -> list[list[str]]:

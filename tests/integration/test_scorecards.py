@@ -7,14 +7,14 @@ sorts and filters by tier; a fixed number of statements whatever the data."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
 from sqlalchemy import event, select
 
-from partners.program.models import Tier
+from partners.program.models import Certification, Tier
 from partners.scorecards import queries
 from portal import access, reports
 from portal.db import db as portal_db
@@ -38,7 +38,8 @@ def euros(*values) -> list[Decimal]:
 # The world, at 15 June 2026 12:00 UTC, for the second quarter (April to June 2026); the last
 # 12 months are July 2025 to June 2026. EUR unless said.
 #
-# Aster Networks (gold: requires 5,000.00 won in 12 months and 70% of offers accepted)
+# Aster Networks (gold: requires 5,000.00 won in 12 months, 70% of offers accepted and 1
+#   certified person)
 #   a1 submitted 1,000 · a2 approved 2,000 protected until now + 10 d · a3 approved 3,500
 #   protected until now + 60 d · a4 won 4,000 closed 05-10 · a5 won 1,500 closed 2025-09-01 ·
 #   a6 lost 500 closed 04-20 · a7 won 700 GBP closed 06-01 · a8 won 9,999 closed 2025-05-01
@@ -54,13 +55,17 @@ def euros(*values) -> list[Decimal]:
 #   b3, b4, b5 lost 1,000 closed 06-11, 04-11, 05-20 -> pipeline 1, 10,000.00; win rate 1 of 4:
 #   25%; won 6,000.00. Offers 06-01 00:00 -> 10:00 (10 h) and 06-02 00:00 -> 20:00 (20 h), both
 #   accepted: 100%, median 15 h.
+#   people: its admin holds a verified certification valid until 2027 (certified); its user a
+#   verified one that expired on 1 June, a verified training and a certification not yet
+#   verified (none counts) -> 1 certified person (met).
+#   Birch's admin holds a verified certification that does not expire: 1.
 # Cedar Supplies (supplier, no tier): nothing.
 # Dormant Partners (inactive): a won 100,000 closed 05-02 and an accepted offer: in no figure.
 #
 # The programme (3 active partners): pipeline 4 open (1.3 per partner), 16,500.00 (5,500.00 per
 # partner); win rate 3 won of 7 closed: 42.9%; won in the quarter 10,000.00 (3,333.33 per
 # partner); in 12 months 11,500.00 (3,833.33); protections 2 (0.7), ending 1 (0.3); offers 3
-# accepted of 5 answered: 60%; median answer of 2, 6, 3, 10, 20 h: 6 h.
+# accepted of 5 answered: 60%; median answer of 2, 6, 3, 10, 20 h: 6 h; certified people 2 (0.7).
 # By month (April, May, June): Aster won 0, 4,000.00, 0 (a7 is GBP); the programme per partner
 # 0, 1,333.33, 2,000.00. Aster's acceptance 100%, 0%, none; the programme's 100%, 0%, 100%.
 
@@ -72,6 +77,7 @@ def world(db, vendor, org_factory, deal_factory, lead_factory, offer_factory, us
     gold = db.scalar(select(Tier).where(Tier.code == "gold"))
     gold.required_won_value_12m = Decimal("5000.00")
     gold.required_acceptance_percent = Decimal("70.00")
+    gold.required_certified_people = 1
     aster = org_factory("reseller", name="Aster Networks", tier="gold")
     birch = org_factory("reseller", name="Birch Systems", tier="silver")
     cedar = org_factory("supplier", name="Cedar Supplies", tier=None)
@@ -126,6 +132,32 @@ def world(db, vendor, org_factory, deal_factory, lead_factory, offer_factory, us
     offer(birch, "accepted", "2026-06-01 00:00", "2026-06-01 10:00")
     offer(birch, "accepted", "2026-06-02 00:00", "2026-06-02 20:00")
     offer(dormant, "accepted", "2026-05-05 00:00", "2026-05-05 01:00")
+    people = {
+        "aster_admin": user_factory(aster, access.PARTNER_ADMIN),
+        "aster_user": user_factory(aster, access.PARTNER_USER),
+        "birch_admin": user_factory(birch, access.PARTNER_ADMIN),
+    }
+
+    def certification(who, status, valid_until=None, kind="certification"):
+        person = people[who]
+        db.add(
+            Certification(
+                org_id=person.org_id,
+                user_id=person.id,
+                kind=kind,
+                name=f"Certified {who} {status} {valid_until}",
+                issuer="Northwind Academy",
+                issued_on=date(2025, 1, 10),
+                valid_until=valid_until,
+                status=status,
+            )
+        )
+
+    certification("aster_admin", "verified", date(2027, 1, 10))
+    certification("aster_user", "verified", date(2026, 6, 1))
+    certification("aster_user", "verified", kind="training")
+    certification("aster_user", "recorded")
+    certification("birch_admin", "verified")
     db.flush()
     return {
         "aster": aster,
@@ -134,9 +166,7 @@ def world(db, vendor, org_factory, deal_factory, lead_factory, offer_factory, us
         "dormant": dormant,
         "customer": customer,
         "gold": gold,
-        "aster_admin": user_factory(aster, access.PARTNER_ADMIN),
-        "aster_user": user_factory(aster, access.PARTNER_USER),
-        "birch_admin": user_factory(birch, access.PARTNER_ADMIN),
+        **people,
         "manager": user_factory(vendor, access.CHANNEL_MANAGER),
         "customer_admin": user_factory(customer, access.CUSTOMER_ADMIN),
     }
@@ -176,10 +206,15 @@ def test_a_partners_figures_through_the_wall(app, world):
         accepted=1,
         median_answer_hours=pytest.approx(3.0),
         other_currency=1,
+        certified_people=1,
     )
     assert figures.win_rate == pytest.approx(2 / 3)
     assert figures.acceptance_rate == pytest.approx(1 / 3)
-    assert verdicts == {"won_12m": queries.MET, "acceptance": queries.NOT_MET}
+    assert verdicts == {
+        "won_12m": queries.MET,
+        "acceptance": queries.NOT_MET,
+        "certified": queries.MET,
+    }
     assert monthly.won_value == euros("0", "4000", "0")
     assert monthly.acceptance_rate == [1.0, 0.0, None]
 
@@ -203,6 +238,7 @@ def test_the_programme_average_is_plain_numbers_over_the_active_partners(app, wo
         assert average.protections_ending == pytest.approx(1 / 3)
         assert average.won_value == Decimal("3333.33")
         assert average.won_value_12m == Decimal("3833.33")
+        assert average.certified_people == pytest.approx(2 / 3)
         assert monthly.won_value == euros("0", "1333.33", "2000")
         assert monthly.acceptance_rate == [1.0, 0.0, 1.0]
         # nothing in it names or counts one partner
@@ -229,7 +265,11 @@ def test_the_vendors_list_has_every_active_partner(app, world):
     assert (birch.answered, birch.accepted, birch.median_answer_hours) == (2, 2, 15.0)
     assert rows["Cedar Supplies"].figures == queries.Figures()
     assert rows["Aster Networks"].figures.median_answer_hours == pytest.approx(3.0)
-    assert rows["Aster Networks"].verdicts == {"won_12m": "met", "acceptance": "not_met"}
+    assert rows["Aster Networks"].verdicts == {
+        "won_12m": "met",
+        "acceptance": "not_met",
+        "certified": "met",
+    }
     assert rows["Birch Systems"].verdicts == {}  # silver sets no requirement
     assert gold == ["Aster Networks"] and none == ["Cedar Supplies"]
 
@@ -254,6 +294,7 @@ SCORECARD = [
     ["Protections ending within 30 days", "1", "—", "—", "0.3"],
     ["Won value in the period", "€4,000.00", "—", "—", "€3,333.33"],
     ["Won value in the last 12 months", "€5,500.00", "€5,000.00", "Met", "€3,833.33"],
+    ["Certified people (verified, valid today)", "1", "1", "Met", "0.7"],
 ]  # fmt: skip
 
 
@@ -323,14 +364,15 @@ def test_vendor_staff_open_any_partners_scorecard_from_the_list(client_as, world
     found = tables(response)["table-scorecards"]
     assert found == [
         ["Partner", "Tier", "Pipeline", "Win rate", "Offer acceptance rate", "Median answer time",
-         "Active protections", "Won value, last 12 months", "Tier requirements"],
-        ["Aster Networks", "Gold", "€6,500.00", "66.7%", "33.3%", "3 h", "2", "€5,500.00",
-         "1 of 2 met"],
-        ["Birch Systems", "Silver", "€10,000.00", "25%", "100%", "15 h", "0", "€6,000.00",
+         "Active protections", "Won value, last 12 months", "Certified people",
+         "Tier requirements"],
+        ["Aster Networks", "Gold", "€6,500.00", "66.7%", "33.3%", "3 h", "2", "€5,500.00", "1",
+         "2 of 3 met"],
+        ["Birch Systems", "Silver", "€10,000.00", "25%", "100%", "15 h", "0", "€6,000.00", "1",
          "None"],
-        ["Cedar Supplies", "No tier", "€0.00", "—", "—", "—", "0", "€0.00", "None"],
+        ["Cedar Supplies", "No tier", "€0.00", "—", "—", "—", "0", "€0.00", "0", "None"],
         ["Programme average", "3 active partners", "€5,500.00", "42.9%", "60%", "6 h", "0.7",
-         "€3,833.33", ""],
+         "€3,833.33", "0.7", ""],
     ]  # fmt: skip
     page = response.get_data(as_text=True)
     link = f'href="/scorecards/{world["birch"].id}?period=quarter"'
