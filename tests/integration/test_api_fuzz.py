@@ -21,11 +21,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from partners.funds.models import FundBudget
+from partners.funds.services.common import current_quarter
 from portal import access
 from portal.api.pagination import encode_cursor
 from portal.clock import utcnow
@@ -170,6 +173,8 @@ def tenants(app, db, monkeypatch):
                 service_role=None,
             )
         )
+    year, quarter = current_quarter()  # a budget for fund requests (valid ones within it)
+    db.add(FundBudget(org_id=org_a.id, year=year, quarter=quarter, amount=Decimal("1000000")))
     db.flush()
     client_a = db.query(OAuthClient).filter_by(org_id=org_a.id).one()
     db.add(
@@ -225,6 +230,11 @@ def _respect_business_rules(case) -> None:
         body["products"] = [p if str(p).strip() else "switches" for p in body.get("products", [])]
         if not str(body.get("customer_name", "")).strip():
             body["customer_name"] = "Fuzzed Customer"
+    if isinstance(body, dict) and "activity" in body and "starts_on" in body:
+        # A fund request: an amount above zero within the quarter's budget (the fixture gives
+        # one), for an activity that starts this quarter or later.
+        body["amount"] = "100.00"
+        body["starts_on"] = body["ends_on"] = utcnow().date().isoformat()
     if isinstance(body, dict) and body.get("product_id") is not None:
         # A case (issue 14, item 5): the fuzz world has no catalogue, so no product id exists;
         # the case is about its product line, or nothing.

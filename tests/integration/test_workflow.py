@@ -232,6 +232,151 @@ def _customer(db, w):
     return factories.make_org(db, "customer", managed_by_id=w["partner"].id)
 
 
+def _certification(db, w, status):
+    from datetime import date
+
+    from partners.program.models import Certification
+
+    # A partner's record about one of its own people; the vendor verifies or rejects it.
+    certification = Certification(
+        org_id=w["partner"].id,
+        user_id=w["partner_user"].id,
+        name="Walk Certified Engineer",
+        issuer="Walk Academy",
+        issued_on=date(2026, 1, 5),
+        recorded_by_id=w["partner_admin"].id,
+        status=status,
+    )
+    db.add(certification)
+    db.flush()
+    return certification
+
+
+def _tier_proposal(db, w, status):
+    from partners.program.models import TierProposal
+
+    # At most one is open per partner: each walked one leaves "proposed" before the next is built.
+    proposal = TierProposal(
+        org_id=w["partner"].id,
+        from_tier="silver",
+        to_tier="gold",
+        direction="promotion",
+        status=status,
+    )
+    db.add(proposal)
+    db.flush()
+    return proposal
+
+
+def _fund_budget(db, w, day):
+    from decimal import Decimal
+
+    from partners.funds.models import FundBudget, quarter_of
+
+    year, quarter = quarter_of(day)
+    budget = db.scalar(
+        select(FundBudget).where(
+            FundBudget.org_id == w["partner"].id,
+            FundBudget.year == year,
+            FundBudget.quarter == quarter,
+        )
+    )
+    if budget is None:
+        budget = FundBudget(
+            org_id=w["partner"].id, year=year, quarter=quarter, amount=Decimal("100000")
+        )
+        db.add(budget)
+        db.flush()
+    return budget
+
+
+def _fund_request(db, w, status):
+    from decimal import Decimal
+
+    from partners.funds.models import FundRequest
+    from portal.clock import utcnow
+
+    today = utcnow().date()
+    amount = Decimal("100.00")
+    budget = None
+    if status == "approved":  # an approved request holds its amount on its quarter's budget
+        budget = _fund_budget(db, w, today)
+        budget.reserved += amount
+    request = FundRequest(
+        org_id=w["partner"].id,
+        activity="Walk webinar",
+        amount=amount,
+        starts_on=today,
+        ends_on=today,
+        budget_id=budget.id if budget is not None else None,
+        requested_by_id=w["partner_admin"].id,
+        status=status,
+    )
+    db.add(request)
+    db.flush()
+    return request
+
+
+def _fund_claim(db, w, status):
+    from decimal import Decimal
+
+    from partners.funds.models import FundClaim
+
+    request = _fund_request(db, w, "approved")
+    claim = FundClaim(
+        org_id=w["partner"].id,
+        request_id=request.id,
+        amount=Decimal("90.00"),
+        submitted_by_id=w["partner_admin"].id,
+        status=status,
+    )
+    db.add(claim)
+    db.flush()
+    return claim
+
+
+def _rfq(db, w, status):
+    import secrets
+    from datetime import timedelta
+
+    from partners.sourcing.models import Rfq
+    from portal.clock import utcnow
+
+    # The vendor's own request for quotation.
+    rfq = Rfq(
+        org_id=w["vendor"].id,
+        number="RFQ-W" + secrets.token_hex(4),
+        title="Walk sourcing",
+        respond_by=(utcnow() + timedelta(days=7)).date(),
+        created_by_id=w["admin"].id,
+        status=status,
+    )
+    db.add(rfq)
+    db.flush()
+    return rfq
+
+
+def _supplier_offer(db, w, status):
+    from decimal import Decimal
+
+    from partners.sourcing.models import SupplierOffer
+    from portal.clock import utcnow
+
+    # A supplier's answer (owned by the supplier) to the vendor's open RFQ.
+    supplier = factories.make_org(db, "supplier")
+    answered = status not in ("requested", "lapsed")
+    offer = SupplierOffer(
+        org_id=supplier.id,
+        rfq_id=_rfq(db, w, "open").id,
+        total=Decimal("10.00") if answered else Decimal("0"),
+        submitted_at=utcnow() if answered else None,
+        status=status,
+    )
+    db.add(offer)
+    db.flush()
+    return offer
+
+
 BUILDERS = {
     "Invitation": _invitation,
     "OAuthClient": _api_client,
@@ -247,6 +392,12 @@ BUILDERS = {
         db, factories.make_lead(db, w["vendor"], status="offered"), w["partner"], status=status
     ),
     "SharedLead": lambda db, w, status: factories.make_shared_lead(db, w["partner"], status=status),
+    "Certification": _certification,
+    "TierProposal": _tier_proposal,
+    "FundRequest": _fund_request,
+    "FundClaim": _fund_claim,
+    "Rfq": _rfq,
+    "SupplierOffer": _supplier_offer,
 }
 
 
