@@ -171,6 +171,29 @@ def _month_key_sqlite(element, compiler, **kw):
     return f"strftime('%Y-%m', {compiler.process(column, **kw)})"
 
 
+class day_key(FunctionElement):  # noqa: N801 - reads as the SQL function it renders
+    """The UTC date of a timestamp column (a date column as it is): GROUP BY it, or store it in
+    a date column."""
+
+    type = Date()
+    inherit_cache = True
+    name = "day_key"
+
+
+@compiles(day_key)
+def _day_key_default(element, compiler, **kw):
+    (column,) = element.clauses
+    text = compiler.process(column, **kw)
+    value = f"({text} AT TIME ZONE 'UTC')" if _is_timestamp(column) else text
+    return f"CAST({value} AS DATE)"
+
+
+@compiles(day_key, "sqlite")
+def _day_key_sqlite(element, compiler, **kw):
+    (column,) = element.clauses
+    return f"date({compiler.process(column, **kw)})"
+
+
 class hours_between(FunctionElement):  # noqa: N801
     """Hours from one timestamp to another, as a float (NULL if either is)."""
 

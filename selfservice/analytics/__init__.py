@@ -1,6 +1,7 @@
 """The support dashboards: the vendor's support dashboard and a customer's own dashboard.
 The vendor's figures come from a rollup the tick keeps (``models``, ``rollup``); a customer's
-are grouped live over the cases and quotes the tenant wall shows it (``customer``). What counts
+SLA compliance too when the person sees the whole organisation's cases (its organisation's rows
+only), else it is grouped live over the cases the tenant wall shows it (``customer``). What counts
 as SLA compliance is defined once (``sla``)."""
 
 

@@ -1,7 +1,8 @@
 """The support figures' rollup: per day, organisation, support team and priority, the cases
 opened and the SLA targets met and breached; per day, how many first replies took how long; and
 the days whose figures must be computed again. Kept by ``selfservice.analytics.rollup`` (the
-``support_figures`` tick); read by the vendor's support dashboard, never by anyone else.
+``support_figures`` tick); read by the vendor's support dashboard, and past the wall by a
+customer's dashboard for its own organisation's rows only (``customer.compliance_by_month``).
 
 A dashboard over a million cases cannot read the cases themselves within a second: grouping the
 rows of a year takes several seconds per chart. It reads these rows instead, a few per day.
@@ -43,6 +44,8 @@ class SupportDay(_VendorOnly, TenantOwned, Base):
     opened: Mapped[int] = mapped_column(default=0)
     first_response_met: Mapped[int] = mapped_column(default=0)
     first_response_breached: Mapped[int] = mapped_column(default=0)
+    next_response_met: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_response_breached: Mapped[int] = mapped_column(default=0, server_default="0")
     resolution_met: Mapped[int] = mapped_column(default=0)
     resolution_breached: Mapped[int] = mapped_column(default=0)
 
@@ -71,11 +74,17 @@ class SupportDirtyDay(_VendorOnly, Base):
     day: Mapped[date | None] = mapped_column(Date)
 
 
-# What the rebuild of a day and the dashboard read by (migration 0022).
+# What the rebuild of a day and the dashboard read by (migration 0022; the waits for a next
+# response are indexed by their model, migration 0029).
 CASE_INDEXES = (
     Index("ix_cases_created_at", Case.created_at),
     Index("ix_cases_first_responded_at", Case.first_responded_at),
     Index("ix_cases_solved_at", Case.solved_at),
+)
+# A customer's dashboard counts its organisation's open cases by status and priority from the
+# index alone (migration 0029).
+CUSTOMER_CASE_INDEXES = (
+    Index("ix_cases_org_id_status_priority", Case.org_id, Case.status, Case.priority),
 )
 ARTICLE_EVENT_INDEXES = (
     Index("ix_article_events_kind_created_at", ArticleEvent.kind, ArticleEvent.created_at),

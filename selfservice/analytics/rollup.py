@@ -1,12 +1,12 @@
 """Keeping the support figures' rollup (``models``): which days changed, and computing them again.
 
 Every flush that changes what a case's figures depend on (when it was opened, first answered,
-solved, fell due; its breaches, policy, priority, team, organisation) marks the days the case
-touches, before and after the change, as dirty (``mark_changed_days``, a ``before_flush``
-listener). The ``support_figures`` tick computes the dirty days again from the cases
-(``refresh``): one grouped INSERT ... SELECT per run of consecutive days, reading the cases by
-range on indexed columns. A dirty row without a day (the migration leaves one; so may a bulk
-load that bypasses the ORM) asks for every day.
+solved, fell due; its breaches, policy, priority, team, organisation), or a wait for its next
+reply (answered, fell due), marks the days they touch, before and after the change, as dirty
+(``mark_changed_days``, a ``before_flush`` listener). The ``support_figures`` tick computes the
+dirty days again from the cases and waits (``refresh``): one grouped INSERT ... SELECT per run
+of consecutive days, reading the cases by range on indexed columns. A dirty row without a day
+(the migration leaves one; so may a bulk load that bypasses the ORM) asks for every day.
 
 The figures are therefore as fresh as the last tick; the rows are counts, exact for whole UTC
 days, so any period of whole days sums exactly what a live query would count.
@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 
 from sqlalchemy import (
-    Date,
     String,
     case,
     delete,
@@ -30,16 +29,14 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import FunctionElement
 
 from portal import reports
 from portal.clock import utcnow
 from portal.db import db
 from selfservice.analytics import sla
 from selfservice.analytics.models import SupportDay, SupportDirtyDay, SupportResponseTime
-from selfservice.cases.models import Case
+from selfservice.cases.models import TARGETS, Case, CaseReplyWait
 
 # What a case's figures depend on, and the moments that place it on a day.
 MOMENTS = (
@@ -49,6 +46,10 @@ MOMENTS = (
     "first_response_due_at",
     "resolution_due_at",
 )
+# A wait for a next response settles when it is answered or falls due; it is counted in its
+# case's groups, so a case's regrouping moves it.
+WAIT_MOMENTS = ("answered_at", "due_at")
+REGROUPING = ("priority", "team_id", "org_id", "sla_policy_id")
 WATCHED = (
     *MOMENTS,
     "first_response_breached",
@@ -58,26 +59,6 @@ WATCHED = (
     "team_id",
     "org_id",
 )
-
-
-class day_of(FunctionElement):  # noqa: N801 - reads as the SQL function it renders
-    """The UTC date of a timestamp column."""
-
-    type = Date()
-    inherit_cache = True
-    name = "day_of"
-
-
-@compiles(day_of)
-def _day_default(element, compiler, **kw):
-    (column,) = element.clauses
-    return f"CAST(({compiler.process(column, **kw)} AT TIME ZONE 'UTC') AS DATE)"
-
-
-@compiles(day_of, "sqlite")
-def _day_sqlite(element, compiler, **kw):
-    (column,) = element.clauses
-    return f"date({compiler.process(column, **kw)})"
 
 
 # --- which days changed -------------------------------------------------------------------------
@@ -97,11 +78,43 @@ def _days_of(record: Case) -> set[date]:
     return days
 
 
+def _wait_days(record: CaseReplyWait) -> set[date]:
+    """The days a wait's next-response figure falls on, before and after this flush."""
+    state = inspect(record)
+    days = set()
+    for name in WAIT_MOMENTS:
+        history = state.attrs[name].load_history()
+        for value in chain(history.added, history.unchanged, history.deleted):
+            if value is not None:
+                days.add(value.astimezone(UTC).date())
+    return days
+
+
+def _regrouped_wait_days(session: Session, record: Case) -> set[date]:
+    """A case that changes team, priority or organisation moves its waits' figures too: the
+    days they settled on (one indexed read, only for such a change)."""
+    state = inspect(record)
+    if state.pending or not any(state.attrs[n].history.has_changes() for n in REGROUPING):
+        return set()
+    rows = session.execute(
+        select(*(getattr(CaseReplyWait, m) for m in WAIT_MOMENTS)).where(
+            CaseReplyWait.case_id == record.id
+        )
+    )
+    return {value.astimezone(UTC).date() for row in rows for value in row if value is not None}
+
+
 def mark_changed_days(session: Session, flush_context, instances) -> None:
-    """``before_flush``: mark the days of each case whose figures may have changed."""
+    """``before_flush``: mark the days of each case, and each wait for a next response, whose
+    figures may have changed."""
     days: set[date] = set()
     with session.no_autoflush:
         for record in chain(session.new, session.dirty, session.deleted):
+            if isinstance(record, CaseReplyWait):
+                state = inspect(record)
+                if state.pending or record in session.deleted or state.modified:
+                    days |= _wait_days(record)
+                continue
             if not isinstance(record, Case):
                 continue
             state = inspect(record)
@@ -111,7 +124,7 @@ def mark_changed_days(session: Session, flush_context, instances) -> None:
                 or any(state.attrs[name].history.has_changes() for name in WATCHED)
             )
             if changed:
-                days |= _days_of(record)
+                days |= _days_of(record) | _regrouped_wait_days(session, record)
     session.add_all(SupportDirtyDay(day=day) for day in sorted(days))
 
 
@@ -159,8 +172,10 @@ def _runs(days: list[date]) -> list[tuple[date, date]]:
 def rebuild_all() -> None:
     """Every day from the earliest moment of any case to the latest."""
     bounds = [
-        db.session.execute(select(func.min(getattr(Case, m)), func.max(getattr(Case, m)))).one()
-        for m in MOMENTS
+        db.session.execute(select(func.min(column), func.max(column))).one()
+        for column in chain(
+            (getattr(Case, m) for m in MOMENTS), (getattr(CaseReplyWait, m) for m in WAIT_MOMENTS)
+        )
     ]
     moments = [value for pair in bounds for value in pair if value is not None]
     db.session.execute(delete(SupportDay))
@@ -181,7 +196,7 @@ def rebuild(first: date, last: date) -> None:
     def groups(moment) -> list:
         return [
             Case.org_id.label("org_id"),
-            day_of(moment).label("day"),
+            reports.day_key(moment).label("day"),
             Case.team_id.label("team_id"),
             Case.priority.label("priority"),
         ]
@@ -206,10 +221,7 @@ def rebuild(first: date, last: date) -> None:
                 "team_id",
                 "priority",
                 "opened",
-                "first_response_met",
-                "first_response_breached",
-                "resolution_met",
-                "resolution_breached",
+                *(f"{target}_{outcome}" for target in TARGETS for outcome in ("met", "breached")),
             ],
             select(
                 *keys,
@@ -221,7 +233,7 @@ def rebuild(first: date, last: date) -> None:
     # First replies, in tenths of an hour (the dashboard's precision), per day.
     timed = (
         select(
-            day_of(Case.first_responded_at).label("day"),
+            reports.day_key(Case.first_responded_at).label("day"),
             func.round(reports.hours_between(Case.created_at, Case.first_responded_at) * 10).label(
                 "tenths"
             ),

@@ -1,15 +1,18 @@
 """SLA compliance: what counts, once for every reader. The vendor's support dashboard reads it
-from the rollup (``rollup`` builds it with ``branches`` below); a customer's dashboard computes
-it live, through the tenant wall, on the cases it may see.
+from the rollup (``rollup`` builds it with ``branches`` below); so does a customer's dashboard for
+someone who sees the whole organisation's cases (its organisation's rows); for anyone else it
+computes it live, through the tenant wall, on the cases they may see.
 
-A case with an SLA policy has two targets, first response and resolution
-(``selfservice.cases.models.TARGETS``; the policies have no next-response target). For each, the
-case stores whether it breached (never undone) and, while its clock runs, when it falls due
-(``selfservice.cases.services.refresh_sla``: the due time is left as it was once the target
-breached, so it is the moment the clock ran out). A target is *settled*:
+A case with an SLA policy has up to three targets (``selfservice.cases.models.TARGETS``). First
+response and resolution are one per case: the case stores whether each breached (never undone)
+and, while its clock runs, when it falls due (``selfservice.cases.services.refresh_sla``: the
+due time is left as it was once the target breached, so it is the moment the clock ran out).
+Next response is one per wait for the agent's next reply (``CaseReplyWait``, which stores the
+same two things). A target is *settled*:
 
 - *met*: its clock was stopped (the first public reply by an agent, ``first_responded_at``; the
-  solve, ``solved_at``) before it ran out; it counts at that moment;
+  agent's reply that ended a wait, ``answered_at``; the solve, ``solved_at``) before it ran out;
+  it counts at that moment;
 - *breached*: its clock ran out; it counts at its due time.
 
 Compliance is met / (met + breached) of the targets settled in the period (or month). A target
@@ -27,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from portal import reports
 from portal.db import db
-from selfservice.cases.models import TARGETS, Case
+from selfservice.cases.models import TARGETS, Case, CaseReplyWait
 
 
 def within(column, start: datetime, end: datetime) -> ColumnElement[bool]:
@@ -35,33 +38,45 @@ def within(column, start: datetime, end: datetime) -> ColumnElement[bool]:
 
 
 def stopped_at(target: str):
-    """What stops ``target``'s clock for good: the first public reply, the solve."""
-    return Case.first_responded_at if target == "first_response" else Case.solved_at
+    """What stops ``target``'s clock for good: the first public reply, the agent's reply that
+    ended a wait, the solve."""
+    return {
+        "first_response": Case.first_responded_at,
+        "next_response": CaseReplyWait.answered_at,
+        "resolution": Case.solved_at,
+    }[target]
+
+
+def _settled(target: str):
+    """(breached flag, due time) of ``target``: the case's, or its waits'."""
+    holder = CaseReplyWait if target == "next_response" else Case
+    prefix = "" if target == "next_response" else f"{target}_"
+    return getattr(holder, f"{prefix}breached"), getattr(holder, f"{prefix}due_at")
 
 
 def branches(groups_of: Callable[[object], list], start: datetime, end: datetime) -> list:
     """Grouped selects of (target, *groups, met, breached), two per target: its targets met in
     [start, end) (by when their clock was stopped) and those breached in it (by their due
-    time). Each is a range on one indexed column, so the database reads only the cases settled
-    then. ``groups_of(moment)`` gives the labelled group columns, given the column of the
-    moment a target settled."""
+    time). Each is a range on one indexed column, so the database reads only the targets settled
+    then (next response: the waits, joined to their case). ``groups_of(moment)`` gives the
+    labelled group columns (of the case), given the column of the moment a target settled."""
     selects = []
     for target in TARGETS:
-        breached = getattr(Case, f"{target}_breached")
-        due_at = getattr(Case, f"{target}_due_at")
+        breached, due_at = _settled(target)
         for moment, flag in ((stopped_at(target), False), (due_at, True)):
             groups = groups_of(moment)
+            stmt = select(
+                literal(target, String).label("target"),
+                *groups,
+                (literal(0) if flag else func.count()).label("met"),
+                (func.count() if flag else literal(0)).label("breached"),
+            )
+            if target == "next_response":
+                stmt = stmt.select_from(CaseReplyWait).join(Case, Case.id == CaseReplyWait.case_id)
             selects.append(
-                select(
-                    literal(target, String).label("target"),
-                    *groups,
-                    (literal(0) if flag else func.count()).label("met"),
-                    (func.count() if flag else literal(0)).label("breached"),
-                )
-                .where(
+                stmt.where(
                     Case.sla_policy_id.is_not(None), breached.is_(flag), within(moment, start, end)
-                )
-                .group_by(*groups)
+                ).group_by(*groups)
             )
     return selects
 
@@ -103,14 +118,14 @@ class ComplianceTable:
 
 
 def collect(rows: Iterable) -> dict:
-    """{group: {target: Compliance}} of (group, first response met, breached, resolution met,
-    breached) rows."""
+    """{group: {target: Compliance}} of (group, then met and breached of each target in the
+    order of ``TARGETS``) rows."""
     return {
         group: {
-            "first_response": Compliance(int(fr_met or 0), int(fr_breached or 0)),
-            "resolution": Compliance(int(res_met or 0), int(res_breached or 0)),
+            target: Compliance(int(counts[2 * i] or 0), int(counts[2 * i + 1] or 0))
+            for i, target in enumerate(TARGETS)
         }
-        for group, fr_met, fr_breached, res_met, res_breached in rows
+        for group, *counts in rows
     }
 
 

@@ -22,7 +22,14 @@ from portal.db import db
 from portal.identity.models import Organization
 from selfservice.analytics.models import SupportDay, SupportResponseTime
 from selfservice.analytics.sla import ComplianceTable, collect, within
-from selfservice.cases.models import PRIORITIES, RESOLVED_STATUSES, STATUSES, Case, SupportTeam
+from selfservice.cases.models import (
+    PRIORITIES,
+    RESOLVED_STATUSES,
+    STATUSES,
+    TARGETS,
+    Case,
+    SupportTeam,
+)
 from selfservice.kb.models import ArticleEvent
 
 # The organisations the compliance chart names: those with the most targets settled.
@@ -31,11 +38,11 @@ UNRESOLVED = tuple(s for s in STATUSES if s not in RESOLVED_STATUSES)
 # The backlog's age buckets: a case younger than the first bound (in days) is in the first, and
 # so on; older than the last bound, in the last.
 AGE_BOUNDS = (1, 3, 7, 30)
-_OUTCOMES = (
-    SupportDay.first_response_met,
-    SupportDay.first_response_breached,
-    SupportDay.resolution_met,
-    SupportDay.resolution_breached,
+# Met and breached of each target, in the order of TARGETS (what ``sla.collect`` reads).
+OUTCOMES = tuple(
+    getattr(SupportDay, f"{target}_{outcome}")
+    for target in TARGETS
+    for outcome in ("met", "breached")
 )
 
 
@@ -44,7 +51,7 @@ def _in(period: reports.Period):
 
 
 def _sums() -> list:
-    return [func.sum(column) for column in _OUTCOMES]
+    return [func.sum(column) for column in OUTCOMES]
 
 
 # --- SLA compliance (the rollup) -----------------------------------------------------------------
@@ -83,7 +90,7 @@ def compliance_by_organisation(
     period: reports.Period, limit: int = TOP_ORGANISATIONS
 ) -> ComplianceTable:
     """The ``limit`` organisations with the most targets settled in the period, most first."""
-    settled = func.sum(sum(_OUTCOMES[1:], _OUTCOMES[0]))
+    settled = func.sum(sum(OUTCOMES[1:], OUTCOMES[0]))
     rows = db.session.execute(
         select(SupportDay.org_id, Organization.name, *_sums())
         .join(Organization, Organization.id == SupportDay.org_id)

@@ -6,7 +6,7 @@ with the table of its figures."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -15,7 +15,6 @@ from portal import access, reports
 from portal.clock import utcnow
 from portal.navigation import NavItem
 from selfservice.analytics import customer as own
-from selfservice.analytics import sla
 from selfservice.analytics import support as figures
 from selfservice.cases.forms import PRIORITY_LABELS
 from selfservice.cases.models import PRIORITIES, STATUS_LABELS, TARGETS
@@ -37,7 +36,11 @@ NAVIGATION = [
 
 
 def _target_labels() -> dict[str, str]:
-    return {"first_response": _("First response"), "resolution": _("Resolution")}
+    return {
+        "first_response": _("First response"),
+        "next_response": _("Next response"),
+        "resolution": _("Resolution"),
+    }
 
 
 def _age_labels() -> list[str]:
@@ -154,8 +157,9 @@ def support():
 def customer():
     period = reports.period_from(request.args)
     months = reports.month_labels(period)
-    by_month = sla.compliance_by_month(period)
-    cases = own.open_cases()
+    whole = own.sees_whole_organisation(g.principal)
+    by_month = own.compliance_by_month(period, g.principal)
+    cases = own.open_cases(g.principal, whole)
     quotes = own.quotes(period)
     open_statuses = list(figures.UNRESOLVED)
     charts = {
@@ -188,6 +192,7 @@ def customer():
     return render_template(
         "selfservice/analytics/customer.html",
         period=period,
+        counted_daily=whole,
         charts=charts,
         totals={t: by_month.total(t) for t in TARGETS},
         target_labels=_target_labels(),

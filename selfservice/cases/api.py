@@ -94,7 +94,11 @@ class CaseOut(BaseModel):
     product: str = Field(description="The product in the requester's own words.")
     created_at: str
     updated_at: str
-    sla: dict[str, TargetOut]
+    sla: dict[str, TargetOut] = Field(
+        description="Per SLA target (first_response, next_response, resolution). "
+        "next_response is the agent's next reply after the customer's: in a list, present "
+        "while one is awaited; in a case's detail, the latest such wait's clock."
+    )
 
 
 class CaseDetail(CaseOut):
@@ -110,7 +114,13 @@ def _stored_sla(case: Case) -> dict:
     """The SLA state as stored on the case (no history query: lists stay one query)."""
     if case.sla_policy_id is None:
         return {}
-    stops = {"first_response": case.first_responded_at, "resolution": case.solved_at}
+    # Next response: the reply awaited now, if any (its clock's wait is read on the case's page).
+    awaited = case.next_response_due_at is not None or case.next_response_breached
+    stops = {
+        "first_response": case.first_responded_at,
+        **({"next_response": None} if awaited else {}),
+        "resolution": case.solved_at,
+    }
     out = {}
     for target, stopped in stops.items():
         due = getattr(case, f"{target}_due_at")

@@ -167,6 +167,12 @@ class PolicyForm(FlaskForm):
     first_response_pauses = SelectMultipleField(
         _l("Statuses that stop the first-response clock"), choices=choices(PAUSE_CHOICES)
     )
+    next_response_hours = StringField(
+        _l("Next response after the customer's reply, business hours (empty: none)")
+    )
+    next_response_pauses = SelectMultipleField(
+        _l("Statuses that stop the next-response clock"), choices=choices(PAUSE_CHOICES)
+    )
     resolution_hours = StringField(_l("Resolution, business hours"))
     resolution_pauses = SelectMultipleField(
         _l("Statuses that stop the resolution clock"), choices=choices(PAUSE_CHOICES)

@@ -90,7 +90,11 @@ CASE_MOVES = {
     for status in CaseStatus
     if status != CaseStatus.closed
 }
-TARGETS = ("first_response", "resolution")
+# The SLA targets, in the order pages and figures show them. Next response is the one that
+# recurs: each public comment by the customer's side on a case an agent has answered starts a
+# wait for the agent's next public reply (``CaseReplyWait``); a policy without next-response
+# hours has no such target.
+TARGETS = ("first_response", "next_response", "resolution")
 QUEUE_BUCKET = 10**10  # rank = bucket * QUEUE_BUCKET + the next deadline's epoch seconds
 QUEUE_RANK_NONE = 2 * QUEUE_BUCKET
 
@@ -112,8 +116,11 @@ class SlaPolicy(Base):
     product: Mapped[str | None] = mapped_column(String(100))
     first_response_hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))
     resolution_hours: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    # None: the policy sets no next-response target (policies made before migration 0029).
+    next_response_hours: Mapped[Decimal | None] = mapped_column(Numeric(7, 2))
     first_response_pauses: Mapped[list] = mapped_column(JSON, default=list)
     resolution_pauses: Mapped[list] = mapped_column(JSON, default=list)
+    next_response_pauses: Mapped[list | None] = mapped_column(JSON, default=list)
     # The calendar: empty means the vendor's (BUSINESS_TIMEZONE, _HOURS, _HOLIDAYS settings).
     timezone: Mapped[str | None] = mapped_column(String(64))
     business_hours: Mapped[str | None] = mapped_column(String(20))  # 09:00-17:00
@@ -122,8 +129,12 @@ class SlaPolicy(Base):
     def pauses(self, target: str) -> frozenset[str]:
         return frozenset(getattr(self, f"{target}_pauses") or ())
 
-    def hours(self, target: str) -> Decimal:
+    def hours(self, target: str) -> Decimal | None:
         return getattr(self, f"{target}_hours")
+
+    def sets(self, target: str) -> bool:
+        """Whether the policy has this target (next response is optional)."""
+        return self.hours(target) is not None
 
 
 @global_table("the vendor's support teams (for round-robin assignment), no customer data")
@@ -230,6 +241,15 @@ class Case(TenantOwned, Base):
         Boolean, default=False, server_default=false()
     )
     resolution_warned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The next-response target of the wait now open (``CaseReplyWait``; all cleared when the
+    # agent answers): its due time, breach and warning, for the queue and the tick.
+    next_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_response_breached: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    next_response_warned: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # The agents' queue order as one indexed number (selfservice.cases.services.queue_rank):
     # breached first, then by the next deadline, then paused, resolved last.
     queue_rank: Mapped[int] = mapped_column(
@@ -423,6 +443,28 @@ class CaseAttachment(_CasePart, Base):
         if principal.is_vendor_staff:
             return true()
         return and_(cls.internal.is_(False), super().visible_to(principal))
+
+
+class CaseReplyWait(_CasePart, Base):
+    """One wait for an agent's next public reply: started by a public comment of the customer's
+    side on a case an agent had answered, ended by the agent's next public reply. Its clock is
+    the next-response target's (``selfservice.cases.sla``): ``due_at`` while it runs (left as
+    it was once it breached: the moment it ran out), ``breached`` never undone. The support
+    figures count each wait once it is settled (``selfservice.analytics.sla``)."""
+
+    __tablename__ = "case_reply_waits"
+    __table_args__ = (
+        Index("ix_case_reply_waits_case_id_id", "case_id", "id"),
+        Index("ix_case_reply_waits_answered_at", "answered_at"),
+        Index("ix_case_reply_waits_due_at", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    breached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # The portal-wide search (portal.search; migration 0016).

@@ -1,12 +1,16 @@
 """Demo cases: every status, a few SLAs breached, replies and internal notes, a customer
-managed by a partner (Granite Bank, managed by Alpine) and one that shares its cases."""
+managed by a partner (Granite Bank, managed by Alpine) and one that shares its cases; customers'
+follow-up questions whose next reply came in time or late (the next-response target), and one
+still awaited."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
+from portal.business_hours import add_business_hours
 from portal.clock import utcnow
 from portal.identity.models import User
 from portal.tenancy import Principal
@@ -14,6 +18,7 @@ from selfservice.cases import services
 from selfservice.cases.models import (
     Case,
     CaseComment,
+    CaseReplyWait,
     CaseSettings,
     CaseStatus,
     CaseStatusChange,
@@ -21,6 +26,7 @@ from selfservice.cases.models import (
     SupportTeam,
     SupportTeamMember,
 )
+from selfservice.cases.sla import calendar_for
 
 # requester, subject, priority, product (a catalogue SKU of partners.quotes.seed, a product
 # line's code, or ""), history [(status, hours ago)], replies [(by agent, internal, hours ago,
@@ -31,7 +37,8 @@ DEMO_CASES = [
     ("admin@granite.example", "Core switch ports amber after firmware 5.2", "urgent", "NW-CORE-48",
      [("new", 50), ("open", 48)],
      [(True, False, 48, "Thanks, we are looking at the logs now."),
-      (True, True, 47, "Matches known issue with portfast on 5.2; engineering ticket ENG-2211.")]),
+      (True, True, 47, "Matches known issue with portfast on 5.2; engineering ticket ENG-2211."),
+      (False, False, 2, "Any news? Ports 12 to 24 are still amber.")]),
     ("lee@granite.example", "Scanner to email fails with authentication error", "normal", "",
      [("new", 20), ("pending", 18)],
      [(True, False, 18, "Could you send us the scanner's SMTP settings (without the password)?")]),
@@ -77,7 +84,12 @@ PAST_CASES = [
         ("low", "normal", "high")[n % 3],
         PAST_SUBJECTS[n % len(PAST_SUBJECTS)][1],
         [("new", hours), ("open", hours - 2), ("solved", hours - 30), ("closed", hours - 130)],
-        [(True, False, hours - 2, "Thanks for the details; here is what to change.")],
+        [
+            (True, False, hours - 2, "Thanks for the details; here is what to change."),
+            (False, False, hours - 4, "Where do I find that setting?"),
+            # every fourth follow-up answered a day late: its next response breached
+            (True, False, hours - (28 if n % 4 == 3 else 5), "Under Settings, then Advanced."),
+        ],
     )
     for n, hours in enumerate(range(24 * 175, 24 * 10, -24 * 9))
 ]
@@ -86,6 +98,19 @@ PAST_CASES = [
 def billing(subject: str, product: str) -> bool:
     """Licences and invoices go to the licensing and billing team."""
     return product == "SEC-LIC-STD" or subject.startswith("Invoice")
+
+
+def _settle_answered(case: Case, waits: list, now) -> None:
+    """The waits answered in the past, as their clocks settled them: breached if the reply
+    came after the next-response hours (then due when they ran out; the demo's follow-ups come
+    while the case is open, so nothing paused them)."""
+    policy = case.sla_policy
+    calendar = calendar_for(policy, current_app.config)
+    for wait in waits:
+        if services.wait_clock(case, wait, now).breached:
+            limit = timedelta(hours=float(policy.hours("next_response")))
+            wait.breached = True
+            wait.due_at = add_business_hours(wait.started_at, limit, calendar)
 
 
 def seed_cases(session, orgs) -> int:
@@ -146,6 +171,7 @@ def seed_cases(session, orgs) -> int:
         session.add(
             CaseStatusChange(org_id=org.id, case_id=case.id, status=CaseStatus.new, at=opened)
         )
+        waits = []  # the customer's follow-ups: (wait, answered) in time order
         for by_agent, internal, hours, text in replies:
             at = now - timedelta(hours=hours)
             session.add(
@@ -159,12 +185,25 @@ def seed_cases(session, orgs) -> int:
                     created_at=at,
                 )
             )
-            if by_agent and not internal and case.first_responded_at is None:
+            if internal:
+                continue
+            if by_agent and case.first_responded_at is None:
                 case.first_responded_at = at
+            elif by_agent and waits and waits[-1].answered_at is None:
+                waits[-1].answered_at = at
+            elif (
+                not by_agent
+                and case.first_responded_at
+                and policy
+                and (policy.sets("next_response") and not (waits and waits[-1].answered_at is None))
+            ):
+                waits.append(CaseReplyWait(org_id=org.id, case_id=case.id, started_at=at))
+        session.add_all(waits)
         session.flush()
         session.refresh(case, ["sla_policy"])
         for status, hours in history[1:]:
             services.move_case(case, status, actor=support, at=now - timedelta(hours=hours))
+        _settle_answered(case, [w for w in waits if w.answered_at is not None], now)
         services.refresh_sla(case, now)  # the old urgent ones breach
         added += 1
     alpine_admin = users.get("admin@alpine.example")

@@ -1,11 +1,14 @@
 """SLA clocks, computed from a case's status history: pure functions, no database.
 
-A target (first response, resolution) has a number of business hours. Its clock runs while the
-case is in an open status, and in a paused status unless the target's pause rule names that
-status (pending stops resolution but, by default, not first response). Resolved statuses stop
-every clock. The first-response clock stops for good at the first public reply by an agent, the
-resolution clock when the case is solved (and runs on if it is reopened). A target whose clock
-reached its hours is breached, and stays breached whatever happens afterwards.
+A target (first response, next response, resolution) has a number of business hours. Its clock
+runs while the case is in an open status, and in a paused status unless the target's pause rule
+names that status (pending stops resolution but, by default, not first response). Resolved
+statuses stop every clock. The first-response clock stops for good at the first public reply by
+an agent, the resolution clock when the case is solved (and runs on if it is reopened). The
+next-response clock is one per wait: it starts at a public comment of the customer's side on a
+case an agent had answered (``history_from`` that moment) and stops at the agent's next public
+reply. A target whose clock reached its hours is breached, and stays breached whatever happens
+afterwards.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from selfservice.cases.models import RESOLVED_STATUSES
 
 @dataclass(frozen=True)
 class TargetClock:
-    target: str  # first_response | resolution
+    target: str  # first_response | next_response | resolution
     limit: timedelta
     elapsed: timedelta
     state: str  # running | paused | met | breached
@@ -73,6 +76,21 @@ def running_time(
             continue
         total += business_hours_between(start, end, calendar)
     return total
+
+
+def history_from(
+    history: Sequence[tuple[str, datetime]], start: datetime
+) -> list[tuple[str, datetime]]:
+    """The status history as seen by a clock that starts at ``start``: the status in effect
+    then, from ``start``, and every later change."""
+    current = history[0][0] if history else "new"
+    later = []
+    for status, since in history:
+        if since <= start:
+            current = status
+        else:
+            later.append((status, since))
+    return [(current, start), *later]
 
 
 def clock(

@@ -1,5 +1,6 @@
 """The support dashboard (issue 14): on a small world whose figures are worked out by hand below,
-every figure exactly (SLA compliance per target by month, priority, team and organisation, the
+every figure exactly (SLA compliance per target, next response included, by month, priority,
+team and organisation, the
 backlog by age, the median first response, cases avoided against cases opened), from the queries
 and in the page's tables; a fixed number of statements whatever the data; vendor admins and
 support agents only, from the navigation."""
@@ -19,7 +20,7 @@ from portal.db import set_principal
 from portal.tenancy import Principal
 from selfservice.analytics import sla, support
 from selfservice.analytics.models import SupportDay, SupportDirtyDay
-from selfservice.cases.models import SlaPolicy, SupportTeam
+from selfservice.cases.models import CaseReplyWait, SlaPolicy, SupportTeam
 from selfservice.kb.models import ArticleEvent
 from tests.report_tables import tables
 
@@ -54,10 +55,22 @@ def sla_case(case_factory, org, policy, *, created, status="closed", team=None, 
     )
 
 
+def reply_wait(db, case, *, started, answered=None, due=None, breached=False) -> CaseReplyWait:
+    """A wait for the agent's next reply as the SLA services leave it."""
+    wait = CaseReplyWait(
+        org_id=case.org_id, case_id=case.id, started_at=at(started),
+        answered_at=at(answered) if answered else None, due_at=at(due) if due else None,
+        breached=breached,
+    )  # fmt: skip
+    db.add(wait)
+    db.flush()
+    return wait
+
+
 def sla_policy(db) -> SlaPolicy:
     policy = SlaPolicy(
         name="Dashboard test", position=1, first_response_hours=Decimal(4),
-        resolution_hours=Decimal(40),
+        next_response_hours=Decimal(4), resolution_hours=Decimal(40),
     )  # fmt: skip
     db.add(policy)
     db.flush()
@@ -84,9 +97,16 @@ def sla_policy(db) -> SlaPolicy:
 #  c14 Cedar normal no team     opened 2025-12-30 10:00  FR br due 2025-12-30 14:00 (outside),
 #                                                    replied 2026-01-02 10:00 (72 h); Res met 01-03
 #
+# Waits for the agent's next reply (NR, next response): w1 c1 asked 01-11 09:00, answered 10:00
+#   (met, Jan); w2 c3 asked 02-06 09:00, br due 02-06 13:00 (Feb); w3 c7 asked 05-02 09:00,
+#   answered 12:00 (met, May); w4 c10 asked 06-15 09:00, running (due 13:00): not counted.
+#
 # First response: Jan c1 met, c2 br (1 of 2); Feb c3 (1 of 1); Mar c4 met, c5 br (1 of 2);
 #   Apr c10 (1 of 1); May c7 (1 of 1): 5 of 7.
 # Resolution: Jan c1, c6, c14 (3 of 3); Feb c2 met, c3 br (1 of 2); Mar c4 (1 of 1): 5 of 6.
+# Next response: Jan 1 of 1, Feb 0 of 1, May 1 of 1: 2 of 3; by priority normal 1 of 2 (w2,
+#   w3), high 1 of 1 (w1); by team Billing 0 of 1, Networking 2 of 2; by organisation Acme 1 of
+#   1, Birch 0 of 1, Cedar 1 of 1 (settled: Acme 7, Birch 5, Cedar 4).
 # By priority, FR / Res: low 0 of 1 / none; normal 3 of 3 / 2 of 3; high 1 of 2 / 2 of 2;
 #   urgent 1 of 1 / 1 of 1.
 # By team: Billing desk 1 of 2 / 0 of 1; Networking desk 3 of 4 / 3 of 3; no team 1 of 1 / 2 of 2.
@@ -158,6 +178,10 @@ def world(app, db, vendor, org_factory, user_factory, case_factory, article_fact
         ("case_raised", "user:2", "2026-02-01T10:00"),
     ]:
         db.add(ArticleEvent(article_id=article.id, kind=kind, voter=voter, created_at=at(moment)))
+    reply_wait(db, cases[1], started="2026-01-11T09:00", answered="2026-01-11T10:00")
+    reply_wait(db, cases[3], started="2026-02-06T09:00", due="2026-02-06T13:00", breached=True)
+    reply_wait(db, cases[7], started="2026-05-02T09:00", answered="2026-05-02T12:00")
+    reply_wait(db, cases[10], started="2026-06-15T09:00", due="2026-06-15T13:00")
     db.flush()
     refresh(app)
     return {
@@ -175,14 +199,12 @@ def _as_agent(world):
     return Principal(world["vendor"].id, "vendor", access.SUPPORT_AGENT, world["agent"].id)
 
 
-def _table(table, keys=None):
-    """(label, first response (met, breached), resolution (met, breached)) per group."""
+def _table(table, target=None):
+    """(label, first response (met, breached), resolution (met, breached)) per group; with a
+    ``target``, (label, (met, breached)) of that target."""
+    targets = (target,) if target else ("first_response", "resolution")
     return [
-        (
-            label,
-            (table.of(key, "first_response").met, table.of(key, "first_response").breached),
-            (table.of(key, "resolution").met, table.of(key, "resolution").breached),
-        )
+        (label, *((table.of(key, t).met, table.of(key, t).breached) for t in targets))
         for key, label in table.groups
     ]
 
@@ -228,6 +250,24 @@ def test_sla_compliance_by_month_priority_team_and_organisation(app, world):
         ("Cedar Foods", (1, 0), (2, 0)),
     ]
     assert [label for _key, label in top_two.groups] == ["Acme Clinics", "Birch Bank"]
+    assert _table(by_month, "next_response") == [
+        ("2026-01", (1, 0)),
+        ("2026-02", (0, 1)),
+        ("2026-03", (0, 0)),
+        ("2026-04", (0, 0)),
+        ("2026-05", (1, 0)),
+        ("2026-06", (0, 0)),
+    ]
+    assert by_month.total("next_response") == sla.Compliance(2, 1)
+    assert _table(by_priority, "next_response") == [
+        ("low", (0, 0)), ("normal", (1, 1)), ("high", (1, 0)), ("urgent", (0, 0)),
+    ]  # fmt: skip
+    assert _table(by_team, "next_response") == [
+        ("Billing desk", (0, 1)), ("Networking desk", (2, 0)), (None, (0, 0)),
+    ]  # fmt: skip
+    assert _table(by_org, "next_response") == [
+        ("Acme Clinics", (1, 0)), ("Birch Bank", (0, 1)), ("Cedar Foods", (1, 0)),
+    ]  # fmt: skip
 
 
 def test_backlog_first_response_and_cases_avoided(app, world):
@@ -276,9 +316,9 @@ def test_a_target_counts_at_its_due_time_when_breached_and_never_without_a_polic
 def test_the_rollup_counts_what_a_live_count_of_the_cases_gives(app, world):
     with app.test_request_context():
         set_principal(portal_db.session, _as_agent(world))
-        assert _table(support.compliance_by_month(PERIOD)) == _table(
-            sla.compliance_by_month(PERIOD)
-        )
+        rolled_up, live = support.compliance_by_month(PERIOD), sla.compliance_by_month(PERIOD)
+        assert _table(rolled_up) == _table(live)
+        assert _table(rolled_up, "next_response") == _table(live, "next_response")
 
 
 def test_a_change_counts_from_the_next_tick(app, db, world):
@@ -342,30 +382,30 @@ def test_the_page_shows_every_figure_in_its_tables(client_as, world):
     page = response.get_data(as_text=True)
     assert "<h1" in page and "Support dashboard" in page
     assert found["table-sla-by-month"] == [
-        ["Month", "First response", "Resolution"],
-        ["Jan 2026", "50%", "100%"],
-        ["Feb 2026", "100%", "50%"],
-        ["Mar 2026", "50%", "100%"],
-        ["Apr 2026", "100%", "—"],
-        ["May 2026", "100%", "—"],
-        ["Jun 2026", "—", "—"],
+        ["Month", "First response", "Next response", "Resolution"],
+        ["Jan 2026", "50%", "100%", "100%"],
+        ["Feb 2026", "100%", "0%", "50%"],
+        ["Mar 2026", "50%", "—", "100%"],
+        ["Apr 2026", "100%", "—", "—"],
+        ["May 2026", "100%", "100%", "—"],
+        ["Jun 2026", "—", "—", "—"],
     ]
     assert found["table-sla-by-priority"] == [
-        ["Priority", "First response", "Resolution"],
-        ["Low", "0%", "—"],
-        ["Normal", "100%", "66.7%"],
-        ["High", "50%", "100%"],
-        ["Urgent", "100%", "100%"],
+        ["Priority", "First response", "Next response", "Resolution"],
+        ["Low", "0%", "—", "—"],
+        ["Normal", "100%", "50%", "66.7%"],
+        ["High", "50%", "100%", "100%"],
+        ["Urgent", "100%", "—", "100%"],
     ]
     assert found["table-sla-by-team"][1:] == [
-        ["Billing desk", "50%", "0%"],
-        ["Networking desk", "75%", "100%"],
-        ["No team", "100%", "100%"],
+        ["Billing desk", "50%", "0%", "0%"],
+        ["Networking desk", "75%", "100%", "100%"],
+        ["No team", "100%", "—", "100%"],
     ]
     assert found["table-sla-by-organisation"][1:] == [
-        ["Acme Clinics", "50%", "100%"],
-        ["Birch Bank", "100%", "50%"],
-        ["Cedar Foods", "100%", "100%"],
+        ["Acme Clinics", "50%", "100%", "100%"],
+        ["Birch Bank", "100%", "0%", "50%"],
+        ["Cedar Foods", "100%", "100%", "100%"],
     ]
     assert found["table-backlog-by-age"] == [
         ["Open for", "Low", "Normal", "High", "Urgent"],
@@ -395,6 +435,7 @@ def test_the_page_shows_every_figure_in_its_tables(client_as, world):
     figures = page[page.index('data-testid="support-figures"') :]
     assert "71.4%" in figures and "5 met of 7 settled in the period" in figures
     assert "83.3%" in figures and "5 met of 6 settled in the period" in figures
+    assert "66.7%" in figures and "2 met of 3 settled in the period" in figures
     assert "3.5 h" in figures
     assert "20% of cases avoided or opened; 12 opened" in figures
     assert "8 cases not solved or closed" in page
@@ -402,8 +443,9 @@ def test_the_page_shows_every_figure_in_its_tables(client_as, world):
 
 def test_the_period_filter_narrows_every_chart(client_as, world):
     found = tables(_page(client_as, world["agent"], "/reports/support?period=month"))
-    assert found["table-sla-by-month"] == [["Month", "First response", "Resolution"],
-                                           ["Jun 2026", "—", "—"]]  # fmt: skip
+    assert found["table-sla-by-month"] == [
+        ["Month", "First response", "Next response", "Resolution"], ["Jun 2026", "—", "—", "—"],
+    ]  # fmt: skip
     assert found["table-cases-avoided-by-month"][1:] == [["Jun 2026", "0", "4"]]
     # the backlog is today's, whatever the period
     assert found["table-backlog-by-age"][5] == ["Over 30 days", "1", "3", "0", "0"]

@@ -6,7 +6,7 @@ PostgreSQL as an ordinary role under row-level security.
 Run from the project root (not collected by pytest)::
 
     .venv/bin/python -m tests.perf.bench_dashboards [--small 10000] [--large 1000000]
-        [--registrations 100000] [--repeat 3]
+        [--registrations 100000] [--repeat 3] [--only customer --only "customer, own cases"]
         [--postgres-scratch-url postgresql+psycopg://postgres@127.0.0.1:5432/test_dash]
 
 One run, per database:
@@ -42,6 +42,7 @@ CHANNEL = "channel@northwind.example"
 SUPPORT = "support@northwind.example"
 PARTNER = "admin@alpine.example"
 CUSTOMER = "admin@granite.example"
+CUSTOMER_USER = "lee@granite.example"  # sees only the cases Lee raised (Granite does not share)
 
 # (name, signed in as, path): the dashboards, as their audiences open them (default period: the
 # last 12 months; "12m custom" spans two years to read more rows).
@@ -54,6 +55,7 @@ DASHBOARDS = (
     ("scorecards (vendor)", CHANNEL, "/scorecards/"),
     ("scorecard (partner)", PARTNER, "/scorecards/mine"),
     ("customer", CUSTOMER, "/reports/customer"),
+    ("customer, own cases", CUSTOMER_USER, "/reports/customer"),
 )
 TARGET_MS = 1000
 
@@ -66,12 +68,14 @@ class Figure:
     mean_ms: float
 
 
-def measure_all(app, password: str, repeat: int) -> list[Figure]:
+def measure_all(app, password: str, repeat: int, only: list[str] | None = None) -> list[Figure]:
     from tests.perf.bench_selfservice import _client, measure
 
     clients: dict[str, object] = {}
     figures = []
     for name, email, path in DASHBOARDS:
+        if only and name not in only:
+            continue
         client = clients.get(email) or clients.setdefault(email, _client(app, email, password))
         statements, mean_ms = measure(app, client, path, 1)
         timings = []
@@ -119,7 +123,7 @@ def run(app, args, password: str, title: str, target: bool) -> bool:
         _analyze(app)
         print(f"  cases grown to {size:,} ({time.perf_counter() - started:.0f} s)")
         print(f"  support figures rebuilt by the tick in {rebuild_support_figures(app):.1f} s")
-        sizes[f"{size:,}"] = measure_all(app, password, args.repeat)
+        sizes[f"{size:,}"] = measure_all(app, password, args.repeat, args.only)
     return report(title, sizes, target)
 
 
@@ -160,6 +164,9 @@ def parse_args(argv):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres-scratch-url", default="")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--only", action="append", help="measure only this dashboard (by name; repeatable)"
+    )
     return parser.parse_args(argv)
 
 

@@ -33,6 +33,7 @@ from selfservice.cases.services.common import (
     status_history,
     team_lead,
     teams,
+    wait_clock,
 )
 from selfservice.cases.services.conversation import add_comment, change_status, open_case
 from selfservice.cases.services.handling import (
@@ -62,5 +63,5 @@ __all__ = [
     "choose_policy", "choose_product", "clocks", "close_solved_cases", "is_agent", "is_shared",
     "line_code", "merge_case", "move_case", "open_case", "product_named", "product_terms",
     "queue_rank", "refresh_sla", "remove_watcher", "require_participant", "save_team",
-    "set_sharing", "status_history", "team_lead", "teams", "update_case",
+    "set_sharing", "status_history", "team_lead", "teams", "update_case", "wait_clock",
 ]  # fmt: skip

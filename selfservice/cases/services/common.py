@@ -31,6 +31,7 @@ from selfservice.cases.models import (
     STATUS_LABELS,
     TARGETS,
     Case,
+    CaseReplyWait,
     CaseStatus,
     CaseStatusChange,
     CaseWatcher,
@@ -106,17 +107,54 @@ def status_history(case: Case) -> list[tuple[str, datetime]]:
         ]
 
 
-def clocks(case: Case, now: datetime | None = None) -> dict:
-    """Each target's clock at ``now``: {target: TargetClock}; empty without a policy."""
+def last_wait(case: Case) -> CaseReplyWait | None:
+    """The case's latest wait for an agent's next reply (open or answered), if any."""
+    if case.id is None:
+        return None
+    return db.session.scalar(
+        select(CaseReplyWait)
+        .where(CaseReplyWait.case_id == case.id)
+        .order_by(CaseReplyWait.id.desc())
+        .limit(1)
+    )
+
+
+def wait_clock(
+    case: Case, wait: CaseReplyWait, now: datetime, history: list | None = None
+) -> sla.TargetClock:
+    """The next-response clock of one wait at ``now``: from the customer's comment that
+    started it to the agent's reply that ended it, in the case's statuses meanwhile."""
+    policy = case.sla_policy
+    history = status_history(case) if history is None else history
+    return sla.clock(
+        "next_response",
+        policy.hours("next_response"),
+        policy.pauses("next_response"),
+        sla.history_from(history, wait.started_at),
+        stopped_at=wait.answered_at,
+        now=now,
+        calendar=sla.calendar_for(policy, current_app.config),
+        breached_before=wait.breached,
+    )
+
+
+def _clocks(case: Case, now: datetime | None) -> tuple[dict, CaseReplyWait | None]:
+    """Each target's clock at ``now``, and the wait the next-response clock is of."""
     policy = case.sla_policy
     if policy is None:
-        return {}
+        return {}, None
     now = now or utcnow()
     calendar = sla.calendar_for(policy, current_app.config)
     history = status_history(case)
+    wait = last_wait(case) if policy.sets("next_response") else None
     stops = {"first_response": case.first_responded_at, "resolution": case.solved_at}
-    return {
-        target: sla.clock(
+    found = {}
+    for target in TARGETS:
+        if target == "next_response":
+            if wait is not None:
+                found[target] = wait_clock(case, wait, now, history)
+            continue
+        found[target] = sla.clock(
             target,
             policy.hours(target),
             policy.pauses(target),
@@ -126,16 +164,27 @@ def clocks(case: Case, now: datetime | None = None) -> dict:
             calendar=calendar,
             breached_before=getattr(case, f"{target}_breached"),
         )
-        for target in TARGETS
-    }
+    return found, wait
+
+
+def clocks(case: Case, now: datetime | None = None) -> dict:
+    """Each target's clock at ``now``: {target: TargetClock}; empty without a policy. Next
+    response is the latest wait's (met or breached once answered), absent before any wait."""
+    return _clocks(case, now)[0]
 
 
 def refresh_sla(case: Case, now: datetime | None = None) -> list:
     """Store each target's due time and breach (breaches are never undone). Returns the targets
     that breached just now. A due time that moves (reopened, paused and resumed, a new priority
-    or product) clears the target's warning, so the new deadline is warned of too."""
+    or product) clears the target's warning, so the new deadline is warned of too. The
+    next-response columns of the case follow the wait now open (cleared when none is), and the
+    wait keeps its own due time and breach for the figures."""
     newly = []
-    for target, state in clocks(case, now).items():
+    states, wait = _clocks(case, now)
+    if wait is None or wait.answered_at is not None:
+        states.pop("next_response", None)
+        case.next_response_due_at, case.next_response_breached = None, False
+    for target, state in states.items():
         if state.breached and not getattr(case, f"{target}_breached"):
             setattr(case, f"{target}_breached", True)
             newly.append(target)
@@ -143,8 +192,37 @@ def refresh_sla(case: Case, now: datetime | None = None) -> list:
             if getattr(case, f"{target}_due_at") != state.due_at:
                 setattr(case, f"{target}_warned", False)
             setattr(case, f"{target}_due_at", state.due_at)
+    if "next_response" in states:
+        wait.due_at, wait.breached = case.next_response_due_at, case.next_response_breached
     case.queue_rank = queue_rank(case)
     return newly
+
+
+def await_reply(case: Case, now: datetime) -> None:
+    """A public comment of the customer's side: if an agent has answered the case and no reply
+    is awaited yet, a wait for the agent's next reply starts now (when the case's policy sets a
+    next-response target). The caller refreshes the clocks after."""
+    policy = case.sla_policy
+    if case.first_responded_at is None or policy is None or not policy.sets("next_response"):
+        return
+    wait = last_wait(case)
+    if wait is not None and wait.answered_at is None:
+        return  # a reply is awaited already: its clock runs from the first comment
+    db.session.add(CaseReplyWait(org_id=case.org_id, case_id=case.id, started_at=now))
+    case.next_response_breached = case.next_response_warned = False
+    db.session.flush()
+
+
+def answer_wait(case: Case, now: datetime) -> None:
+    """An agent's public reply ends the wait now open, if any (met, unless its clock ran out
+    first: a breach before the reply stays a breach)."""
+    wait = last_wait(case)
+    if wait is None or wait.answered_at is not None:
+        return
+    refresh_sla(case, now)
+    wait.answered_at = now
+    case.next_response_due_at, case.next_response_breached = None, False
+    case.next_response_warned = False
 
 
 def queue_rank(case: Case) -> int:
@@ -158,7 +236,7 @@ def queue_rank(case: Case) -> int:
         if getattr(case, f"{t}_due_at") is not None and not getattr(case, f"{t}_breached")
     ]
     due = int(min(running).timestamp()) if running else 0
-    if case.first_response_breached or case.resolution_breached:
+    if any(getattr(case, f"{t}_breached") for t in TARGETS):
         return due
     return (QUEUE_BUCKET + due) if running else QUEUE_RANK_NONE
 

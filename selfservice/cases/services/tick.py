@@ -14,7 +14,7 @@ from portal import audit, formatting
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import InvalidTransition
-from selfservice.cases.models import RESOLVED_STATUSES, Case, CaseStatus
+from selfservice.cases.models import RESOLVED_STATUSES, TARGETS, Case, CaseStatus
 from selfservice.cases.services.common import (
     agents_to_tell,
     clocks,
@@ -38,8 +38,10 @@ def check_sla() -> int:
     # Clocks not yet breached whose deadline falls within the window (a breached case is not
     # looked at again: its breach is recorded once).
     due = or_(
-        and_(Case.first_response_due_at <= window, Case.first_response_breached.is_(False)),
-        and_(Case.resolution_due_at <= window, Case.resolution_breached.is_(False)),
+        *(
+            and_(getattr(Case, f"{t}_due_at") <= window, getattr(Case, f"{t}_breached").is_(False))
+            for t in TARGETS
+        )
     )
     cases = db.session.scalars(
         select(Case).where(due, Case.status.not_in(RESOLVED_STATUSES)).order_by(Case.id)
@@ -72,7 +74,11 @@ def _check_case_sla(case: Case, now: datetime, window: datetime) -> int:
 
 
 def _tell_sla(case: Case, target: str, *, breached: bool, due_at: datetime | None = None) -> None:
-    label = _("first response") if target == "first_response" else _("resolution")
+    label = {
+        "first_response": _("first response"),
+        "next_response": _("next response"),
+        "resolution": _("resolution"),
+    }[target]
     title = (
         _("SLA breached on %(number)s: %(target)s", number=case.number, target=label)
         if breached
