@@ -178,6 +178,9 @@ class LeadOffer(TenantOwned, Base):
     passed_down_from_id: Mapped[int | None] = mapped_column(
         ForeignKey("lead_offers.id", ondelete="CASCADE"), index=True
     )
+    # Offered by rule among the partners of a segment (portal.segments): a re-offer after a
+    # decline chooses among them again. None: by hand, or the whole pool.
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     lead: Mapped[Lead] = relationship(back_populates="offers")

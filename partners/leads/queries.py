@@ -457,3 +457,14 @@ def offers_unanswered(before: datetime | None = None, limit: int = 5) -> tuple[i
         .limit(limit)
     )
     return count, list(first)
+
+
+def last_offer_segment(lead_id: int) -> int | None:
+    """The segment the lead's latest offer (the vendor's, not a distributor's pass-down) was made
+    within by rule; None if by hand, from the whole pool, or the segment is gone."""
+    return db.session.scalar(
+        select(LeadOffer.segment_id)
+        .where(LeadOffer.lead_id == lead_id, LeadOffer.passed_down_from_id.is_(None))
+        .order_by(LeadOffer.offered_at.desc(), LeadOffer.id.desc())
+        .limit(1)
+    )

@@ -498,6 +498,32 @@ def test_lead_distribution_within_a_segment_offers_only_to_its_partners(app, db,
     )
 
 
+def test_a_decline_re_offers_within_the_same_segment(app, db, client_as, known):
+    """The segment is the candidate pool of the lead's distribution, not of its first offer
+    only: after D1 declines, the re-offer chooses among the distributors again (none left), and
+    never gives the lead to R1, whom the rule would take from the whole pool."""
+    distributors = make_segment(db, {"kind": ["distributor"]}, "Distributors")
+    lead = make_lead(db, None, "Kassel Networks GmbH", country="DE", product_line="networking")
+    client_as(known.manager).post(
+        f"/leads/{lead.id}/offer-by-rule", data={"segment_id": str(distributors.id)}
+    )
+    offer = db.scalar(select(LeadOffer).where(LeadOffer.lead_id == lead.id))
+    assert (offer.org_id, offer.segment_id) == (known.orgs["D1"].id, distributors.id)
+    response = client_as(known.people["D1"][0]).post(
+        f"/leads/{lead.id}/decline", data={"reason": "Not our region this quarter"}
+    )
+    assert response.status_code == 302
+    db.expire_all()
+    assert [(o.org_id, o.status) for o in lead.offers] == [(known.orgs["D1"].id, "declined")]
+    assert lead.status == "new"
+    refused = db.scalar(
+        select(AuditEvent.after).where(
+            AuditEvent.action == "lead.no_partner", AuditEvent.object_id == lead.id
+        )
+    )
+    assert refused["segment_id"] == distributors.id
+
+
 def test_a_segment_without_fitting_partners_leaves_the_lead_new(app, db, client_as, known):
     customers = make_segment(db, {"kind": ["customer"]}, "Customers")
     lead = make_lead(db, None, "Hamburg Networks GmbH", country="DE", product_line="networking")

@@ -89,6 +89,7 @@ def _make_offer(
     actor: Principal | None,
     reason: str,
     ranking: list[dict] | None,
+    segment_id: int | None = None,
 ) -> LeadOffer:
     now = utcnow()
     offer = LeadOffer(
@@ -99,6 +100,7 @@ def _make_offer(
         respond_by=_respond_by(now),
         offered_by_id=actor.user_id if actor else None,
         reason=reason,
+        segment_id=segment_id,
     )
     db.session.add(offer)
     flush_changes()
@@ -171,7 +173,9 @@ def offer_by_rule(
     reason = rule_reason(lead, best, ranked)
     if segment_id is not None:
         reason = _("Candidates: the partners of a segment.") + " " + reason
-    return _make_offer(lead, best.org, actor=actor, reason=reason, ranking=ranking)
+    return _make_offer(
+        lead, best.org, actor=actor, reason=reason, ranking=ranking, segment_id=segment_id
+    )
 
 
 def recall_offer(lead: Lead, *, actor: Principal) -> LeadOffer:
@@ -223,9 +227,10 @@ def recall_passed_down(offer: LeadOffer, *, actor: Principal | None) -> None:
 
 
 def reoffer_lead(lead_id: int) -> LeadOffer | None:
-    """Job: offer a lead that came back (declined) to the next partner by rule, unless someone
-    offered or closed it meanwhile."""
+    """Job: offer a lead that came back (declined) to the next partner by rule, among the
+    partners of the segment its last offer by rule was made within (if that segment still
+    exists), unless someone offered or closed it meanwhile."""
     lead = db.session.get(Lead, lead_id, populate_existing=True)
     if lead is None or lead.status != LeadStatus.new:
         return None
-    return offer_by_rule(lead, actor=None)
+    return offer_by_rule(lead, actor=None, segment_id=queries.last_offer_segment(lead.id))
