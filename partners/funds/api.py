@@ -162,7 +162,8 @@ def _claim(claim: FundClaim) -> ClaimOut:
     )
 
 
-def _request(record: FundRequest) -> dict:
+def _request(record: FundRequest, claims: list[FundClaim] | None = None) -> dict:
+    """``claims``: the request's, when the caller read a page's at once."""
     year, quarter = record.quarter
     return RequestOut(
         id=record.id,
@@ -176,7 +177,7 @@ def _request(record: FundRequest) -> dict:
         ends_on=record.ends_on,
         quarter=f"{year}-Q{quarter}",
         decision_reason=record.decision_reason,
-        claims=[_claim(c) for c in queries.claims_of(record)],
+        claims=[_claim(c) for c in (queries.claims_of(record) if claims is None else claims)],
     ).model_dump(mode="json")
 
 
@@ -224,7 +225,8 @@ def list_fund_requests(query: PageQuery):
     every partner's."""
     require_action("funds.view")
     rows, cursor = page_of(select(FundRequest), FundRequest, query)
-    return RequestPage(items=[_request(r) for r in rows], next_cursor=cursor)
+    claims = queries.claims_by_request([r.id for r in rows])
+    return RequestPage(items=[_request(r, claims[r.id]) for r in rows], next_cursor=cursor)
 
 
 @routes.get(f"/funds/requests/<{ID}:fund_request_id>")

@@ -45,14 +45,23 @@ def requests(status: str = "") -> Select:
 
 
 def claims_of(record: FundRequest) -> list[FundClaim]:
-    return list(
-        db.session.scalars(
-            select(FundClaim)
-            .where(FundClaim.request_id == record.id)
-            .options(selectinload(FundClaim.files))
-            .order_by(FundClaim.id)
-        )
-    )
+    return claims_by_request([record.id]).get(record.id, [])
+
+
+def claims_by_request(request_ids: list[int]) -> dict[int, list[FundClaim]]:
+    """The claims of these requests, with their files' metadata, oldest first: one statement
+    for a whole page of requests (and one for the files), not two per request."""
+    found: dict[int, list[FundClaim]] = {request_id: [] for request_id in request_ids}
+    if not request_ids:
+        return found
+    for claim in db.session.scalars(
+        select(FundClaim)
+        .where(FundClaim.request_id.in_(request_ids))
+        .options(selectinload(FundClaim.files))
+        .order_by(FundClaim.id)
+    ):
+        found[claim.request_id].append(claim)
+    return found
 
 
 def claims(status: str = "") -> Select:
