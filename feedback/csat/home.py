@@ -22,7 +22,8 @@ def ratings_to_give(principal) -> dict | None:
         "count": count,
         "waiting": count,
         "surveys": [
-            (s, links.make_token(services.PURPOSE, s.survey_id, principal.user_id)) for s in surveys
+            (s, services.survey_token(s.survey_id, principal.user_id, s.link_nonce))
+            for s in surveys
         ],
     }
 

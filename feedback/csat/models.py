@@ -3,9 +3,10 @@
 Both belong to the case's organisation, so PostgreSQL's wall keeps them with it; in the portal
 only vendor staff read them (the customer answers through the signed link, with no sign-in). The
 case's number, agent, team and product are copied when the survey is sent, so results stay as
-they were when the case was solved; only the analyses by product line (``queries.by_product``, the
-feedback dashboard) read the case's line from ``selfservice``'s table, read-only. One answer
-per survey is a unique constraint: two concurrent submits of one link cannot both record.
+they were when the case was solved; only the feedback dashboard's analysis by product line
+(``feedback.analytics.csat_by``) reads the case's line from ``selfservice``'s table, read-only.
+One answer per survey is a unique constraint: two concurrent submits of one link cannot both
+record.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from feedback import links
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import User
@@ -50,6 +52,9 @@ class CsatSurvey(_VendorReads, TenantOwned, Base):
     product: Mapped[str] = mapped_column(String(100), default="")
     solved_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Random, made with the row and carried in its link (feedback.links): the key alone cannot
+    # make a link that answers.
+    link_nonce: Mapped[str] = mapped_column(String(32), default=links.new_nonce)
 
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     agent: Mapped[User | None] = relationship(foreign_keys=[agent_id])

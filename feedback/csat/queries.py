@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Select, func, select
-from sqlalchemy import case as sql_case
 from sqlalchemy.orm import aliased
 
 from feedback import links
@@ -23,10 +22,6 @@ from feedback.surveys.nps import TENTH, percent
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.identity.models import Organization, User
-
-# Read in SQL only: CSAT per product line groups the answers by the rated case's product line in
-# one statement (as the feedback dashboard does); everything else a survey shows is its copy.
-from selfservice.cases.models import Case
 
 
 @dataclass(frozen=True)
@@ -136,36 +131,6 @@ def results() -> dict:
     }
 
 
-def by_product() -> dict[str, CsatSummary]:
-    """Per product line of the rated cases (``Case.product_line``: a code of
-    ``portal.product_lines``, the line of the case's catalogue product when it names one), and
-    "" for every answer (the whole portfolio, cases of no line included). One grouped
-    statement; the whole portfolio is the sum of its groups."""
-    rows = db.session.execute(
-        select(
-            Case.product_line,
-            func.count(),
-            func.sum(CsatResponse.score),
-            func.sum(sql_case((CsatResponse.score.in_(SATISFIED), 1), else_=0)),
-        )
-        .select_from(CsatResponse)
-        .join(CsatSurvey, CsatResponse.survey_id == CsatSurvey.id)
-        .join(Case, Case.id == CsatSurvey.case_id)
-        .group_by(Case.product_line)
-    ).all()
-    summaries = {
-        line: CsatSummary(int(count), int(total or 0), int(satisfied or 0))
-        for line, count, total, satisfied in rows
-        if line
-    }
-    summaries[""] = CsatSummary(
-        sum(int(count) for _line, count, _total, _sat in rows),
-        sum(int(total or 0) for _line, _count, total, _sat in rows),
-        sum(int(satisfied or 0) for _line, _count, _total, satisfied in rows),
-    )
-    return summaries
-
-
 def rating_of_case(case_id: int) -> list[tuple[int, str]]:
     """The ratings given to one case (one per solve that was answered), for vendor staff; the
     tenant wall gives nobody else any row."""
@@ -184,6 +149,7 @@ class RatingToGive:
     case_id: int
     case_number: str
     subject: str
+    link_nonce: str  # for the answer page's link, as the emailed one
 
 
 def ratings_to_give(
@@ -198,13 +164,17 @@ def ratings_to_give(
         ~select(CsatResponse.id).where(CsatResponse.survey_id == CsatSurvey.id).exists(),
     )
     # reason: surveys are vendor-only behind the wall; a requester reads its own open ones
-    # (ids, case number and subject) to answer them, as its emailed link lets it.
+    # (ids, case number, subject and link nonce) to answer them, as its emailed link lets it.
     with read_across() as reader:
         count = reader.scalar(select(func.count()).select_from(CsatSurvey).where(*unanswered))
         rows = (
             reader.execute(
                 select(
-                    CsatSurvey.id, CsatSurvey.case_id, CsatSurvey.case_number, CsatSurvey.subject
+                    CsatSurvey.id,
+                    CsatSurvey.case_id,
+                    CsatSurvey.case_number,
+                    CsatSurvey.subject,
+                    CsatSurvey.link_nonce,
                 )
                 .where(*unanswered)
                 .order_by(CsatSurvey.sent_at.desc(), CsatSurvey.id.desc())

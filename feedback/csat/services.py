@@ -33,9 +33,15 @@ LOW_SCORES = (1, 2)
 LOW_RATINGS_ACTION = "feedback.low_ratings"
 
 
-def survey_link(survey_id: int, requester_id: int) -> notify.Link:
+def survey_token(survey_id: int, requester_id: int, nonce: str) -> str:
+    """The token of a survey's link: the survey, who is asked, and the survey row's nonce."""
+    return links.make_token(PURPOSE, survey_id, requester_id, nonce)
+
+
+def survey_link(survey: CsatSurvey) -> notify.Link:
     """The survey's signed link (the tick auto-solves cases too: no request needed)."""
-    return notify.link("csat.answer", token=links.make_token(PURPOSE, survey_id, requester_id))
+    token = survey_token(survey.id, survey.requester_id, survey.link_nonce)
+    return notify.link("csat.answer", token=token)
 
 
 def _open_survey_of(reader: Session, case_id: int) -> int | None:
@@ -121,7 +127,7 @@ def send_survey(
                 name=requester.name,
                 number=number,
                 subject=subject,
-                url=notify.absolute_url(survey_link(survey.id, requester_id)),
+                url=notify.absolute_url(survey_link(survey)),
                 days=days,
             ),
             kind="feedback.survey",
@@ -130,7 +136,7 @@ def send_survey(
 
 
 # The signed link's side: no principal, so what it opens is read past the wall and checked
-# against the signed ids by hand.
+# against the signed ids and the survey row's nonce (``links.matches``).
 
 
 @dataclass(frozen=True)
@@ -176,11 +182,15 @@ def open_link(token: str) -> OpenLink:
     link (GET) never records anything."""
     link = links.read_token(PURPOSE, token)
     with read_across() as reader:
-        row = reader.execute(select(*_FACTS).where(CsatSurvey.id == link.survey_id)).one_or_none()
+        row = reader.execute(
+            select(*_FACTS, CsatSurvey.link_nonce).where(CsatSurvey.id == link.survey_id)
+        ).one_or_none()
         answered = row is not None and _answered(reader, row.id)
-    if row is None or row.requester_id != link.recipient_id:
-        raise links.LinkInvalid()  # a genuine signature over ids that do not match
-    return OpenLink(SurveyFacts(*row), answered)
+    if row is None or not links.matches(
+        link, survey_id=row.id, recipient_id=row.requester_id, nonce=row.link_nonce
+    ):
+        raise links.LinkInvalid()  # a genuine signature over ids or a nonce that do not match
+    return OpenLink(SurveyFacts(*row[: len(_FACTS)]), answered)
 
 
 def record_answer(token: str, score: int, comment: str) -> CsatResponse:

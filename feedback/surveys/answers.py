@@ -1,7 +1,7 @@
 """The NPS survey link's side: making a recipient's link, opening it (GET: reads only, so mail
 scanners that "click" record nothing) and recording its one answer. A link carries no principal,
-so what it opens is read past the wall (``read_across``) and checked against the signed ids by
-hand."""
+so what it opens is read past the wall (``read_across``) and checked against the signed ids and
+the recipient row's nonce (``links.matches``)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from portal.notify import services as notify
 PURPOSE = "nps"
 
 
-def survey_link(campaign_id: int, recipient_id: int) -> notify.Link:
-    """The recipient's signed link (the tick sends campaigns too: no request needed)."""
-    return notify.link("surveys.answer", token=links.make_token(PURPOSE, campaign_id, recipient_id))
+def survey_link(recipient: SurveyRecipient) -> notify.Link:
+    """The recipient's signed link, with its row's nonce (the tick sends campaigns too: no
+    request needed)."""
+    token = links.make_token(PURPOSE, recipient.campaign_id, recipient.id, recipient.link_nonce)
+    return notify.link("surveys.answer", token=token)
 
 
 class SurveyClosed(Exception):
@@ -49,6 +51,7 @@ def open_link(token: str) -> OpenLink:
                 SurveyRecipient.id,
                 SurveyRecipient.org_id,
                 SurveyRecipient.campaign_id,
+                SurveyRecipient.link_nonce,
                 NpsCampaign.name,
                 NpsCampaign.status,
             )
@@ -59,8 +62,10 @@ def open_link(token: str) -> OpenLink:
             reader.scalar(select(SurveyResponse.id).where(SurveyResponse.recipient_id == row.id))
             is not None
         )
-    if row is None or row.campaign_id != link.survey_id:
-        raise links.LinkInvalid()  # a genuine signature over ids that do not match
+    if row is None or not links.matches(
+        link, survey_id=row.campaign_id, recipient_id=row.id, nonce=row.link_nonce
+    ):
+        raise links.LinkInvalid()  # a genuine signature over ids or a nonce that do not match
     if row.status == CampaignStatus.closed:
         raise SurveyClosed()
     return OpenLink(row.campaign_id, row.name, row.id, row.org_id, answered)

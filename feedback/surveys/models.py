@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
+from feedback import links
 from portal.clock import utcnow
 from portal.db import Base, TenantOwned
 from portal.identity.models import Organization, User
@@ -107,6 +108,9 @@ class SurveyRecipient(TenantOwned, Base):
     org_tier: Mapped[str] = mapped_column(String(20), default="")
     sent_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     reminded_at: Mapped[datetime | None]
+    # Random, made with the row and carried in its link (feedback.links): the key alone cannot
+    # make a link that answers.
+    link_nonce: Mapped[str] = mapped_column(String(32), default=links.new_nonce)
 
     campaign: Mapped[NpsCampaign] = relationship()
     user: Mapped[User] = relationship()

@@ -199,7 +199,7 @@ def send_campaign(campaign: NpsCampaign, *, actor: Principal | None) -> int:
         )
         session.add(recipient)
         session.flush()
-        _email_link(campaign, recipient, person, reminder=False)
+        _email_link(recipient, person, reminder=False)
     return len(audience)
 
 
@@ -303,10 +303,10 @@ def audience_of(campaign: NpsCampaign) -> list[AudienceMember]:
     ]
 
 
-def _email_link(campaign, recipient, user, *, reminder: bool) -> None:
+def _email_link(recipient, user, *, reminder: bool) -> None:
     if not user.active or not notify.email_enabled(user, "feedback.survey"):
         return
-    url = notify.absolute_url(survey_link(campaign.id, recipient.id))
+    url = notify.absolute_url(survey_link(recipient))
     days = links.lifetime_seconds() // 86400
     subject = (
         _("Reminder: how likely are you to recommend us?")
@@ -393,7 +393,7 @@ def remind_recipients() -> int:
         ).all()
         for recipient in waiting:
             recipient.reminded_at = now
-            _email_link(campaign, recipient, recipient.user, reminder=True)
+            _email_link(recipient, recipient.user, reminder=True)
             reminded += 1
         audit.record("nps_campaign.reminded", campaign, actor=None, after={"reminded": reminded})
     return reminded

@@ -7,7 +7,7 @@ is not asked twice."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,14 +15,16 @@ import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from feedback import links
+from feedback import analytics, links
 from feedback.csat.models import CsatResponse, CsatSurvey
+from portal import reports
 from portal.clock import utcnow
 from portal.identity.models import User
 from portal.notify.models import Notification
 from selfservice.cases.models import SupportTeam, SupportTeamMember
 from tests.factories import make_case, make_product
 from tests.integration.test_cases import load, make_people, open_case, set_status
+from tests.integration.test_feedback_surveys import forged_with_the_key
 from tests.unchanged import unchanged
 
 LINK = re.compile(r"http://portal\.test(/feedback/csat/[A-Za-z0-9._-]+)")
@@ -101,6 +103,33 @@ def test_a_link_answers_once_and_the_database_decides(client_as, client, db, peo
         db.flush()
 
 
+def test_the_key_alone_cannot_make_a_link_that_answers(client_as, app, client, db, people, mailbox):
+    """As for NPS links: signed with the real key for the real survey and requester, but
+    without the survey row's stored nonce, a link is refused like a forged one (page and
+    status) and records nothing; the emailed link opens, answers once and thanks."""
+    _, path = solved_case_link(client_as, db, people, mailbox)
+    survey = db.scalar(select(CsatSurvey))
+    assert len(survey.link_nonce) >= 22
+    refused = client.get("/feedback/csat/" + path.rsplit("/", 1)[1][:-4] + "AAAA")
+    assert refused.status_code == 400 and "not valid" in refused.get_data(as_text=True)
+    theirs = links.new_nonce()  # as another survey's: any value but this row's
+    forged = forged_with_the_key(app, "csat", survey.id, survey.requester_id, theirs=theirs)
+    for what, token in forged.items():
+        with unchanged(db, survey, counted=[CsatResponse]):
+            opened = client.get(f"/feedback/csat/{token}")
+            answered = client.post(f"/feedback/csat/{token}", data={"score": "1"})
+        for page in (opened, answered):
+            assert (page.status_code, page.get_data()) == (400, refused.get_data()), what
+    assert answers(db) == 0
+    assert "How satisfied are you" in client.get(path).get_data(as_text=True)
+    done = client.post(path, data={"score": "5"})
+    assert done.status_code == 200 and "Your answer is recorded" in done.get_data(as_text=True)
+    with unchanged(db, survey, counted=[CsatResponse]):
+        again = client.post(path, data={"score": "2"})
+    assert again.status_code == 200 and "already answered" in again.get_data(as_text=True)
+    assert [(r.survey_id, r.score) for r in db.scalars(select(CsatResponse))] == [(survey.id, 5)]
+
+
 def test_expired_tampered_foreign_purpose_and_bad_scores(
     client_as, app, client, db, people, mailbox
 ):
@@ -109,8 +138,8 @@ def test_expired_tampered_foreign_purpose_and_bad_scores(
     survey = db.scalar(select(CsatSurvey))
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     with app.app_context():
-        nps = links.make_token("nps", survey.id, people.customer_user.id)
-        other_person = links.make_token("csat", survey.id, people.colleague.id)
+        nps = links.make_token("nps", survey.id, people.customer_user.id, survey.link_nonce)
+        other_person = links.make_token("csat", survey.id, people.colleague.id, survey.link_nonce)
     for bad in (tampered, nps, other_person, "not-a-token"):
         with unchanged(db, survey, counted=[CsatResponse]):
             page = client.get(f"/feedback/csat/{bad}")
@@ -256,6 +285,10 @@ def test_selfservice_never_imports_feedback():
     assert offenders == []
 
 
+# The months add_answer's surveys are solved in.
+KNOWN_MONTHS = reports.Period("custom", date(2027, 1, 1), date(2027, 2, 28))
+
+
 def add_answer(db, case_id, org, agent, team, month, score, comment=""):
     solved = datetime(2027, month, 10, 12, tzinfo=UTC)
     survey = CsatSurvey(
@@ -295,7 +328,7 @@ def test_results_arithmetic_on_a_known_set(client_as, app, db, people, known_set
     with app.test_request_context():
         set_principal(portal_db.session, Principal.for_user(people.manager))
         results = queries.results()
-        by_product = queries.by_product()
+        by_line = analytics.csat_by("product_line", KNOWN_MONTHS)
 
     def shown(summary):
         return (summary.responses, summary.average, summary.satisfied_percent)
@@ -309,10 +342,11 @@ def test_results_arithmetic_on_a_known_set(client_as, app, db, people, known_set
     assert b["organisation"] == {"Acme Customer": january, "Lone Customer": february}
     assert b["partner"] == {"Managing Reseller": january}  # Lone Customer has no partner
     assert b["month"] == {"2027-01": january, "2027-02": february}
-    assert shown(by_product["networking"]) == january
-    assert shown(by_product["storage"]) == february  # the line of the case's product
-    assert shown(by_product[""]) == (5, Decimal("3.6"), Decimal("60.0"))
-    assert set(by_product) == {"", "networking", "storage"}
+    # The Feedback dashboard's CSAT by product line: the line of the case, or of its product.
+    assert shown(by_line["networking"].summary) == january
+    assert shown(by_line["storage"].summary) == february  # the line of the case's product
+    assert shown(analytics.sum_csat(by_line.values()).summary) == shown(results["overall"])
+    assert set(by_line) == {"networking", "storage"}
     assert shown(queries.summarise([])) == (0, None, None)
 
     page = client_as(people.manager).get("/feedback/satisfaction/")
@@ -321,10 +355,10 @@ def test_results_arithmetic_on_a_known_set(client_as, app, db, people, known_set
     assert "60.0 %" in html and "66.7 %" in html and "Great" in html
     # The Feedback dashboard over the known set's months: the average of every rating, and the
     # storage line's share of satisfied ratings (3 and 5; 2 of its 3 requests answered).
-    analytics = client_as(people.manager).get(
+    dashboard = client_as(people.manager).get(
         "/feedback/analytics?period=custom&start=2027-01-01&end=2027-02-28"
     )
-    html = analytics.get_data(as_text=True)
+    html = dashboard.get_data(as_text=True)
     assert "3.6" in html[html.index('data-testid="feedback-figures"') :]
     rates = html[html.index('id="table-response-rates-by-product-line"') :]
     storage = rates.split('<th scope="row">Storage</th>', 1)[1].split("</tr>", 1)[0]
@@ -334,7 +368,6 @@ def test_results_arithmetic_on_a_known_set(client_as, app, db, people, known_set
 def test_csat_by_product_line_is_the_rated_cases_line(app, db, people):
     """By the case's product line, in one grouped statement: a case on a line alone, a case on
     a catalogue product (its line), cases of no line (in the whole portfolio only)."""
-    from feedback.csat import queries
     from portal.db import db as portal_db
     from portal.db import set_principal
     from portal.tenancy import Principal
@@ -353,16 +386,17 @@ def test_csat_by_product_line_is_the_rated_cases_line(app, db, people):
 
     with app.test_request_context():
         set_principal(portal_db.session, Principal.for_user(people.manager))
-        summaries = queries.by_product()
+        by_line = analytics.csat_by("product_line", KNOWN_MONTHS)
     shown = {
-        line: (s.responses, s.total, s.satisfied, s.average, s.satisfied_percent)
-        for line, s in summaries.items()
+        line: (s.responses, s.total, s.satisfied, s.average, s.summary.satisfied_percent)
+        for line, s in by_line.items()
     }
     assert shown == {
         "networking": (2, 8, 1, Decimal("4.0"), Decimal("50.0")),
         "security": (3, 9, 2, Decimal("3.0"), Decimal("66.7")),
-        "": (6, 19, 3, Decimal("3.2"), Decimal("50.0")),
+        "": (1, 2, 0, Decimal("2.0"), Decimal("0.0")),  # no line: in the whole portfolio only
     }
+    assert (analytics.sum_csat(by_line.values()).sent, sum(v[0] for v in shown.values())) == (7, 6)
 
 
 def test_the_case_page_shows_its_rating_to_vendor_staff_only(

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -172,13 +173,14 @@ def test_a_tampered_or_foreign_link_is_a_clear_400(app, client, db, people, mail
             select(SurveyRecipient).where(SurveyRecipient.email == people["customer"].email)
         )
         # A genuine signature over a recipient of another campaign: bound to both, refused.
-        other = links.make_token(answers.PURPOSE, campaign_id + 1000, recipient.id)
+        nonce = recipient.link_nonce
+        other = links.make_token(answers.PURPOSE, campaign_id + 1000, recipient.id, nonce)
         # Signed for another purpose (the future CSAT link): not an NPS link.
-        csat = links.make_token("csat", campaign_id, recipient.id)
+        csat = links.make_token("csat", campaign_id, recipient.id, nonce)
         # Signed with another secret.
         app.config["SECRET_KEY"], secret = "another-secret", app.config["SECRET_KEY"]
         try:
-            forged = links.make_token(answers.PURPOSE, campaign_id, recipient.id)
+            forged = links.make_token(answers.PURPOSE, campaign_id, recipient.id, nonce)
         finally:
             app.config["SECRET_KEY"] = secret
     for bad in (other, csat, forged):
@@ -186,6 +188,75 @@ def test_a_tampered_or_foreign_link_is_a_clear_400(app, client, db, people, mail
             assert client.get(f"/feedback/survey/{bad}").status_code == 400
             assert client.post(f"/feedback/survey/{bad}", data={"score": "5"}).status_code == 400
     assert answer_count(db) == 0
+
+
+def signed_with_the_key(app, purpose: str, payload: dict) -> str:
+    """A token made as someone holding the portal's SECRET_KEY (and nothing else) makes one."""
+    key = app.config["SECRET_KEY"]
+    return URLSafeTimedSerializer(key, salt=f"survey-link:{purpose}").dumps(payload)
+
+
+def forged_with_the_key(app, purpose: str, survey_id: int, recipient_id: int, theirs: str):
+    """Links signed with the real key for a real survey and recipient, each with a nonce other
+    than the recipient row's: guessed, ``theirs`` (another row's genuine one), cut short,
+    empty, not text, or missing (the link as it was before nonces)."""
+    ids = {"s": survey_id, "r": recipient_id}
+    return {
+        what: signed_with_the_key(app, purpose, {**ids, **nonce})
+        for what, nonce in {
+            "guessed": {"n": links.new_nonce()},
+            "another recipient's": {"n": theirs},
+            "cut short": {"n": "A"},
+            "empty": {"n": ""},
+            "not text": {"n": 12345},
+            "missing": {},
+        }.items()
+    }
+
+
+def test_the_key_alone_cannot_make_a_link_that_answers(app, client, db, people, mailbox):
+    """A leaked SECRET_KEY is not enough: links signed with it for a real campaign and recipient
+    but without that recipient's stored nonce get the page and status of a forged link (one
+    signed with another key) and record nothing; the emailed link still opens, answers once and
+    thanks."""
+    campaign_id = sent_campaign(app, people)
+    path = link_of(mailbox, people["customer"])
+    rows = campaign_rows(db, campaign_id)
+    by_email = {r.email: r for r in rows[1:]}
+    recipient, other = by_email[people["customer"].email], by_email[people["gold"].email]
+    assert len(recipient.link_nonce) >= 22 and recipient.link_nonce != other.link_nonce
+    with app.test_request_context():
+        emailed = links.read_token(answers.PURPOSE, path.rsplit("/", 1)[1])
+        assert emailed == links.SurveyLink(campaign_id, recipient.id, recipient.link_nonce)
+        app.config["SECRET_KEY"], secret = "another-secret", app.config["SECRET_KEY"]
+        try:
+            other_key = links.make_token(
+                answers.PURPOSE, campaign_id, recipient.id, recipient.link_nonce
+            )
+        finally:
+            app.config["SECRET_KEY"] = secret
+    refused = client.get(f"/feedback/survey/{other_key}")
+    assert refused.status_code == 400 and "not valid" in refused.get_data(as_text=True)
+    forged = forged_with_the_key(
+        app, answers.PURPOSE, campaign_id, recipient.id, theirs=other.link_nonce
+    )
+    for what, token in forged.items():
+        with unchanged(db, *rows, counted=[SurveyResponse]):
+            opened = client.get(f"/feedback/survey/{token}")
+            answered = client.post(f"/feedback/survey/{token}", data={"score": "10"})
+        for page in (opened, answered):
+            assert (page.status_code, page.get_data()) == (400, refused.get_data()), what
+    assert answer_count(db) == 0
+    # The genuine link: opens, answers, thanks; a second answer is refused.
+    assert "What is the main reason" in client.get(path).get_data(as_text=True)
+    done = client.post(path, data={"score": "8", "comment": "Fine"})
+    assert done.status_code == 200 and "Your answer is recorded" in done.get_data(as_text=True)
+    with unchanged(db, *rows, counted=[SurveyResponse]):
+        again = client.post(path, data={"score": "0"})
+    assert again.status_code == 200 and "already answered" in again.get_data(as_text=True)
+    assert [(r.recipient_id, r.score) for r in db.scalars(select(SurveyResponse))] == [
+        (recipient.id, 8)
+    ]
 
 
 def test_a_link_expires_after_14_days(app, client, db, people, mailbox):
