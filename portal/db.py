@@ -358,3 +358,12 @@ def get_or_404(model: type, object_id: int):
     if obj is None:
         abort(404)
     return obj
+
+
+def lock_row(record) -> None:
+    """Hold ``record``'s row until the transaction ends and read it afresh, so that a change
+    that must not fail because another request changed the row a moment before (two replies on
+    one case) waits its turn instead of raising StaleDataError. PostgreSQL: SELECT ... FOR
+    UPDATE; SQLite leaves the clause out, and a writing request holds its one write lock
+    already."""
+    db.session.refresh(record, with_for_update=True)

@@ -3,13 +3,19 @@ PostgreSQL without JIT, optionally as an ordinary role that row-level security b
 
 from __future__ import annotations
 
+import math
+import sqlite3
 from typing import Any
 
-from flask import current_app, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The wait for SQLite's write lock where no app says otherwise (SQLITE_BUSY_TIMEOUT_MS).
+DEFAULT_BUSY_TIMEOUT_MS = 5000
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def writes_on_get(view):
@@ -20,13 +26,51 @@ def writes_on_get(view):
     return view
 
 
-def _request_may_write() -> bool:
+def stop_writing() -> None:
+    """The rest of this request only reads (the page that says a write was refused): its
+    transactions begin deferred, and so do not wait for the write lock again."""
+    g.reads_only = True
+
+
+def _may_write() -> bool:
+    # Outside a request (a worker's job, a tick, a command) the work is writing work: it takes
+    # the lock as it begins, as a POST does. Jobs run inline inherit their request's answer.
     if not has_request_context():
+        return True
+    if g.get("reads_only"):
         return False
     if request.method not in SAFE_METHODS:
         return True
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "writes_on_get", False)
+
+
+def busy_timeout_ms() -> int:
+    """How long a SQLite writer waits for the write lock: the app's SQLITE_BUSY_TIMEOUT_MS."""
+    if has_app_context():
+        return int(current_app.config.get("SQLITE_BUSY_TIMEOUT_MS", DEFAULT_BUSY_TIMEOUT_MS))
+    return DEFAULT_BUSY_TIMEOUT_MS
+
+
+def retry_after_seconds() -> int:
+    """What a request refused for a busy database tells its client to wait (``Retry-After``):
+    one more writer's wait."""
+    return max(1, math.ceil(busy_timeout_ms() / 1000))
+
+
+def database_busy(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is SQLite's "database is locked"/"is busy": the
+    write lock not had within the busy timeout, or a read snapshot too old to write from.
+    Nothing was written; trying again later can succeed."""
+    while error is not None:
+        if isinstance(error, OperationalError) and isinstance(error.orig, sqlite3.Error):
+            code = getattr(error.orig, "sqlite_errorcode", None)
+            if code is not None:
+                return code & 0xFF in _BUSY_CODES  # extended codes: BUSY_SNAPSHOT, ...
+            message = str(error.orig)
+            return "database is locked" in message or "database is busy" in message
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -38,16 +82,23 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={DEFAULT_BUSY_TIMEOUT_MS:d}")
         cursor.close()
 
     # A request that may write takes SQLite's one write lock as it begins and so waits its turn
     # (busy_timeout). Begun deferred, it would read first and then find, on its first write, that
     # another request committed meanwhile: SQLite refuses that write at once ("database is
     # locked", a stale snapshot) and no wait helps. Reading requests stay deferred and never wait.
+    # A writer still without the lock after the timeout is answered 503 (portal.app).
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _request_may_write() else "BEGIN")
+        # The app's timeout, set here rather than on connect: a pooled connection may have been
+        # made outside the app's context.
+        wait = busy_timeout_ms()
+        if conn.info.get("busy_timeout_ms") != wait:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={wait:d}")
+            conn.info["busy_timeout_ms"] = wait
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
 def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:

@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
 log = logging.getLogger("portal.mail")
+# How long one step of an SMTP exchange (connect, a command, the data) may take.
+TIMEOUT_SECONDS = 15.0
 
 
 def build_message(sender: str, to: str, subject: str, body: str) -> EmailMessage:
@@ -24,7 +26,7 @@ def build_message(sender: str, to: str, subject: str, body: str) -> EmailMessage
     return msg
 
 
-def send(smtp_url: str | None, msg: EmailMessage, timeout: float = 15.0) -> None:
+def send(smtp_url: str | None, msg: EmailMessage, timeout: float = TIMEOUT_SECONDS) -> None:
     """Send one message; raises on failure so the outbox can retry."""
     if not smtp_url:
         log.info("email (no SMTP_URL set, not sent)\n%s", msg.as_string())

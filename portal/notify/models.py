@@ -66,8 +66,10 @@ class OutboxMessage(TenantOwned, Base):
     """An email written in the same transaction as the change that causes it, delivered after.
 
     ``org_id`` is the recipient's organisation (or, for an invitation, the inviting one). A
-    delivery claims it (pending → sending), then it is sent, back to pending for a retry, or
-    failed after the last attempt; a message stuck in sending is freed for a retry.
+    delivery claims it (pending → sending) with a lease that ends at ``claimed_until``, then it
+    is sent, back to pending for a retry, or failed after the last attempt. A message still in
+    sending when its lease has ended (its worker died) is freed for a retry by the tick.
+    ``attempts`` counts the claims, and so names the current one.
     """
 
     __tablename__ = "outbox_messages"
@@ -84,6 +86,7 @@ class OutboxMessage(TenantOwned, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    claimed_until: Mapped[datetime | None]
 
     workflow = Workflow(
         name="outbox_message",

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from portal import jobs
 from portal.clock import utcnow
@@ -150,63 +150,113 @@ def tell(
 
 
 def deliver_email(message_id: int) -> bool:
-    """Job: send one outbox message. Claiming it (pending → sending, a conditional UPDATE) makes
-    two workers (or a retry racing the first try) send it once."""
+    """Job: send one outbox message; True if this call sent it.
+
+    Claiming it (pending → sending, a conditional UPDATE) makes two workers, or a retry racing
+    the first try, send it once. The claim is committed before the slow send and is a lease of
+    ``OUTBOX_LEASE_SECONDS``: if this worker dies, the tick frees the message once the lease has
+    ended (``retry_outbox``). The outcome (sent, or back to pending, or failed) is committed as
+    soon as SMTP has answered, and only while this claim still stands."""
     message = db.session.get(OutboxMessage, message_id, populate_existing=True)
     if message is None or message.status != OutboxStatus.pending:
         return False
+    config = current_app.config
+    lease = config["OUTBOX_LEASE_SECONDS"]
     claimed = transition(
         message,
         OutboxStatus.sending,
         actor=None,
         claim=True,
-        changes={"attempts": message.attempts + 1},
+        changes={
+            "attempts": message.attempts + 1,
+            "claimed_until": utcnow() + timedelta(seconds=lease),
+        },
     )
     db.session.commit()  # the claim stands before the slow send, whatever happens next
     if not claimed:
         return False
-    config = current_app.config
     try:
         mail_transport.send(
             config["SMTP_URL"],
             mail_transport.build_message(
                 config["MAIL_FROM"], message.to_address, message.subject, message.body_text
             ),
+            # A hung server must not hold the message past its lease.
+            timeout=min(mail_transport.TIMEOUT_SECONDS, lease / 2),
         )
     except Exception as exc:  # noqa: BLE001 - any transport failure is retried by tick
-        transition(
-            message,
-            OutboxStatus.failed if message.attempts >= MAX_ATTEMPTS else OutboxStatus.pending,
-            actor=None,
-            changes={"last_error": f"{type(exc).__name__}: {exc}"},
-        )
         log.warning("email %s not sent (attempt %s): %s", message_id, message.attempts, exc)
+        if _end_claim(message):
+            transition(
+                message,
+                OutboxStatus.failed if message.attempts >= MAX_ATTEMPTS else OutboxStatus.pending,
+                actor=None,
+                changes={"last_error": f"{type(exc).__name__}: {exc}"},
+            )
+        db.session.commit()
         return False
-    transition(message, OutboxStatus.sent, actor=None)
+    if _end_claim(message):
+        transition(message, OutboxStatus.sent, actor=None)
+    else:
+        log.warning("email %s sent after its lease ended (the tick had freed it)", message_id)
+    db.session.commit()  # sent is recorded at once, not with whatever the caller does next
     return True
 
 
+def _end_claim(message: OutboxMessage, *, expired_by=None) -> bool:
+    """End the lease of ``message``'s current claim, if it still stands: still sending, and not
+    claimed again since (``attempts`` counts the claims, so it names this one); with
+    ``expired_by``, only if the lease had ended by then. The caller records the outcome in the
+    same transaction, which now holds the row (PostgreSQL) or the write lock (SQLite)."""
+    statement = update(OutboxMessage).where(
+        OutboxMessage.id == message.id,
+        OutboxMessage.status == OutboxStatus.sending,
+        OutboxMessage.attempts == message.attempts,
+    )
+    if expired_by is not None:
+        statement = statement.where(_lease_ended(expired_by))
+    return db.session.execute(statement.values(claimed_until=None)).rowcount == 1
+
+
+def _lease_ended(now):
+    # No lease at all: a message claimed before leases existed (migration 0032).
+    return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
+
+
 def retry_outbox() -> int:
-    """Deliver mail still pending a minute after it was written (a worker died, SMTP was down).
-    Also frees messages stuck in 'sending' by a worker that died mid-send."""
+    """Tick: free the messages whose delivery's lease has ended while they were still sending
+    (the worker died mid-send) and deliver them again, with the mail still pending a minute
+    after it was written (SMTP was down, the queue lost the job). A message whose lease has not
+    ended is left to its delivery, however old it is. Returns how many were sent."""
     now = utcnow()
-    stuck = db.session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.status == OutboxStatus.sending,
-            OutboxMessage.created_at < now - timedelta(minutes=10),
-        )
+    stranded = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.sending, _lease_ended(now))
     ).all()
-    for message in stuck:
-        transition(message, OutboxStatus.pending, actor=None, claim=True)
-    ids = db.session.scalars(
+    freed = []
+    for message in stranded:
+        if not _end_claim(message, expired_by=now):
+            continue  # its delivery finished, or another tick freed it, meanwhile
+        last = message.attempts >= MAX_ATTEMPTS
+        transition(
+            message,
+            OutboxStatus.failed if last else OutboxStatus.pending,
+            actor=None,
+            claim=True,
+            changes={"last_error": "the delivery did not finish within its lease"},
+        )
+        if not last:
+            freed.append(message.id)
+    waiting = db.session.scalars(
         select(OutboxMessage.id)
         .where(
             OutboxMessage.status == OutboxStatus.pending,
             OutboxMessage.created_at < now - timedelta(minutes=1),
+            OutboxMessage.id.not_in(freed),
         )
         .limit(500)
     ).all()
-    return sum(deliver_email(message_id) for message_id in ids)
+    db.session.commit()  # freed messages are pending even if a delivery below fails
+    return sum(deliver_email(message_id) for message_id in [*freed, *waiting])
 
 
 def unread_count(user_id: int) -> int:

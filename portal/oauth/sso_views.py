@@ -13,6 +13,7 @@ from wtforms.validators import URL, DataRequired, Length, Optional
 
 from portal import access, audit
 from portal.db import db, get_or_404
+from portal.engine import writes_on_get
 from portal.errors import DomainError
 from portal.identity.models import Organization
 from portal.identity.views import complete_sign_in
@@ -43,6 +44,7 @@ class ProviderForm(FlaskForm):
 
 
 @bp.get("/sso/callback")
+@writes_on_get  # signs in: a session row, the sign-in time, a first sign-in's account
 def callback():
     try:
         user, next_url = sso.finish_sign_in()

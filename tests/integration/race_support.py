@@ -61,3 +61,45 @@ def together(app, prefix: str, requests: list[Callable[[], int]]) -> list[int]:
     finally:
         event.remove(engine, "before_cursor_execute", hold)
     return [statuses.get(n, 0) for n in range(len(requests))]
+
+
+def remove_committed(app, org_ids: list[int], user_ids: list[int]) -> None:
+    """Remove what a race test committed for real: the organisations' rows in every table, the
+    people's audit events and rows, the people and the organisations; on a connection that
+    row-level security does not bind."""
+    from sqlalchemy import delete
+
+    from portal.db import Base
+    from portal.engine import make_engine
+
+    tables = list(reversed(Base.metadata.sorted_tables))
+    admin = make_engine(app.config["DATABASE_URL"])
+    with admin.begin() as conn:
+        for table in tables:
+            if "org_id" in table.c:
+                conn.execute(delete(table).where(table.c.org_id.in_(org_ids)))
+        events = Base.metadata.tables["audit_events"]
+        conn.execute(delete(events).where(events.c.actor_user_id.in_(user_ids)))
+        for table in tables:
+            if "user_id" in table.c and table.name != "audit_events":
+                conn.execute(delete(table).where(table.c.user_id.in_(user_ids)))
+        users = Base.metadata.tables["users"]
+        conn.execute(delete(users).where(users.c.id.in_(user_ids)))
+        organizations = Base.metadata.tables["organizations"]
+        conn.execute(delete(organizations).where(organizations.c.id.in_(org_ids)))
+    admin.dispose()
+
+
+def committed_vendor(session, made_orgs: list[int]):
+    """The vendor organisation, made (and noted in ``made_orgs`` for ``remove_committed``) if
+    the database has none yet."""
+    from sqlalchemy import select
+
+    from portal.identity.models import Organization
+    from tests import factories
+
+    vendor = session.scalar(select(Organization).where(Organization.kind == "vendor"))
+    if vendor is None:
+        vendor = factories.make_org(session, "vendor", name="Racing Vendor")
+        made_orgs.append(vendor.id)
+    return vendor

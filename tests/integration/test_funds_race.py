@@ -11,17 +11,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import ProgrammingError
 
 from partners.funds.models import FundBudget, FundClaim, FundClaimFile, FundRequest
 from portal.audit import AuditEvent
 from portal.clock import utcnow
-from portal.db import Base, unscoped
-from portal.engine import make_engine
-from portal.identity.models import Organization, User
+from portal.db import unscoped
 from tests import factories
-from tests.integration.race_support import together
+from tests.integration.race_support import committed_vendor, remove_committed, together
 from tests.integration.test_row_level_security import as_ordinary_role, pg  # noqa: F401
 
 TABLES = ("fund_budgets", "fund_requests", "fund_claims", "fund_claim_files")
@@ -36,10 +34,7 @@ def committed(app):
     session = app.extensions["db"].session_factory()
     made_orgs: list[int] = []
     with unscoped(session):
-        vendor = session.scalar(select(Organization).where(Organization.kind == "vendor"))
-        if vendor is None:
-            vendor = factories.make_org(session, "vendor", name="Racing Vendor")
-            made_orgs.append(vendor.id)
+        vendor = committed_vendor(session, made_orgs)
         partner = factories.make_org(session, "reseller", name="Racing Reseller")
         made_orgs.append(partner.id)
         managers = [factories.make_user(session, vendor, "channel_manager") for _ in range(2)]
@@ -71,20 +66,7 @@ def committed(app):
         user_ids = [u.id for u in managers + people]
     session.close()
     yield world
-    admin = make_engine(app.config["DATABASE_URL"])
-    with admin.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            if "org_id" in table.c:
-                conn.execute(delete(table).where(table.c.org_id.in_(made_orgs)))
-        events = Base.metadata.tables["audit_events"]
-        conn.execute(delete(events).where(events.c.actor_user_id.in_(user_ids)))
-        for table in reversed(Base.metadata.sorted_tables):
-            if "user_id" in table.c and table.name != "audit_events":
-                conn.execute(delete(table).where(table.c.user_id.in_(user_ids)))
-        conn.execute(delete(User.__table__).where(User.__table__.c.id.in_(user_ids)))
-        organizations = Base.metadata.tables["organizations"]
-        conn.execute(delete(organizations).where(organizations.c.id.in_(made_orgs)))
-    admin.dispose()
+    remove_committed(app, made_orgs, user_ids)
 
 
 def test_two_approvals_at_once_against_one_budget_one_wins(client_as, app, committed):

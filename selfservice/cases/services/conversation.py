@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from portal import access, audit, people
 from portal.clock import utcnow
 from portal.concurrency import check_unchanged
-from portal.db import db
+from portal.db import db, lock_row
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization, User
 from portal.notify import services as notify
@@ -156,6 +156,7 @@ def add_comment(
     agent = is_agent(actor)
     if internal and not agent:
         raise Forbidden(_("Only support agents write internal notes."))
+    lock_row(case)  # a reply written a moment before this one is no conflict: it comes first
     text = clean_text(body, MAX_BODY)
     if not text:
         raise InvalidInput(_("Write a reply first."), field="body")
