@@ -24,7 +24,9 @@ def _reset_serializer() -> URLSafeTimedSerializer:
 
 
 def password_fingerprint(user) -> str:
-    """Changes whenever the password changes, which makes a used reset link worthless."""
+    """Changes whenever the password changes, which makes a used reset link worthless. Made
+    of the salted password hash, which the link's signer must know: an account without a
+    password has no reset (``services.accounts._resets``)."""
     basis = f"{user.id}:{user.password_hash or ''}:{user.password_changed_at or ''}"
     return hashlib.sha256(basis.encode()).hexdigest()[:20]
 

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.db import db
@@ -38,29 +39,39 @@ from portal.web import attempt, form_status, safe_next_url
 routes = Routes()
 
 
-def _failed(response) -> bool:
-    # Only failed attempts count towards the limits; a successful sign-in redirects.
-    return response.status_code != 302
+def _password_was_wrong(response) -> bool:
+    # Only a wrong password (or unknown address) counts towards the limits: not a success, not a
+    # form sent incomplete, and not an attempt the limits refused before any password was tried.
+    return g.get("sign_in_failed", False)
 
 
-def _account_key() -> str:
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))
+def _account() -> str:
+    return services.normalise_email(request.form.get("email", "")) or "-"
 
 
+def _account_and_address() -> str:
+    return f"{_account()} {get_remote_address()}"
+
+
+def _failures_limited(setting: str, key_func):
+    """Wrong passwords limited as ``setting`` says, counted per ``key_func()``."""
+    return limiter.limit(
+        lambda: current_app.config[setting],
+        methods=["POST"],
+        key_func=key_func,
+        deduct_when=_password_was_wrong,
+        scope=setting.lower(),
+    )
+
+
+# Three limits, so that guessing from elsewhere cannot lock an account's owner out: tight for one
+# account from one address; looser for one address, whatever accounts it tries; and high for one
+# account from every address together, against guessing spread over many. Counted in Redis when
+# REDIS_URL is set (shared by every process), in each process's memory otherwise.
 @routes.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed,
-    scope="login-address",
-)
-@limiter.limit(
-    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_account_key,
-    deduct_when=_failed,
-    scope="login-account",
-)
+@_failures_limited("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", _account_and_address)
+@_failures_limited("LOGIN_LIMIT_PER_ADDRESS", get_remote_address)
+@_failures_limited("LOGIN_LIMIT_PER_ACCOUNT_ACROSS_ADDRESSES", _account)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.home"))
@@ -78,26 +89,33 @@ def login():
         if not password:
             form.password.errors = [_("Enter your password.")]
         else:
-            user = services.authenticate(email, password)
-            db.session.commit()  # a rehashed password, if any
-            if user is not None and not sso.password_login_allowed(user.org_id):
+            user = services.account_for_sign_in(email)
+            by_password = user is None or sso.password_login_allowed(user.org_id)
+            # The reading ends before the password check: on SQLite a POST's transaction holds
+            # the one write lock from its first statement, and the check takes tens of
+            # milliseconds on purpose. A sign-in then writes once, briefly (complete_sign_in).
+            db.session.commit()
+            if not services.check_password(user, password):
+                g.sign_in_failed = True
+                form.form_errors.append(_("Email or password is not correct."))
+            elif not by_password:
+                db.session.commit()  # a renewed password hash, if any
                 form.form_errors.append(
                     _(
                         "Your organisation signs in through its identity "
                         "provider: leave the password empty."
                     )
                 )
-            elif user is not None:
-                return complete_sign_in(user, request.args.get("next"))
             else:
-                form.form_errors.append(_("Email or password is not correct."))
+                return complete_sign_in(user, request.args.get("next"))
     status = 422 if request.method == "POST" else 200
     return render_template("identity/login.html", form=form), status
 
 
 def complete_sign_in(user, next_url: str | None):
     """Open the server-side session of a user whose identity was just proven (password or
-    identity provider) and go on to where they were heading."""
+    identity provider) and go on to where they were heading. One short write transaction: the
+    session row, the time of sign-in and a renewed password hash, if any."""
     token = services.start_session(user, request.remote_addr, request.user_agent.string)
     db.session.commit()
     session.clear()  # a new session after sign-in: nothing planted before it survives

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from portal import jobs
 from portal.audit import AuditEvent
 from portal.identity.models import UserSession
 from tests.factories import PASSWORD
@@ -94,6 +95,28 @@ def test_deactivated_account_gets_the_same_answer_and_no_mail(
     assert mailbox == []
 
 
+def test_an_account_without_a_password_is_told_so_and_no_link_resets_it(
+    app, client, db, mailbox, user
+):
+    """An account that signs in through single sign-on has no password. Its reset link would
+    be made of its id alone, so anyone holding SECRET_KEY could sign one: none is sent, and a
+    link signed with the real key is refused."""
+    from portal.identity import tokens
+
+    user.password_hash = None
+    db.flush()
+    assert SAME_ANSWER in ask_for_reset(client, user.email)
+    (mail,) = mailbox.to(user.email)
+    assert "has no password" in mail["Subject"]
+    assert "/password/reset/" not in mail.get_content()
+    with app.test_request_context():
+        forged = "/password/reset/" + tokens.make_reset_token(user)
+    assert client.get(forged).status_code == 410
+    assert choose(client, forged).status_code == 410
+    db.refresh(user)
+    assert user.password_hash is None
+
+
 def test_the_new_password_must_follow_the_rules(app, client, mailbox, user):
     ask_for_reset(client, user.email)
     link = reset_link(app, mailbox.to(user.email)[0])
@@ -171,3 +194,51 @@ def test_a_reset_ends_every_session_of_the_account(app, db, client_as, mailbox, 
         .execution_options(populate_existing=True)
     ).all()
     assert sessions and all(s.revoked_at is not None for s in sessions)
+
+
+class QueuedJobs(list):
+    """A job backend that keeps what is dispatched, as RQ's queue does, for running later."""
+
+    def dispatch(self, app, jobs):
+        self.extend(jobs)
+
+
+def asked_for_reset(app, client, address: str) -> tuple[list[str], QueuedJobs]:
+    """The SQL statements of one forgot-password request, and the jobs it queued."""
+    statements, queued = [], QueuedJobs()
+    engine = app.extensions["db"].engine
+
+    def executed(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    inline = app.extensions["jobs"]
+    app.extensions["jobs"] = queued
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        ask_for_reset(client, address)
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+        app.extensions["jobs"] = inline
+    return statements, queued
+
+
+def test_a_known_and_an_unknown_address_cost_the_request_the_same_work(app, client, mailbox, user):
+    """Whether an account has the address is found out by the job, not by the request: the
+    request's statements and its one job are the same for both, so its time tells nothing."""
+    with time_machine.travel(START, tick=False):
+        known, known_jobs = asked_for_reset(app, client, user.email)
+        unknown, unknown_jobs = asked_for_reset(app, client, "nobody@nowhere.test")
+        assert known == unknown
+        assert [path for path, _ in known_jobs] == [path for path, _ in unknown_jobs]
+        assert len(known_jobs) == 1
+        assert mailbox == []  # nothing sent by the request itself
+
+        with app.app_context():
+            for path, args in unknown_jobs:
+                jobs.run_job(path, args)
+            assert mailbox == []
+            for path, args in known_jobs:
+                jobs.run_job(path, args)
+        [mail] = mailbox.to(user.email)
+        assert mail["Subject"] == "Reset your password"
+        assert client.get(reset_link(app, mail)).status_code == 200

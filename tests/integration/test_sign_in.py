@@ -1,7 +1,12 @@
 """Sign-in, sign-out and the server-side session behind the cookie."""
 
+import pytest
 import time_machine
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from portal.db import db as portal_db
+from portal.identity import passwords
 from portal.identity.models import UserSession
 from tests.factories import PASSWORD
 
@@ -79,3 +84,76 @@ def test_next_page_after_sign_in(client, org_factory, user_factory):
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     response = client.post("/login?next=/account", data={"email": user.email, "password": PASSWORD})
     assert response.headers["Location"] == "/account"
+
+
+@pytest.fixture
+def sign_in_steps(app, db, monkeypatch):
+    """What a sign-in does, in order: ("check", whether a transaction was open) when the password
+    is checked, ("write", table) for each INSERT, UPDATE or DELETE, ("commit",) for each commit of
+    the app's session."""
+    steps = []
+    verify = passwords.verify_password
+
+    def checked(password_hash, password):
+        steps.append(("check", portal_db.session.in_transaction()))
+        return verify(password_hash, password)
+
+    def wrote(conn, cursor, statement, parameters, context, executemany):
+        words = statement.split()
+        if words[0] in {"INSERT", "UPDATE", "DELETE"}:
+            steps.append(("write", words[2] if words[0] != "UPDATE" else words[1]))
+
+    def committed(session):
+        if session is not db and not session.in_nested_transaction():
+            steps.append(("commit",))
+
+    monkeypatch.setattr(passwords, "verify_password", checked)
+    engine = app.extensions["db"].engine
+    event.listen(engine, "before_cursor_execute", wrote)
+    event.listen(Session, "after_commit", committed)
+    yield steps
+    event.remove(Session, "after_commit", committed)
+    event.remove(engine, "before_cursor_execute", wrote)
+
+
+def test_a_sign_in_checks_the_password_outside_any_transaction_and_writes_once(
+    client, org_factory, user_factory, sign_in_steps
+):
+    """On SQLite a POST's transaction holds the database's one write lock, and a password check
+    takes tens of milliseconds on purpose: held through it, every sign-in (a wrong one too) made
+    every other writer wait. The reading is committed before the check; one short transaction
+    after it writes the session and the time of sign-in."""
+    user = user_factory(org_factory())
+    sign_in_steps.clear()  # the arranging above
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+    check = sign_in_steps.index(("check", False))
+    assert ("write", "users") not in sign_in_steps[:check]
+    assert sorted(sign_in_steps[check + 1 : -1]) == [("write", "user_sessions"), ("write", "users")]
+    assert sign_in_steps[-1] == ("commit",)
+
+
+def test_a_failed_sign_in_writes_nothing(client, org_factory, user_factory, sign_in_steps):
+    user = user_factory(org_factory())
+    sign_in_steps.clear()  # the arranging above
+    for email in (user.email, "nobody@nowhere.test"):
+        response = client.post("/login", data={"email": email, "password": "not-it-at-all"})
+        assert response.status_code == 422
+    assert [s for s in sign_in_steps if s[0] != "commit"] == [("check", False)] * 2
+
+
+def test_a_sign_in_does_not_fail_when_the_account_changed_meanwhile(
+    app, client, org_factory, user_factory
+):
+    """Two sign-ins of one account at once, or one during an admin's edit, used to answer 500
+    (a stale versioned row, seen under load on PostgreSQL): the sign-in time is written past
+    the account's version, which someone else's write has just moved."""
+    from tests.integration.race_support import written_first
+
+    user = user_factory(org_factory("reseller"), "partner_user")
+    moved = f"UPDATE users SET version = version + 1 WHERE id = {user.id}"
+    with written_first(app, "UPDATE users", moved) as preceded:
+        response = client.post("/login", data={"email": user.email, "password": PASSWORD})
+    assert preceded, "the sign-in wrote no UPDATE users"
+    assert response.status_code == 302
+    assert client.get("/home").status_code == 200

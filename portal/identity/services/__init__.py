@@ -11,8 +11,9 @@ deactivation, profile), ``organizations`` (vendor admins: organisations, their a
 """
 
 from portal.identity.services.accounts import (
-    authenticate,
+    account_for_sign_in,
     change_password,
+    check_password,
     end_all_sessions,
     end_session,
     request_password_reset,
@@ -50,9 +51,9 @@ from portal.identity.services.users import (
 )
 
 __all__ = [
-    "ORG_AUDIT_FIELDS", "USER_AUDIT_FIELDS", "accept_invitation", "account_manager_candidates",
-    "assign_account_manager", "authenticate",
-    "change_password", "change_role", "check_may_manage_members", "check_password_rules",
+    "ORG_AUDIT_FIELDS", "USER_AUDIT_FIELDS", "accept_invitation", "account_for_sign_in",
+    "account_manager_candidates", "assign_account_manager", "change_password", "change_role",
+    "check_may_manage_members", "check_password", "check_password_rules",
     "create_organization", "end_all_sessions", "end_session", "expire_invitations",
     "invitation_for_token", "invite_user", "normalise_email", "request_password_reset",
     "reset_password", "reset_token_is_valid", "revoke_invitation", "set_browser_timezone",

@@ -3,12 +3,15 @@ forgotten one by an emailed link."""
 
 from __future__ import annotations
 
+import hmac
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import audit
+from portal import audit, jobs
 from portal.clock import utcnow
 from portal.db import db, read_across, unscoped
 from portal.errors import InvalidInput
@@ -22,17 +25,28 @@ from portal.tenancy import Principal
 # accounts and write their sessions unscoped: the only such places in the application, reviewed.
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (same answer, same time, for an
-    unknown address, a wrong password and a deactivated account)."""
+def account_for_sign_in(email: str) -> User | None:
+    """The user this address names, active or not, or None: the one read of a password sign-in.
+    The caller ends the transaction before ``check_password``."""
     with unscoped():  # reason: no one is signed in yet; the user found becomes the principal
-        user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-        ok = passwords.verify_password(user.password_hash if user else None, password)
-        if not (ok and user and user.is_active):
-            return None
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash_password(password)
-        return user
+        return db.session.scalar(
+            select(User)
+            .options(joinedload(User.org))  # read now, for is_active: not in check_password
+            .where(User.email == normalise_email(email))
+        )
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Whether ``user`` is active and ``password`` is theirs: one argon2 check, as long for an
+    unknown address (None), a wrong password and a deactivated account. It reads nothing from
+    the database, so the caller runs it outside any transaction (it takes tens of milliseconds on
+    purpose). A hash made with older parameters is renewed, in the transaction that follows."""
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if not (ok and user and user.is_active):
+        return False
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)  # written with the session
+    return True
 
 
 def start_session(user: User, ip_address: str | None, user_agent: str | None) -> str:
@@ -50,7 +64,11 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
                 user_agent=(user_agent or "")[:300],
             )
         )
-        user.last_login_at = utcnow()
+        # Not through the versioned row: a sign-in is no edit of the account, and two sign-ins
+        # of one account at once (or one during an admin's edit) must not fail as stale.
+        now = utcnow()
+        db.session.execute(update(User).where(User.id == user.id).values(last_login_at=now))
+        set_committed_value(user, "last_login_at", now)
         db.session.flush()
     return raw
 
@@ -120,28 +138,55 @@ def _set_password(user: User, new: str) -> None:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a reset link if an active account has this address. The caller shows the same
-    message either way, so the form does not reveal which addresses have accounts."""
-    with read_across() as reader:  # no one is signed in: the address is all we have
-        user = reader.scalar(select(User).where(User.email == normalise_email(email)))
-        if user is None or not user.is_active:
-            return
-        org_id, user_id, address = user.org_id, user.id, user.email
-        token = tokens.make_reset_token(user)
+    """Queue the reset email for this address. The request does the same work whether an account
+    has the address or not (it looks nothing up): the job does (``send_password_reset``), so
+    neither the answer nor the time it takes tells which addresses have accounts."""
+    jobs.enqueue(send_password_reset, normalise_email(email))
+
+
+def send_password_reset(email: str) -> None:
+    """Job: email a reset link if an active account with a password has this address; tell an
+    account without one (it signs in through its organisation's provider) that it has none;
+    nothing otherwise."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None or not user.is_active:
+        return
+    if user.password_hash is None:
+        _security_email(
+            user,
+            _("Your account has no password"),
+            _(
+                "Someone asked to reset the password of your account. It has no password: "
+                "you sign in through your organisation's single sign-on. If that does not "
+                "work, ask your organisation's administrator.\n\nIf it was not you, ignore "
+                "this email."
+            ),
+        )
+        return
     hours = current_app.config["PASSWORD_RESET_HOURS"]
-    notify.queue_email(
-        org_id=org_id,
-        user_id=user_id,
-        to=address,
-        kind="account.security",
-        subject=_("Reset your password"),
-        body=_(
+    _security_email(
+        user,
+        _("Reset your password"),
+        _(
             "Someone asked to reset the password of your account. To choose a new "
             "password, open this link within %(hours)d hours:\n\n%(url)s\n\n"
             "If it was not you, ignore this email.",
             hours=hours,
-            url=notify.absolute_url(notify.link("identity.reset_password", token=token)),
+            url=notify.absolute_url(
+                notify.link("identity.reset_password", token=tokens.make_reset_token(user))
+            ),
         ),
+    )
+
+
+def _security_email(user: User, subject: str, body: str) -> None:
+    notify.queue_email(
+        org_id=user.org_id,
+        user_id=user.id,
+        to=user.email,
+        kind="account.security",
+        subject=subject,
+        body=body,
     )
 
 
@@ -151,11 +196,14 @@ def _reset_payload(token: str) -> dict | None:
 
 def _resets(user: User | None, payload: dict) -> bool:
     """Whether the reset link's ``payload`` still resets ``user``'s password: an active account
-    whose password has not changed since the link was made (a used link is spent)."""
+    with a password that has not changed since the link was made (a used link is spent). An
+    account without a password never resets: its fingerprint would be made of its id alone, so
+    anyone holding ``SECRET_KEY`` could sign a link for it."""
     return (
         user is not None
         and user.is_active
-        and tokens.password_fingerprint(user) == payload.get("f")
+        and user.password_hash is not None
+        and hmac.compare_digest(tokens.password_fingerprint(user), str(payload.get("f", "")))
     )
 
 
