@@ -2,6 +2,7 @@
 #   make demo   install, create the SQLite database through the migrations, seed, serve
 #   make test   install (with test tools, axe-core from npm and Chromium for the browser tests),
 #               run every test
+#   make lock   pin every Python dependency, with its hashes, after a change to pyproject.toml
 # TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test  runs on PostgreSQL.
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test chromium lint bench
+.PHONY: demo test install install-test lock chromium lint bench load
 
 demo: install
 	$(VENV)/bin/flask --app wsgi demo
@@ -20,15 +21,37 @@ test: install-test chromium
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-$(VENV)/.installed: pyproject.toml
+# Reproducible installs: every package at the version of the lock file, checked against its
+# hashes, then the portal itself (editable, its dependencies being those of the lock). The venv's
+# own pip (the one this Python ships) installs them: an upgrade would fetch whatever is newest.
+PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
+
+$(VENV)/.installed: requirements/lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(PIP_INSTALL) --require-hashes -r requirements/lock.txt
+	$(PIP_INSTALL) --no-deps -e .
+	@$(PY) -m pip check --disable-pip-version-check >/dev/null || { $(PY) -m pip check; \
+	  echo "requirements/lock.txt lacks what pyproject.toml asks for: run make lock"; exit 1; }
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml node_modules/.installed
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed requirements/lock-test.txt node_modules/.installed
+	$(PIP_INSTALL) --require-hashes -r requirements/lock-test.txt
 	touch $@
+
+# The lock files, from pyproject.toml, for CPython 3.11 on Linux x86_64 (what the README asks for
+# and CI runs), by uv at a pinned version: the runtime set, and the runtime set with the test
+# extra (the same versions of what they share). Upgrades nothing already pinned unless
+# UPGRADE=1 (then every package moves to its newest allowed version).
+UV_VERSION := 0.13.8
+LOCK := $(VENV)/bin/uv pip compile pyproject.toml --quiet --generate-hashes \
+	--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP_INSTALL) uv==$(UV_VERSION)
+	$(LOCK) -o requirements/lock.txt
+	$(LOCK) --extra test --constraints requirements/lock.txt -o requirements/lock-test.txt
 
 # axe-core, which the browser tests inject into pages (tests/e2e/test_layout_accessibility.py):
 # the version pinned in package-lock.json, from the npm registry. Needs Node.js 18 or newer.
@@ -54,3 +77,11 @@ bench: install-test
 	$(PY) -m tests.perf.bench_authenticated_page
 	$(PY) -m tests.perf.bench_leads
 	$(PY) -m tests.perf.bench_feedback
+
+# Load test (tests/load, not part of make test): 50 users for 5 minutes on SQLite, then on
+# PostgreSQL with Redis and an RQ worker. LOAD_DATABASE_URL: a PostgreSQL database of its own (its
+# schema is dropped). LOAD_ARGS, e.g. "--users 20 --duration 60", for a smoke run.
+LOAD_ARGS ?=
+load: install-test
+	$(PY) tests/load/run.py --database sqlite $(LOAD_ARGS)
+	$(PY) tests/load/run.py --database postgresql $(LOAD_ARGS)

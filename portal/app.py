@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 
 from flask import Flask, abort, current_app, g, render_template, request
@@ -11,12 +10,14 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import audit, formatting, jobs, product_lines
+from portal import audit, formatting, jobs, observability, product_lines
 from portal import config as portal_config
 from portal.db import db, set_principal
+from portal.engine import database_busy, retry_after_seconds, stop_writing
 from portal.errors import Forbidden
 from portal.extensions import babel, bootstrap, csrf, limiter, login_manager, talisman
 from portal.tenancy import Principal
@@ -77,8 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(portal_config.from_environment(environ))
     config.pop("DATABASE_URL", None)
     app.config.update(config)
-    logging.basicConfig()
-    logging.getLogger("portal").setLevel(logging.INFO)
+    observability.init_app(app)  # first: its request id and clock start before other hooks
 
     load_models()  # every model registered before the engine is used
     db.init_app(app)
@@ -191,6 +191,11 @@ def _init_login(app: Flask) -> None:
 
 def _init_limits(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    if app.config["REDIS_URL"]:
+        # A Redis that hangs costs a request a second at most, then limits count in memory.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
+        )
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
 
@@ -273,8 +278,27 @@ def _init_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
+        if database_busy(error):  # SQLite's write lock not had in time: nothing was written
+            app.logger.warning("database busy on %s %s: 503", request.method, request.path)
+            stop_writing()  # the page reads who is signed in without waiting for the lock
+            retry = {"Retry-After": str(retry_after_seconds())}
+            if request.path.startswith("/api/"):
+                from portal.api.errors import problem_response
+
+                detail = "The portal is busy. Try again in a moment."
+                return problem_response(503, "Service Unavailable", detail, retry)
+            return render_template("errors/503.html"), 503, retry
+        if isinstance(error, StaleDataError):  # a versioned row moved under a write no service
+            # settles itself: nothing was written, and the person can try again
+            app.logger.warning("stale write on %s %s: 409", request.method, request.path)
+            if request.path.startswith("/api/"):
+                from portal.api.errors import problem_response
+
+                detail = "Someone else changed this at the same moment. Read it again and retry."
+                return problem_response(409, "Conflict", detail)
+            return render_template("errors/409.html"), 409
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
             from portal.api.errors import problem_response
 

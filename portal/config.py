@@ -41,8 +41,10 @@ ENVIRONMENT_KEYS = frozenset(
         "BASE_URL",
         "VENDOR_NAME",
         "SESSION_HOURS",
-        "LOGIN_LIMIT_PER_ACCOUNT",
+        "LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS",
         "LOGIN_LIMIT_PER_ADDRESS",
+        "LOGIN_LIMIT_PER_ACCOUNT_ACROSS_ADDRESSES",
+        "LOGIN_LIMIT_PER_ACCOUNT",  # the older name of LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS
         "PASSWORD_RESET_HOURS",
         "INVITATION_DAYS",
         "API_RATE_LIMIT",
@@ -57,6 +59,10 @@ ENVIRONMENT_KEYS = frozenset(
         "CASES_ATTACHMENT_MAX_BYTES",
         "TRUSTED_PROXIES",
         "SURVEY_LINK_DAYS",
+        "LOG_FORMAT",
+        "METRICS_TOKEN",
+        "SQLITE_BUSY_TIMEOUT_MS",
+        "OUTBOX_LEASE_SECONDS",
     }
 )
 
@@ -149,9 +155,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "HSTS": production,
-        # Sign-in throttling (counted on failures only).
-        "LOGIN_LIMIT_PER_ACCOUNT": env.get("LOGIN_LIMIT_PER_ACCOUNT", "5 per 15 minutes"),
-        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        # Sign-in limits, counting wrong passwords only (portal.identity.views.login): tight for
+        # one account from one address, looser for one address across accounts, and high for
+        # one account across addresses, so that another address's guesses do not lock the owner
+        # out. LOGIN_LIMIT_PER_ACCOUNT, the older name, meant the tight one.
+        **_sign_in_limits(env),
         "PASSWORD_RESET_HOURS": int(env.get("PASSWORD_RESET_HOURS", "2")),
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS", "7")),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
@@ -181,7 +189,24 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "TRUSTED_PROXIES": _proxy_hops(env),
         # Feedback: how long a signed survey link stays valid (feedback.links).
         "SURVEY_LINK_DAYS": _positive_days(env, "SURVEY_LINK_DAYS", "14"),
+        # Operations (portal.observability): one JSON object per log line for a log collector,
+        # the default in production; plain text, for a person at a console, elsewhere. /metrics
+        # answers only to a request bearing METRICS_TOKEN (unset: no /metrics at all).
+        "LOG_FORMAT": _log_format(env, production),
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # SQLite: how long a writer waits for the one write lock before its request answers 503.
+        "SQLITE_BUSY_TIMEOUT_MS": _whole_number(env, "SQLITE_BUSY_TIMEOUT_MS", "5000", 0, 600_000),
+        # How long a delivery holds an outbox message before the tick frees it for a retry:
+        # longer than an SMTP exchange (portal.notify.mail.TIMEOUT_SECONDS).
+        "OUTBOX_LEASE_SECONDS": _whole_number(env, "OUTBOX_LEASE_SECONDS", "120", 1, 86_400),
     }
+
+
+def _log_format(env, production: bool) -> str:
+    value = env.get("LOG_FORMAT") or ("json" if production else "text")
+    if value not in {"json", "text"}:
+        raise ConfigurationError(f"LOG_FORMAT must be json or text, not {value!r}")
+    return value
 
 
 def _attachment_bytes(env) -> int:
@@ -229,6 +254,13 @@ def _positive_number(env, name: str, default: str) -> float:
     return value
 
 
+def _whole_number(env, name: str, default: str, low: int, high: int) -> int:
+    raw = env.get(name, default).strip()
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ConfigurationError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+    return int(raw)
+
+
 def _positive_days(env, name: str, default: str) -> int:
     try:
         value = int(env.get(name, default))
@@ -237,3 +269,24 @@ def _positive_days(env, name: str, default: str) -> int:
     if not 1 <= value <= 365:
         raise ConfigurationError(f"{name} must be a whole number of days from 1 to 365")
     return value
+
+
+def _sign_in_limits(env) -> dict:
+    from limits import parse_many
+
+    tight = env.get("LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS") or env.get("LOGIN_LIMIT_PER_ACCOUNT")
+    settings = {
+        "LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS": tight or "5 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": env.get("LOGIN_LIMIT_PER_ADDRESS", "30 per 15 minutes"),
+        "LOGIN_LIMIT_PER_ACCOUNT_ACROSS_ADDRESSES": env.get(
+            "LOGIN_LIMIT_PER_ACCOUNT_ACROSS_ADDRESSES", "100 per hour"
+        ),
+    }
+    for name, value in settings.items():
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ConfigurationError(
+                f"{name} must be a rate such as '5 per 15 minutes', not {value!r}"
+            ) from None
+    return settings

@@ -25,6 +25,7 @@ from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal import observability
 from portal.db import db, unscoped
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,16 @@ def _resolve(path: str) -> Callable:
     return getattr(importlib.import_module(module), name)
 
 
-def run_job(path: str, args: tuple) -> None:
-    """Run one job in its own unscoped session and commit it. RQ workers call this too."""
+def run_job(path: str, args: tuple, request_id: str | None = None) -> None:
+    """Run one job in its own unscoped session and commit it. RQ workers call this too.
+    ``request_id``: of the request that queued it, for the job's log lines."""
     session = db.new_session()
     try:
-        with system_session(session), unscoped(session):  # reason: a job serves every org
+        with (
+            observability.job_context(path, request_id, backend().count_job),
+            system_session(session),
+            unscoped(session),  # reason: a job serves every org
+        ):
             _resolve(path)(*args)
             session.commit()
     except Exception:
@@ -92,10 +98,16 @@ class InlineBackend:
     def health(self) -> dict:
         return {"status": "ok", "mode": "inline"}
 
+    def count_job(self, job: str, failed: bool) -> None:
+        observability.count_inline_job(job, failed)
+
+    def job_counts(self):
+        return observability.inline_job_counts()
+
     def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
         for path, args in jobs:
             try:
-                run_job(path, args)
+                run_job(path, args, observability.current_request_id())
             except Exception:  # noqa: S112 - logged in run_job; the request that queued it committed
                 continue
 
@@ -107,6 +119,7 @@ class RedisBackend:
 
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
         self.queue = Queue(queue_name, connection=self.connection)
+        self.job_counts_in_redis = observability.RedisJobCounts(self.connection, queue_name)
 
     def health(self) -> dict:
         """Redis answers, and what the queue holds: jobs waiting, failed, and the workers that
@@ -126,16 +139,38 @@ class RedisBackend:
         except RedisError as error:
             return {"status": "unavailable", "mode": "redis", "error": type(error).__name__}
 
+    def count_job(self, job: str, failed: bool) -> None:
+        self.job_counts_in_redis.count(job, failed)
+
+    def job_counts(self):
+        return self.job_counts_in_redis
+
     def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
+        """Queue the jobs; while Redis does not answer, run them here instead, as the inline
+        backend does: the change that queued them is committed, so failing now would answer an
+        error for a write that stands (and be resubmitted), and some jobs (a reset email, an
+        export) have nothing in the database for a tick to retry."""
+        from redis.exceptions import RedisError
+
         for path, args in jobs:
-            self.queue.enqueue("portal.jobs.run_in_worker", path, args, retry=None)
+            try:
+                self.queue.enqueue(
+                    "portal.jobs.run_in_worker",
+                    path,
+                    args,
+                    observability.current_request_id(),
+                    retry=None,
+                )
+            except RedisError as error:
+                log.warning("job %s%r run here: Redis did not take it (%s)", path, args, error)
+                InlineBackend().dispatch(app, [(path, args)])
 
 
-def run_in_worker(path: str, args: tuple) -> None:
+def run_in_worker(path: str, args: tuple, request_id: str | None = None) -> None:
     """Entry point of an RQ job. ``flask worker`` runs inside the app's context; a bare
     ``rq worker`` process has none, so it builds the app once from the environment."""
     if has_app_context():
-        run_job(path, tuple(args))
+        run_job(path, tuple(args), request_id)
         return
     from portal.app import create_app
 
@@ -143,7 +178,7 @@ def run_in_worker(path: str, args: tuple) -> None:
     if _worker_app is None:
         _worker_app = create_app()
     with _worker_app.app_context():
-        run_job(path, tuple(args))
+        run_job(path, tuple(args), request_id)
 
 
 _worker_app: Flask | None = None
