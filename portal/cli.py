@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -23,6 +24,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(tick_command)
     app.cli.add_command(worker_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -33,9 +36,14 @@ def db_group() -> None:
 @db_group.command("upgrade", help="Bring the schema to the newest migration.")
 @with_appcontext
 def db_upgrade() -> None:
+    upgrade_database()
+    click.echo("Database is up to date.")
+
+
+def upgrade_database() -> None:
+    """Bring the app's database to the newest migration, in one transaction."""
     with db.engine.begin() as connection:
         migrate.upgrade(connection)
-    click.echo("Database is up to date.")
 
 
 @db_group.command("check", help="Fail if the models and the migrations differ.")
@@ -98,8 +106,7 @@ def demo_command(port: int) -> None:
 
     # Before seeding: the demo world's own notifications carry links too.
     current_app.config["BASE_URL"] = base_url_on_port(current_app.config["BASE_URL"], port)
-    with db.engine.begin() as connection:
-        migrate.upgrade(connection)
+    upgrade_database()
     with _quiet_mail():
         seed_demo_world()
     url = f"http://127.0.0.1:{port}/"
@@ -131,3 +138,36 @@ def worker_command(burst: bool) -> None:
     from rq import Worker
 
     Worker([backend.queue], connection=backend.connection).work(burst=burst)
+
+
+@click.command("backup", help="Write the database and a manifest of its checksums to PATH (.tar).")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    from portal import backup
+
+    url = current_app.config["DATABASE_URL"]
+    try:
+        manifest = backup.create_backup(url, path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Backed up {backup.describe(url)} to {path}: {backup.summary(manifest)}.")
+
+
+@click.command("restore", help="Restore the backup at PATH into the database and verify it.")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+@with_appcontext
+def restore_command(path: Path, force: bool) -> None:
+    from portal import backup
+
+    url = current_app.config["DATABASE_URL"]
+    try:
+        manifest, revision = backup.restore_backup(url, path, force=force)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(
+        f"Restored {path} into {backup.describe(url)}, verified: {backup.summary(manifest)}."
+    )
+    if revision != manifest["revision"]:
+        click.echo(f"Migrated from {manifest['revision']} to {revision}.")

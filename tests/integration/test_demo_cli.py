@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from portal import migrate
+from portal import cli
 from portal import seed as demo_seed
 from portal.config import DEFAULT_BASE_URL, base_url_on_port
 
@@ -33,8 +33,9 @@ def test_flask_demo_on_another_port_emails_links_to_that_port(
 ):
     user = user_factory(org_factory("reseller"), "partner_user")
     monkeypatch.setitem(app.config, "BASE_URL", DEFAULT_BASE_URL)  # restored after the test
-    # The test database is migrated already, and the demo world is not this test's.
-    monkeypatch.setattr(migrate, "upgrade", lambda connection: None)
+    # The test database is migrated already (and its transaction, which holds SQLite's write
+    # lock, is this test's), and the demo world is not this test's.
+    monkeypatch.setattr(cli, "upgrade_database", lambda: None)
     monkeypatch.setattr(demo_seed, "seed_demo_world", lambda: 0)
     served = {}
 
