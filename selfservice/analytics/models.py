@@ -1,8 +1,9 @@
 """The support figures' rollup: per day, organisation, support team and priority, the cases
-opened and the SLA targets met and breached; per day, how many first replies took how long; and
-the days whose figures must be computed again. Kept by ``selfservice.analytics.rollup`` (the
-``support_figures`` tick); read by the vendor's support dashboard, and past the wall by a
-customer's dashboard for its own organisation's rows only (``customer.compliance_by_month``).
+opened and the SLA targets met and breached; the same targets per day and requester; per day,
+how many first replies took how long; and the days whose figures must be computed again. Kept
+by ``selfservice.analytics.rollup`` (the ``support_figures`` tick); read by the vendor's
+support dashboard, and past the wall by a customer's dashboard for its own organisation's rows
+only, or its own person's (``customer.compliance_by_month``).
 
 A dashboard over a million cases cannot read the cases themselves within a second: grouping the
 rows of a year takes several seconds per chart. It reads these rows instead, a few per day.
@@ -46,6 +47,28 @@ class SupportDay(_VendorOnly, TenantOwned, Base):
     first_response_breached: Mapped[int] = mapped_column(default=0)
     next_response_met: Mapped[int] = mapped_column(default=0, server_default="0")
     next_response_breached: Mapped[int] = mapped_column(default=0, server_default="0")
+    resolution_met: Mapped[int] = mapped_column(default=0)
+    resolution_breached: Mapped[int] = mapped_column(default=0)
+
+
+class SupportRequesterDay(_VendorOnly, TenantOwned, Base):
+    """One day's SLA targets settled (``selfservice.analytics.sla``) of the cases one person
+    requested in one organisation: what a customer's person who sees only their own cases reads
+    (a person may have raised a large share of a big customer's cases)."""
+
+    __tablename__ = "support_requester_days"
+    __table_args__ = (
+        Index("ix_support_requester_days_requester_id_day", "requester_id", "day"),
+        Index("ix_support_requester_days_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    requester_id: Mapped[int]  # no foreign key, as team_id: counts, rebuilt from the cases
+    first_response_met: Mapped[int] = mapped_column(default=0)
+    first_response_breached: Mapped[int] = mapped_column(default=0)
+    next_response_met: Mapped[int] = mapped_column(default=0)
+    next_response_breached: Mapped[int] = mapped_column(default=0)
     resolution_met: Mapped[int] = mapped_column(default=0)
     resolution_breached: Mapped[int] = mapped_column(default=0)
 

@@ -35,7 +35,12 @@ from portal import reports
 from portal.clock import utcnow
 from portal.db import db
 from selfservice.analytics import sla
-from selfservice.analytics.models import SupportDay, SupportDirtyDay, SupportResponseTime
+from selfservice.analytics.models import (
+    SupportDay,
+    SupportDirtyDay,
+    SupportRequesterDay,
+    SupportResponseTime,
+)
 from selfservice.cases.models import TARGETS, Case, CaseReplyWait
 
 # What a case's figures depend on, and the moments that place it on a day.
@@ -49,7 +54,7 @@ MOMENTS = (
 # A wait for a next response settles when it is answered or falls due; it is counted in its
 # case's groups, so a case's regrouping moves it.
 WAIT_MOMENTS = ("answered_at", "due_at")
-REGROUPING = ("priority", "team_id", "org_id", "sla_policy_id")
+REGROUPING = ("priority", "team_id", "org_id", "requester_id", "sla_policy_id")
 WATCHED = (
     *MOMENTS,
     "first_response_breached",
@@ -58,6 +63,7 @@ WATCHED = (
     "priority",
     "team_id",
     "org_id",
+    "requester_id",
 )
 
 
@@ -178,20 +184,22 @@ def rebuild_all() -> None:
         )
     ]
     moments = [value for pair in bounds for value in pair if value is not None]
-    db.session.execute(delete(SupportDay))
-    db.session.execute(delete(SupportResponseTime))
+    for table in ROLLUPS:
+        db.session.execute(delete(table))
     if moments:
         rebuild(min(moments).astimezone(UTC).date(), max(moments).astimezone(UTC).date())
+
+
+# Every table ``rebuild`` computes, each with a ``day`` column.
+ROLLUPS = (SupportDay, SupportRequesterDay, SupportResponseTime)
 
 
 def rebuild(first: date, last: date) -> None:
     """Compute the days ``first`` to ``last`` (inclusive) again from the cases."""
     start = datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
-    db.session.execute(delete(SupportDay).where(SupportDay.day.between(first, last)))
-    db.session.execute(
-        delete(SupportResponseTime).where(SupportResponseTime.day.between(first, last))
-    )
+    for table in ROLLUPS:
+        db.session.execute(delete(table).where(table.day.between(first, last)))
 
     def groups(moment) -> list:
         return [
@@ -230,6 +238,7 @@ def rebuild(first: date, last: date) -> None:
             ).group_by(*keys),
         )
     )
+    _rebuild_requesters(start, end)
     # First replies, in tenths of an hour (the dashboard's precision), per day.
     timed = (
         select(
@@ -248,6 +257,33 @@ def rebuild(first: date, last: date) -> None:
         )
     )
     db.session.flush()
+
+
+def _rebuild_requesters(start: datetime, end: datetime) -> None:
+    """The targets settled in [start, end) per organisation, requester and day."""
+
+    def groups(moment) -> list:
+        return [
+            Case.org_id.label("org_id"),
+            Case.requester_id.label("requester_id"),
+            reports.day_key(moment).label("day"),
+        ]
+
+    parts = union_all(
+        *sla.branches(groups, start, end, only=Case.requester_id.is_not(None))
+    ).subquery("parts")
+    keys = [parts.c.org_id, parts.c.requester_id, parts.c.day]
+    db.session.execute(
+        insert(SupportRequesterDay).from_select(
+            [
+                "org_id",
+                "requester_id",
+                "day",
+                *(f"{target}_{outcome}" for target in TARGETS for outcome in ("met", "breached")),
+            ],
+            select(*keys, *sla.pivot(parts)).group_by(*keys),
+        )
+    )
 
 
 def seed(session, orgs) -> int:

@@ -185,7 +185,8 @@ class Case(TenantOwned, Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_status_id", "status", "id"),
-        Index("ix_cases_org_id_requester", "org_id", "requester_id"),
+        # A person's cases, and their open ones by status (a customer's dashboard).
+        Index("ix_cases_org_id_requester_status", "org_id", "requester_id", "status"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
         Index("ix_cases_queue_rank_id", "queue_rank", "id"),
         Index("ix_cases_updated_at_id", "updated_at", "id"),

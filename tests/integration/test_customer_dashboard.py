@@ -2,9 +2,9 @@
 every figure exactly on a small world worked out by hand below, from the queries and in the
 page's tables; all through the tenant wall: a customer's person sees the figures of the cases
 and quotes it may see, and nothing of another organisation; customers only, from the
-navigation. Whoever sees the whole organisation's cases reads SLA compliance from the vendor's
-daily rollup (its own organisation's rows only, as fresh as the last tick); the others have it
-counted live on their own cases."""
+navigation. SLA compliance is read from the vendor's daily rollup, as fresh as the last tick:
+the organisation's rows for whoever sees all its cases, one's own requested cases' rows for the
+others (plus the cases they only watch, counted live)."""
 
 from __future__ import annotations
 
@@ -193,16 +193,46 @@ def test_another_organisation_sees_only_its_own(app, world):
     ] == [("EUR", 1, Decimal("10000.00"), 0)]
 
 
+def _rolled_up_and_live(app, user):
+    with app.test_request_context():
+        principal = Principal.for_user(user)
+        set_principal(portal_db.session, principal)
+        rolled_up = customer.compliance_by_month(PERIOD, principal)
+        live = sla.compliance_by_month(PERIOD)
+    return _all(rolled_up), _all(live)
+
+
 def test_the_rollup_read_for_a_whole_organisation_is_its_live_count(app, world):
     """Read past the wall, the rollup gives an admin exactly what counting its cases live
     through the wall gives (the Acme world has no watched case of another organisation)."""
     for who in ("admin", "birch_admin"):
-        with app.test_request_context():
-            principal = Principal.for_user(world[who])
-            set_principal(portal_db.session, principal)
-            rolled_up = customer.compliance_by_month(PERIOD, principal)
-            live = sla.compliance_by_month(PERIOD)
-        assert _all(rolled_up) == _all(live)
+        rolled_up, live = _rolled_up_and_live(app, world[who])
+        assert rolled_up == live
+
+
+def test_the_rollup_read_for_ones_own_cases_is_their_live_count(app, world):
+    """A customer user reads the cases it requested from the rollup per requester, and adds
+    those it only watches (a1) counted live: together, what the wall shows it."""
+    rolled_up, live = _rolled_up_and_live(app, world["ann"])
+    assert rolled_up == live
+    assert sum(c.settled for month in rolled_up for c in month) == 4  # a1: FR, Res; a3: FR, NR
+
+
+def test_ones_own_figures_follow_the_tick(app, db, world, case_factory):
+    """A case Ann raises counts once the tick has run; a case handed to another requester
+    leaves Ann's figures with the next tick (the days of both are marked)."""
+    policy = sla_policy(db)
+    new = sla_case(case_factory, world["acme"], policy, requester=world["ann"],
+                   created="2026-05-04T09:00", responded="2026-05-04T10:00",
+                   status="open")  # fmt: skip
+    assert _figures(app, world["ann"])[0].total("first_response") == sla.Compliance(1, 1)
+    refresh(app)
+    assert _figures(app, world["ann"])[0].total("first_response") == sla.Compliance(2, 1)
+    new.requester_id = world["admin"].id
+    db.flush()
+    refresh(app)
+    assert _figures(app, world["ann"])[0].total("first_response") == sla.Compliance(1, 1)
+    assert _figures(app, world["admin"])[0].total("first_response") == sla.Compliance(3, 2)
 
 
 def test_a_whole_organisations_figures_follow_the_tick(app, db, world, case_factory):
