@@ -77,8 +77,12 @@ class OAuthClient(TenantOwned, Base):
         return self.redirect_uris[0] if self.redirect_uris else None
 
     def get_allowed_scope(self, scope: str) -> str:
-        allowed = set(self.scopes.split())
-        return " ".join(s for s in (scope or "").split() if s in allowed)
+        """What a token gets: the scopes asked for (a scope the client lacks was refused
+        before, ``server.ClientScopesOnly``), or every scope of the client when none is asked
+        for (RFC 6749 §3.3's default)."""
+        allowed = self.scopes.split()
+        requested = set((scope or "").split())
+        return " ".join(s for s in allowed if s in requested or not requested)
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris  # exact match, never a prefix

@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -55,7 +56,21 @@ class S256Required(CodeChallenge):
         return super().validate_code_verifier(grant, result)
 
 
-class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+class ClientScopesOnly:
+    """A request for a scope the client was not given is refused with ``invalid_scope`` (RFC
+    6749 §5.2), not silently narrowed: a client then learns what it lacks instead of failing
+    later with 403s. A request without a scope gets all of the client's."""
+
+    def validate_requested_scope(self):
+        requested = set(scope_to_list(self.request.payload.scope) or ())
+        lacking = requested - set(self.request.client.scopes.split())
+        if lacking:
+            raise InvalidScopeError(
+                description="The client was not given the scope(s): " + " ".join(sorted(lacking))
+            )
+
+
+class AuthorizationCodeGrant(ClientScopesOnly, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CLIENT_AUTH_METHODS, "none"]
 
     def save_authorization_code(self, code: str, request) -> OAuthAuthorizationCode:
@@ -126,7 +141,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         refresh_token.revoked_at = utcnow()
 
 
-class ClientCredentialsGrant(grants.ClientCredentialsGrant):
+class ClientCredentialsGrant(ClientScopesOnly, grants.ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
 

@@ -113,14 +113,25 @@ def register_client(
 
 
 def rotate_secret(client: OAuthClient, *, actor: Principal) -> str:
-    """A new secret; the old one stops working at once."""
+    """A new secret; the old one stops working at once, and so do the tokens the client holds
+    (a secret is rotated because it may have leaked, and with it what it obtained)."""
     _check_may_manage(client.org, actor)
     if not client.confidential:
         raise InvalidInput(_("A public client has no secret."))
     secret, client.secret_hash = _new_secret()
     client.secret_rotated_at = utcnow()
+    _revoke_tokens(client)
     audit.record("api_client.secret_rotated", client, actor=actor)
     return secret
+
+
+def _revoke_tokens(client: OAuthClient) -> None:
+    """Every token the client holds, access and refresh, stops working."""
+    db.session.execute(
+        update(OAuthToken)
+        .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def set_client_active(client: OAuthClient, active: bool, *, actor: Principal) -> None:
@@ -132,8 +143,4 @@ def set_client_active(client: OAuthClient, active: bool, *, actor: Principal) ->
     # Enabling is audited as api_client.enabled, as before the client had a status.
     transition(client, target, actor=actor, event="api_client.enabled" if active else None)
     if not active:  # what it holds stays dead, even if it is enabled again
-        db.session.execute(
-            update(OAuthToken)
-            .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        _revoke_tokens(client)

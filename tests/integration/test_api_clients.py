@@ -100,12 +100,15 @@ def _as_api_client(row: OAuthClient, secret: str) -> ApiClient:
     return ApiClient(row, row.client_id, secret)
 
 
-def test_rotation_makes_the_old_secret_fail_and_the_new_one_work(client_as, admin, db):
+def test_rotation_ends_the_old_secret_and_its_tokens_and_the_new_one_works(client_as, admin, db):
     client = client_as(admin)
     client_id, old_secret = shown_client(register(client).get_data(as_text=True))
     row = stored(db, client_id)
     old = _as_api_client(row, old_secret)
-    assert client_credentials(client, old, "users:read").status_code == 200
+    issued = client_credentials(client, old, "users:read")
+    assert issued.status_code == 200
+    held = issued.get_json()["access_token"]
+    assert api_get(client, "/api/v1/me", held).status_code == 200
 
     response = client.post(f"/admin/api-clients/{row.id}/rotate-secret")
     assert response.status_code == 200
@@ -118,6 +121,8 @@ def test_rotation_makes_the_old_secret_fail_and_the_new_one_work(client_as, admi
     assert client_credentials(
         client, _as_api_client(row, new_secret), "users:read"
     ).status_code == (200)
+    # The token obtained with the old secret stopped working with it, not 15 minutes later.
+    assert_problem(api_get(client, "/api/v1/me", held), 401)
     row = stored(db, client_id)
     assert row.secret_hash == hash_token(new_secret) and row.secret_rotated_at is not None
     page = client.get(f"/admin/api-clients/{row.id}").get_data(as_text=True)

@@ -36,6 +36,7 @@ from tests.integration.oauth_support import (
     token_request,
     user_tokens,
 )
+from tests.unchanged import unchanged
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -142,13 +143,22 @@ def test_a_scope_not_granted_is_403_problem(client, service_client):
     ).headers.get("WWW-Authenticate", "")
 
 
-def test_scopes_beyond_the_clients_are_not_granted(client, db, partner):
+def test_scopes_beyond_the_clients_are_refused_as_invalid_scope(client, db, partner):
+    """RFC 6749 §5.2: asking for a scope the client lacks is ``invalid_scope``, naming what it
+    lacks, and no token is issued (it used to be narrowed silently, possibly to none)."""
     narrow = make_api_client(db, partner, service_role="partner_admin", scopes="organizations:read")
-    answer = cc_token(client, narrow, "organizations:read users:write leads:write")
+    with unchanged(db, counted=[OAuthToken]):
+        refused = client_credentials(client, narrow, "organizations:read users:write leads:write")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "invalid_scope"
+    assert "leads:write users:write" in refused.get_json()["error_description"]
+    answer = cc_token(client, narrow, "organizations:read")
     assert answer["scope"] == "organizations:read"
     assert fetch_token_row(db, answer["access_token"]).scope == "organizations:read"
     me = api_get(client, "/api/v1/me", answer["access_token"]).get_json()
     assert me["scopes"] == ["organizations:read"]
+    # No scope asked: everything the client was given.
+    assert cc_token(client, narrow, "")["scope"] == "organizations:read"
 
 
 def test_a_client_without_service_role_or_with_a_wrong_secret_gets_no_client_token(
@@ -220,20 +230,19 @@ def test_a_confidential_client_cannot_exchange_a_code_without_its_secret(
     assert exchange_code(client, app_client, code, pkce.verifier).status_code == 200
 
 
-def test_a_user_token_never_gets_more_scopes_than_the_client_has(client_as, db, member, app_client):
+def test_a_user_is_never_asked_to_grant_scopes_the_client_lacks(client_as, db, member, app_client):
+    """The consent page refuses (``invalid_scope``, naming what the client lacks) a request for
+    scopes beyond the client's, on the page and on approval; no code is issued."""
     client = client_as(member)
-    tokens = user_tokens(client, app_client, scope="organizations:read leads:write users:write")
+    url = authorize_url(app_client, scope="organizations:read leads:write users:write")
+    page = client.get(url)
+    assert page.status_code == 400
+    assert "leads:write users:write" in page.get_data(as_text=True)
+    with unchanged(db, counted=[OAuthAuthorizationCode, OAuthToken]):
+        assert client.post(url, data={"decision": "approve"}).status_code == 400
+    tokens = user_tokens(client, app_client, scope="organizations:read")
     assert tokens["scope"] == "organizations:read"
     assert fetch_token_row(db, tokens["access_token"]).scope == "organizations:read"
-
-
-def test_the_consent_page_lists_only_scopes_the_client_can_get(client_as, member, app_client):
-    client = client_as(member)
-    page = client.get(authorize_url(app_client, scope="organizations:read leads:write"))
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    assert "organizations:read" in html
-    assert "leads:write" not in html
 
 
 def test_pkce_is_required(client_as, member, app_client, db):
@@ -566,6 +575,28 @@ def test_metadata_lists_exactly_the_supported_grants(app, client):
         app.config["BASE_URL"] = original
     AuthorizationServerMetadata(secure).validate()
     assert secure["issuer"] == "https://portal.example.test"
+
+
+def test_the_scopes_offered_are_the_scopes_the_api_asks_for(app):
+    """No scope is offered that no endpoint needs (an unused scope promises what the API does
+    not do), and every scope an endpoint needs is offered."""
+    needed = set()
+    without_action = set()
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith("api."):
+            action = getattr(view, "required_action", None)
+            if action is None:
+                without_action.add(endpoint)
+            else:
+                needed.add(access.scope_for(action))
+    # The organisation endpoints check their scope themselves; the others need none.
+    assert without_action == {
+        "api.openapi", "api.reference", "api.me", "api.list_organizations", "api.get_organization"
+    }  # fmt: skip
+    needed.add("organizations:read")
+    assert None not in needed
+    assert needed == set(access.SCOPES)
+
 
 
 def test_the_metadata_grant_list_matches_what_the_token_endpoint_accepts(
