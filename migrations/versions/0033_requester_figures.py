@@ -57,9 +57,7 @@ def upgrade() -> None:
         ["requester_id", "day"],
     )
     op.create_index("ix_support_requester_days_day", "support_requester_days", ["day"])
-    op.create_index(
-        op.f("ix_support_requester_days_org_id"), "support_requester_days", ["org_id"]
-    )
+    op.create_index(op.f("ix_support_requester_days_org_id"), "support_requester_days", ["org_id"])
     op.drop_index("ix_cases_org_id_requester", table_name="cases")
     op.create_index(
         "ix_cases_org_id_requester_status", "cases", ["org_id", "requester_id", "status"]

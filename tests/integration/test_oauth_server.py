@@ -598,7 +598,6 @@ def test_the_scopes_offered_are_the_scopes_the_api_asks_for(app):
     assert needed == set(access.SCOPES)
 
 
-
 def test_the_metadata_grant_list_matches_what_the_token_endpoint_accepts(
     client, client_as, member, app_client, service_client
 ):
