@@ -1,7 +1,8 @@
 """Background work behind one small interface, with two backends.
 
 - inline (default): a job runs in this process right after the transaction that queued it
-  commits, so the embedded mode needs no services;
+  commits, so the embedded mode needs no services; a job marked ``after_answer`` runs once the
+  request's answer has been sent, so its time is not the answer's;
 - Redis (``REDIS_URL`` set): the job goes to an RQ queue and ``flask worker`` runs it.
 
 Either way a job only runs if the change that queued it committed, and it runs in its own session
@@ -16,12 +17,13 @@ concurrently.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, after_this_request, current_app, g, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,18 @@ def system_session(session: Session) -> Iterator[Session]:
         g.pop("db_session", None)
         if previous is not None:
             g.db_session = previous
+
+
+# Jobs whose running time must not show in the answer of the request that queued them: what
+# they find out (whether an address has an account) would show in how long the answer took.
+AFTER_ANSWER: set[str] = set()
+
+
+def after_answer(func: Callable) -> Callable:
+    """Mark a job function: run inline, it runs after the request's answer has been sent (with
+    a queue it runs in a worker anyway)."""
+    AFTER_ANSWER.add(f"{func.__module__}:{func.__qualname__}")
+    return func
 
 
 def add_periodic(name: str, func: Callable[[], int | None]) -> None:
@@ -106,10 +120,28 @@ class InlineBackend:
 
     def dispatch(self, app: Flask, jobs: list[tuple[str, tuple]]) -> None:
         for path, args in jobs:
+            if path in AFTER_ANSWER and has_request_context():
+                _run_after_answer(app, path, args, observability.current_request_id())
+                continue
             try:
                 run_job(path, args, observability.current_request_id())
             except Exception:  # noqa: S112 - logged in run_job; the request that queued it committed
                 continue
+
+
+def _run_after_answer(app: Flask, path: str, args: tuple, request_id: str | None) -> None:
+    """Run the job when the WSGI server closes the request's answer, after sending it."""
+
+    def run() -> None:
+        # A failure is logged in run_job; the answer is sent already.
+        with app.app_context(), contextlib.suppress(Exception):
+            run_job(path, args, request_id)
+
+    def when_sent(response):
+        response.call_on_close(run)
+        return response
+
+    after_this_request(when_sent)
 
 
 class RedisBackend:

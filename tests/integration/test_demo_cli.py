@@ -43,7 +43,7 @@ def test_flask_demo_on_another_port_emails_links_to_that_port(
         """Instead of serving: what a visitor of the running demo gets by email."""
         served.update(host=host, port=port)
         client = application.test_client()
-        response = client.post("/password/forgot", data={"email": user.email})
+        response = client.post("/password/forgot", data={"email": user.email}, buffered=True)
         assert response.status_code == 302
 
     monkeypatch.setattr("werkzeug.serving.run_simple", serve)

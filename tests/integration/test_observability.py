@@ -217,7 +217,10 @@ def test_a_job_queued_by_a_request_logs_with_the_requests_id(
     ops_app, org_factory, user_factory, log_lines
 ):
     user = user_factory(org_factory())
-    answer = ops_app.test_client().post("/password/forgot", data={"email": user.email})
+    # Buffered: the answer is closed, as a server closes it once sent, and the job runs.
+    answer = ops_app.test_client().post(
+        "/password/forgot", data={"email": user.email}, buffered=True
+    )
     assert answer.status_code == 302
 
     request_id = answer.headers["X-Request-ID"]

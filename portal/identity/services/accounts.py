@@ -144,6 +144,7 @@ def request_password_reset(email: str) -> None:
     jobs.enqueue(send_password_reset, normalise_email(email))
 
 
+@jobs.after_answer  # how long it takes tells whether the address has an account
 def send_password_reset(email: str) -> None:
     """Job: email a reset link if an active account with a password has this address; tell an
     account without one (it signs in through its organisation's provider) that it has none;
