@@ -192,7 +192,7 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # Operations (portal.observability): one JSON object per log line for a log collector,
         # the default in production; plain text, for a person at a console, elsewhere. /metrics
         # answers only to a request bearing METRICS_TOKEN (unset: no /metrics at all).
-        "LOG_FORMAT": _log_format(env, production),
+        "LOG_FORMAT": log_format(env, production),
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         # SQLite: how long a writer waits for the one write lock before its request answers 503.
         "SQLITE_BUSY_TIMEOUT_MS": _whole_number(env, "SQLITE_BUSY_TIMEOUT_MS", "5000", 0, 600_000),
@@ -202,7 +202,8 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
     }
 
 
-def _log_format(env, production: bool) -> str:
+def log_format(env, production: bool) -> str:
+    """json or text: as set, else JSON in production (for a log collector), text elsewhere."""
     value = env.get("LOG_FORMAT") or ("json" if production else "text")
     if value not in {"json", "text"}:
         raise ConfigurationError(f"LOG_FORMAT must be json or text, not {value!r}")

@@ -290,8 +290,8 @@ def test_jobs_of_rq_workers_are_counted_in_redis(ops_app, redis_jobs):
 def test_gunicorn_workers_add_up_their_counts_in_the_multiprocess_directory(app, tmp_path):
     """Production's shape: gunicorn with two workers, each replaced after 15 requests, and
     PROMETHEUS_MULTIPROC_DIR set. Whichever worker answers /metrics reports every request of
-    every worker, those that have since exited included; the log lines are JSON (production's
-    default)."""
+    every worker, those that have since exited included; the log lines, gunicorn's own with the
+    portal's, are JSON (production's default)."""
     import os
     import subprocess
     import sys
@@ -324,8 +324,8 @@ def test_gunicorn_workers_add_up_their_counts_in_the_multiprocess_directory(app,
     log_path = tmp_path / "gunicorn.log"
     with log_path.open("w") as log_file:
         server = subprocess.Popen(  # noqa: S603 - our interpreter, our app, loopback only
-            [sys.executable, "-m", "gunicorn", "--workers", "2", "--max-requests", "15",
-             "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "--config", "python:portal.gunicorn_conf",
+             "--workers", "2", "--max-requests", "15", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
             cwd=PROJECT_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -370,6 +370,12 @@ def test_gunicorn_workers_add_up_their_counts_in_the_multiprocess_directory(app,
         if line.startswith("{") and '"portal.access"' in line
     ]
     assert len(access) >= 30 and all(len(line["request_id"]) == 32 for line in access)
+    lines = log_path.read_text().splitlines()
+    assert lines and all(line.startswith("{") for line in lines), [
+        line for line in lines if not line.startswith("{")
+    ][:3]
+    gunicorns = [json.loads(line) for line in lines if '"gunicorn.error"' in line]
+    assert any("Booting worker" in line["message"] for line in gunicorns)
 
 
 def test_logs_are_json_in_production_unless_set_otherwise():
