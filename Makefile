@@ -26,10 +26,10 @@ install-test: $(VENV)/.installed-test
 # own pip (the one this Python ships) installs them: an upgrade would fetch whatever is newest.
 PIP_INSTALL := $(PY) -m pip install --quiet --disable-pip-version-check
 
-$(VENV)/.installed: requirements/lock.txt pyproject.toml
+$(VENV)/.installed: requirements/lock.txt requirements/lock-build.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP_INSTALL) --require-hashes -r requirements/lock.txt
-	$(PIP_INSTALL) --no-deps -e .
+	$(PIP_INSTALL) --require-hashes -r requirements/lock.txt -r requirements/lock-build.txt
+	$(PIP_INSTALL) --no-deps --no-build-isolation -e .
 	@$(PY) -m pip check --disable-pip-version-check >/dev/null || { $(PY) -m pip check; \
 	  echo "requirements/lock.txt lacks what pyproject.toml asks for: run make lock"; exit 1; }
 	touch $@
@@ -39,19 +39,22 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements/lock-test.txt node_modu
 	touch $@
 
 # The lock files, from pyproject.toml, for CPython 3.11 on Linux x86_64 (what the README asks for
-# and CI runs), by uv at a pinned version: the runtime set, and the runtime set with the test
-# extra (the same versions of what they share). Upgrades nothing already pinned unless
+# and CI runs), by uv at a pinned version: the runtime set, the runtime set with the test extra
+# (the same versions of what they share), and what building the portal itself needs (installed
+# first, so the editable build fetches nothing unpinned). Upgrades nothing already pinned unless
 # UPGRADE=1 (then every package moves to its newest allowed version).
 UV_VERSION := 0.13.8
-LOCK := $(VENV)/bin/uv pip compile pyproject.toml --quiet --generate-hashes \
+COMPILE := $(VENV)/bin/uv pip compile --quiet --generate-hashes \
 	--python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
 lock:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP_INSTALL) uv==$(UV_VERSION)
-	$(LOCK) -o requirements/lock.txt
-	$(LOCK) --extra test --constraints requirements/lock.txt -o requirements/lock-test.txt
+	$(COMPILE) pyproject.toml -o requirements/lock.txt
+	$(COMPILE) pyproject.toml --extra test --constraints requirements/lock.txt \
+	  -o requirements/lock-test.txt
+	$(COMPILE) requirements/build.in -o requirements/lock-build.txt
 
 # axe-core, which the browser tests inject into pages (tests/e2e/test_layout_accessibility.py):
 # the version pinned in package-lock.json, from the npm registry. Needs Node.js 18 or newer.
