@@ -8,13 +8,15 @@ analytics page and the demo world's feedback.
 
 
 def init_app(app) -> None:
-    from feedback import csat, ideas, seed, surveys, views
+    from feedback import api, csat, ideas, seed, surveys, views
+    from portal import api as portal_api
     from portal import navigation
     from portal import seed as demo
 
     for part in (csat, surveys, ideas):
         part.init_app(app)
     app.register_blueprint(views.bp)
+    portal_api.add_routes(api.routes)  # the dashboard's NPS and CSAT results
     navigation.add(*views.NAVIGATION)
     # After the cases' seeder (selfservice registers first): the surveys of solved cases exist.
     demo.add_seeder(seed.seed_csat_answers)

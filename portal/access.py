@@ -44,10 +44,14 @@ ORG_KIND_LABELS = {
 # OAuth scopes of the API: ``<area>:read`` and ``<area>:write``. A token's rights are its scopes
 # intersected with its principal's role (``Principal.can``). Offered (in the authorisation
 # server's metadata and to clients) are the scopes some endpoint asks for, no more: the help
-# centre, ideas and surveys have no endpoints yet, and organisations are read only
+# centre (``articles:*``: support staff write articles) and the ideas board (``ideas:*``) are
+# read and written, the NPS and CSAT results only read (``feedback:read``, vendor staff)
 # (tests/integration/test_oauth_server.py checks both ways against the API's routes).
-SCOPE_AREAS = ("organizations", "users", "leads", "deals", "quotes", "cases", "funds")
-READ_ONLY_SCOPE_AREAS = frozenset({"organizations"})
+SCOPE_AREAS = (
+    "organizations", "users", "leads", "deals", "quotes", "cases", "funds",
+    "articles", "ideas", "feedback", "webhooks",
+)  # fmt: skip
+READ_ONLY_SCOPE_AREAS = frozenset({"feedback"})
 SCOPES = tuple(
     f"{area}:{verb}"
     for area in SCOPE_AREAS
@@ -91,9 +95,15 @@ _EVERYONE = {
     "quotes.view",
     "ideas.view",
     "ideas.comment",
+    "articles.view",  # the help centre (which articles: their audience, Article.visible_to)
 }
 # ``orgs.follow``: an organisation's admins are told when its settings change (its partner tier).
 _ORG_ADMIN = {"users.view", "users.manage", "api_clients.manage", "sso.manage", "orgs.follow"}
+# Personal data: an organisation's admins export and erase its members' data (a vendor admin's,
+# anyone's: ``may_handle_personal_data``); each person exports their own from the account page.
+_ORG_ADMIN |= {"people.export_data", "people.erase"}
+# Webhooks: an organisation's admins subscribe its endpoints to the events it may see.
+_ORG_ADMIN |= {"webhooks.view", "webhooks.manage"}
 # ``scorecards.view``: a partner scorecard's page, which vendor staff open for every partner and a
 # partner for its own (one route for both: the wall decides which partners it finds).
 _VENDOR_STAFF = {
@@ -187,6 +197,7 @@ ROLES: dict[str, Role] = {
                     "program.manage",
                     "quotes.approve_discount",
                     "support.manage",
+                    "cases.legal_hold",  # a held case's people cannot be erased
                     # told of a low CSAT rating on a case whose team has no active lead
                     "feedback.low_ratings",
                 }
@@ -380,3 +391,22 @@ def may_manage_user(actor_role: str, actor_user_id: int, target_user_id: int) ->
     """An admin manages the users of the organisations it can see, but never demotes or
     deactivates itself (so an organisation cannot lock out its last admin by accident)."""
     return role_allows(actor_role, "users.manage") and actor_user_id != target_user_id
+
+
+def may_handle_personal_data(
+    actor_role: str,
+    actor_org_id: int,
+    actor_org_kind: str,
+    actor_user_id: int,
+    target_org_id: int,
+    target_user_id: int,
+    action: str,
+) -> bool:
+    """``people.export_data`` or ``people.erase`` of another person: an organisation's admin for
+    its own members, a vendor admin for anyone; never one's own erasure (a person asks their
+    admin for it, so an organisation cannot erase its last admin by accident)."""
+    if not role_allows(actor_role, action):
+        return False
+    if action == "people.erase" and actor_user_id == target_user_id:
+        return False
+    return actor_org_id == target_org_id or actor_org_kind == VENDOR

@@ -35,6 +35,7 @@ ENVIRONMENT_KEYS = frozenset(
         "SECRET_KEY",
         "DATABASE_URL",
         "DATABASE_ROLE",
+        "DATABASE_REPLICA_URL",
         "REDIS_URL",
         "SMTP_URL",
         "MAIL_FROM",
@@ -63,6 +64,13 @@ ENVIRONMENT_KEYS = frozenset(
         "METRICS_TOKEN",
         "SQLITE_BUSY_TIMEOUT_MS",
         "OUTBOX_LEASE_SECONDS",
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "MAIL_REPLY_ADDRESS",
+        "MAIL_REPLY_DAYS",
+        "MAIL_IN_HOST",
+        "MAIL_IN_PORT",
+        "MAIL_IN_IMAP_URL",
+        "MAIL_IN_MAX_BYTES",
     }
 )
 
@@ -138,9 +146,13 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "DATABASE_URL": normalise_database_url(env.get("DATABASE_URL") or default_database_url()),
         # PostgreSQL: a role to SET after connecting (ordinary, so row-level security binds it).
         "DATABASE_ROLE": env.get("DATABASE_ROLE") or None,
+        # PostgreSQL: a read replica that dashboards and exports read from (portal.replica).
+        "DATABASE_REPLICA_URL": normalise_database_url(env["DATABASE_REPLICA_URL"])
+        if env.get("DATABASE_REPLICA_URL")
+        else None,
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": env.get("SMTP_URL") or None,
-        "MAIL_FROM": env.get("MAIL_FROM", "Partner Portal <portal@localhost>"),
+        **_mail(env, base_url),
         "BASE_URL": base_url,
         "VENDOR_NAME": env.get("VENDOR_NAME", "Partner Portal"),
         # Sessions: the cookie only carries a random session id that the server can revoke.
@@ -199,6 +211,11 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         # How long a delivery holds an outbox message before the tick frees it for a retry:
         # longer than an SMTP exchange (portal.notify.mail.TIMEOUT_SECONDS).
         "OUTBOX_LEASE_SECONDS": _whole_number(env, "OUTBOX_LEASE_SECONDS", "120", 1, 86_400),
+        # Webhooks may POST to private, loopback and link-local addresses (a receiver inside the
+        # network): off by default, outside development (portal.webhooks.transport).
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS": (
+            env.get("WEBHOOK_ALLOW_PRIVATE_TARGETS", "").strip().lower() in {"1", "true", "yes"}
+        ),
     }
 
 
@@ -291,3 +308,43 @@ def _sign_in_limits(env) -> dict:
                 f"{name} must be a rate such as '5 per 15 minutes', not {value!r}"
             ) from None
     return settings
+
+
+def _mail(env, base_url: str) -> dict:
+    """Email both ways (portal.notify.mail, portal.mailin). Mail comes from ``MAIL_FROM``, by
+    default the portal's own name at the host of ``BASE_URL`` (``localhost`` on loopback), so
+    mail of a real deployment never claims ``localhost``. Replies go to ``MAIL_REPLY_ADDRESS``
+    (default ``support@`` that domain) with a signed token that expires after
+    ``MAIL_REPLY_DAYS``; ``flask mail-in`` receives them by SMTP on ``MAIL_IN_HOST``:
+    ``MAIL_IN_PORT``, or polls ``MAIL_IN_IMAP_URL`` (``imaps://user:pass@host/INBOX``), and
+    refuses mail larger than ``MAIL_IN_MAX_BYTES``."""
+    from email.utils import formataddr, parseaddr
+
+    host = urlsplit(base_url).hostname or "localhost"
+    if host in LOOPBACK_HOSTS or not any(c.isalpha() for c in host):
+        host = "localhost"
+    sender = env.get("MAIL_FROM") or formataddr(
+        (env.get("VENDOR_NAME", "Partner Portal"), f"portal@{host}")
+    )
+    address = parseaddr(sender)[1]
+    if "@" not in address:
+        raise ConfigurationError(f"MAIL_FROM must hold an address (name <box@domain>): {sender!r}")
+    domain = address.rpartition("@")[2].lower()
+    reply = env.get("MAIL_REPLY_ADDRESS") or f"support@{domain}"
+    if "@" not in reply or "+" in reply.partition("@")[0]:
+        raise ConfigurationError(
+            f"MAIL_REPLY_ADDRESS must be a plain address (box@domain, no +): {reply!r}"
+        )
+    imap_url = env.get("MAIL_IN_IMAP_URL") or None
+    if imap_url and urlsplit(imap_url).scheme not in {"imap", "imaps"}:
+        raise ConfigurationError("MAIL_IN_IMAP_URL must start with imaps:// (or imap://)")
+    return {
+        "MAIL_FROM": sender,
+        "MAIL_DOMAIN": domain,
+        "MAIL_REPLY_ADDRESS": reply.lower(),
+        "MAIL_REPLY_DAYS": _positive_days(env, "MAIL_REPLY_DAYS", "90"),
+        "MAIL_IN_HOST": env.get("MAIL_IN_HOST", "127.0.0.1"),
+        "MAIL_IN_PORT": _whole_number(env, "MAIL_IN_PORT", "2525", 1, 65_535),
+        "MAIL_IN_IMAP_URL": imap_url,
+        "MAIL_IN_MAX_BYTES": _whole_number(env, "MAIL_IN_MAX_BYTES", str(40 * MB), 1024, 200 * MB),
+    }

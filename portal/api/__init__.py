@@ -118,6 +118,8 @@ def _api_error(error: ApiError):
 def openapi():
     document = problemize(copy.deepcopy(api.spec))
     document["servers"] = [{"url": current_app.config["BASE_URL"]}]
+    for section in DOCUMENT_SECTIONS:  # top-level sections a package adds (``webhooks``)
+        document.update(section(document))
     return document
 
 
@@ -125,6 +127,17 @@ def openapi():
 def reference():
     """A browsable reference, rendered here from the same document (no CDN, works offline)."""
     return render_template("api/reference.html", document=openapi(), principal=g.get("principal"))
+
+
+DOCUMENT_SECTIONS: list = []
+
+
+def add_document_section(build) -> None:
+    """Add top-level sections to the OpenAPI document: ``build(document) -> {name: value}``
+    (registering the same function again keeps one)."""
+    key = (build.__module__, build.__qualname__)
+    DOCUMENT_SECTIONS[:] = [f for f in DOCUMENT_SECTIONS if (f.__module__, f.__qualname__) != key]
+    DOCUMENT_SECTIONS.append(build)
 
 
 def add_routes(routes) -> None:
@@ -136,5 +149,7 @@ def init_app(app) -> None:
     """The platform's own resources; the app factory registers the blueprint after every
     package has added its routes."""
     from portal.api import resources
+    from portal.identity import api as identity_api
 
     add_routes(resources.routes)
+    add_routes(identity_api.routes)  # organisations

@@ -11,6 +11,7 @@ from authlib.integrations.flask_oauth2.requests import FlaskJsonRequest
 from authlib.oauth2 import OAuth2Error
 from flask import g, request
 
+from portal import access
 from portal.api.errors import ApiError
 from portal.db import db, set_principal
 from portal.oauth.models import OAuthToken
@@ -77,8 +78,13 @@ def require_scope(scope: str) -> None:
 
 
 def require_action(action: str) -> None:
-    """The role behind the token must allow ``action`` and a scope must cover it (else 403)."""
-    if not g.principal.can(action):
+    """The role behind the token must allow ``action`` and a scope must cover it (else 403;
+    when only the scope is missing, ``insufficient_scope`` names it, RFC 6750)."""
+    principal = g.principal
+    if not principal.can(action):
+        needed = access.scope_for(action)
+        if needed and access.allows(principal.role, principal.org_kind, action):
+            require_scope(needed)
         raise ApiError(403, "Forbidden", "Neither this token's scopes nor its role allow this.")
 
 

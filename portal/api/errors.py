@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, json
+from flask import Response, json, request
 from pydantic import BaseModel
 from werkzeug.exceptions import HTTPException
 
@@ -54,8 +54,16 @@ def from_api_error(error: ApiError) -> Response:
 
 
 def from_http_exception(error: HTTPException) -> Response:
+    if error.code == 405 and _names_an_id_past_int32(request.path):
+        # Ids are int32 (resources.ID), so such a path names no record: 404, as for any missing
+        # one. Werkzeug says 405 when another method's rule of the same path matched first.
+        return problem_response(404, "Not Found", "No such record.")
     headers = {k: v for k, v in error.get_headers() if k.lower() in {"allow", "retry-after"}}
     return problem_response(error.code or 500, error.name, error.description, headers)
+
+
+def _names_an_id_past_int32(path: str) -> bool:
+    return any(part.isdigit() and int(part) > 2**31 - 1 for part in path.split("/"))
 
 
 def problemize(document: dict) -> dict:

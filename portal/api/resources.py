@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from portal import access
 from portal.api import api
-from portal.api.auth import require_action, require_scope
+from portal.api.auth import require_action
 from portal.api.errors import ApiError, Problem
 from portal.api.idempotency import write_once
 from portal.api.pagination import PageQuery, page_of
@@ -38,11 +38,6 @@ class OrganizationOut(BaseModel):
     tier: str | None
     managed_by_id: int | None
     active: bool
-
-
-class OrganizationPage(BaseModel):
-    items: list[OrganizationOut]
-    next_cursor: str | None
 
 
 class UserOut(BaseModel):
@@ -114,28 +109,7 @@ def me():
     )
 
 
-@routes.get("/organizations")
-@api.validate(
-    query=PageQuery,
-    resp=Response(HTTP_200=OrganizationPage, HTTP_422=Problem, **ERRORS),
-    tags=["organizations"],
-)
-def list_organizations(query: PageQuery):
-    """The organisations the caller may see: its own and the vendor; a partner also sees the
-    customers it manages; vendor staff see all."""
-    require_scope("organizations:read")
-    rows, cursor = page_of(select(Organization), Organization, query)
-    return OrganizationPage(items=[_org(o) for o in rows], next_cursor=cursor)
-
-
-@routes.get(f"/organizations/<{ID}:org_id>")
-@api.validate(
-    resp=Response(HTTP_200=OrganizationOut, HTTP_404=Problem, **ERRORS), tags=["organizations"]
-)
-def get_organization(org_id: int):
-    """One organisation the caller may see (404 for any other, as for one that does not exist)."""
-    require_scope("organizations:read")
-    return OrganizationOut(**_org(_visible(Organization, org_id)))
+# The organisations' resources are identity's (portal/identity/api.py).
 
 
 @routes.get("/users")

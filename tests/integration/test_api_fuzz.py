@@ -5,7 +5,10 @@ examples, coverage and fuzzing phases) under the bearer token of organisation A'
 every scope. Each response goes through all of schemathesis' default checks (no server error,
 documented status code, content type and response schema that conform to the document, and the
 rest) and through ``no_foreign_records`` below: a response to organisation A never contains a
-record of organisation B, by name, email or id.
+record of organisation B, by name, email or id, nor any organisation reference (``org_id``,
+``managed_by_id``, ``*_org_id``) naming B; and no help-centre article A's audience may not read.
+B also has an idea, a vote and a comment on the shared ideas board: the idea and the comment are
+A's to read, but who wrote them (B's people, B's organisation) is not.
 
 ``schema.parametrize()`` makes one pytest test per operation, each with its own ``db``
 transaction (rolled back afterwards) holding the two organisations. The document is read at
@@ -27,6 +30,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from feedback.ideas.models import IdeaComment, IdeaVote
 from partners.funds.models import FundBudget
 from partners.funds.services.common import current_quarter
 from portal import access
@@ -55,6 +59,8 @@ class Tenants:
     b_invitation_ids: set[int]
     b_markers: list[str]
     headers: dict[str, str]
+    hidden_article_ids: list[int] = field(default_factory=list)  # not for A's audience
+    b_idea_id: int | None = None  # on the shared board: A reads it, never its author
     checked: int = 0  # responses no_foreign_records looked at
     leaks: list[str] = field(default_factory=list)
 
@@ -74,6 +80,9 @@ def _walk(value):
             yield from _walk(item)
 
 
+ORG_REFERENCES = {"org_id", "managed_by_id"}
+
+
 def foreign_records_in(tenants: Tenants, text: str) -> list[str]:
     """What of organisation B a response body shows: markers in the text, B's ids in records."""
     found = [m for m in tenants.b_markers if m.casefold() in text.casefold()]
@@ -82,6 +91,9 @@ def foreign_records_in(tenants: Tenants, text: str) -> list[str]:
     except ValueError:
         return found
     for obj in _walk(document):
+        for key, value in obj.items():  # any reference to an organisation
+            if (key in ORG_REFERENCES or key.endswith("_org_id")) and value in tenants.b_org_ids:
+                found.append(f"{key} {value} of B")
         if "kind" in obj and "id" in obj:  # an organisation
             if obj["id"] in tenants.b_org_ids:
                 found.append(f"organisation {obj['id']} of B")
@@ -189,6 +201,29 @@ def tenants(app, db, monkeypatch):
     )
     db.flush()
 
+    # The shared ideas board: B's idea (A may read it and vote) with B's vote and comment, and
+    # an idea of A's own. Their text is no marker (everyone reads it); their authors are.
+    b_idea = factories.make_idea(db, b_users[0], "Shared idea proposed elsewhere", vote_count=1)
+    db.add(IdeaVote(org_id=org_b.id, idea_id=b_idea.id, user_id=b_users[0].id))
+    db.add(
+        IdeaComment(
+            org_id=org_b.id,
+            idea_id=b_idea.id,
+            author_id=b_users[1].id,
+            author_kind="partner",
+            body="A comment from the other reseller",
+        )
+    )
+    factories.make_idea(db, admin_a, "An idea of our own", product="security")
+    # The help centre: what a partner reads, and what it must not (customers', internal, draft).
+    factories.make_article(db, "Partner printer guide", "partners")
+    hidden = [
+        factories.make_article(db, f"{B_MARK} customers only", "customers"),
+        factories.make_article(db, f"{B_MARK} internal runbook", "internal"),
+        factories.make_article(db, f"{B_MARK} draft", "public", status="draft"),
+    ]
+    db.flush()
+
     markers = [B_MARK, org_b.name, customer_b.name, invitations[1].email]
     markers += [u.email for u in b_users] + [u.name for u in b_users]
     _current = Tenants(
@@ -201,6 +236,8 @@ def tenants(app, db, monkeypatch):
         b_invitation_ids={invitations[1].id},
         b_markers=markers,
         headers={"Authorization": f"Bearer {TOKEN}"},
+        hidden_article_ids=[a.id for a in hidden],
+        b_idea_id=b_idea.id,
     )
     yield _current
     _current = None
@@ -239,9 +276,22 @@ def _respect_business_rules(case) -> None:
         # A case (issue 14, item 5): the fuzz world has no catalogue, so no product id exists;
         # the case is about its product line, or nothing.
         body["product_id"] = None
+    if isinstance(body, dict) and case.operation.path.startswith("/api/v1/webhooks"):
+        # A webhook endpoint: a public address (an address literal, so nothing is resolved) and
+        # event patterns the catalogue knows.
+        if isinstance(body.get("url"), str):
+            body["url"] = f"https://93.184.215.{len(body['url']) % 250 + 1}/hook"
+        if isinstance(body.get("events"), list):
+            body["events"] = ["deal.*", "case.solved"][: 1 + len(body["events"]) % 2]
     query = case.query
     if isinstance(query, dict) and isinstance(query.get("cursor"), str):
-        query["cursor"] = encode_cursor(len(query["cursor"]))
+        if case.operation.path == "/api/v1/ideas":  # the board's cursors carry their sort
+            query.pop("cursor")
+        else:
+            query["cursor"] = encode_cursor(len(query["cursor"]))
+    if isinstance(query, dict) and query.get("period") == "custom":
+        # NPS and CSAT results: a custom period is a start before an end, within five years.
+        query["start"], query["end"] = "2026-01-01", "2026-03-31"
 
 
 def _served_document() -> dict:
@@ -305,6 +355,22 @@ def test_the_fuzzer_covers_every_operation_and_runs_the_tenant_check(app, tenant
         "GET /api/v1/users",
         "GET /api/v1/users/{user_id}",
         "POST /api/v1/invitations",
+        "GET /api/v1/articles",
+        "GET /api/v1/articles/search",
+        "GET /api/v1/articles/{article_id}",
+        "POST /api/v1/articles",
+        "PATCH /api/v1/articles/{article_id}",
+        "GET /api/v1/ideas",
+        "GET /api/v1/ideas/{idea_id}",
+        "POST /api/v1/ideas",
+        "POST /api/v1/ideas/{idea_id}/vote",
+        "POST /api/v1/ideas/{idea_id}/unvote",
+        "POST /api/v1/ideas/{idea_id}/comments",
+        "POST /api/v1/ideas/{idea_id}/follow",
+        "POST /api/v1/ideas/{idea_id}/unfollow",
+        "GET /api/v1/feedback/nps",
+        "GET /api/v1/feedback/csat",
+        "PATCH /api/v1/organizations/{org_id}",
     }
     me = loaded["/api/v1/me"]["GET"].Case()
     response = me.call_and_validate(headers=tenants.headers)
@@ -326,6 +392,11 @@ def test_the_tenant_check_catches_a_record_of_organisation_b(tenants):
     )
     assert foreign_records_in(tenants, json.dumps({"name": tenants.b_markers[1]}))
     assert foreign_records_in(tenants, f"<p>{tenants.b_markers[-1]}</p>")
+    # Any organisation reference, wherever it sits (an idea's author, a case's org_id).
+    assert foreign_records_in(tenants, json.dumps({"author": {"org_id": org_b_id}}))
+    assert foreign_records_in(tenants, json.dumps([{"id": 1, "org_id": org_b_id}]))
+    assert foreign_records_in(tenants, json.dumps({"customer_org_id": org_b_id}))
+    assert foreign_records_in(tenants, json.dumps({"org_id": tenants.org_a.id})) == []
 
 
 def test_records_of_organisation_b_answer_404_to_organisation_a(app, tenants):
@@ -334,7 +405,11 @@ def test_records_of_organisation_b_answer_404_to_organisation_a(app, tenants):
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     get_org = loaded["/api/v1/organizations/{org_id}"]["GET"]
     get_user = loaded["/api/v1/users/{user_id}"]["GET"]
+    get_article = loaded["/api/v1/articles/{article_id}"]["GET"]
+    get_idea = loaded["/api/v1/ideas/{idea_id}"]["GET"]
     probes = [(get_org, "org_id", i, 404) for i in sorted(tenants.b_org_ids)]
+    probes += [(get_article, "article_id", i, 404) for i in tenants.hidden_article_ids]
+    probes += [(get_idea, "idea_id", tenants.b_idea_id, 200)]  # shared: its author is not
     probes += [(get_user, "user_id", i, 404) for i in sorted(tenants.b_user_ids)]
     probes += [(get_org, "org_id", i, 200) for i in tenants.visible_org_ids]
     probes += [(get_user, "user_id", i, 200) for i in tenants.a_user_ids]
@@ -358,6 +433,19 @@ def test_records_of_organisation_b_answer_404_to_organisation_a(app, tenants):
             if cursor is None:
                 break
         assert seen == expected_ids, path
+    for path in ("/api/v1/articles", "/api/v1/ideas"):  # paged to the end: nothing of B's
+        operation, cursor = loaded[path]["GET"], None
+        for _ in range(20):
+            query = {"limit": 1} | ({"cursor": cursor} if cursor else {})
+            response = operation.Case(query=query).call_and_validate(headers=tenants.headers)
+            assert response.status_code == 200, response.text
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                break
+    search = loaded["/api/v1/articles/search"]["GET"]
+    for words in ("printer", B_MARK, "runbook", "draft"):
+        response = search.Case(query={"q": words}).call_and_validate(headers=tenants.headers)
+        assert response.status_code == 200, response.text
     assert not tenants.leaks
 
 
