@@ -26,6 +26,9 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from portal.mailin.cli import mail_in_command
+
+    app.cli.add_command(mail_in_command)
 
 
 @click.group("db", help="Database schema (Alembic migrations).")

@@ -87,6 +87,10 @@ class OutboxMessage(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     claimed_until: Mapped[datetime | None]
+    # The record the mail is about, when replies to it may come back by email ("case-12",
+    # "idea-7"): its thread's Message-ID and, for the recipient, a tokened Reply-To
+    # (portal.notify.mail, portal.mailin.tokens).
+    thread: Mapped[str | None] = mapped_column(String(40))
 
     workflow = Workflow(
         name="outbox_message",

@@ -10,6 +10,7 @@ def init_app(app) -> None:
     from portal import api as portal_api
     from portal import events, export, jobs, navigation, panels, search
     from portal import seed as demo
+    from portal.mailin import targets as mail_targets
     from portal.notify import register_kind
     from selfservice.cases import (
         admin_views,
@@ -17,6 +18,7 @@ def init_app(app) -> None:
         exports,
         handling_views,
         home,
+        models,
         search_source,
         seed,
         segment_criteria,
@@ -32,6 +34,21 @@ def init_app(app) -> None:
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
     export.add(exports.SOURCE)
+    # Replies by email become public replies (never from staff: an agent answering the email of
+    # an internal note must not publish it); mail to the support address opens a case.
+    mail_targets.add(
+        mail_targets.Target(
+            kind="case",
+            endpoint="cases.detail",
+            param="case_id",
+            model=models.Case,
+            reply=services.add_comment,
+            staff_may_reply=False,
+            keeps_files=True,
+            own_org_only=True,
+        )
+    )
+    mail_targets.receive_new_cases(services.open_case)
     register_kind("cases.new", _l("New cases for support"))
     register_kind("cases.opened", _l("Confirmation of the cases I raise"))
     register_kind("cases.reply", _l("Replies on my cases"))
