@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from feedback import links
 from feedback.csat.models import CsatResponse, CsatSurvey
-from portal import access, events, people
+from portal import access, events, i18n, people
 from portal.clock import utcnow
 from portal.db import db, read_across, unscoped
 from portal.errors import Conflict, InvalidInput
@@ -114,24 +115,26 @@ def send_survey(
     with unscoped():  # reason: written on whoever's solve, as no principal may create a survey
         db.session.add(survey)
     if notify.email_enabled(requester, "feedback.survey"):
-        days = links.lifetime_seconds() // 86400
-        notify.queue_email(
-            org_id=requester.org_id,
-            user_id=requester.id,
-            to=requester.email,
-            subject=_("How did we do on %(number)s?", number=number),
-            body=_(
-                "Hello %(name)s,\n\nYour case %(number)s (“%(subject)s”) is solved. How satisfied "
-                "are you with the help you received? One question, 1 to 5, and no sign-in "
-                "needed:\n\n%(url)s\n\nThe link is yours alone and works for %(days)d days.",
-                name=requester.name,
-                number=number,
-                subject=subject,
-                url=notify.absolute_url(survey_link(survey)),
-                days=days,
-            ),
-            kind="feedback.survey",
-        )
+        with i18n.writing_to(requester):  # the requester's language, not the agent's
+            days = links.lifetime_seconds() // 86400
+            notify.queue_email(
+                org_id=requester.org_id,
+                user_id=requester.id,
+                to=requester.email,
+                subject=_("How did we do on %(number)s?", number=number),
+                body=_(
+                    "Hello %(name)s,\n\nYour case %(number)s (“%(subject)s”) is solved. "
+                    "How satisfied are you with the help you received? One question, 1 to 5, "
+                    "and no sign-in needed:\n\n%(url)s\n\nThe link is yours alone and works "
+                    "for %(days)d days.",
+                    name=requester.name,
+                    number=number,
+                    subject=subject,
+                    url=notify.absolute_url(survey_link(survey)),
+                    days=days,
+                ),
+                kind="feedback.survey",
+            )
     return survey
 
 
@@ -259,7 +262,7 @@ def _tell_low_rating(survey: SurveyFacts, response: CsatResponse) -> None:
     notify.notify(
         low_rating_recipients(survey),
         "feedback.csat_low",
-        _(
+        _l(
             "Low rating (%(score)d of 5) on %(number)s",
             score=response.score,
             number=survey.case_number,

@@ -29,7 +29,7 @@ from feedback.surveys.models import (
     SurveyRecipient,
     SurveyResponse,
 )
-from portal import access, audit
+from portal import access, audit, i18n
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
@@ -308,20 +308,21 @@ def _email_link(recipient, user, *, reminder: bool) -> None:
         return
     url = notify.absolute_url(survey_link(recipient))
     days = links.lifetime_seconds() // 86400
-    subject = (
-        _("Reminder: how likely are you to recommend us?")
-        if reminder
-        else _("How likely are you to recommend us?")
-    )
-    body = _(
-        "Hello %(name)s,\n\nOn a scale from 0 to 10, how likely are you to recommend us to a "
-        "friend or colleague, and what is the main reason for your score? It takes a minute, "
-        "and you do not need to sign in:\n\n%(url)s\n\nThe link is yours alone and works for "
-        "%(days)d days.",
-        name=user.name,
-        url=url,
-        days=days,
-    )
+    with i18n.writing_to(user):  # each person's language, whoever sends the campaign
+        subject = (
+            _("Reminder: how likely are you to recommend us?")
+            if reminder
+            else _("How likely are you to recommend us?")
+        )
+        body = _(
+            "Hello %(name)s,\n\nOn a scale from 0 to 10, how likely are you to recommend us to a "
+            "friend or colleague, and what is the main reason for your score? It takes a minute, "
+            "and you do not need to sign in:\n\n%(url)s\n\nThe link is yours alone and works for "
+            "%(days)d days.",
+            name=user.name,
+            url=url,
+            days=days,
+        )
     notify.queue_email(
         org_id=user.org_id,
         user_id=user.id,

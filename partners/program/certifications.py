@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.program.models import Certification, CertificationKind, CertificationStatus
@@ -111,7 +112,7 @@ def record_certification(
         "certifications.verify",
         None,
         "program.certifications",
-        _(
+        _l(
             "%(org)s recorded %(name)s for %(person)s: to verify",
             org=certification.partner.name,
             name=name,
@@ -137,7 +138,7 @@ def verify_certification(certification: Certification, *, actor: Principal) -> N
     _decide(certification, CertificationStatus.verified, actor=actor)
     _tell_partner(
         certification,
-        _(
+        _l(
             "%(name)s of %(person)s is verified",
             name=certification.name,
             person=certification.person.name,
@@ -162,7 +163,7 @@ def reject_certification(certification: Certification, *, reason: str, actor: Pr
     )
     _tell_partner(
         certification,
-        _(
+        _l(
             "%(name)s of %(person)s is not verified: %(reason)s",
             name=certification.name,
             person=certification.person.name,

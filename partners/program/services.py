@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
 
 from partners.program import queries
@@ -401,9 +402,9 @@ def set_partner_tier(
         "orgs.follow",
         org.id,
         "admin.organization_changed",
-        _("%(org)s is now in the %(tier)s tier", org=org.name, tier=tier.name)
+        _l("%(org)s is now in the %(tier)s tier", org=org.name, tier=tier.name)
         if tier is not None
-        else _("%(org)s no longer has a partner tier", org=org.name),
+        else _l("%(org)s no longer has a partner tier", org=org.name),
         link=notify.link("program.mine"),
     )
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -182,9 +183,9 @@ def _propose(org_id: int, name: str, standing: Standing, wanted, vendor_id: int 
         "program.review",
         None,
         "program.proposals",
-        _("%(org)s: promotion to %(tier)s proposed", org=name, tier=to.name)
+        _l("%(org)s: promotion to %(tier)s proposed", org=name, tier=to.name)
         if direction == ProposalDirection.promotion
-        else _("%(org)s: demotion to %(tier)s proposed", org=name, tier=to.name),
+        else _l("%(org)s: demotion to %(tier)s proposed", org=name, tier=to.name),
         link=notify.link("compliance.proposals"),
     )
     return 1

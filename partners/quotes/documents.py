@@ -22,7 +22,9 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from flask import render_template
+from flask_babel import force_locale
 
+from portal import i18n, people
 from portal.formatting import markdown
 
 FONTS = Path(__file__).parent / "fonts"
@@ -60,16 +62,27 @@ def _fonts_only():
 
 
 def html_of(quote, *, draft: bool) -> str:
+    """The PDF's HTML, in its readers' language (``language_of``), whoever renders it."""
     from partners.quotes import queries
 
-    return render_template(
-        "partners/quotes/pdf.html",
-        quote=quote,
-        lines=quote.lines,
-        vendor=queries.vendor(),
-        draft=draft,
-        markdown=markdown,
-    )
+    with force_locale(language_of(quote)):
+        return render_template(
+            "partners/quotes/pdf.html",
+            quote=quote,
+            lines=quote.lines,
+            vendor=queries.vendor(),
+            draft=draft,
+            markdown=markdown,
+        )
+
+
+def language_of(quote) -> str:
+    """The language of the people who receive the quote (those of the recipient organisation
+    who may read quotes) when they all read one, else ``DEFAULT_LOCALE``: one document serves
+    them all, and its fingerprint is what an acceptance signs."""
+    readers = people.who_may("quotes.view", quote.org_id)
+    languages = set(i18n.locales_of(p.id for p in readers).values())
+    return languages.pop() if len(languages) == 1 else i18n.default_locale()
 
 
 def _stylesheet():

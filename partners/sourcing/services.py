@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.sourcing.models import (
@@ -102,8 +103,8 @@ def create_rfq(
             "sourcing.respond",
             offer.org_id,
             "sourcing.requested",
-            _("%(number)s: a request for quotation", number=rfq.number),
-            body=_(
+            _l("%(number)s: a request for quotation", number=rfq.number),
+            body=_l(
                 "%(title)s. Please send your offer by %(date)s.",
                 title=rfq.title,
                 date=rfq.respond_by.isoformat(),
@@ -130,8 +131,8 @@ def close_rfq(rfq: Rfq, *, actor: Principal) -> int:
                 "sourcing.respond",
                 offer.org_id,
                 "sourcing.decided",
-                _("%(number)s is closed", number=rfq.number),
-                body=_("The vendor takes no more offers on %(title)s.", title=rfq.title),
+                _l("%(number)s is closed", number=rfq.number),
+                body=_l("The vendor takes no more offers on %(title)s.", title=rfq.title),
                 link=notify.link("sourcing.offer", offer_id=offer.id),
             )
     return lapsed
@@ -248,7 +249,7 @@ def submit_offer(
         "sourcing.manage",
         None,
         "sourcing.offered",
-        _(
+        _l(
             "%(supplier)s sent its offer on %(number)s",
             supplier=offer.supplier.name,
             number=rfq.number,
@@ -283,9 +284,9 @@ def decide_offer(offer: SupplierOffer, *, accept: bool, reason: str, actor: Prin
         "sourcing.respond",
         offer.org_id,
         "sourcing.decided",
-        _("Your offer on %(number)s is accepted", number=number)
+        _l("Your offer on %(number)s is accepted", number=number)
         if accept
-        else _("Your offer on %(number)s is declined", number=number),
+        else _l("Your offer on %(number)s is declined", number=number),
         body=reason,
         link=notify.link("sourcing.offer", offer_id=offer.id),
     )

@@ -9,11 +9,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
+from flask_babel import LazyString, force_locale
 from sqlalchemy import func, or_, select, update
 
-from portal import jobs
+from portal import i18n, jobs
 from portal.clock import utcnow
 from portal.db import db, read_across, unscoped
+from portal.mailin import targets as mail_targets
 from portal.notify import KINDS
 from portal.notify import mail as mail_transport
 from portal.notify.models import (
@@ -56,14 +58,28 @@ def absolute_url(target: str | Link) -> str:
 
 
 def queue_email(
-    *, org_id: int, to: str, subject: str, body: str, kind: str, user_id: int | None = None
+    *,
+    org_id: int,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    user_id: int | None = None,
+    thread: str | None = None,
 ) -> OutboxMessage:
-    """Write an email to the outbox; it is delivered after the transaction commits."""
+    """Write an email to the outbox; it is delivered after the transaction commits. ``thread``:
+    the record it is about, when its mail is threaded and answerable (``portal.mailin.targets``)."""
     if kind not in KINDS:
         raise KeyError(f"unknown notification kind {kind!r}")
     subject = one_line(subject, MAX_SUBJECT)
     message = OutboxMessage(
-        org_id=org_id, user_id=user_id, kind=kind, to_address=to, subject=subject, body_text=body
+        org_id=org_id,
+        user_id=user_id,
+        kind=kind,
+        to_address=to,
+        subject=subject,
+        body_text=body,
+        thread=thread,
     )
     # The recipient's row, whoever writes it: under the caller's scope PostgreSQL would refuse
     # the INSERT's RETURNING row (the read policy) when the recipient is in another organisation.
@@ -96,6 +112,20 @@ def email_enabled(user, kind: str) -> bool:
     return (user.id, kind) not in emails_off([user.id], [kind])
 
 
+def lazy(function, *args: Any, **kwargs: Any) -> LazyString:
+    """``function(*args, **kwargs)`` called when the text is read: a date or an amount in a
+    notification, formatted in each recipient's language (``lazy(formatting.date, day)``), as
+    a parameter of a lazy string."""
+    return LazyString(function, *args, **kwargs)
+
+
+def joined(*parts: Any, separator: str = "\n") -> LazyString:
+    """The parts (plain or lazy strings), the empty ones left out, joined when read: a body made
+    of several texts stays in each recipient's language (``str + _l(...)`` would be rendered at
+    once, in the language of whoever causes it)."""
+    return LazyString(lambda: separator.join(text for text in map(str, parts) if text))
+
+
 def notify(
     users: Iterable, kind: str, title: str, body: str = "", link: Link | None = None
 ) -> None:
@@ -103,31 +133,49 @@ def notify(
     email unless they turned this kind off. Each person once, however often listed.
 
     Deactivated users get neither. ``title`` (the email's subject) is made one short line,
-    whatever the feature passed.
+    whatever the feature passed. Each person reads it in their language
+    (``portal.i18n.locales_of``) where ``title`` and ``body`` are lazy strings (``_l(...)``):
+    they are turned into text once per language among the recipients, under ``force_locale``.
+    A lazy parameter of a lazy string (``_l("… %(state)s", state=_l(status))``, a date from
+    ``lazy``) is rendered inside it, so in the same language. An eager ``_()`` would be in the
+    language of whoever causes the notification: ``tests/unit/test_lazy_notifications.py``
+    refuses one.
     """
-    title = one_line(title, MAX_SUBJECT)
     path = link.path() if link is not None else None
     recipients = list({u.id: u for u in users if u.active}.values())
     if not recipients:
         return
     off = emails_off([u.id for u in recipients], [kind])
+    languages = i18n.locales_of(u.id for u in recipients)
+    written: dict[str, tuple[str, str]] = {}
+    for language in sorted(set(languages.values())):
+        with force_locale(language):
+            written[language] = (one_line(str(title), MAX_SUBJECT), str(body))
     with unscoped():  # reason: the recipients' rows (see queue_email)
         db.session.add_all(
             Notification(
-                org_id=u.org_id, user_id=u.id, kind=kind, title=title, body=body, link=path
+                org_id=u.org_id,
+                user_id=u.id,
+                kind=kind,
+                title=written[languages[u.id]][0],
+                body=written[languages[u.id]][1],
+                link=path,
             )
             for u in recipients
         )
-    text = body + (f"\n\n{absolute_url(path)}" if path else "")
+    url = f"\n\n{absolute_url(path)}" if path else ""
+    thread = mail_targets.thread_of(link) if link is not None else None
     for user in recipients:
         if (user.id, kind) not in off:
+            subject, text = written[languages[user.id]]
             queue_email(
                 org_id=user.org_id,
                 user_id=user.id,
                 to=user.email,
-                subject=title,
-                body=text,
+                subject=subject,
+                body=text + url,
                 kind=kind,
+                thread=thread,
             )
 
 
@@ -178,9 +226,7 @@ def deliver_email(message_id: int) -> bool:
     try:
         mail_transport.send(
             config["SMTP_URL"],
-            mail_transport.build_message(
-                config["MAIL_FROM"], message.to_address, message.subject, message.body_text
-            ),
+            mail_targets.compose(message),
             # A hung server must not hold the message past its lease.
             timeout=min(mail_transport.TIMEOUT_SECONDS, lease / 2),
         )

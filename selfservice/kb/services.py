@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -153,8 +154,8 @@ def vote(article: Article, *, helpful: bool, comment: str, voter: str, user_id: 
         notify.notify(
             people.people([article.author_id]),
             "articles.feedback",
-            _("A reader on “%(title)s”: %(verdict)s", title=article.title,
-              verdict=_("helpful") if helpful else _("not helpful")),
+            _l("A reader on “%(title)s”: %(verdict)s", title=article.title,
+              verdict=_l("helpful") if helpful else _l("not helpful")),
             body=comment,
             link=notify.link("kb.article", article_id=article.id),
         )  # fmt: skip

@@ -86,8 +86,10 @@ def _expect_sign_in_page(page: Page) -> None:
 def test_each_audience_signs_in_sees_its_home_and_signs_out(page: Page, browser_log, who):
     page.goto("/login")
     _expect_sign_in_page(page)
-    # The form carries a real CSRF token (the server checks it: CSRF is on for this app).
-    expect(page.locator("form input[name=csrf_token]")).to_have_value(re.compile(r".{20,}"))
+    # The form carries a real CSRF token (the server checks it: CSRF is on for this app). The
+    # sign-in form: the language switch in the navigation carries one too.
+    sign_in_form = page.get_by_role("main").locator("form input[name=csrf_token]")
+    expect(sign_in_form).to_have_value(re.compile(r".{20,}"))
     page.get_by_label("Email", exact=True).fill(who.email)
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()

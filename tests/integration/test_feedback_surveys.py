@@ -214,6 +214,13 @@ def forged_with_the_key(app, purpose: str, survey_id: int, recipient_id: int, th
     }
 
 
+def as_refused(page) -> tuple[int, bytes]:
+    """A page's status and body, less the one thing that differs by address alone: the
+    language switch's return address (the link asked for, as typed)."""
+    body = re.sub(rb'name="next" value="[^"]*"', b'name="next" value=""', page.get_data())
+    return page.status_code, body
+
+
 def test_the_key_alone_cannot_make_a_link_that_answers(app, client, db, people, mailbox):
     """A leaked SECRET_KEY is not enough: links signed with it for a real campaign and recipient
     but without that recipient's stored nonce get the page and status of a forged link (one
@@ -245,7 +252,8 @@ def test_the_key_alone_cannot_make_a_link_that_answers(app, client, db, people, 
             opened = client.get(f"/feedback/survey/{token}")
             answered = client.post(f"/feedback/survey/{token}", data={"score": "10"})
         for page in (opened, answered):
-            assert (page.status_code, page.get_data()) == (400, refused.get_data()), what
+            assert as_refused(page) == as_refused(refused), what
+    assert refused.status_code == 400
     assert answer_count(db) == 0
     # The genuine link: opens, answers, thanks; a second answer is refused.
     assert "What is the main reason" in client.get(path).get_data(as_text=True)

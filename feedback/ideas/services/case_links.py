@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -75,7 +76,7 @@ def tell_linked_requesters(idea: Idea, *, already: set[int]) -> None:
     notify.notify(
         people.people(requesters),  # the cases' requesters, in their organisations
         "ideas.status",
-        _("The idea behind your case is done: “%(title)s”", title=idea.title),
-        _("You raised a case that asked for this; it is now available."),
+        _l("The idea behind your case is done: “%(title)s”", title=idea.title),
+        _l("You raised a case that asked for this; it is now available."),
         idea_link(idea.id),
     )

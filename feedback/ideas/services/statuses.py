@@ -4,6 +4,7 @@ original. Every change tells the idea's subscribers (in the portal and by email)
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select, update
 
 from feedback.ideas import trending
@@ -111,14 +112,14 @@ def subscribers_of(idea_id: int) -> list[people.Person]:
 
 def _tell_subscribers(idea: Idea, told: list, *, actor: Principal, original) -> None:
     label = STATUS_LABELS[idea.status]
-    title = _("Idea “%(title)s” is now %(status)s", title=idea.title, status=label)
+    title = _l("Idea “%(title)s” is now %(status)s", title=idea.title, status=label)
     if idea.status == IdeaStatus.duplicate:
-        body = _(
+        body = _l(
             "It is the same as “%(original)s”; your vote and your subscription moved there.",
             original=original.title,
         )
         link = idea_link(original.id)
     else:
-        body = _("Reason: %(reason)s", reason=idea.status_reason) if idea.status_reason else ""
+        body = _l("Reason: %(reason)s", reason=idea.status_reason) if idea.status_reason else ""
         link = idea_link(idea.id)
     notify.notify([p for p in told if p.id != actor.user_id], "ideas.status", title, body, link)

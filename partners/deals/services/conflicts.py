@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -158,24 +159,24 @@ def _reject_duplicate(
     """The losing registration, rejected through its transition; the partner reads why, never
     who won."""
     if direct:
-        why = _("Duplicate: the vendor already works this deal with the customer directly.")
+        why = _l("Duplicate: the vendor already works this deal with the customer directly.")
     elif first_in:
-        why = _("Duplicate: another registration for this customer was submitted first.")
+        why = _l("Duplicate: another registration for this customer was submitted first.")
     else:
-        why = _("Duplicate: the channel team gave this customer to another registration.")
+        why = _l("Duplicate: the channel team gave this customer to another registration.")
     try:
         transition(
             deal,
             DealStatus.rejected,
             actor=actor,
-            changes={"decision_reason": why},
+            changes={"decision_reason": str(why)},
             data={"duplicate": True},
         )
     except StaleDataError:
         raise _raced() from None
     tell_partner(
         deal,
-        _(
+        _l(
             "Deal %(number)s with %(customer)s is rejected: %(reason)s",
             number=deal.number,
             customer=deal.customer_name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,7 @@ from portal import formatting
 from portal.clock import utcnow
 from portal.db import db, unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
+from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.workflow import transition
 
@@ -79,11 +81,11 @@ def approve_deal(deal: DealRegistration, *, protection_days: int | None, actor: 
         ) from None
     tell_partner(
         deal,
-        _(
+        _l(
             "Deal %(number)s with %(customer)s is approved, protected until %(until)s.",
             number=deal.number,
             customer=deal.customer_name,
-            until=formatting.date(deal.expires_at.date()),
+            until=notify.lazy(formatting.date, deal.expires_at.date()),
         ),
     )
 
@@ -118,7 +120,7 @@ def reject_deal(deal: DealRegistration, *, reason: str, actor: Principal) -> Non
     _decide(deal, DealStatus.rejected, reason=reason.strip(), actor=actor)
     tell_partner(
         deal,
-        _(
+        _l(
             "Deal %(number)s with %(customer)s is rejected: %(reason)s",
             number=deal.number,
             customer=deal.customer_name,
@@ -133,7 +135,7 @@ def request_information(deal: DealRegistration, *, message: str, actor: Principa
     _decide(deal, DealStatus.info_requested, reason=message.strip(), actor=actor)
     tell_partner(
         deal,
-        _(
+        _l(
             "Deal %(number)s needs more information: %(message)s",
             number=deal.number,
             message=message.strip(),

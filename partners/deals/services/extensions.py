@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from partners.deals.models import (
     AUDIT_FIELDS,
@@ -18,6 +19,7 @@ from partners.deals.services.common import (
 from portal import audit, formatting
 from portal.clock import utcnow
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
+from portal.notify import services as notify
 from portal.tenancy import Principal
 
 
@@ -49,7 +51,7 @@ def request_extension(deal: DealRegistration, *, days: int, reason: str, actor: 
     tell_reviewers(
         deal,
         "deals.submitted",
-        _(
+        _l(
             "%(partner)s asks to extend deal %(number)s by %(days)d days",
             partner=deal.partner.name,
             number=deal.number,
@@ -78,7 +80,7 @@ def decline_extension(deal: DealRegistration, *, reason: str, actor: Principal) 
     )
     tell_partner(
         deal,
-        _(
+        _l(
             "The extension of deal %(number)s is declined: %(reason)s",
             number=deal.number,
             reason=deal.extension_response,
@@ -103,9 +105,9 @@ def extend_protection(deal: DealRegistration, *, days: int, actor: Principal) ->
     )
     tell_partner(
         deal,
-        _(
+        _l(
             "Protection of deal %(number)s is extended to %(until)s.",
             number=deal.number,
-            until=formatting.date(deal.expires_at.date()),
+            until=notify.lazy(formatting.date, deal.expires_at.date()),
         ),
     )

@@ -5,6 +5,7 @@ to the vendor or reject it. The programme's setting is the channel manager's."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.deals.models import DealProgramme, DealRegistration, DealStatus
@@ -72,7 +73,7 @@ def send_to_distributor(deal: DealRegistration, distributor_id: int, *, actor: P
         "deals.first_review",
         distributor_id,
         "deals.submitted",
-        _(
+        _l(
             "%(partner)s registered a deal with %(customer)s for your approval",
             partner=deal.partner.name,
             customer=deal.customer_name,
@@ -102,7 +103,7 @@ def pass_to_vendor(deal: DealRegistration, *, actor: Principal) -> None:
     _past_the_read_only_wall(lambda: arrive_for_review(deal, actor=actor))
     tell_partner(
         deal,
-        _(
+        _l(
             "Your distributor approved deal %(number)s; it is now under the vendor's review.",
             number=deal.number,
         ),
@@ -125,7 +126,7 @@ def reject_first_review(deal: DealRegistration, *, reason: str, actor: Principal
     )
     tell_partner(
         deal,
-        _(
+        _l(
             "Your distributor rejected deal %(number)s: %(reason)s",
             number=deal.number,
             reason=reason.strip(),

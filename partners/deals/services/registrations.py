@@ -4,6 +4,7 @@ records its direct deals."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from partners.deals import matching
@@ -107,12 +108,12 @@ def arrive_for_review(deal: DealRegistration, *, actor: Principal) -> list[DealC
     tell_reviewers(
         deal,
         "deals.submitted",
-        _(
+        _l(
             "%(partner)s registered a deal with %(customer)s",
             partner=deal.partner.name,
             customer=deal.customer_name,
         ),
-        body=_("%(n)d possible conflicts.", n=len(conflicts)) if conflicts else "",
+        body=_l("%(n)d possible conflicts.", n=len(conflicts)) if conflicts else "",
     )
     return conflicts
 

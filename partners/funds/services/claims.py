@@ -4,6 +4,7 @@ performance; the channel team approves (the unused part goes back), rejects, or 
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.funds.models import (
@@ -27,6 +28,7 @@ from partners.funds.services.common import (
 from portal import audit
 from portal.db import db
 from portal.errors import InvalidInput, InvalidTransition
+from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.uploads import check_files
 from portal.workflow import transition
@@ -89,10 +91,10 @@ def claim_funds(
     )
     tell_channel_team(
         record,
-        _(
+        _l(
             "%(partner)s claims %(amount)s for %(activity)s",
             partner=record.partner.name,
-            amount=money(amount),
+            amount=notify.lazy(money, amount),
             activity=record.activity,
         ),
     )
@@ -128,9 +130,9 @@ def approve_claim(claim: FundClaim, *, actor: Principal) -> None:
         raise InvalidTransition(_("Someone decided on this claim a moment ago."))
     tell_partner(
         record,
-        _(
+        _l(
             "Your claim of %(amount)s for %(activity)s is approved.",
-            amount=money(claim.amount),
+            amount=notify.lazy(money, claim.amount),
             activity=record.activity,
         ),
         also=[claim.submitted_by_id],
@@ -146,7 +148,7 @@ def reject_claim(claim: FundClaim, *, reason: str, actor: Principal) -> None:
     transition(claim, ClaimStatus.rejected, actor=actor, changes={"decision_reason": reason})
     tell_partner(
         claim.request,
-        _(
+        _l(
             "Your claim for %(activity)s is rejected: %(reason)s",
             activity=claim.request.activity,
             reason=reason,
@@ -164,9 +166,9 @@ def pay_claim(claim: FundClaim, *, reference: str, actor: Principal) -> None:
     transition(claim, ClaimStatus.paid, actor=actor, changes={"payment_reference": reference[:100]})
     tell_partner(
         claim.request,
-        _(
+        _l(
             "%(amount)s for %(activity)s is paid (%(reference)s).",
-            amount=money(claim.amount),
+            amount=notify.lazy(money, claim.amount),
             activity=claim.request.activity,
             reference=reference[:100],
         ),

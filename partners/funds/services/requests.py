@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from partners.funds.models import (
     FundRequest,
@@ -28,6 +29,7 @@ from portal import audit
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization
+from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.workflow import transition
 
@@ -88,10 +90,10 @@ def request_funds(
     )
     tell_channel_team(
         record,
-        _(
+        _l(
             "%(partner)s asks for %(amount)s of funds: %(activity)s",
             partner=partner.name,
-            amount=money(amount),
+            amount=notify.lazy(money, amount),
             activity=record.activity,
         ),
     )
@@ -117,10 +119,10 @@ def approve_request(record: FundRequest, *, actor: Principal) -> None:
         raise InvalidTransition(_("Someone decided on this request a moment ago."))
     tell_partner(
         record,
-        _(
+        _l(
             "Your fund request for %(activity)s is approved: %(amount)s.",
             activity=record.activity,
-            amount=money(record.amount),
+            amount=notify.lazy(money, record.amount),
         ),
     )
 
@@ -133,7 +135,7 @@ def reject_request(record: FundRequest, *, reason: str, actor: Principal) -> Non
     transition(record, RequestStatus.rejected, actor=actor, changes={"decision_reason": reason})
     tell_partner(
         record,
-        _(
+        _l(
             "Your fund request for %(activity)s is rejected: %(reason)s",
             activity=record.activity,
             reason=reason,

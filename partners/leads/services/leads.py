@@ -4,6 +4,7 @@ that works them."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from partners.leads import queries
 from partners.leads.models import Lead, LeadStatus, OfferStatus
@@ -94,7 +95,11 @@ def close_lead(lead: Lead, outcome: str, *, actor: Principal) -> None:
     notify.notify(
         told,
         "leads.response",
-        _("Lead %(company)s: %(outcome)s", company=lead.company, outcome=outcome),
-        _("The lead %(company)s was closed as %(outcome)s.", company=lead.company, outcome=outcome),
+        _l("Lead %(company)s: %(outcome)s", company=lead.company, outcome=outcome),
+        _l(
+            "The lead %(company)s was closed as %(outcome)s.",
+            company=lead.company,
+            outcome=outcome,
+        ),
         link=lead_link(lead.id),
     )

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from partners.leads import queries
 from partners.leads.models import Lead, LeadOffer, LeadStatus, OfferStatus
@@ -29,6 +30,7 @@ from portal.clock import utcnow
 from portal.db import db
 from portal.errors import InvalidInput, InvalidTransition
 from portal.identity.models import Organization
+from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.workflow import transition
 
@@ -115,15 +117,15 @@ def _make_offer(
     tell_partner(
         partner.id,
         "leads.offered",
-        _("Lead offered to you: %(company)s", company=lead.company),
-        _(
+        _l("Lead offered to you: %(company)s", company=lead.company),
+        _l(
             "%(company)s (%(country)s, %(line)s) is offered to %(partner)s. Accept or decline "
             "it by %(when)s; after that it goes to another partner.",
             company=lead.company,
             country=lead.country,
             line=lead.product_line,
             partner=partner.name,
-            when=format_when(offer.respond_by),
+            when=notify.lazy(format_when, offer.respond_by),
         ),
         link=lead_link(lead.id),
     )
@@ -157,8 +159,8 @@ def offer_by_rule(
         )
         tell_channel_team(
             "leads.distribution",
-            _("No partner for lead %(company)s", company=lead.company),
-            _(
+            _l("No partner for lead %(company)s", company=lead.company),
+            _l(
                 "No partner can take %(company)s (%(country)s, %(line)s) now: %(n)d fit its "
                 "territory and specialisation, none is eligible. Offer it by hand or later.",
                 company=lead.company,
@@ -201,8 +203,8 @@ def recall_offer(lead: Lead, *, actor: Principal) -> LeadOffer:
     tell_partner(
         offer.org_id,
         "leads.offer_closed",
-        _("Lead recalled: %(company)s", company=lead.company),
-        _("The vendor took the lead %(company)s back.", company=lead.company),
+        _l("Lead recalled: %(company)s", company=lead.company),
+        _l("The vendor took the lead %(company)s back.", company=lead.company),
     )
     return offer
 
@@ -217,8 +219,8 @@ def recall_passed_down(offer: LeadOffer, *, actor: Principal | None) -> None:
     tell_partner(
         passed.org_id,
         "leads.offer_closed",
-        _("Lead recalled: %(company)s", company=offer.lead.company),
-        _("The vendor took the lead %(company)s back.", company=offer.lead.company),
+        _l("Lead recalled: %(company)s", company=offer.lead.company),
+        _l("The vendor took the lead %(company)s back.", company=offer.lead.company),
     )
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from partners.leads import queries
@@ -36,6 +37,7 @@ from portal.concurrency import flush_or_conflict
 from portal.db import db, unscoped
 from portal.errors import Conflict, Forbidden, InvalidInput, InvalidTransition
 from portal.identity.models import Organization
+from portal.notify import services as notify
 from portal.tenancy import Principal
 from portal.workflow import transition
 
@@ -157,8 +159,8 @@ def pass_down(
     tell_partner(
         reseller.id,
         "leads.offered",
-        _("Lead offered to you: %(company)s", company=lead.company),
-        _(
+        _l("Lead offered to you: %(company)s", company=lead.company),
+        _l(
             "%(distributor)s passes %(company)s (%(country)s, %(line)s) to %(partner)s. Accept "
             "or decline it by %(when)s.",
             distributor=offer.partner.name,
@@ -166,7 +168,7 @@ def pass_down(
             country=lead.country,
             line=lead.product_line,
             partner=reseller.name,
-            when=format_when(respond_by),
+            when=notify.lazy(format_when, respond_by),
         ),
         link=lead_link(lead.id),
     )
@@ -186,8 +188,8 @@ def recall_pass_down(offer: LeadOffer, *, actor: Principal) -> LeadOffer:
     tell_partner(
         passed.org_id,
         "leads.offer_closed",
-        _("Lead recalled: %(company)s", company=offer.lead.company),
-        _(
+        _l("Lead recalled: %(company)s", company=offer.lead.company),
+        _l(
             "%(distributor)s took the lead %(company)s back.",
             distributor=offer.partner.name,
             company=offer.lead.company,

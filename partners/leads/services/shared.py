@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from partners.leads.models import Lead, SharedLead, SharedLeadStatus
 from partners.leads.services.common import (
@@ -47,8 +48,8 @@ def submit_shared_lead(values: dict, *, actor: Principal) -> SharedLead:
     )
     tell_channel_team(
         "leads.shared_submitted",
-        _("A partner shared a lead: %(company)s", company=shared.company),
-        _(
+        _l("A partner shared a lead: %(company)s", company=shared.company),
+        _l(
             "%(company)s (%(country)s, %(line)s) waits for your review.",
             company=shared.company,
             country=shared.country,
@@ -95,8 +96,8 @@ def approve_shared_lead(shared: SharedLead, *, actor: Principal, note: str = "")
     notify.notify(
         shared_outcome_people(shared),
         "leads.shared_decided",
-        _("Shared lead approved: %(company)s", company=shared.company),
-        _(
+        _l("Shared lead approved: %(company)s", company=shared.company),
+        _l(
             "The vendor took %(company)s into its pipeline, credited to your organisation.%(note)s",
             company=shared.company,
             note=f" {note}" if note else "",
@@ -120,7 +121,7 @@ def reject_shared_lead(shared: SharedLead, reason: str, *, actor: Principal) -> 
     notify.notify(
         shared_outcome_people(shared),
         "leads.shared_decided",
-        _("Shared lead rejected: %(company)s", company=shared.company),
-        _("The vendor rejected %(company)s: %(reason)s", company=shared.company, reason=reason),
+        _l("Shared lead rejected: %(company)s", company=shared.company),
+        _l("The vendor rejected %(company)s: %(reason)s", company=shared.company, reason=reason),
         link=shared_link(shared.id),
     )

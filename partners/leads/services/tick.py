@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,12 +53,12 @@ def expire_offer(offer: LeadOffer) -> LeadOffer | None:
     tell_partner(
         offer.org_id,
         "leads.offer_closed",
-        _("Lead offer expired: %(company)s", company=lead.company),
-        _(
+        _l("Lead offer expired: %(company)s", company=lead.company),
+        _l(
             "The time to answer the offer of %(company)s ran out at %(when)s; the lead went "
             "back to the vendor.",
             company=lead.company,
-            when=format_when(offer.respond_by),
+            when=notify.lazy(format_when, offer.respond_by),
         ),
     )
     following = offer_by_rule(lead, actor=None)
@@ -65,8 +66,8 @@ def expire_offer(offer: LeadOffer) -> LeadOffer | None:
         notify.notify(
             offer_concerns(offer),
             "leads.distribution",
-            _("Lead %(company)s moved on", company=lead.company),
-            _(
+            _l("Lead %(company)s moved on", company=lead.company),
+            _l(
                 "%(old)s did not answer in time; the lead %(company)s is now offered to %(new)s.",
                 old=offer.partner.name,
                 company=lead.company,
@@ -85,22 +86,22 @@ def _expire_passed_down(offer: LeadOffer) -> None:
     tell_partner(
         offer.org_id,
         "leads.offer_closed",
-        _("Lead offer expired: %(company)s", company=lead.company),
-        _(
+        _l("Lead offer expired: %(company)s", company=lead.company),
+        _l(
             "The time to answer the offer of %(company)s ran out at %(when)s; the lead went "
             "back to your distributor.",
             company=lead.company,
-            when=format_when(offer.respond_by),
+            when=notify.lazy(format_when, offer.respond_by),
         ),
     )
     tell_distributor(
         offer,
-        _("Lead offer expired: %(company)s", company=lead.company),
-        _(
+        _l("Lead offer expired: %(company)s", company=lead.company),
+        _l(
             "%(reseller)s did not answer the lead %(company)s by %(when)s: it is yours again.",
             reseller=offer.partner.name,
             company=lead.company,
-            when=format_when(offer.respond_by),
+            when=notify.lazy(format_when, offer.respond_by),
         ),
     )
 
@@ -164,12 +165,12 @@ def remind_lead_offers() -> int:
                 tell_partner(
                     offer.org_id,
                     "leads.reminder",
-                    _("Answer soon: %(company)s", company=lead.company),
-                    _(
+                    _l("Answer soon: %(company)s", company=lead.company),
+                    _l(
                         "The offer of the lead %(company)s runs out at %(when)s. Accept or "
                         "decline it before then.",
                         company=lead.company,
-                        when=format_when(offer.respond_by),
+                        when=notify.lazy(format_when, offer.respond_by),
                     ),
                     link=lead_link(lead.id),
                 )

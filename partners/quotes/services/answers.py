@@ -4,6 +4,7 @@ decline with a reason; the vendor's owner is told."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from partners.deals import services as deals
 from partners.quotes.models import OPEN_STATUSES, Quote, QuoteStatus
@@ -98,7 +99,7 @@ def accept_quote(
         deals.win_deal_by_quote(quote.deal_id, quote_label=quote.label, actor=actor)
     tell_owner(
         quote,
-        _("Quote %(label)s was accepted by %(name)s", label=quote.label, name=quote.signer_name),
+        _l("Quote %(label)s was accepted by %(name)s", label=quote.label, name=quote.signer_name),
     )
 
 
@@ -123,8 +124,8 @@ def decline_quote(quote: Quote, *, reason: str, user_agent: str, actor: Principa
     # and it becomes the email's subject header.
     tell_owner(
         quote,
-        _("Quote %(label)s was declined", label=quote.label),
-        body=_("The reason given:\n\n%(reason)s", reason=quote.decline_reason),
+        _l("Quote %(label)s was declined", label=quote.label),
+        body=_l("The reason given:\n\n%(reason)s", reason=quote.decline_reason),
     )
 
 

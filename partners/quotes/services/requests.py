@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from partners.deals.models import DealRegistration, DealStatus
@@ -47,7 +48,7 @@ def request_quote(deal: DealRegistration, *, message: str, actor: Principal) -> 
         "quotes.manage",
         None,
         "quotes.requested",
-        _(
+        _l(
             "%(partner)s asks for a quote on %(deal)s",
             partner=deal.partner.name,
             deal=deal.number,
@@ -83,7 +84,7 @@ def close_request(request: QuoteRequest, *, reason: str, actor: Principal) -> No
     notify.notify(
         [requester] if requester is not None else people.who_may("quotes.request", request.org_id),
         "quotes.request_closed",
-        _("Your quote request on %(deal)s was declined", deal=deal.number if deal else ""),
-        body=_("The reason given:\n\n%(reason)s", reason=request.close_reason),
+        _l("Your quote request on %(deal)s was declined", deal=deal.number if deal else ""),
+        body=_l("The reason given:\n\n%(reason)s", reason=request.close_reason),
         link=notify.link("deals.detail", deal_id=request.deal_id),
     )

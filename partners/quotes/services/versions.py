@@ -5,6 +5,7 @@ such a draft."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from partners.quotes import documents, queries
@@ -99,15 +100,15 @@ def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> No
         "quotes.view",
         quote.org_id,
         "quotes.sent",
-        _(
+        _l(
             "Quote %(label)s: %(total)s %(currency)s",
             label=quote.label,
             total=quote.total,
             currency=quote.currency,
         ),
-        body=_(
+        body=_l(
             "Valid until %(date)s. Open it to read, download or accept it.",
-            date=formatting.date(quote.valid_until),
+            date=notify.lazy(formatting.date, quote.valid_until),
         ),
         link=notify.link("quotes.detail", quote_id=quote.id),
     )
@@ -116,16 +117,16 @@ def send_quote(quote: Quote, *, seen: str | None = None, actor: Principal) -> No
             "quotes.view",
             quote.via_org_id,
             "quotes.sent",
-            _(
+            _l(
                 "Quote %(label)s to %(reseller)s, through you",
                 label=quote.label,
                 reseller=quote.recipient.name,
             ),
-            body=_(
+            body=_l(
                 "%(total)s %(currency)s, valid until %(date)s. Your reseller answers it.",
                 total=quote.total,
                 currency=quote.currency,
-                date=formatting.date(quote.valid_until),
+                date=notify.lazy(formatting.date, quote.valid_until),
             ),
             link=notify.link("quotes.detail", quote_id=quote.id),
         )

@@ -11,10 +11,11 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from portal import access, audit, people
+from portal import access, audit, i18n, people
 from portal.clock import utcnow
 from portal.db import db, read_across, unscoped
 from portal.errors import Forbidden, InvalidInput, InvalidTransition
@@ -76,24 +77,27 @@ def invite_user(
     audit.record(
         "invitation.created", invitation, actor=actor, after={"email": email, "role": role}
     )
-    notify.queue_email(
-        org_id=org.id,
-        to=email,
-        kind="account.invitation",
-        subject=_(
-            "You are invited to %(org)s on %(portal)s",
-            org=org.name,
-            portal=current_app.config["VENDOR_NAME"],
-        ),
-        body=_(
-            "Hello %(name)s,\n\nYou have been invited to join %(org)s. To accept, choose your "
-            "password within %(days)d days at:\n\n%(url)s",
-            name=invitation.name,
-            org=org.name,
-            days=days,
-            url=notify.absolute_url(notify.link("identity.accept_invitation", token=raw)),
-        ),
-    )
+    # No account, so no language of its own yet: the page's, in which the inviter presumably
+    # writes to the invitee (``portal.i18n.writing_to``).
+    with i18n.writing_to(None):
+        notify.queue_email(
+            org_id=org.id,
+            to=email,
+            kind="account.invitation",
+            subject=_(
+                "You are invited to %(org)s on %(portal)s",
+                org=org.name,
+                portal=current_app.config["VENDOR_NAME"],
+            ),
+            body=_(
+                "Hello %(name)s,\n\nYou have been invited to join %(org)s. To accept, choose your "
+                "password within %(days)d days at:\n\n%(url)s",
+                name=invitation.name,
+                org=org.name,
+                days=days,
+                url=notify.absolute_url(notify.link("identity.accept_invitation", token=raw)),
+            ),
+        )
     return invitation
 
 
@@ -187,7 +191,7 @@ def accept_invitation(raw: str, *, name: str, password: str, ip_address: str | N
     notify.notify(
         admins,
         "admin.member_joined",
-        _("%(name)s joined %(org)s", name=user.name, org=found.org_name),
+        _l("%(name)s joined %(org)s", name=user.name, org=found.org_name),
         link=notify.link("identity.user_detail", user_id=user.id),
     )
     return user

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from portal import access, audit, people
 from portal.clock import utcnow
@@ -123,16 +124,20 @@ def open_case(
         AGENT_ACTION,
         None,
         "cases.new",
-        _("New case %(number)s: %(subject)s", number=case.number, subject=case.subject),
-        body=_("From %(org)s, priority %(priority)s.", org=org.name, priority=_(priority)),
+        _l("New case %(number)s: %(subject)s", number=case.number, subject=case.subject),
+        body=_l("From %(org)s, priority %(priority)s.", org=org.name, priority=_l(priority)),
         link=case_link(case.id),
     )
     if requester is not None:
         notify.notify(
             people.people([requester.id]),
             "cases.opened",
-            _("We received your case %(number)s: %(subject)s", number=case.number, subject=subject),
-            body=_("Support replies on the case's page and by email."),
+            _l(
+                "We received your case %(number)s: %(subject)s",
+                number=case.number,
+                subject=subject,
+            ),
+            body=_l("Support replies on the case's page and by email."),
             link=case_link(case.id),
         )
     return case
@@ -188,7 +193,7 @@ def add_comment(
             agents_to_tell(case),
             case,
             "cases.reply",
-            _("Internal note on %(number)s", number=case.number),
+            _l("Internal note on %(number)s", number=case.number),
             body=text,
             but=actor.user_id,
         )
@@ -211,7 +216,7 @@ def add_comment(
             customer_side(case),
             case,
             "cases.reply",
-            _("Reply on %(number)s: %(subject)s", number=case.number, subject=case.subject),
+            _l("Reply on %(number)s: %(subject)s", number=case.number, subject=case.subject),
             body=text,
             but=actor.user_id,
         )
@@ -226,7 +231,7 @@ def add_comment(
             agents_to_tell(case),
             case,
             "cases.reply",
-            _(
+            _l(
                 "Customer reply on %(number)s: %(subject)s",
                 number=case.number,
                 subject=case.subject,
@@ -300,10 +305,10 @@ def _tell_status(case: Case, actor: Principal | None) -> None:
         told,
         case,
         "cases.status",
-        _(
+        _l(
             "%(number)s is now %(status)s",
             number=case.number,
-            status=str(STATUS_LABELS[case.status]),
+            status=STATUS_LABELS[case.status],
         ),
         body=case.subject,
         but=actor.user_id if actor is not None else None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from werkzeug.exceptions import NotFound
 
@@ -113,7 +114,7 @@ def _tell_assignee(case: Case, actor: Principal | None) -> None:
         people.people([case.assignee_id]),
         case,
         "cases.assigned",
-        _("%(number)s is assigned to you: %(subject)s", number=case.number, subject=case.subject),
+        _l("%(number)s is assigned to you: %(subject)s", number=case.number, subject=case.subject),
         but=actor.user_id if actor is not None else None,
     )
 
@@ -210,13 +211,13 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
             created_at=now,
         )
     )
-    told = _("This case was merged into %(number)s: follow it there.", number=into.number)
+    told = _l("This case was merged into %(number)s: follow it there.", number=into.number)
     db.session.add(
         CaseComment(
             org_id=duplicate.org_id,
             case_id=duplicate.id,
             author_id=actor.user_id,
-            body=told,
+            body=str(told),  # the comment is stored in the language of whoever merged
             by_agent=True,
             created_at=now,
         )
@@ -237,7 +238,7 @@ def merge_case(duplicate: Case, into: Case, *, actor: Principal) -> None:
         customer_side(duplicate),
         into,
         "cases.status",
-        _("%(number)s is merged into %(into)s", number=duplicate.number, into=into.number),
+        _l("%(number)s is merged into %(into)s", number=duplicate.number, into=into.number),
         body=told,
         but=actor.user_id,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,6 +14,7 @@ from portal import audit, formatting
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import InvalidTransition
+from portal.notify import services as notify
 from selfservice.cases.models import RESOLVED_STATUSES, TARGETS, Case, CaseStatus
 from selfservice.cases.services.common import (
     agents_to_tell,
@@ -75,19 +76,19 @@ def _check_case_sla(case: Case, now: datetime, window: datetime) -> int:
 
 def _tell_sla(case: Case, target: str, *, breached: bool, due_at: datetime | None = None) -> None:
     label = {
-        "first_response": _("first response"),
-        "next_response": _("next response"),
-        "resolution": _("resolution"),
+        "first_response": _l("first response"),
+        "next_response": _l("next response"),
+        "resolution": _l("resolution"),
     }[target]
     title = (
-        _("SLA breached on %(number)s: %(target)s", number=case.number, target=label)
+        _l("SLA breached on %(number)s: %(target)s", number=case.number, target=label)
         if breached
-        else _("SLA due soon on %(number)s: %(target)s", number=case.number, target=label)
+        else _l("SLA due soon on %(number)s: %(target)s", number=case.number, target=label)
     )
     body = case.subject
     if due_at is not None:
-        when = formatting.datetime(due_at, with_zone=True, zone="UTC")
-        body += "\n" + _("Due at %(when)s.", when=when)
+        when = notify.lazy(formatting.datetime, due_at, with_zone=True, zone="UTC")
+        body = notify.joined(body, _l("Due at %(when)s.", when=when))
     tell_of(agents_to_tell(case), case, "cases.sla", title, body=body)
 
 
