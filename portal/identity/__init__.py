@@ -27,6 +27,12 @@ def init_app(app) -> None:
     views.routes.add_to(bp)
     admin_views.routes.add_to(bp)
     org_views.routes.add_to(bp)
+    from portal.identity import security
+
+    security.init_app(app, bp)  # the Security pages and the second step of a sign-in
+    from portal.identity import personal_data
+
+    personal_data.init_app(app, bp)  # My data; a member's export and erasure
     app.register_blueprint(bp)
     search.add_source(*search_source.SOURCES)
     export.add(*exports.SOURCES)

@@ -125,9 +125,14 @@ class User(TenantOwned, Base):
     # The IANA zone pages show times in; None until the browser reports one or the person
     # picks one (pages then show UTC).
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # The language the person chose ("en", "de"; portal.i18n.LANGUAGES); None: the browser's.
+    # Emails and quote PDFs to them are written in it.
+    locale: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
+    # When the person was anonymised (portal.identity.personal_data.erase_person, 0038).
+    erased_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     org: Mapped[Organization] = relationship(
@@ -184,6 +189,10 @@ class UserSession(TenantOwned, Base):
     revoked_at: Mapped[datetime | None]
     ip_address: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
+    # Written at most once a minute, after the answer (portal.identity.security.sessions).
+    last_seen_at: Mapped[datetime | None]
+    # How the sign-in was proven: password, totp, recovery_code or sso (migration 0037).
+    signed_in_with: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[User] = relationship()
 

@@ -107,16 +107,22 @@ def login():
                     )
                 )
             else:
-                return complete_sign_in(user, request.args.get("next"))
+                from portal.identity.security import views as security
+
+                # Signed in now, or asked for the code of a second factor first.
+                return security.after_password(user, request.args.get("next"))
     status = 422 if request.method == "POST" else 200
     return render_template("identity/login.html", form=form), status
 
 
-def complete_sign_in(user, next_url: str | None):
-    """Open the server-side session of a user whose identity was just proven (password or
-    identity provider) and go on to where they were heading. One short write transaction: the
-    session row, the time of sign-in and a renewed password hash, if any."""
-    token = services.start_session(user, request.remote_addr, request.user_agent.string)
+def complete_sign_in(user, next_url: str | None, *, signed_in_with: str):
+    """Open the server-side session of a user whose identity was just proven (password, second
+    factor or identity provider: ``signed_in_with``) and go on to where they were heading. One
+    short write transaction: the session row, the time of sign-in and a renewed password hash,
+    if any."""
+    token = services.start_session(
+        user, request.remote_addr, request.user_agent.string, signed_in_with
+    )
     db.session.commit()
     session.clear()  # a new session after sign-in: nothing planted before it survives
     user.session_token = token

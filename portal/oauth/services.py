@@ -15,7 +15,7 @@ from portal.db import db
 from portal.errors import Forbidden, InvalidInput
 from portal.identity.models import Organization
 from portal.identity.tokens import hash_token
-from portal.oauth.models import ClientStatus, OAuthClient, OAuthToken
+from portal.oauth.models import ClientStatus, OAuthAuthorizationCode, OAuthClient, OAuthToken
 from portal.tenancy import Principal
 from portal.workflow import transition
 
@@ -132,6 +132,35 @@ def _revoke_tokens(client: OAuthClient) -> None:
         .where(OAuthToken.client_pk == client.id, OAuthToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def revoke_consent(client: OAuthClient, *, actor: Principal) -> int:
+    """The signed-in person takes back what they let ``client`` do for them: every token it
+    holds for them (access and refresh) stops working, and an authorisation code not yet
+    exchanged is spent. Returns how many tokens were revoked."""
+    now = utcnow()
+    revoked = db.session.execute(
+        update(OAuthToken)
+        .where(
+            OAuthToken.client_pk == client.id,
+            OAuthToken.user_id == actor.user_id,
+            OAuthToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        update(OAuthAuthorizationCode)
+        .where(
+            OAuthAuthorizationCode.client_pk == client.id,
+            OAuthAuthorizationCode.user_id == actor.user_id,
+            OAuthAuthorizationCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    audit.record("api_client.consent_revoked", client, actor=actor)
+    return revoked
 
 
 def set_client_active(client: OAuthClient, active: bool, *, actor: Principal) -> None:

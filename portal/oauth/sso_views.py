@@ -51,7 +51,7 @@ def callback():
     except DomainError as error:
         db.session.rollback()
         return render_template("oauth/sso_refused.html", message=error.message), 403
-    return complete_sign_in(user, next_url)
+    return complete_sign_in(user, next_url, signed_in_with="sso")
 
 
 @bp.route("/admin/sign-in", methods=["GET", "POST"])

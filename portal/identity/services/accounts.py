@@ -7,16 +7,18 @@ import hmac
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal import audit, jobs
+from portal import audit, i18n, jobs
 from portal.clock import utcnow
 from portal.db import db, read_across, unscoped
 from portal.errors import InvalidInput
 from portal.identity import passwords, tokens
 from portal.identity.models import User, UserSession
+from portal.identity.security.models import SignInRule
 from portal.identity.services.common import check_password_rules, normalise_email
 from portal.notify import services as notify
 from portal.tenancy import Principal
@@ -49,8 +51,11 @@ def check_password(user: User | None, password: str) -> bool:
     return True
 
 
-def start_session(user: User, ip_address: str | None, user_agent: str | None) -> str:
-    """Open a server-side session for ``user``; returns the token the cookie will carry."""
+def start_session(
+    user: User, ip_address: str | None, user_agent: str | None, signed_in_with: str | None = None
+) -> str:
+    """Open a server-side session for ``user``; returns the token the cookie will carry.
+    ``signed_in_with``: how the sign-in was proven (password, totp, recovery_code, sso)."""
     raw, digest = tokens.new_token()
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     with unscoped():  # reason: signing in, before the session has a principal
@@ -62,6 +67,8 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
                 expires_at=utcnow() + lifetime,
                 ip_address=ip_address,
                 user_agent=(user_agent or "")[:300],
+                signed_in_with=signed_in_with,
+                last_seen_at=utcnow(),  # signing in is being seen
             )
         )
         # Not through the versioned row: a sign-in is no edit of the account, and two sign-ins
@@ -75,19 +82,32 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
 
 def user_for_session(raw_token: str) -> User | None:
     """The active user of a live session token, or None (revoked, expired, deactivated)."""
+    # Read in the same statement: whether the organisation asks for a second factor (checked on
+    # every page of a password sign-in, portal.identity.security).
+    org_rule = (
+        select(SignInRule.require_second_factor)
+        .where(SignInRule.org_id == UserSession.org_id)
+        .scalar_subquery()
+    )
     with unscoped():  # reason: finding who is signed in, before there is a principal
-        row = db.session.scalar(
-            select(UserSession)
+        found = db.session.execute(
+            select(UserSession, org_rule)
             .options(joinedload(UserSession.user))
             .where(
                 UserSession.token_hash == tokens.hash_token(raw_token),
                 UserSession.revoked_at.is_(None),
                 UserSession.expires_at > utcnow(),
             )
-        )
+        ).first()
+        row, org_requires_second_factor = found if found is not None else (None, None)
         if row is None or not row.user.is_active:
             return None
         row.user.session_token = raw_token
+        # For the sessions page's "last seen" and the second-factor check (identity.security).
+        row.user.session_id = row.id
+        row.user.session_last_seen_at = row.last_seen_at
+        row.user.signed_in_with = row.signed_in_with
+        row.user.org_requires_second_factor = bool(org_requires_second_factor)
         return row.user
 
 
@@ -126,8 +146,8 @@ def change_password(
     notify.notify(
         [user],
         "account.security",
-        _("Your password was changed"),
-        _("If you did not change it, reset it now and tell your administrator."),
+        _l("Your password was changed"),
+        _l("If you did not change it, reset it now and tell your administrator."),
     )
 
 
@@ -152,32 +172,33 @@ def send_password_reset(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.is_active:
         return
-    if user.password_hash is None:
+    with i18n.writing_to(user):  # the account's language, not that of whoever asked
+        if user.password_hash is None:
+            _security_email(
+                user,
+                _("Your account has no password"),
+                _(
+                    "Someone asked to reset the password of your account. It has no password: "
+                    "you sign in through your organisation's single sign-on. If that does not "
+                    "work, ask your organisation's administrator.\n\nIf it was not you, ignore "
+                    "this email."
+                ),
+            )
+            return
+        hours = current_app.config["PASSWORD_RESET_HOURS"]
         _security_email(
             user,
-            _("Your account has no password"),
+            _("Reset your password"),
             _(
-                "Someone asked to reset the password of your account. It has no password: "
-                "you sign in through your organisation's single sign-on. If that does not "
-                "work, ask your organisation's administrator.\n\nIf it was not you, ignore "
-                "this email."
+                "Someone asked to reset the password of your account. To choose a new "
+                "password, open this link within %(hours)d hours:\n\n%(url)s\n\n"
+                "If it was not you, ignore this email.",
+                hours=hours,
+                url=notify.absolute_url(
+                    notify.link("identity.reset_password", token=tokens.make_reset_token(user))
+                ),
             ),
         )
-        return
-    hours = current_app.config["PASSWORD_RESET_HOURS"]
-    _security_email(
-        user,
-        _("Reset your password"),
-        _(
-            "Someone asked to reset the password of your account. To choose a new "
-            "password, open this link within %(hours)d hours:\n\n%(url)s\n\n"
-            "If it was not you, ignore this email.",
-            hours=hours,
-            url=notify.absolute_url(
-                notify.link("identity.reset_password", token=tokens.make_reset_token(user))
-            ),
-        ),
-    )
 
 
 def _security_email(user: User, subject: str, body: str) -> None:
