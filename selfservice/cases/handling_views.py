@@ -10,6 +10,8 @@ from flask_login import login_required
 
 from portal import access
 from portal.db import get_or_404
+from portal.identity.personal_data import services as personal_data
+from portal.identity.personal_data.forms import LegalHoldForm
 from portal.routes import Routes
 from portal.web import attempt
 from selfservice.cases import queries, services
@@ -60,6 +62,36 @@ def add_watcher(case_id: int):
         return render_detail(case, {"watcher": form}, 422)
     flash(_("%(name)s watches this case.", name=user.name), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
+
+
+@routes.post("/<int:case_id>/legal-hold")
+@login_required
+@access.require("cases.legal_hold")
+def set_legal_hold(case_id: int):
+    """Vendor admins put a case under legal hold: its people cannot be erased meanwhile."""
+    case = get_or_404(Case, case_id)
+    form = LegalHoldForm()
+    if form.validate_on_submit():
+        with attempt() as done:
+            personal_data.set_legal_hold(case, True, reason=form.reason.data, actor=g.principal)
+        if done:
+            flash(_("%(number)s is under legal hold.", number=case.number), "success")
+    else:
+        flash(_("Say why the case is held."), "danger")
+    return redirect(url_for("cases.detail", case_id=case.id, _anchor="legal-hold"))
+
+
+@routes.post("/<int:case_id>/legal-hold/clear")
+@login_required
+@access.require("cases.legal_hold")
+def clear_legal_hold(case_id: int):
+    case = get_or_404(Case, case_id)
+    if SolveForm().validate_on_submit():
+        with attempt() as done:
+            personal_data.set_legal_hold(case, False, reason=None, actor=g.principal)
+        if done:
+            flash(_("The legal hold on %(number)s is lifted.", number=case.number), "success")
+    return redirect(url_for("cases.detail", case_id=case.id, _anchor="legal-hold"))
 
 
 @routes.post("/watchers/<int:watcher_id>/remove")

@@ -256,6 +256,14 @@ class Case(TenantOwned, Base):
     queue_rank: Mapped[int] = mapped_column(
         BigInteger, default=QUEUE_RANK_NONE, server_default=str(QUEUE_RANK_NONE)
     )
+    # Legal hold (migration 0038): set and cleared by vendor admins on the case page; while it
+    # holds, the erasure of the case's requester or opener is refused.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    legal_hold_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    legal_hold_at: Mapped[datetime | None]
+    legal_hold_reason: Mapped[str | None] = mapped_column(String(500))
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     org: Mapped[Organization] = relationship(foreign_keys="Case.org_id")
