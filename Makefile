@@ -10,7 +10,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-test lock chromium lint bench load
+.PHONY: demo test install install-test lock chromium lint bench load translations
 
 demo: install
 	$(VENV)/bin/flask --app wsgi demo
@@ -73,6 +73,18 @@ chromium:
 	  echo "Installing Chromium for the browser tests (apt-get)…"; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# The catalogue: extract every marked string again (babel.cfg) and update each language's .po;
+# new strings arrive untranslated (Babel's near-match guesses are mostly wrong: none are made)
+# and tests/unit/test_translations.py names them. `translations/todo.py` dumps them to JSON and
+# merges their translations back. The .mo files are compiled by the app when it starts.
+PYBABEL := $(VENV)/bin/pybabel
+translations: install
+	$(PYBABEL) --quiet extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 \
+	  --no-wrap --sort-by-file --project "Partner Portal" -o translations/messages.pot .
+	$(PYBABEL) --quiet update -i translations/messages.pot -d translations --no-wrap \
+	  --ignore-obsolete --no-fuzzy-matching
+	$(PY) translations/todo.py status
+
 lint: install-test
 	$(VENV)/bin/ruff check .
 
@@ -80,6 +92,8 @@ bench: install-test
 	$(PY) -m tests.perf.bench_authenticated_page
 	$(PY) -m tests.perf.bench_leads
 	$(PY) -m tests.perf.bench_feedback
+	$(PY) -m tests.perf.bench_wall
+	$(PY) -m tests.perf.bench_pages
 
 # Load test (tests/load, not part of make test): 50 users for 5 minutes on SQLite, then on
 # PostgreSQL with Redis and an RQ worker. LOAD_DATABASE_URL: a PostgreSQL database of its own (its

@@ -18,6 +18,7 @@ from feedback.ideas.models import IDEA_STATUSES, STATUS_LABELS
 from portal import access, product_lines, reports
 from portal.navigation import NavItem
 from portal.product_lines import PRODUCT_LINES
+from portal.replica import reads_replica
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback")
 NAVIGATION = [
@@ -28,6 +29,7 @@ NAVIGATION = [
 
 
 @bp.get("/analytics")
+@reads_replica
 @login_required
 @access.require("feedback.view")
 def analytics():

@@ -10,8 +10,9 @@ and checks the organisation of new rows. A session with no principal sees no ten
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     event,
     false,
+    inspect,
     select,
     text,
     true,
@@ -30,11 +32,13 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
+    RelationshipProperty,
     Session,
     mapped_column,
     sessionmaker,
     with_loader_criteria,
 )
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -266,16 +270,147 @@ def _apply_tenant_wall(state) -> None:
     if state.is_column_load or state.session.info.get(_UNSCOPED):
         return
     principal = state.session.info.get(_PRINCIPAL)
-    state.statement = state.statement.options(
-        *(
-            with_loader_criteria(
-                model,
-                model.visible_to(principal) if principal is not None else _anonymous_rule(model),
-                include_aliases=True,
-            )
-            for model in scoped_models()
-        )
-    )
+    wall = _wall_for(principal)
+    options = wall.options_for(_touched_mappers(state.statement))
+    if options:
+        state.statement = state.statement.options(*options)
+
+
+# The wall's criteria, built once per principal and reused. ``with_loader_criteria`` applies to
+# an entity wherever it appears in the statement (its FROM list, joins, subqueries, the joined
+# eager loads of its relationships); an option for an entity that does not appear changes
+# nothing. So each statement gets the options of the entities it touches only: the mappers of
+# the tables it names, those of its loader options' paths, those its joined eager loads reach,
+# and, closing over them, those the added criteria name themselves (a rule's subquery). Lazy and
+# selectin loads are statements of their own and pass through this hook again.
+
+
+class _Wall:
+    """The loader criteria of one principal (None: a visitor), built on first use per model."""
+
+    __slots__ = ("principal", "built")
+
+    def __init__(self, principal: Principal | None) -> None:
+        self.principal = principal
+        self.built: dict[type, tuple[object, frozenset]] = {}
+
+    def _build(self, model: type) -> tuple[object, frozenset]:
+        principal = self.principal
+        rule = model.visible_to(principal) if principal is not None else _anonymous_rule(model)
+        option = with_loader_criteria(model, rule, include_aliases=True)
+        entry = (option, frozenset(_mappers_named_in(rule)))
+        self.built[model] = entry
+        return entry
+
+    def options_for(self, mappers: set) -> list:
+        scoped = _scoped_by_mapper()
+        options, seen, todo = [], set(), list(mappers)
+        while todo:
+            mapper = todo.pop()
+            if mapper in seen:
+                continue
+            seen.add(mapper)
+            todo.extend(_joined_targets(mapper))
+            model = scoped.get(mapper)
+            if model is None:
+                continue
+            option, named = self.built.get(model) or self._build(model)
+            options.append(option)
+            todo.extend(named)
+        return options
+
+
+_WALLS: OrderedDict[tuple, _Wall] = OrderedDict()
+_WALLS_MAX = 512  # principals kept per process; the least recently used one is dropped
+
+
+def _wall_for(principal: Principal | None) -> _Wall:
+    key = (_mapper_count(), principal.wall_key if principal is not None else None)
+    wall = _WALLS.get(key)
+    if wall is None:
+        wall = _WALLS[key] = _Wall(principal)
+        while len(_WALLS) > _WALLS_MAX:
+            _WALLS.popitem(last=False)
+    else:
+        with suppress(KeyError):  # another thread may have dropped it meanwhile
+            _WALLS.move_to_end(key)
+    return wall
+
+
+_mapper_maps: tuple[int, dict, dict, dict] = (0, {}, {}, {})
+
+
+def _mapper_count() -> int:
+    """How many classes are mapped (cheap: ``registry.mappers`` builds a set on every read)."""
+    return len(Base.registry._managers)
+
+
+def _maps() -> tuple[int, dict, dict, dict]:
+    """(mapper count, table -> mappers, mapper -> scoped model, mapper -> joined targets)."""
+    global _mapper_maps
+    if _mapper_maps[0] != _mapper_count():
+        mappers = Base.registry.mappers
+        by_table: dict = {}
+        for mapper in mappers:
+            for table in mapper.tables:
+                by_table.setdefault(table, []).append(mapper)
+        scoped = {m: m.class_ for m in mappers if hasattr(m.class_, "visible_to")}
+        joined = {
+            m: tuple(r.mapper for r in m.relationships if r.lazy == "joined") for m in mappers
+        }
+        _mapper_maps = (_mapper_count(), by_table, scoped, joined)
+    return _mapper_maps
+
+
+def _scoped_by_mapper() -> dict:
+    return _maps()[2]
+
+
+def _joined_targets(mapper) -> tuple:
+    return _maps()[3].get(mapper, ())
+
+
+def _mappers_named_in(element) -> set:
+    """The mappers whose tables (or annotated entities) appear anywhere in ``element``:
+    FROM lists, joins (also through a relationship), WHERE subqueries, columns."""
+    by_table = _maps()[1]
+    found: set = set()
+    tables: set = set()
+    for node in visitors.iterate(element):
+        annotations = getattr(node, "_annotations", None)
+        if annotations:
+            mapper = annotations.get("parentmapper")
+            if mapper is not None:
+                found.add(mapper)
+        visit = node.__visit_name__
+        if visit == "table":
+            tables.add(node)
+        elif visit == "column":
+            table = node.table
+            if table is not None and table.__visit_name__ == "table":
+                tables.add(table)
+    for table in tables:
+        found.update(by_table.get(table, ()))
+    return found
+
+
+def _touched_mappers(statement) -> set:
+    found = _mappers_named_in(statement)
+    for join in getattr(statement, "_setup_joins", ()):
+        for part in join[:3]:  # target, onclause, from: a relationship or an of_type() entity
+            prop = getattr(part, "property", None)
+            if isinstance(prop, RelationshipProperty):
+                found.add(prop.mapper)
+            entity = getattr(part, "_of_type", None)
+            if entity is not None:
+                found.add(inspect(entity).mapper)
+    for option in getattr(statement, "_with_options", ()):
+        for load in getattr(option, "context", ()):  # loader options: joinedload(A.b) ...
+            for element in getattr(load, "path", ()):
+                mapper = getattr(element, "mapper", None)
+                if mapper is not None:
+                    found.add(mapper)
+    return found
 
 
 def _anonymous_rule(model: type) -> ColumnElement[bool]:
@@ -314,6 +449,9 @@ class Database:
             engine, sessionmaker(bind=engine, expire_on_commit=False)
         )
         app.teardown_appcontext(self._close_session)
+        from portal import replica  # DATABASE_REPLICA_URL: dashboards and exports read there
+
+        replica.init_app(app)
 
     @staticmethod
     def state() -> _AppDatabase:
@@ -326,7 +464,9 @@ class Database:
     @property
     def session(self) -> Session:
         if "db_session" not in g:
-            g.db_session = self.state().session_factory()
+            state = self.state()
+            chosen = state.replica_session() if state.replica_session else None  # portal.replica
+            g.db_session = chosen or state.session_factory()
         return g.db_session
 
     def new_session(self) -> Session:
@@ -344,6 +484,7 @@ class _AppDatabase:
     def __init__(self, engine: Engine, session_factory: sessionmaker) -> None:
         self.engine = engine
         self.session_factory = session_factory
+        self.replica_session = None  # portal.replica: a replica session for this request, or None
 
 
 db = Database()

@@ -39,6 +39,7 @@ from portal.export_jobs import (
 )
 from portal.export_jobs import request_export as request_export_job
 from portal.identity.forms import ConfirmForm
+from portal.replica import reads_replica
 from portal.web import attempt
 
 bp = Blueprint("export", __name__, url_prefix="/export")
@@ -91,6 +92,7 @@ def _attachment(body, filename: str) -> Response:
 
 
 @bp.get("/<key>.csv")
+@reads_replica
 @login_required
 def csv_file(key: str):
     """The list's rows as CSV, streamed; past the threshold, the page that offers a job."""
@@ -145,6 +147,7 @@ def job(export_id: int):
 
 
 @bp.get("/jobs/<int:export_id>/file")
+@reads_replica
 @login_required
 def job_file(export_id: int):
     """The file of a ready export, streamed from where it is stored; its requester's only."""

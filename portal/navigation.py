@@ -77,6 +77,13 @@ def add(*items: NavItem) -> None:
     for item in items:
         NAVIGATION[:] = [i for i in NAVIGATION if i.endpoint != item.endpoint]
         NAVIGATION.append(item)
+    _GROUPS.clear()
+
+
+# The navigation depends on the principal's kind of organisation, role and token scopes only
+# (``Principal.can``), and its labels are lazy strings (translated when written out): built once
+# per such key and reused by every request.
+_GROUPS: dict[tuple, list[NavGroup]] = {}
 
 
 def items_for(principal) -> list[NavItem]:
@@ -92,6 +99,16 @@ def items_for(principal) -> list[NavItem]:
 def groups_for(principal) -> list[NavGroup]:
     """The navigation of ``principal``: the plain entries (Home) first, then each area that has
     an entry this principal may open, in the order of AREAS; entries in order within an area."""
+    if principal is None:
+        return []
+    key = (principal.org_kind, principal.role, principal.scopes, len(NAVIGATION))
+    found = _GROUPS.get(key)
+    if found is None:
+        found = _GROUPS[key] = _build_groups(principal)
+    return list(found)
+
+
+def _build_groups(principal) -> list[NavGroup]:
     items = items_for(principal)
     plain = [NavGroup(i.endpoint, i.label, (i,)) for i in items if i.area is None]
     groups = []

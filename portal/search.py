@@ -50,6 +50,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    union_all,
 )
 
 from portal.db import UNMODELLED_OBJECTS, db
@@ -275,15 +276,35 @@ def everywhere(principal, query: str, *, per_kind: int = PER_KIND) -> list[Group
     that it may see and how many match (counted up to ``COUNT_CAP`` + 1), with the URL of the
     kind's filtered list. Kinds with no match are left out.
 
-    Two statements a kind at most: the ids of the first ``COUNT_CAP`` + 1 matches in the
-    source's order (the index is read once, however common the word), then the records shown."""
-    groups = []
+    One statement for every kind's matches: the ids of each kind's first ``COUNT_CAP`` + 1 in
+    the source's order, each kind a branch of one UNION ALL (the tenant wall adds the reader's
+    rule to every branch, as to any subquery); then one statement a kind with matches, loading
+    the few records shown. A statement costs its wall and its round trip however little it
+    finds, so eight kinds asked one by one cost eight of each (issue 18). Each branch is a
+    sorted, limited subquery, and both databases return a UNION ALL's branches one after the
+    other, each in its own order (SQLite's compound select; PostgreSQL's Append)."""
+    asked = []
     for source in sources_for(principal):
         stmt = source.records(query, principal)
-        if stmt is None:
-            continue
-        model = stmt.column_descriptions[0]["entity"]
-        ids = db.session.scalars(stmt.with_only_columns(model.id).limit(COUNT_CAP + 1)).all()
+        if stmt is not None:
+            asked.append((source, stmt.column_descriptions[0]["entity"], stmt))
+    if not asked:
+        return []
+    branches = [
+        select(*branch.c)
+        for branch in (
+            stmt.with_only_columns(literal(n, Integer).label("kind"), model.id.label("id"))
+            .limit(COUNT_CAP + 1)
+            .subquery(f"kind_{n}")
+            for n, (_source, model, stmt) in enumerate(asked)
+        )
+    ]
+    found: dict[int, list[int]] = {}
+    for kind, record_id in db.session.execute(union_all(*branches)).all():
+        found.setdefault(kind, []).append(record_id)
+    groups = []
+    for n, (source, model, _stmt) in enumerate(asked):
+        ids = found.get(n)
         if not ids:
             continue
         shown = ids[:per_kind]

@@ -25,6 +25,12 @@ class Principal:
     ip_address: str | None = None
 
     @property
+    def wall_key(self) -> tuple:
+        """What the tenant wall's rules may read (not the address): ``portal.db`` builds the
+        loader criteria once per key and reuses them."""
+        return (self.org_id, self.org_kind, self.role, self.user_id, self.scopes)
+
+    @property
     def audience(self) -> str:
         return access.audience_of(self.org_kind)
 

@@ -18,6 +18,7 @@ from partners.deals.models import STATUS_LABELS
 from portal import access, reports
 from portal.clock import utcnow
 from portal.navigation import NavItem
+from portal.replica import reads_replica
 
 bp = Blueprint("channel_reports", __name__, url_prefix="/reports")
 NAVIGATION = [
@@ -53,6 +54,7 @@ def _view_args(**changes) -> dict:
 
 
 @bp.get("/channel")
+@reads_replica
 @login_required
 @access.require("reports.channel")
 def channel():
@@ -210,6 +212,7 @@ def _next_months(today: date, months: int) -> reports.Period:
 
 
 @bp.get("/forecast")
+@reads_replica
 @login_required
 @access.require("reports.channel")
 def forecast():

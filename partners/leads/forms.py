@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES
 from partners.leads.queries import EXPIRING_WITHIN
 from partners.leads.services import MAX_REASON, country_choices
+from portal.filter_forms import FilterForm, FilterSelectField, constant_choices
 from portal.product_lines import PRODUCT_LINES
 from portal.web import choices
 
@@ -97,47 +98,55 @@ class SharedLeadForm(_LeadFields):
     pass
 
 
-class LeadFilterForm(FlaskForm):
-    """The list's filters (GET: no CSRF token, nothing changes)."""
-
-    class Meta:
-        csrf = False
+class LeadFilterForm(FilterForm):
+    """The list's filters (GET: no CSRF token, nothing changes). Its choices are built once per
+    locale, and ``validate()`` checks only what the query uses (``portal.filter_forms``)."""
 
     q = StringField(_l("Search"), filters=[_strip], validators=[Optional(), Length(max=100)])
-    status = SelectField(
+    status = FilterSelectField(
         _l("Status"),
-        choices=lambda: choices(
-            [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in LEAD_STATUSES]
+        choices=lambda: constant_choices(
+            "leads.status",
+            lambda: choices(
+                [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in LEAD_STATUSES]
+            ),
         ),
         validators=[Optional()],
     )
-    expiring = SelectField(
+    expiring = FilterSelectField(
         _l("Answer due"),
-        choices=lambda: choices(
-            [
-                ("", _l("Any time")),
-                (
-                    "soon",
-                    _l(
-                        "Unanswered, due within %(hours)d hours",
-                        hours=EXPIRING_WITHIN // timedelta(hours=1),
+        choices=lambda: constant_choices(
+            "leads.expiring",
+            lambda: choices(
+                [
+                    ("", _l("Any time")),
+                    (
+                        "soon",
+                        _l(
+                            "Unanswered, due within %(hours)d hours",
+                            hours=EXPIRING_WITHIN // timedelta(hours=1),
+                        ),
                     ),
-                ),
-            ]
+                ]
+            ),
         ),
         validators=[Optional()],
     )
-    country = SelectField(
-        _l("Country"), choices=lambda: _countries(_l("Any country")), validators=[Optional()]
-    )
-    product_line = SelectField(
-        _l("Product line"),
-        choices=lambda: _product_lines(_l("Any product line")),
+    country = FilterSelectField(
+        _l("Country"),
+        choices=lambda: constant_choices("leads.country", lambda: _countries(_l("Any country"))),
         validators=[Optional()],
     )
-    sort = SelectField(
+    product_line = FilterSelectField(
+        _l("Product line"),
+        choices=lambda: constant_choices(
+            "leads.product_line", lambda: _product_lines(_l("Any product line"))
+        ),
+        validators=[Optional()],
+    )
+    sort = FilterSelectField(
         _l("Order"),
-        choices=lambda: choices(SORT_LABELS.items()),
+        choices=lambda: constant_choices("leads.sort", lambda: choices(SORT_LABELS.items())),
         default="newest",
         validators=[Optional()],
     )

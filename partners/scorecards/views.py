@@ -14,6 +14,7 @@ from portal import access, reports
 from portal.clock import utcnow
 from portal.identity.models import Organization
 from portal.navigation import NavItem
+from portal.replica import reads_replica
 
 bp = Blueprint("scorecards", __name__, url_prefix="/scorecards")
 
@@ -53,6 +54,7 @@ SORTS = {
 
 
 @bp.get("/")
+@reads_replica
 @login_required
 @access.require("program.view")
 def index():
@@ -86,6 +88,7 @@ def index():
 
 
 @bp.get("/<int:partner_id>")
+@reads_replica
 @login_required
 @access.require("scorecards.view")
 def detail(partner_id: int):
@@ -95,6 +98,7 @@ def detail(partner_id: int):
 
 
 @bp.get("/mine")
+@reads_replica
 @login_required
 @access.require("program.own")
 def mine():

@@ -14,6 +14,7 @@ from flask_login import login_required
 from portal import access, reports
 from portal.clock import utcnow
 from portal.navigation import NavItem
+from portal.replica import reads_replica
 from selfservice.analytics import customer as own
 from selfservice.analytics import support as figures
 from selfservice.cases.forms import PRIORITY_LABELS
@@ -67,6 +68,7 @@ def _compliance_chart(key, title, table, header, kind="bar", labels=None) -> rep
 
 
 @bp.get("/support")
+@reads_replica
 @login_required
 @access.require("reports.support")
 def support():
@@ -152,6 +154,7 @@ def support():
 
 
 @bp.get("/customer")
+@reads_replica
 @login_required
 @access.require("reports.own")
 def customer():
