@@ -14,12 +14,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import audit, formatting, jobs, observability, product_lines
+from portal import audit, formatting, i18n, jobs, observability, product_lines
 from portal import config as portal_config
 from portal.db import db, set_principal
 from portal.engine import database_busy, retry_after_seconds, stop_writing
 from portal.errors import Forbidden
 from portal.extensions import babel, bootstrap, csrf, limiter, login_manager, talisman
+from portal.identity import security as identity_security
 from portal.tenancy import Principal
 
 # Feature packages are found, not imported by name, so portal depends on none of them.
@@ -83,7 +84,8 @@ def create_app(config: dict | None = None) -> Flask:
     load_models()  # every model registered before the engine is used
     db.init_app(app)
     jobs.init_app(app)
-    babel.init_app(app, timezone_selector=_user_timezone)
+    i18n.init_app(app)  # the catalogue (compiled if stale) and the language switch, first
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=_user_timezone)
     bootstrap.init_app(app)
     csrf.init_app(app)
     _init_login(app)
@@ -103,6 +105,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.before_request(_refuse_nul_in_forms)
     app.before_request(_resolve_principal)
+    app.before_request(identity_security.before_request)  # after the principal is known
+    app.after_request(identity_security.after_request)
     app.after_request(_no_store_for_signed_in)
     _init_errors(app)
     app.context_processor(_template_globals)
@@ -130,10 +134,13 @@ def load_models() -> None:
     for module in (
         "portal.audit",
         "portal.identity.models",
+        "portal.identity.security.models",
         "portal.notify.models",
+        "portal.mailin.models",
         "portal.oauth.models",
         "portal.segments.models",
         "portal.export_jobs",
+        "portal.webhooks.models",
     ):
         importlib.import_module(module)
     for package in FEATURE_PACKAGES:
@@ -148,7 +155,18 @@ def _register_parts(app: Flask) -> None:
     """Every part registers itself, in this order: its blueprints (pages and API resources),
     navigation, notification kinds, periodic jobs, seeders and event subscriptions, in one
     ``init_app``. The API blueprint is registered last, once every part has added its routes."""
-    from portal import api, cli, dashboard, export, identity, notify, search_views, segments, views
+    from portal import (
+        api,
+        cli,
+        dashboard,
+        export,
+        identity,
+        notify,
+        search_views,
+        segments,
+        views,
+        webhooks,
+    )
     from portal.oauth import endpoints, server, sso, sso_views
     from portal.oauth import views as api_clients
 
@@ -170,6 +188,7 @@ def _register_parts(app: Flask) -> None:
     api.init_app(app)
     segments.init_app(app)  # before the feature packages, which add their criteria
     export.init_app(app)
+    webhooks.init_app(app)
     for package in FEATURE_PACKAGES:
         importlib.import_module(package).init_app(app)
     app.register_blueprint(api.bp)
