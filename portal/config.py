@@ -65,6 +65,7 @@ ENVIRONMENT_KEYS = frozenset(
         "SQLITE_BUSY_TIMEOUT_MS",
         "OUTBOX_LEASE_SECONDS",
         "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "SECOND_FACTOR_FOR_VENDOR_STAFF",
         "MAIL_REPLY_ADDRESS",
         "MAIL_REPLY_DAYS",
         "MAIL_IN_HOST",
@@ -167,6 +168,15 @@ def from_environment(environ: dict[str, str] | None = None) -> dict:
         "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
         "WTF_CSRF_TIME_LIMIT": 3600 * 8,
         "HSTS": production,
+        # Vendor staff signing in with a password must have a second factor: on in production
+        # (portal.identity.security); 0 turns it off, for a deployment whose tests of its own
+        # sign vendor staff in with a password alone.
+        "SECOND_FACTOR_FOR_VENDOR_STAFF": env.get(
+            "SECOND_FACTOR_FOR_VENDOR_STAFF", "1" if production else "0"
+        )
+        .strip()
+        .lower()
+        in {"1", "true", "yes"},
         # Sign-in limits, counting wrong passwords only (portal.identity.views.login): tight for
         # one account from one address, looser for one address across accounts, and high for
         # one account across addresses, so that another address's guesses do not lock the owner

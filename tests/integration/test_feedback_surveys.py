@@ -215,9 +215,11 @@ def forged_with_the_key(app, purpose: str, survey_id: int, recipient_id: int, th
 
 
 def as_refused(page) -> tuple[int, bytes]:
-    """A page's status and body, less the one thing that differs by address alone: the
-    language switch's return address (the link asked for, as typed)."""
+    """A page's status and body, less what differs by request alone, not by link: the language
+    switch's return address (the link asked for, as typed) and its CSRF token (signed with the
+    second it was made in)."""
     body = re.sub(rb'name="next" value="[^"]*"', b'name="next" value=""', page.get_data())
+    body = re.sub(rb'name="csrf_token" value="[^"]*"', b'name="csrf_token" value=""', body)
     return page.status_code, body
 
 

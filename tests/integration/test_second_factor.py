@@ -198,7 +198,12 @@ def test_production_requires_it_of_vendor_staff(
     partner = user_factory(org_factory("reseller"), "partner_user")
     staff_client, partner_client = client_as(staff), client_as(partner)
     assert staff_client.get("/home").status_code == 200
-    monkeypatch.setitem(app.config, "PORTAL_ENV", "production")
+    from portal.config import from_environment
+
+    production = from_environment({"PORTAL_ENV": "production", "SECRET_KEY": "k"})
+    assert production["SECOND_FACTOR_FOR_VENDOR_STAFF"] is True  # production's default
+    assert from_environment({})["SECOND_FACTOR_FOR_VENDOR_STAFF"] is False
+    monkeypatch.setitem(app.config, "SECOND_FACTOR_FOR_VENDOR_STAFF", True)
     assert staff_client.get("/home").headers["Location"] == "/account/security"
     assert partner_client.get("/home").status_code == 200
     # Single sign-on sessions are exempt: their provider decides.

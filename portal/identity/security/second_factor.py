@@ -98,10 +98,11 @@ def recovery_codes_left(user_id: int) -> int:
 
 def second_factor_required(user: User) -> bool:
     """Whether ``user`` must have a second factor to sign in with a password: their organisation's
-    admin asks it of every member, or the portal runs in production and they are vendor staff.
+    admin asks it of every member, or they are vendor staff and ``SECOND_FACTOR_FOR_VENDOR_STAFF``
+    (on in production) asks it.
     (People who sign in through their organisation's identity provider are exempt: the provider
     decides how they prove who they are.)"""
-    if current_app.config["PORTAL_ENV"] == "production" and user.org_kind == access.VENDOR:
+    if current_app.config["SECOND_FACTOR_FOR_VENDOR_STAFF"] and user.org_kind == access.VENDOR:
         return True
     known = getattr(user, "org_requires_second_factor", None)  # read with the session row
     return known if known is not None else org_requires_second_factor(user.org_id)

@@ -416,6 +416,6 @@ def second_factor_policy():
         "identity/security/policy.html",
         form=form,
         org=org,
-        staff_required=current_app.config["PORTAL_ENV"] == "production"
+        staff_required=current_app.config["SECOND_FACTOR_FOR_VENDOR_STAFF"]
         and org.kind == access.VENDOR,
     ), form_status(form)
