@@ -352,9 +352,9 @@ def test_erasure_anonymises_the_person_everywhere_and_keeps_their_contributions(
     assert erased.actor_user_id == admin_user.id and erased.object_id == person.id
     assert erased.after["audit_events_redacted"] >= 2
     role_changes = db.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "user.role_changed", AuditEvent.object_id == person.id
-        )
+        select(AuditEvent)
+        .where(AuditEvent.action == "user.role_changed", AuditEvent.object_id == person.id)
+        .order_by(AuditEvent.id)  # the first change first, on PostgreSQL too
     ).all()
     assert len(role_changes) == 2
     assert role_changes[0].after["email"] == f"erased-{person.id}@invalid"
