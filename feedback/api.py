@@ -159,6 +159,24 @@ def _period_out(period: reports.Period) -> dict:
     return {"key": period.key, "start": period.start.isoformat(), "end": period.end.isoformat()}
 
 
+def _results(query, by, summed, empty, shown) -> dict:
+    """The period's figures per group (``by``), and its total as the dashboard's: from its
+    months (by tier, only partners count)."""
+    require_action(READ)
+    period = _period(query)
+    found = by(query.by, period)
+    months = found if query.by == "month" else by("month", period)
+    return {
+        "period": _period_out(period),
+        "by": query.by,
+        "total": shown(summed(months.values())),
+        "groups": [
+            {"group": code, "label": str(label), **shown(found.get(code, empty))}
+            for code, label in _groups(query.by, period, found)
+        ],
+    }
+
+
 @routes.get("/feedback/nps")
 @action(READ)
 @api.validate(
@@ -169,21 +187,8 @@ def _period_out(period: reports.Period) -> dict:
 def nps_results(query: ResultsQuery):
     """NPS of the surveys sent in the period: the whole period's, and per month, kind of
     organisation, partner tier or product line (``by``), as on the Feedback dashboard."""
-    require_action(READ)
-    period = _period(query)
-    found = figures.nps_by(query.by, period)
-    # The period's total as the dashboard's: from its months (by tier, only partners count).
-    months = found if query.by == "month" else figures.nps_by("month", period)
-    total = figures.sum_nps(months.values())
-    empty = figures.NpsFigures()
     return NpsResults(
-        period=_period_out(period),
-        by=query.by,
-        total=_nps(total),
-        groups=[
-            {"group": code, "label": str(label), **_nps(found.get(code, empty))}
-            for code, label in _groups(query.by, period, found)
-        ],
+        **_results(query, figures.nps_by, figures.sum_nps, figures.NpsFigures(), _nps)
     )
 
 
@@ -197,19 +202,6 @@ def nps_results(query: ResultsQuery):
 def csat_results(query: ResultsQuery):
     """CSAT of the cases solved in the period: the whole period's, and per month, kind of
     organisation, partner tier or product line (``by``), as on the Feedback dashboard."""
-    require_action(READ)
-    period = _period(query)
-    found = figures.csat_by(query.by, period)
-    # The period's total as the dashboard's: from its months (by tier, only partners count).
-    months = found if query.by == "month" else figures.csat_by("month", period)
-    total = figures.sum_csat(months.values())
-    empty = figures.CsatFigures()
     return CsatResults(
-        period=_period_out(period),
-        by=query.by,
-        total=_csat(total),
-        groups=[
-            {"group": code, "label": str(label), **_csat(found.get(code, empty))}
-            for code, label in _groups(query.by, period, found)
-        ],
+        **_results(query, figures.csat_by, figures.sum_csat, figures.CsatFigures(), _csat)
     )

@@ -292,8 +292,7 @@ def second_factor_disable():
         if done:
             flash(_("Your authenticator app is turned off."), "success")
             return redirect(url_for("identity.security"))
-    for error in [*form.form_errors, *form.proof.errors]:
-        flash(error, "danger")
+    _flash_errors(form)
     return redirect(url_for("identity.security"))
 
 
@@ -316,8 +315,7 @@ def passkey_add():
         if done:
             flash(_("The passkey “%(name)s” is added.", name=passkey.name), "success")
             return redirect(url_for("identity.security"))
-    for error in [*form.form_errors, *form.name.errors, *form.credential.errors]:
-        flash(error, "danger")
+    _flash_errors(form)
     return redirect(url_for("identity.security"))
 
 
@@ -332,8 +330,7 @@ def passkey_remove(passkey_id: int):
         if done:
             flash(_("The passkey is removed."), "success")
             return redirect(url_for("identity.security"))
-    for error in [*form.form_errors, *form.proof.errors]:
-        flash(error, "danger")
+    _flash_errors(form)
     return redirect(url_for("identity.security"))
 
 
@@ -419,3 +416,11 @@ def second_factor_policy():
         staff_required=current_app.config["SECOND_FACTOR_FOR_VENDOR_STAFF"]
         and org.kind == access.VENDOR,
     ), form_status(form)
+
+
+def _flash_errors(form) -> None:
+    """The errors of a form posted from the Security page, which answers with a redirect, as
+    messages shown there."""
+    fields = [field for field in form if field.short_name != "csrf_token"]  # its own fields
+    for error in [*form.form_errors, *(e for field in fields for e in field.errors)]:
+        flash(error, "danger")
