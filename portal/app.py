@@ -257,14 +257,14 @@ def _no_store_for_signed_in(response):
 
 def _template_globals():
     from portal import access, navigation
-    from portal.notify.services import unread_count
 
     principal = g.get("principal")
     return {
         "principal": principal,
         "access": access,
-        "navigation": navigation.groups_for(principal),
-        "unread_notifications": (lambda: unread_count(principal.user_id)) if principal else None,
+        "navigation": navigation.menus_for(principal),
+        # Read with the session at the request's start (identity.services.user_for_session).
+        "unread_notifications": getattr(current_user, "unread_notifications", 0),
         "vendor_name": current_app.config["VENDOR_NAME"],
     }
 

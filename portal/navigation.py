@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 # The areas, in the order the navigation shows them.
@@ -78,12 +80,35 @@ def add(*items: NavItem) -> None:
         NAVIGATION[:] = [i for i in NAVIGATION if i.endpoint != item.endpoint]
         NAVIGATION.append(item)
     _GROUPS.clear()
+    _MENUS.clear()
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    endpoint: str
+    href: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A ``NavGroup`` as the page shows it: labels in one language, addresses built."""
+
+    label: str
+    items: tuple[MenuLink, ...]
+    endpoints: frozenset[str]
+
+    @property
+    def is_menu(self) -> bool:
+        return len(self.items) > 1
 
 
 # The navigation depends on the principal's kind of organisation, role and token scopes only
 # (``Principal.can``), and its labels are lazy strings (translated when written out): built once
-# per such key and reused by every request.
+# per such key and reused by every request; as shown (``menus_for``), once per such key, language
+# and mount point.
 _GROUPS: dict[tuple, list[NavGroup]] = {}
+_MENUS: dict[tuple, tuple[Menu, ...]] = {}
 
 
 def items_for(principal) -> list[NavItem]:
@@ -101,11 +126,33 @@ def groups_for(principal) -> list[NavGroup]:
     an entry this principal may open, in the order of AREAS; entries in order within an area."""
     if principal is None:
         return []
-    key = (principal.org_kind, principal.role, principal.scopes, len(NAVIGATION))
+    key = _key(principal)
     found = _GROUPS.get(key)
     if found is None:
         found = _GROUPS[key] = _build_groups(principal)
     return list(found)
+
+
+def menus_for(principal) -> tuple[Menu, ...]:
+    """``groups_for`` as the page shows it, in the request's language (in a request only)."""
+    if principal is None:
+        return ()
+    key = (_key(principal), str(get_locale()), request.script_root)
+    found = _MENUS.get(key)
+    if found is None:
+        found = _MENUS[key] = tuple(
+            Menu(
+                str(group.label),
+                tuple(MenuLink(i.endpoint, url_for(i.endpoint), str(i.label)) for i in group.items),
+                group.endpoints,
+            )
+            for group in groups_for(principal)
+        )
+    return found
+
+
+def _key(principal) -> tuple:
+    return (principal.org_kind, principal.role, principal.scopes, len(NAVIGATION))
 
 
 def _build_groups(principal) -> list[NavGroup]:

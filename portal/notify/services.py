@@ -305,11 +305,14 @@ def retry_outbox() -> int:
     return sum(deliver_email(message_id) for message_id in [*freed, *waiting])
 
 
-def unread_count(user_id: int) -> int:
-    return db.session.scalar(
+def unread_count_of(user_id):
+    """The count of ``user_id``'s unread notifications as a scalar subquery (``user_id``: a
+    value or a column): the session lookup of every page reads it in its own statement."""
+    return (
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .scalar_subquery()
     )
 
 

@@ -5,7 +5,8 @@ option, their options built once per locale."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select, update
+from flask_babel import force_locale
+from sqlalchemy import event, exists, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
 from partners.deals.models import DealRegistration
@@ -82,6 +83,41 @@ def test_the_navigation_is_built_once_per_kind_of_principal(app):
         assert first == again and first is not again  # a copy of the kept list
         assert navigation.groups_for(Principal(1, "customer", "customer_user", 1)) != first
         assert navigation.groups_for(None) == []
+
+
+def test_the_navigation_is_shown_in_each_language_from_one_build(app):
+    partner = Principal(1, "reseller", "partner_admin", 1)
+    with app.test_request_context():
+        shown = navigation.menus_for(partner)
+        assert navigation.menus_for(Principal(2, "reseller", "partner_admin", 9)) is shown
+        assert shown[0].items[0].href == "/home" and shown[0].items[0].label == "Home"
+        with force_locale("de"):
+            german = navigation.menus_for(partner)
+        assert german is not shown and german[0].items[0].label == "Startseite"
+        assert navigation.menus_for(None) == ()
+
+
+def test_the_unread_count_comes_with_the_session_not_a_statement_of_its_own(
+    app, client_as, db, vendor, user_factory
+):
+    from portal.notify.models import Notification
+
+    manager = user_factory(vendor, "channel_manager")
+    client = client_as(manager)
+    for n in range(3):
+        db.add(Notification(org_id=vendor.id, user_id=manager.id, kind="test", title=f"n{n}"))
+    db.commit()
+    statements: list[str] = []
+    engine = app.extensions["db"].engine
+    listen = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        page = client.get("/leads/").get_data(as_text=True)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert 'aria-label="3 unread">3</span>' in page
+    counting = [s for s in statements if "notifications" in s]
+    assert len(counting) == 1 and "user_sessions" in counting[0], counting
 
 
 def test_the_lead_filters_refuse_an_option_that_is_not_offered(client_as, db, vendor, user_factory):

@@ -91,7 +91,7 @@ def user_for_session(raw_token: str) -> User | None:
     )
     with unscoped():  # reason: finding who is signed in, before there is a principal
         found = db.session.execute(
-            select(UserSession, org_rule)
+            select(UserSession, org_rule, notify.unread_count_of(UserSession.user_id))
             .options(joinedload(UserSession.user))
             .where(
                 UserSession.token_hash == tokens.hash_token(raw_token),
@@ -99,7 +99,7 @@ def user_for_session(raw_token: str) -> User | None:
                 UserSession.expires_at > utcnow(),
             )
         ).first()
-        row, org_requires_second_factor = found if found is not None else (None, None)
+        row, org_requires_second_factor, unread = found if found is not None else (None,) * 3
         if row is None or not row.user.is_active:
             return None
         row.user.session_token = raw_token
@@ -108,6 +108,8 @@ def user_for_session(raw_token: str) -> User | None:
         row.user.session_last_seen_at = row.last_seen_at
         row.user.signed_in_with = row.signed_in_with
         row.user.org_requires_second_factor = bool(org_requires_second_factor)
+        # The navigation's badge, read here rather than by a statement of its own on every page.
+        row.user.unread_notifications = unread
         return row.user
 
 
