@@ -76,11 +76,26 @@ def enqueue(func: Callable, *args, session: Session | None = None) -> None:
     ``func`` must be a module-level function; arguments must be plain values (ids, not objects).
     Nothing runs if the transaction rolls back.
     """
-    path = f"{func.__module__}:{func.__qualname__}"
     session = session if session is not None else db.session
     # Queued inside a savepoint, the job belongs to it: dropped if it rolls back.
     savepoint = session.get_nested_transaction()
-    session.info.setdefault(_PENDING, []).append((path, args, savepoint))
+    session.info.setdefault(_PENDING, []).append((_path(func), args, savepoint))
+
+
+def enqueue_once(func: Callable, *args, session: Session | None = None) -> bool:
+    """``enqueue(func, *args)`` unless the same call is queued already, waiting for this
+    transaction to commit (a call queued in a savepoint that rolled back is not: it was
+    dropped). Returns whether it queued it."""
+    session = session if session is not None else db.session
+    path = _path(func)
+    if any(p == path and a == args for p, a, _ in session.info.get(_PENDING, [])):
+        return False
+    enqueue(func, *args, session=session)
+    return True
+
+
+def _path(func: Callable) -> str:
+    return f"{func.__module__}:{func.__qualname__}"
 
 
 def _resolve(path: str) -> Callable:

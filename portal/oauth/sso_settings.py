@@ -4,21 +4,17 @@ the client secret kept encrypted with a key derived from ``SECRET_KEY``."""
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import re
 import socket
 from urllib.parse import urlsplit
 
 import requests
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from portal import access, audit
+from portal import access, audit, sealed
 from portal.clock import utcnow
 from portal.db import db, read_across
 from portal.errors import DomainError, Forbidden, InvalidInput
@@ -46,28 +42,22 @@ PROVIDER_AUDIT_FIELDS = [
 ]
 
 
-# Secrets we must send back to the provider are encrypted at rest with a key derived from
-# SECRET_KEY (rotating SECRET_KEY means re-entering provider secrets).
-
-
-def _fernet() -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal/sso-client-secrets"
-    ).derive(current_app.config["SECRET_KEY"].encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+# Secrets we must send back to the provider are encrypted at rest (``portal.sealed``; rotating
+# SECRET_KEY means re-entering provider secrets).
+SEALED_AS = "sso-client-secrets"
 
 
 def encrypt_secret(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode()
+    return sealed.seal(SEALED_AS, secret)
 
 
 def decrypt_secret(token: str) -> str:
-    try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
+    secret = sealed.unseal(SEALED_AS, token)
+    if secret is None:
         raise SignInRefused(
             _("The sign-in provider's secret cannot be read; an admin must enter it again.")
-        ) from None
+        )
+    return secret
 
 
 # Configuration.

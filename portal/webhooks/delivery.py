@@ -53,7 +53,6 @@ BACKOFF = (
 )
 DISABLE_AFTER = timedelta(days=1)
 LEASE = timedelta(minutes=5)
-_QUEUED = "webhooks_queued_runs"
 
 
 def queue_deliveries(event: events.DomainEvent) -> None:
@@ -104,16 +103,9 @@ def queue_deliveries(event: events.DomainEvent) -> None:
 
 
 def queue_run(subscription_id: int) -> None:
-    """Queue a delivery run for the endpoint, once per transaction."""
-    transaction = id(db.session.get_transaction())
-    owner, queued = db.session.info.get(_QUEUED, (None, set()))
-    if owner != transaction:
-        queued = set()
-        db.session.info[_QUEUED] = (transaction, queued)
-    if subscription_id in queued:
-        return
-    queued.add(subscription_id)
-    jobs.enqueue(deliver_subscription, subscription_id)
+    """Queue a delivery run for the endpoint, once per transaction (one run sends every event
+    due, so the transaction's other events for it need none of their own)."""
+    jobs.enqueue_once(deliver_subscription, subscription_id)
 
 
 @jobs.after_answer
@@ -241,10 +233,14 @@ def build_payload(delivery: WebhookDelivery, org_id: int, org_kind: str) -> str 
 def _attempt(delivery: WebhookDelivery, subscription: WebhookSubscription) -> bool:
     """POST the delivery once and record the outcome (committed at once)."""
     now = utcnow()
-    headers = transport.headers_for(
-        services.signing_secrets(subscription), delivery.event_id, now, delivery.payload
-    )
-    answer = transport.post(subscription.url, delivery.payload, headers)
+    try:
+        headers = transport.headers_for(
+            services.signing_secrets(subscription), delivery.event_id, now, delivery.payload
+        )
+    except services.SecretUnreadable as unreadable:  # nothing is sent: an admin must rotate
+        answer = transport.Answer(None, 0, "", str(unreadable))
+    else:
+        answer = transport.post(subscription.url, delivery.payload, headers)
     db.session.add(
         WebhookAttempt(
             org_id=delivery.org_id,

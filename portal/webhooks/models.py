@@ -31,9 +31,11 @@ class _OwnOrganisation:
 class WebhookSubscription(_OwnOrganisation, TenantOwned, Base):
     """An endpoint (``url``) that receives the events matching ``events`` (patterns such as
     ``deal.*``), signed with ``secret``. After a rotation the previous secret still signs until
-    ``previous_secret_until``. ``failing_since``: the first failed attempt of the current run
-    of failures (None while deliveries succeed). ``claimed_until``: the lease of the delivery
-    run that holds the subscription, so one run at a time delivers its events, in order."""
+    ``previous_secret_until``. Both secrets are stored sealed (``portal.sealed``, purpose
+    ``webhook-secrets``); ``services.signing_secrets`` unseals them. ``failing_since``: the
+    first failed attempt of the current run of failures (None while deliveries succeed).
+    ``claimed_until``: the lease of the delivery run that holds the subscription, so one run at
+    a time delivers its events, in order."""
 
     __tablename__ = "webhook_subscriptions"
 
@@ -41,8 +43,8 @@ class WebhookSubscription(_OwnOrganisation, TenantOwned, Base):
     url: Mapped[str] = mapped_column(String(2000))
     description: Mapped[str] = mapped_column(String(200), default="")
     events: Mapped[list] = mapped_column(JSON, default=list)
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(300))  # sealed: a token of 164 characters
+    previous_secret: Mapped[str | None] = mapped_column(String(300))  # sealed
     previous_secret_until: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     disabled_reason: Mapped[str] = mapped_column(String(300), default="")

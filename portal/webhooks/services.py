@@ -5,13 +5,14 @@ Delivery itself (queueing on events, the job, retries, the tick) is ``portal.web
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from portal import audit
+from portal import audit, sealed
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import Conflict, InvalidInput
@@ -23,6 +24,20 @@ MAX_URL = 2000
 MAX_SUBSCRIPTIONS_PER_ORG = 20
 PREVIOUS_SECRET_VALID = timedelta(hours=24)
 AUDITED = ("url", "events", "description", "active")
+SEALED_AS = "webhook-secrets"  # signing secrets are stored sealed (portal.sealed)
+
+log = logging.getLogger(__name__)
+
+
+class SecretUnreadable(Exception):
+    """The endpoint's signing secret cannot be read (``SECRET_KEY`` changed since it was made):
+    nothing can be signed until an admin rotates it. The message is safe to show them."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The signing secret cannot be read (the portal's SECRET_KEY changed): rotate the "
+            "secret and give the new one to the receiver."
+        )
 
 
 def clean_url(url: str) -> str:
@@ -81,7 +96,7 @@ def create_subscription(
         url=url,
         events=events,
         description=(description or "").strip()[:200],
-        secret=secret,
+        secret=sealed.seal(SEALED_AS, secret),
         created_by_id=actor.user_id if actor else None,
     )
     db.session.add(subscription)
@@ -135,10 +150,12 @@ def delete_subscription(subscription: WebhookSubscription, *, actor) -> None:
 
 def rotate_secret(subscription: WebhookSubscription, *, actor) -> str:
     """A new signing secret; the one it replaces still signs (beside the new) for a day, so the
-    receiver can switch without losing an event. Returns the new secret (shown once)."""
+    receiver can switch without losing an event. Returns the new secret (shown once).
+    Rotating is also the way out when the secret cannot be read (``SecretUnreadable``)."""
+    secret = transport.new_secret()
     subscription.previous_secret = subscription.secret
     subscription.previous_secret_until = utcnow() + PREVIOUS_SECRET_VALID
-    subscription.secret = transport.new_secret()
+    subscription.secret = sealed.seal(SEALED_AS, secret)
     db.session.flush()
     audit.record(
         "webhook.secret_rotated",
@@ -146,16 +163,28 @@ def rotate_secret(subscription: WebhookSubscription, *, actor) -> str:
         actor=actor,
         after={"previous_secret_until": subscription.previous_secret_until.isoformat()},
     )
-    return subscription.secret
+    return secret
 
 
 def signing_secrets(subscription: WebhookSubscription) -> list[str]:
-    """The secrets a delivery is signed with now: the current one, and the previous one while
-    it is still valid."""
-    valid = [subscription.secret]
+    """The secrets a delivery is signed with now, unsealed: the current one, and the previous
+    one while it is still valid (left out, with a log line, if it cannot be read). Raises
+    ``SecretUnreadable`` when the current one cannot be read."""
+    current = sealed.unseal(SEALED_AS, subscription.secret)
+    if current is None:
+        raise SecretUnreadable()
+    valid = [current]
     until = subscription.previous_secret_until
     if subscription.previous_secret and until is not None and utcnow() < until:
-        valid.append(subscription.previous_secret)
+        previous = sealed.unseal(SEALED_AS, subscription.previous_secret)
+        if previous is None:
+            log.warning(
+                "webhook subscription %s: the previous secret cannot be read; signed with the "
+                "current one only",
+                subscription.id,
+            )
+        else:
+            valid.append(previous)
     return valid
 
 

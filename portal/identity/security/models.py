@@ -31,7 +31,7 @@ class SecondFactor(TenantOwned, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
-    # Fernet with a key derived from SECRET_KEY (portal.identity.security.totp); shown once.
+    # Fernet with a key derived from SECRET_KEY (portal.sealed); shown once.
     secret_encrypted: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     confirmed_at: Mapped[datetime | None]

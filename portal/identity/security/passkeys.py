@@ -10,37 +10,19 @@ minutes. Services take plain values and a ``Principal`` as ``actor``, flush, nev
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import logging
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from flask import current_app, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import (
-    InvalidAuthenticationResponse,
-    InvalidJSONStructure,
-    InvalidRegistrationResponse,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from portal import audit
 from portal.clock import utcnow
@@ -52,12 +34,25 @@ from portal.identity.security.models import Passkey
 from portal.notify import services as notify
 from portal.tenancy import Principal
 
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
+# py_webauthn (with pyOpenSSL and cbor2, some 14 MB) is imported by the ceremonies only, not by
+# every web worker that never serves one.
+
 log = logging.getLogger(__name__)
 
 CHALLENGE_KEY = "passkey_challenge"
 CHALLENGE_SECONDS = 5 * 60
 REGISTER, SIGN_IN = "register", "sign_in"
-_TRANSPORTS = {t.value for t in AuthenticatorTransport}
+
+
+def _to_base64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _from_base64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def relying_party() -> tuple[str, str]:
@@ -85,7 +80,7 @@ def _remember(purpose: str, user_id: int, challenge: bytes) -> None:
     session[CHALLENGE_KEY] = {
         "p": purpose,
         "u": user_id,
-        "c": bytes_to_base64url(challenge),
+        "c": _to_base64url(challenge),
         "t": int(time.time()) + CHALLENGE_SECONDS,
     }
 
@@ -101,13 +96,15 @@ def take_challenge(purpose: str, user_id: int) -> bytes | None:
         or kept.get("t", 0) < time.time()
     ):
         return None
-    return base64url_to_bytes(kept["c"])
+    return _from_base64url(kept["c"])
 
 
 def _descriptors(user_id: int) -> list[PublicKeyCredentialDescriptor]:
+    from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+
     return [
         PublicKeyCredentialDescriptor(
-            id=base64url_to_bytes(p.credential_id),
+            id=_from_base64url(p.credential_id),
             transports=[AuthenticatorTransport(t) for t in p.transports.split(",") if t],
         )
         for p in passkeys_of(user_id)
@@ -120,7 +117,7 @@ def _user_handle(user: User) -> bytes:
     the options and the registration agree without keeping it anywhere)."""
     kept = db.session.scalar(select(Passkey.user_handle).where(Passkey.user_id == user.id).limit(1))
     if kept:
-        return base64url_to_bytes(kept)
+        return _from_base64url(kept)
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"portal/passkey-user/{user.id}".encode(), hashlib.sha256).digest()
 
@@ -129,6 +126,13 @@ def _user_handle(user: User) -> bytes:
 
 
 def registration_options(user: User) -> str:
+    from webauthn import generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     """The options for ``navigator.credentials.create`` as JSON (the challenge remembered)."""
     rp_id, _origin = relying_party()
     options = generate_registration_options(
@@ -152,6 +156,10 @@ def register(
 ) -> Passkey:
     """Keep the passkey the browser made, once the attestation checks out against the challenge
     given to this person."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers.exceptions import InvalidJSONStructure, InvalidRegistrationResponse
+    from webauthn.helpers.structs import AuthenticatorTransport
+
     if actor.user_id != user.id:
         raise InvalidInput(_("Only you can change your second factor."))
     name = (name or "").strip()
@@ -171,7 +179,8 @@ def register(
     except (InvalidRegistrationResponse, InvalidJSONStructure, ValueError, TypeError, KeyError):
         log.warning("passkey registration refused for user %s", user.id, exc_info=True)
         raise InvalidInput(_("The passkey was not added: try again.")) from None
-    credential_id = bytes_to_base64url(verified.credential_id)
+    known_transports = {t.value for t in AuthenticatorTransport}
+    credential_id = _to_base64url(verified.credential_id)
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)):
         raise InvalidInput(_("This passkey is added already."))
     passkey = Passkey(
@@ -181,8 +190,8 @@ def register(
         credential_id=credential_id,
         public_key=verified.credential_public_key,
         sign_count=verified.sign_count,
-        transports=",".join(t for t in transports if t in _TRANSPORTS),
-        user_handle=bytes_to_base64url(_user_handle(user)),
+        transports=",".join(t for t in transports if t in known_transports),
+        user_handle=_to_base64url(_user_handle(user)),
     )
     db.session.add(passkey)
     db.session.flush()
@@ -206,7 +215,7 @@ def remove(passkey: Passkey, user: User, proof: str, *, actor: Principal) -> Non
     by_code = (
         factor is not None
         and factor.confirmed_at is not None
-        and second_factor._matching_step(factor, proof) is not None
+        and second_factor.matching_step(factor, proof) is not None
     )
     if not by_code and not passwords.verify_password(user.password_hash, proof or ""):
         raise InvalidInput(_("Type your password or a current code from your app."), field="proof")
@@ -227,6 +236,9 @@ def remove(passkey: Passkey, user: User, proof: str, *, actor: Principal) -> Non
 
 def authentication_options(user: User) -> str:
     """The options for ``navigator.credentials.get``: the person's passkeys only."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _origin = relying_party()
     options = generate_authentication_options(
         rp_id=rp_id,
@@ -243,6 +255,9 @@ def check_assertion(
     """The second step of a password sign-in with a passkey: the assertion is signed by one of
     the person's passkeys over the challenge given to them, and its signature counter went up
     (when the authenticator keeps one). True when it checks out; the counter is taken."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure
+
     if challenge is None:
         return False
     try:

@@ -9,7 +9,6 @@ tenant wall (a person sees only their own factor and codes).
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 import time
@@ -18,15 +17,12 @@ import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
-from portal import access, audit
+from portal import access, audit, sealed
 from portal.clock import utcnow
 from portal.db import db
 from portal.errors import Forbidden, InvalidInput
@@ -46,6 +42,7 @@ _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misre
 # Recovery codes are argon2id hashes like passwords, with OWASP's minimum parameters (19 MiB,
 # two passes): a code is 49 random bits, not a person's choice, and sign-in may check all ten.
 _code_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+SEALED_AS = "totp-secrets"  # the authenticator's secret, encrypted at rest (portal.sealed)
 
 
 def code_matches(code_hash: str, raw: str) -> bool:
@@ -55,18 +52,9 @@ def code_matches(code_hash: str, raw: str) -> bool:
         return False
 
 
-def _fernet() -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal/totp-secrets").derive(
-        current_app.config["SECRET_KEY"].encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def _secret_of(factor: SecondFactor) -> str | None:
-    try:
-        return _fernet().decrypt(factor.secret_encrypted.encode()).decode()
-    except InvalidToken:  # SECRET_KEY changed: the person enrols again (or uses a recovery code)
-        return None
+    # None: SECRET_KEY changed, the person enrols again (or uses a recovery code).
+    return sealed.unseal(SEALED_AS, factor.secret_encrypted)
 
 
 def factor_of(user_id: int) -> SecondFactor | None:
@@ -144,7 +132,7 @@ def begin_enrolment(user: User, *, actor: Principal) -> None:
         SecondFactor(
             org_id=user.org_id,
             user_id=user.id,
-            secret_encrypted=_fernet().encrypt(secret.encode()).decode(),
+            secret_encrypted=sealed.seal(SEALED_AS, secret),
         )
     )
     db.session.flush()
@@ -179,7 +167,7 @@ def confirm_enrolment(user: User, code: str, *, session_token: str | None, actor
     factor = factor_of(user.id)
     if factor is None or factor.confirmed_at is not None:
         raise InvalidInput(_("Start the set-up again."))
-    step = _matching_step(factor, code)
+    step = matching_step(factor, code)
     if step is None:
         raise InvalidInput(
             _("That code is not right. Type the code your app shows now."), field="code"
@@ -229,7 +217,7 @@ def disable_second_factor(user: User, proof: str, *, actor: Principal) -> None:
     factor = factor_of(user.id)
     if factor is None or factor.confirmed_at is None:
         raise InvalidInput(_("You have no authenticator app to turn off."))
-    step = _matching_step(factor, proof)
+    step = matching_step(factor, proof)
     if step is None and not passwords.verify_password(user.password_hash, proof or ""):
         raise InvalidInput(_("Type a current code from your app, or your password."), field="proof")
     db.session.delete(factor)
@@ -257,7 +245,7 @@ def check_sign_in_code(user: User, code: str, *, actor: Principal) -> str | None
         return None
     digits = code.replace(" ", "")
     if digits.isdigit():
-        step = _matching_step(factor, digits)
+        step = matching_step(factor, digits)
         if step is None:
             return None
         # Only if no other request took this step (or a later one) meanwhile: one use per code.
@@ -295,9 +283,11 @@ def check_sign_in_code(user: User, code: str, *, actor: Principal) -> str | None
     return None
 
 
-def _matching_step(factor: SecondFactor, code: str | None) -> int | None:
-    """The time step (now, or one either side for clocks a little apart) whose code is ``code``
-    and is later than the last one used; None otherwise."""
+def matching_step(factor: SecondFactor, code: str | None) -> int | None:
+    """The time step (now, or one either side for clocks a little apart) whose code from the
+    authenticator ``factor`` is ``code`` and is later than the last one used; None otherwise
+    (also when the factor's secret cannot be read). It records nothing: a caller that uses the
+    code up stores the step in ``last_used_step``."""
     code = (code or "").replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
         return None
