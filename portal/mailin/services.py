@@ -158,7 +158,14 @@ def _route(incoming: Incoming) -> str:
         raise Refused(f"This reply address is not valid ({exc}); answer on the portal") from None
     if token.user_id != sender.user_id:
         raise Refused("This reply address belongs to someone else; answer from your own address")
-    target = targets.TARGETS[token.kind]
+    target = targets.TARGETS.get(token.kind)
+    if target is None:  # a genuine token of a kind no package registers (any more): not a crash
+        log.warning(
+            "mail %s: the reply address names %r, which no package takes mail for",
+            incoming.message_id,
+            token.kind,
+        )
+        raise Refused("This reply address is no longer answered by email; answer on the portal")
     if sender.org_kind == access.VENDOR and not target.staff_may_reply:
         raise Refused("Support staff answer cases on the portal, not by email")
     set_principal(session, sender.principal())
