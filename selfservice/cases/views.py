@@ -29,6 +29,7 @@ from portal.routes import Routes
 from portal.web import attempt, form_status
 from selfservice.cases import queries, services
 from selfservice.cases.forms import (
+    PRIORITY_LABELS,
     CaseForm,
     EditCaseForm,
     MergeForm,
@@ -48,6 +49,14 @@ from selfservice.kb import services as kb_services
 # ``handling_views`` and ``admin_views`` to it.
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 routes = Routes()
+
+
+@bp.context_processor
+def _labels() -> dict:
+    """What the case pages show for a stored priority, in the reader's language."""
+    return {"priority_labels": PRIORITY_LABELS}
+
+
 NAVIGATION = [
     NavItem("cases.index", _l("Cases"), "cases.view", order=30, area="support"),
     NavItem("cases.queue", _l("Case queue"), "cases.work", ("vendor",), 31, "support"),

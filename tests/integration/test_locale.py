@@ -191,3 +191,19 @@ def test_every_kind_of_person_can_switch(db, client_as, vendor, org_factory, use
     response = client_as(person).post("/language", data={"locale": "de", "next": "/home"})
     assert response.status_code == 302
     assert stored_locale(db, person) == "de"
+
+
+def test_a_cases_priority_reads_in_the_readers_language(
+    db, client_as, vendor, org_factory, user_factory, case_factory
+):
+    customer = org_factory("customer")
+    german = user_factory(customer, "customer_admin", locale="de")
+    agent = user_factory(vendor, "support_agent", locale="en")
+    case = case_factory(customer, german, priority="urgent")
+    db.commit()
+    mine = client_as(german)
+    for page in (mine.get("/cases/"), mine.get(f"/cases/{case.id}")):
+        text = page.get_data(as_text=True)
+        assert "Dringend" in text and "urgent" not in text.lower().replace("dringend", "")
+    queue = client_as(agent).get("/cases/queue").get_data(as_text=True)
+    assert ">Urgent<" in queue
