@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from flask import Flask, after_this_request, current_app, g, has_app_context, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -145,18 +145,56 @@ class InlineBackend:
 
 
 def _run_after_answer(app: Flask, path: str, args: tuple, request_id: str | None) -> None:
-    """Run the job when the WSGI server closes the request's answer, after sending it."""
+    """Run the job once the request's answer has been handed to the WSGI server
+    (``_AfterAnswer``)."""
 
     def run() -> None:
         # A failure is logged in run_job; the answer is sent already.
         with app.app_context(), contextlib.suppress(Exception):
             run_job(path, args, request_id)
 
-    def when_sent(response):
-        response.call_on_close(run)
-        return response
+    request.environ.setdefault(_AFTER_ANSWER_KEY, []).append(run)
 
-    after_this_request(when_sent)
+
+_AFTER_ANSWER_KEY = "portal.after_answer"
+
+
+class _AfterAnswer:
+    """WSGI middleware: what a request left in its environ under ``_AFTER_ANSWER_KEY`` runs once
+    the server has taken the answer's last chunk, or when it closes the answer, whichever comes
+    first, and once. Not on ``close()`` alone: Werkzeug's server (``flask demo``, the browser
+    tests) skips it when the client drops the connection as the answer ends, and the job was
+    lost."""
+
+    def __init__(self, wsgi_app) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        body = self.wsgi_app(environ, start_response)
+        waiting = environ.get(_AFTER_ANSWER_KEY)
+        return _ThenRun(body, waiting) if waiting else body
+
+
+class _ThenRun:
+    def __init__(self, body, waiting: list[Callable[[], None]]) -> None:
+        self.body = body
+        self.waiting = waiting
+
+    def __iter__(self):
+        yield from self.body
+        self._run()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._run()
+
+    def _run(self) -> None:
+        while self.waiting:
+            self.waiting.pop(0)()
 
 
 class RedisBackend:
@@ -235,6 +273,7 @@ def init_app(app: Flask) -> None:
     redis_url = app.config.get("REDIS_URL")
     backend = RedisBackend(redis_url) if redis_url else InlineBackend()
     app.extensions["jobs"] = backend
+    app.wsgi_app = _AfterAnswer(app.wsgi_app)
 
 
 def backend() -> InlineBackend | RedisBackend:
