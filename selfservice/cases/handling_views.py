@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from portal import access
 from portal.db import get_or_404
-from portal.identity.personal_data import services as personal_data
+from portal.identity.personal_data import erasure as personal_data
 from portal.identity.personal_data.forms import LegalHoldForm
 from portal.routes import Routes
 from portal.web import attempt

@@ -3,7 +3,8 @@ its erasure (the person anonymised everywhere, their contributions kept as "Form
 
 Both read the schema rather than name the feature packages' models (``portal`` imports none of
 them): a record is the person's where one of its foreign keys to ``users`` says they acted on it
-(``services.ACTOR_COLUMNS``), so a table a feature adds later is exported without a change here.
+(``rules``), so a table a feature adds later is exported and erased without a change here:
+``export`` and ``erasure`` are the two use cases.
 
 ``init_app`` adds the routes (account page "My data", the people page's export and erasure) to
 identity's blueprint and the notification kind of an erasure request.

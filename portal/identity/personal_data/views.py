@@ -14,7 +14,7 @@ from portal.clock import utcnow
 from portal.db import db, get_or_404, session_principal, set_principal
 from portal.identity.forms import ConfirmForm
 from portal.identity.models import User
-from portal.identity.personal_data import services
+from portal.identity.personal_data import erasure, export
 from portal.identity.personal_data.forms import EraseForm
 from portal.routes import Routes
 from portal.web import attempt, form_status
@@ -26,11 +26,11 @@ def _zip_response(user: User) -> Response:
     """Audit the export (committed before a byte is sent), then stream the zip. The body is
     read after the view returned, on a new session of the same principal (as
     ``portal.export_views`` does for CSV), so the wall applies to it as to the view."""
-    services.record_export(user, actor=g.principal)
+    export.record_export(user, actor=g.principal)
     db.session.commit()
     principal = g.principal
-    filename = services.export_filename(user, utcnow())
-    chunks = services.export_chunks(user, actor=principal)
+    filename = export.export_filename(user, utcnow())
+    chunks = export.export_chunks(user, actor=principal)
 
     def generate() -> Iterator[bytes]:
         session = db.session
@@ -70,7 +70,7 @@ def request_erasure():
     user = get_or_404(User, g.principal.user_id)
     if ConfirmForm().validate_on_submit():
         with attempt() as done:
-            services.request_erasure(user, actor=g.principal)
+            erasure.request_erasure(user, actor=g.principal)
         if done:
             flash(_("Your organisation's admins are told; they will erase your data."), "success")
     return redirect(url_for("identity.my_data"))
@@ -112,12 +112,12 @@ def erase_member(user_id: int):
     status = 0
     if user.erased_at is None and form.validate_on_submit():
         with attempt(form) as done:
-            services.erase_person(user, actor=g.principal, confirmation=form.confirmation.data)
+            erasure.erase_person(user, actor=g.principal, confirmation=form.confirmation.data)
         if done:
             flash(_("The person's data is erased; they are shown as “Former user”."), "success")
             return redirect(url_for("identity.user_detail", user_id=user.id))
         status = done.error.status_code if done.error else 422  # 409: a legal hold, the last admin
-    held = services.held_records(user.id) if user.erased_at is None else []
+    held = erasure.held_records(user.id) if user.erased_at is None else []
     return render_template(
         "identity/personal_data/erase.html", user=user, form=form, held=held, confirm=ConfirmForm()
     ), status or form_status(form)
