@@ -17,6 +17,8 @@ from imapclient import IMAPClient
 from portal.mailin import services
 
 log = logging.getLogger("portal.mailin")
+TIMEOUT = 30  # seconds: a server that stops answering ends the round, the next one tries again
+BATCH = 20
 
 
 def poll_once(app: Flask, url: str) -> int:
@@ -25,17 +27,21 @@ def poll_once(app: Flask, url: str) -> int:
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
     secure = parts.scheme == "imaps"
     with IMAPClient(
-        parts.hostname, port=parts.port or (993 if secure else 143), ssl=secure
+        parts.hostname, port=parts.port or (993 if secure else 143), ssl=secure, timeout=TIMEOUT
     ) as imap:
         imap.login(unquote(parts.username or ""), unquote(parts.password or ""))
         imap.select_folder(folder)
         uids = imap.search(["UNSEEN"])
-        for uid, data in imap.fetch(uids, ["RFC822"]).items():
-            with app.app_context():
-                try:
-                    verdict = services.take_in(data[b"RFC822"])
-                except Exception:
-                    log.exception("IMAP message %s could not be taken in; kept unseen", uid)
-                    continue
-            imap.add_flags(uid, [b"\\Seen"] if verdict.accepted else [b"\\Seen", b"\\Flagged"])
+        for start in range(0, len(uids), BATCH):  # a few messages in memory at a time
+            # BODY.PEEK: reading does not set \Seen (RFC 3501 6.4.5); a message is marked only
+            # once it has been taken in, so one that failed here is read again next round.
+            for uid, data in imap.fetch(uids[start : start + BATCH], ["BODY.PEEK[]"]).items():
+                with app.app_context():
+                    try:
+                        verdict = services.take_in(data[b"BODY[]"])
+                    except Exception:
+                        log.exception("IMAP message %s could not be taken in; kept unseen", uid)
+                        continue
+                flags = [b"\\Seen"] if verdict.accepted else [b"\\Seen", b"\\Flagged"]
+                imap.add_flags(uid, flags)
         return len(uids)
