@@ -8,6 +8,7 @@ import os
 from flask import Flask, abort, current_app, g, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
@@ -255,6 +256,25 @@ def _no_store_for_signed_in(response):
     return response
 
 
+# The layout's (templates/base.html) constant texts, once per language.
+LAYOUT_TEXTS = i18n.Texts(
+    skip=_l("Skip to content"),
+    main_navigation=_l("Main navigation"),
+    show_navigation=_l("Show navigation"),
+    notifications=_l("Notifications"),
+    your_account=_l("Your account"),
+    security=_l("Security"),
+    my_data=_l("My data"),
+    language=_l("Language"),
+    sign_out=_l("Sign out"),
+    search=_l("Search"),
+    search_the_portal=_l("Search the portal"),
+    vendor=_l("Vendor portal"),
+    partner=_l("Partner portal"),
+    customer=_l("Customer portal"),
+)
+
+
 def _template_globals():
     from portal import access, navigation
 
@@ -262,7 +282,8 @@ def _template_globals():
     return {
         "principal": principal,
         "access": access,
-        "navigation": navigation.menus_for(principal),
+        "navigation_html": lambda endpoint: navigation.navigation_html(principal, endpoint),
+        "layout_texts": LAYOUT_TEXTS,
         # Read with the session at the request's start (identity.services.user_for_session).
         "unread_notifications": getattr(current_user, "unread_notifications", 0),
         "vendor_name": current_app.config["VENDOR_NAME"],

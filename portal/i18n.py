@@ -205,6 +205,24 @@ def _vary_on_language(response):
     return response
 
 
+class Texts:
+    """A template's constant texts (lazy strings by name), translated once per language and
+    kept: the layout would otherwise ask flask-babel for each of them on every page (some 90
+    Python calls a text). Calling it gives ``{name: text}`` in the current language."""
+
+    def __init__(self, **texts) -> None:
+        self._texts = texts
+        self._by_language: dict[str, dict[str, str]] = {}
+
+    def __call__(self) -> dict[str, str]:
+        locale = get_locale()
+        language = str(locale) if locale is not None else default_locale()
+        found = self._by_language.get(language)
+        if found is None:
+            found = self._by_language[language] = {k: str(v) for k, v in self._texts.items()}
+        return found
+
+
 def _template_globals() -> dict:
     locale = get_locale()
     return {

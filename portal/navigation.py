@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 # The areas, in the order the navigation shows them.
 AREAS: dict[str, object] = {
@@ -81,6 +82,7 @@ def add(*items: NavItem) -> None:
         NAVIGATION.append(item)
     _GROUPS.clear()
     _MENUS.clear()
+    _HTML.clear()
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,9 @@ class Menu:
 # and mount point.
 _GROUPS: dict[tuple, list[NavGroup]] = {}
 _MENUS: dict[tuple, tuple[Menu, ...]] = {}
+# The entries as HTML, per such key and current page as well: the pages people open are few.
+_HTML: dict[tuple, Markup] = {}
+_HTML_KEPT = 512
 
 
 def items_for(principal) -> list[NavItem]:
@@ -148,6 +153,23 @@ def menus_for(principal) -> tuple[Menu, ...]:
             )
             for group in groups_for(principal)
         )
+    return found
+
+
+def navigation_html(principal, endpoint: str | None) -> Markup:
+    """The navigation's entries as the layout shows them on the page of ``endpoint`` (which
+    entry is current), from ``templates/_navigation.html``: rendered once per kind of principal,
+    language, mount point and page."""
+    if principal is None:
+        return Markup("")
+    key = (_key(principal), str(get_locale()), request.script_root, endpoint)
+    found = _HTML.get(key)
+    if found is None:
+        if len(_HTML) >= _HTML_KEPT:
+            _HTML.clear()
+        template = current_app.jinja_env.get_template("_navigation.html")
+        html = template.render(navigation=menus_for(principal), endpoint=endpoint)
+        found = _HTML[key] = Markup(html)  # noqa: S704 - an autoescaped template's output
     return found
 
 
