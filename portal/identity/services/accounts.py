@@ -4,11 +4,12 @@ forgotten one by an emailed link."""
 from __future__ import annotations
 
 import hmac
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -80,24 +81,33 @@ def start_session(
     return raw
 
 
-def user_for_session(raw_token: str) -> User | None:
-    """The active user of a live session token, or None (revoked, expired, deactivated)."""
-    # Read in the same statement: whether the organisation asks for a second factor (checked on
-    # every page of a password sign-in, portal.identity.security).
+@cache
+def _session_lookup():
+    """The statement of every signed-in request, built once (its values are bound per call):
+    the live session row with its user, and in the same statement whether the organisation asks
+    for a second factor (checked on every page of a password sign-in, portal.identity.security)
+    and the person's unread notifications (the navigation's badge)."""
     org_rule = (
         select(SignInRule.require_second_factor)
         .where(SignInRule.org_id == UserSession.org_id)
         .scalar_subquery()
     )
+    return (
+        select(UserSession, org_rule, notify.unread_count_of(UserSession.user_id))
+        .options(joinedload(UserSession.user))
+        .where(
+            UserSession.token_hash == bindparam("token_hash"),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > bindparam("now"),
+        )
+    )
+
+
+def user_for_session(raw_token: str) -> User | None:
+    """The active user of a live session token, or None (revoked, expired, deactivated)."""
     with unscoped():  # reason: finding who is signed in, before there is a principal
         found = db.session.execute(
-            select(UserSession, org_rule, notify.unread_count_of(UserSession.user_id))
-            .options(joinedload(UserSession.user))
-            .where(
-                UserSession.token_hash == tokens.hash_token(raw_token),
-                UserSession.revoked_at.is_(None),
-                UserSession.expires_at > utcnow(),
-            )
+            _session_lookup(), {"token_hash": tokens.hash_token(raw_token), "now": utcnow()}
         ).first()
         row, org_requires_second_factor, unread = found if found is not None else (None,) * 3
         if row is None or not row.user.is_active:
