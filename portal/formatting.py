@@ -111,8 +111,8 @@ def date(value, format: str = "medium", *, locale=None, zone=None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, dt.datetime):
-        value = _moment(value, zone)
-    return dates.format_date(value, format, locale=_reader_locale(locale))
+        value = _moment(value, zone).date()
+    return _day_text(value, format, _reader_locale(locale))
 
 
 def datetime(value, *, with_zone: bool = False, locale=None, zone=None) -> str:
@@ -123,13 +123,28 @@ def datetime(value, *, with_zone: bool = False, locale=None, zone=None) -> str:
         return ""
     if not isinstance(value, dt.datetime):
         return date(value, locale=locale)
-    reader = _reader_locale(locale)
     moment = _moment(value, zone)
-    pattern = reader.datetime_formats.get("medium") or "{1} {0}"
-    text = pattern.replace("{1}", dates.format_date(moment, "medium", locale=reader)).replace(
-        "{0}", dates.format_time(moment, "short", locale=reader)
-    )
+    # The text shows the reader's wall clock to the minute: that, not the moment, is the key.
+    wall_clock = moment.replace(second=0, microsecond=0, tzinfo=None)
+    text = _moment_text(wall_clock, _reader_locale(locale))
     return f"{text} ({moment.tzinfo})" if with_zone else text
+
+
+# Babel formats a date in some 80 Python calls; a list page shows the same few days and minutes
+# again and again, so each text is kept (per day or minute, format and language).
+
+
+@lru_cache(maxsize=4096)
+def _day_text(day: dt.date, format: str, reader: Locale) -> str:
+    return dates.format_date(day, format, locale=reader)
+
+
+@lru_cache(maxsize=4096)
+def _moment_text(wall_clock: dt.datetime, reader: Locale) -> str:
+    pattern = reader.datetime_formats.get("medium") or "{1} {0}"
+    return pattern.replace("{1}", dates.format_date(wall_clock, "medium", locale=reader)).replace(
+        "{0}", dates.format_time(wall_clock, "short", locale=reader)
+    )
 
 
 def duration(value, *, locale=None) -> str:

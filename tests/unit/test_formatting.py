@@ -117,3 +117,21 @@ def test_filters_are_registered_once(app):
         assert template.render(d=date(2027, 3, 31), m=LATE, a=D("18180"), p=D("10")) == (
             "Mar 31, 2027 · Mar 31, 2027, 10:30\u202fPM · €18,180.00 · \u221210%"
         )
+
+
+def test_a_kept_text_is_the_readers_wall_clock_not_the_moment():
+    """Texts are kept per wall-clock minute and language: the same moment reads differently in
+    two zones, two moments in the same minute read alike, and one second later in the next
+    minute does not reuse the first."""
+    berlin = formatting.datetime(LATE, locale="en_GB", zone="Europe/Berlin")
+    york = formatting.datetime(LATE, locale="en_GB", zone="America/New_York")
+    assert (berlin, york) == ("1 Apr 2027, 00:30", "31 Mar 2027, 18:30")
+    assert formatting.datetime(LATE + timedelta(seconds=59), locale="en_GB", zone="UTC") == (
+        "31 Mar 2027, 22:30"
+    )
+    assert formatting.datetime(LATE + timedelta(seconds=60), locale="en_GB", zone="UTC") == (
+        "31 Mar 2027, 22:31"
+    )
+    assert formatting.datetime(LATE, locale="de", zone="Europe/Berlin") == "01.04.2027, 00:30"
+    assert formatting.date(LATE, locale="en_GB", zone="America/New_York") == "31 Mar 2027"
+    assert formatting.date(LATE, locale="en_GB", zone="Europe/Berlin") == "1 Apr 2027"
