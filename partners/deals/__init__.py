@@ -22,6 +22,8 @@ def init_app(app) -> None:
     from portal.notify import register_kind
 
     app.register_blueprint(views.bp)
+    # The status badge (templates/partners/deals/_status.html) is on pages of other packages too.
+    app.add_template_global(views.STATUS_TEXTS, "deal_status_labels")
     portal_api.add_routes(api.routes)
     portal_api.add_routes(conflicts_api.routes)
     navigation.add(*views.NAVIGATION)

@@ -27,6 +27,8 @@ def init_app(app) -> None:
     for module in (views, draft_views, answer_views, request_views):
         module.routes.add_to(views.bp)
     app.register_blueprint(views.bp)
+    # The status badge (templates/partners/quotes/_status.html) is on pages of other packages too.
+    app.add_template_global(views.STATUS_TEXTS, "quote_status_labels")
     portal_api.add_routes(api.routes)
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)

@@ -35,8 +35,14 @@ from partners.quotes.forms import (
     QuoteFieldsForm,
     RemoveLineForm,
 )
-from partners.quotes.models import QUOTE_STATUSES, Quote, QuoteRequest, QuoteStatus
-from portal import access, audit
+from partners.quotes.models import (
+    QUOTE_STATUSES,
+    STATUS_LABELS,
+    Quote,
+    QuoteRequest,
+    QuoteStatus,
+)
+from portal import access, audit, i18n
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
@@ -49,6 +55,8 @@ from portal.routes import Routes
 from portal.web import attempt, form_status
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
+# A status's label, translated once per language (a list shows one a row).
+STATUS_TEXTS = i18n.Texts(**{str(status): label for status, label in STATUS_LABELS.items()})
 routes = Routes()
 NAVIGATION = [
     NavItem("quotes.index", _l("Quotes"), "quotes.view", order=30, area="sales"),
