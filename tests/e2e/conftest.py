@@ -43,8 +43,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOOPBACK = "127.0.0.1"
-# Every expect() waits at most this long: pages come from loopback, so a slow one is a bug.
-EXPECT_TIMEOUT_MS = 5_000
+# Every expect() and action waits at most this long. Pages come from loopback, but CI runs the
+# SQLite and PostgreSQL suites side by side on two cores and signing in hashes a password on
+# purpose (argon2): 5 s was seen exceeded there by a sign-in. Speed is measured by the
+# benchmarks (tests/perf), not by these waits.
+EXPECT_TIMEOUT_MS = 10_000
 
 
 def _e2e_database_name() -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Error, Page, expect
 
 from portal.seed import DEMO_PASSWORD
 
@@ -12,17 +12,29 @@ LOGIN_URL = re.compile(r"/login(\?.*)?$")
 HOME_URL = re.compile(r"/home$")
 
 
+def loaded(page: Page) -> None:
+    """Wait until the current page has loaded. The document's own state decides first: after a
+    form answered with a download (the personal-data zip), Playwright may wait for a load event
+    that never comes, the document shown being the one loaded before."""
+    try:
+        if page.evaluate("document.readyState") == "complete":
+            return
+    except Error:  # a navigation in progress: its load is the one to wait for
+        pass
+    loaded(page)
+
+
 def click(target) -> None:
     """Click what leads to another page, once the current one has loaded: leaving a page whose
     scripts are still in flight aborts them, which the browser guard counts as failed requests."""
     target.wait_for()  # on the page now expected, not the one being left
-    target.page.wait_for_load_state("load")
+    loaded(target.page)
     target.click()
 
 
 def goto(page: Page, path: str) -> None:
     """Open an address, once the current page has loaded (as ``click``)."""
-    page.wait_for_load_state("load")
+    loaded(page)
     page.goto(path)
 
 
@@ -33,7 +45,7 @@ def nav(page: Page):
 def nav_link(page: Page, name: str):
     """A link of the main navigation, reached as a person reaches it: the menu opened on a narrow
     window, and the drop-down of its area opened when it is in one (a plain link otherwise)."""
-    page.wait_for_load_state("load")
+    loaded(page)
     link = nav(page).get_by_role("link", name=name, exact=True, include_hidden=True)
     link.first.wait_for(state="attached")
     toggler = nav(page).locator(".navbar-toggler")
