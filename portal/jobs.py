@@ -161,28 +161,37 @@ _AFTER_ANSWER_KEY = "portal.after_answer"
 
 class _AfterAnswer:
     """WSGI middleware: what a request left in its environ under ``_AFTER_ANSWER_KEY`` runs once
-    the server has taken the answer's last chunk, or when it closes the answer, whichever comes
-    first, and once. Not on ``close()`` alone: Werkzeug's server (``flask demo``, the browser
-    tests) skips it when the client drops the connection as the answer ends, and the job was
-    lost."""
+    the server has taken the answer's last chunk (when the answer says its length, so the client
+    has it all then), or when the server closes the answer, whichever comes first, and once. Not
+    on ``close()`` alone: Werkzeug's server (``flask demo``, the browser tests) skips it when the
+    client drops the connection as the answer ends, and the job was lost. A streamed answer (no
+    length) waits for ``close()``: the server ends it only after its last chunk."""
 
     def __init__(self, wsgi_app) -> None:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        body = self.wsgi_app(environ, start_response)
+        sized: list[bool] = []
+
+        def start(status, headers, exc_info=None):
+            sized.append(any(name.lower() == "content-length" for name, _ in headers))
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, start)
         waiting = environ.get(_AFTER_ANSWER_KEY)
-        return _ThenRun(body, waiting) if waiting else body
+        return _ThenRun(body, waiting, sized) if waiting else body
 
 
 class _ThenRun:
-    def __init__(self, body, waiting: list[Callable[[], None]]) -> None:
+    def __init__(self, body, waiting: list[Callable[[], None]], sized: list[bool]) -> None:
         self.body = body
         self.waiting = waiting
+        self.sized = sized  # whether the answer's headers, once started, gave its length
 
     def __iter__(self):
         yield from self.body
-        self._run()
+        if self.sized and self.sized[-1]:
+            self._run()
 
     def close(self) -> None:
         try:

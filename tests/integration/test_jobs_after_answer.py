@@ -68,12 +68,10 @@ def test_what_runs_after_the_answer_runs_though_the_server_never_closes_it():
     print(f"answers closed by the server: {closed} of 20")
 
 
-def test_after_the_answer_means_after_its_last_chunk_and_only_once():
-    order: list[str] = []
-
+def _chunked_app(order: list[str], headers: list[tuple[str, str]]):
     def app(environ, start_response):
         environ[jobs._AFTER_ANSWER_KEY] = [lambda: order.append("job")]
-        start_response("200 OK", [("Content-Type", "text/plain")])
+        start_response("200 OK", [("Content-Type", "text/plain"), *headers])
 
         def body():
             order.append("chunk 1")
@@ -83,8 +81,24 @@ def test_after_the_answer_means_after_its_last_chunk_and_only_once():
 
         return body()
 
-    answer = jobs._AfterAnswer(app)({"REQUEST_METHOD": "GET"}, lambda *args: None)
+    return jobs._AfterAnswer(app)
+
+
+def test_an_answer_of_known_length_runs_its_jobs_after_its_last_chunk_and_only_once():
+    order: list[str] = []
+    answer = _chunked_app(order, [("Content-Length", "2")])({}, lambda *args: None)
     assert b"".join(answer) == b"ab"
+    assert order == ["chunk 1", "chunk 2", "job"]  # before the server closes it
+    answer.close()
+    assert order == ["chunk 1", "chunk 2", "job"]
+
+
+def test_a_streamed_answer_runs_its_jobs_when_the_server_closes_it():
+    """No length: the client has it all only once the server has ended it, after close()."""
+    order: list[str] = []
+    answer = _chunked_app(order, [])({}, lambda *args: None)
+    assert b"".join(answer) == b"ab"
+    assert order == ["chunk 1", "chunk 2"]
     answer.close()
     assert order == ["chunk 1", "chunk 2", "job"]
 
