@@ -83,6 +83,9 @@ def test_a_quote_shows_its_totals_on_a_phone(page: Page, browser_log, email):
     sign_in(page, email)
     goto(page, "/quotes/")
     page.locator("main table tbody tr").first.locator("a").first.click()
+    # Measured once the page's stylesheets apply: before its load, the table is laid out bare.
+    expect(page).to_have_url(re.compile(r"/quotes/\d+$"))
+    page.wait_for_load_state("load")
     expect(page.get_by_test_id("lines")).to_be_visible()
     lines = page.get_by_test_id("lines")
     overflow = lines.evaluate("t => t.scrollWidth - t.parentElement.clientWidth")
