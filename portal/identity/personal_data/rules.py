@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_
 
 from portal import access
@@ -17,10 +16,8 @@ from portal.errors import Forbidden
 from portal.identity.models import User
 from portal.tenancy import Principal
 
-# The name an erased person is stored under (pages show it as it is; the label is translated
-# where it is shown through ``FORMER_USER``).
+# The name an erased person is stored under; pages show it as stored (in English).
 ERASED_NAME = "Former user"
-FORMER_USER = _l("Former user")
 
 # Foreign keys to users that say whom a record is *about* or *assigned to*, not who acted: an
 # agent's export does not carry every case assigned to them (the customer's words).
