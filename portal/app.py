@@ -15,7 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import audit, formatting, i18n, jobs, observability, product_lines
+from portal import audit, badges, formatting, i18n, jobs, observability, product_lines
 from portal import config as portal_config
 from portal.db import db, set_principal
 from portal.engine import database_busy, retry_after_seconds, stop_writing
@@ -114,6 +114,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(audit.shown, "shown")
     app.add_template_filter(audit.described, "described")
     app.add_template_filter(audit.status_label, "status_label")
+    app.add_template_global(badges.status_badge, "status_badge")
     app.add_template_filter(product_lines.label, "product_line")
     for name, function in formatting.FILTERS.items():
         app.add_template_filter(function, name)

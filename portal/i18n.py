@@ -105,6 +105,12 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(list(LANGUAGES))
 
 
+def current_language() -> str:
+    """The language texts are being written in now (the reader's, or the one forced)."""
+    locale = get_locale()
+    return str(locale) if locale is not None else default_locale()
+
+
 def default_locale() -> str:
     return current_app.config.get("BABEL_DEFAULT_LOCALE") or "en"
 
@@ -215,8 +221,7 @@ class Texts:
         self._by_language: dict[str, dict[str, str]] = {}
 
     def __call__(self) -> dict[str, str]:
-        locale = get_locale()
-        language = str(locale) if locale is not None else default_locale()
+        language = current_language()
         found = self._by_language.get(language)
         if found is None:
             found = self._by_language[language] = {k: str(v) for k, v in self._texts.items()}

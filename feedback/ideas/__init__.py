@@ -8,11 +8,12 @@ def init_app(app) -> None:
     tick."""
     from feedback.ideas import api, exports, models, search_source, services, trending, views
     from portal import api as portal_api
-    from portal import export, jobs, navigation, search
+    from portal import badges, export, jobs, navigation, search
     from portal.mailin import targets as mail_targets
     from portal.notify import register_kind
 
     app.register_blueprint(views.bp)
+    badges.add(models.Idea, views.STATUS_COLOURS)
     portal_api.add_routes(api.routes)
     navigation.add(*views.NAVIGATION)
     search.add_source(search_source.SOURCE)

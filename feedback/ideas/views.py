@@ -40,6 +40,15 @@ from portal.product_lines import PRODUCT_LINES
 from portal.web import attempt, form_status, safe_next_url
 
 bp = Blueprint("ideas", __name__, url_prefix="/ideas")
+# The colour of each status's badge (portal.badges).
+STATUS_COLOURS = {
+    "under_review": "secondary",
+    "planned": "info",
+    "in_progress": "primary",
+    "done": "success",
+    "declined": "danger",
+    "duplicate": "light",
+}
 NAVIGATION = [NavItem("ideas.index", _l("Ideas"), "ideas.view", order=58, area="feedback")]
 
 PER_PAGE = 25

@@ -10,6 +10,7 @@ def init_app(app) -> None:
         conflicts_api,
         exports,
         home,
+        models,
         search_source,
         seed,
         segment_criteria,
@@ -17,13 +18,12 @@ def init_app(app) -> None:
         views,
     )
     from portal import api as portal_api
-    from portal import export, jobs, navigation, panels, search
+    from portal import badges, export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
     app.register_blueprint(views.bp)
-    # The status badge (templates/partners/deals/_status.html) is on pages of other packages too.
-    app.add_template_global(views.STATUS_TEXTS, "deal_status_labels")
+    badges.add(models.DealRegistration, views.STATUS_COLOURS)
     portal_api.add_routes(api.routes)
     portal_api.add_routes(conflicts_api.routes)
     navigation.add(*views.NAVIGATION)

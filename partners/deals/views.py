@@ -22,8 +22,8 @@ from partners.deals.forms import (
     RequestInfoForm,
     SettleForm,
 )
-from partners.deals.models import DEAL_STATUSES, STATUS_LABELS, DealRegistration
-from portal import access, audit, i18n
+from partners.deals.models import DEAL_STATUSES, DealRegistration
+from portal import access, audit
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
 from portal.identity.forms import ConfirmForm
@@ -33,8 +33,18 @@ from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("deals", __name__, url_prefix="/deals")
-# A status's label, translated once per language (a list shows one a row).
-STATUS_TEXTS = i18n.Texts(**{str(status): label for status, label in STATUS_LABELS.items()})
+# The colour of each status's badge (portal.badges).
+STATUS_COLOURS = {
+    "draft": "secondary",
+    "distributor_review": "info",
+    "submitted": "info",
+    "info_requested": "warning",
+    "approved": "success",
+    "rejected": "danger",
+    "won": "success",
+    "lost": "dark",
+    "expired": "secondary",
+}
 NAVIGATION = [
     NavItem(
         "deals.index", _l("Deal registrations"), "deals.view", ("vendor", "partner"), 20, "channel"

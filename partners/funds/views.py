@@ -36,6 +36,9 @@ from portal.uploads import MAX_FILES, max_bytes, sent_files
 from portal.web import attempt, choices, form_status, paginate
 
 bp = Blueprint("funds", __name__, url_prefix="/funds")
+# The colour of each status's badge (portal.badges).
+REQUEST_COLOURS = {"submitted": "info", "approved": "success", "rejected": "danger"}
+CLAIM_COLOURS = {**REQUEST_COLOURS, "paid": "primary"}
 NAVIGATION = [
     NavItem("funds.index", _l("Funds"), "funds.view", ("vendor", "partner"), 35, "channel"),
 ]

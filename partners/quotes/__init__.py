@@ -12,6 +12,7 @@ def init_app(app) -> None:
         draft_views,
         exports,
         home,
+        models,
         request_views,
         search_source,
         seed,
@@ -20,15 +21,14 @@ def init_app(app) -> None:
         views,
     )
     from portal import api as portal_api
-    from portal import export, jobs, navigation, panels, search
+    from portal import badges, export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
     for module in (views, draft_views, answer_views, request_views):
         module.routes.add_to(views.bp)
     app.register_blueprint(views.bp)
-    # The status badge (templates/partners/quotes/_status.html) is on pages of other packages too.
-    app.add_template_global(views.STATUS_TEXTS, "quote_status_labels")
+    badges.add(models.Quote, views.STATUS_COLOURS)
     portal_api.add_routes(api.routes)
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)

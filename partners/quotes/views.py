@@ -37,12 +37,11 @@ from partners.quotes.forms import (
 )
 from partners.quotes.models import (
     QUOTE_STATUSES,
-    STATUS_LABELS,
     Quote,
     QuoteRequest,
     QuoteStatus,
 )
-from portal import access, audit, i18n
+from portal import access, audit
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
 from portal.db import db, get_or_404
@@ -55,8 +54,16 @@ from portal.routes import Routes
 from portal.web import attempt, form_status
 
 bp = Blueprint("quotes", __name__, url_prefix="/quotes")
-# A status's label, translated once per language (a list shows one a row).
-STATUS_TEXTS = i18n.Texts(**{str(status): label for status, label in STATUS_LABELS.items()})
+# The colour of each status's badge (portal.badges).
+STATUS_COLOURS = {
+    "draft": "secondary",
+    "sent": "info",
+    "viewed": "primary",
+    "accepted": "success",
+    "declined": "danger",
+    "expired": "dark",
+    "superseded": "warning",
+}
 routes = Routes()
 NAVIGATION = [
     NavItem("quotes.index", _l("Quotes"), "quotes.view", order=30, area="sales"),

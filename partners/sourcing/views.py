@@ -23,6 +23,14 @@ from portal.navigation import NavItem
 from portal.web import attempt, form_status, paginate
 
 bp = Blueprint("sourcing", __name__, url_prefix="/sourcing")
+# The colour of each status of an offer's badge (portal.badges).
+OFFER_COLOURS = {
+    "requested": "secondary",
+    "submitted": "info",
+    "accepted": "success",
+    "declined": "danger",
+    "lapsed": "dark",
+}
 NAVIGATION = [
     NavItem(
         "sourcing.index", _l("Requests for quotation"), "sourcing.manage", ("vendor",), 35, "sales"

@@ -8,7 +8,7 @@ def init_app(app) -> None:
     resources, navigation, notification kinds, the SLA and auto-close ticks, the demo cases,
     and the answers other packages ask for (``case.summary``, ``case.team_lead``)."""
     from portal import api as portal_api
-    from portal import events, export, jobs, navigation, panels, search
+    from portal import badges, events, export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.mailin import targets as mail_targets
     from portal.notify import register_kind
@@ -29,6 +29,7 @@ def init_app(app) -> None:
     for module in (views, handling_views, admin_views):
         module.routes.add_to(views.bp)
     app.register_blueprint(views.bp)
+    badges.add(models.Case, views.STATUS_COLOURS)
     portal_api.add_routes(api.routes)
     navigation.add(*views.NAVIGATION)
     panels.add("home", *home.PANELS)

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from portal import access, audit, uploads
+from portal import access, audit, i18n, uploads
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
 from portal.extensions import talisman
@@ -49,12 +49,24 @@ from selfservice.kb import services as kb_services
 # ``handling_views`` and ``admin_views`` to it.
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 routes = Routes()
+# The colour of each status's badge (portal.badges).
+STATUS_COLOURS = {
+    "new": "info",
+    "open": "primary",
+    "pending": "warning",
+    "on_hold": "secondary",
+    "solved": "success",
+    "closed": "dark",
+}
+
+
+# What the case pages show for a stored priority, translated once per language (a row each).
+PRIORITY_TEXTS = i18n.Texts(**PRIORITY_LABELS)
 
 
 @bp.context_processor
 def _labels() -> dict:
-    """What the case pages show for a stored priority, in the reader's language."""
-    return {"priority_labels": PRIORITY_LABELS}
+    return {"priority_labels": PRIORITY_TEXTS()}
 
 
 NAVIGATION = [
