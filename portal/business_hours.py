@@ -21,8 +21,6 @@ from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 # Ten years without a single working hour means the calendar is wrong, not that work is far off.
 _MAX_DAYS = 3660
 
@@ -73,6 +71,10 @@ class BusinessCalendar:
 
 @lru_cache(maxsize=32)
 def _holidays(country: str, subdivision: str | None):
+    # Imported when a calendar is first needed: a web worker that computes no deadline does
+    # not carry every country's holidays (3 MB, issue 18).
+    import holidays
+
     try:
         return holidays.country_holidays(country, subdiv=subdivision)
     except NotImplementedError:

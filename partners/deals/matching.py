@@ -1,5 +1,8 @@
 """Who else is after the same customer: normalised web domains and company names compared
-fuzzily, legal suffixes (Inc, GmbH, Ltd...) ignored."""
+fuzzily, legal suffixes (Inc, GmbH, Ltd...) ignored.
+
+tldextract and rapidfuzz are imported where first used: a web worker that never compares two
+registrations does not carry them (4 MB of its memory, issue 18)."""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import idna
-import tldextract
 from cleanco.clean import custom_basename, prepare_default_terms
-from rapidfuzz import fuzz
+
+if TYPE_CHECKING:
+    import tldextract
 
 # A close name match: the worst-matching word of the two normalised names, by rapidfuzz's ratio
 # (0-100). Chosen on the fixtures in tests/data: distinct companies stay below it (the closest,
@@ -36,6 +41,8 @@ _ABBREVIATIONS = {"st": "saint"}  # "St. Clair" = "Saint Clair"
 
 @cache
 def _extractor() -> tldextract.TLDExtract:
+    import tldextract
+
     # The public suffix list that ships with the package: never fetched from the network. Its
     # private part too: acme.github.io and globex.github.io are two customers, not github.io.
     return tldextract.TLDExtract(
@@ -110,6 +117,8 @@ def name_score(key_a: str, key_b: str) -> int:
     rapidfuzz's ratio; 0 if one name has more words. A one-letter change in a short word is
     another company ("Summit Health" / "Summit Wealth"), not a spelling. Names equal but for
     spaces ("BlueRidge" / "Blue Ridge") score 100."""
+    from rapidfuzz import fuzz
+
     if key_a.replace(" ", "") == key_b.replace(" ", ""):
         return 100
     words_a, words_b = key_a.split(), key_b.split()

@@ -8,8 +8,6 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from portal.mailin import imap, smtp
-
 
 @click.command(
     "mail-in",
@@ -21,6 +19,10 @@ from portal.mailin import imap, smtp
 @click.option("--interval", default=60, show_default=True, help="IMAP: seconds between polls.")
 @with_appcontext
 def mail_in_command(once: bool, interval: int) -> None:
+    # The receivers (imapclient, aiosmtpd and asyncio) are loaded by this command only, not by
+    # every web worker that registers it.
+    from portal.mailin import imap, smtp
+
     app = current_app._get_current_object()
     stop = threading.Event()
     url = app.config["MAIL_IN_IMAP_URL"]

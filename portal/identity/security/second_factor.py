@@ -14,7 +14,6 @@ import secrets
 import time
 
 import pyotp
-import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -151,6 +150,8 @@ def pending_setup(user: User) -> dict | None:
     uri = pyotp.TOTP(secret).provisioning_uri(
         name=user.email, issuer_name=current_app.config["VENDOR_NAME"]
     )
+    import segno  # only enrolment draws a QR code: other requests need not load it
+
     qr = segno.make(uri, error="m")
     return {
         "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
