@@ -78,10 +78,15 @@ BARE_TEMPLATE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 
 
 def _bare_list_app() -> Flask:
-    from flask import render_template_string, request
+    from flask import render_template, request
+    from jinja2 import DictLoader
     from sqlalchemy import create_engine, text
 
     app = Flask("bare_list_page")
+    # A template by name, compiled once and kept as Flask keeps a template file's
+    # (``render_template_string`` compiled it again on every request: 2-3 ms of the bare page's
+    # 4 ms of CPU, which made the portal look closer to it than it is).
+    app.jinja_loader = DictLoader({"leads.html": BARE_TEMPLATE})
     engines = {}
 
     @app.get("/")
@@ -94,7 +99,7 @@ def _bare_list_app() -> Flask:
             query += " WHERE id < :after"
         with engines["engine"].connect() as conn:
             rows = conn.execute(text(query + " ORDER BY id DESC LIMIT 50"), {"after": after}).all()
-        return render_template_string(BARE_TEMPLATE, rows=rows)
+        return render_template("leads.html", rows=rows)
 
     return app
 
