@@ -185,6 +185,9 @@ class Case(TenantOwned, Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_status_id", "status", "id"),
+        # Open cases counted per status under the reader's rule (organisation, requester) from
+        # the index alone: the home pages (migration 0042).
+        Index("ix_cases_status_org_requester", "status", "org_id", "requester_id"),
         # A person's cases, and their open ones by status (a customer's dashboard).
         Index("ix_cases_org_id_requester_status", "org_id", "requester_id", "status"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
