@@ -177,9 +177,9 @@ class Entry:
 
 
 def _workflows() -> dict[str, Any]:
-    from portal.workflow import stateful_models, workflow_of
+    from portal.workflow import workflows_by_name
 
-    return {workflow_of(m).name: workflow_of(m) for m in stateful_models()}
+    return workflows_by_name()
 
 
 def status_label(status: str | None, kind: str) -> str:

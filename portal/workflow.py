@@ -22,7 +22,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import event, inspect, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from portal import audit, events
@@ -111,17 +111,34 @@ def workflow_of(model_or_record) -> Workflow | None:
     return declared if isinstance(declared, Workflow) else None
 
 
-_stateful_cache: tuple[int, list[type]] = (0, [])
+_stateful_cache: tuple[list[type], dict[str, Workflow]] | None = None
+
+
+@event.listens_for(Mapper, "after_mapper_constructed")
+def _forget_stateful(mapper, class_) -> None:
+    global _stateful_cache
+    _stateful_cache = None
+
+
+def _stateful() -> tuple[list[type], dict[str, Workflow]]:
+    """The models that declare a workflow and their workflows by name, found again only when a
+    model was mapped since (the UPDATE guard asks on every flush, labels on every row; listing
+    the registry's mappers costs some 200 Python calls)."""
+    global _stateful_cache
+    if _stateful_cache is None:
+        models = [m.class_ for m in Base.registry.mappers if workflow_of(m.class_) is not None]
+        _stateful_cache = (models, {workflow_of(m).name: workflow_of(m) for m in models})
+    return _stateful_cache
 
 
 def stateful_models() -> list[type]:
-    """Every mapped class that declares a workflow (cached: the UPDATE guard asks often)."""
-    global _stateful_cache
-    mappers = Base.registry.mappers
-    if _stateful_cache[0] != len(mappers):
-        models = [m.class_ for m in mappers if workflow_of(m.class_) is not None]
-        _stateful_cache = (len(mappers), models)
-    return _stateful_cache[1]
+    """Every mapped class that declares a workflow."""
+    return _stateful()[0]
+
+
+def workflows_by_name() -> dict[str, Workflow]:
+    """Every workflow by its name (``deal``, ``case``...)."""
+    return _stateful()[1]
 
 
 _PERMITTED = "workflow_permitted"
