@@ -47,7 +47,7 @@ def organization(org_id: int):
         org=org,
         serving_partner=queries.serving_partner_name(org) if org.managed_by_id else None,
         supplier_relationship=queries.supplier_relationship_label(org.supplier_relationship),
-        managed=queries.managed_customers(org.id) if org.kind in access.PARTNER_KINDS else [],
+        managed=queries.managed_customers(org.id) if org.kind in access.PARTNER_KINDS else ([], 0),
         users=queries.people_of(org.id),
         invitations=queries.pending_invitations_of(org.id) if may_invite else [],
         manager=queries.account_manager_of(org),
@@ -60,6 +60,22 @@ def organization(org_id: int):
         form=form,
         confirm=ConfirmForm(),
     )
+
+
+@routes.get("/organizations/<int:org_id>/customers")
+@login_required
+@access.require("home.view")
+def managed_customers(org_id: int):
+    """Every customer a partner manages, by name (the organisation page names the first few);
+    none for an organisation of another kind."""
+    org = queries.organization_for_page(org_id, g.principal)
+    try:
+        page = queries.managed_customers_page(
+            org.id, after=request.args.get("after"), before=request.args.get("before")
+        )
+    except InvalidCursor:
+        abort(422)
+    return render_template("identity/managed_customers.html", org=org, page=page)
 
 
 @routes.post("/organizations/<int:org_id>/account-manager")

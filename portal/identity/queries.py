@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
 from portal import access, people
@@ -134,10 +134,30 @@ def organization_for_page(org_id: int, principal) -> Organization:
     return org
 
 
-def managed_customers(org_id: int) -> list[Organization]:
-    return db.session.scalars(
-        select(Organization).where(Organization.managed_by_id == org_id).order_by(Organization.name)
-    ).all()
+# The organisation page names a partner's first customers; all of them are on a page of their
+# own (a partner may manage hundreds: listed inline they made the page 40 ms and a wall of links).
+CUSTOMERS_SHOWN = 12
+CUSTOMER_SORTS = {"name": ((Organization.name, Organization.id), False)}
+
+
+def managed_customers(org_id: int, *, limit: int = CUSTOMERS_SHOWN) -> tuple[list, int]:
+    """The first ``limit`` customers the partner ``org_id`` manages (by name) that the
+    principal sees, and how many it sees in all."""
+    managed = select(Organization).where(Organization.managed_by_id == org_id)
+    first = db.session.scalars(managed.order_by(Organization.name, Organization.id).limit(limit))
+    count = db.session.scalar(
+        select(func.count()).select_from(managed.with_only_columns(Organization.id).subquery())
+    )
+    return list(first), count
+
+
+def managed_customers_page(
+    org_id: int, *, after: str | None = None, before: str | None = None
+) -> KeysetPage:
+    """The customers the partner ``org_id`` manages, by name, paged by key. Raises
+    portal.keyset.InvalidCursor for a cursor this portal did not give."""
+    stmt = select(Organization).where(Organization.managed_by_id == org_id)
+    return keyset_page(stmt, CUSTOMER_SORTS, "name", after=after, before=before, per_page=50)
 
 
 def account_manager_of(org: Organization) -> people.Person | None:

@@ -71,6 +71,39 @@ def test_the_partner_page_links_its_managed_customers_and_my_organisation_leads_
     assert mine.headers["Location"].endswith(f"/organizations/{world['partner'].id}")
 
 
+def test_a_partner_with_many_customers_names_the_first_and_lists_all_on_their_page(
+    db, client_as, org_factory, world
+):
+    names = [f"Many Customer {n:03d}" for n in range(60)]
+    for name in reversed(names):
+        org_factory("customer", name=name, managed_by_id=world["partner"].id)
+    partner = client_as(world["partner_admin"])
+    _, body = page(partner, world["partner"])
+    # The first twelve by name (with the world's "Page Customer" last of 61), then a link.
+    assert all(name in body for name in names[:12]) and names[12] not in body
+    assert 'data-testid="all-managed"' in body and "All 61 customers" in body
+    url = f"/organizations/{world['partner'].id}/customers"
+    assert f'href="{url}"' in body
+
+    first = partner.get(url)
+    text = first.get_data(as_text=True)
+    assert first.status_code == 200 and names[0] in text and names[49] in text
+    assert names[50] not in text and 'rel="next"' in text
+    after = text.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = partner.get(after).get_data(as_text=True)
+    assert names[50] in second and names[59] in second and "Page Customer" in second
+    assert names[0] not in second
+
+    assert partner.get(url + "?after=forged").status_code == 422
+    none = partner.get(f"/organizations/{world['customer'].id}/customers")
+    assert none.status_code == 200 and "It manages no customer" in none.get_data(as_text=True)
+    assert partner.get(f"/organizations/{world['foreign'].id}/customers").status_code == 404
+    customer = client_as(world["customer_admin"])
+    assert customer.get(url).status_code == 404  # who its partner also serves is not its business
+    german = partner.get(url, headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Kunden von Page Reseller" in german
+
+
 def test_the_old_admin_address_redirects(client_as, world):
     admin = client_as(world["admin"])
     response = admin.get(f"/admin/organizations/{world['customer'].id}")
