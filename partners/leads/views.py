@@ -31,7 +31,7 @@ from partners.leads.forms import (
     RuleForm,
 )
 from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadStatus
-from portal import access
+from portal import access, i18n
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
@@ -54,9 +54,13 @@ NAVIGATION = [
 ]
 
 
+# The statuses' labels, translated once per language (the lists show one a row).
+STATUS_TEXTS = i18n.Texts(**{str(status): label for status, label in STATUS_LABELS.items()})
+
+
 @bp.context_processor
 def _labels():
-    return {"status_labels": STATUS_LABELS}
+    return {"status_labels": STATUS_TEXTS()}
 
 
 def current_principal() -> Principal:
