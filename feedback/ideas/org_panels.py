@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from feedback.ideas.models import STATUS_LABELS, Idea
+from feedback.ideas.models import Idea
 from portal.db import db
 from portal.panels import Panel
 
@@ -17,7 +17,7 @@ def ideas(principal, *, org_id: int) -> dict | None:
         .order_by(Idea.vote_count.desc(), Idea.id.desc())
         .limit(5)
     ).all()
-    return {"ideas": rows, "statuses": STATUS_LABELS} if rows else None
+    return {"ideas": rows} if rows else None
 
 
 PANELS = (Panel("ideas", "feedback/ideas/_org_ideas.html", ideas, action="ideas.view", order=70),)

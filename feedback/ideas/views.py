@@ -139,7 +139,6 @@ def _detail(idea: Idea, forms: dict | None = None, status: int = 200):
         idea=idea,
         forms=forms,
         confirm=ConfirmForm(),
-        statuses=services.STATUS_LABELS,
         products=PRODUCT_LINES,
         open_statuses=OPEN_STATUSES,
         comments=queries.comments_of(idea.id),

@@ -6,7 +6,7 @@ from sqlalchemy import case, func, or_, select
 
 from portal.db import db
 from portal.panels import Panel
-from selfservice.cases.models import RESOLVED_STATUSES, STATUS_LABELS, Case
+from selfservice.cases.models import RESOLVED_STATUSES, Case
 
 
 def cases(principal, *, org_id: int) -> dict | None:
@@ -34,7 +34,6 @@ def cases(principal, *, org_id: int) -> dict | None:
         "open": counts[1],
         "breached": counts[2],
         "cases": urgent,
-        "labels": STATUS_LABELS,
     }
 
 

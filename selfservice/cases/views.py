@@ -124,7 +124,6 @@ def queue():
         args=_list_args(),
         view=view,
         views=QUEUE_VIEWS,
-        labels=services.STATUS_LABELS,
     )
 
 
@@ -228,7 +227,6 @@ def render_detail(
         agent=agent,
         participant=participant,
         merged_into=queries.merged_into_number(case),
-        labels=services.STATUS_LABELS,
         conflict=conflict,
         conflict_on=conflict_on,
         events=audit.history_for(case) if agent else [],
