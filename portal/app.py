@@ -164,6 +164,7 @@ def _register_parts(app: Flask) -> None:
         export,
         identity,
         notify,
+        planner_statistics,
         search_views,
         segments,
         views,
@@ -191,6 +192,7 @@ def _register_parts(app: Flask) -> None:
     segments.init_app(app)  # before the feature packages, which add their criteria
     export.init_app(app)
     webhooks.init_app(app)
+    jobs.add_periodic("planner_statistics", planner_statistics.refresh)
     for package in FEATURE_PACKAGES:
         importlib.import_module(package).init_app(app)
     app.register_blueprint(api.bp)

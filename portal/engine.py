@@ -110,6 +110,9 @@ def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # A connection reads the planner's statistics once, when it opens: reopened hourly,
+            # it plans with what the tick's ANALYZE found (portal.planner_statistics).
+            kwargs.setdefault("pool_recycle", 3600)
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -1,0 +1,64 @@
+"""SQLite's query-planner statistics, kept up to date by the tick.
+
+SQLite plans without statistics until ``ANALYZE`` runs, and it never runs it by itself: without
+them it guesses every table at a million rows and every index equally selective, and where two
+indexes could serve a query it takes the last one made (``tests/integration/
+test_planner_statistics.py`` shows the switch). The portal's databases had statistics only where
+a benchmark's builder made them.
+
+Statistics made when a table was small mislead the planner once it has grown, so a table is
+analysed again once its row count has doubled or halved since its statistics were made. That
+happens a few times over a database's life. ``ANALYZE`` reads the whole table here (410 ms for
+200,000 cases): SQLite's ``analysis_limit`` sampling is faster, but on the benchmark's cases it
+put 401 rows under each status where there are 33,334. PostgreSQL's autovacuum analyses by
+itself, so this is SQLite's only.
+
+A connection reads the statistics when it opens; the SQLite engine recycles its connections
+hourly (``portal.engine``), so every worker plans with them within the hour.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, func, select, table
+
+from portal.db import db
+
+# Tables smaller than this are read whole in well under a millisecond: any plan does.
+MIN_ROWS = 500
+GROWTH = 2.0
+
+
+def stale_tables(connection: Connection) -> list[str]:
+    """The tables whose statistics are missing, or were made at half or twice their rows now."""
+    names = connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
+    ).scalars().all()
+    analysed = {}
+    if connection.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+    ).first():
+        # Each row's stat begins with the table's row count when it was analysed.
+        for name, stat in connection.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1"):
+            analysed[name] = max(analysed.get(name, 0), int(stat.split()[0]))
+    stale = []
+    for name in names:
+        rows = connection.execute(select(func.count()).select_from(table(name))).scalar_one()
+        if rows < MIN_ROWS:
+            continue
+        then = analysed.get(name)
+        if then is None or rows >= then * GROWTH or rows * GROWTH <= then:
+            stale.append(name)
+    return stale
+
+
+def refresh() -> int | None:
+    """Analyse the stale tables (the tick's task); the number analysed, or None off SQLite."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    stale = stale_tables(connection)
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    for name in stale:
+        connection.exec_driver_sql(f"ANALYZE {quote(name)}")
+    return len(stale)
