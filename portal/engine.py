@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -107,7 +107,7 @@ def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         from pathlib import Path
 
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database  # None or ":memory:" for a database in memory
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # A connection reads the planner's statistics once, when it opens: reopened hourly,

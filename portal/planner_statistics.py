@@ -29,27 +29,53 @@ GROWTH = 2.0
 
 
 def stale_tables(connection: Connection) -> list[str]:
-    """The tables whose statistics are missing, or were made at half or twice their rows now."""
-    names = connection.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
-    ).scalars().all()
-    analysed = {}
+    """The tables with no statistics, with an index that has none (made by a later migration),
+    or whose statistics were made at half or twice their rows now."""
+    names = (
+        connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name"
+        )
+        .scalars()
+        .all()
+    )
+    analysed: dict[str, int] = {}
+    indexes_analysed = set()
     if connection.exec_driver_sql(
         "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
     ).first():
         # Each row's stat begins with the table's row count when it was analysed.
-        for name, stat in connection.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1"):
+        for name, index, stat in connection.exec_driver_sql(
+            "SELECT tbl, idx, stat FROM sqlite_stat1"
+        ):
             analysed[name] = max(analysed.get(name, 0), int(stat.split()[0]))
+            indexes_analysed.add(index)
     stale = []
     for name in names:
         rows = connection.execute(select(func.count()).select_from(table(name))).scalar_one()
         if rows < MIN_ROWS:
             continue
         then = analysed.get(name)
-        if then is None or rows >= then * GROWTH or rows * GROWTH <= then:
+        if (
+            then is None
+            or rows >= then * GROWTH
+            or rows * GROWTH <= then
+            or _unanalysed_indexes(connection, name) - indexes_analysed
+        ):
             stale.append(name)
     return stale
+
+
+def _unanalysed_indexes(connection: Connection, name: str) -> set[str]:
+    # A partial index that covers no row gets no statistics however often it is analysed, and a
+    # WITHOUT ROWID table's primary key has them under the table's name. A primary key is there
+    # from the table's first analysis on, so neither can be an index a later migration made.
+    listed = connection.exec_driver_sql(f"PRAGMA index_list({quote(connection, name)})")
+    return {row.name for row in listed if not row.partial and row.origin != "pk"}
+
+
+def quote(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
 def refresh() -> int | None:
@@ -58,7 +84,9 @@ def refresh() -> int | None:
     if connection.dialect.name != "sqlite":
         return None
     stale = stale_tables(connection)
-    quote = connection.dialect.identifier_preparer.quote_identifier
     for name in stale:
-        connection.exec_driver_sql(f"ANALYZE {quote(name)}")
+        db.session.connection().exec_driver_sql(f"ANALYZE {quote(connection, name)}")
+        # A table a transaction: ANALYZE holds SQLite's one write lock while it reads the table
+        # (410 ms for 200,000 cases), and writing requests wait for it.
+        db.session.commit()
     return len(stale)

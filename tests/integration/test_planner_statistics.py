@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from portal import jobs
+from portal.engine import make_engine
+from portal.planner_statistics import stale_tables
 
 PROBE = "planner_probe"
 
@@ -90,8 +92,43 @@ def test_a_table_is_analysed_when_it_has_none_and_again_once_doubled(app, probe)
     assert analysed_rows(probe) == {4_000}
 
 
-def test_sqlite_connections_are_reopened_hourly(app, probe):
+def test_an_index_made_after_the_analysis_gets_statistics(app, probe):
+    add_rows(probe, 0, 2_000)
+    tick(app)
+    with probe.begin() as conn:
+        conn.exec_driver_sql(f"CREATE INDEX ix_{PROBE}_kind_code ON {PROBE} (kind, code)")
+        # A partial index that covers no row never has statistics: it must not make the table
+        # stale on every tick.
+        conn.exec_driver_sql(f"CREATE INDEX ix_{PROBE}_none ON {PROBE} (code) WHERE kind = 9")
+    with probe.connect() as conn:
+        assert PROBE in stale_tables(conn)
+    tick(app)
+    with probe.connect() as conn:
+        indexes = conn.exec_driver_sql(
+            "SELECT idx FROM sqlite_stat1 WHERE tbl = ?", (PROBE,)
+        ).scalars()
+        assert f"ix_{PROBE}_kind_code" in set(indexes)
+        assert PROBE not in stale_tables(conn)
+
+
+def test_nothing_is_analysed_twice_without_a_change(app, probe):
+    # The full-text index's tables have WITHOUT ROWID primary keys, whose statistics are kept
+    # under the table's name: they analysed again on every tick before.
+    add_rows(probe, 0, 1_000)
+    with probe.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE planner_probe_wr (k TEXT PRIMARY KEY) WITHOUT ROWID")
+        conn.exec_driver_sql("INSERT INTO planner_probe_wr SELECT 'k' || id FROM planner_probe")
+    try:
+        tick(app)
+        assert tick(app) == 0
+    finally:
+        with probe.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE planner_probe_wr")
+
+
+def test_sqlite_connections_are_reopened_hourly_unless_the_database_is_in_memory(app, probe):
     assert probe.pool._recycle == 3600
+    assert make_engine("sqlite://").pool._recycle == -1
 
 
 def test_the_task_does_nothing_on_postgresql(app):
