@@ -7,11 +7,11 @@ test_planner_statistics.py`` shows the switch). The portal's databases had stati
 a benchmark's builder made them.
 
 Statistics made when a table was small mislead the planner once it has grown, so a table is
-analysed again once its row count has doubled or halved since its statistics were made. That
-happens a few times over a database's life. ``ANALYZE`` reads the whole table here (410 ms for
-200,000 cases): SQLite's ``analysis_limit`` sampling is faster, but on the benchmark's cases it
-put 401 rows under each status where there are 33,334. PostgreSQL's autovacuum analyses by
-itself, so this is SQLite's only.
+analysed again once its row count has doubled or halved since its statistics were made (a few
+times over a database's life), or once a migration has given it an index without statistics.
+``ANALYZE`` reads the whole table here (410 ms for 200,000 cases): SQLite's ``analysis_limit``
+sampling is faster, but on the benchmark's cases it put 401 rows under each status where there
+are 33,334. PostgreSQL's autovacuum analyses by itself, so this is SQLite's only.
 
 A connection reads the statistics when it opens; the SQLite engine recycles its connections
 hourly (``portal.engine``), so every worker plans with them within the hour.
@@ -60,21 +60,22 @@ def stale_tables(connection: Connection) -> list[str]:
             then is None
             or rows >= then * GROWTH
             or rows * GROWTH <= then
-            or _unanalysed_indexes(connection, name) - indexes_analysed
+            or _indexes_owed_statistics(connection, name) - indexes_analysed
         ):
             stale.append(name)
     return stale
 
 
-def _unanalysed_indexes(connection: Connection, name: str) -> set[str]:
+def _indexes_owed_statistics(connection: Connection, name: str) -> set[str]:
+    """The table's indexes that have a row of their own in sqlite_stat1 once analysed."""
     # A partial index that covers no row gets no statistics however often it is analysed, and a
     # WITHOUT ROWID table's primary key has them under the table's name. A primary key is there
     # from the table's first analysis on, so neither can be an index a later migration made.
-    listed = connection.exec_driver_sql(f"PRAGMA index_list({quote(connection, name)})")
+    listed = connection.exec_driver_sql(f"PRAGMA index_list({_quote(connection, name)})")
     return {row.name for row in listed if not row.partial and row.origin != "pk"}
 
 
-def quote(connection: Connection, name: str) -> str:
+def _quote(connection: Connection, name: str) -> str:
     return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
@@ -85,7 +86,8 @@ def refresh() -> int | None:
         return None
     stale = stale_tables(connection)
     for name in stale:
-        db.session.connection().exec_driver_sql(f"ANALYZE {quote(connection, name)}")
+        connection = db.session.connection()  # the transaction of this table
+        connection.exec_driver_sql(f"ANALYZE {_quote(connection, name)}")
         # A table a transaction: ANALYZE holds SQLite's one write lock while it reads the table
         # (410 ms for 200,000 cases), and writing requests wait for it.
         db.session.commit()
