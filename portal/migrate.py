@@ -111,3 +111,12 @@ def drop_foreign_key(op, table: str, column: str, referred: str, *, name: str, o
         return sql.replace(constraint, "")
 
     sqlite_rewrite_table(bind, table, without_fk)
+
+
+# Row-level security on PostgreSQL. A policy's condition runs on every row a statement reads; a
+# bare ``current_setting()`` in it is called again on each of them (about 1.1 µs a row: half of a
+# 10 ms full-text search over 4,400 ideas). Written as a scalar subquery it is an InitPlan, read
+# once per statement. Policies are written with these (migration 0043 rewrote the older ones).
+SCOPE_ALL = "((SELECT current_setting('app.scope', true)) = 'all')"
+ORG = "(SELECT NULLIF(current_setting('app.org_id', true), '')::integer)"
+OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
