@@ -185,9 +185,10 @@ class Case(TenantOwned, Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_status_id", "status", "id"),
-        # Open cases counted per status under the reader's rule (organisation, requester) from
-        # the index alone: the home pages (migration 0042).
-        Index("ix_cases_status_org_requester", "status", "org_id", "requester_id"),
+        # Open cases counted per status under the reader's rule (organisation, requester, and
+        # the id its watchers' branch tests) from the index alone: the home pages (migrations
+        # 0042, 0044). SQLite keeps the id in every index anyway; PostgreSQL needs it named.
+        Index("ix_cases_status_org_requester_id", "status", "org_id", "requester_id", "id"),
         # A person's cases, and their open ones by status (a customer's dashboard).
         Index("ix_cases_org_id_requester_status", "org_id", "requester_id", "status"),
         Index("ix_cases_assignee_status", "assignee_id", "status"),
