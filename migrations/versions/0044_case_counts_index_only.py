@@ -18,6 +18,8 @@ Create Date: 2026-12-04 09:00:00
 
 from alembic import op
 
+from portal.migrate import analyze_new_index
+
 revision = "0044_case_counts_index_only"
 down_revision = "0043_policies_read_settings_once"
 branch_labels = None
@@ -30,12 +32,7 @@ NEW = ("ix_cases_status_org_requester_id", ["status", "org_id", "requester_id", 
 def _replace(drop: tuple, create: tuple) -> None:
     op.create_index(create[0], "cases", create[1])
     op.drop_index(drop[0], table_name="cases")
-    bind = op.get_bind()
-    if (
-        bind.dialect.name == "sqlite"
-        and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
-    ):
-        op.execute(f"ANALYZE {create[0]}")  # weighed like the others at once (see 0042)
+    analyze_new_index(op, create[0])
 
 
 def upgrade() -> None:

@@ -96,6 +96,11 @@ class DealRegistration(TenantOwned, Base):
         # the review queue (oldest first) and the list filtered by state, both paged by key
         Index("ix_deal_registrations_status_submitted_id", "status", "submitted_at", "id"),
         Index("ix_deal_registrations_status_id", "status", "id"),
+        # A partner's home (migration 0045): its registrations counted per status and the
+        # protections ending soonest, read from the index; those waiting on it for information,
+        # the longest-waiting first.
+        Index("ix_deal_registrations_org_status_expires", "org_id", "status", "expires_at", "id"),
+        Index("ix_deal_registrations_org_status_decided", "org_id", "status", "decided_at", "id"),
         Index("ix_deal_registrations_domain", "customer_domain"),
         # At most one protection per customer: a second approval for the same normalised domain
         # fails in the database even when two channel managers approve at the same moment.

@@ -46,8 +46,16 @@ def _statuses(conn) -> dict[str, str]:
     return dict(conn.execute(text("SELECT number, status FROM deal_registrations")).all())
 
 
+# What later migrations add to the deal tables: the models have it, 0024 does not make it.
+LATER = ("ix_deal_registrations_org_status_expires", "ix_deal_registrations_org_status_decided")
+
+
 def _deal_differences(conn) -> list:
-    return [d for d in migrate.differences(conn) if "deal_" in str(d)]
+    return [
+        d
+        for d in migrate.differences(conn)
+        if "deal_" in str(d) and not any(name in str(d) for name in LATER)
+    ]
 
 
 def test_0024_keeps_the_earliest_approval_per_domain_and_the_downgrade_is_clean(scratch_url):  # noqa: F811
