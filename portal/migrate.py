@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -116,10 +118,43 @@ def drop_foreign_key(op, table: str, column: str, referred: str, *, name: str, o
 # Row-level security on PostgreSQL. A policy's condition runs on every row a statement reads; a
 # bare ``current_setting()`` in it is called again on each of them (about 1.1 µs a row: half of a
 # 10 ms full-text search over 4,400 ideas). Written as a scalar subquery it is an InitPlan, read
-# once per statement. Policies are written with these (migration 0043 rewrote the older ones).
+# once per statement. But an InitPlan inside a subquery makes the whole statement
+# parallel-restricted (a vendor-wide aggregate then scans in one process), and a policy's
+# subquery brings the policy of the table it reads along. So: the settings are read once at a
+# policy's top level (these three), and per row inside its subqueries and in the policies of the
+# tables other policies read in a subquery (``tables_read_in_subqueries``). Migration 0043 rewrote
+# the older policies so; ``test_row_level_security`` checks both rules.
 SCOPE_ALL = "((SELECT current_setting('app.scope', true)) = 'all')"
 ORG = "(SELECT NULLIF(current_setting('app.org_id', true), '')::integer)"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
+# A call as PostgreSQL prints a policy back (pg_policies): app.org_id cast, or any setting.
+SETTING_CALL = re.compile(
+    r"\(NULLIF\(current_setting\('app\.org_id'::text, true\), ''::text\)\)::integer"
+    r"|current_setting\('app\.\w+'::text, true\)"
+)
+
+
+def setting_calls(condition: str) -> list[tuple[int, int, int]]:
+    """``(start, end, subqueries)`` of each call reading a session setting in ``condition`` as
+    PostgreSQL prints it, with the number of subqueries around it (a scalar subquery written
+    to read it once counts as one)."""
+    calls, brackets, quoted, i = [], [], False, 0
+    while i < len(condition):
+        char = condition[i]
+        if char == "'":
+            quoted = not quoted  # '' inside a literal toggles twice
+        elif not quoted:
+            call = SETTING_CALL.match(condition, i)
+            if call:
+                calls.append((i, call.end(), sum(brackets)))
+                i = call.end()
+                continue
+            if char == "(":
+                brackets.append(condition[i + 1 :].lstrip().startswith("SELECT "))
+            elif char == ")":
+                brackets.pop()
+        i += 1
+    return calls
 
 
 def analyze_new_index(op, name: str) -> None:
@@ -132,3 +167,8 @@ def analyze_new_index(op, name: str) -> None:
         and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
     ):
         op.execute(f"ANALYZE {name}")
+
+
+def tables_read_in_subqueries(conditions) -> set[str]:
+    """The tables that policy conditions (as PostgreSQL prints them) read in a subquery."""
+    return {found for condition in conditions for found in re.findall(r"FROM (\w+)", condition)}

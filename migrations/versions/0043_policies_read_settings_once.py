@@ -1,4 +1,4 @@
-"""PostgreSQL: every row-level security policy reads the session's settings once per statement
+"""PostgreSQL: row-level security policies read the session's settings once per statement
 
 The policies compared ``current_setting('app.scope', true)`` and ``app.org_id`` inline, and
 PostgreSQL calls a function in a policy's condition on every row the statement reads: about
@@ -7,9 +7,16 @@ ideas, took 10.3 ms in the database as the portal's role against 4.8 ms as the o
 policies do not bind. With each setting read by a scalar subquery (an InitPlan, evaluated once
 per statement) it takes 4.9 ms.
 
+An InitPlan inside a subquery makes the whole statement parallel-restricted: a vendor-wide count
+over 100,000 registrations then ran in one process (43 ms became 49-52 ms; the registrations'
+policy reads the organisations in a subquery, and so their policy too). So only the calls at a
+condition's top level are wrapped, and not at all in the policies of the tables other policies
+read in a subquery (organisations, quotes, lead offers, supplier offers): those run their calls
+per row, as before.
+
 The conditions are rewritten in place from ``pg_policies``, so what each policy allows is
-unchanged: only the calls are wrapped. Later policies use ``portal.migrate.SCOPE_ALL``, ``ORG``
-and ``OWN_ORG``, which are written this way. SQLite has no policies.
+unchanged: only the calls are wrapped. Later policies follow the rules written down in
+``portal.migrate`` (``SCOPE_ALL``, ``ORG``, ``OWN_ORG``). SQLite has no policies.
 
 Revision ID: 0043_policies_read_settings_once
 Revises: 0042_case_counts_index
@@ -21,18 +28,16 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
+from portal.migrate import setting_calls, tables_read_in_subqueries
+
 revision = "0043_policies_read_settings_once"
 down_revision = "0042_case_counts_index"
 branch_labels = None
 depends_on = None
 
-# How PostgreSQL prints the calls back (pg_policies), and what each becomes.
-ORG_INLINE = re.compile(
-    r"\(NULLIF\(current_setting\('app\.org_id'::text, true\), ''::text\)\)::integer"
-)
-SETTING_INLINE = re.compile(r"(?<!SELECT )current_setting\('app\.(\w+)'::text, true\)")
+# The calls at a condition's top level, each in a scalar subquery; the subqueries as
+# PostgreSQL prints them back, for the downgrade.
 ORG_ONCE = "(SELECT NULLIF(current_setting('app.org_id', true), '')::integer)"
-# The subqueries as PostgreSQL prints them back, for the downgrade.
 ORG_PRINTED = re.compile(
     r"\( SELECT \(NULLIF\(current_setting\('app\.org_id'::text, true\), ''::text\)\)::integer"
     r" AS \"nullif\"\)"
@@ -43,8 +48,16 @@ SETTING_PRINTED = re.compile(
 
 
 def read_once(condition: str) -> str:
-    condition = ORG_INLINE.sub(lambda _m: ORG_ONCE, condition)
-    return SETTING_INLINE.sub(lambda m: f"(SELECT current_setting('app.{m[1]}', true))", condition)
+    """Each call at the top level of ``condition`` in a scalar subquery; those inside the
+    policy's own subqueries stay (``portal.migrate``: an InitPlan there would make every
+    statement on the table parallel-restricted)."""
+    for start, end, subqueries in reversed(setting_calls(condition)):
+        if subqueries:
+            continue
+        call = condition[start:end]
+        once = ORG_ONCE if call.startswith("(NULLIF") else f"(SELECT {call})"
+        condition = condition[:start] + once + condition[end:]
+    return condition
 
 
 def read_per_row(condition: str) -> str:
@@ -54,7 +67,9 @@ def read_per_row(condition: str) -> str:
     return SETTING_PRINTED.sub(lambda m: f"current_setting('app.{m[1]}', true)", condition)
 
 
-def _rewrite(change) -> None:
+def _rewrite(change, *, keep: set[str] | None = None) -> None:
+    """``change`` every policy's conditions but those of the tables in ``keep`` (None: the
+    tables other policies read in a subquery)."""
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
@@ -64,7 +79,13 @@ def _rewrite(change) -> None:
             "WHERE schemaname = current_schema()"
         )
     ).all()
+    # The tables other policies read in a subquery keep reading per row: their policies'
+    # InitPlans would sit inside those subqueries (see above).
+    if keep is None:
+        keep = tables_read_in_subqueries(c for row in policies for c in row[2:] if c)
     for name, table, using, check in policies:
+        if table in keep:
+            continue
         clauses = []
         if using and change(using) != using:
             clauses.append(f"USING ({change(using)})")
@@ -79,4 +100,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _rewrite(read_per_row)
+    _rewrite(read_per_row, keep=set())

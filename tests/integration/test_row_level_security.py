@@ -162,10 +162,16 @@ def test_a_recipients_scope_never_reaches_a_draft_quote_nor_its_lines(
 
 def test_every_policy_reads_the_session_settings_once_per_statement(pg, as_ordinary_role):
     """A bare ``current_setting()`` in a policy runs on every row the statement reads (about
-    1.1 µs each); in a scalar subquery it is read once (0043, ``portal.migrate.OWN_ORG``)."""
-    from tests.integration.test_policies_migration import calls_read_per_row, policies
+    1.1 µs each); in a scalar subquery it is read once (0043, ``portal.migrate``)."""
+    from tests.integration.test_policies_migration import (
+        calls_read_per_row,
+        initplans_in_subqueries,
+        policies,
+    )
 
-    assert calls_read_per_row(policies(pg).values()) == []
+    found = policies(pg)
+    assert calls_read_per_row(found) == []
+    assert initplans_in_subqueries(found) == []
     as_ordinary_role("org", 1)
     plan = "\n".join(pg.scalars(text("EXPLAIN SELECT id FROM cases WHERE number > ''")))
     rows_filtered = plan.split("InitPlan")[0]  # the scan's own lines come first
