@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -122,23 +123,35 @@ def drop_foreign_key(op, table: str, column: str, referred: str, *, name: str, o
 # parallel-restricted (a vendor-wide aggregate then scans in one process), and a policy's
 # subquery brings the policy of the table it reads along. So: the settings are read once at a
 # policy's top level (these three), and per row inside its subqueries and in the policies of the
-# tables other policies read in a subquery (``tables_read_in_subqueries``). Migration 0043 rewrote
-# the older policies so; ``test_row_level_security`` checks both rules.
+# tables other policies read in a subquery (``tables_read_in_subqueries``: organisations, quotes,
+# lead offers, supplier offers). Migration 0043 rewrote the older policies so, with the two
+# helpers below; ``test_row_level_security`` checks both rules on the migrated database, and
+# 0043's own test runs it on a scratch one (so a change to the helpers that changes what 0043
+# does fails there).
 SCOPE_ALL = "((SELECT current_setting('app.scope', true)) = 'all')"
 ORG = "(SELECT NULLIF(current_setting('app.org_id', true), '')::integer)"
 OWN_ORG = f"({SCOPE_ALL} OR org_id = {ORG})"
 # A call as PostgreSQL prints a policy back (pg_policies): app.org_id cast, or any setting.
 SETTING_CALL = re.compile(
-    r"\(NULLIF\(current_setting\('app\.org_id'::text, true\), ''::text\)\)::integer"
-    r"|current_setting\('app\.\w+'::text, true\)"
+    r"\(NULLIF\(current_setting\('app\.org_id'::text(?:, true)?\), ''::text\)\)::integer"
+    r"|current_setting\('app\.\w+'::text(?:, true)?\)"
 )
+_SUBQUERY = ("SELECT ", "WITH ")
+# A table read in a subquery: after FROM (not IS [NOT] DISTINCT FROM) or JOIN, maybe bracketed.
+_READ_TABLE = re.compile(r"(?<!DISTINCT )\b(?:FROM|JOIN)\s+\(*\s*(?:ONLY\s+)?(\w+)")
 
 
-def setting_calls(condition: str) -> list[tuple[int, int, int]]:
-    """``(start, end, subqueries)`` of each call reading a session setting in ``condition`` as
-    PostgreSQL prints it, with the number of subqueries around it (a scalar subquery written
-    to read it once counts as one)."""
-    calls, brackets, quoted, i = [], [], False, 0
+class SettingCall(NamedTuple):
+    start: int
+    end: int
+    subqueries: int  # how many subqueries enclose the call
+    in_scalar_subquery: bool  # the innermost one reads no table: an InitPlan
+
+
+def setting_calls(condition: str) -> list[SettingCall]:
+    """Each call reading a session setting in ``condition`` as PostgreSQL prints it, with the
+    subqueries around it (a scalar subquery written to read it once counts as one)."""
+    calls, brackets, quoted, i = [], [], False, 0  # brackets: (position, opens a subquery)
     while i < len(condition):
         char = condition[i]
         if char == "'":
@@ -146,15 +159,36 @@ def setting_calls(condition: str) -> list[tuple[int, int, int]]:
         elif not quoted:
             call = SETTING_CALL.match(condition, i)
             if call:
-                calls.append((i, call.end(), sum(brackets)))
+                subqueries = [at for at, opens in brackets if opens]
+                scalar = bool(subqueries) and " FROM " not in _bracketed(condition, subqueries[-1])
+                calls.append(SettingCall(i, call.end(), len(subqueries), scalar))
                 i = call.end()
                 continue
             if char == "(":
-                brackets.append(condition[i + 1 :].lstrip().startswith("SELECT "))
+                brackets.append((i, condition[i + 1 :].lstrip().startswith(_SUBQUERY)))
             elif char == ")":
                 brackets.pop()
         i += 1
     return calls
+
+
+def _bracketed(condition: str, start: int) -> str:
+    """The text from the bracket at ``start`` to the one that closes it."""
+    depth, quoted = 0, False
+    for i in range(start, len(condition)):
+        char = condition[i]
+        if char == "'":
+            quoted = not quoted
+        elif not quoted and char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return condition[start : i + 1]
+    return condition[start:]
+
+
+def tables_read_in_subqueries(conditions) -> set[str]:
+    """The tables that policy conditions (as PostgreSQL prints them) read in a subquery."""
+    return {table for condition in conditions for table in _READ_TABLE.findall(condition)}
 
 
 def analyze_new_index(op, name: str) -> None:
@@ -167,8 +201,3 @@ def analyze_new_index(op, name: str) -> None:
         and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
     ):
         op.execute(f"ANALYZE {name}")
-
-
-def tables_read_in_subqueries(conditions) -> set[str]:
-    """The tables that policy conditions (as PostgreSQL prints them) read in a subquery."""
-    return {found for condition in conditions for found in re.findall(r"FROM (\w+)", condition)}

@@ -35,15 +35,12 @@ down_revision = "0042_case_counts_index"
 branch_labels = None
 depends_on = None
 
-# The calls at a condition's top level, each in a scalar subquery; the subqueries as
-# PostgreSQL prints them back, for the downgrade.
-ORG_ONCE = "(SELECT NULLIF(current_setting('app.org_id', true), '')::integer)"
-ORG_PRINTED = re.compile(
-    r"\( SELECT \(NULLIF\(current_setting\('app\.org_id'::text, true\), ''::text\)\)::integer"
+# The scalar subqueries ``read_once`` writes, as PostgreSQL prints them back: the downgrade
+# takes the call out of each.
+READ_ONCE_PRINTED = re.compile(
+    r"\( SELECT (\(NULLIF\(current_setting\('app\.org_id'::text(?:, true)?\), ''::text\)\)::integer)"
     r" AS \"nullif\"\)"
-)
-SETTING_PRINTED = re.compile(
-    r"\( SELECT current_setting\('app\.(\w+)'::text, true\) AS current_setting\)"
+    r"|\( SELECT (current_setting\('app\.\w+'::text(?:, true)?\)) AS current_setting\)"
 )
 
 
@@ -51,20 +48,15 @@ def read_once(condition: str) -> str:
     """Each call at the top level of ``condition`` in a scalar subquery; those inside the
     policy's own subqueries stay (``portal.migrate``: an InitPlan there would make every
     statement on the table parallel-restricted)."""
-    for start, end, subqueries in reversed(setting_calls(condition)):
+    for start, end, subqueries, _scalar in reversed(setting_calls(condition)):
         if subqueries:
             continue
-        call = condition[start:end]
-        once = ORG_ONCE if call.startswith("(NULLIF") else f"(SELECT {call})"
-        condition = condition[:start] + once + condition[end:]
+        condition = f"{condition[:start]}(SELECT {condition[start:end]}){condition[end:]}"
     return condition
 
 
 def read_per_row(condition: str) -> str:
-    condition = ORG_PRINTED.sub(
-        lambda _m: "NULLIF(current_setting('app.org_id', true), '')::integer", condition
-    )
-    return SETTING_PRINTED.sub(lambda m: f"current_setting('app.{m[1]}', true)", condition)
+    return READ_ONCE_PRINTED.sub(lambda m: m[1] or m[2], condition)
 
 
 def _rewrite(change, *, keep: set[str] | None = None) -> None:
@@ -92,7 +84,11 @@ def _rewrite(change, *, keep: set[str] | None = None) -> None:
         if check and change(check) != check:
             clauses.append(f"WITH CHECK ({change(check)})")
         if clauses:
-            op.execute(f'ALTER POLICY "{name}" ON "{table}" {" ".join(clauses)}')
+            quote = bind.dialect.identifier_preparer.quote
+            # The driver's own SQL: a ':' in a condition's literal is no bind parameter here.
+            bind.exec_driver_sql(
+                f"ALTER POLICY {quote(name)} ON {quote(table)} {' '.join(clauses)}"
+            )
 
 
 def upgrade() -> None:
