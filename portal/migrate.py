@@ -195,9 +195,8 @@ def analyze_new_index(op, name: str) -> None:
     """Statistics for an index a migration has just made, on SQLite where the planner already
     has some (``sqlite_stat1``): without its own it is not weighed like the others. Where there
     are none, the tick's ``planner_statistics`` makes them; PostgreSQL needs nothing."""
+    from portal.planner_statistics import has_statistics
+
     bind = op.get_bind()
-    if (
-        bind.dialect.name == "sqlite"
-        and bind.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
-    ):
+    if bind.dialect.name == "sqlite" and has_statistics(bind):
         op.execute(f"ANALYZE {name}")

@@ -41,9 +41,7 @@ def stale_tables(connection: Connection) -> list[str]:
     )
     analysed: dict[str, int] = {}
     indexes_analysed = set()
-    if connection.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
-    ).first():
+    if has_statistics(connection):
         # Each row's stat begins with the table's row count when it was analysed.
         for name, index, stat in connection.exec_driver_sql(
             "SELECT tbl, idx, stat FROM sqlite_stat1"
@@ -64,6 +62,12 @@ def stale_tables(connection: Connection) -> list[str]:
         ):
             stale.append(name)
     return stale
+
+
+def has_statistics(connection: Connection) -> bool:
+    """Whether the SQLite database has planner statistics at all (ANALYZE has run once)."""
+    found = "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+    return connection.exec_driver_sql(found).first() is not None
 
 
 def _indexes_owed_statistics(connection: Connection, name: str) -> set[str]:

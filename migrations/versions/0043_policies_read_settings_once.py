@@ -75,6 +75,7 @@ def _rewrite(change, *, keep: set[str] | None = None) -> None:
     # InitPlans would sit inside those subqueries (see above).
     if keep is None:
         keep = tables_read_in_subqueries(c for row in policies for c in row[2:] if c)
+    quote = bind.dialect.identifier_preparer.quote
     for name, table, using, check in policies:
         if table in keep:
             continue
@@ -84,7 +85,6 @@ def _rewrite(change, *, keep: set[str] | None = None) -> None:
         if check and change(check) != check:
             clauses.append(f"WITH CHECK ({change(check)})")
         if clauses:
-            quote = bind.dialect.identifier_preparer.quote
             # The driver's own SQL: a ':' in a condition's literal is no bind parameter here.
             bind.exec_driver_sql(
                 f"ALTER POLICY {quote(name)} ON {quote(table)} {' '.join(clauses)}"
