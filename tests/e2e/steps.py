@@ -21,7 +21,7 @@ def loaded(page: Page) -> None:
             return
     except Error:  # a navigation in progress: its load is the one to wait for
         pass
-    loaded(page)
+    page.wait_for_load_state("load")
 
 
 def click(target) -> None:
@@ -64,6 +64,7 @@ def sign_in(page: Page, email: str) -> None:
     page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
     click(page.get_by_role("button", name="Sign in"))
     expect(page).to_have_url(HOME_URL)
+    loaded(page)  # the URL changes before the stylesheets arrive; tests read computed styles
 
 
 def sign_out(page: Page) -> None:
