@@ -20,8 +20,9 @@ def init_app(app) -> None:
         shared_views,
         views,
     )
+    from partners.leads.models import Lead, LeadOffer, SharedLead
     from portal import api as portal_api
-    from portal import export, jobs, navigation, panels, search
+    from portal import badges, export, jobs, navigation, panels, search
     from portal import seed as demo
     from portal.notify import register_kind
 
@@ -31,6 +32,9 @@ def init_app(app) -> None:
     portal_api.add_routes(api.routes)
     portal_api.add_routes(shared_api.routes)
     navigation.add(*views.NAVIGATION)
+    badges.add(Lead, views.LEAD_COLOURS)
+    badges.add(LeadOffer, views.OFFER_COLOURS)
+    badges.add(SharedLead, views.SHARED_LEAD_COLOURS)
     panels.add("home", *home.PANELS)
     search.add_source(search_source.SOURCE)
     export.add(exports.SOURCE)

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from partners.leads.models import LEAD_STATUSES, SHARED_LEAD_STATUSES
+from partners.leads.models import LEAD_LABELS, SHARED_LEAD_LABELS
 from partners.leads.queries import EXPIRING_WITHIN
 from partners.leads.services import MAX_REASON, country_choices
 from portal.filter_forms import FilterForm, FilterSelectField, constant_choices
@@ -31,19 +31,6 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-STATUS_LABELS = {
-    "new": _l("New"),
-    "offered": _l("Offered"),
-    "accepted": _l("Accepted"),
-    "won": _l("Won"),
-    "lost": _l("Lost"),
-    "declined": _l("Declined"),
-    "expired": _l("Expired"),
-    "recalled": _l("Recalled"),
-    "submitted": _l("Submitted"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-}
 SORT_LABELS = {"newest": _l("Newest first"), "oldest": _l("Oldest first"), "company": _l("Company")}
 
 
@@ -107,9 +94,7 @@ class LeadFilterForm(FilterForm):
         _l("Status"),
         choices=lambda: constant_choices(
             "leads.status",
-            lambda: choices(
-                [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in LEAD_STATUSES]
-            ),
+            lambda: choices([("", _l("Any status"))] + list(LEAD_LABELS.items())),
         ),
         validators=[Optional()],
     )
@@ -158,9 +143,7 @@ class SharedFilterForm(FlaskForm):
 
     status = SelectField(
         _l("Status"),
-        choices=lambda: choices(
-            [("", _l("Any status"))] + [(s, STATUS_LABELS[s]) for s in SHARED_LEAD_STATUSES]
-        ),
+        choices=lambda: choices([("", _l("Any status"))] + list(SHARED_LEAD_LABELS.items())),
         validators=[Optional()],
     )
 

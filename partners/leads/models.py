@@ -47,6 +47,26 @@ OPEN_OFFER_STATUSES = (OfferStatus.offered.value, OfferStatus.accepted.value)
 # An open offer that passed a lead down (its unique index's condition).
 OPEN_RESELLER_OFFER = "passed_down_from_id IS NOT NULL AND status IN ('offered', 'accepted')"
 SHARED_LEAD_STATUSES = tuple(s.value for s in SharedLeadStatus)
+# What the pages call each status (badges, filters, refusals, timelines).
+LEAD_LABELS = {
+    "new": _l("New"),
+    "offered": _l("Offered"),
+    "accepted": _l("Accepted"),
+    "won": _l("Won"),
+    "lost": _l("Lost"),
+}
+OFFER_LABELS = {
+    "offered": _l("Offered"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "expired": _l("Expired"),
+    "recalled": _l("Recalled"),
+}
+SHARED_LEAD_LABELS = {
+    "submitted": _l("Submitted"),
+    "approved": _l("Approved"),
+    "rejected": _l("Rejected"),
+}
 OUTCOMES = (LeadStatus.won.value, LeadStatus.lost.value)
 LEAD_AUDIT_FIELDS = (
     "company",
@@ -116,6 +136,7 @@ class Lead(TenantOwned, Base):
         name="lead",
         noun=_l("lead"),
         statuses=LeadStatus,
+        labels=LEAD_LABELS,
         moves={
             "new": {"offered", "won", "lost"},
             "offered": {"accepted", "new"},
@@ -194,6 +215,7 @@ class LeadOffer(TenantOwned, Base):
         name="lead_offer",
         noun=_l("lead offer"),
         statuses=OfferStatus,
+        labels=OFFER_LABELS,
         moves={
             "offered": {"accepted", "declined", "expired", "recalled"},
             "accepted": {"recalled"},
@@ -249,6 +271,7 @@ class SharedLead(TenantOwned, Base):
         name="shared_lead",
         noun=_l("shared lead"),
         statuses=SharedLeadStatus,
+        labels=SHARED_LEAD_LABELS,
         moves={"submitted": {"approved", "rejected"}},
         audit_fields=SHARED_AUDIT_FIELDS,
         stamps={

@@ -21,7 +21,6 @@ from flask_login import login_required
 
 from partners.leads import queries, services
 from partners.leads.forms import (
-    STATUS_LABELS,
     CloseForm,
     LeadFilterForm,
     LeadForm,
@@ -31,7 +30,7 @@ from partners.leads.forms import (
     RuleForm,
 )
 from partners.leads.models import OPEN_OFFER_STATUSES, Lead, LeadStatus
-from portal import access, i18n
+from portal import access
 from portal.clock import utcnow
 from portal.concurrency import EditConflict, snapshot
 from portal.db import get_or_404
@@ -54,13 +53,22 @@ NAVIGATION = [
 ]
 
 
-# The statuses' labels, translated once per language (the lists show one a row).
-STATUS_TEXTS = i18n.Texts(**{str(status): label for status, label in STATUS_LABELS.items()})
-
-
-@bp.context_processor
-def _labels():
-    return {"status_labels": STATUS_TEXTS()}
+# The colour of each status's badge (portal.badges).
+LEAD_COLOURS = {
+    "new": "secondary",
+    "offered": "info",
+    "accepted": "primary",
+    "won": "success",
+    "lost": "dark",
+}
+OFFER_COLOURS = {
+    "offered": "info",
+    "accepted": "primary",
+    "declined": "warning",
+    "expired": "warning",
+    "recalled": "secondary",
+}
+SHARED_LEAD_COLOURS = {"submitted": "info", "approved": "success", "rejected": "danger"}
 
 
 def current_principal() -> Principal:
@@ -260,7 +268,7 @@ def close(lead_id: int):
                 _(
                     "%(company)s recorded as %(outcome)s.",
                     company=lead.company,
-                    outcome=STATUS_LABELS[lead.status],
+                    outcome=Lead.workflow.label(lead.status),
                 ),
                 "success",
             )

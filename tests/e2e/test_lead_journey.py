@@ -97,7 +97,17 @@ def _flash(page: Page, text: str):
 
 def _status(page: Page):
     """The lead's state, as the badge in its heading shows it."""
-    return page.get_by_role("heading", level=1).locator("[data-status]")
+    return _lead_badge(page.get_by_role("heading", level=1))
+
+
+def _lead_badge(scope):
+    """The lead's status badge within ``scope`` (a row of the list, the heading)."""
+    return scope.get_by_test_id("lead-status")
+
+
+def _offer_badge(scope):
+    """An offer's status badge within ``scope`` (a row of the lead's offers)."""
+    return scope.get_by_test_id("lead_offer-status")
 
 
 def _fact(page: Page, name: str):
@@ -280,7 +290,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     row = _row_of(page, FIRST_LEAD["Company"])
     expect(row).to_contain_text(FIRST_LEAD["Contact"])
     expect(row).to_contain_text(FIRST_LEAD["Email"])
-    expect(row.locator("[data-status]")).to_have_text("New")
+    expect(_lead_badge(row)).to_have_text("New")
 
     # 2. It is offered to Alpine by hand; the offer shows when it must be answered by.
     click(row.get_by_role("link", name=FIRST_LEAD["Company"], exact=True))
@@ -294,7 +304,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     expect(offered.get_by_role("button", name="Recall from the partner")).to_be_visible()
     offer_row = _offers_row(page, RESELLER[1])
     expect(offer_row).to_have_count(1)
-    expect(offer_row.locator("[data-status]")).to_have_text("Offered")
+    expect(_offer_badge(offer_row)).to_have_text("Offered")
     expect(offer_row).to_contain_text("Offered by hand.")
     answer_by = offer_row.locator("td").nth(3)
     assert _moment(answer_by.inner_text()) == first_due.replace(second=0, microsecond=0)
@@ -315,7 +325,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     for company in (FIRST_LEAD["Company"], SECOND_LEAD["Company"]):
         mine = _row_of(page, company)
         expect(mine).to_have_count(1)
-        expect(mine.locator("[data-status]")).to_have_text("Offered")
+        expect(_lead_badge(mine)).to_have_text("Offered")
     first_row = _row_of(page, FIRST_LEAD["Company"])
     _, shown = _time_of(first_row.locator("time").first)
     assert shown == first_due.replace(second=0, microsecond=0), (shown, first_due)
@@ -370,7 +380,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     expect(page).to_have_url(LIST_URL)
     expect(_flash(page, "You declined")).to_have_text(f"You declined {SECOND_LEAD['Company']}.")
     expect(_row_of(page, SECOND_LEAD["Company"])).to_have_count(0)
-    expect(_row_of(page, FIRST_LEAD["Company"]).locator("[data-status]")).to_have_text("Accepted")
+    expect(_lead_badge(_row_of(page, FIRST_LEAD["Company"]))).to_have_text("Accepted")
     response = page.request.get(f"/leads/{second_id}")
     assert response.status == 404
     assert SECOND_LEAD["Company"] not in response.text()
@@ -381,7 +391,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     _open_leads(page)
     _search(page, "Edelweiss")
     row = _row_of(page, FIRST_LEAD["Company"])
-    expect(row.locator("[data-status]")).to_have_text("Accepted")
+    expect(_lead_badge(row)).to_have_text("Accepted")
     expect(row).to_contain_text(RESELLER[1])
     click(row.get_by_role("link", name=FIRST_LEAD["Company"], exact=True))
     expect(page).to_have_url(re.compile(rf"/leads/{first_id}$"))
@@ -391,7 +401,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     )
     expect(accepted).to_contain_text("Accepted on")
     expect(accepted).not_to_contain_text("Answer due by")
-    expect(_offers_row(page, RESELLER[1]).locator("[data-status]")).to_have_text("Accepted")
+    expect(_offer_badge(_offers_row(page, RESELLER[1]))).to_have_text("Accepted")
     expect(_history(page)).to_contain_text("Lead offer accepted")  # in words, not its code
     expect(_history(page)).not_to_contain_text("lead_offer.")
 
@@ -416,7 +426,7 @@ def test_a_lead_is_offered_accepted_and_declined_across_the_wall(
     expect(_status(page)).to_have_text("New")  # nobody else covers Austria: it waits
     declined = _offers_row(page, RESELLER[1])
     expect(declined).to_have_count(1)
-    expect(declined.locator("[data-status]")).to_have_text("Declined")
+    expect(_offer_badge(declined)).to_have_text("Declined")
     expect(declined.locator("td").last).to_have_text(DECLINE_REASON)
     expect(
         _history(page).get_by_role("listitem").filter(has_text="Lead offer declined")

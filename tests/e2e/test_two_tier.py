@@ -45,7 +45,7 @@ def _flash(page: Page, text: str):
 
 
 def _status(page: Page):
-    return page.get_by_role("heading", level=1).locator("[data-status]")
+    return page.get_by_role("heading", level=1).get_by_test_id("lead-status")
 
 
 def _open_lead(page: Page, company: str) -> None:

@@ -185,6 +185,38 @@ def test_a_history_reads_as_sentences_with_labelled_fields(
     assert history.count("Customer: History Ltd") == 1 and "Notes" not in history
 
 
+def test_a_leads_statuses_read_in_the_readers_language_in_its_badge_and_history(
+    client_as, db, vendor, org_factory, user_factory
+):
+    """Leads' statuses are labelled by their workflows, as every other record's: the badge and
+    the history read "Angeboten", not the stored "offered" (which German pages showed before)."""
+    partner = org_factory()
+    manager = user_factory(vendor, "channel_manager", locale="de", timezone="UTC")
+    lead = factories.make_lead(db, vendor, "Sprache GmbH", status="offered")
+    offer = factories.make_offer(db, lead, partner)
+    db.add_all(
+        [
+            AuditEvent(
+                org_id=vendor.id, action="lead.offered", object_type="Lead", object_id=lead.id,
+                actor_user_id=manager.id, before={"status": "new"}, after={"status": "offered"},
+            ),
+            AuditEvent(
+                org_id=partner.id, action="lead_offer.recalled", object_type="LeadOffer",
+                object_id=offer.id, actor_user_id=manager.id,
+                before={"status": "offered"}, after={"status": "recalled"},
+            ),
+        ]
+    )  # fmt: skip
+    db.flush()
+    html = client_as(manager).get(f"/leads/{lead.id}").get_data(as_text=True)
+    heading = html[html.index("<h1") : html.index("</h1>")]
+    assert 'data-testid="lead-status">Angeboten</span>' in heading
+    history = _text(html[html.index('id="history-heading"') :])
+    assert "Lead angeboten" in history and "Status: Neu → Angeboten" in history
+    for code in ("lead.offered", "new →", "→ offered", "Lead offered"):
+        assert code not in history
+
+
 def test_the_audit_log_shows_sentences_and_keeps_the_code_to_filter_by(
     client_as, db, vendor, user_factory
 ):
