@@ -127,6 +127,15 @@ class TenantOwned:
         return principal.is_vendor_staff or org_id == principal.org_id
 
 
+class VendorOnly:
+    """Mixin: rows only vendor staff read (figures, analytics, the vendor's own configuration),
+    whoever owns them. Put it before ``TenantOwned`` so that its rule is the one used."""
+
+    @classmethod
+    def visible_to(cls, principal: Principal) -> ColumnElement[bool]:
+        return true() if principal.is_vendor_staff else false()
+
+
 class TenantViolation(RuntimeError):
     """Code tried to write a row into an organisation its principal may not write to."""
 

@@ -16,22 +16,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Index, String, false, true
+from sqlalchemy import Date, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.sql.elements import ColumnElement
 
-from portal.db import Base, TenantOwned, global_table
+from portal.db import Base, TenantOwned, VendorOnly, global_table
 from selfservice.cases.models import Case
 from selfservice.kb.models import ArticleEvent
 
 
-class _VendorOnly:
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
-
-
-class SupportDay(_VendorOnly, TenantOwned, Base):
+class SupportDay(VendorOnly, TenantOwned, Base):
     """One day's figures of the cases of one organisation, team (None: no team) and priority:
     opened that day, and SLA targets settled that day (``selfservice.analytics.sla``)."""
 
@@ -51,7 +44,7 @@ class SupportDay(_VendorOnly, TenantOwned, Base):
     resolution_breached: Mapped[int] = mapped_column(default=0)
 
 
-class SupportRequesterDay(_VendorOnly, TenantOwned, Base):
+class SupportRequesterDay(VendorOnly, TenantOwned, Base):
     """One day's SLA targets settled (``selfservice.analytics.sla``) of the cases one person
     requested in one organisation: what a customer's person who sees only their own cases reads
     (a person may have raised a large share of a big customer's cases)."""
@@ -74,7 +67,7 @@ class SupportRequesterDay(_VendorOnly, TenantOwned, Base):
 
 
 @global_table("support figures: how long first replies took, per day; counts, no organisation")
-class SupportResponseTime(_VendorOnly, Base):
+class SupportResponseTime(VendorOnly, Base):
     """How many cases got their first public reply on ``day`` after ``tenths`` tenths of an hour
     (rounded): the median of a period is read from these counts."""
 
@@ -88,7 +81,7 @@ class SupportResponseTime(_VendorOnly, Base):
 
 
 @global_table("days whose support figures are to be computed again: dates only")
-class SupportDirtyDay(_VendorOnly, Base):
+class SupportDirtyDay(VendorOnly, Base):
     """A day whose cases changed since its figures were computed (no day: every day)."""
 
     __tablename__ = "support_dirty_days"

@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     case,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -31,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from portal import reports
+from portal import reports, rollup
 from portal.clock import utcnow
 from portal.db import db
 from selfservice.analytics import sla
@@ -72,27 +71,9 @@ WATCHED = (
 
 def _days_of(record: Case) -> set[date]:
     """The days a case's figures fall on, before and after what this flush changes."""
-    state = inspect(record)
-    days = set()
-    for name in MOMENTS:
-        history = state.attrs[name].load_history()  # an expired moment is read again
-        for value in chain(history.added, history.unchanged, history.deleted):
-            if value is not None:
-                days.add(value.astimezone(UTC).date())
-    if state.pending and record.created_at is None:
+    days = rollup.moment_days(record, MOMENTS)
+    if inspect(record).pending and record.created_at is None:
         days.add(utcnow().date())  # opened now: ``created_at`` is given at the INSERT
-    return days
-
-
-def _wait_days(record: CaseReplyWait) -> set[date]:
-    """The days a wait's next-response figure falls on, before and after this flush."""
-    state = inspect(record)
-    days = set()
-    for name in WAIT_MOMENTS:
-        history = state.attrs[name].load_history()
-        for value in chain(history.added, history.unchanged, history.deleted):
-            if value is not None:
-                days.add(value.astimezone(UTC).date())
     return days
 
 
@@ -119,7 +100,7 @@ def mark_changed_days(session: Session, flush_context, instances) -> None:
             if isinstance(record, CaseReplyWait):
                 state = inspect(record)
                 if state.pending or record in session.deleted or state.modified:
-                    days |= _wait_days(record)
+                    days |= rollup.moment_days(record, WAIT_MOMENTS)
                 continue
             if not isinstance(record, Case):
                 continue
@@ -135,9 +116,8 @@ def mark_changed_days(session: Session, flush_context, instances) -> None:
 
 
 def listen() -> None:
-    """Watch every session's flushes (once, however many apps are made)."""
-    if not event.contains(Session, "before_flush", mark_changed_days):
-        event.listen(Session, "before_flush", mark_changed_days)
+    """Mark the changed days on every session's flushes."""
+    rollup.watch(mark_changed_days)
 
 
 # --- computing days again -----------------------------------------------------------------------
@@ -145,34 +125,7 @@ def listen() -> None:
 
 def refresh() -> int:
     """Tick: compute the dirty days again; returns how many days (every day: -1)."""
-    marks = db.session.execute(select(SupportDirtyDay.id, SupportDirtyDay.day)).all()
-    if not marks:
-        return 0
-    days = {day for _id, day in marks}
-    if None in days:
-        rebuild_all()
-        done = -1
-    else:
-        for first, last in _runs(sorted(days)):
-            rebuild(first, last)
-        done = len(days)
-    # Marks made meanwhile (a later id, or not yet committed) are left for the next run.
-    db.session.execute(
-        delete(SupportDirtyDay).where(SupportDirtyDay.id <= max(i for i, _d in marks))
-    )
-    db.session.flush()
-    return done
-
-
-def _runs(days: list[date]) -> list[tuple[date, date]]:
-    """Consecutive days as (first, last) runs."""
-    runs: list[list[date]] = []
-    for day in days:
-        if runs and day == runs[-1][1] + timedelta(days=1):
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    return [(first, last) for first, last in runs]
+    return rollup.refresh(SupportDirtyDay, rebuild, rebuild_all)
 
 
 def rebuild_all() -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.clock import utcnow
-from portal.db import Base, global_table
+from portal.db import Base, VendorOnly, global_table
 from portal.identity.models import User
 from portal.search import FullTextIndex
 from portal.workflow import Workflow
@@ -149,16 +149,8 @@ def _holds(readable: ColumnElement[bool]) -> ColumnElement[bool]:
 ARTICLE_INDEX = FullTextIndex(Article, ("title", "body"), snippet_column="body")
 
 
-class _VendorOnly:
-    """Rows only vendor staff read (who voted, who read what); written by anyone's action."""
-
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
-
-
 @global_table("help-centre feedback: one vote per person or anonymous visitor, read by the vendor")
-class ArticleVote(_VendorOnly, Base):
+class ArticleVote(VendorOnly, Base):  # who voted: vendor staff read it, anyone writes it
     __tablename__ = "article_votes"
     __table_args__ = (UniqueConstraint("article_id", "voter"),)
 
@@ -173,7 +165,7 @@ class ArticleVote(_VendorOnly, Base):
 
 
 @global_table("help-centre analytics (views, cases avoided or raised after reading), vendor only")
-class ArticleEvent(_VendorOnly, Base):
+class ArticleEvent(VendorOnly, Base):
     __tablename__ = "article_events"
     __table_args__ = (
         Index("ix_article_events_article_kind", "article_id", "kind"),
