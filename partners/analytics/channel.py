@@ -1,9 +1,12 @@
 """The channel dashboard's figures: registered, approved and won value; win rate and time to
 decision; conflicts; how partners answer lead offers; protections about to end.
 
-Every figure is one grouped statement over indexed columns (``portal.reports`` renders months,
-durations and medians for both databases); nothing here loads rows to count them, so the number
-of statements per page does not grow with the data.
+Every figure is one grouped statement (``portal.reports`` renders months, durations and medians
+for both databases); nothing here loads rows to count them, so the number of statements per page
+does not grow with the data. Values, counts of registrations and outcomes are read from the
+rollup (``models.DealDay``, kept by ``rollup``: at most a row per partner, day and currency, as
+fresh as the last tick); the medians, conflicts, lead answers and protections are grouped live
+on indexed columns.
 
 Money is never converted: registrations carry a currency each and the portal has no exchange
 rates, so value figures are given in one currency at a time (``currencies`` lists those in use,
@@ -29,8 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import and_, case, func, literal_column, select
 
+from partners.analytics.models import DealDay
 from partners.deals.models import DealConflict, DealRegistration, DealStatus
 from partners.deals.queries import ending_soon
 from partners.leads.models import LeadOffer, OfferStatus
@@ -39,6 +43,8 @@ from portal import reports
 from portal.db import db
 from portal.identity.models import Organization
 
+# Registrations submitted to the vendor (at their latest submission): every status but a draft.
+SUBMITTED = tuple(s for s in DealStatus if s != DealStatus.draft)
 # Registrations that were approved once, whatever became of them since.
 APPROVED_ONCE = (DealStatus.approved, DealStatus.won, DealStatus.lost, DealStatus.expired)
 # Registrations whose ``decided_at`` is a decision (approval or rejection), not a request for
@@ -61,13 +67,14 @@ def _money(value) -> Decimal:
 
 
 def currencies() -> list[str]:
-    """The currencies registrations (past drafts) are in, the most used first (then by code)."""
-    count = func.count(DealRegistration.id)
+    """The currencies of registrations submitted to the vendor, the most used first (then by
+    code)."""
+    count = func.sum(DealDay.registered)
     rows = db.session.execute(
-        select(DealRegistration.currency, count)
-        .where(DealRegistration.status != DealStatus.draft)
-        .group_by(DealRegistration.currency)
-        .order_by(count.desc(), DealRegistration.currency)
+        select(DealDay.currency, count)
+        .group_by(DealDay.currency)
+        .having(count > 0)
+        .order_by(count.desc(), DealDay.currency)
     )
     return [currency for currency, _n in rows]
 
@@ -84,33 +91,28 @@ class ValueByMonth:
     won: list[Decimal]
 
 
+def _in(period: reports.Period):
+    return DealDay.day.between(period.start, period.end)
+
+
 def value_by_month(period: reports.Period, currency: str) -> ValueByMonth:
     """Registered, approved and won value per month (one statement)."""
-    deal = DealRegistration
-    same = deal.currency == currency
-
-    def part(kind: str, column, *where):
-        return select(
-            literal(kind).label("kind"),
-            reports.month_key(column).label("month"),
-            deal.value.label("value"),
-        ).where(same, _within(column, period), *where)
-
-    parts = union_all(
-        part("registered", deal.submitted_at, deal.status != DealStatus.draft),
-        part("approved", deal.decided_at, deal.status.in_(APPROVED_ONCE)),
-        part("won", deal.closed_at, deal.status == DealStatus.won),
-    ).subquery()
+    month = reports.month_key(DealDay.day)
     rows = db.session.execute(
-        select(parts.c.kind, parts.c.month, func.sum(parts.c.value)).group_by(
-            parts.c.kind, parts.c.month
+        select(
+            month,
+            func.sum(DealDay.registered_value),
+            func.sum(DealDay.approved_value),
+            func.sum(DealDay.won_value),
         )
+        .where(DealDay.currency == currency, _in(period))
+        .group_by(month)
     ).all()
-    found = {kind: [] for kind in ("registered", "approved", "won")}
-    for kind, month, total in rows:
-        found[kind].append((month, _money(total)))
     return ValueByMonth(
-        *(reports.by_month(period, found[k], Decimal("0.00")) for k in found),
+        *(
+            reports.by_month(period, [(row[0], _money(row[i])) for row in rows], Decimal("0.00"))
+            for i in (1, 2, 3)
+        )
     )
 
 
@@ -127,23 +129,17 @@ def value_by_partner(
 ) -> tuple[list[PartnerValue], PartnerValue | None]:
     """Registered, approved and won value per partner in one currency, the ``limit`` partners
     with the most registered (then won) value by name, and the others summed (None if none)."""
-    deal = DealRegistration
-    registered = and_(deal.status != DealStatus.draft, _within(deal.submitted_at, period))
-    approved = and_(deal.status.in_(APPROVED_ONCE), _within(deal.decided_at, period))
-    won = and_(deal.status == DealStatus.won, _within(deal.closed_at, period))
-
-    def total(condition):
-        return func.coalesce(func.sum(case((condition, deal.value), else_=0)), 0)
-
     per_partner = (
         select(
-            deal.org_id.label("org_id"),
-            total(registered).label("registered"),
-            total(approved).label("approved"),
-            total(won).label("won"),
+            DealDay.org_id.label("org_id"),
+            func.sum(DealDay.registered_value).label("registered"),
+            func.sum(DealDay.approved_value).label("approved"),
+            func.sum(DealDay.won_value).label("won"),
         )
-        .where(deal.currency == currency, or_(registered, approved, won))
-        .group_by(deal.org_id)
+        .where(DealDay.currency == currency, _in(period))
+        .group_by(DealDay.org_id)
+        # partners with a registration registered, approved or won in it (not only lost)
+        .having(func.sum(DealDay.registered + DealDay.approved + DealDay.won) > 0)
         .subquery()
     )
     ranked = select(
@@ -212,20 +208,19 @@ class Decisions:
 def decisions(period: reports.Period) -> Decisions:
     """Outcomes of the registrations closed in the period and the median days from submission
     to decision of those decided in it (three statements)."""
-    deal = DealRegistration
-    month = reports.month_key(deal.closed_at)
-    counted = [func.count(case((deal.status == s, 1))) for s in CLOSED]
+    month = reports.month_key(DealDay.day)
     monthly = {
         key: Outcomes(*figures)
         for key, *figures in db.session.execute(
-            select(month, *counted)
-            .where(deal.status.in_(CLOSED), _within(deal.closed_at, period))
+            select(month, *(func.sum(getattr(DealDay, str(s))) for s in CLOSED))
+            .where(_in(period))
             .group_by(month)
         )
     }
     by_month = reports.by_month(period, monthly.items(), Outcomes(0, 0, 0))
     overall = Outcomes(*(sum(getattr(o, f) for o in by_month) for f in ("won", "lost", "expired")))
 
+    deal = DealRegistration
     days = reports.days_between(deal.submitted_at, deal.decided_at)
     decided = and_(
         deal.status.in_(DECIDED),

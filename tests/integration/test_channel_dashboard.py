@@ -11,11 +11,12 @@ from decimal import Decimal
 
 import pytest
 import time_machine
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
 from partners.analytics import channel
+from partners.analytics.models import DealDay, DealDirtyDay
 from partners.deals.models import DealConflict
-from portal import access, reports
+from portal import access, jobs, reports
 from portal.db import db as portal_db
 from portal.db import set_principal
 from portal.tenancy import Principal
@@ -51,8 +52,14 @@ def euros(*values) -> list[Decimal]:
 # 3, lost 2, expired 6: win rate 2 / 3.
 
 
+def refresh(app) -> dict:
+    """The tick that computes again the days whose registrations changed (the rollup)."""
+    with app.app_context():
+        return jobs.run_periodic(["deal_figures"])
+
+
 @pytest.fixture
-def world(db, vendor, org_factory, deal_factory, lead_factory, offer_factory, user_factory):
+def world(app, db, vendor, org_factory, deal_factory, lead_factory, offer_factory, user_factory):
     alpha = org_factory("reseller", name="Alpha Partners", tier="gold")
     beta = org_factory("reseller", name="Beta Partners", tier="silver")
     gamma = org_factory("distributor", name="Gamma Partners", tier=None)
@@ -136,6 +143,7 @@ def world(db, vendor, org_factory, deal_factory, lead_factory, offer_factory, us
             responded_at=sent + timedelta(hours=hours) if hours is not None else None,
         )
     db.flush()
+    refresh(app)
     return {
         "alpha": alpha,
         "beta": beta,
@@ -225,6 +233,59 @@ def test_conflicts_lead_answers_and_protections(app, world):
     ]
     assert protections.counts == [1, 2, 3]
     assert protections.values == {"EUR": euros(4000, 4000, 6500), "GBP": euros(0, 1500, 1500)}
+
+
+# The rollup.
+
+
+def _value(app, world, principal=None):
+    with app.test_request_context():
+        set_principal(portal_db.session, principal or _as_vendor(world))
+        return (
+            channel.value_by_month(PERIOD, "EUR"),
+            channel.decisions(PERIOD).outcomes,
+            channel.currencies(),
+        )
+
+
+def test_a_change_counts_from_the_next_tick(app, db, world):
+    # Beta's registration waiting for information (April) is submitted again in June, and
+    # Gamma's approved one (March) is won in June: until the tick runs, the figures are the
+    # last tick's.
+    waiting, approved = world["deals"][6], world["deals"][4]
+    waiting.status, waiting.submitted_at = "submitted", at("2026-06-10")
+    approved.status, approved.closed_at = "won", at("2026-06-12")
+    db.flush()
+    value, outcomes, _currencies = _value(app, world)
+    assert value.registered == euros(3700, 3500, 4000, 800, 2500, 0)
+    assert value.won == euros(0, 1000, 3000, 0, 0, 0)
+    # 04-01 and 06-10 (submitted), 04-03 (decided); 03-01, 03-09 (submitted, decided), 06-12
+    assert refresh(app) == {"deal_figures": 6}
+    value, outcomes, _currencies = _value(app, world)
+    assert value.registered == euros(3700, 3500, 4000, 0, 2500, 800)
+    assert value.approved == euros(3700, 3000, 4000, 0, 2500, 0)  # still approved in March
+    assert value.won == euros(0, 1000, 3000, 0, 0, 4000)
+    assert outcomes == channel.Outcomes(won=3, lost=1, expired=1)
+    assert refresh(app) == {"deal_figures": 0}
+
+
+def test_a_mark_without_a_day_computes_every_day_again(app, db, world):
+    db.execute(delete(DealDay))
+    db.add(DealDirtyDay(day=None))
+    db.flush()
+    assert _value(app, world)[2] == []
+    assert refresh(app) == {"deal_figures": -1}
+    value, outcomes, currencies = _value(app, world)
+    assert value.registered == euros(3700, 3500, 4000, 800, 2500, 0)
+    assert outcomes == channel.Outcomes(won=2, lost=1, expired=1)
+    assert currencies == ["EUR", "GBP", "USD"]
+
+
+def test_only_vendor_staff_read_the_rollup(app, world, user_factory):
+    partner = user_factory(world["alpha"], access.PARTNER_ADMIN)
+    value, outcomes, currencies = _value(app, world, Principal.for_user(partner))
+    assert value.registered == euros(0, 0, 0, 0, 0, 0)
+    assert outcomes == channel.Outcomes(0, 0, 0) and currencies == []
 
 
 # The page.

@@ -46,8 +46,14 @@ def _statuses(conn) -> dict[str, str]:
     return dict(conn.execute(text("SELECT number, status FROM deal_registrations")).all())
 
 
-# What later migrations add to the deal tables: the models have it, 0024 does not make it.
-LATER = ("ix_deal_registrations_org_status_expires", "ix_deal_registrations_org_status_decided")
+# What later migrations add to the deal tables: the models have it, 0024 does not make it
+# (0045's indexes, 0046's rollup tables).
+LATER = (
+    "ix_deal_registrations_org_status_expires",
+    "ix_deal_registrations_org_status_decided",
+    "'deal_days'",
+    "'deal_dirty_days'",
+)
 
 
 def _deal_differences(conn) -> list:

@@ -19,6 +19,7 @@ from tests.conftest import APP_ROLE
 from tests.integration.test_migrations import scratch_url  # noqa: F401 - the scratch database
 
 BEFORE = "0042_case_counts_index"
+REVISION = "0043_policies_read_settings_once"  # later migrations add policies of their own
 
 
 def policies(conn) -> dict[tuple[str, str], tuple[str | None, str | None]]:
@@ -133,7 +134,7 @@ def test_0043_reads_every_setting_once_per_statement_and_the_downgrade_restores(
             serial_before = serial_tables(conn, before)
             assert calls_read_per_row(before)  # the case this migration mends
         with engine.begin() as conn:
-            migrate.upgrade(conn)
+            migrate.upgrade(conn, REVISION)
             after = policies(conn)
             assert after.keys() == before.keys()
             assert unprinted(after, unwrap=True) == unprinted(before)  # only the calls wrapped
@@ -146,7 +147,7 @@ def test_0043_reads_every_setting_once_per_statement_and_the_downgrade_restores(
             migrate.downgrade(conn, BEFORE)
             assert unprinted(policies(conn)) == unprinted(before)
         with engine.begin() as conn:
-            migrate.upgrade(conn)
+            migrate.upgrade(conn, REVISION)
             assert policies(conn) == after
     finally:
         engine.dispose()

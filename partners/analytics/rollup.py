@@ -1,0 +1,142 @@
+"""Keeping the channel figures' rollup (``models.DealDay``): which days changed, and computing
+them again, the way ``portal.rollup`` keeps every daily rollup.
+
+Every flush that changes what a registration's figures depend on (when it was submitted, decided
+or closed; its status, value, currency or partner) marks the days of its moments, before and
+after the change, as dirty (``mark_changed_days``, a ``before_flush`` listener). The
+``deal_figures`` tick computes the dirty days again from the registrations (``refresh``): one
+grouped INSERT ... SELECT per run of consecutive days, reading the registrations by range on
+indexed columns. A dirty row without a day (the migration leaves one; so may a bulk load that
+bypasses the ORM) asks for every day.
+
+The figures are therefore as fresh as the last tick; the rows are sums, exact for whole UTC
+days, so any period of whole days sums exactly what a live query would.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+
+from sqlalchemy import and_, case, delete, func, insert, inspect, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from partners.analytics.channel import APPROVED_ONCE, CLOSED, SUBMITTED
+from partners.analytics.models import DealDay, DealDirtyDay
+from partners.deals.models import DealRegistration
+from portal import reports, rollup
+from portal.db import db
+
+# The moments that place a registration's figures on a day.
+MOMENTS = ("submitted_at", "decided_at", "closed_at")
+WATCHED = (*MOMENTS, "status", "value", "currency", "org_id")
+# --- which days changed -------------------------------------------------------------------------
+
+
+def mark_changed_days(session: Session, flush_context, instances) -> None:
+    """``before_flush``: mark the days of each registration whose figures may have changed."""
+    days: set[date] = set()
+    with session.no_autoflush:
+        for record in chain(session.new, session.dirty, session.deleted):
+            if not isinstance(record, DealRegistration):
+                continue
+            state = inspect(record)
+            changed = (
+                state.pending
+                or record in session.deleted
+                or any(state.attrs[name].history.has_changes() for name in WATCHED)
+            )
+            if changed:
+                days |= rollup.moment_days(record, MOMENTS)
+    session.add_all(DealDirtyDay(day=day) for day in sorted(days))
+
+
+def listen() -> None:
+    """Mark the changed days on every session's flushes."""
+    rollup.watch(mark_changed_days)
+
+
+# --- computing days again -----------------------------------------------------------------------
+
+
+def refresh() -> int:
+    """Tick: compute the dirty days again; returns how many days (every day: -1)."""
+    return rollup.refresh(DealDirtyDay, rebuild, rebuild_all)
+
+
+def rebuild_all() -> None:
+    """Every day from the earliest moment of any registration to the latest."""
+    bounds = [
+        db.session.execute(select(func.min(column), func.max(column))).one()
+        for column in (getattr(DealRegistration, m) for m in MOMENTS)
+    ]
+    moments = [value for pair in bounds for value in pair if value is not None]
+    db.session.execute(delete(DealDay))
+    if moments:
+        rebuild(min(moments).astimezone(UTC).date(), max(moments).astimezone(UTC).date())
+
+
+def _part(kind: str, moment, statuses, start: datetime, end: datetime):
+    deal = DealRegistration
+    return select(
+        deal.org_id.label("org_id"),
+        reports.day_key(moment).label("day"),
+        deal.currency.label("currency"),
+        (literal(kind) if kind else deal.status).label("kind"),
+        deal.value.label("value"),
+    ).where(deal.status.in_(statuses), and_(moment >= start, moment < end))
+
+
+def rebuild(first: date, last: date) -> None:
+    """Compute the days ``first`` to ``last`` (inclusive) again from the registrations."""
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    db.session.execute(delete(DealDay).where(DealDay.day.between(first, last)))
+    deal = DealRegistration
+    parts = union_all(
+        _part("registered", deal.submitted_at, SUBMITTED, start, end),
+        _part("approved", deal.decided_at, APPROVED_ONCE, start, end),
+        _part("", deal.closed_at, CLOSED, start, end),  # kind: won, lost or expired
+    ).subquery("parts")
+
+    def count(kind: str):
+        return func.sum(case((parts.c.kind == kind, 1), else_=0))
+
+    def total(kind: str):
+        return func.sum(case((parts.c.kind == kind, parts.c.value), else_=0))
+
+    keys = [parts.c.org_id, parts.c.day, parts.c.currency]
+    db.session.execute(
+        insert(DealDay).from_select(
+            [
+                "org_id",
+                "day",
+                "currency",
+                "registered",
+                "registered_value",
+                "approved",
+                "approved_value",
+                "won",
+                "won_value",
+                "lost",
+                "expired",
+            ],
+            select(
+                *keys,
+                count("registered"),
+                total("registered"),
+                count("approved"),
+                total("approved"),
+                count("won"),
+                total("won"),
+                count("lost"),
+                count("expired"),
+            ).group_by(*keys),
+        )
+    )
+    db.session.flush()
+
+
+def seed(session, orgs) -> int:
+    """The demo world: compute the days its registrations touch (the tick would, later)."""
+    return max(refresh(), 0)
