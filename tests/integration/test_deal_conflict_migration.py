@@ -51,8 +51,8 @@ def _statuses(conn) -> dict[str, str]:
 LATER = (
     "ix_deal_registrations_org_status_expires",
     "ix_deal_registrations_org_status_decided",
-    "'deal_days'",
-    "'deal_dirty_days'",
+    "deal_days",  # the table and, reported apart, its indexes
+    "deal_dirty_days",
 )
 
 
