@@ -3,9 +3,11 @@ a year of rows on every request (``selfservice.analytics.rollup``, ``partners.an
 
 A package's rollup has a table of figures per day and a table of dirty days (a ``day`` column;
 no day means every day). A ``before_flush`` listener marks the days a changed record's moments
-fall on, before and after the change (``moment_days``); the package's tick calls ``refresh``,
-which computes the marked days again, a run of consecutive days at a time, and removes the
-marks it read.
+fall on, before and after the change (``moment_days``), and so does a listener of claimed moves
+(``portal.workflow.on_claim``, ``claimed_days``: a claim is an UPDATE no flush sees); the
+package's tick calls ``refresh``, which computes the marked days again, a run of consecutive days
+at a time, and removes the marks it read. Ticks may run at once (cron and a person's ``flask
+tick``): on PostgreSQL the second waits for the first's transaction, then finds its marks gone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, timedelta
 from itertools import chain
 
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, event, inspect, select, text
 from sqlalchemy.orm import Session
 
 from portal.db import db
@@ -33,6 +35,17 @@ def moment_days(record, names: Iterable[str]) -> set[date]:
     return days
 
 
+def claimed_days(record, names: Iterable[str], changed: dict) -> set[date]:
+    """The UTC days of ``record``'s moments ``names`` before and after a claimed move that
+    wrote ``changed`` (name -> (before, after))."""
+    days = set()
+    for name in names:
+        for value in changed.get(name, (getattr(record, name),)):
+            if value is not None:
+                days.add(value.astimezone(UTC).date())
+    return days
+
+
 def watch(mark: Callable) -> None:
     """Call ``mark(session, flush_context, instances)`` before every session's flushes (once,
     however many apps are made)."""
@@ -44,6 +57,12 @@ def refresh(dirty, rebuild: Callable[[date, date], None], rebuild_all: Callable[
     """Compute the days marked in ``dirty`` again (``rebuild(first, last)`` per run of
     consecutive days, or ``rebuild_all()`` for a mark without a day) and remove the marks read;
     returns how many days (every day: -1)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One tick at a time per rollup: two would each delete a day's rows and each insert
+        # their own. The lock ends with the transaction.
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": dirty.__tablename__}
+        )
     marks = db.session.execute(select(dirty.id, dirty.day)).all()
     if not marks:
         return 0
@@ -55,8 +74,11 @@ def refresh(dirty, rebuild: Callable[[date, date], None], rebuild_all: Callable[
         for first, last in runs(sorted(days)):
             rebuild(first, last)
         done = len(days)
-    # Marks made meanwhile (a later id, or not yet committed) are left for the next run.
-    db.session.execute(delete(dirty).where(dirty.id <= max(i for i, _d in marks)))
+    # Only the marks read: one made meanwhile (even with a lower id, committed later) is left
+    # for the next run.
+    ids = [i for i, _d in marks]
+    for start in range(0, len(ids), 1000):
+        db.session.execute(delete(dirty).where(dirty.id.in_(ids[start : start + 1000])))
     db.session.flush()
     return done
 

@@ -143,6 +143,16 @@ def workflows_by_name() -> dict[str, Workflow]:
 
 _PERMITTED = "workflow_permitted"
 _CLAIMING = "workflow_claiming"
+# Told of every claimed move: ``listener(session, record, changed)``, ``changed`` the fields the
+# move wrote, name -> (before, after). A claim is an UPDATE past the session's unit of work, so
+# what watches flushes (the dashboards' rollups) does not see it.
+_CLAIM_LISTENERS: list[Callable] = []
+
+
+def on_claim(listener: Callable) -> None:
+    """Tell ``listener`` of every claimed move (once, however often it is added)."""
+    if listener not in _CLAIM_LISTENERS:
+        _CLAIM_LISTENERS.append(listener)
 # A session whose writes are not the application's: the test suite's arranging session, which
 # builds worlds in any status. Set by the test fixture only.
 UNCHECKED = "workflow_unchecked"
@@ -239,11 +249,15 @@ def _claim(session: Session, record, workflow: Workflow, source, values: dict) -
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    before = {name: getattr(record, name) for name in values} if _CLAIM_LISTENERS else {}
     with _claiming(session):
         claimed = session.execute(statement).rowcount == 1
     if claimed:
         for name, value in values.items():
             set_committed_value(record, name, value)
+        changed = {name: (old, values[name]) for name, old in before.items()}
+        for listener in _CLAIM_LISTENERS:
+            listener(session, record, changed)
     return claimed
 
 

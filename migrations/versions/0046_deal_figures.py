@@ -9,10 +9,11 @@ left here, so the first tick computes every day of the registrations that alread
 The dashboard summed a year of registrations three times on every request (165 ms of database
 CPU at 100,000 registrations); it reads these rows instead.
 
-New tables only: no table is rebuilt on SQLite. Row-level security: ``deal_days`` stays with its
-organisation like every tenant table (the ORM's rule narrows it to vendor staff), in the form
-``portal.migrate`` gives (the settings read once a statement, as 0043 made every policy);
-``deal_dirty_days`` is global (dates only).
+New tables only: no table is rebuilt on SQLite. Row-level security: ``deal_days`` is read by
+vendor staff and written by the tick only, so its policy admits the scope of all organisations
+alone (the ORM's rule says the same), in the form ``portal.migrate`` gives (the setting read once
+a statement, as 0043 made every policy); ``deal_dirty_days`` is global (dates only). One row per
+day, partner and currency (a unique index).
 
 Revision ID: 0046_deal_figures
 Revises: 0045_partner_deal_indexes
@@ -22,7 +23,7 @@ Create Date: 2026-12-04 12:30:00
 import sqlalchemy as sa
 from alembic import op
 
-from portal.migrate import OWN_ORG
+from portal.migrate import SCOPE_ALL
 
 revision = "0046_deal_figures"
 down_revision = "0045_partner_deal_indexes"
@@ -53,7 +54,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deal_days")),
     )
-    op.create_index("ix_deal_days_day", "deal_days", ["day"])
+    op.create_index(
+        "uq_deal_days_day_org_currency", "deal_days", ["day", "org_id", "currency"], unique=True
+    )
     op.create_index(op.f("ix_deal_days_org_id"), "deal_days", ["org_id"])
     op.create_table(
         "deal_dirty_days",
@@ -65,7 +68,10 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE deal_days ENABLE ROW LEVEL SECURITY")
         op.execute("ALTER TABLE deal_days FORCE ROW LEVEL SECURITY")
-        op.execute(f"CREATE POLICY tenant_wall ON deal_days USING {OWN_ORG} WITH CHECK {OWN_ORG}")
+        # Vendor staff read it, the tick writes it: no organisation's session sees its own rows.
+        op.execute(
+            f"CREATE POLICY tenant_wall ON deal_days USING {SCOPE_ALL} WITH CHECK {SCOPE_ALL}"
+        )
 
 
 def downgrade() -> None:

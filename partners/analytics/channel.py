@@ -67,8 +67,9 @@ def _money(value) -> Decimal:
 
 
 def currencies() -> list[str]:
-    """The currencies of registrations submitted to the vendor, the most used first (then by
-    code)."""
+    """The currencies of registrations submitted to the vendor (as the rollup counts them: a
+    registration in the distributor's review, never submitted to the vendor, is not), the most
+    used first (then by code)."""
     count = func.sum(DealDay.registered)
     rows = db.session.execute(
         select(DealDay.currency, count)
@@ -212,7 +213,7 @@ def decisions(period: reports.Period) -> Decisions:
     monthly = {
         key: Outcomes(*figures)
         for key, *figures in db.session.execute(
-            select(month, *(func.sum(getattr(DealDay, str(s))) for s in CLOSED))
+            select(month, func.sum(DealDay.won), func.sum(DealDay.lost), func.sum(DealDay.expired))
             .where(_in(period))
             .group_by(month)
         )

@@ -28,7 +28,10 @@ class DealDay(VendorOnly, TenantOwned, Base):
     ``partners.analytics.channel`` counts them. ``org_id``: the partner."""
 
     __tablename__ = "deal_days"
-    __table_args__ = (Index("ix_deal_days_day", "day"),)
+    # One row per day, partner and currency: a second tick running at once could not add its own.
+    __table_args__ = (
+        Index("uq_deal_days_day_org_currency", "day", "org_id", "currency", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)

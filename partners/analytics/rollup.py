@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from partners.analytics.channel import APPROVED_ONCE, CLOSED, SUBMITTED
 from partners.analytics.models import DealDay, DealDirtyDay
 from partners.deals.models import DealRegistration
-from portal import reports, rollup
+from portal import reports, rollup, workflow
 from portal.db import db
 
 # The moments that place a registration's figures on a day.
 MOMENTS = ("submitted_at", "decided_at", "closed_at")
 WATCHED = (*MOMENTS, "status", "value", "currency", "org_id")
+
+
 # --- which days changed -------------------------------------------------------------------------
 
 
@@ -51,9 +53,18 @@ def mark_changed_days(session: Session, flush_context, instances) -> None:
     session.add_all(DealDirtyDay(day=day) for day in sorted(days))
 
 
+def mark_claimed_days(session: Session, record, changed: dict) -> None:
+    """``portal.workflow.on_claim``: mark the days of a registration moved by a claim (the
+    protections' expiry)."""
+    if isinstance(record, DealRegistration) and any(name in changed for name in WATCHED):
+        days = rollup.claimed_days(record, MOMENTS, changed)
+        session.add_all(DealDirtyDay(day=day) for day in sorted(days))
+
+
 def listen() -> None:
-    """Mark the changed days on every session's flushes."""
+    """Mark the changed days on every session's flushes and claimed moves."""
     rollup.watch(mark_changed_days)
+    workflow.on_claim(mark_claimed_days)
 
 
 # --- computing days again -----------------------------------------------------------------------
@@ -76,13 +87,15 @@ def rebuild_all() -> None:
         rebuild(min(moments).astimezone(UTC).date(), max(moments).astimezone(UTC).date())
 
 
-def _part(kind: str, moment, statuses, start: datetime, end: datetime):
+def _part(kind, moment, statuses, start: datetime, end: datetime):
+    """The registrations of ``statuses`` whose ``moment`` falls in [start, end), each as
+    (partner, day, currency, ``kind``, value)."""
     deal = DealRegistration
     return select(
         deal.org_id.label("org_id"),
         reports.day_key(moment).label("day"),
         deal.currency.label("currency"),
-        (literal(kind) if kind else deal.status).label("kind"),
+        kind.label("kind"),
         deal.value.label("value"),
     ).where(deal.status.in_(statuses), and_(moment >= start, moment < end))
 
@@ -94,9 +107,9 @@ def rebuild(first: date, last: date) -> None:
     db.session.execute(delete(DealDay).where(DealDay.day.between(first, last)))
     deal = DealRegistration
     parts = union_all(
-        _part("registered", deal.submitted_at, SUBMITTED, start, end),
-        _part("approved", deal.decided_at, APPROVED_ONCE, start, end),
-        _part("", deal.closed_at, CLOSED, start, end),  # kind: won, lost or expired
+        _part(literal("registered"), deal.submitted_at, SUBMITTED, start, end),
+        _part(literal("approved"), deal.decided_at, APPROVED_ONCE, start, end),
+        _part(deal.status, deal.closed_at, CLOSED, start, end),  # won, lost or expired
     ).subquery("parts")
 
     def count(kind: str):

@@ -150,7 +150,7 @@ ARTICLE_INDEX = FullTextIndex(Article, ("title", "body"), snippet_column="body")
 
 
 @global_table("help-centre feedback: one vote per person or anonymous visitor, read by the vendor")
-class ArticleVote(VendorOnly, Base):  # who voted: vendor staff read it, anyone writes it
+class ArticleVote(VendorOnly, Base):  # written by anyone's vote, read by vendor staff
     __tablename__ = "article_votes"
     __table_args__ = (UniqueConstraint("article_id", "voter"),)
 
@@ -165,7 +165,7 @@ class ArticleVote(VendorOnly, Base):  # who voted: vendor staff read it, anyone 
 
 
 @global_table("help-centre analytics (views, cases avoided or raised after reading), vendor only")
-class ArticleEvent(VendorOnly, Base):
+class ArticleEvent(VendorOnly, Base):  # written by anyone's reading, read by vendor staff
     __tablename__ = "article_events"
     __table_args__ = (
         Index("ix_article_events_article_kind", "article_id", "kind"),

@@ -269,6 +269,34 @@ def test_a_change_counts_from_the_next_tick(app, db, world):
     assert refresh(app) == {"deal_figures": 0}
 
 
+def test_a_protection_the_tick_expires_counts_on_the_day_it_ended(app, db, world):
+    # Gamma's approved registration (March, protected until 07-01) expires when the tick runs on
+    # 07-02: a claimed move, an UPDATE no flush sees, so its day is marked by the claim.
+    later = reports.Period("custom", PERIOD.start, at("2026-07-31").date())
+    with time_machine.travel(at("2026-07-02T08:00"), tick=False), app.app_context():
+        assert jobs.run_periodic(["expire_deal_protection"]) == {"expire_deal_protection": 1}
+    assert refresh(app) == {"deal_figures": 3}  # 07-02 (closed), 03-01, 03-09 (its other moments)
+    with app.test_request_context():
+        set_principal(portal_db.session, _as_vendor(world))
+        decided = channel.decisions(later)
+        approved = channel.value_by_month(later, "EUR").approved
+    assert [o.expired for o in decided.monthly_outcomes] == [0, 0, 0, 1, 0, 0, 1]
+    assert approved == euros(3700, 3000, 4000, 0, 2500, 0, 0)  # still approved once, in March
+
+
+def test_a_registration_moved_to_another_currency_or_partner_moves_its_figures(app, db, world):
+    moved = world["deals"][10]  # Beta's approved 2,500 EUR of May
+    moved.currency, moved.org_id = "GBP", world["alpha"].id
+    db.flush()
+    assert refresh(app) == {"deal_figures": 2}  # 05-10 and 05-13
+    with app.test_request_context():
+        set_principal(portal_db.session, _as_vendor(world))
+        assert channel.value_by_month(PERIOD, "EUR").approved == euros(3700, 3000, 4000, 0, 0, 0)
+        assert channel.value_by_month(PERIOD, "GBP").approved == euros(0, 0, 0, 0, 4000, 0)
+        partners, _others = channel.value_by_partner(PERIOD, "GBP")
+    assert [(p.name, p.approved) for p in partners] == [("Alpha Partners", *euros(4000))]
+
+
 def test_a_mark_without_a_day_computes_every_day_again(app, db, world):
     db.execute(delete(DealDay))
     db.add(DealDirtyDay(day=None))

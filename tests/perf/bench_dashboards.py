@@ -15,8 +15,8 @@ One run, per database:
    ``--registrations`` (``tests.perf.bench_leads.add_registrations``) and the cases to
    ``--small`` (``tests.perf.bench_selfservice.add_cases``: spread over 700 days, 15 %
    unresolved, one status change each);
-   then lets the ``support_figures`` tick compute the support dashboard's daily figures (the
-   time it takes is printed);
+   then lets the ``deal_figures`` and ``support_figures`` ticks compute the channel and support
+   dashboards' daily figures (the time each takes is printed);
 2. in-process (Flask test client, signed in through the login form as the audience each
    dashboard is for), requests each dashboard once to warm up, counts the SQL statements of one
    request, and times ``--repeat`` more (the best and the mean are printed);
@@ -128,22 +128,11 @@ def run(app, args, password: str, title: str, target: bool) -> bool:
 
 
 def rebuild_support_figures(app) -> float:
-    """The generated cases are inserted without the ORM, so no listener marked their days: mark
-    every day, as migration 0022 does for an existing install, and time the tick that computes
-    the support dashboard's daily figures from them."""
-    from sqlalchemy import insert
-
-    from portal import jobs
-    from portal.db import db, unscoped
+    """The support dashboard's daily figures computed by the tick from the generated cases."""
     from selfservice.analytics.models import SupportDirtyDay
+    from tests.perf.bench_leads import rebuild_rollup
 
-    with app.app_context():
-        with unscoped(db.session):
-            db.session.execute(insert(SupportDirtyDay), [{"day": None}])
-        db.session.commit()
-        started = time.perf_counter()
-        jobs.run_periodic(["support_figures"])
-        return time.perf_counter() - started
+    return rebuild_rollup(app, SupportDirtyDay, "support_figures")
 
 
 def _analyze(app) -> None:

@@ -286,27 +286,29 @@ def add_registrations(app, total: int, seed: int = 11) -> int:
             if flagged:
                 conn.execute(insert(DealConflict), flagged)
         total = conn.scalar(select(func.count()).select_from(DealRegistration))
-    rebuild_deal_figures(app)
+    from partners.analytics.models import DealDirtyDay
+
+    took = rebuild_rollup(app, DealDirtyDay, "deal_figures")
+    print(f"  channel figures rebuilt by the tick in {took:.2f} s", flush=True)
     analyze(app)
     return total
 
 
-def rebuild_deal_figures(app) -> float:
-    """The generated registrations are inserted without the ORM, so no listener marked their
-    days: mark every day, as migration 0046 does for an existing install, and run the tick that
-    computes the channel dashboard's daily figures (``partners.analytics.rollup``); its seconds."""
+def rebuild_rollup(app, dirty, tick: str) -> float:
+    """Generated rows are inserted without the ORM, so no listener marked their days: mark every
+    day in ``dirty`` (as the migration that made a rollup leaves for an existing install's first
+    tick) and run the ``tick`` that computes the daily figures; its seconds."""
     from sqlalchemy import insert
 
-    from partners.analytics.models import DealDirtyDay
     from portal import jobs
     from portal.db import db, unscoped
 
     with app.app_context():
         with unscoped(db.session):
-            db.session.execute(insert(DealDirtyDay), [{"day": None}])
+            db.session.execute(insert(dirty), [{"day": None}])
         db.session.commit()
         started = time.perf_counter()
-        jobs.run_periodic(["deal_figures"])
+        jobs.run_periodic([tick])
         return time.perf_counter() - started
 
 
