@@ -13,13 +13,24 @@ tick``): on PostgreSQL the second waits for the first's transaction, then finds 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 
-from sqlalchemy import delete, event, inspect, select, text
+from sqlalchemy import delete, event, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from portal.db import db
+
+
+def day_of(moment: datetime) -> date:
+    """The UTC day a moment falls on (the rollups' days)."""
+    return moment.astimezone(UTC).date()
+
+
+def span(first: date, last: date) -> tuple[datetime, datetime]:
+    """The moments of the UTC days ``first`` to ``last``: [start, end)."""
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    return start, datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
 
 
 def moment_days(record, names: Iterable[str]) -> set[date]:
@@ -31,7 +42,7 @@ def moment_days(record, names: Iterable[str]) -> set[date]:
         history = state.attrs[name].load_history()
         for value in chain(history.added, history.unchanged, history.deleted):
             if value is not None:
-                days.add(value.astimezone(UTC).date())
+                days.add(day_of(value))
     return days
 
 
@@ -42,7 +53,7 @@ def claimed_days(record, names: Iterable[str], changed: dict) -> set[date]:
     for name in names:
         for value in changed.get(name, (getattr(record, name),)):
             if value is not None:
-                days.add(value.astimezone(UTC).date())
+                days.add(day_of(value))
     return days
 
 
@@ -53,10 +64,13 @@ def watch(mark: Callable) -> None:
         event.listen(Session, "before_flush", mark)
 
 
-def refresh(dirty, rebuild: Callable[[date, date], None], rebuild_all: Callable[[], None]) -> int:
-    """Compute the days marked in ``dirty`` again (``rebuild(first, last)`` per run of
-    consecutive days, or ``rebuild_all()`` for a mark without a day) and remove the marks read;
-    returns how many days (every day: -1)."""
+def refresh(
+    dirty, tables: Iterable, moments: Iterable, rebuild: Callable[[date, date], None]
+) -> int:
+    """Compute the days marked in ``dirty`` again, ``rebuild(first, last)`` per run of
+    consecutive days (a mark without a day: ``tables`` emptied and every day from the earliest
+    of the ``moments``, columns, to the latest), and remove the marks read; returns how many
+    days (every day: -1)."""
     if db.session.get_bind().dialect.name == "postgresql":
         # One tick at a time per rollup: two would each delete a day's rows and each insert
         # their own. The lock ends with the transaction.
@@ -68,7 +82,7 @@ def refresh(dirty, rebuild: Callable[[date, date], None], rebuild_all: Callable[
         return 0
     days = {day for _id, day in marks}
     if None in days:
-        rebuild_all()
+        _rebuild_every_day(tables, moments, rebuild)
         done = -1
     else:
         for first, last in runs(sorted(days)):
@@ -81,6 +95,15 @@ def refresh(dirty, rebuild: Callable[[date, date], None], rebuild_all: Callable[
         db.session.execute(delete(dirty).where(dirty.id.in_(ids[start : start + 1000])))
     db.session.flush()
     return done
+
+
+def _rebuild_every_day(tables: Iterable, moments: Iterable, rebuild) -> None:
+    bounds = [db.session.execute(select(func.min(c), func.max(c))).one() for c in moments]
+    found = [value for pair in bounds for value in pair if value is not None]
+    for table in tables:
+        db.session.execute(delete(table))
+    if found:
+        rebuild(day_of(min(found)), day_of(max(found)))
 
 
 def runs(days: list[date]) -> list[tuple[date, date]]:

@@ -153,6 +153,8 @@ def on_claim(listener: Callable) -> None:
     """Tell ``listener`` of every claimed move (once, however often it is added)."""
     if listener not in _CLAIM_LISTENERS:
         _CLAIM_LISTENERS.append(listener)
+
+
 # A session whose writes are not the application's: the test suite's arranging session, which
 # builds worlds in any status. Set by the test fixture only.
 UNCHECKED = "workflow_unchecked"

@@ -13,23 +13,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.elements import ColumnElement
 
 from feedback import links
 from portal.clock import utcnow
-from portal.db import Base, TenantOwned
+from portal.db import Base, TenantOwned, VendorOnly
 from portal.identity.models import User
 
 SATISFIED = (4, 5)
 
 
-class _VendorReads:
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
-
+class _VendorReads(VendorOnly):
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:
         return False  # written by the case.solved event and the signed link only (unscoped)

@@ -24,14 +24,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.clock import utcnow
-from portal.db import Base, TenantOwned
+from portal.db import Base, TenantOwned, VendorOnly
 from portal.identity.models import User
 from portal.search import FullTextIndex
 from portal.workflow import Workflow
@@ -211,7 +210,7 @@ class IdeaComment(_SharedReading, TenantOwned, Base):
     author: Mapped[User | None] = relationship()
 
 
-class IdeaCaseLink(TenantOwned, Base):
+class IdeaCaseLink(VendorOnly, TenantOwned, Base):
     """A case that asks for an idea (``org_id``: the case's organisation). Vendor staff link and
     read them; when the idea is done, the case's requester is told. The case's number is copied:
     ``feedback`` does not read ``selfservice``'s tables (it asks ``case.summary``)."""
@@ -227,10 +226,6 @@ class IdeaCaseLink(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     idea: Mapped[Idea] = relationship()
-
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:

@@ -15,7 +15,7 @@ days, so any period of whole days sums exactly what a live query would.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from itertools import chain
 
 from sqlalchemy import and_, case, delete, func, insert, inspect, literal, select, union_all
@@ -56,7 +56,7 @@ def mark_changed_days(session: Session, flush_context, instances) -> None:
 def mark_claimed_days(session: Session, record, changed: dict) -> None:
     """``portal.workflow.on_claim``: mark the days of a registration moved by a claim (the
     protections' expiry)."""
-    if isinstance(record, DealRegistration) and any(name in changed for name in WATCHED):
+    if isinstance(record, DealRegistration):  # a claim moves the status, which counts
         days = rollup.claimed_days(record, MOMENTS, changed)
         session.add_all(DealDirtyDay(day=day) for day in sorted(days))
 
@@ -72,19 +72,8 @@ def listen() -> None:
 
 def refresh() -> int:
     """Tick: compute the dirty days again; returns how many days (every day: -1)."""
-    return rollup.refresh(DealDirtyDay, rebuild, rebuild_all)
-
-
-def rebuild_all() -> None:
-    """Every day from the earliest moment of any registration to the latest."""
-    bounds = [
-        db.session.execute(select(func.min(column), func.max(column))).one()
-        for column in (getattr(DealRegistration, m) for m in MOMENTS)
-    ]
-    moments = [value for pair in bounds for value in pair if value is not None]
-    db.session.execute(delete(DealDay))
-    if moments:
-        rebuild(min(moments).astimezone(UTC).date(), max(moments).astimezone(UTC).date())
+    moments = [getattr(DealRegistration, m) for m in MOMENTS]
+    return rollup.refresh(DealDirtyDay, [DealDay], moments, rebuild)
 
 
 def _part(kind, moment, statuses, start: datetime, end: datetime):
@@ -102,8 +91,7 @@ def _part(kind, moment, statuses, start: datetime, end: datetime):
 
 def rebuild(first: date, last: date) -> None:
     """Compute the days ``first`` to ``last`` (inclusive) again from the registrations."""
-    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    start, end = rollup.span(first, last)
     db.session.execute(delete(DealDay).where(DealDay.day.between(first, last)))
     deal = DealRegistration
     parts = union_all(

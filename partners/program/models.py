@@ -17,15 +17,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    false,
     text,
-    true,
 )
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
-from sqlalchemy.sql.elements import ColumnElement
 
 from portal.clock import utcnow
-from portal.db import Base, TenantOwned, global_table
+from portal.db import Base, TenantOwned, VendorOnly, global_table
 from portal.identity.models import Organization, User
 from portal.workflow import Workflow
 
@@ -156,7 +153,7 @@ class ProposalDirection(StrEnum):
     demotion = "demotion"
 
 
-class TierProposal(TenantOwned, Base):
+class TierProposal(VendorOnly, TenantOwned, Base):
     """A promotion or demotion of a partner (``org_id``) that the tick proposes from its
     standing, for the channel manager to apply or dismiss. ``standing`` keeps the figures it was
     proposed on (plain values). At most one is open per partner (a partial unique index)."""
@@ -202,10 +199,6 @@ class TierProposal(TenantOwned, Base):
         # told when its tier changes).
         concerns=lambda proposal: (),
     )
-
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:

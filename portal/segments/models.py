@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, false, true
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.elements import ColumnElement
 
 from portal.clock import utcnow
-from portal.db import Base, TenantOwned
+from portal.db import Base, TenantOwned, VendorOnly
 from portal.identity.models import User
 
 
-class Segment(TenantOwned, Base):
+class Segment(VendorOnly, TenantOwned, Base):
     """``criteria``: criterion key -> stored value, checked against the registry when saved."""
 
     __tablename__ = "segments"
@@ -30,10 +29,6 @@ class Segment(TenantOwned, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     created_by: Mapped[User | None] = relationship()
-
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
 
     @classmethod
     def creatable_by(cls, principal, org_id: int) -> bool:

@@ -14,7 +14,7 @@ days, so any period of whole days sums exactly what a live query would count.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from itertools import chain
 
 from sqlalchemy import (
@@ -88,7 +88,7 @@ def _regrouped_wait_days(session: Session, record: Case) -> set[date]:
             CaseReplyWait.case_id == record.id
         )
     )
-    return {value.astimezone(UTC).date() for row in rows for value in row if value is not None}
+    return {rollup.day_of(value) for row in rows for value in row if value is not None}
 
 
 def mark_changed_days(session: Session, flush_context, instances) -> None:
@@ -125,22 +125,10 @@ def listen() -> None:
 
 def refresh() -> int:
     """Tick: compute the dirty days again; returns how many days (every day: -1)."""
-    return rollup.refresh(SupportDirtyDay, rebuild, rebuild_all)
-
-
-def rebuild_all() -> None:
-    """Every day from the earliest moment of any case to the latest."""
-    bounds = [
-        db.session.execute(select(func.min(column), func.max(column))).one()
-        for column in chain(
-            (getattr(Case, m) for m in MOMENTS), (getattr(CaseReplyWait, m) for m in WAIT_MOMENTS)
-        )
-    ]
-    moments = [value for pair in bounds for value in pair if value is not None]
-    for table in ROLLUPS:
-        db.session.execute(delete(table))
-    if moments:
-        rebuild(min(moments).astimezone(UTC).date(), max(moments).astimezone(UTC).date())
+    moments = chain(
+        (getattr(Case, m) for m in MOMENTS), (getattr(CaseReplyWait, m) for m in WAIT_MOMENTS)
+    )
+    return rollup.refresh(SupportDirtyDay, ROLLUPS, moments, rebuild)
 
 
 # Every table ``rebuild`` computes, each with a ``day`` column.
@@ -149,8 +137,7 @@ ROLLUPS = (SupportDay, SupportRequesterDay, SupportResponseTime)
 
 def rebuild(first: date, last: date) -> None:
     """Compute the days ``first`` to ``last`` (inclusive) again from the cases."""
-    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    start, end = rollup.span(first, last)
     for table in ROLLUPS:
         db.session.execute(delete(table).where(table.day.between(first, last)))
 

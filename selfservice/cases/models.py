@@ -38,7 +38,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from partners.catalogue.models import Product
 from portal import access
 from portal.clock import utcnow
-from portal.db import Base, TenantOwned, global_table
+from portal.db import Base, TenantOwned, VendorOnly, global_table
 from portal.identity.models import Organization, User
 from portal.search import FullTextIndex
 from portal.workflow import Workflow
@@ -138,7 +138,7 @@ class SlaPolicy(Base):
 
 
 @global_table("the vendor's support teams (for round-robin assignment), no customer data")
-class SupportTeam(Base):
+class SupportTeam(VendorOnly, Base):
     __tablename__ = "support_teams"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,13 +146,9 @@ class SupportTeam(Base):
     # Hears of low satisfaction ratings on the team's cases (none: the vendor admins do).
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
-
 
 @global_table("who is in which support team: vendor staff only")
-class SupportTeamMember(Base):
+class SupportTeamMember(VendorOnly, Base):
     __tablename__ = "support_team_members"
     __table_args__ = (UniqueConstraint("team_id", "user_id"),)
 
@@ -161,10 +157,6 @@ class SupportTeamMember(Base):
         ForeignKey("support_teams.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-
-    @classmethod
-    def visible_to(cls, principal) -> ColumnElement[bool]:
-        return true() if principal.is_vendor_staff else false()
 
 
 class CaseSettings(TenantOwned, Base):
