@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.seed import DEMO_PASSWORD
+from tests.e2e.steps import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -66,14 +67,6 @@ HOME_URL = re.compile(r"/home$")
 
 def _main_nav(page: Page):
     return page.get_by_role("navigation", name="Main navigation")
-
-
-def _sign_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(HOME_URL)
 
 
 def _expect_sign_in_page(page: Page) -> None:
@@ -154,7 +147,7 @@ def test_sign_in_form_works_from_the_keyboard(page: Page, browser_log):
 def test_pages_stay_on_the_portal_host(page: Page, browser_log, live_server):
     """Every request a sign-in and a home page make goes to the portal itself, stylesheets and
     scripts included (Bootstrap is served locally, never from a CDN)."""
-    _sign_in(page, "admin@northwind.example")
+    sign_in(page, "admin@northwind.example")
     expect(page.get_by_test_id("home-heading")).to_have_text("Vendor home")
     # Bootstrap's own stylesheet and script were loaded, from the portal.
     assert any("bootstrap" in u and u.endswith(".css") for u in browser_log.requests), (
@@ -167,12 +160,12 @@ def test_pages_stay_on_the_portal_host(page: Page, browser_log, live_server):
         u.startswith(live_server + "/") or u.startswith("data:") for u in browser_log.requests
     ), browser_log.requests
     # ... and applied: the navbar is styled by Bootstrap, not the browser's defaults.
-    assert _main_nav(page).evaluate("el => getComputedStyle(el).display") == "flex"
+    expect(_main_nav(page)).to_have_css("display", "flex")  # waits for the stylesheet
     browser_log.assert_clean()
 
 
 def test_home_of_a_managed_customer_names_the_partner_that_serves_it(page: Page, browser_log):
-    _sign_in(page, "admin@granite.example")  # Granite Bank is managed by Alpine IT Solutions
+    sign_in(page, "admin@granite.example")  # Granite Bank is managed by Alpine IT Solutions
     expect(page.get_by_test_id("home-heading")).to_have_text("Customer home")
     browser_log.assert_clean()
     expect(page.get_by_text("Served by Alpine IT Solutions.")).to_be_visible(timeout=1_000)
@@ -190,7 +183,7 @@ WORK = [
 
 @pytest.mark.parametrize("email,keys", WORK, ids=[w[0].split(".")[0] for w in WORK])
 def test_each_home_shows_what_needs_the_person(page: Page, browser_log, email, keys):
-    _sign_in(page, email)
+    sign_in(page, email)
     for key in keys:
         expect(page.get_by_test_id(f"panel-{key}")).to_be_visible()
     # Another audience's panels never show.
@@ -203,7 +196,7 @@ def test_each_home_shows_what_needs_the_person(page: Page, browser_log, email, k
 
 
 def test_channel_manager_sees_conflicts_marked_and_counts_open_the_list(page: Page, browser_log):
-    _sign_in(page, "channel@northwind.example")
+    sign_in(page, "channel@northwind.example")
     review = page.get_by_test_id("panel-deals_review")
     expect(review.get_by_test_id("conflict-flag").first).to_be_visible()
     count = review.get_by_test_id("count-deals-review")
@@ -217,7 +210,7 @@ def test_channel_manager_sees_conflicts_marked_and_counts_open_the_list(page: Pa
 
 
 def test_partner_sees_its_offers_with_their_respond_by(page: Page, browser_log):
-    _sign_in(page, "admin@alpine.example")
+    sign_in(page, "admin@alpine.example")
     offers = page.get_by_test_id("panel-leads_offers")
     expect(offers.get_by_test_id("offer-item").first).to_contain_text("respond by")
     offers.get_by_test_id("offer-item").first.get_by_role("link").click()
@@ -227,7 +220,7 @@ def test_partner_sees_its_offers_with_their_respond_by(page: Page, browser_log):
 
 
 def test_customer_sees_the_quote_waiting_for_it(page: Page, browser_log):
-    _sign_in(page, "admin@granite.example")
+    sign_in(page, "admin@granite.example")
     quotes = page.get_by_test_id("panel-quotes_to_answer")
     expect(quotes.get_by_test_id("quote-item")).not_to_have_count(0)
     quotes.get_by_test_id("count-quotes_to_answer").click()

@@ -112,11 +112,10 @@ def test_the_navigation_works_from_the_keyboard_with_visible_focus(page: Page, b
     page.keyboard.press("Tab")
     page.keyboard.press("Shift+Tab")  # focus by keyboard, so :focus-visible applies
     expect(toggle).to_be_focused()
-    outline = toggle.evaluate(
-        "el => { const s = getComputedStyle(el);"
-        " return [s.outlineStyle, parseFloat(s.outlineWidth), s.outlineColor]; }"
-    )
-    assert outline[0] != "none" and outline[1] >= 2, outline
+    # The portal's focus ring (3 px), asserted with retries: the computed style is the browser's
+    # default until portal.css applies.
+    expect(toggle).to_have_css("outline-style", "solid")
+    expect(toggle).to_have_css("outline-width", "3px")
 
     expect(toggle).to_have_attribute("aria-expanded", "false")
     page.keyboard.press("Enter")

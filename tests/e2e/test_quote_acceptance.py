@@ -23,17 +23,16 @@ from playwright.sync_api import Page, expect
 from werkzeug.serving import make_server
 
 from portal.app import create_app
-from portal.seed import DEMO_PASSWORD, seed_demo_world
+from portal.seed import seed_demo_world
 from tests.conftest import reset_schema
 from tests.e2e.conftest import LOOPBACK, _e2e_database_name, _PostgresDatabase
-from tests.e2e.steps import nav_link
+from tests.e2e.steps import click, goto, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 SALES = "sales@northwind.example"
 CUSTOMER = "admin@kestrel.example"
 CUSTOMER_ORG = "Kestrel Manufacturing"
-HOME_URL = re.compile(r"/home$")
 DETAIL_URL = re.compile(r"/quotes/(\d+)$")
 NUMBER = re.compile(r"Q-\d{4}-\d{5}")
 
@@ -83,33 +82,6 @@ def live_server(tmp_path_factory):
             postgres.drop()
 
 
-def _click(target) -> None:
-    target.wait_for()
-    target.page.wait_for_load_state("load")
-    target.click()
-
-
-def _goto(page: Page, path: str) -> None:
-    page.wait_for_load_state("load")
-    page.goto(path)
-
-
-def _sign_in(page: Page, email: str) -> None:
-    _goto(page, "/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    _click(page.get_by_role("button", name="Sign in"))
-    expect(page).to_have_url(HOME_URL)
-
-
-def _sign_out(page: Page) -> None:
-    _click(
-        page.get_by_role("navigation", name="Main navigation").get_by_role(
-            "button", name="Sign out"
-        )
-    )
-
-
 def _status(page: Page):
     return page.get_by_role("heading", level=1).get_by_test_id("quote-status")
 
@@ -117,20 +89,20 @@ def _status(page: Page):
 def _add_line(page: Page, sku: str, quantity: int) -> None:
     page.get_by_label("SKU", exact=True).fill(sku)
     page.get_by_label("Quantity", exact=True).fill(str(quantity))
-    _click(page.get_by_role("button", name="Add line"))
+    click(page.get_by_role("button", name="Add line"))
     expect(page.get_by_test_id("lines")).to_contain_text(sku)
 
 
 def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_log):
-    _sign_in(page, SALES)
-    _click(nav_link(page, "Quotes"))
-    _click(page.get_by_role("link", name="New quote"))
+    sign_in(page, SALES)
+    click(nav_link(page, "Quotes"))
+    click(page.get_by_role("link", name="New quote"))
     page.get_by_label("Recipient organisation", exact=True).select_option(
         label=f"{CUSTOMER_ORG} (Customer)"
     )
     page.get_by_label("Subject", exact=True).fill("Perimeter firewall")
     page.get_by_label("Cover letter", exact=True).fill("Dear Kestrel team,\n\n**thank you**.")
-    _click(page.get_by_role("button", name="Create draft"))
+    click(page.get_by_role("button", name="Create draft"))
     expect(page).to_have_url(DETAIL_URL)
     quote_url = page.url
     number = NUMBER.search(page.get_by_role("heading", level=1).inner_text()).group(0)
@@ -140,7 +112,7 @@ def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_
     _add_line(page, "SEC-FW-200", 1)
     violations = page.get_by_test_id("rule-violations")
     expect(violations).to_contain_text("Line 1: SEC-FW-200 requires SEC-LIC-STD")
-    _click(page.get_by_role("button", name="Send to recipient"))
+    click(page.get_by_role("button", name="Send to recipient"))
     refusal = page.get_by_role("alert").filter(has_text="Line 1: SEC-FW-200 requires SEC-LIC-STD")
     expect(refusal).to_be_visible()  # the flash of the refused send
     expect(violations).to_be_visible()
@@ -148,16 +120,16 @@ def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_
     # Fixed, it goes.
     _add_line(page, "SEC-LIC-STD", 1)
     expect(violations).to_have_count(0)
-    _click(page.get_by_role("button", name="Send to recipient"))
+    click(page.get_by_role("button", name="Send to recipient"))
     expect(page.get_by_role("alert").filter(has_text="is sent to")).to_contain_text(CUSTOMER_ORG)
     expect(_status(page)).to_have_text("Sent")
     total = page.get_by_test_id("quote-total").inner_text()
-    _sign_out(page)
+    sign_out(page)
 
     # The customer opens it, downloads the PDF, accepts.
-    _sign_in(page, CUSTOMER)
-    _goto(page, "/quotes/")
-    _click(page.get_by_role("link", name=number))
+    sign_in(page, CUSTOMER)
+    goto(page, "/quotes/")
+    click(page.get_by_role("link", name=number))
     expect(page).to_have_url(quote_url)
     expect(_status(page)).to_have_text("Viewed")
     expect(page.get_by_test_id("quote-total")).to_have_text(total)
@@ -169,7 +141,7 @@ def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_
     expect(page.get_by_test_id("answer")).not_to_contain_text(pdf_hash)
     expect(page.get_by_text("SHA-256")).to_have_count(0)
     page.get_by_label("Your full name", exact=True).fill("Kim Kestrel")
-    _click(page.get_by_role("button", name="Accept the quote"))
+    click(page.get_by_role("button", name="Accept the quote"))
     # The consent box is required: nothing is accepted without it (the page answers 422,
     # which the browser logs; that one entry is expected).
     expect(page.get_by_text("Tick the box to confirm that you accept.")).to_be_visible()
@@ -178,16 +150,16 @@ def test_vendor_builds_fixes_and_sends_the_customer_accepts(page: Page, browser_
     browser_log.console_errors.remove(refused[0])
     page.get_by_label("Your full name", exact=True).fill("Kim Kestrel")
     page.get_by_label(re.compile("^I accept this quote")).check()
-    _click(page.get_by_role("button", name="Accept the quote"))
+    click(page.get_by_role("button", name="Accept the quote"))
     expect(page.get_by_role("heading", name="Acceptance certificate")).to_be_visible()
     certificate = page.get_by_test_id("certificate")
     expect(certificate).to_contain_text("Kim Kestrel")
     expect(page.get_by_test_id("document-hash")).to_have_text(pdf_hash)
-    _sign_out(page)
+    sign_out(page)
 
     # The vendor sees it accepted.
-    _sign_in(page, SALES)
-    _goto(page, quote_url)
+    sign_in(page, SALES)
+    goto(page, quote_url)
     expect(_status(page)).to_have_text("Accepted")
     expect(page.get_by_role("link", name="Certificate")).to_be_visible()
     browser_log.assert_clean()
