@@ -1,4 +1,5 @@
-"""Steps every browser journey takes the same way: click, open, sign in and out."""
+"""Steps every browser journey takes the same way: click, open, sign in and out, read a table
+and wait for a chart."""
 
 from __future__ import annotations
 
@@ -71,3 +72,22 @@ def sign_out(page: Page) -> None:
     click(nav(page).get_by_role("button", name="Sign out"))
     expect(page).to_have_url(LOGIN_URL)
     expect(page.get_by_role("alert")).to_have_text("You are signed out.")
+
+
+def table_rows(page: Page, table_id: str) -> list[list[str]]:
+    """The cells' texts of the table ``table_id``, row by row, once the page has loaded (read
+    earlier, a table still arriving reads short)."""
+    loaded(page)
+    return page.locator(f"#{table_id} tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells,"
+        " c => c.textContent.trim().replace(/\\s+/g, ' ')))"
+    )
+
+
+def chart_drawn(page: Page, chart_key: str) -> None:
+    """Wait until Chart.js has drawn on the chart's canvas (it keeps the chart on the element)."""
+    expect(page.locator(f"#chart-{chart_key}")).to_be_visible()
+    page.wait_for_function(
+        "id => window.Chart && Chart.getChart(document.getElementById(id)) !== undefined",
+        arg=f"chart-{chart_key}",
+    )

@@ -10,29 +10,13 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.steps import click, nav, nav_link, sign_in
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
+from tests.e2e.axe import blocking_violations, report
+from tests.e2e.steps import chart_drawn, click, nav, nav_link, sign_in, table_rows
 
 pytestmark = pytest.mark.browser
 
 VENDOR_STAFF = ["admin@northwind.example", "channel@northwind.example", "sales@northwind.example"]
 PAGES = {"/reports/channel": "Channel dashboard", "/reports/forecast": "Forecast"}
-
-
-def _rows(page: Page, table_id: str) -> list[list[str]]:
-    return page.locator(f"#{table_id} tr").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells, c => c.textContent.trim()))"
-    )
-
-
-def _drawn(page: Page, chart_key: str) -> None:
-    """Chart.js drew on the chart's canvas (it keeps the chart on the canvas element)."""
-    canvas = page.locator(f"#chart-{chart_key}")
-    expect(canvas).to_be_visible()
-    page.wait_for_function(
-        "id => window.Chart && Chart.getChart(document.getElementById(id)) !== undefined",
-        arg=f"chart-{chart_key}",
-    )
 
 
 @pytest.mark.parametrize("email", VENDOR_STAFF)
@@ -41,12 +25,12 @@ def test_vendor_staff_open_the_channel_dashboard_and_read_a_chart(page: Page, br
     click(nav_link(page, "Channel dashboard"))
     expect(page).to_have_url(re.compile(r"/reports/channel$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Channel dashboard")
-    _drawn(page, "value-by-partner")
+    chart_drawn(page, "value-by-partner")
 
     # The demo's registrations in euros over the last 12 months: Cobalt registered Pinecrest
     # (won, 410,000) and Hawthorne (under review, 96,000); Alpine three, of which one approved
     # and still open, one rejected, one expired.
-    rows = _rows(page, "table-value-by-partner")
+    rows = table_rows(page, "table-value-by-partner")
     assert rows[0] == ["Partner", "Registered", "Approved", "Won"]
     by_partner = {row[0]: row[1:] for row in rows[1:]}
     assert by_partner["Cobalt Networks"] == ["€506,000.00", "€410,000.00", "€410,000.00"]
@@ -56,7 +40,7 @@ def test_vendor_staff_open_the_channel_dashboard_and_read_a_chart(page: Page, br
     # information requested), Harrow & Finch (38,000, lost) and Saltmarsh (31,000, under review).
     click(page.get_by_role("link", name="GBP", exact=True))
     expect(page).to_have_url(re.compile(r"currency=GBP"))
-    rows = _rows(page, "table-value-by-partner")
+    rows = table_rows(page, "table-value-by-partner")
     assert {row[0] for row in rows[1:]} == {"Brightline Resellers"}
     assert rows[1][1] == "£92,500.00"
     browser_log.assert_clean()
@@ -68,38 +52,30 @@ def test_vendor_staff_open_the_forecast_and_read_the_rates(page: Page, browser_l
     click(nav_link(page, "Forecast"))
     expect(page).to_have_url(re.compile(r"/reports/forecast$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Forecast")
-    _drawn(page, "forecast-by-month")
+    chart_drawn(page, "forecast-by-month")
     # The demo's history: of the 4 finished registrations (won, lost, rejected, expired) one was
     # won; 3 of them had been approved. No registration asked for information has finished.
-    assert _rows(page, "table-stage-rates")[1:] == [
+    assert table_rows(page, "table-stage-rates")[1:] == [
         ["Under review", "4", "1", "25%"],
         ["Information requested", "0", "0", "25% (no history yet: the rate of Under review)"],
         ["Approved", "3", "1", "33.3%"],
     ]
-    rows = _rows(page, "table-forecast-by-month")
+    rows = table_rows(page, "table-forecast-by-month")
     assert rows[0] == ["Month", "Open pipeline", "Weighted forecast", "Won a year before"]
     assert len(rows) == 13  # the twelve months from this one
     browser_log.assert_clean()
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_the_dashboards(axe_page: Page, browser_log):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     sign_in(axe_page, "channel@northwind.example")
     found = {}
     for path in PAGES:
         response = axe_page.goto(path)
         assert response.status == 200, path
-        axe_page.add_script_tag(path=str(AXE))
-        violations = axe_page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                .map(v => ({id: v.id, impact: v.impact,
-                            nodes: v.nodes.map(n => n.target.join(' '))}))"""
-        )
-        blocking = [v for v in violations if v["impact"] in BLOCKING]
-        if blocking:
-            found[path] = blocking
-    assert not found, found
+        violations = blocking_violations(axe_page)
+        if violations:
+            found[path] = violations
+    assert not found, report(found)
     browser_log.assert_clean()
 
 

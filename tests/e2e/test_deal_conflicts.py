@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.axe import blocking_violations
 from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, nav_link, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
 
 pytestmark = pytest.mark.browser
 
@@ -69,8 +69,6 @@ def _only_refusals(browser_log, refused: list[str]) -> None:
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_a_conflict(axe_page: Page, browser_log):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     sign_in(axe_page, CHANNEL_MANAGER)
     # Alpine's registration for hawthorne-retail.com: its conflict with Cobalt's, to settle (or
     # settled, should the journey have run first).
@@ -79,13 +77,8 @@ def test_axe_finds_no_serious_or_critical_violation_on_a_conflict(axe_page: Page
     row = row.filter(has_text="Hawthorne Retail Group")
     click(row.get_by_role("link", name=re.compile(r"^DR-")))
     expect(axe_page.get_by_test_id("conflict")).to_be_visible()
-    axe_page.add_script_tag(path=str(AXE))
-    violations = axe_page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact,
-                        nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    assert not [v for v in violations if v["impact"] in BLOCKING], violations
+    violations = blocking_violations(axe_page)
+    assert not violations, violations
     browser_log.assert_clean()
 
 

@@ -24,7 +24,7 @@ from babel.dates import format_date
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import serve_portal
-from tests.e2e.steps import HOME_URL, click, goto, nav, nav_link, sign_in, sign_out
+from tests.e2e.steps import HOME_URL, click, goto, loaded, nav, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
@@ -231,7 +231,9 @@ def test_conflicting_registrations_are_reviewed_side_by_side(page: Page, browser
     b_registered, a_registered = _moment(registered(conflicts)), _moment(registered(this))
     assert b_registered <= a_registered, (b_registered, a_registered)
     assert abs(datetime.now(UTC).replace(tzinfo=None) - b_registered) < timedelta(minutes=10)
-    # Side by side: both columns on one line, this registration on the left.
+    # Side by side: both columns on one line, this registration on the left (measured once the
+    # stylesheets apply: before, the columns stack).
+    loaded(page)
     this_box, other_box = this.bounding_box(), conflicts.bounding_box()
     assert this_box and other_box
     assert other_box["x"] >= this_box["x"] + this_box["width"] - 1, (this_box, other_box)

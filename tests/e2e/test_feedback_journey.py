@@ -216,6 +216,7 @@ def test_a_solved_case_is_rated_from_the_link_in_the_email(
     sign_in(page, AGENT)
     goto(page, "/cases/")
     click(page.get_by_role("row").filter(has_text=GRANITE_CASE).get_by_role("link"))
+    expect(page).to_have_url(re.compile(r"/cases/\d+$"))
     case_url = page.url
     status_form = page.locator("form").filter(has=page.get_by_role("button", name="Set status"))
     status_form.get_by_role("combobox").select_option("solved")

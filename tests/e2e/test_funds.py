@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.axe import blocking_violations
 from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, nav, nav_link, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
 
 pytestmark = pytest.mark.browser
 
@@ -33,16 +33,6 @@ def live_server(tmp_path_factory):
     """The portal for this module alone (the journey changes the demo world)."""
     with serve_portal(tmp_path_factory, "_funds") as base_url:
         yield base_url
-
-
-def _blocking_violations(page: Page) -> list:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact,
-                        nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return [v for v in violations if v["impact"] in BLOCKING]
 
 
 def _balance(page: Page):
@@ -123,17 +113,15 @@ def test_a_partner_requests_and_claims_funds_the_channel_team_approves_and_pays(
 def test_axe_finds_no_serious_or_critical_violation_on_the_funds_pages(
     axe_page: Page, browser_log, email
 ):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     sign_in(axe_page, email)
     found = {}
     assert axe_page.goto("/funds/").status == 200
-    found["list"] = _blocking_violations(axe_page)
+    found["list"] = blocking_violations(axe_page)
     click(axe_page.get_by_role("link", name="Customer security day in Zurich", exact=True))
     expect(axe_page).to_have_url(DETAIL_URL)
-    found["request"] = _blocking_violations(axe_page)
+    found["request"] = blocking_violations(axe_page)
     if email == PARTNER:
         assert axe_page.goto("/funds/requests/new").status == 200
-        found["form"] = _blocking_violations(axe_page)
+        found["form"] = blocking_violations(axe_page)
     assert not any(found.values()), found
     browser_log.assert_clean()

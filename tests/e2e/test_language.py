@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.axe import blocking_violations, report
 from tests.e2e.steps import HOME_URL, LOGIN_URL, click, goto, nav, sign_in
-from tests.e2e.test_layout_accessibility import _blocking_violations, _report
 
 pytestmark = pytest.mark.browser
 
@@ -31,12 +31,12 @@ def test_the_switch_in_the_account_menu_turns_the_portal_german(axe_page, browse
     expect(german_nav(page).get_by_role("button", name="Abmelden")).to_be_visible()
     expect(german_nav(page).get_by_role("link", name="Benachrichtigungen")).to_be_visible()
     expect(german_nav(page).get_by_role("button", name="English")).to_have_attribute("lang", "en")
-    assert not (found := _blocking_violations(page)), _report({"/home (de)": found})
+    assert not (found := blocking_violations(page)), report({"/home (de)": found})
 
     goto(page, "/account")  # the choice holds on every page
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("heading", name="Profil")).to_be_visible()
-    assert not (found := _blocking_violations(page)), _report({"/account (de)": found})
+    assert not (found := blocking_violations(page)), report({"/account (de)": found})
 
     # Signed out, the sign-in page stays German; the next sign-in is German from the start.
     click(german_nav(page).get_by_role("button", name="Abmelden"))
@@ -67,7 +67,7 @@ def test_a_visitor_whose_browser_asks_for_german_reads_german(axe_page, browser_
     goto(page, "/login")
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("button", name="Anmelden")).to_be_visible()
-    assert not (found := _blocking_violations(page)), _report({"/login (de)": found})
+    assert not (found := blocking_violations(page)), report({"/login (de)": found})
     click(page.get_by_role("button", name="English"))  # the visitor's switch
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()

@@ -12,20 +12,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from portal.seed import DEMO_USERS, ORGANIZATIONS
+from tests.e2e.axe import AXE, blocking_violations, report
 from tests.e2e.steps import goto, nav, sign_in
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-BLOCKING = ("serious", "critical")
 
 # One demo user per role and kind of organisation (a supplier's admin is not a reseller's).
 _KIND = {name: kind for name, kind, _tier, _manager in ORGANIZATIONS}
@@ -244,46 +242,24 @@ def _open(page: Page, where: str | Detail) -> str:
     return _open(page, found)
 
 
-def _blocking_violations(page: Page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                        nodes: v.nodes.map(n => n.target.join(' ') + '  ' + n.failureSummary
-                                                .replace(/\\s+/g, ' ').slice(0, 160))}))"""
-    )
-    return [v for v in violations if v["impact"] in BLOCKING]
-
-
-def _report(found: dict[str, list[dict]]) -> str:
-    lines = []
-    for path, violations in found.items():
-        for v in violations:
-            lines.append(f"{path}: {v['impact']} {v['id']} ({v['help']}) on {len(v['nodes'])}:")
-            lines += [f"    {node}" for node in v["nodes"][:5]]
-    return "\n".join(lines)
-
-
 def test_axe_core_is_installed():
     assert AXE.is_file(), f"{AXE} is missing: run `npm ci` (make install-test does)"
 
 
 @pytest.mark.parametrize("email", list(AXE_PAGES), ids=lambda e: e or "anonymous")
 def test_axe_finds_no_serious_or_critical_violation(axe_page: Page, browser_log, email):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     if email:
         sign_in(axe_page, email)
     found = {}
     for where in AXE_PAGES[email]:
         path = _open(axe_page, where)
-        violations = _blocking_violations(axe_page)
+        violations = blocking_violations(axe_page)
         if violations:
             found[path] = violations
     nodes = sum(len(v["nodes"]) for vs in found.values() for v in vs)
     assert not found, (
         f"{email or 'anonymous'}: {nodes} serious or critical violations "
-        f"on {len(found)} of {len(AXE_PAGES[email])} pages:\n{_report(found)}"
+        f"on {len(found)} of {len(AXE_PAGES[email])} pages:\n{report(found)}"
     )
     browser_log.assert_clean()
 

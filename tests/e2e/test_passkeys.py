@@ -16,9 +16,9 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from portal.seed import DEMO_PASSWORD
+from tests.e2e.axe import blocking_violations, report
 from tests.e2e.conftest import EXPECT_TIMEOUT_MS, BrowserLog, serve_portal
 from tests.e2e.steps import HOME_URL, click, goto, nav, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, _blocking_violations, _report
 
 pytestmark = pytest.mark.browser
 
@@ -74,13 +74,11 @@ def passkey_page(chromium, localhost_server):
 
 
 def test_add_a_passkey_and_sign_in_with_it(passkey_page):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     page, log = passkey_page
     found: dict = {}
 
     def axe(page: Page) -> None:
-        violations = _blocking_violations(page)
+        violations = blocking_violations(page)
         if violations:
             found[page.url] = violations
 
@@ -133,5 +131,5 @@ def test_add_a_passkey_and_sign_in_with_it(passkey_page):
         page.get_by_test_id("passkeys").get_by_role("cell", name="Never", exact=True)
     ).to_have_count(0)
 
-    assert not found, _report(found)
+    assert not found, report(found)
     log.assert_clean()

@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.seed import DEMO_PASSWORD
+from tests.e2e.axe import blocking_violations
 from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, goto, nav, nav_link, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
 
 pytestmark = pytest.mark.browser
 
@@ -30,16 +30,6 @@ def live_server(tmp_path_factory):
     """The portal for this module alone (the journey erases a demo person)."""
     with serve_portal(tmp_path_factory, "_personal_data") as base_url:
         yield base_url
-
-
-def _blocking_violations(page: Page) -> list:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact,
-                        nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return [v for v in violations if v["impact"] in BLOCKING]
 
 
 def _download_zip(page: Page, link) -> zipfile.ZipFile:
@@ -55,7 +45,7 @@ def test_a_person_exports_their_data_and_their_admin_erases_it(axe_page: Page, b
     sign_in(page, PERSON)
     click(nav_link(page, "My data"))
     expect(page.get_by_role("heading", name="My data", exact=True)).to_be_visible()
-    assert _blocking_violations(page) == []
+    assert blocking_violations(page) == []
     archive = _download_zip(page, page.get_by_role("button", name="Download my data"))
     profile = json.loads(archive.read("profile.json"))
     assert profile["email"] == PERSON and profile["organization"]["name"] == "Granite Bank"
@@ -71,7 +61,7 @@ def test_a_person_exports_their_data_and_their_admin_erases_it(axe_page: Page, b
     assert json.loads(archive.read("profile.json"))["email"] == PERSON
     click(page.get_by_role("link", name="Erase their data…"))
     expect(page.get_by_role("heading", name=re.compile("Erase"))).to_be_visible()
-    assert _blocking_violations(page) == []
+    assert blocking_violations(page) == []
     field = page.get_by_label("Type the person's email address to confirm")
     field.fill("someone-else@granite.example")
     click(page.get_by_role("button", name="Erase personal data"))

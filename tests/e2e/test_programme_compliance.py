@@ -12,22 +12,12 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.steps import click, nav_link, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
+from tests.e2e.axe import blocking_violations
+from tests.e2e.steps import click, loaded, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
 
 PDF = b"%PDF-1.4\n%demo evidence\n%%EOF\n"
-
-
-def _blocking_violations(page: Page) -> list:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact,
-                        nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return [v for v in violations if v["impact"] in BLOCKING]
 
 
 def test_certification_recorded_verified_and_a_tier_change_applied(page: Page, browser_log):
@@ -86,6 +76,8 @@ def test_certification_recorded_verified_and_a_tier_change_applied(page: Page, b
     click(page.get_by_role("button", name="Add tier"))
     expect(page.get_by_role("alert").first).to_contain_text("Tier Diamond added")
     click(page.get_by_role("button", name="Move Diamond down"))
+    expect(page.get_by_role("alert").first).to_contain_text("Tier Diamond moved")
+    loaded(page)
     names = page.get_by_test_id("tier-row").locator("td:first-child").all_inner_texts()
     assert names[-2:] == ["Diamond", "Platinum"]
     browser_log.assert_clean()
@@ -103,13 +95,11 @@ def test_certification_recorded_verified_and_a_tier_change_applied(page: Page, b
     ],
 )
 def test_axe_finds_no_serious_or_critical_violation(axe_page: Page, browser_log, email, paths):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     sign_in(axe_page, email)
     found = {}
     for path in paths:
         response = axe_page.goto(path)
         assert response.status == 200, path
-        found[path] = _blocking_violations(axe_page)
+        found[path] = blocking_violations(axe_page)
     assert not any(found.values()), found
     browser_log.assert_clean()

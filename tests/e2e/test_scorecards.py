@@ -15,8 +15,8 @@ from partners.leads import seed_two_tier as two_tier_seed
 from partners.sourcing import seed as sourcing_seed
 from portal.access import PARTNER_KINDS
 from portal.seed import ORGANIZATIONS
-from tests.e2e.steps import click, nav_link, sign_in
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
+from tests.e2e.axe import blocking_violations
+from tests.e2e.steps import chart_drawn, click, nav_link, sign_in, table_rows
 
 pytestmark = pytest.mark.browser
 
@@ -29,24 +29,8 @@ PARTNERS = sorted(
 )
 
 
-def _rows(page: Page, table_id: str) -> list[list[str]]:
-    return page.locator(f"#{table_id} tr").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells,"
-        " c => c.textContent.trim().replace(/\\s+/g, ' ')))"
-    )
-
-
 def _by_measure(page: Page) -> dict[str, list[str]]:
-    return {row[0]: row[1:] for row in _rows(page, "table-scorecard")[1:]}
-
-
-def _drawn(page: Page, chart_key: str) -> None:
-    canvas = page.locator(f"#chart-{chart_key}")
-    expect(canvas).to_be_visible()
-    page.wait_for_function(
-        "id => window.Chart && Chart.getChart(document.getElementById(id)) !== undefined",
-        arg=f"chart-{chart_key}",
-    )
+    return {row[0]: row[1:] for row in table_rows(page, "table-scorecard")[1:]}
 
 
 def test_a_partner_admin_opens_its_scorecard_from_the_navigation(page: Page, browser_log):
@@ -55,11 +39,11 @@ def test_a_partner_admin_opens_its_scorecard_from_the_navigation(page: Page, bro
     expect(page).to_have_url(re.compile(r"/scorecards/mine$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your scorecard")
     expect(page.get_by_test_id("scorecard-tier")).to_contain_text("Tier: Gold")
-    _drawn(page, "won-by-month")
+    chart_drawn(page, "won-by-month")
 
     # The demo: Alpine's Hawthorne registration (184,000 EUR) is approved and open, nothing won;
     # of the two demo leads it answered it accepted one. Gold asks 150,000 won and 60%.
-    rows = _rows(page, "table-scorecard")
+    rows = table_rows(page, "table-scorecard")
     assert rows[0] == ["Measure", "Alpine IT Solutions", "Tier requires", "Requirement",
                        "Programme average"]  # fmt: skip
     measures = _by_measure(page)
@@ -69,7 +53,7 @@ def test_a_partner_admin_opens_its_scorecard_from_the_navigation(page: Page, bro
     assert acceptance[:3] == ["50%", "60%", "Not met"]
 
     # The chart's table: the last 12 months, Alpine beside the programme's average.
-    chart_rows = _rows(page, "table-won-by-month")
+    chart_rows = table_rows(page, "table-won-by-month")
     assert chart_rows[0] == ["Month", "Alpine IT Solutions", "Programme average per partner"]
     assert len(chart_rows) == 13
 
@@ -86,7 +70,7 @@ def test_a_channel_manager_opens_a_partners_scorecard_from_the_list(page: Page, 
     click(nav_link(page, "Scorecards"))
     expect(page).to_have_url(re.compile(r"/scorecards/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Partner scorecards")
-    rows = _rows(page, "table-scorecards")
+    rows = table_rows(page, "table-scorecards")
     assert [row[0] for row in rows[1:-1]] == sorted(PARTNERS)
     assert rows[-1][0] == "Programme average"
     assert rows[-1][1] == f"{len(PARTNERS)} active partners"
@@ -95,12 +79,12 @@ def test_a_channel_manager_opens_a_partners_scorecard_from_the_list(page: Page, 
     page.get_by_label("Tier", exact=True).select_option(label="Gold")
     click(page.get_by_role("button", name="Apply"))
     expect(page).to_have_url(re.compile(r"tier=gold"))
-    assert [row[0] for row in _rows(page, "table-scorecards")[1:-1]] == ["Alpine IT Solutions"]
+    assert [row[0] for row in table_rows(page, "table-scorecards")[1:-1]] == ["Alpine IT Solutions"]
     page.get_by_label("Tier", exact=True).select_option(label="All tiers")
     click(page.get_by_role("button", name="Apply"))
     click(page.get_by_role("link", name="Cobalt Networks", exact=True))
     expect(page.get_by_role("heading", level=1)).to_have_text("Scorecard of Cobalt Networks")
-    _drawn(page, "won-by-month")
+    chart_drawn(page, "won-by-month")
     # The demo: Cobalt won Pinecrest (410,000 EUR) this month; platinum asks 400,000.
     measures = _by_measure(page)
     assert measures["Won value in the last 12 months"][:3] == [
@@ -108,34 +92,22 @@ def test_a_channel_manager_opens_a_partners_scorecard_from_the_list(page: Page, 
         "€400,000.00",
         "Met",
     ]
-    won = _rows(page, "table-won-by-month")
+    won = table_rows(page, "table-won-by-month")
     assert won[0] == ["Month", "Cobalt Networks", "Programme average per partner"]
     assert won[-1][1] == "€410,000.00"
     browser_log.assert_clean()
-
-
-def _blocking_violations(page: Page) -> list:
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact,
-                        nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return [v for v in violations if v["impact"] in BLOCKING]
 
 
 @pytest.mark.parametrize("email", ["channel@northwind.example", "admin@alpine.example"])
 def test_axe_finds_no_serious_or_critical_violation_on_the_scorecards(
     axe_page: Page, browser_log, email
 ):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     sign_in(axe_page, email)
     found = {}
     if email.startswith("channel"):
         response = axe_page.goto("/scorecards/")
         assert response.status == 200
-        found["list"] = _blocking_violations(axe_page)
+        found["list"] = blocking_violations(axe_page)
         click(axe_page.get_by_role("link", name="Cobalt Networks", exact=True))
         expect(axe_page.get_by_role("heading", level=1)).to_have_text(
             "Scorecard of Cobalt Networks"
@@ -143,7 +115,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_scorecards(
     else:
         response = axe_page.goto("/scorecards/mine")
         assert response.status == 200
-    _drawn(axe_page, "won-by-month")
-    found["scorecard"] = _blocking_violations(axe_page)
+    chart_drawn(axe_page, "won-by-month")
+    found["scorecard"] = blocking_violations(axe_page)
     assert not any(found.values()), found
     browser_log.assert_clean()

@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.axe import blocking_violations, report
 from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, nav_link, sign_in
-from tests.e2e.test_layout_accessibility import AXE, _blocking_violations, _report
 
 pytestmark = pytest.mark.browser
 
@@ -76,8 +76,6 @@ def test_the_form_says_what_is_wrong(page: Page, browser_log):
 
 
 def test_axe_finds_no_serious_violation_on_the_segment_pages(axe_page: Page, browser_log):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     sign_in(axe_page, "channel@northwind.example")
     found = {}
     axe_page.goto("/segments/")
@@ -88,8 +86,8 @@ def test_axe_finds_no_serious_violation_on_the_segment_pages(axe_page: Page, bro
     for path in paths:
         response = axe_page.goto(path)
         assert response is not None and response.status == 200, path
-        violations = _blocking_violations(axe_page)
+        violations = blocking_violations(axe_page)
         if violations:
             found[axe_page.url] = violations
-    assert not found, _report(found)
+    assert not found, report(found)
     browser_log.assert_clean()

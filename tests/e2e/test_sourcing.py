@@ -11,9 +11,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.axe import blocking_violations, report
 from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, goto, nav_link, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, _blocking_violations, _report
 
 pytestmark = pytest.mark.browser
 
@@ -97,14 +97,12 @@ def test_a_vendor_admin_filters_suppliers_by_relationship(page: Page, browser_lo
 
 
 def test_axe_finds_no_serious_violation_on_the_sourcing_pages(axe_page: Page, browser_log):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     found = {}
 
     def check(path: str) -> None:
         response = axe_page.goto(path)
         assert response.status == 200, path
-        violations = _blocking_violations(axe_page)
+        violations = blocking_violations(axe_page)
         if violations:
             found[path] = violations
 
@@ -118,5 +116,5 @@ def test_axe_finds_no_serious_violation_on_the_sourcing_pages(axe_page: Page, br
     check("/sourcing/offers")
     axe_page.goto("/sourcing/offers")
     check(axe_page.get_by_test_id("offer-row").locator("a").first.get_attribute("href"))
-    assert not found, _report(found)
+    assert not found, report(found)
     browser_log.assert_clean()

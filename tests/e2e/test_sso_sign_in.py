@@ -19,9 +19,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from portal.seed import DEMO_PASSWORD
 from tests.e2e.conftest import serve_portal
-from tests.e2e.steps import nav_link
+from tests.e2e.steps import HOME_URL, click, nav_link, sign_in, sign_out
 from tests.oidc_provider import TestProvider
 
 pytestmark = pytest.mark.browser
@@ -37,8 +36,6 @@ NEWCOMER = {
     "name": "Nora Newcomer",
 }
 
-LOGIN_URL = re.compile(r"/login(\?.*)?$")
-HOME_URL = re.compile(r"/home$")
 SIGN_IN_SETTINGS_URL = re.compile(r"/admin/sign-in$")
 
 
@@ -56,28 +53,12 @@ def provider():
         yield idp
 
 
-def _sign_in_with_password(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(HOME_URL)
-
-
-def _sign_out(page: Page) -> None:
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "button", name="Sign out"
-    ).click()
-    expect(page).to_have_url(LOGIN_URL)
-    expect(page.get_by_role("alert")).to_have_text("You are signed out.")
-
-
 def connect_provider_as_admin(page: Page, provider: TestProvider, live_server: str) -> str:
     """The admin's part, through the pages: sign in, open "Sign-in", register the callback it
     shows at the provider, fill in and save the provider, see it in use, sign out. Returns the
     callback URL."""
-    _sign_in_with_password(page, ADMIN)
-    nav_link(page, "Sign-in").click()
+    sign_in(page, ADMIN)
+    click(nav_link(page, "Sign-in"))
     expect(page).to_have_url(SIGN_IN_SETTINGS_URL)
     expect(page.get_by_role("heading", name="Sign-in with your identity provider")).to_be_visible()
 
@@ -92,14 +73,14 @@ def connect_provider_as_admin(page: Page, provider: TestProvider, live_server: s
     page.get_by_label("Role of people who sign in for the first time").select_option(
         label="Partner user"
     )
-    page.get_by_role("button", name="Check and save").click()
+    click(page.get_by_role("button", name="Check and save"))
 
     expect(page).to_have_url(SIGN_IN_SETTINGS_URL)
     expect(page.locator(".alert-success")).to_have_text(
         f"Sign-in through {provider.issuer} is saved and in use."
     )
     expect(page.get_by_text(re.compile(rf"In use: {re.escape(provider.issuer)}, "))).to_be_visible()
-    _sign_out(page)
+    sign_out(page)
     return callback
 
 

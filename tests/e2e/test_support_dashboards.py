@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from selfservice.cases.seed import DEMO_CASES, PAST_CASES
-from tests.e2e.steps import click, nav, nav_link, sign_in
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
+from tests.e2e.axe import blocking_violations, report
+from tests.e2e.steps import chart_drawn, click, nav, nav_link, sign_in, table_rows
 
 pytestmark = pytest.mark.browser
 
@@ -21,32 +21,17 @@ AGENT = "support@northwind.example"
 CUSTOMER = "admin@granite.example"
 
 
-def _rows(page: Page, table_id: str) -> list[list[str]]:
-    return page.locator(f"#{table_id} tr").evaluate_all(
-        "rows => rows.map(r => Array.from(r.cells, c => c.textContent.trim()))"
-    )
-
-
-def _drawn(page: Page, chart_key: str) -> None:
-    """Chart.js drew on the chart's canvas (it keeps the chart on the canvas element)."""
-    expect(page.locator(f"#chart-{chart_key}")).to_be_visible()
-    page.wait_for_function(
-        "id => window.Chart && Chart.getChart(document.getElementById(id)) !== undefined",
-        arg=f"chart-{chart_key}",
-    )
-
-
 def test_a_support_agent_opens_the_support_dashboard_and_reads_the_backlog(page: Page, browser_log):
     sign_in(page, AGENT)
     click(nav_link(page, "Support dashboard"))
     expect(page).to_have_url(re.compile(r"/reports/support$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Support dashboard")
-    _drawn(page, "backlog-by-age")
+    chart_drawn(page, "backlog-by-age")
     # The demo's unresolved cases, opened hours ago: the scanner (pending, normal, 20 h), the
     # production line (new, urgent, 12 h), the warehouse Wi-Fi (new, high, 6 h); the branch VPN
     # (new, high, 30 h), the core switch (open, urgent, 50 h), the licence activation (on hold,
     # normal, 40 h).
-    assert _rows(page, "table-backlog-by-age") == [
+    assert table_rows(page, "table-backlog-by-age") == [
         ["Open for", "Low", "Normal", "High", "Urgent"],
         ["Under 1 day", "0", "1", "1", "1"],
         ["1–3 days", "0", "1", "1", "1"],
@@ -54,13 +39,13 @@ def test_a_support_agent_opens_the_support_dashboard_and_reads_the_backlog(page:
         ["7–30 days", "0", "0", "0", "0"],
         ["Over 30 days", "0", "0", "0", "0"],
     ]
-    rows = _rows(page, "table-sla-by-month")
+    rows = table_rows(page, "table-sla-by-month")
     assert rows[0] == ["Month", "First response", "Next response", "Resolution"]
     assert len(rows) == 13  # the last twelve months
     # The demo's follow-up questions were answered, most in time: next response is counted.
     assert any(re.fullmatch(r"\d+(\.\d)?%", row[2]) for row in rows[1:])
     # Every demo case was opened in the last twelve months (the rollup the seeder computed).
-    opened = [int(row[2]) for row in _rows(page, "table-cases-avoided-by-month")[1:]]
+    opened = [int(row[2]) for row in table_rows(page, "table-cases-avoided-by-month")[1:]]
     assert sum(opened) == len(DEMO_CASES) + len(PAST_CASES)
     browser_log.assert_clean()
 
@@ -70,10 +55,10 @@ def test_a_customer_admin_opens_its_dashboard_and_reads_its_open_cases(page: Pag
     click(nav_link(page, "Dashboard"))
     expect(page).to_have_url(re.compile(r"/reports/customer$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Dashboard")
-    _drawn(page, "open-cases")
+    chart_drawn(page, "open-cases")
     # Granite Bank's cases: the branch VPN (new, high), the core switch (open, urgent), the
     # scanner (pending, normal). Harbor Logistics' licence case (on hold) is not Granite's.
-    assert _rows(page, "table-open-cases") == [
+    assert table_rows(page, "table-open-cases") == [
         ["Status", "Low", "Normal", "High", "Urgent"],
         ["New", "0", "0", "1", "0"],
         ["Open", "0", "0", "0", "1"],
@@ -100,24 +85,16 @@ def test_a_customer_admin_sees_when_supports_next_reply_is_due(page: Page, brows
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_the_dashboards(axe_page: Page, browser_log):
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
     found = {}
     for email, path in ((AGENT, "/reports/support"), (CUSTOMER, "/reports/customer")):
         axe_page.context.clear_cookies()
         sign_in(axe_page, email)
         response = axe_page.goto(path)
         assert response.status == 200, path
-        axe_page.add_script_tag(path=str(AXE))
-        violations = axe_page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-                .map(v => ({id: v.id, impact: v.impact,
-                            nodes: v.nodes.map(n => n.target.join(' '))}))"""
-        )
-        blocking = [v for v in violations if v["impact"] in BLOCKING]
-        if blocking:
-            found[path] = blocking
-    assert not found, found
+        violations = blocking_violations(axe_page)
+        if violations:
+            found[path] = violations
+    assert not found, report(found)
     browser_log.assert_clean()
 
 

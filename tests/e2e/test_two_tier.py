@@ -18,9 +18,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.axe import blocking_violations
 from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, goto, nav_link, sign_in, sign_out
-from tests.e2e.test_layout_accessibility import AXE, BLOCKING
 
 pytestmark = pytest.mark.browser
 
@@ -52,18 +52,6 @@ def _open_lead(page: Page, company: str) -> None:
     click(nav_link(page, "Leads"))
     click(page.get_by_role("main").get_by_role("link", name=company, exact=True))
     expect(page).to_have_url(DETAIL_URL)
-
-
-def _axe(page: Page) -> list:
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (make install-test does)", pytrace=False)
-    page.add_script_tag(path=str(AXE))
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-            .map(v => ({id: v.id, impact: v.impact,
-                        nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return [v for v in violations if v["impact"] in BLOCKING]
 
 
 def test_the_vendor_offers_the_distributor_passes_down_the_reseller_accepts(
@@ -101,7 +89,7 @@ def test_the_vendor_offers_the_distributor_passes_down_the_reseller_accepts(
     )
     resellers.select_option(label=RESELLER[1])
     expect(card.get_by_label("Answer by (UTC)", exact=True)).not_to_have_value("")
-    blocking = _axe(page)
+    blocking = blocking_violations(page)
     assert not blocking, blocking
     click(card.get_by_role("button", name="Pass down", exact=True))
     expect(_flash(page, "Passed down")).to_have_text(f"Passed down to {RESELLER[1]}.")
@@ -117,7 +105,7 @@ def test_the_vendor_offers_the_distributor_passes_down_the_reseller_accepts(
     ours = page.get_by_test_id("our-offer")
     expect(ours.get_by_role("heading", name="Offered to you")).to_be_visible()
     expect(ours).to_contain_text(f"Passed down by {DISTRIBUTOR[1]}.")
-    blocking = _axe(page)
+    blocking = blocking_violations(page)
     assert not blocking, blocking
     click(ours.get_by_role("button", name="Accept the lead"))
     expect(_flash(page, "You accepted")).to_have_text(
