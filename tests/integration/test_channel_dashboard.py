@@ -6,20 +6,24 @@ staff only."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import time_machine
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, func, select, text
 
 from partners.analytics import channel
 from partners.analytics.models import DealDay, DealDirtyDay
 from partners.deals.models import DealConflict
-from portal import access, jobs, reports
+from portal import access, jobs, reports, workflow
+from portal.db import Base, set_principal, unscoped
 from portal.db import db as portal_db
-from portal.db import set_principal
+from portal.engine import make_engine
 from portal.tenancy import Principal
+from tests import factories
 from tests.report_tables import tables
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -452,3 +456,103 @@ def test_others_do_not_see_it_and_are_refused(client_as, org_factory, user_facto
     assert "/reports/channel" not in home and "/reports/forecast" not in home
     assert browser.get("/reports/channel").status_code == 403
     assert browser.get("/reports/forecast").status_code == 403
+
+
+# Two ticks at once (cron and a person's `flask tick`), for real: committed rows, each tick on its
+# own connection. PostgreSQL only: SQLite has one writer, so two ticks cannot overlap there.
+
+
+@pytest.fixture
+def committed_registration(app):
+    """A partner's registration submitted and approved on 3 March, committed for real (its days
+    marked dirty by the flush); removed afterwards with everything it left."""
+    if app.extensions["db"].engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL: SQLite's one writer never runs two ticks at once")
+    session = app.extensions["db"].session_factory()
+    session.info[workflow.UNCHECKED] = True  # arranged in its status, as the tests' worlds are
+    with unscoped(session):
+        partner = factories.make_org(session, "reseller", name="Two Ticks Partner Ltd")
+        factories.make_deal(
+            session,
+            partner,
+            status="approved",
+            value=Decimal("1234.00"),
+            submitted_at=at("2026-03-03T09:00"),
+            decided_at=at("2026-03-03T15:00"),
+            expires_at=at("2026-06-01"),
+        )
+        session.commit()
+        org_id = partner.id
+    session.close()
+    yield org_id
+    admin = make_engine(app.config["DATABASE_URL"])
+    with admin.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            if "org_id" in table.c:
+                conn.execute(delete(table).where(table.c.org_id == org_id))
+        conn.execute(delete(DealDirtyDay.__table__))
+        organizations = Base.metadata.tables["organizations"]
+        conn.execute(delete(organizations).where(organizations.c.id == org_id))
+    admin.dispose()
+
+
+def test_two_ticks_at_once_count_a_registration_once(app, committed_registration):
+    """The first tick to read the marks pauses there until the second is seen waiting for the
+    rollup's lock; the second then finds the marks gone. Without the lock the second would read
+    the same marks and rebuild the same day alongside (where the unique index refuses one of the
+    two rows, failing that tick)."""
+    engine = app.extensions["db"].engine
+    watcher = make_engine(app.config["DATABASE_URL"])
+    first_read = threading.Lock()
+    seen_waiting: list[bool] = []
+
+    def hold_the_first_read(conn, cursor, sql, parameters, context, executemany):  # after it ran
+        if sql.startswith("SELECT deal_dirty_days.id") and first_read.acquire(blocking=False):
+            seen_waiting.append(_an_advisory_lock_awaited(watcher))
+
+    failures: list[BaseException] = []
+
+    def tick():
+        try:
+            with app.app_context():
+                jobs.run_periodic(["deal_figures"])
+        except BaseException as error:  # the assertion below names it
+            failures.append(error)
+
+    event.listen(engine, "after_cursor_execute", hold_the_first_read)
+    try:
+        threads = [threading.Thread(target=tick) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        event.remove(engine, "after_cursor_execute", hold_the_first_read)
+        watcher.dispose()
+    assert not failures, failures
+    assert seen_waiting == [True], "the second tick never waited for the first"
+    session = app.extensions["db"].session_factory()
+    with unscoped(session):
+        rows = session.execute(
+            select(DealDay.day, DealDay.registered, DealDay.approved, DealDay.approved_value).where(
+                DealDay.org_id == committed_registration
+            )
+        ).all()
+        marks = session.scalar(select(func.count()).select_from(DealDirtyDay))
+    session.close()
+    assert rows == [(at("2026-03-03").date(), 1, 1, Decimal("1234.00"))]
+    assert marks == 0
+
+
+def _an_advisory_lock_awaited(engine, attempts: int = 500) -> bool:
+    """Whether some connection comes to wait for an advisory lock (polled, up to about 5 s)."""
+    with engine.connect() as conn:
+        for _ in range(attempts):
+            waiting = conn.scalar(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            )
+            if waiting:
+                return True
+            conn.rollback()  # a fresh snapshot of pg_locks
+            time.sleep(0.01)
+    return False
