@@ -214,10 +214,12 @@ def _page_paths(app) -> dict[str, str]:
 
 def database_cpu_seconds(owner, database: str) -> float:
     """CPU time used so far by the server processes serving ``database`` (PostgreSQL on this
-    machine: /proc of each backend in pg_stat_activity)."""
+    machine: /proc of each backend in pg_stat_activity): the clients' backends and their
+    parallel workers, not autovacuum's (which a bulk load sets going, mid-measurement)."""
     with owner.connect() as conn:
         pids = conn.exec_driver_sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %(d)s AND pid <> pg_backend_pid()",
+            "SELECT pid FROM pg_stat_activity WHERE datname = %(d)s AND pid <> pg_backend_pid()"
+            " AND backend_type IN ('client backend', 'parallel worker')",
             {"d": database},
         ).scalars()
         total = 0
