@@ -214,12 +214,13 @@ def _page_paths(app) -> dict[str, str]:
 
 def database_cpu_seconds(owner, database: str) -> float:
     """CPU time used so far by the server processes serving ``database`` (PostgreSQL on this
-    machine: /proc of each backend in pg_stat_activity): the clients' backends and their
-    parallel workers, not autovacuum's (which a bulk load sets going, mid-measurement)."""
+    machine: /proc of each backend in pg_stat_activity): the clients' backends, not autovacuum's
+    (which a bulk load sets going, mid-measurement). A parallel query's workers come and go
+    between two readings, so their CPU is not counted."""
     with owner.connect() as conn:
         pids = conn.exec_driver_sql(
             "SELECT pid FROM pg_stat_activity WHERE datname = %(d)s AND pid <> pg_backend_pid()"
-            " AND backend_type IN ('client backend', 'parallel worker')",
+            " AND backend_type = 'client backend'",
             {"d": database},
         ).scalars()
         total = 0
