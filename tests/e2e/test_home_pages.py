@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from portal.seed import DEMO_PASSWORD
-from tests.e2e.steps import sign_in
+from tests.e2e.steps import nav, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -65,10 +65,6 @@ LOGIN_URL = re.compile(r"/login(\?.*)?$")
 HOME_URL = re.compile(r"/home$")
 
 
-def _main_nav(page: Page):
-    return page.get_by_role("navigation", name="Main navigation")
-
-
 def _expect_sign_in_page(page: Page) -> None:
     expect(page).to_have_url(LOGIN_URL)
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
@@ -91,21 +87,21 @@ def test_each_audience_signs_in_sees_its_home_and_signs_out(page: Page, browser_
     expect(page.get_by_test_id("home-heading")).to_have_text(who.heading)
     signed_in_as = re.compile(rf"Signed in as .* at {re.escape(who.organisation)}\.")
     expect(page.get_by_text(signed_in_as)).to_be_visible()
-    nav = _main_nav(page)
-    expect(nav.get_by_role("link", name="Home", exact=True)).to_have_attribute(
+    main_nav = nav(page)
+    expect(main_nav.get_by_role("link", name="Home", exact=True)).to_have_attribute(
         "aria-current", "page"
     )
     # In a drop-down of its area or a plain link: counted whether its menu is open or not.
-    links = nav.get_by_role("link", include_hidden=True)
+    links = main_nav.get_by_role("link", include_hidden=True)
     for label in who.visible:
         expect(links.filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))).to_have_count(1)
     for label in who.hidden:
         expect(links.filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))).to_have_count(0)
 
-    nav.get_by_role("button", name="Sign out").click()
+    main_nav.get_by_role("button", name="Sign out").click()
     _expect_sign_in_page(page)
     expect(page.get_by_role("alert")).to_have_text("You are signed out.")
-    expect(nav.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(main_nav.get_by_role("button", name="Sign out")).to_have_count(0)
 
     # The signed-in page cannot come back: not from history, not by its address.
     page.go_back()
@@ -160,7 +156,7 @@ def test_pages_stay_on_the_portal_host(page: Page, browser_log, live_server):
         u.startswith(live_server + "/") or u.startswith("data:") for u in browser_log.requests
     ), browser_log.requests
     # ... and applied: the navbar is styled by Bootstrap, not the browser's defaults.
-    expect(_main_nav(page)).to_have_css("display", "flex")  # waits for the stylesheet
+    expect(nav(page)).to_have_css("display", "flex")  # waits for the stylesheet
     browser_log.assert_clean()
 
 
