@@ -17,7 +17,9 @@ Column = export.Column
 
 def case_rows(principal, args) -> Select:
     """The case list for ``args``, most recently changed first, as the page shows it."""
-    stmt = queries.cases(**queries.case_filters(args, principal))
+    stmt = queries.cases(**queries.case_filters(args, principal)).options(
+        joinedload(Case.requester)  # a column here, not on the page
+    )
     if principal.is_vendor_staff:
         stmt = stmt.options(joinedload(Case.assignee))
     return export.ordered(stmt, queries.SORTS, "recent")

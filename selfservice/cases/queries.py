@@ -41,10 +41,10 @@ def cases(
     status: str | None = None, search: str | None = None, other_than_org: int | None = None
 ) -> Select:
     """Cases the principal may see, most recently changed first. ``status`` "unresolved": any
-    open one; ``other_than_org``: leave that organisation's out (a partner's customers' cases)."""
-    stmt = select(Case).options(
-        joinedload(Case.org), joinedload(Case.requester), joinedload(Case.catalogue_product)
-    )
+    open one; ``other_than_org``: leave that organisation's out (a partner's customers' cases).
+    With what the list shows of each (its organisation and product); a reader of more adds its
+    own loads (the export: the requester)."""
+    stmt = select(Case).options(joinedload(Case.org), joinedload(Case.catalogue_product))
     if status in STATUSES:
         stmt = stmt.where(Case.status == status)
     elif status == "unresolved":
