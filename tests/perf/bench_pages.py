@@ -16,15 +16,18 @@ One run:
 2. in-process (Flask test client), counts the SQL statements of each page (a
    ``before_cursor_execute`` listener on the app's engine) at the demo's size and at full size,
    and fails if a count grew with the rows;
-3. serves the portal (``wsgi:app``) and the bare list page (``bare_list_app`` below: Flask +
-   SQLAlchemy Core + a Jinja template listing the 50 newest of the leads, no sign-in) with
-   gunicorn, same settings (default 2 ``sync`` workers);
+3. serves the portal (``wsgi:app`` plus one page, ``FLOOR_PATH``: the signed-in layout with
+   nothing in it, what every signed-in page costs before its content) and the bare list page
+   (``bare_list_app`` below: Flask + SQLAlchemy Core + a Jinja template listing the 50 newest of
+   the leads, no sign-in) with gunicorn, same settings (default 2 ``sync`` workers);
 4. for each page, one signed-in ``requests.Session`` per client thread (``--clients``), GETs the
    portal page for ``--seconds``, then the bare page for ``--seconds`` with the same client code:
    requests/s of each and the ratio; every answer must be a 200 (no redirect);
 5. sends more portal requests until its workers have answered ``--rss-requests`` in all, and
    reads each worker's resident memory (``VmRSS``, /proc);
-6. prints the table, stops both servers and removes the temporary directory.
+6. prints the table (with each page's "content / bare": what it costs a request over the floor,
+   as a multiple of the whole bare page's cost), stops both servers and removes the temporary
+   directory.
 
 All traffic goes to 127.0.0.1; every loop is bounded in count and time.
 """
@@ -48,8 +51,9 @@ AGENT = "support@northwind.example"
 CHANNEL = "channel@northwind.example"
 RESELLER = "admin@alpine.example"
 CUSTOMER = "lee@granite.example"
-# (page, signed in as, kind): the busiest list page of each audience, the home pages, and the
-# organisation page.
+FLOOR_PATH = "/bench/layout"  # served by ``portal_with_floor`` only
+# (page, signed in as, kind): the busiest list page of each audience, the home pages, the
+# organisation page, and the floor: the signed-in layout with nothing in it.
 PAGES = (
     ("/cases/queue", AGENT, "list"),
     ("/leads/", CHANNEL, "list"),
@@ -60,6 +64,7 @@ PAGES = (
     ("/home", RESELLER, "home"),
     ("/home", CUSTOMER, "home"),
     ("/organizations/mine", RESELLER, "organisation"),
+    (FLOOR_PATH, CHANNEL, "floor"),
 )
 MAX_STATEMENTS = 8
 MAX_RSS_MB = 150
@@ -105,6 +110,32 @@ def _bare_list_app() -> Flask:
 
 
 bare_list_app = _bare_list_app()
+
+
+# --- the floor: the portal with one more page, its signed-in layout and nothing in it -----------
+
+
+def portal_with_floor() -> Flask:
+    """The portal as ``wsgi:app`` serves it, plus ``FLOOR_PATH``: the base layout, signed in,
+    with an empty content block. What any signed-in page costs before its own content (the
+    session, the principal, CSRF, the security headers, the language, the layout), so the table
+    shows how near to the bare list page a signed-in page can come at all. gunicorn calls this
+    factory (``tests.perf.bench_pages:portal_with_floor()``); nothing else serves the route."""
+    from portal.app import create_app
+
+    return add_floor(create_app())
+
+
+def add_floor(app: Flask) -> Flask:
+    from flask import render_template
+    from flask_login import login_required
+
+    @app.get(FLOOR_PATH)
+    @login_required
+    def layout_floor():
+        return render_template("base.html")
+
+    return app
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -291,6 +322,13 @@ class Row:
     def ratio(self) -> float:
         return self.portal_rps / self.bare_rps if self.bare_rps else 0.0
 
+    def content_to_bare(self, floor: Row) -> float | None:
+        """What this page costs over the floor (the signed-in layout alone), per request, as a
+        multiple of what the whole bare page costs: its own content against bare's 50 rows."""
+        if not (self.portal_rps and floor.portal_rps and self.bare_rps):
+            return None
+        return (1 / self.portal_rps - 1 / floor.portal_rps) * self.bare_rps
+
 
 def serve_and_measure(args, env: dict, tmp_dir: Path, rows: list[Row], password: str) -> list:
     import requests
@@ -299,7 +337,9 @@ def serve_and_measure(args, env: dict, tmp_dir: Path, rows: list[Row], password:
 
     settings = base.ServerSettings("sync", args.workers, 4)
     print(f"\nHTTP: {settings.describe()}, both servers on 127.0.0.1, {args.clients} clients")
-    portal = base.start_server("portal", "wsgi:app", settings, env, tmp_dir)
+    portal = base.start_server(
+        "portal", "tests.perf.bench_pages:portal_with_floor()", settings, env, tmp_dir
+    )
     servers = [portal]
     with base.serving(servers):
         bare = base.start_server(
@@ -353,11 +393,13 @@ def print_table(title: str, rows: list[Row], rss: list[float]) -> None:
         RESELLER: "reseller",
         CUSTOMER: "customer",
     }
+    floor = next((row for row in rows if row.kind == "floor"), None)
     print(f"\n{title}\n")
     print(
-        "| page | signed in as | portal req/s | bare req/s | ratio | SQL statements | RSS after |"
+        "| page | signed in as | portal req/s | bare req/s | ratio | content / bare "
+        "| SQL statements | RSS after |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     rss_text = " / ".join(f"{m:.0f}" for m in rss) + " MB" if rss else "n/a"
     for row in rows:
         statements = (
@@ -365,9 +407,11 @@ def print_table(title: str, rows: list[Row], rss: list[float]) -> None:
             if row.statements == row.statements_small
             else f"{row.statements_small} → {row.statements} (grew)"
         )
+        content = row.content_to_bare(floor) if floor is not None and row is not floor else None
         print(
             f"| {row.path} | {who[row.email]} | {row.portal_rps:.0f} | {row.bare_rps:.0f} | "
-            f"{row.ratio:.2f} | {statements} | {rss_text} |"
+            f"{row.ratio:.2f} | {'' if content is None else f'{content:.2f}'} | {statements} "
+            f"| {rss_text} |"
         )
     lists = [row for row in rows if row.kind == "list"]
     checks = {
@@ -383,11 +427,18 @@ def print_table(title: str, rows: list[Row], rss: list[float]) -> None:
     print()
     for name, met in checks.items():
         print(f"  {'met    ' if met else 'NOT met'}  {name}")
+    for row in rows:
+        if row.kind == "floor":
+            print(
+                f"  the signed-in layout alone ({row.path}, nothing in it) serves {row.ratio:.2f}× "
+                "the bare list page: no signed-in page can do better"
+            )
 
 
 def run(args, app, env: dict, tmp_dir: Path, label: str, built: bool = False) -> None:
     from portal.seed import DEMO_PASSWORD
 
+    add_floor(app)  # the in-process counts read the floor page too
     if built:  # a database kept from an earlier run: no small size to compare with
         print("  the data of an earlier run (--database): statement growth not checked")
         large = small = statement_counts(app, DEMO_PASSWORD)
