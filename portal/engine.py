@@ -73,9 +73,13 @@ def database_busy(error: BaseException) -> bool:
     return False
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, autocommit: bool = False) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over
     # (SQLAlchemy's documented recipe), and turn on foreign keys and WAL on every connection.
+    # ``autocommit``: the engine was made with isolation_level="AUTOCOMMIT", so no BEGIN of ours
+    # (SQLAlchemy commits nothing there, and what ran after our BEGIN was rolled back when the
+    # connection went back to the pool: an ANALYZE that left no statistics). AUTOCOMMIT is
+    # honoured for a whole engine only, not as one connection's execution option.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
@@ -98,7 +102,8 @@ def _configure_sqlite(engine: Engine) -> None:
         if conn.info.get("busy_timeout_ms") != wait:
             conn.exec_driver_sql(f"PRAGMA busy_timeout={wait:d}")
             conn.info["busy_timeout_ms"] = wait
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
+        if not autocommit:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
 def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
@@ -114,7 +119,7 @@ def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
             # it plans with what the tick's ANALYZE found (portal.planner_statistics).
             kwargs.setdefault("pool_recycle", 3600)
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, autocommit=kwargs.get("isolation_level") == "AUTOCOMMIT")
         return engine
     # No JIT: the row-level security policies lift plans' cost estimates over PostgreSQL's JIT
     # threshold, and compiling then costs 100-200 ms on queries that run in 10 ms without it.
