@@ -326,6 +326,9 @@ def analyze(app) -> None:
             conn.exec_driver_sql("VACUUM ANALYZE" if postgres else "ANALYZE")
     finally:
         engine.dispose()
+    # A SQLite connection reads the statistics when it opens: the app's pooled ones, opened
+    # before, would plan without them (a worker's are recycled within the hour).
+    app.extensions["db"].engine.dispose()
 
 
 # --- in-process figures ----------------------------------------------------------------------
