@@ -4,6 +4,7 @@ PostgreSQL without JIT, optionally as an ordinary role that row-level security b
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 from typing import Any
 
@@ -106,6 +107,39 @@ def _configure_sqlite(engine: Engine, *, autocommit: bool = False) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _may_write() else "BEGIN")
 
 
+_SCOPES_AT_SAVEPOINTS = "tenant_scope_at_savepoints"  # [(savepoint, the scope it began with)]
+_SAVEPOINT_STATEMENT = re.compile(r'(SAVEPOINT|ROLLBACK TO SAVEPOINT|RELEASE SAVEPOINT) "?(\w+)"?')
+
+
+def _track_scope_through_savepoint(conn, statement: str) -> None:
+    """After a savepoint statement that succeeded: remember the scope a savepoint began with;
+    after a rollback to it, the scope is that one again (PostgreSQL undoes the settings made
+    since, and ends the savepoints begun inside it); after its release, what was set in it
+    stays. Read from the statements themselves, as run, by name: so a savepoint that failed to
+    begin, or one ended out of order, is seen as the database saw it."""
+    found = _SAVEPOINT_STATEMENT.fullmatch(statement.strip())
+    if found is None:
+        return
+    kind, name = found.groups()
+    begun = conn.info.setdefault(_SCOPES_AT_SAVEPOINTS, [])
+    if kind == "SAVEPOINT":
+        begun.append((name, conn.info.get("tenant_scope")))
+        return
+    # The most recent savepoint of that name, as PostgreSQL takes it; those begun after it end.
+    at = next((n for n in range(len(begun) - 1, -1, -1) if begun[n][0] == name), None)
+    if at is None:  # begun before we knew the scope: it is not known now either
+        begun.clear()
+        conn.info.pop("tenant_scope", None)
+        return
+    scope = begun[at][1]
+    del begun[at:]
+    if kind == "ROLLBACK TO SAVEPOINT":
+        if scope is None:
+            conn.info.pop("tenant_scope", None)
+        else:
+            conn.info["tenant_scope"] = scope
+
+
 def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url``. On PostgreSQL, ``role`` is a role every connection switches to, so
     the app can run as an ordinary role that row-level security binds."""
@@ -126,12 +160,30 @@ def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
     connect_args = {"options": "-c jit=off", **kwargs.pop("connect_args", {})}
     engine = create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
-    # set_config(..., true) ends with its transaction or savepoint: forget what we set.
+    # The row-level-security scope this connection's transaction has set (portal.db), kept in
+    # ``conn.info["tenant_scope"]`` so that it is set again only when it changes.
+    # set_config(..., true) ends with its transaction: forget what we set (and what a
+    # connection that went back to the pool mid-transaction may still say).
+    @event.listens_for(engine, "begin")
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
-    @event.listens_for(engine, "rollback_savepoint")
     def _forget_scope(conn, *args):
         conn.info.pop("tenant_scope", None)
+        conn.info.pop(_SCOPES_AT_SAVEPOINTS, None)
+
+    # A rollback to a savepoint restores the scope it began with (every read_across() block ends
+    # so: forgetting it cost a statement a block to set the scope the database had restored).
+    @event.listens_for(engine, "after_cursor_execute")
+    def _scope_after_savepoint(conn, cursor, statement, parameters, context, executemany):
+        if "SAVEPOINT" in statement:
+            _track_scope_through_savepoint(conn, statement)
+
+    # A statement that failed (a savepoint among them) leaves what the transaction set unknown:
+    # set it again before the next statement.
+    @event.listens_for(engine, "handle_error")
+    def _forget_scope_on_error(context):
+        if context.connection is not None:
+            _forget_scope(context.connection)
 
     if role:
         if not role.replace("_", "").isalnum():

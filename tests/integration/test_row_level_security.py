@@ -1,11 +1,13 @@
 """PostgreSQL row-level security, the second wall: raw SQL run as an ordinary (non-superuser)
 role sees only what the transaction's tenant scope allows."""
 
-import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
+import warnings
 
-from portal.db import GLOBAL_TABLES, Base, set_principal
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+from portal.db import GLOBAL_TABLES, Base, read_across, set_principal, unscoped
 from portal.tenancy import Principal
 from tests.conftest import APP_ROLE
 
@@ -182,3 +184,83 @@ def test_every_policy_reads_the_session_settings_once_per_statement(pg, as_ordin
         filters.append(line)
     assert any("$" in line for line in filters), plan  # the settings, read once
     assert not any("current_setting" in line for line in filters), plan
+
+
+def test_the_scope_after_a_savepoint_is_the_one_postgresql_has(app, pg, org_factory, user_factory):
+    """PostgreSQL undoes the settings made after a savepoint when it is rolled back to and keeps
+    them when it is released. A read_across() block (a savepoint rolled back) leaves the
+    principal's scope as it found it, so it is not set again after the block; a savepoint
+    released after an unscoped read leaves everything visible, so the next walled statement sets
+    the organisation's scope again. Each time the database's own setting is read back."""
+    org = org_factory()
+    user = user_factory(org, "partner_user")
+    session = app.extensions["db"].session_factory()
+    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
+    engine = app.extensions["db"].engine
+    setting = text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
+    scope_statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "set_config" in statement:
+            scope_statements.append(parameters["scope"])
+
+    try:
+        assert tuple(session.execute(setting).one()) == ("org", str(org.id))
+        event.listen(engine, "before_cursor_execute", record)
+        with read_across(session) as reader:
+            assert tuple(reader.execute(setting).one()) == ("all", "")
+        assert tuple(session.execute(setting).one()) == ("org", str(org.id))
+        assert scope_statements == ["all"]  # into the block only: PostgreSQL restored the rest
+
+        released = session.begin_nested()
+        with unscoped(session):
+            assert tuple(session.execute(setting).one()) == ("all", "")
+        released.commit()
+        assert tuple(session.execute(setting).one()) == ("org", str(org.id))
+        assert scope_statements == ["all", "all", "org"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        session.close()
+
+
+def test_after_a_failed_savepoint_or_one_ended_out_of_order_the_scope_is_set_again(
+    app, pg, org_factory, user_factory
+):
+    """What the scope is after a savepoint is read from the savepoint statements that succeeded,
+    by name: a savepoint that could not begin (the transaction had failed) and an outer one
+    rolled back to while an inner one was open leave no stale record claiming one
+    organisation's scope while the database has everything visible."""
+    org = org_factory()
+    user = user_factory(org, "partner_user")
+    session = app.extensions["db"].session_factory()
+    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
+    setting = text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
+    own = ("org", str(org.id))
+    try:
+        # A statement fails inside a savepoint begun while everything was visible; a read_across
+        # block then cannot begin its savepoint; the first savepoint is rolled back to.
+        with unscoped(session):
+            session.execute(setting)
+        failed = session.begin_nested()
+        assert tuple(session.execute(setting).one()) == own
+        with pytest.raises(DBAPIError):
+            session.execute(text("SELECT 1/0"))
+        with pytest.raises(DBAPIError), read_across(session) as reader:
+            reader.execute(setting)
+        failed.rollback()
+        assert tuple(session.execute(setting).one()) == own
+
+        # An outer savepoint (begun with everything visible) rolled back to while an inner one
+        # (begun with the organisation's scope) is still open.
+        connection = session.connection()
+        with unscoped(session):
+            assert tuple(session.execute(setting).one()) == ("all", "")
+        outer = connection.begin_nested()
+        assert tuple(session.execute(setting).one()) == own
+        connection.begin_nested()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SQLAlchemy warns of the inner one left open
+            outer.rollback()
+        assert tuple(session.execute(setting).one()) == own
+    finally:
+        session.close()
