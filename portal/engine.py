@@ -173,17 +173,24 @@ def make_engine(url: str, role: str | None = None, **kwargs: Any) -> Engine:
 
     # A rollback to a savepoint restores the scope it began with (every read_across() block ends
     # so: forgetting it cost a statement a block to set the scope the database had restored).
+    # The scope is unknown from the moment SQLAlchemy rolls back to a savepoint, and known again
+    # only once a savepoint statement it recognises has run: what it misses costs a statement.
+    @event.listens_for(engine, "rollback_savepoint")
+    def _scope_unknown_during_rollback(conn, name, context):
+        conn.info.pop("tenant_scope", None)
+
     @event.listens_for(engine, "after_cursor_execute")
     def _scope_after_savepoint(conn, cursor, statement, parameters, context, executemany):
         if "SAVEPOINT" in statement:
             _track_scope_through_savepoint(conn, statement)
 
     # A statement that failed (a savepoint among them) leaves what the transaction set unknown:
-    # set it again before the next statement.
+    # set it again before the next statement. (A connection lost meanwhile starts afresh.)
     @event.listens_for(engine, "handle_error")
     def _forget_scope_on_error(context):
-        if context.connection is not None:
-            _forget_scope(context.connection)
+        conn = context.connection
+        if conn is not None and not context.is_disconnect and not conn.invalidated:
+            _forget_scope(conn)
 
     if role:
         if not role.replace("_", "").isalnum():
