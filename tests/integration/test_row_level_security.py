@@ -36,6 +36,25 @@ def as_ordinary_role(pg):
     pg.execute(text("RESET ROLE"))
 
 
+@pytest.fixture
+def partner_session(app, pg, org_factory, user_factory):
+    """An app session of a partner user, as a request has it; yields it and the organisation."""
+    org = org_factory()
+    user = user_factory(org, "partner_user")
+    session = app.extensions["db"].session_factory()
+    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
+    yield session, org
+    session.close()
+
+
+def scope_of(session) -> tuple[str, str]:
+    """The row-level-security settings as the database has them for ``session`` now."""
+    found = session.execute(
+        text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
+    ).one()
+    return tuple(found)
+
+
 def test_every_tenant_table_has_forced_row_level_security(pg):
     tables = {m.local_table.name for m in Base.registry.mappers}
     rows = pg.execute(
@@ -96,16 +115,9 @@ def test_audit_events_cannot_be_changed_even_with_raw_sql(pg, as_ordinary_role, 
     assert pg.execute(text("DELETE FROM audit_events")).rowcount == 0
 
 
-def test_the_app_session_sets_the_scope_of_its_principal(app, pg, org_factory, user_factory):
-    org = org_factory()
-    user = user_factory(org, "partner_user")
-    session = app.extensions["db"].session_factory()
-    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
-    scope = session.execute(
-        text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
-    ).one()
-    assert tuple(scope) == ("org", str(org.id))
-    session.close()
+def test_the_app_session_sets_the_scope_of_its_principal(partner_session):
+    session, org = partner_session
+    assert scope_of(session) == ("org", str(org.id))
 
 
 def test_a_recipients_scope_never_reaches_a_draft_quote_nor_its_lines(
@@ -186,18 +198,14 @@ def test_every_policy_reads_the_session_settings_once_per_statement(pg, as_ordin
     assert not any("current_setting" in line for line in filters), plan
 
 
-def test_the_scope_after_a_savepoint_is_the_one_postgresql_has(app, pg, org_factory, user_factory):
+def test_the_scope_after_a_savepoint_is_the_one_postgresql_has(app, partner_session):
     """PostgreSQL undoes the settings made after a savepoint when it is rolled back to and keeps
     them when it is released. A read_across() block (a savepoint rolled back) leaves the
     principal's scope as it found it, so it is not set again after the block; a savepoint
     released after an unscoped read leaves everything visible, so the next walled statement sets
     the organisation's scope again. Each time the database's own setting is read back."""
-    org = org_factory()
-    user = user_factory(org, "partner_user")
-    session = app.extensions["db"].session_factory()
-    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
+    session, org = partner_session
     engine = app.extensions["db"].engine
-    setting = text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
     scope_statements: list[str] = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
@@ -205,62 +213,54 @@ def test_the_scope_after_a_savepoint_is_the_one_postgresql_has(app, pg, org_fact
             scope_statements.append(parameters["scope"])
 
     try:
-        assert tuple(session.execute(setting).one()) == ("org", str(org.id))
+        assert scope_of(session) == ("org", str(org.id))
         event.listen(engine, "before_cursor_execute", record)
         with read_across(session) as reader:
-            assert tuple(reader.execute(setting).one()) == ("all", "")
-        assert tuple(session.execute(setting).one()) == ("org", str(org.id))
+            assert scope_of(reader) == ("all", "")
+        assert scope_of(session) == ("org", str(org.id))
         assert scope_statements == ["all"]  # into the block only: PostgreSQL restored the rest
 
         released = session.begin_nested()
         with unscoped(session):
-            assert tuple(session.execute(setting).one()) == ("all", "")
+            assert scope_of(session) == ("all", "")
         released.commit()
-        assert tuple(session.execute(setting).one()) == ("org", str(org.id))
+        assert scope_of(session) == ("org", str(org.id))
         assert scope_statements == ["all", "all", "org"]
     finally:
         event.remove(engine, "before_cursor_execute", record)
-        session.close()
 
 
 def test_after_a_failed_savepoint_or_one_ended_out_of_order_the_scope_is_set_again(
-    app, pg, org_factory, user_factory
+    partner_session,
 ):
     """What the scope is after a savepoint is read from the savepoint statements that succeeded,
     by name: a savepoint that could not begin (the transaction had failed) and an outer one
     rolled back to while an inner one was open leave no stale record claiming one
     organisation's scope while the database has everything visible."""
-    org = org_factory()
-    user = user_factory(org, "partner_user")
-    session = app.extensions["db"].session_factory()
-    set_principal(session, Principal(org.id, org.kind, user.role, user.id))
-    setting = text("SELECT current_setting('app.scope'), current_setting('app.org_id')")
+    session, org = partner_session
     own = ("org", str(org.id))
-    try:
-        # A statement fails inside a savepoint begun while everything was visible; a read_across
-        # block then cannot begin its savepoint; the first savepoint is rolled back to.
-        with unscoped(session):
-            session.execute(setting)
-        failed = session.begin_nested()
-        assert tuple(session.execute(setting).one()) == own
-        with pytest.raises(DBAPIError):
-            session.execute(text("SELECT 1/0"))
-        with pytest.raises(DBAPIError), read_across(session) as reader:
-            reader.execute(setting)
-        failed.rollback()
-        assert tuple(session.execute(setting).one()) == own
+    # A statement fails inside a savepoint begun while everything was visible; a read_across
+    # block then cannot begin its savepoint; the first savepoint is rolled back to.
+    with unscoped(session):
+        scope_of(session)
+    failed = session.begin_nested()
+    assert scope_of(session) == own
+    with pytest.raises(DBAPIError):
+        session.execute(text("SELECT 1/0"))
+    with pytest.raises(DBAPIError), read_across(session) as reader:
+        scope_of(reader)
+    failed.rollback()
+    assert scope_of(session) == own
 
-        # An outer savepoint (begun with everything visible) rolled back to while an inner one
-        # (begun with the organisation's scope) is still open.
-        connection = session.connection()
-        with unscoped(session):
-            assert tuple(session.execute(setting).one()) == ("all", "")
-        outer = connection.begin_nested()
-        assert tuple(session.execute(setting).one()) == own
-        connection.begin_nested()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLAlchemy warns of the inner one left open
-            outer.rollback()
-        assert tuple(session.execute(setting).one()) == own
-    finally:
-        session.close()
+    # An outer savepoint (begun with everything visible) rolled back to while an inner one
+    # (begun with the organisation's scope) is still open.
+    connection = session.connection()
+    with unscoped(session):
+        assert scope_of(session) == ("all", "")
+    outer = connection.begin_nested()
+    assert scope_of(session) == own
+    connection.begin_nested()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy warns of the inner one left open
+        outer.rollback()
+    assert scope_of(session) == own
