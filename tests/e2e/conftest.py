@@ -4,9 +4,10 @@ Playwright.
 The live server has its own database, never the rolled-back ``db`` of the other tests: a temporary
 SQLite file, or, when ``TEST_DATABASE_URL`` names a PostgreSQL server, a separate database on that
 server (created here and dropped afterwards, so the shared ``test`` database is left alone). Its
-schema is built by the migrations and the demo world is seeded into it; on PostgreSQL the app
-connects as the suite's ordinary role, so row-level security applies. CSRF protection is on: the
-browser goes through the same forms and tokens as a person would.
+schema is built by the migrations and the demo world is seeded into it, once a run: each module's
+server gets a copy of that database (a module whose settings change what the seed writes seeds its
+own); on PostgreSQL the app connects as the suite's ordinary role, so row-level security applies.
+CSRF protection is on: the browser goes through the same forms and tokens as a person would.
 
 Chromium is the system one (``/usr/bin/chromium``); Playwright cannot download browsers here. When
 it is missing the browser tests *fail* rather than skip, because CI treats a skipped browser test
@@ -16,9 +17,10 @@ as a failure anyway and a failure says why.
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,7 +33,7 @@ from werkzeug.serving import make_server
 from portal.app import create_app
 from portal.config import normalise_database_url
 from portal.seed import seed_demo_world
-from tests.conftest import reset_schema
+from tests.conftest import APP_ROLE, reset_schema
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -72,12 +74,95 @@ class _PostgresDatabase:
         finally:
             engine.dispose()
 
-    def create(self) -> None:
+    def create(self, template: str | None = None) -> None:
+        """An empty database, or a copy of the database named ``template`` (which nobody may be
+        connected to meanwhile)."""
         self.drop()  # what a crashed earlier run may have left
-        self._run(f'CREATE DATABASE "{self.name}"')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self._run(f'CREATE DATABASE "{self.name}"{copy}')
 
     def drop(self) -> None:
         self._run(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# Settings a module's server may add that the seed does not read: such a server starts from a copy
+# of the seeded database. Any other setting (mail, the business calendar) may change what the seed
+# writes, so a server given one migrates and seeds a database of its own.
+SEED_NEUTRAL_SETTINGS = frozenset({"WEBHOOK_ALLOW_PRIVATE_TARGETS", "SSO_ALLOW_INSECURE_LOOPBACK"})
+
+
+def _test_app(url: str, role: str | None, secret_key: str, **config):
+    return create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "TESTING": True,
+            "SECRET_KEY": secret_key,
+            "DATABASE_URL": url,
+            "DATABASE_ROLE": role,
+            "WTF_CSRF_ENABLED": True,
+            "SMTP_URL": None,
+            "REDIS_URL": None,
+            "SERVER_NAME": None,
+            **config,
+        }
+    )
+
+
+def _migrate_and_seed(url: str, secret_key: str, **config) -> str | None:
+    """Build ``url``'s schema with the migrations and seed the demo world; returns the role the
+    app runs as (on PostgreSQL)."""
+    role = reset_schema(url)
+    app = _test_app(url, role, secret_key, **config)
+    try:
+        with app.app_context():
+            seed_demo_world()
+    finally:
+        app.extensions["db"].engine.dispose()
+    return role
+
+
+class _SeededTemplate:
+    """The migrated and seeded demo world, built once a run on first use (a migration and a seed
+    take 5-9 s, once per module before), and copied for each server that asks."""
+
+    def __init__(self) -> None:
+        self.source: str | None = None  # a SQLite file's path, or a PostgreSQL database's name
+        self.postgres: _PostgresDatabase | None = None
+
+    def copy_to(self, tmp_path_factory, server_url: str | None, target) -> None:
+        """Make ``target`` (a SQLite file's path, or a ``_PostgresDatabase``) a copy."""
+        if self.source is None:
+            if server_url is None:
+                path = tmp_path_factory.mktemp("e2e-template") / "portal-e2e.sqlite3"
+                _migrate_and_seed(f"sqlite:///{path}", "e2e-test-secret-template")
+                self.source = str(path)
+            else:
+                self.postgres = _PostgresDatabase(server_url, f"{_e2e_database_name()}_template")
+                self.postgres.create()
+                _migrate_and_seed(self.postgres.url, "e2e-test-secret-template")
+                self.source = self.postgres.name
+        if server_url is None:
+            # SQLite's backup API copies a consistent database, whatever its journal holds.
+            with (
+                closing(sqlite3.connect(self.source)) as source,
+                closing(sqlite3.connect(target)) as copy,
+            ):
+                source.backup(copy)
+        else:
+            target.create(template=self.source)
+
+    def drop(self) -> None:
+        if self.postgres is not None:
+            self.postgres.drop()
+
+
+_seeded_template = _SeededTemplate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_seeded_template():
+    yield
+    _seeded_template.drop()
 
 
 @contextmanager
@@ -86,36 +171,33 @@ def serve_portal(tmp_path_factory, name: str, **config) -> Iterator[str]:
     (also set as the app's ``BASE_URL``). ``name`` keeps each module's database its own (a file,
     or a database of that name on the PostgreSQL server); ``config`` adds to the test settings."""
     server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url or server_url.startswith("sqlite"):
+        server_url = None
+    from_template = config.keys() <= SEED_NEUTRAL_SETTINGS
     postgres = None
-    if server_url and not server_url.startswith("sqlite"):
+    if server_url is not None:
         postgres = _PostgresDatabase(server_url, f"{_e2e_database_name()}{name}")
-        postgres.create()
         url = postgres.url
+        target = postgres
     else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e' + name) / 'portal-e2e.sqlite3'}"
+        target = tmp_path_factory.mktemp("e2e" + name) / "portal-e2e.sqlite3"
+        url = f"sqlite:///{target}"
 
     server = thread = app = None
     try:
-        # On PostgreSQL the app runs as the ordinary role reset_schema grants, as the rest of the
-        # suite does, so row-level security binds the live server's queries too.
-        role = reset_schema(url)
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": f"e2e-test-secret{name}",
-                "DATABASE_URL": url,
-                "DATABASE_ROLE": role,
-                "WTF_CSRF_ENABLED": True,
-                "SMTP_URL": None,
-                "REDIS_URL": None,
-                "SERVER_NAME": None,
-                **config,
-            }
-        )
+        secret_key = f"e2e-test-secret{name}"
+        if from_template:
+            _seeded_template.copy_to(tmp_path_factory, server_url, target)
+            # On PostgreSQL the app runs as the ordinary role reset_schema granted the template's
+            # tables to (the grants are copied with them), so row-level security binds the live
+            # server's queries too, as it does the rest of the suite's.
+            role = APP_ROLE if postgres is not None else None
+        else:
+            if postgres is not None:
+                postgres.create()
+            role = _migrate_and_seed(url, secret_key, **config)
+        app = _test_app(url, role, secret_key, **config)
         assert app.config["WTF_CSRF_ENABLED"] is True
-        with app.app_context():
-            seed_demo_world()
         server = make_server(LOOPBACK, 0, app, threaded=True)  # port 0: the OS picks a free one
         base_url = f"http://{LOOPBACK}:{server.server_port}"
         app.config["BASE_URL"] = base_url  # read per request; the port is known only now

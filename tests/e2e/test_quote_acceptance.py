@@ -14,18 +14,12 @@ name (``..._quotes``) when the suite runs on PostgreSQL.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import threading
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
-from portal.app import create_app
-from portal.seed import seed_demo_world
-from tests.conftest import reset_schema
-from tests.e2e.conftest import LOOPBACK, _e2e_database_name, _PostgresDatabase
+from tests.e2e.conftest import serve_portal
 from tests.e2e.steps import click, goto, nav_link, sign_in, sign_out
 
 pytestmark = pytest.mark.browser
@@ -40,46 +34,8 @@ NUMBER = re.compile(r"Q-\d{4}-\d{5}")
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The real app, migrated and seeded, on 127.0.0.1 (a database of this module's own)."""
-    server_url = os.environ.get("TEST_DATABASE_URL")
-    postgres = None
-    if server_url and not server_url.startswith("sqlite"):
-        postgres = _PostgresDatabase(server_url, f"{_e2e_database_name()}_quotes")
-        postgres.create()
-        url = postgres.url
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e-quotes') / 'portal-e2e-quotes.sqlite3'}"
-    server = thread = app = None
-    try:
-        role = reset_schema(url)
-        app = create_app(
-            {
-                "PORTAL_ENV": "testing",
-                "TESTING": True,
-                "SECRET_KEY": "e2e-quotes-test-secret",
-                "DATABASE_URL": url,
-                "DATABASE_ROLE": role,
-                "WTF_CSRF_ENABLED": True,
-                "SMTP_URL": None,
-                "REDIS_URL": None,
-                "SERVER_NAME": None,
-            }
-        )
-        with app.app_context():
-            seed_demo_world()
-        server = make_server(LOOPBACK, 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, name="e2e-quotes", daemon=True)
-        thread.start()
-        yield f"http://{LOOPBACK}:{server.server_port}"
-    finally:
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=10)
-        if app is not None:
-            app.extensions["db"].engine.dispose()
-        if postgres is not None:
-            postgres.drop()
+    with serve_portal(tmp_path_factory, "_quotes") as base_url:
+        yield base_url
 
 
 def _status(page: Page):
