@@ -16,6 +16,7 @@ from pathlib import Path
 import email_validator
 import pytest
 from aiosmtpd.controller import Controller
+from argon2 import profiles
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
@@ -25,10 +26,19 @@ from portal.db import db as portal_db
 from portal.db import unscoped
 from portal.engine import make_engine
 from portal.extensions import limiter
+from portal.identity import passwords
 from tests import factories
 
 # Test addresses use the reserved .test domain, which email-validator refuses outside tests.
 email_validator.TEST_ENVIRONMENT = True
+
+
+def pytest_configure(config):
+    # The suite's password hashes with argon2's cheapest parameters (0.2 ms a sign-in, not
+    # 100-300 ms): it signs in thousands of times, and what it tests of hashing (argon2id, a
+    # wrong password refused, the hash never shown) is the same. Under pytest only: the
+    # benchmarks import this module and measure the real cost.
+    passwords.hash_with(profiles.CHEAPEST)
 
 
 def database_url_for(tmp_dir: Path, name: str = "portal") -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,7 +15,14 @@ from portal.identity.models import Organization, User
 from portal.identity.passwords import hash_password
 
 PASSWORD = "correct-horse-battery"
-_PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
+
+
+@functools.cache
+def _password_hash() -> str:
+    """Hashed once per run, on first use: after the suite has chosen argon2's parameters."""
+    return hash_password(PASSWORD)
+
+
 _sequence = itertools.count(1)
 
 
@@ -32,7 +40,7 @@ def make_user(session: Session, org: Organization, role: str | None = None, **fi
     role = role or access.admin_role_for(org.kind).name
     fields.setdefault("email", f"user{n}@{org.kind}{org.id}.test")
     fields.setdefault("name", f"Person {n} of {org.name}")
-    user = User(org_id=org.id, role=role, password_hash=_PASSWORD_HASH, **fields)
+    user = User(org_id=org.id, role=role, password_hash=_password_hash(), **fields)
     session.add(user)
     session.flush()
     return user
