@@ -16,8 +16,10 @@ One run:
 2. in-process (Flask test client), counts the SQL statements of each page (a
    ``before_cursor_execute`` listener on the app's engine) at the demo's size and at full size,
    and fails if a count grew with the rows;
-3. serves the portal (``wsgi:app`` plus one page, ``FLOOR_PATH``: the signed-in layout with
-   nothing in it, what every signed-in page costs before its content) and the bare list page
+3. serves the portal (``wsgi:app`` plus two pages: ``FLOOR_PATH``, the signed-in layout with
+   nothing in it, what every signed-in page costs before its content; and ``SIGNED_IN_PATH``, an
+   empty answer to a signed-in request, what signing in costs without the layout) and the bare
+   list page
    (``bare_list_app`` below: Flask + SQLAlchemy Core + a Jinja template listing the 50 newest of
    the leads, no sign-in) with gunicorn, same settings (default 2 ``sync`` workers);
 4. for each page, one signed-in ``requests.Session`` per client thread (``--clients``), GETs the
@@ -52,8 +54,10 @@ CHANNEL = "channel@northwind.example"
 RESELLER = "admin@alpine.example"
 CUSTOMER = "lee@granite.example"
 FLOOR_PATH = "/bench/layout"  # served by ``portal_with_floor`` only
+SIGNED_IN_PATH = "/bench/signed-in"  # likewise
 # (page, signed in as, kind): the busiest list page of each audience, the home pages, the
-# organisation page, and the floor: the signed-in layout with nothing in it.
+# organisation page, and the floors: the signed-in layout with nothing in it, and a signed-in
+# request answered with nothing at all.
 PAGES = (
     ("/cases/queue", AGENT, "list"),
     ("/leads/", CHANNEL, "list"),
@@ -65,6 +69,7 @@ PAGES = (
     ("/home", CUSTOMER, "home"),
     ("/organizations/mine", RESELLER, "organisation"),
     (FLOOR_PATH, CHANNEL, "floor"),
+    (SIGNED_IN_PATH, CHANNEL, "signed-in"),
 )
 MAX_STATEMENTS = 8
 MAX_RSS_MB = 150
@@ -112,15 +117,17 @@ def _bare_list_app() -> Flask:
 bare_list_app = _bare_list_app()
 
 
-# --- the floor: the portal with one more page, its signed-in layout and nothing in it -----------
+# --- the floors: the portal with two more pages, signed in, with nothing in them ---------------
 
 
 def portal_with_floor() -> Flask:
-    """The portal as ``wsgi:app`` serves it, plus ``FLOOR_PATH``: the base layout, signed in,
-    with an empty content block. What any signed-in page costs before its own content (the
-    session, the principal, CSRF, the security headers, the language, the layout), so the table
-    shows how near to the bare list page a signed-in page can come at all. gunicorn calls this
-    factory (``tests.perf.bench_pages:portal_with_floor()``); nothing else serves the route."""
+    """The portal as ``wsgi:app`` serves it, plus two pages. ``FLOOR_PATH``: the base layout,
+    signed in, with an empty content block, what any signed-in page costs before its own content
+    (the session, the principal, CSRF, the security headers, the language, the layout), so the
+    table shows how near to the bare list page a signed-in page can come at all.
+    ``SIGNED_IN_PATH``: an empty answer to a signed-in request, the same without the layout.
+    gunicorn calls this factory (``tests.perf.bench_pages:portal_with_floor()``); nothing else
+    serves the two routes."""
     from portal.app import create_app
 
     return add_floor(create_app())
@@ -134,6 +141,11 @@ def add_floor(app: Flask) -> Flask:
     @login_required
     def layout_floor():
         return render_template("base.html")
+
+    @app.get(SIGNED_IN_PATH)
+    @login_required
+    def signed_in_floor():
+        return ""
 
     return app
 
@@ -407,7 +419,11 @@ def print_table(title: str, rows: list[Row], rss: list[float]) -> None:
             if row.statements == row.statements_small
             else f"{row.statements_small} → {row.statements} (grew)"
         )
-        content = row.content_to_bare(floor) if floor is not None and row is not floor else None
+        content = (
+            row.content_to_bare(floor)
+            if floor is not None and row.kind not in ("floor", "signed-in")
+            else None
+        )
         print(
             f"| {row.path} | {who[row.email]} | {row.portal_rps:.0f} | {row.bare_rps:.0f} | "
             f"{row.ratio:.2f} | {'' if content is None else f'{content:.2f}'} | {statements} "
@@ -432,6 +448,11 @@ def print_table(title: str, rows: list[Row], rss: list[float]) -> None:
             print(
                 f"  the signed-in layout alone ({row.path}, nothing in it) serves {row.ratio:.2f}× "
                 "the bare list page: no signed-in page can do better"
+            )
+        if row.kind == "signed-in":
+            print(
+                f"  an empty answer to a signed-in request ({row.path}, no layout) serves "
+                f"{row.ratio:.2f}× the bare list page"
             )
 
 
