@@ -40,7 +40,8 @@ def make_user(session: Session, org: Organization, role: str | None = None, **fi
     role = role or access.admin_role_for(org.kind).name
     fields.setdefault("email", f"user{n}@{org.kind}{org.id}.test")
     fields.setdefault("name", f"Person {n} of {org.name}")
-    user = User(org_id=org.id, role=role, password_hash=_password_hash(), **fields)
+    fields.setdefault("password_hash", _password_hash())
+    user = User(org_id=org.id, role=role, **fields)
     session.add(user)
     session.flush()
     return user

@@ -46,8 +46,8 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK = "127.0.0.1"
 # Every expect() and action waits at most this long. Pages come from loopback, but CI runs the
-# SQLite and PostgreSQL suites side by side on two cores and signing in hashes a password on
-# purpose (argon2): 5 s was seen exceeded there by a sign-in. Speed is measured by the
+# SQLite and PostgreSQL suites side by side on two cores: 5 s was seen exceeded there by a
+# sign-in (when the suite still hashed with argon2's real parameters). Speed is measured by the
 # benchmarks (tests/perf), not by these waits.
 EXPECT_TIMEOUT_MS = 10_000
 
@@ -123,7 +123,8 @@ def _migrate_and_seed(url: str, secret_key: str, **config) -> str | None:
 
 class _SeededTemplate:
     """The migrated and seeded demo world, built once a run on first use (a migration and a seed
-    take 5-9 s, once per module before), and copied for each server that asks."""
+    take 5-9 s, once per module before), and copied for each server that asks. A copy's world was
+    seeded when the first module asked, minutes before its own tests run, not seconds."""
 
     def __init__(self) -> None:
         self.source: str | None = None  # a SQLite file's path, or a PostgreSQL database's name
